@@ -1,0 +1,869 @@
+/* td_kafka: see td_kafka.h.
+ *
+ * Why eager (range / roundrobin) and not cooperative-sticky rebalancing:
+ * the daemon's loop is "consume, produce, send offsets, commit" inside one
+ * transaction. With eager rebalancing every revocation takes all partitions
+ * at once, so the rebalance callback ends the open transaction and unassigns,
+ * and the next assignment starts from the committed offsets: one simple rule.
+ * With cooperative-sticky, partitions move while others keep flowing; the
+ * transaction then holds records from partitions that are leaving, and
+ * librdkafka 2.0.2 still has the problems fixed later or never: a commit made
+ * while a cooperative rebalance is in progress starts another rebalance
+ * (librdkafka issue #4059; the fix, #4220, was not merged), and a consumer
+ * closed while an incremental assignment is processed can hang (#4528, fixed
+ * in 2.4.0). Roundrobin is the default because tuodi consumes many
+ * department topics with few partitions each, which range would pile onto
+ * the first group members.
+ */
+#include "td_kafka.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "td_log.h"
+#include "td_time.h"
+
+#define TD_KAFKA_ERRSTR 512
+/* Pause between retries of a retriable transactional or metadata call. */
+#define TD_KAFKA_RETRY_PAUSE_MS 100
+
+typedef struct td_kafka_setting {
+    const char *key;
+    const char *value; /* NULL: must stay unset */
+} td_kafka_setting;
+
+static void td_kafka_sleep_ms(int64_t ms)
+{
+    struct timespec ts;
+
+    if (ms <= 0)
+        return;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ---- props ---------------------------------------------------------------- */
+
+static void td_kafka_prop_free(td_kafka_prop *prop)
+{
+    if (prop->value && prop->key && td_kafka_key_is_secret(prop->key))
+        explicit_bzero(prop->value, strlen(prop->value));
+    free(prop->key);
+    free(prop->value);
+    free(prop->origin);
+    prop->key = prop->value = prop->origin = NULL;
+}
+
+void td_kafka_props_clear(td_kafka_props *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        td_kafka_prop_free(&p->v[i]);
+    free(p->v);
+    p->v = NULL;
+    p->n = 0;
+}
+
+static size_t td_kafka_props_index(const td_kafka_props *p, const char *key)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->v[i].key, key) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+int td_kafka_props_add(td_kafka_props *p, const char *key, const char *value,
+                       const char *origin)
+{
+    td_kafka_prop np = { 0 };
+    td_kafka_prop *nv;
+    size_t i;
+
+    if (!p || !key || !value)
+        return -EINVAL;
+    np.key = strdup(key);
+    np.value = strdup(value);
+    np.origin = origin ? strdup(origin) : NULL;
+    if (!np.key || !np.value || (origin && !np.origin))
+        goto nomem;
+
+    i = td_kafka_props_index(p, key);
+    if (i != SIZE_MAX) {
+        /* Replace: drop the old one and append, keeping "last written wins"
+         * in the order of application. */
+        td_kafka_prop_free(&p->v[i]);
+        memmove(&p->v[i], &p->v[i + 1], (p->n - i - 1) * sizeof(p->v[0]));
+        p->v[p->n - 1] = np;
+        return 0;
+    }
+    nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+    if (!nv)
+        goto nomem;
+    p->v = nv;
+    p->v[p->n++] = np;
+    return 0;
+
+nomem:
+    td_kafka_prop_free(&np);
+    return -ENOMEM;
+}
+
+const td_kafka_prop *td_kafka_props_find(const td_kafka_props *p, const char *key)
+{
+    size_t i;
+
+    if (!p || !key)
+        return NULL;
+    i = td_kafka_props_index(p, key);
+    return i == SIZE_MAX ? NULL : &p->v[i];
+}
+
+bool td_kafka_key_is_secret(const char *key)
+{
+    if (!key)
+        return false;
+    return strcasestr(key, "password") || strcasestr(key, "secret") ||
+           strcasestr(key, "key") || strcasestr(key, "oauthbearer.config");
+}
+
+/* Copies msg into out, with every occurrence of value replaced by "***". */
+static void td_kafka_redact_into(char *out, size_t size, const char *msg, const char *value)
+{
+    size_t vlen = strlen(value), o = 0;
+
+    if (size == 0)
+        return;
+    while (*msg && o + 1 < size) {
+        if (vlen > 0 && strncmp(msg, value, vlen) == 0) {
+            for (const char *s = "***"; *s && o + 1 < size; s++)
+                out[o++] = *s;
+            msg += vlen;
+        } else {
+            out[o++] = *msg++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* err = "<origin>: kafka.<key>: <text>", text redacted if the key is secret. */
+static int td_kafka_prop_error(td_error *err, int code, const td_kafka_prop *prop,
+                               const char *text)
+{
+    char safe[TD_KAFKA_ERRSTR];
+
+    if (td_kafka_key_is_secret(prop->key))
+        td_kafka_redact_into(safe, sizeof(safe), text, prop->value);
+    else
+        snprintf(safe, sizeof(safe), "%s", text);
+    return td_error_set(err, code, "%s%skafka.%s: %s", prop->origin ? prop->origin : "",
+                        prop->origin ? ": " : "", prop->key, safe);
+}
+
+int td_kafka_conf_apply(rd_kafka_conf_t *conf, const td_kafka_props *p, td_error *err)
+{
+    char errstr[TD_KAFKA_ERRSTR];
+
+    if (!conf)
+        return td_error_set(err, -EINVAL, "kafka: no configuration to apply to");
+    if (!p)
+        return 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const td_kafka_prop *prop = &p->v[i];
+
+        errstr[0] = '\0';
+        if (rd_kafka_conf_set(conf, prop->key, prop->value, errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK)
+            return td_kafka_prop_error(err, -EINVAL, prop,
+                                       errstr[0] ? errstr : "rejected by librdkafka");
+    }
+    return 0;
+}
+
+/* ---- logging -------------------------------------------------------------- */
+
+static td_log_level td_kafka_log_level(int syslog_level)
+{
+    if (syslog_level <= TD_LOG_ERR)
+        return TD_LOG_ERR;
+    if (syslog_level >= TD_LOG_DEBUG)
+        return TD_LOG_DEBUG;
+    return (td_log_level)syslog_level;
+}
+
+/* Called from librdkafka's threads; td_log is thread-safe. */
+static void td_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    td_log_component(td_kafka_log_level(level), "rdkafka", "%s: %s: %s",
+                     rk ? rd_kafka_name(rk) : "rdkafka", fac ? fac : "-", buf ? buf : "");
+}
+
+/* Called from rd_kafka_poll() / rd_kafka_consumer_poll() / flush, i.e. from
+ * the application's thread that serves the client. */
+static void td_kafka_error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    (void)opaque;
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[TD_KAFKA_ERRSTR] = "";
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof(why));
+
+        td_log_component(TD_LOG_ERR, "rdkafka", "%s: fatal error %s: %s", rd_kafka_name(rk),
+                         rd_kafka_err2name(orig), why[0] ? why : reason);
+        return;
+    }
+    td_log_component(TD_LOG_WARNING, "rdkafka", "%s: %s: %s", rd_kafka_name(rk),
+                     rd_kafka_err2name((rd_kafka_resp_err_t)code), reason ? reason : "");
+}
+
+void td_kafka_conf_set_logging(rd_kafka_conf_t *conf)
+{
+    if (!conf)
+        return;
+    rd_kafka_conf_set_log_cb(conf, td_kafka_log_cb);
+    rd_kafka_conf_set_error_cb(conf, td_kafka_error_cb);
+}
+
+/* ---- client configurations ------------------------------------------------ */
+
+/* Reads key from conf into buf; an unset (or unknown) property reads as "". */
+static void td_kafka_conf_read(const rd_kafka_conf_t *conf, const char *key, char *buf,
+                               size_t size)
+{
+    size_t n = size;
+
+    if (rd_kafka_conf_get(conf, key, buf, &n) != RD_KAFKA_CONF_OK)
+        buf[0] = '\0';
+}
+
+static int td_kafka_conf_set_all(rd_kafka_conf_t *conf, const td_kafka_setting *s, size_t n,
+                                 td_error *err)
+{
+    char errstr[TD_KAFKA_ERRSTR];
+
+    for (size_t i = 0; i < n; i++) {
+        if (!s[i].value)
+            continue;
+        if (rd_kafka_conf_set(conf, s[i].key, s[i].value, errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK)
+            return td_error_set(err, -EINVAL, "kafka.%s: tuodi's own setting rejected: %s",
+                                s[i].key, errstr);
+    }
+    return 0;
+}
+
+#define TD_KAFKA_MAX_FIXED 8
+/* Longest fixed value compared (group.id, transactional.id, ...); a longer
+ * one would read back as "" and a change to it would go unnoticed. */
+#define TD_KAFKA_MAX_VALUE 1024
+
+/* Rejects the first user prop that would change one of the fixed settings,
+ * directly or through an alias. Works on a scratch conf that holds only the
+ * fixed settings: apply each prop there and see whether any fixed setting
+ * reads back differently. */
+static int td_kafka_check_fixed(const td_kafka_setting *fixed, size_t nfixed,
+                                const td_kafka_props *user, td_error *err)
+{
+    char want[TD_KAFKA_MAX_FIXED][TD_KAFKA_MAX_VALUE], now[TD_KAFKA_MAX_VALUE];
+    char errstr[TD_KAFKA_ERRSTR];
+    rd_kafka_conf_t *scratch = NULL;
+    int r = 0;
+
+    if (!user || user->n == 0)
+        return 0;
+    if (nfixed > TD_KAFKA_MAX_FIXED)
+        return td_error_set(err, -EINVAL, "kafka: too many fixed settings");
+    for (size_t i = 0; i < nfixed; i++)
+        if (fixed[i].value && strlen(fixed[i].value) >= TD_KAFKA_MAX_VALUE)
+            return td_error_set(err, -EINVAL, "kafka.%s: longer than %d bytes", fixed[i].key,
+                                TD_KAFKA_MAX_VALUE - 1);
+    scratch = rd_kafka_conf_new();
+    if (!scratch)
+        return td_error_set(err, -ENOMEM, "kafka: out of memory");
+    r = td_kafka_conf_set_all(scratch, fixed, nfixed, err);
+    if (r < 0)
+        goto out;
+    for (size_t i = 0; i < nfixed; i++)
+        td_kafka_conf_read(scratch, fixed[i].key, want[i], sizeof(want[i]));
+
+    for (size_t u = 0; u < user->n; u++) {
+        const td_kafka_prop *prop = &user->v[u];
+
+        if (rd_kafka_conf_set(scratch, prop->key, prop->value, errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK)
+            continue; /* td_kafka_conf_apply reports it */
+        for (size_t i = 0; i < nfixed; i++) {
+            char why[TD_KAFKA_MAX_VALUE + 128];
+
+            td_kafka_conf_read(scratch, fixed[i].key, now, sizeof(now));
+            if (strcmp(now, want[i]) == 0)
+                continue;
+            if (fixed[i].value)
+                snprintf(why, sizeof(why), "tuodi requires %s=%s; remove this setting",
+                         fixed[i].key, fixed[i].value);
+            else
+                snprintf(why, sizeof(why), "%s is set by tuodi, not here; remove this setting",
+                         fixed[i].key);
+            r = td_kafka_prop_error(err, -EINVAL, prop, why);
+            goto out;
+        }
+    }
+out:
+    rd_kafka_conf_destroy(scratch);
+    return r;
+}
+
+/* Builds a conf from defaults < user props < fixed settings. */
+static int td_kafka_conf_build(const td_kafka_setting *defaults, size_t ndefaults,
+                               const td_kafka_setting *fixed, size_t nfixed,
+                               const char *bootstrap, const td_kafka_props *user,
+                               rd_kafka_conf_t **ret_conf, td_error *err)
+{
+    const td_kafka_setting boot[] = { { "bootstrap.servers", bootstrap } };
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int r;
+
+    if (!conf)
+        return td_error_set(err, -ENOMEM, "kafka: out of memory");
+    r = td_kafka_conf_set_all(conf, boot, 1, err);
+    if (r < 0)
+        goto fail;
+    r = td_kafka_conf_set_all(conf, defaults, ndefaults, err);
+    if (r < 0)
+        goto fail;
+    r = td_kafka_conf_apply(conf, user, err);
+    if (r < 0)
+        goto fail;
+    r = td_kafka_check_fixed(fixed, nfixed, user, err);
+    if (r < 0)
+        goto fail;
+    r = td_kafka_conf_set_all(conf, fixed, nfixed, err);
+    if (r < 0)
+        goto fail;
+    td_kafka_conf_set_logging(conf);
+    *ret_conf = conf;
+    return 0;
+
+fail:
+    rd_kafka_conf_destroy(conf);
+    return r;
+}
+
+int td_kafka_producer_conf_new(const char *bootstrap, const char *transactional_id,
+                               const td_kafka_props *user, rd_kafka_conf_t **ret,
+                               td_error *err)
+{
+    /* linger.ms: records arrive in bursts (files, table scans); 20 ms fills
+     * batches without a latency anyone notices, and commit_transaction()
+     * flushes anyway. lz4: cheap on the CPU, good on repetitive records. */
+    static const td_kafka_setting defaults[] = {
+        { "linger.ms", "20" },
+        { "batch.size", "1000000" },
+        { "compression.type", "lz4" },
+        { "log.connection.close", "false" },
+    };
+    const td_kafka_setting fixed[] = {
+        { "enable.idempotence", "true" },
+        { "acks", "all" },
+        { "partitioner", "murmur2_random" },
+        { "transactional.id", transactional_id },
+    };
+
+    if (!ret)
+        return td_error_set(err, -EINVAL, "kafka producer: no place for the result");
+    if (transactional_id && !*transactional_id)
+        return td_error_set(err, -EINVAL, "kafka producer: empty transactional.id");
+    return td_kafka_conf_build(defaults, sizeof(defaults) / sizeof(defaults[0]), fixed,
+                               sizeof(fixed) / sizeof(fixed[0]), bootstrap, user, ret, err);
+}
+
+int td_kafka_consumer_conf_new(const char *bootstrap, const char *group_id,
+                               const td_kafka_props *user, rd_kafka_conf_t **ret,
+                               td_error *err)
+{
+    static const td_kafka_setting defaults[] = {
+        { "auto.offset.reset", "earliest" },
+        { "partition.assignment.strategy", "roundrobin" },
+        { "log.connection.close", "false" },
+    };
+    const td_kafka_setting fixed[] = {
+        { "group.id", group_id },
+        { "isolation.level", "read_committed" },
+        { "enable.auto.commit", "false" },
+    };
+    const td_kafka_prop *strategy;
+    rd_kafka_conf_t *conf = NULL;
+    char value[256];
+    int r;
+
+    if (!ret)
+        return td_error_set(err, -EINVAL, "kafka consumer: no place for the result");
+    if (!group_id || !*group_id)
+        return td_error_set(err, -EINVAL, "kafka consumer: no group.id");
+    r = td_kafka_conf_build(defaults, sizeof(defaults) / sizeof(defaults[0]), fixed,
+                            sizeof(fixed) / sizeof(fixed[0]), bootstrap, user, &conf, err);
+    if (r < 0)
+        return r;
+    td_kafka_conf_read(conf, "partition.assignment.strategy", value, sizeof(value));
+    if (strstr(value, "cooperative")) {
+        strategy = td_kafka_props_find(user, "partition.assignment.strategy");
+        if (strategy)
+            r = td_kafka_prop_error(err, -EINVAL, strategy,
+                                    "tuodi supports only the eager strategies range and "
+                                    "roundrobin (librdkafka 2.0.2's cooperative rebalancing "
+                                    "does not mix well with transactions)");
+        else
+            r = td_error_set(err, -EINVAL, "kafka.partition.assignment.strategy: %s is not "
+                             "supported", value);
+        rd_kafka_conf_destroy(conf);
+        return r;
+    }
+    *ret = conf;
+    return 0;
+}
+
+int td_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, rd_kafka_t **ret, td_error *err)
+{
+    char errstr[TD_KAFKA_ERRSTR] = "";
+    const char *what = type == RD_KAFKA_PRODUCER ? "producer" : "consumer";
+    rd_kafka_t *rk;
+
+    if (!conf)
+        return td_error_set(err, -EINVAL, "kafka %s: no configuration", what);
+    if (!ret) {
+        rd_kafka_conf_destroy(conf);
+        return td_error_set(err, -EINVAL, "kafka %s: no place for the result", what);
+    }
+    rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        /* rd_kafka_new() keeps conf on failure; we promised to take it. */
+        rd_kafka_conf_destroy(conf);
+        return td_error_set(err, -EINVAL, "kafka %s: %s", what, errstr);
+    }
+    if (type == RD_KAFKA_CONSUMER)
+        (void)rd_kafka_poll_set_consumer(rk); /* fails only without group.id */
+    *ret = rk;
+    return 0;
+}
+
+rd_kafka_t *td_kafka_destroy(rd_kafka_t *rk)
+{
+    if (!rk)
+        return NULL;
+    if (rd_kafka_type(rk) == RD_KAFKA_CONSUMER)
+        (void)rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return NULL;
+}
+
+/* ---- topics --------------------------------------------------------------- */
+
+static int td_kafka_create_error(rd_kafka_resp_err_t code)
+{
+    switch (code) {
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICA_ASSIGNMENT:
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+    case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
+        return -EINVAL;
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+        return -EACCES;
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+        return -ETIMEDOUT;
+    default:
+        return -EIO;
+    }
+}
+
+static int td_kafka_remaining_ms(int64_t deadline)
+{
+    int64_t left = deadline - td_time_mono_ms();
+
+    if (left <= 0)
+        return 0;
+    return left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Sends CreateTopics for specs; existed[i] tells which ones were there. */
+static int td_kafka_create_topics(rd_kafka_t *rk, const td_kafka_topic_spec *specs, size_t n,
+                                  int64_t deadline, bool *existed, td_error *err)
+{
+    char errstr[TD_KAFKA_ERRSTR];
+    rd_kafka_NewTopic_t **newt = NULL;
+    rd_kafka_AdminOptions_t *options = NULL;
+    rd_kafka_queue_t *queue = NULL;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_CreateTopics_result_t *res;
+    const rd_kafka_topic_result_t **results;
+    size_t nres = 0;
+    int r = 0, wait_ms = td_kafka_remaining_ms(deadline);
+
+    newt = calloc(n, sizeof(*newt));
+    if (!newt)
+        return td_error_set(err, -ENOMEM, "kafka: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const td_kafka_props *cfg = specs[i].config;
+
+        newt[i] = rd_kafka_NewTopic_new(specs[i].name, specs[i].partitions,
+                                        specs[i].replication_factor, errstr, sizeof(errstr));
+        if (!newt[i]) {
+            r = td_error_set(err, -EINVAL, "kafka topic %s: %s", specs[i].name, errstr);
+            goto out;
+        }
+        for (size_t c = 0; cfg && c < cfg->n; c++) {
+            if (rd_kafka_NewTopic_set_config(newt[i], cfg->v[c].key, cfg->v[c].value)) {
+                r = td_error_set(err, -EINVAL, "%s%skafka topic %s: config %s rejected",
+                                 cfg->v[c].origin ? cfg->v[c].origin : "",
+                                 cfg->v[c].origin ? ": " : "", specs[i].name, cfg->v[c].key);
+                goto out;
+            }
+        }
+    }
+
+    options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    queue = rd_kafka_queue_new(rk);
+    if (!options || !queue) {
+        r = td_error_set(err, -ENOMEM, "kafka: out of memory");
+        goto out;
+    }
+    if (rd_kafka_AdminOptions_set_request_timeout(options, wait_ms, errstr, sizeof(errstr)) ||
+        rd_kafka_AdminOptions_set_operation_timeout(options, wait_ms, errstr, sizeof(errstr))) {
+        r = td_error_set(err, -EINVAL, "kafka: create topics: %s", errstr);
+        goto out;
+    }
+    rd_kafka_CreateTopics(rk, newt, n, options, queue);
+
+    /* The result comes as one event; nothing else is sent to this queue. */
+    ev = rd_kafka_queue_poll(queue, td_kafka_remaining_ms(deadline) + 1000);
+    if (!ev) {
+        r = td_error_set(err, -ETIMEDOUT, "kafka: create topics: no answer in time");
+        goto out;
+    }
+    if (rd_kafka_event_error(ev)) {
+        r = td_error_set(err, td_kafka_create_error(rd_kafka_event_error(ev)),
+                         "kafka: create topics: %s", rd_kafka_event_error_string(ev));
+        goto out;
+    }
+    res = rd_kafka_event_CreateTopics_result(ev);
+    results = res ? rd_kafka_CreateTopics_result_topics(res, &nres) : NULL;
+    for (size_t i = 0; i < nres; i++) {
+        rd_kafka_resp_err_t code = rd_kafka_topic_result_error(results[i]);
+        const char *name = rd_kafka_topic_result_name(results[i]);
+
+        if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+            continue;
+        if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            for (size_t s = 0; s < n; s++)
+                if (strcmp(specs[s].name, name) == 0)
+                    existed[s] = true;
+            continue;
+        }
+        r = td_error_set(err, td_kafka_create_error(code), "kafka topic %s: %s: %s", name,
+                         rd_kafka_err2name(code),
+                         rd_kafka_topic_result_error_string(results[i])
+                             ? rd_kafka_topic_result_error_string(results[i])
+                             : rd_kafka_err2str(code));
+        goto out;
+    }
+    if (nres != n)
+        r = td_error_set(err, -EIO, "kafka: create topics: %zu results for %zu topics", nres, n);
+
+out:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (queue)
+        rd_kafka_queue_destroy(queue);
+    if (options)
+        rd_kafka_AdminOptions_destroy(options);
+    rd_kafka_NewTopic_destroy_array(newt, n);
+    free(newt);
+    return r;
+}
+
+/* 1: every partition of spec has a leader; 0: not yet; < 0: error. */
+static int td_kafka_topic_ready(rd_kafka_t *rk, const td_kafka_topic_spec *spec, bool existed,
+                                int timeout_ms, td_error *err)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    const struct rd_kafka_metadata_topic *t;
+    rd_kafka_topic_t *rkt;
+    int r = 0;
+
+    rkt = rd_kafka_topic_new(rk, spec->name, NULL);
+    if (!rkt)
+        return td_error_set(err, -EINVAL, "kafka topic %s: %s", spec->name,
+                            rd_kafka_err2str(rd_kafka_last_error()));
+    if (rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms > 0 ? timeout_ms : 1) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        goto out; /* not yet: the caller retries until its deadline */
+    if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        goto out;
+    t = &md->topics[0];
+    if (t->partition_cnt != spec->partitions) {
+        if (existed && t->partition_cnt > 0)
+            r = td_error_set(err, -EEXIST,
+                             "kafka topic %s exists with %d partitions, not %d", spec->name,
+                             t->partition_cnt, spec->partitions);
+        goto out;
+    }
+    for (int p = 0; p < t->partition_cnt; p++)
+        if (t->partitions[p].err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partitions[p].leader < 0)
+            goto out;
+    r = 1;
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return r;
+}
+
+int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, size_t n,
+                           int timeout_ms, td_error *err)
+{
+    int64_t deadline;
+    bool *existed = NULL, *ready = NULL;
+    size_t nready = 0;
+    int r;
+
+    if (!rk || (!specs && n > 0) || timeout_ms <= 0)
+        return td_error_set(err, -EINVAL, "kafka: create topics: bad arguments");
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!specs[i].name || !*specs[i].name || specs[i].partitions < 1 ||
+            (specs[i].replication_factor < 1 && specs[i].replication_factor != -1))
+            return td_error_set(err, -EINVAL, "kafka topic %s: bad name, partitions or "
+                                "replication factor", specs[i].name ? specs[i].name : "(null)");
+    deadline = td_time_mono_ms() + timeout_ms;
+    existed = calloc(n, sizeof(*existed));
+    ready = calloc(n, sizeof(*ready));
+    if (!existed || !ready) {
+        r = td_error_set(err, -ENOMEM, "kafka: out of memory");
+        goto out;
+    }
+    r = td_kafka_create_topics(rk, specs, n, deadline, existed, err);
+    if (r < 0)
+        goto out;
+    for (;;) {
+        for (size_t i = 0; i < n; i++) {
+            if (ready[i])
+                continue;
+            r = td_kafka_topic_ready(rk, &specs[i], existed[i],
+                                     td_kafka_remaining_ms(deadline), err);
+            if (r < 0)
+                goto out;
+            if (r == 1) {
+                ready[i] = true;
+                nready++;
+            }
+        }
+        if (nready == n) {
+            r = 0;
+            break;
+        }
+        if (td_kafka_remaining_ms(deadline) == 0) {
+            for (size_t i = 0; i < n; i++)
+                if (!ready[i]) {
+                    r = td_error_set(err, -ETIMEDOUT, "kafka topic %s: no leader for every "
+                                     "partition after %d ms", specs[i].name, timeout_ms);
+                    break;
+                }
+            break;
+        }
+        td_kafka_sleep_ms(TD_KAFKA_RETRY_PAUSE_MS);
+    }
+out:
+    free(existed);
+    free(ready);
+    return r;
+}
+
+/* ---- transactions --------------------------------------------------------- */
+
+td_kafka_txn_class td_kafka_txn_classify(const rd_kafka_error_t *error)
+{
+    if (!error)
+        return TD_KAFKA_TXN_OK;
+    if (rd_kafka_error_is_fatal(error))
+        return TD_KAFKA_TXN_FATAL;
+    if (rd_kafka_error_txn_requires_abort(error))
+        return TD_KAFKA_TXN_ABORTABLE;
+    if (rd_kafka_error_is_retriable(error))
+        return TD_KAFKA_TXN_RETRIABLE;
+    return TD_KAFKA_TXN_FATAL;
+}
+
+/* Turns error (which it destroys) of class cls into a return code and text. */
+static int td_kafka_txn_fail(rd_kafka_t *rk, rd_kafka_error_t *error, td_kafka_txn_class cls,
+                             const char *what, td_error *err)
+{
+    char fatal[TD_KAFKA_ERRSTR] = "";
+    int code;
+    const char *how;
+
+    switch (cls) {
+    case TD_KAFKA_TXN_RETRIABLE:
+        code = -ETIMEDOUT;
+        how = "still failing when time ran out";
+        break;
+    case TD_KAFKA_TXN_ABORTABLE:
+        code = -ECANCELED;
+        how = "the transaction must be aborted";
+        break;
+    default:
+        code = -ENOTRECOVERABLE;
+        how = "fatal, the producer must be recreated";
+        if (rd_kafka_fatal_error(rk, fatal, sizeof(fatal)) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            fatal[0] = '\0';
+        break;
+    }
+    td_error_set(err, code, "kafka %s: %s: %s (%s)%s%s", rd_kafka_name(rk), what,
+                 rd_kafka_error_string(error), how, fatal[0] ? ": " : "", fatal);
+    rd_kafka_error_destroy(error);
+    return code;
+}
+
+typedef rd_kafka_error_t *(td_kafka_txn_op)(rd_kafka_t *rk, int timeout_ms);
+
+/* Runs op, retrying retriable errors until timeout_ms has passed. */
+static int td_kafka_txn_run(rd_kafka_t *rk, td_kafka_txn_op *op, const char *what,
+                            bool abortable, int timeout_ms, td_error *err)
+{
+    int64_t deadline;
+
+    if (!rk || timeout_ms <= 0)
+        return td_error_set(err, -EINVAL, "kafka: %s: bad arguments", what);
+    deadline = td_time_mono_ms() + timeout_ms;
+    for (;;) {
+        int left = td_kafka_remaining_ms(deadline);
+        rd_kafka_error_t *error = op(rk, left > 0 ? left : 1);
+        td_kafka_txn_class cls = td_kafka_txn_classify(error);
+
+        if (cls == TD_KAFKA_TXN_OK)
+            return 0;
+        left = td_kafka_remaining_ms(deadline);
+        if (cls == TD_KAFKA_TXN_RETRIABLE && left > 0) {
+            rd_kafka_error_destroy(error);
+            td_kafka_sleep_ms(left < TD_KAFKA_RETRY_PAUSE_MS ? left : TD_KAFKA_RETRY_PAUSE_MS);
+            continue;
+        }
+        if (cls == TD_KAFKA_TXN_ABORTABLE && !abortable)
+            cls = TD_KAFKA_TXN_FATAL;
+        return td_kafka_txn_fail(rk, error, cls, what, err);
+    }
+}
+
+int td_kafka_txn_init(rd_kafka_t *producer, int timeout_ms, td_error *err)
+{
+    return td_kafka_txn_run(producer, rd_kafka_init_transactions, "init transactions", false,
+                            timeout_ms, err);
+}
+
+int td_kafka_txn_begin(rd_kafka_t *producer, td_error *err)
+{
+    rd_kafka_error_t *error;
+    td_kafka_txn_class cls;
+
+    if (!producer)
+        return td_error_set(err, -EINVAL, "kafka: begin transaction: no producer");
+    error = rd_kafka_begin_transaction(producer);
+    cls = td_kafka_txn_classify(error);
+    if (cls == TD_KAFKA_TXN_OK)
+        return 0;
+    /* Nothing is open that an abort could end, nor anything to retry. */
+    return td_kafka_txn_fail(producer, error, TD_KAFKA_TXN_FATAL, "begin transaction", err);
+}
+
+int td_kafka_txn_commit(rd_kafka_t *producer, int timeout_ms, td_error *err)
+{
+    return td_kafka_txn_run(producer, rd_kafka_commit_transaction, "commit transaction", true,
+                            timeout_ms, err);
+}
+
+int td_kafka_txn_abort(rd_kafka_t *producer, int timeout_ms, td_error *err)
+{
+    return td_kafka_txn_run(producer, rd_kafka_abort_transaction, "abort transaction", false,
+                            timeout_ms, err);
+}
+
+int td_kafka_txn_send_offsets(rd_kafka_t *producer, rd_kafka_t *consumer, int timeout_ms,
+                              rd_kafka_topic_partition_list_t **ret_offsets, td_error *err)
+{
+    rd_kafka_topic_partition_list_t *assigned = NULL, *offsets = NULL;
+    rd_kafka_consumer_group_metadata_t *cgmd = NULL;
+    rd_kafka_resp_err_t code;
+    int64_t deadline;
+    int r = 0;
+
+    if (!producer || !consumer || timeout_ms <= 0)
+        return td_error_set(err, -EINVAL, "kafka: send offsets: bad arguments");
+    deadline = td_time_mono_ms() + timeout_ms;
+
+    code = rd_kafka_assignment(consumer, &assigned);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+        code = rd_kafka_position(consumer, assigned);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        r = td_error_set(err, -EIO, "kafka %s: send offsets: cannot read positions: %s",
+                         rd_kafka_name(consumer), rd_kafka_err2str(code));
+        goto out;
+    }
+    offsets = rd_kafka_topic_partition_list_new(assigned->cnt > 0 ? assigned->cnt : 1);
+    if (!offsets) {
+        r = td_error_set(err, -ENOMEM, "kafka: out of memory");
+        goto out;
+    }
+    for (int i = 0; i < assigned->cnt; i++)
+        if (assigned->elems[i].offset >= 0)
+            rd_kafka_topic_partition_list_add(offsets, assigned->elems[i].topic,
+                                              assigned->elems[i].partition)
+                ->offset = assigned->elems[i].offset;
+    if (offsets->cnt == 0)
+        goto done; /* nothing consumed yet: nothing to commit */
+
+    cgmd = rd_kafka_consumer_group_metadata(consumer);
+    if (!cgmd) {
+        r = td_error_set(err, -EINVAL, "kafka %s: send offsets: the consumer has no group",
+                         rd_kafka_name(consumer));
+        goto out;
+    }
+    for (;;) {
+        int left = td_kafka_remaining_ms(deadline);
+        rd_kafka_error_t *error =
+            rd_kafka_send_offsets_to_transaction(producer, offsets, cgmd, left > 0 ? left : 1);
+        td_kafka_txn_class cls = td_kafka_txn_classify(error);
+
+        if (cls == TD_KAFKA_TXN_OK)
+            break;
+        left = td_kafka_remaining_ms(deadline);
+        if (cls == TD_KAFKA_TXN_RETRIABLE && left > 0) {
+            rd_kafka_error_destroy(error);
+            td_kafka_sleep_ms(left < TD_KAFKA_RETRY_PAUSE_MS ? left : TD_KAFKA_RETRY_PAUSE_MS);
+            continue;
+        }
+        r = td_kafka_txn_fail(producer, error, cls, "send offsets to transaction", err);
+        goto out;
+    }
+done:
+    if (ret_offsets) {
+        *ret_offsets = offsets;
+        offsets = NULL;
+    }
+out:
+    if (cgmd)
+        rd_kafka_consumer_group_metadata_destroy(cgmd);
+    if (offsets)
+        rd_kafka_topic_partition_list_destroy(offsets);
+    if (assigned)
+        rd_kafka_topic_partition_list_destroy(assigned);
+    return r;
+}

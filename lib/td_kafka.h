@@ -1,0 +1,221 @@
+/* td_kafka: the project's thin layer over librdkafka (2.0.2 and later).
+ *
+ * What it adds to librdkafka, and nothing more:
+ *  - td_kafka_props: the user's `kafka:` settings as key/value/origin, and
+ *    td_kafka_conf_apply() that sets them and names the origin on rejection;
+ *  - client configurations with the project's defaults (which the user's
+ *    props may override) and its invariants (which they may not): exactly-once
+ *    producers and read_committed consumers;
+ *  - librdkafka's logs and errors routed into td_log (component "rdkafka");
+ *  - topic creation that waits until the topics are usable;
+ *  - transactional calls with librdkafka's retriable / abortable / fatal
+ *    error classes turned into return codes.
+ *
+ * Conventions (td_error.h): functions return 0 or a negative errno and write
+ * out-parameters only on success; the human text goes into td_error. Nothing
+ * here logs except the librdkafka callbacks installed on a conf. Ownership is
+ * stated per function; librdkafka objects are freed only with librdkafka's
+ * own destructors.
+ *
+ * Threads: the props functions and the conf builders touch only their
+ * arguments. The transactional helpers must be called from the one thread
+ * that drives the producer (librdkafka's transactional API is not meant for
+ * concurrent callers).
+ */
+#ifndef TD_KAFKA_H
+#define TD_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "td_error.h"
+
+/* ---- user properties ---------------------------------------------------- */
+
+/* One librdkafka property as the user wrote it. All strings are owned by the
+ * td_kafka_props that holds the prop. */
+typedef struct td_kafka_prop {
+    char *key;
+    char *value;
+    char *origin; /* "file:line:col" or NULL */
+} td_kafka_prop;
+
+/* An ordered set of props, unique by key. Zero-initialise before first use
+ * ({0} is the empty set). */
+typedef struct td_kafka_props {
+    td_kafka_prop *v;
+    size_t n;
+} td_kafka_props;
+
+/* Frees the contents and leaves p empty; NULL is fine. */
+void td_kafka_props_clear(td_kafka_props *p);
+
+/* Copies key, value and origin (origin may be NULL) into p. A later add of a
+ * key replaces the earlier one and moves it to the end, so that the order of
+ * application is the order in which the user last wrote each key (this
+ * matters for librdkafka's aliases, e.g. linger.ms / queue.buffering.max.ms).
+ * Returns 0, -ENOMEM (p unchanged) or -EINVAL (p, key or value NULL). */
+int td_kafka_props_add(td_kafka_props *p, const char *key, const char *value,
+                       const char *origin);
+
+/* The prop with exactly this key, or NULL. The pointer is valid until p is
+ * next changed. */
+const td_kafka_prop *td_kafka_props_find(const td_kafka_props *p, const char *key);
+
+/* True for keys whose values must never be echoed: those containing
+ * "password", "secret" or "key" (ssl.key.password, sasl.password,
+ * sasl.oauthbearer.client.secret, ssl.keystore.*, ...) and
+ * sasl.oauthbearer.config. Case-insensitive. */
+bool td_kafka_key_is_secret(const char *key);
+
+/* Applies every prop to conf with rd_kafka_conf_set, in order. On the first
+ * rejection returns -EINVAL with err = "<origin>: kafka.<key>: <librdkafka's
+ * own message>" (origin omitted if NULL); props before it stay applied. Values
+ * of secret keys (td_kafka_key_is_secret) are never echoed: if librdkafka's
+ * message quotes the value, it appears as "***". p may be NULL (nothing to
+ * apply). conf stays owned by the caller. */
+int td_kafka_conf_apply(rd_kafka_conf_t *conf, const td_kafka_props *p, td_error *err);
+
+/* ---- client configurations ---------------------------------------------- */
+
+/* Installs td_kafka's log callback (librdkafka's logs go to td_log with
+ * component "rdkafka", prefixed with the client's name) and error callback
+ * (client errors go to td_log: fatal ones as errors, the rest, which
+ * librdkafka recovers from by itself, as warnings). The conf builders below
+ * do this already; use it for confs built by hand. */
+void td_kafka_conf_set_logging(rd_kafka_conf_t *conf);
+
+/* A new conf for tuodi's producers. Layers, later wins:
+ *  1. defaults: bootstrap.servers = bootstrap (if not NULL), linger.ms=20,
+ *     batch.size=1000000, compression.type=lz4, log.connection.close=false;
+ *  2. the user's props (may override every default);
+ *  3. invariants: enable.idempotence=true, acks=all, partitioner=
+ *     murmur2_random (Java's default partitioner, so that keys land where
+ *     Java clients and co-partitioned topics expect them) and
+ *     transactional.id = transactional_id (NULL: idempotent, not
+ *     transactional).
+ * A user prop that would change an invariant (also through an alias such as
+ * request.required.acks, or by setting transactional.id at all) is rejected:
+ * -EINVAL, "<origin>: kafka.<key>: ..." in err. Other rejections as in
+ * td_kafka_conf_apply. Logging is installed (td_kafka_conf_set_logging).
+ * On success *ret is a new conf owned by the caller, who passes it on to
+ * td_kafka_new() or frees it with rd_kafka_conf_destroy(). Returns 0, -EINVAL
+ * or -ENOMEM. */
+int td_kafka_producer_conf_new(const char *bootstrap, const char *transactional_id,
+                               const td_kafka_props *user, rd_kafka_conf_t **ret,
+                               td_error *err);
+
+/* A new conf for tuodi's consumers, which feed transactions. Layers as above:
+ *  1. defaults: bootstrap.servers = bootstrap (if not NULL),
+ *     auto.offset.reset=earliest, partition.assignment.strategy=roundrobin,
+ *     log.connection.close=false;
+ *  2. the user's props;
+ *  3. invariants: group.id = group_id (required), isolation.level=
+ *     read_committed, enable.auto.commit=false (offsets are committed only
+ *     inside transactions, with td_kafka_txn_send_offsets).
+ * partition.assignment.strategy may be changed only among the eager
+ * strategies (range, roundrobin): cooperative-sticky is rejected, because
+ * librdkafka 2.0.2's incremental rebalancing has known problems with commits
+ * made during a rebalance, and because with eager rebalancing a revocation
+ * simply ends the open transaction (see docs in td_kafka.c).
+ * Ownership and errors as td_kafka_producer_conf_new. */
+int td_kafka_consumer_conf_new(const char *bootstrap, const char *group_id,
+                               const td_kafka_props *user, rd_kafka_conf_t **ret,
+                               td_error *err);
+
+/* Creates a client of type from conf. Takes ownership of conf in every case
+ * (unlike rd_kafka_new, which keeps it on failure): the caller must not touch
+ * conf afterwards. A consumer gets its main queue redirected to the consumer
+ * queue (rd_kafka_poll_set_consumer), so rd_kafka_consumer_poll() serves
+ * everything. On success *ret is owned by the caller: free it with
+ * td_kafka_destroy(). Returns 0 or -EINVAL (librdkafka's reason in err:
+ * conflicting settings that only rd_kafka_new checks, such as an unknown
+ * assignment strategy). */
+int td_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, rd_kafka_t **ret,
+                 td_error *err);
+
+/* Closes a consumer (leaving its group; nothing is committed, as auto commit
+ * is off) and destroys any client. It does not flush a producer: commit or
+ * abort its transaction, or rd_kafka_flush(), first. Accepts NULL; returns
+ * NULL. */
+rd_kafka_t *td_kafka_destroy(rd_kafka_t *rk);
+
+/* ---- topics --------------------------------------------------------------- */
+
+typedef struct td_kafka_topic_spec {
+    const char *name;
+    int partitions;           /* >= 1 */
+    int replication_factor;   /* >= 1, or -1 for the broker's default */
+    const td_kafka_props *config; /* topic configs (cleanup.policy=compact, ...), or NULL */
+} td_kafka_topic_spec;
+
+/* Creates the n topics of specs through rk (any client type) and waits until
+ * the metadata shows every partition of each with a leader. A topic that
+ * exists already counts as created (TOPIC_ALREADY_EXISTS), but if it has a
+ * different number of partitions that is an error (-EEXIST), since the key
+ * to partition mapping depends on it; its config is not compared. Waits at
+ * most timeout_ms in total. Returns 0, -EINVAL (bad spec, or the broker
+ * rejected it), -EEXIST, -ETIMEDOUT, -EIO (other broker errors) or -ENOMEM,
+ * with the topic named in err. */
+int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, size_t n,
+                           int timeout_ms, td_error *err);
+
+/* ---- transactions --------------------------------------------------------- */
+
+/* What the caller must do about a transactional API error. */
+typedef enum td_kafka_txn_class {
+    TD_KAFKA_TXN_OK = 0,     /* no error */
+    TD_KAFKA_TXN_RETRIABLE,  /* call the same operation again */
+    TD_KAFKA_TXN_ABORTABLE,  /* abort the transaction, rewind, start over */
+    TD_KAFKA_TXN_FATAL,      /* destroy the producer (fenced, or unknown) */
+} td_kafka_txn_class;
+
+/* Classifies error (NULL: TD_KAFKA_TXN_OK). Fatal wins over abortable, which
+ * wins over retriable; an error with none of librdkafka's flags is fatal, as
+ * librdkafka's documentation recommends. */
+td_kafka_txn_class td_kafka_txn_classify(const rd_kafka_error_t *error);
+
+/* The transactional helpers below share their return codes:
+ *   0                 done;
+ *   -ECANCELED        abortable: call td_kafka_txn_abort(), rewind the
+ *                     consumer to its committed offsets, and redo the work;
+ *   -ENOTRECOVERABLE  fatal (e.g. fenced by a newer instance with the same
+ *                     transactional.id): destroy the producer;
+ *   -ETIMEDOUT        only retriable errors until timeout_ms ran out. The
+ *                     operation may go on in the background; calling the same
+ *                     helper again resumes it (init, commit) or repeats it
+ *                     (send_offsets), or the caller may abort instead.
+ * Retriable errors are retried after a short pause until timeout_ms (> 0)
+ * has passed in total. The text in err names the operation and carries
+ * librdkafka's error name and message. */
+
+/* rd_kafka_init_transactions(): fences older instances with the same
+ * transactional.id and aborts their open transaction. */
+int td_kafka_txn_init(rd_kafka_t *producer, int timeout_ms, td_error *err);
+
+/* rd_kafka_begin_transaction(). */
+int td_kafka_txn_begin(rd_kafka_t *producer, td_error *err);
+
+/* Adds consumer's current positions (next offset to read, for each assigned
+ * partition it has a position for) and its group metadata to the producer's
+ * open transaction (rd_kafka_send_offsets_to_transaction); they become the
+ * group's committed offsets if and only if the transaction commits. A retry
+ * sends the identical offsets and metadata. If ret_offsets is not NULL, on
+ * success *ret_offsets is the list sent (possibly empty), owned by the
+ * caller (rd_kafka_topic_partition_list_destroy). Returns also -EIO if the
+ * consumer's assignment or position cannot be read. */
+int td_kafka_txn_send_offsets(rd_kafka_t *producer, rd_kafka_t *consumer, int timeout_ms,
+                              rd_kafka_topic_partition_list_t **ret_offsets,
+                              td_error *err);
+
+/* rd_kafka_commit_transaction(): flushes the transaction's messages and
+ * commits it. -ECANCELED means the caller must abort (a message failed, or
+ * the coordinator rejected the commit). */
+int td_kafka_txn_commit(rd_kafka_t *producer, int timeout_ms, td_error *err);
+
+/* rd_kafka_abort_transaction(): purges unsent messages and aborts. Never
+ * returns -ECANCELED: an abort that cannot complete is -ENOTRECOVERABLE. */
+int td_kafka_txn_abort(rd_kafka_t *producer, int timeout_ms, td_error *err);
+
+#endif
