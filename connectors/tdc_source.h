@@ -1,0 +1,98 @@
+/* tdc_source: where rows come from. One interface, two kinds: spooldir (CSV
+ * files dropped into a directory) and postgres (a table or view polled by
+ * (updated_at, id)).
+ *
+ * The engine drives a source from one thread:
+ *
+ *   tdc_source_new()                      config -> source (no I/O yet)
+ *   tdc_source_resume(src, committed)     committed: the position read back
+ *                                         from the offsets topic, or NULL
+ *   loop:
+ *     tdc_source_next(src, &row)          TDC_NEXT_ROW      a row (borrowed)
+ *                                         TDC_NEXT_IDLE     nothing now: wait
+ *                                                            (tdc_source_wait_fd /
+ *                                                            poll interval) and ask again
+ *                                         TDC_NEXT_END_UNIT the current unit (file)
+ *                                                            ended after its last row;
+ *                                                            tdc_source_position() now
+ *                                                            says FINISHED (or ERROR)
+ *     ... the engine commits a transaction holding the rows' records and
+ *     tdc_source_position() ...
+ *     tdc_source_committed(src, &pos)     after the commit: a spooldir moves a
+ *                                         FINISHED file to finished/ (ERROR to
+ *                                         error/); postgres does nothing
+ *   tdc_source_free()
+ *
+ * Exactly once: a row is consumed when the transaction holding the position
+ * after it commits. Resuming at a committed position must yield exactly the
+ * rows after it, in the same order, with the same row numbers.
+ *
+ * Errors are values (0 or -errno, text in td_error). A unit that cannot be
+ * read at all (unreadable file, invalid encoding everywhere) is reported by
+ * ending it with state ERROR and a reason, not by failing the connector;
+ * a negative return means the source itself is broken (directory gone,
+ * database unreachable for longer than allowed): the engine logs and retries.
+ */
+#ifndef TDC_SOURCE_H
+#define TDC_SOURCE_H
+
+#include "td_error.h"
+#include "tdc_row.h"
+
+typedef struct tdc_source tdc_source;
+struct tdc_source_config; /* tdc_config.h */
+
+enum {
+    TDC_NEXT_IDLE = 0,
+    TDC_NEXT_ROW = 1,
+    TDC_NEXT_END_UNIT = 2,
+};
+
+typedef struct tdc_source_ops {
+    const char *kind; /* "spooldir", "postgres" */
+    int (*resume)(tdc_source *src, const tdc_position *committed, td_error *err);
+    int (*next)(tdc_source *src, tdc_row *row, td_error *err);
+    void (*position)(const tdc_source *src, tdc_position *ret);
+    int (*committed)(tdc_source *src, const tdc_position *pos, td_error *err);
+    int (*wait_fd)(const tdc_source *src); /* -1: poll by interval */
+    const char *(*status)(const tdc_source *src); /* for STATUS= and logs */
+    void (*free)(tdc_source *src);
+} tdc_source_ops;
+
+/* Every source struct starts with this. */
+struct tdc_source {
+    const tdc_source_ops *ops;
+};
+
+static inline int tdc_source_resume(tdc_source *s, const tdc_position *p, td_error *e)
+{
+    return s->ops->resume(s, p, e);
+}
+static inline int tdc_source_next(tdc_source *s, tdc_row *r, td_error *e)
+{
+    return s->ops->next(s, r, e);
+}
+static inline void tdc_source_position(const tdc_source *s, tdc_position *p)
+{
+    s->ops->position(s, p);
+}
+static inline int tdc_source_committed(tdc_source *s, const tdc_position *p, td_error *e)
+{
+    return s->ops->committed(s, p, e);
+}
+static inline int tdc_source_wait_fd(const tdc_source *s)
+{
+    return s->ops->wait_fd ? s->ops->wait_fd(s) : -1;
+}
+static inline const char *tdc_source_status(const tdc_source *s)
+{
+    return s->ops->status ? s->ops->status(s) : "";
+}
+static inline tdc_source *tdc_source_free(tdc_source *s)
+{
+    if (s)
+        s->ops->free(s);
+    return NULL;
+}
+
+#endif
