@@ -1659,7 +1659,7 @@ static void fill_section(cfg_ctx *c, const td_cfg_entry *table, void *base, node
                            e->key, path);
                 else
                     report(c, line, col, "missing required key \"%s\"", e->key);
-            } else if (e->type == TD_CFG_TYPE_SECTION) {
+            } else if (e->type == TD_CFG_TYPE_SECTION && !(e->flags & TD_CFG_OPTIONAL)) {
                 /* Absent section: its own required keys are still missing. */
                 fill_section(c, e->sub, field(base, e->offset), NULL, sub, line, col);
             }

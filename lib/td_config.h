@@ -76,6 +76,11 @@ typedef enum td_cfg_type {
 /* Entry flags. */
 #define TD_CFG_REQUIRED 0x1u /* the key must be present (default ignored) */
 #define TD_CFG_SECRET   0x2u /* the value never appears in any message */
+#define TD_CFG_OPTIONAL 0x4u /* SECTION: when the key is absent, the section
+                                keeps its defaults and its own required keys
+                                are not asked for (one of several
+                                alternatives, e.g. source.spooldir or
+                                source.postgres) */
 
 typedef struct td_cfg_entry {
     const char *key;               /* NULL ends the table */

@@ -521,6 +521,34 @@ static void test_missing_required(void)
     td_config_free(req_table, &r);
 }
 
+/* TD_CFG_OPTIONAL: one of several alternative sections may be absent. */
+struct t_alt {
+    struct t_req_db a, b;
+};
+
+static const td_cfg_entry alt_table[] = {
+    TD_CFG_SECTION("a", struct t_alt, a, req_db_table, "First", TD_CFG_OPTIONAL),
+    TD_CFG_SECTION("b", struct t_alt, b, req_db_table, "Second", TD_CFG_OPTIONAL),
+    TD_CFG_END,
+};
+
+static void test_optional_section(void)
+{
+    struct t_alt r;
+    td_error err;
+
+    memset(&r, 0, sizeof(r));
+    CU_ASSERT_EQUAL(td_config_load_string(alt_table, "alt.yaml", "b:\n  host: h\n", &r, &err), 0);
+    CU_ASSERT_PTR_NULL(r.a.host);          /* absent: not asked for */
+    CU_ASSERT_STRING_EQUAL(r.a.user, "tuodi"); /* but defaults are there */
+    CU_ASSERT_STRING_EQUAL(r.b.host, "h");
+    td_config_free(alt_table, &r);
+    /* present but incomplete: its required keys are still required */
+    CU_ASSERT_EQUAL(td_config_load_string(alt_table, "alt.yaml", "a:\n  user: u\n", &r, &err),
+                    -EINVAL);
+    CU_ASSERT_STRING_EQUAL(td_error_msg(&err), "alt.yaml:2:3: missing required key \"host\" in \"a\"");
+}
+
 static void test_syntax_errors(void)
 {
     expect_error("workers: [1, 2\ngroup_id: x\n",
@@ -1061,6 +1089,7 @@ static void add_suites(void)
     TD_TEST(test_durations);
     TD_TEST(test_sizes);
     TD_TEST(test_missing_required);
+    TD_TEST(test_optional_section);
     TD_TEST(test_syntax_errors);
     TD_TEST(test_aliases_rejected);
     TD_TEST(test_several_errors);
