@@ -1,0 +1,1293 @@
+/* tdc_postgres: the postgres source. The contract is in tdc_postgres.h and
+ * tdc_source.h. */
+#include "tdc_postgres.h"
+
+#include "td_log.h"
+#include "td_time.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOG_COMPONENT "postgres"
+
+/* PostgreSQL type oids (pg_type.dat; stable across versions). */
+#define PG_OID_TIMESTAMP 1114
+#define PG_OID_TIMESTAMPTZ 1184
+
+/* First reconnect delay; it doubles up to reconnect_max_backoff. */
+#define BACKOFF_FIRST_MS 100
+/* Polled ranges waiting for their late-row check; a full queue checks its
+ * oldest range early. */
+#define LATE_CHECKS_MAX 4096
+
+#define CFG struct tdc_postgres_config
+const td_cfg_entry tdc_postgres_config_table[] = {
+    TD_CFG_STRING("conninfo", CFG, conninfo, NULL,
+                  "libpq connection string or postgresql:// URI; may hold a password "
+                  "(write it as ${file:...} or ${VAR})",
+                  TD_CFG_REQUIRED | TD_CFG_SECRET),
+    TD_CFG_STRING("table", CFG, table, NULL,
+                  "Table or view to read, schema-qualified (public.settlement)",
+                  TD_CFG_REQUIRED),
+    TD_CFG_STRINGS("columns", CFG, columns, ncolumns,
+                   "Columns to read, in this order; empty: every column in table order"),
+    TD_CFG_STRING("updated_at_column", CFG, updated_at_column, "updated_at",
+                  "Column of type timestamptz or timestamp, set by the database on every "
+                  "insert and update (a trigger with clock_timestamp())"),
+    TD_CFG_STRING("id_column", CFG, id_column, "id",
+                  "Unique column that breaks ties on updated_at; compared in its own type"),
+    TD_CFG_STRING("time_zone", CFG, time_zone, NULL,
+                  "Time zone a timestamp-without-time-zone updated_at is written in "
+                  "(Asia/Shanghai); unset: the server's TimeZone"),
+    TD_CFG_DURATION("settle_delay", CFG, settle_delay_ms, "5s", 0, 86400000,
+                    "Rows are read once updated_at is this much older than the database "
+                    "clock; must exceed how long a writing transaction stays open"),
+    TD_CFG_DURATION("poll_interval", CFG, poll_interval_ms, "2s", 10, 3600000,
+                    "Pause after a poll that returned fewer than batch_size rows"),
+    TD_CFG_INT("batch_size", CFG, batch_size, "5000", 1, 1000000,
+               "Most rows one poll reads"),
+    TD_CFG_DURATION("statement_timeout", CFG, statement_timeout_ms, "1m", 0, 86400000,
+                    "Longest a poll may run (0: no limit)"),
+    TD_CFG_DURATION("reconnect_max_backoff", CFG, reconnect_max_backoff_ms, "30s", 100,
+                    3600000, "Longest wait between reconnect attempts"),
+    TD_CFG_DURATION("late_row_check", CFG, late_row_check_ms, "5m", 0, 86400000,
+                    "Count each polled range again this long after the poll and warn about "
+                    "rows that committed behind the watermark (0: off; tables only)"),
+    TD_CFG_END,
+};
+#undef CFG
+
+/* A polled range (lo, hi] of positions waiting for its late-row check. */
+typedef struct late_check {
+    bool has_lo;
+    int64_t lo_us, hi_us;
+    char lo_id[TDC_ID_MAX], hi_id[TDC_ID_MAX];
+    char *snapshot; /* pg_snapshot text of the poll */
+    int64_t due_ms; /* monotonic */
+} late_check;
+
+typedef struct tdc_postgres {
+    tdc_source base;
+
+    /* Configuration (owned copies). */
+    char *conninfo, *table_cfg, *ucol, *idcol, *time_zone;
+    char **columns;
+    size_t ncolumns;
+    int64_t settle_ms, poll_ms, batch, stmt_timeout_ms, backoff_max_ms, late_ms;
+    char settle_txt[24], batch_txt[24];
+
+    /* Connection. */
+    PGconn *conn;
+    bool ready;       /* connected, relation checked, statements built */
+    bool down;        /* an outage is under way (and was logged) */
+    int64_t down_since_ms, backoff_ms, next_connect_ms;
+
+    /* The relation, resolved by the database. */
+    char unit[TDC_UNIT_MAX]; /* "schema.name"; table_cfg until connected */
+    char *sql_first, *sql_next, *sql_check_first, *sql_check_next;
+    size_t nuser;            /* user columns in the select list */
+    bool xmin_ok;            /* table or partitioned table */
+
+    /* Watermark: the position after the last row handed out. */
+    bool has_pos;
+    int64_t pos_us;
+    char pos_id[TDC_ID_MAX];
+    int64_t next_row;
+    char resumed_table[TDC_UNIT_MAX]; /* "" when not resumed from a position */
+
+    /* The current batch. */
+    PGresult *res;
+    int nrows, cur;
+    bool poll_now;          /* the last poll was full: poll again at once */
+    int64_t next_poll_ms;
+    bool batch_has_lo;      /* the range the current batch started after */
+    int64_t batch_lo_us;
+    char batch_lo_id[TDC_ID_MAX];
+    const char **fields, **colnames;
+    size_t *lens;
+    size_t fields_cap;
+    char *raw;
+    size_t raw_len, raw_cap;
+
+    /* Late-row checks, oldest first. */
+    late_check *checks;
+    size_t nchecks;
+
+    tdc_postgres_stats stats;
+    char status[512];
+} tdc_postgres;
+
+static const tdc_source_ops tdc_postgres_ops;
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static char *xstrdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* libpq's message on one line, without its trailing newline. */
+static void one_line(char *dst, size_t size, const char *msg)
+{
+    size_t n = 0;
+
+    for (const char *p = msg ? msg : ""; *p && n + 1 < size; p++) {
+        char c = (*p == '\n' || *p == '\t' || *p == '\r') ? ' ' : *p;
+        if (c == ' ' && (n == 0 || dst[n - 1] == ' '))
+            continue;
+        dst[n++] = c;
+    }
+    while (n > 0 && dst[n - 1] == ' ')
+        n--;
+    dst[n] = '\0';
+}
+
+/* "2026-11-28 12:00:01.123456" (UTC) from microseconds since the epoch. */
+static void format_us(int64_t us, char *buf, size_t size)
+{
+    int64_t secs = us / 1000000, frac = us % 1000000;
+    time_t t;
+    struct tm tm;
+
+    if (frac < 0) {
+        frac += 1000000;
+        secs -= 1;
+    }
+    t = (time_t)secs;
+    if (!gmtime_r(&t, &tm)) {
+        snprintf(buf, size, "@%" PRId64 "us", us);
+        return;
+    }
+    snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%06d", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+}
+
+/* A growing string for SQL text. */
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *np;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n + 1);
+    b->len += n;
+}
+
+static void sb_addf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_addf(sbuf *b, const char *fmt, ...)
+{
+    char tmp[512], *big;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = true;
+        return;
+    }
+    if ((size_t)n < sizeof(tmp)) {
+        sb_add(b, tmp);
+        return;
+    }
+    big = malloc((size_t)n + 1);
+    if (!big) {
+        b->oom = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb_add(b, big);
+    free(big);
+}
+
+/* Returns the built string (caller frees) or NULL when memory ran out. */
+static char *sb_take(sbuf *b)
+{
+    if (b->oom || !b->p) {
+        free(b->p);
+        return NULL;
+    }
+    return b->p;
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+static void pg_drop_statements(tdc_postgres *pg)
+{
+    free(pg->sql_first);
+    free(pg->sql_next);
+    free(pg->sql_check_first);
+    free(pg->sql_check_next);
+    pg->sql_first = pg->sql_next = pg->sql_check_first = pg->sql_check_next = NULL;
+    pg->ready = false;
+}
+
+static void pg_clear_checks(tdc_postgres *pg)
+{
+    for (size_t i = 0; i < pg->nchecks; i++)
+        free(pg->checks[i].snapshot);
+    pg->nchecks = 0;
+}
+
+static void pg_clear_batch(tdc_postgres *pg)
+{
+    PQclear(pg->res);
+    pg->res = NULL;
+    pg->nrows = pg->cur = 0;
+}
+
+static void pg_free(tdc_source *src)
+{
+    tdc_postgres *pg = (tdc_postgres *)src;
+
+    pg_clear_batch(pg);
+    pg_clear_checks(pg);
+    free(pg->checks);
+    pg_drop_statements(pg);
+    if (pg->conn)
+        PQfinish(pg->conn);
+    if (pg->conninfo) {
+        /* It may hold a password: do not leave it in freed memory. */
+        memset(pg->conninfo, 0, strlen(pg->conninfo));
+        free(pg->conninfo);
+    }
+    free(pg->table_cfg);
+    free(pg->ucol);
+    free(pg->idcol);
+    free(pg->time_zone);
+    for (size_t i = 0; i < pg->ncolumns; i++)
+        free(pg->columns[i]);
+    free(pg->columns);
+    free(pg->fields);
+    free(pg->colnames);
+    free(pg->lens);
+    free(pg->raw);
+    free(pg);
+}
+
+/* Checks the conninfo offline. libpq's parse message may quote part of the
+ * string (a password), so it is not passed on. */
+static int check_conninfo(const char *ci, td_error *err)
+{
+    PQconninfoOption *opts;
+    char *msg = NULL;
+
+    if (!ci || !*ci)
+        return td_error_set(err, -EINVAL, "postgres: conninfo is empty");
+    /* A bare word is a database name (libpq's expand_dbname rule). */
+    if (!strchr(ci, '=') && strncmp(ci, "postgresql://", 13) != 0 &&
+        strncmp(ci, "postgres://", 11) != 0)
+        return 0;
+    opts = PQconninfoParse(ci, &msg);
+    if (!opts) {
+        PQfreemem(msg);
+        return td_error_set(err, -EINVAL,
+                            "postgres: conninfo is not a valid libpq connection string "
+                            "(key=value pairs or a postgresql:// URI); its text is not shown "
+                            "because it may hold a password");
+    }
+    PQconninfoFree(opts);
+    return 0;
+}
+
+int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
+                     td_error *err)
+{
+    tdc_postgres *pg = NULL;
+    int r;
+
+    if (!cfg || !ret)
+        return td_error_set(err, -EINVAL, "postgres: no configuration");
+    r = check_conninfo(cfg->conninfo, err);
+    if (r < 0)
+        return r;
+    if (!cfg->table || !*cfg->table)
+        return td_error_set(err, -EINVAL, "postgres: table is empty");
+    if ((cfg->updated_at_column && !*cfg->updated_at_column) ||
+        (cfg->id_column && !*cfg->id_column))
+        return td_error_set(err, -EINVAL,
+                            "postgres: %s: updated_at_column and id_column must not be empty",
+                            cfg->table);
+    for (size_t i = 0; i < cfg->ncolumns; i++) {
+        if (!cfg->columns[i] || !*cfg->columns[i])
+            return td_error_set(err, -EINVAL, "postgres: %s: columns[%zu] is empty",
+                                cfg->table, i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->columns[i], cfg->columns[j]) == 0)
+                return td_error_set(err, -EINVAL,
+                                    "postgres: %s: column \"%s\" is listed twice",
+                                    cfg->table, cfg->columns[i]);
+    }
+    if (cfg->batch_size < 1 || cfg->batch_size > 1000000 || cfg->settle_delay_ms < 0 ||
+        cfg->poll_interval_ms < 1 || cfg->statement_timeout_ms < 0 ||
+        cfg->late_row_check_ms < 0 || cfg->reconnect_max_backoff_ms < 0)
+        return td_error_set(err, -EINVAL, "postgres: %s: a duration or batch_size is out of range",
+                            cfg->table);
+    if (strlen(cfg->table) >= TDC_UNIT_MAX)
+        return td_error_set(err, -EINVAL, "postgres: table name longer than %d bytes",
+                            TDC_UNIT_MAX - 1);
+
+    pg = calloc(1, sizeof(*pg));
+    if (!pg)
+        goto oom;
+    pg->base.ops = &tdc_postgres_ops;
+    pg->conninfo = xstrdup(cfg->conninfo);
+    pg->table_cfg = xstrdup(cfg->table);
+    pg->ucol = xstrdup(cfg->updated_at_column ? cfg->updated_at_column : "updated_at");
+    pg->idcol = xstrdup(cfg->id_column ? cfg->id_column : "id");
+    pg->time_zone = (cfg->time_zone && *cfg->time_zone) ? xstrdup(cfg->time_zone) : NULL;
+    if (!pg->conninfo || !pg->table_cfg || !pg->ucol || !pg->idcol ||
+        (cfg->time_zone && *cfg->time_zone && !pg->time_zone))
+        goto oom;
+    if (cfg->ncolumns) {
+        pg->columns = calloc(cfg->ncolumns, sizeof(*pg->columns));
+        if (!pg->columns)
+            goto oom;
+        for (size_t i = 0; i < cfg->ncolumns; i++) {
+            pg->columns[i] = xstrdup(cfg->columns[i]);
+            if (!pg->columns[i])
+                goto oom;
+            pg->ncolumns = i + 1;
+        }
+    }
+    pg->settle_ms = cfg->settle_delay_ms;
+    pg->poll_ms = cfg->poll_interval_ms;
+    pg->batch = cfg->batch_size;
+    pg->stmt_timeout_ms = cfg->statement_timeout_ms;
+    pg->backoff_max_ms = cfg->reconnect_max_backoff_ms > 0 ? cfg->reconnect_max_backoff_ms
+                                                           : 30000;
+    pg->late_ms = cfg->late_row_check_ms;
+    snprintf(pg->settle_txt, sizeof(pg->settle_txt), "%" PRId64, pg->settle_ms);
+    snprintf(pg->batch_txt, sizeof(pg->batch_txt), "%" PRId64, pg->batch);
+    copy_str(pg->unit, sizeof(pg->unit), pg->table_cfg);
+    pg->backoff_ms = BACKOFF_FIRST_MS;
+    pg->next_row = 1;
+    pg->poll_now = true;
+    *ret = &pg->base;
+    return 0;
+
+oom:
+    if (pg)
+        pg_free(&pg->base);
+    return td_error_set(err, -ENOMEM, "postgres: out of memory");
+}
+
+int tdc_postgres_stats_get(const tdc_source *src, tdc_postgres_stats *ret)
+{
+    const tdc_postgres *pg = (const tdc_postgres *)src;
+
+    if (!src || src->ops != &tdc_postgres_ops || !ret)
+        return -EINVAL;
+    *ret = pg->stats;
+    ret->connected = pg->ready;
+    ret->late_check_active = pg->late_ms > 0 && pg->xmin_ok;
+    return 0;
+}
+
+/* ---- errors and outages --------------------------------------------------- */
+
+/* Whether a failed statement (res may be NULL) is worth retrying: the
+ * connection went away, the server is shutting down or out of resources, the
+ * statement timed out, or a lock or serialization conflict. */
+static bool is_transient(PGconn *conn, const PGresult *res)
+{
+    const char *st;
+
+    if (!conn || PQstatus(conn) == CONNECTION_BAD)
+        return true;
+    st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!st)
+        return true; /* no answer from the server at all */
+    return strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0 ||
+           strncmp(st, "57", 2) == 0 || strncmp(st, "58", 2) == 0 ||
+           strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
+           strcmp(st, "55P03") == 0 || strcmp(st, "55006") == 0;
+}
+
+static const char *result_msg(PGconn *conn, const PGresult *res)
+{
+    const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+    if (m && *m)
+        return m;
+    m = res ? PQresultErrorMessage(res) : NULL;
+    if (m && *m)
+        return m;
+    return conn ? PQerrorMessage(conn) : "no connection";
+}
+
+/* Starts (or continues) an outage: logs its start once, drops the
+ * connection, schedules the next attempt. */
+static void pg_outage(tdc_postgres *pg, const char *why)
+{
+    int64_t now = td_time_mono_ms();
+    char line[512];
+
+    one_line(line, sizeof(line), why);
+    if (!pg->down) {
+        pg->down = true;
+        pg->down_since_ms = now;
+        pg->stats.outages++;
+        td_log_component(TD_LOG_WARNING, LOG_COMPONENT,
+                         "%s: cannot read from the database (%s); retrying with backoff, "
+                         "nothing is lost meanwhile",
+                         pg->unit, line);
+    } else {
+        td_log_component(TD_LOG_DEBUG, LOG_COMPONENT, "%s: still cannot read: %s", pg->unit,
+                         line);
+    }
+    if (pg->conn) {
+        PQfinish(pg->conn);
+        pg->conn = NULL;
+    }
+    pg->ready = false;
+    pg->next_connect_ms = now + pg->backoff_ms;
+    pg->backoff_ms = pg->backoff_ms * 2 > pg->backoff_max_ms ? pg->backoff_max_ms
+                                                             : pg->backoff_ms * 2;
+}
+
+static void pg_outage_over(tdc_postgres *pg)
+{
+    if (pg->down) {
+        td_log_component(TD_LOG_NOTICE, LOG_COMPONENT,
+                         "%s: reading again after %.1f s without the database", pg->unit,
+                         (double)(td_time_mono_ms() - pg->down_since_ms) / 1000.0);
+        pg->down = false;
+    }
+    pg->backoff_ms = BACKOFF_FIRST_MS;
+}
+
+/* A failed statement: an outage (returns 0: the caller says IDLE) or an
+ * error for the engine (returns the negative code, text in err). */
+static int pg_failed(tdc_postgres *pg, PGresult *res, const char *what, td_error *err)
+{
+    char line[512];
+    int r = 0;
+
+    one_line(line, sizeof(line), result_msg(pg->conn, res));
+    if (is_transient(pg->conn, res)) {
+        pg_outage(pg, line);
+    } else {
+        const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        r = (st && (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0 ||
+                    strcmp(st, "3F000") == 0))
+                ? -ENOENT
+                : -EINVAL;
+        td_error_set(err, r, "postgres: %s: %s: %s (SQLSTATE %s)", pg->unit, what, line,
+                     st ? st : "none");
+        /* Check the relation again on the next call. */
+        pg_drop_statements(pg);
+    }
+    PQclear(res);
+    return r;
+}
+
+/* ---- connecting and checking the relation ---------------------------------- */
+
+static void notice_to_log(void *arg, const char *message)
+{
+    char line[512];
+
+    (void)arg;
+    one_line(line, sizeof(line), message);
+    td_log_component(TD_LOG_DEBUG, LOG_COMPONENT, "server notice: %s", line);
+}
+
+/* Connects and sets the session up. 0 connected, 1 not (outage), <0 error. */
+static int pg_connect(tdc_postgres *pg, td_error *err)
+{
+    /* Before dbname: defaults the conninfo may override; after: forced. */
+    static const char *const keys[] = {
+        "application_name", "connect_timeout", "keepalives", "keepalives_idle",
+        "keepalives_interval", "keepalives_count", "dbname", "client_encoding", NULL,
+    };
+    const char *vals[] = {
+        "tuodi-connector", "10", "1", "30", "10", "3", pg->conninfo, "UTF8", NULL,
+    };
+    char timeout[32];
+    const char *params[2];
+    PGresult *res;
+
+    pg->conn = PQconnectdbParams(keys, vals, /* expand_dbname= */ 1);
+    if (!pg->conn)
+        return td_error_set(err, -ENOMEM, "postgres: %s: out of memory", pg->unit);
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        pg_outage(pg, PQerrorMessage(pg->conn));
+        return 1;
+    }
+    PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
+    snprintf(timeout, sizeof(timeout), "%" PRId64, pg->stmt_timeout_ms);
+    params[0] = timeout;
+    params[1] = pg->time_zone;
+    res = PQexecParams(pg->conn,
+                       pg->time_zone
+                           ? "SELECT pg_catalog.set_config('statement_timeout', $1, false),"
+                             " pg_catalog.set_config('default_transaction_read_only', 'on', false),"
+                             " pg_catalog.set_config('TimeZone', $2, false)"
+                           : "SELECT pg_catalog.set_config('statement_timeout', $1, false),"
+                             " pg_catalog.set_config('default_transaction_read_only', 'on', false)",
+                       pg->time_zone ? 2 : 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        int r = pg_failed(pg, res, "setting up the session (statement_timeout, time_zone)", err);
+        return r < 0 ? r : 1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* One column of the relation. */
+typedef struct rel_col {
+    const char *name, *type;
+    long base_oid;
+} rel_col;
+
+static const rel_col *find_col(const rel_col *cols, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(cols[i].name, name) == 0)
+            return &cols[i];
+    return NULL;
+}
+
+static int no_column(tdc_postgres *pg, const char *what, const char *name,
+                     const rel_col *cols, size_t n, td_error *err)
+{
+    char list[1024];
+    size_t len = 0;
+
+    list[0] = '\0';
+    for (size_t i = 0; i < n && len + 8 < sizeof(list); i++) {
+        int w = snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", cols[i].name);
+        if (w < 0 || (size_t)w >= sizeof(list) - len) {
+            snprintf(list + len, sizeof(list) - len, ", ...");
+            break;
+        }
+        len += (size_t)w;
+    }
+    return td_error_set(err, -ENOENT, "postgres: %s has no column \"%s\" (%s); its columns: %s",
+                        pg->unit, name, what, list);
+}
+
+/* The timestamp for a bigint parameter of microseconds since the epoch, in
+ * the updated_at column's type. Exact over PostgreSQL's whole timestamp range
+ * (whole days, then microseconds, added to a zone-less timestamp, so neither
+ * a double nor a daylight-saving day gets in the way), then placed in UTC; a
+ * timestamp-without-time-zone column gets it in the session's TimeZone. */
+static void sb_ts_param(sbuf *b, int param, bool tz)
+{
+    sb_addf(b,
+            "((timestamp '1970-01-01' + ($%d::bigint / 86400000000) * interval '1 day'"
+            " + ($%d::bigint %% 86400000000) * interval '1 microsecond') AT TIME ZONE 'UTC')%s",
+            param, param, tz ? "" : "::timestamp");
+}
+
+/* Builds the statements for the checked relation. */
+static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
+                            const char *id, const char *idtype, bool tz,
+                            char *const *sel, size_t nsel)
+{
+    char *out[4] = {NULL, NULL, NULL, NULL};
+
+    for (int v = 0; v < 2; v++) { /* 0: from the beginning, 1: after a position */
+        sbuf b = {0};
+        int p = 1;
+
+        sb_add(&b, "SELECT ");
+        for (size_t i = 0; i < nsel; i++) {
+            sb_add(&b, "t.");
+            sb_add(&b, sel[i]);
+            sb_add(&b, ", ");
+        }
+        /* Microseconds since the epoch, exact also where EXTRACT gives a
+         * double (before PostgreSQL 14): whole seconds plus microseconds. */
+        {
+            const char *cast = tz ? "" : "::timestamptz";
+            sb_addf(&b,
+                    "(EXTRACT(EPOCH FROM pg_catalog.date_trunc('second', t.%s%s))::bigint"
+                    " * 1000000 + EXTRACT(MICROSECONDS FROM t.%s%s)::bigint %% 1000000), t.%s",
+                    u, cast, u, cast, id);
+        }
+        if (pg->late_ms > 0 && pg->xmin_ok)
+            sb_add(&b, ", (SELECT pg_catalog.pg_current_snapshot()::text)");
+        sb_addf(&b, " FROM %s AS t WHERE ", rel);
+        if (v == 0) {
+            sb_addf(&b, "t.%s > '-infinity'", u);
+        } else {
+            sb_addf(&b, "(t.%s, t.%s) > (", u, id);
+            sb_ts_param(&b, p, tz);
+            sb_addf(&b, ", $%d::%s)", p + 1, idtype);
+            p += 2;
+        }
+        /* The cutoff: the database's clock (the poll's transaction start). */
+        sb_addf(&b, " AND t.%s <= (pg_catalog.now() - $%d::bigint * interval '1 millisecond')%s",
+                u, p, tz ? "" : "::timestamp");
+        sb_addf(&b, " ORDER BY t.%s, t.%s LIMIT $%d::bigint", u, id, p + 1);
+        out[v] = sb_take(&b);
+    }
+    if (pg->late_ms > 0 && pg->xmin_ok) {
+        /* A row version is late when the transaction that wrote it was not
+         * visible to the poll's snapshot ($snap). xmin is 32 bits: it is made
+         * a 64-bit xid8 with the epoch of the current next xid (r.ref); every
+         * xid in the table is below r.ref. */
+        static const char xid_fmt[] =
+            "(((r.ref >> 32) << 32) | t.xmin::text::bigint)";
+        for (int v = 0; v < 2; v++) {
+            sbuf b = {0};
+            int p = 1;
+
+            sb_addf(&b, "SELECT count(*) FROM %s AS t, (SELECT pg_catalog.pg_snapshot_xmax("
+                        "pg_catalog.pg_current_snapshot())::text::bigint AS ref) AS r WHERE ",
+                    rel);
+            if (v == 0) {
+                sb_addf(&b, "t.%s > '-infinity'", u);
+            } else {
+                sb_addf(&b, "(t.%s, t.%s) > (", u, id);
+                sb_ts_param(&b, p, tz);
+                sb_addf(&b, ", $%d::%s)", p + 1, idtype);
+                p += 2;
+            }
+            sb_addf(&b, " AND (t.%s, t.%s) <= (", u, id);
+            sb_ts_param(&b, p, tz);
+            sb_addf(&b, ", $%d::%s) AND t.xmin::text::bigint >= 3", p + 1, idtype);
+            sb_add(&b, " AND NOT pg_catalog.pg_visible_in_snapshot(GREATEST(CASE WHEN ");
+            sb_addf(&b, "%s >= r.ref THEN %s - 4294967296 ELSE %s END, 0)", xid_fmt, xid_fmt,
+                    xid_fmt);
+            sb_addf(&b, "::text::xid8, $%d::pg_snapshot)", p + 2);
+            out[2 + v] = sb_take(&b);
+        }
+    }
+    if (!out[0] || !out[1] || (pg->late_ms > 0 && pg->xmin_ok && (!out[2] || !out[3]))) {
+        for (int i = 0; i < 4; i++)
+            free(out[i]);
+        return -ENOMEM;
+    }
+    pg->sql_first = out[0];
+    pg->sql_next = out[1];
+    pg->sql_check_first = out[2];
+    pg->sql_check_next = out[3];
+    return 0;
+}
+
+static char *escape_ident(PGconn *conn, const char *name)
+{
+    return PQescapeIdentifier(conn, name, strlen(name));
+}
+
+/* Resolves the relation and its columns, checks the configuration against
+ * them, builds the statements and tries the poll once (LIMIT 0: parse, plan
+ * and privileges). 0 ready, 1 outage, <0 error. */
+static int pg_check_relation(tdc_postgres *pg, td_error *err)
+{
+    const char *params[1];
+    PGresult *res = NULL, *cres = NULL;
+    rel_col *cols = NULL;
+    char **sel = NULL;
+    char *rel = NULL, *nsp = NULL, *name = NULL, *u = NULL, *id = NULL;
+    size_t ncols = 0, nsel = 0;
+    const rel_col *ucol, *idcol;
+    char relkind;
+    bool tz;
+    int r;
+
+    params[0] = pg->table_cfg;
+    res = PQexecParams(pg->conn,
+                       "SELECT n.nspname, c.relname, c.relkind, c.oid::text"
+                       " FROM pg_catalog.pg_class c"
+                       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                       " WHERE c.oid = pg_catalog.to_regclass($1)",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        r = pg_failed(pg, res, "looking up the table", err);
+        res = NULL;
+        r = r < 0 ? r : 1;
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        r = td_error_set(err, -ENOENT,
+                         "postgres: table %s does not exist (or is not visible to this user)",
+                         pg->table_cfg);
+        goto out;
+    }
+    snprintf(pg->unit, sizeof(pg->unit), "%s.%s", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    relkind = PQgetvalue(res, 0, 2)[0];
+    if (!strchr("rpvmf", relkind)) {
+        r = td_error_set(err, -EINVAL, "postgres: %s is not a table or view (relkind %c)",
+                         pg->unit, relkind);
+        goto out;
+    }
+    /* xmin: tables; pg_current_snapshot(): PostgreSQL 13 and newer. */
+    pg->xmin_ok = (relkind == 'r' || relkind == 'p') && PQserverVersion(pg->conn) >= 130000;
+    if (pg->resumed_table[0] && strcmp(pg->resumed_table, pg->unit) != 0) {
+        r = td_error_set(err, -EINVAL,
+                         "postgres: the committed position is for table %s but this source "
+                         "reads %s; give the source a new id to read %s from the beginning",
+                         pg->resumed_table, pg->unit, pg->unit);
+        goto out;
+    }
+
+    params[0] = PQgetvalue(res, 0, 3);
+    cres = PQexecParams(pg->conn,
+                        "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
+                        " (CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END)"
+                        "::oid::text"
+                        " FROM pg_catalog.pg_attribute a"
+                        " JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid"
+                        " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped"
+                        " ORDER BY a.attnum",
+                        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(cres) != PGRES_TUPLES_OK) {
+        r = pg_failed(pg, cres, "reading the table's columns", err);
+        cres = NULL;
+        r = r < 0 ? r : 1;
+        goto out;
+    }
+    ncols = (size_t)PQntuples(cres);
+    cols = calloc(ncols ? ncols : 1, sizeof(*cols));
+    if (!cols) {
+        r = td_error_set(err, -ENOMEM, "postgres: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ncols; i++) {
+        cols[i].name = PQgetvalue(cres, (int)i, 0);
+        cols[i].type = PQgetvalue(cres, (int)i, 1);
+        cols[i].base_oid = strtol(PQgetvalue(cres, (int)i, 2), NULL, 10);
+    }
+    ucol = find_col(cols, ncols, pg->ucol);
+    if (!ucol) {
+        r = no_column(pg, "updated_at_column", pg->ucol, cols, ncols, err);
+        goto out;
+    }
+    if (ucol->base_oid != PG_OID_TIMESTAMP && ucol->base_oid != PG_OID_TIMESTAMPTZ) {
+        r = td_error_set(err, -EINVAL,
+                         "postgres: %s: updated_at_column \"%s\" is %s; it must be "
+                         "timestamp with time zone (or timestamp)",
+                         pg->unit, pg->ucol, ucol->type);
+        goto out;
+    }
+    tz = ucol->base_oid == PG_OID_TIMESTAMPTZ;
+    idcol = find_col(cols, ncols, pg->idcol);
+    if (!idcol) {
+        r = no_column(pg, "id_column", pg->idcol, cols, ncols, err);
+        goto out;
+    }
+    for (size_t i = 0; i < pg->ncolumns; i++)
+        if (!find_col(cols, ncols, pg->columns[i])) {
+            r = no_column(pg, "columns", pg->columns[i], cols, ncols, err);
+            goto out;
+        }
+
+    nsel = pg->ncolumns ? pg->ncolumns : ncols;
+    sel = calloc(nsel ? nsel : 1, sizeof(*sel));
+    nsp = escape_ident(pg->conn, PQgetvalue(res, 0, 0));
+    name = escape_ident(pg->conn, PQgetvalue(res, 0, 1));
+    u = escape_ident(pg->conn, pg->ucol);
+    id = escape_ident(pg->conn, pg->idcol);
+    if (!sel || !nsp || !name || !u || !id) {
+        r = td_error_set(err, -ENOMEM, "postgres: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nsel; i++) {
+        sel[i] = escape_ident(pg->conn, pg->ncolumns ? pg->columns[i] : cols[i].name);
+        if (!sel[i]) {
+            r = td_error_set(err, -ENOMEM, "postgres: out of memory");
+            goto out;
+        }
+    }
+    rel = malloc(strlen(nsp) + strlen(name) + 2);
+    if (!rel) {
+        r = td_error_set(err, -ENOMEM, "postgres: out of memory");
+        goto out;
+    }
+    sprintf(rel, "%s.%s", nsp, name);
+    pg_drop_statements(pg);
+    if (build_statements(pg, rel, u, id, idcol->type, tz, sel, nsel) < 0) {
+        r = td_error_set(err, -ENOMEM, "postgres: out of memory");
+        goto out;
+    }
+    pg->nuser = nsel;
+
+    /* Try the poll: the server parses, plans and checks privileges. */
+    {
+        const char *pp[2] = {pg->settle_txt, "0"};
+        PGresult *t = PQexecParams(pg->conn, pg->sql_first, 2, NULL, pp, NULL, NULL, 0);
+        if (PQresultStatus(t) != PGRES_TUPLES_OK) {
+            r = pg_failed(pg, t, "trying the poll statement", err);
+            r = r < 0 ? r : 1;
+            goto out;
+        }
+        PQclear(t);
+    }
+    pg->ready = true;
+    r = 0;
+
+out:
+    if (sel)
+        for (size_t i = 0; i < nsel; i++)
+            PQfreemem(sel[i]);
+    free(sel);
+    PQfreemem(nsp);
+    PQfreemem(name);
+    PQfreemem(u);
+    PQfreemem(id);
+    free(rel);
+    free(cols);
+    PQclear(cres);
+    PQclear(res);
+    return r;
+}
+
+/* Makes sure the source is connected and checked. 0 ready, 1 not now
+ * (outage; the caller says IDLE), <0 error. */
+static int pg_ensure(tdc_postgres *pg, td_error *err)
+{
+    int r;
+
+    if (pg->ready && pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
+        return 0;
+    if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
+        if (pg->conn) {
+            PQfinish(pg->conn);
+            pg->conn = NULL;
+        }
+        if (td_time_mono_ms() < pg->next_connect_ms)
+            return 1;
+        r = pg_connect(pg, err);
+        if (r != 0)
+            return r;
+    }
+    r = pg_check_relation(pg, err);
+    if (r == 0)
+        pg_outage_over(pg);
+    return r;
+}
+
+/* ---- late-row checks ------------------------------------------------------ */
+
+static void pg_add_check(tdc_postgres *pg, const char *snapshot)
+{
+    late_check *c;
+
+    if (!pg->checks) {
+        pg->checks = calloc(LATE_CHECKS_MAX, sizeof(*pg->checks));
+        if (!pg->checks)
+            return; /* the check is a diagnostic: skip it */
+    }
+    if (pg->nchecks == LATE_CHECKS_MAX)
+        return; /* cannot happen: the oldest is checked early when full */
+    c = &pg->checks[pg->nchecks];
+    memset(c, 0, sizeof(*c));
+    c->snapshot = strdup(snapshot);
+    if (!c->snapshot)
+        return;
+    c->has_lo = pg->batch_has_lo;
+    c->lo_us = pg->batch_lo_us;
+    memcpy(c->lo_id, pg->batch_lo_id, sizeof(c->lo_id));
+    c->hi_us = pg->pos_us;
+    memcpy(c->hi_id, pg->pos_id, sizeof(c->hi_id));
+    c->due_ms = td_time_mono_ms() + pg->late_ms;
+    pg->nchecks++;
+}
+
+static void pg_pop_check(tdc_postgres *pg)
+{
+    free(pg->checks[0].snapshot);
+    memmove(&pg->checks[0], &pg->checks[1], (pg->nchecks - 1) * sizeof(*pg->checks));
+    pg->nchecks--;
+}
+
+/* Runs the checks that are due. 0, or 1 when the database went away (the
+ * checks stay queued). A check that fails otherwise is logged and dropped. */
+static int pg_run_checks(tdc_postgres *pg)
+{
+    while (pg->nchecks > 0 && pg->sql_check_first &&
+           (pg->checks[0].due_ms <= td_time_mono_ms() || pg->nchecks >= LATE_CHECKS_MAX - 1)) {
+        late_check *c = &pg->checks[0];
+        char lo_us[24], hi_us[24], lo_t[80], hi_t[80], line[512];
+        const char *p[5];
+        int n = 0;
+        PGresult *res;
+
+        snprintf(lo_us, sizeof(lo_us), "%" PRId64, c->lo_us);
+        snprintf(hi_us, sizeof(hi_us), "%" PRId64, c->hi_us);
+        if (c->has_lo) {
+            p[n++] = lo_us;
+            p[n++] = c->lo_id;
+        }
+        p[n++] = hi_us;
+        p[n++] = c->hi_id;
+        p[n++] = c->snapshot;
+        res = PQexecParams(pg->conn, c->has_lo ? pg->sql_check_next : pg->sql_check_first, n,
+                           NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            if (is_transient(pg->conn, res)) {
+                one_line(line, sizeof(line), result_msg(pg->conn, res));
+                PQclear(res);
+                pg_outage(pg, line);
+                return 1;
+            }
+            one_line(line, sizeof(line), result_msg(pg->conn, res));
+            td_log_component(TD_LOG_WARNING, LOG_COMPONENT,
+                             "%s: late-row check failed (%s); skipped", pg->unit, line);
+            PQclear(res);
+            pg_pop_check(pg);
+            continue;
+        }
+        {
+            long long late = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            pg->stats.late_checks++;
+            if (late > 0) {
+                pg->stats.late_rows += (uint64_t)late;
+                format_us(c->hi_us, hi_t, sizeof(hi_t));
+                if (c->has_lo)
+                    format_us(c->lo_us, lo_t, sizeof(lo_t));
+                else
+                    snprintf(lo_t, sizeof(lo_t), "the beginning");
+                td_log_component(TD_LOG_WARNING, LOG_COMPONENT,
+                                 "%s: %lld row(s) with updated_at between %s and %s UTC "
+                                 "committed after the connector had read past them and "
+                                 "will not be published: their transactions committed "
+                                 "more than settle_delay (%" PRId64 " ms) after their "
+                                 "updated_at, or an update did not advance updated_at",
+                                 pg->unit, late, lo_t, hi_t, pg->settle_ms);
+            }
+        }
+        PQclear(res);
+        pg_pop_check(pg);
+    }
+    return 0;
+}
+
+/* ---- polling -------------------------------------------------------------- */
+
+/* Runs one poll. 0 done (rows may be 0), 1 outage, <0 error. */
+static int pg_poll(tdc_postgres *pg, td_error *err)
+{
+    char pos_us[24];
+    const char *p[4];
+    int n = 0;
+    size_t want;
+    PGresult *res;
+
+    pg_clear_batch(pg);
+    if (pg->has_pos) {
+        snprintf(pos_us, sizeof(pos_us), "%" PRId64, pg->pos_us);
+        p[n++] = pos_us;
+        p[n++] = pg->pos_id;
+    }
+    p[n++] = pg->settle_txt;
+    p[n++] = pg->batch_txt;
+    res = PQexecParams(pg->conn, pg->has_pos ? pg->sql_next : pg->sql_first, n, NULL, p, NULL,
+                       NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        int r = pg_failed(pg, res, "polling", err);
+        return r < 0 ? r : 1;
+    }
+    pg->stats.polls++;
+    want = pg->nuser + 2 + (pg->sql_check_first ? 1 : 0);
+    if ((size_t)PQnfields(res) != want) {
+        int got = PQnfields(res);
+        PQclear(res);
+        return td_error_set(err, -EIO, "postgres: %s: the poll returned %d columns, not %zu",
+                            pg->unit, got, want);
+    }
+    pg->res = res;
+    pg->nrows = PQntuples(res);
+    pg->cur = 0;
+    pg->poll_now = pg->nrows >= pg->batch;
+    pg->next_poll_ms = td_time_mono_ms() + (pg->poll_now ? 0 : pg->poll_ms);
+    pg->batch_has_lo = pg->has_pos;
+    pg->batch_lo_us = pg->pos_us;
+    memcpy(pg->batch_lo_id, pg->pos_id, sizeof(pg->batch_lo_id));
+    if (pg->fields_cap < pg->nuser) {
+        free(pg->fields);
+        free(pg->colnames);
+        free(pg->lens);
+        pg->fields = calloc(pg->nuser, sizeof(*pg->fields));
+        pg->colnames = calloc(pg->nuser, sizeof(*pg->colnames));
+        pg->lens = calloc(pg->nuser, sizeof(*pg->lens));
+        pg->fields_cap = pg->nuser;
+        if (!pg->fields || !pg->colnames || !pg->lens) {
+            pg->fields_cap = 0;
+            pg_clear_batch(pg);
+            return td_error_set(err, -ENOMEM, "postgres: out of memory");
+        }
+    }
+    for (size_t i = 0; i < pg->nuser; i++)
+        pg->colnames[i] = PQfname(res, (int)i);
+    return 0;
+}
+
+/* Appends s as JSON string content. */
+static int raw_reserve(tdc_postgres *pg, size_t more)
+{
+    if (pg->raw_len + more + 1 > pg->raw_cap) {
+        size_t cap = pg->raw_cap ? pg->raw_cap : 1024;
+        char *np;
+        while (cap < pg->raw_len + more + 1)
+            cap *= 2;
+        np = realloc(pg->raw, cap);
+        if (!np)
+            return -ENOMEM;
+        pg->raw = np;
+        pg->raw_cap = cap;
+    }
+    return 0;
+}
+
+static int raw_json_string(tdc_postgres *pg, const char *s, size_t len)
+{
+    /* Worst case: every byte becomes \u00XX. */
+    if (raw_reserve(pg, len * 6 + 2) < 0)
+        return -ENOMEM;
+    pg->raw[pg->raw_len++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': pg->raw[pg->raw_len++] = '\\'; pg->raw[pg->raw_len++] = '"'; break;
+        case '\\': pg->raw[pg->raw_len++] = '\\'; pg->raw[pg->raw_len++] = '\\'; break;
+        case '\n': pg->raw[pg->raw_len++] = '\\'; pg->raw[pg->raw_len++] = 'n'; break;
+        case '\r': pg->raw[pg->raw_len++] = '\\'; pg->raw[pg->raw_len++] = 'r'; break;
+        case '\t': pg->raw[pg->raw_len++] = '\\'; pg->raw[pg->raw_len++] = 't'; break;
+        default:
+            if (c < 0x20) {
+                pg->raw_len += (size_t)snprintf(pg->raw + pg->raw_len, 7, "\\u%04x", c);
+            } else {
+                pg->raw[pg->raw_len++] = (char)c;
+            }
+        }
+    }
+    pg->raw[pg->raw_len++] = '"';
+    pg->raw[pg->raw_len] = '\0';
+    return 0;
+}
+
+static int raw_add(tdc_postgres *pg, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (raw_reserve(pg, n) < 0)
+        return -ENOMEM;
+    memcpy(pg->raw + pg->raw_len, s, n + 1);
+    pg->raw_len += n;
+    return 0;
+}
+
+static void pg_position(const tdc_source *src, tdc_position *ret)
+{
+    const tdc_postgres *pg = (const tdc_postgres *)src;
+
+    memset(ret, 0, sizeof(*ret));
+    ret->kind = pg->has_pos ? TDC_POSITION_POSTGRES : TDC_POSITION_NONE;
+    copy_str(ret->table, sizeof(ret->table), pg->unit);
+    ret->last_updated_at_us = pg->pos_us;
+    copy_str(ret->last_id, sizeof(ret->last_id), pg->pos_id);
+    ret->next_row = pg->next_row;
+}
+
+/* Hands out the current row of the batch. */
+static int pg_emit(tdc_postgres *pg, tdc_row *row, td_error *err)
+{
+    int r = pg->cur;
+    const char *ts = PQgetvalue(pg->res, r, (int)pg->nuser);
+    const char *id = PQgetvalue(pg->res, r, (int)pg->nuser + 1);
+    char *end = NULL;
+    long long us;
+
+    errno = 0;
+    us = strtoll(ts, &end, 10);
+    if (errno || !end || end == ts || *end)
+        return td_error_set(err, -EINVAL, "postgres: %s: cannot read updated_at as microseconds",
+                            pg->unit);
+    if ((size_t)PQgetlength(pg->res, r, (int)pg->nuser + 1) >= TDC_ID_MAX)
+        return td_error_set(err, -EOVERFLOW,
+                            "postgres: %s: a value of id column \"%s\" is longer than %d bytes "
+                            "and cannot be kept in a position; use a shorter unique column",
+                            pg->unit, pg->idcol, TDC_ID_MAX - 1);
+
+    pg->raw_len = 0;
+    if (raw_add(pg, "{") < 0)
+        goto oom;
+    for (size_t i = 0; i < pg->nuser; i++) {
+        pg->fields[i] = PQgetvalue(pg->res, r, (int)i);
+        pg->lens[i] = (size_t)PQgetlength(pg->res, r, (int)i);
+        if ((i && raw_add(pg, ",") < 0) ||
+            raw_json_string(pg, pg->colnames[i], strlen(pg->colnames[i])) < 0 ||
+            raw_add(pg, ":") < 0)
+            goto oom;
+        if (PQgetisnull(pg->res, r, (int)i)) {
+            if (raw_add(pg, "null") < 0)
+                goto oom;
+        } else if (raw_json_string(pg, pg->fields[i], pg->lens[i]) < 0) {
+            goto oom;
+        }
+    }
+    if (raw_add(pg, "}") < 0)
+        goto oom;
+
+    pg->has_pos = true;
+    pg->pos_us = us;
+    copy_str(pg->pos_id, sizeof(pg->pos_id), id);
+    pg->cur++;
+    /* The batch's range is known once its last row has gone out. */
+    if (pg->cur == pg->nrows && pg->sql_check_first)
+        pg_add_check(pg, PQgetvalue(pg->res, r, (int)pg->nuser + 2));
+
+    memset(row, 0, sizeof(*row));
+    row->unit = pg->unit;
+    row->row = pg->next_row;
+    row->line = pg->next_row;
+    row->nfields = pg->nuser;
+    row->fields = pg->fields;
+    row->lens = pg->lens;
+    row->columns = pg->colnames;
+    row->ncolumns = pg->nuser;
+    row->raw = pg->raw;
+    row->raw_len = pg->raw_len;
+    row->source_record_id = pg->pos_id;
+    pg->next_row++;
+    pg->stats.rows++;
+    pg_position(&pg->base, &row->after);
+    return TDC_NEXT_ROW;
+
+oom:
+    return td_error_set(err, -ENOMEM, "postgres: out of memory");
+}
+
+/* ---- the tdc_source operations -------------------------------------------- */
+
+static int pg_resume(tdc_source *src, const tdc_position *committed, td_error *err)
+{
+    tdc_postgres *pg = (tdc_postgres *)src;
+
+    if (committed && committed->kind != TDC_POSITION_NONE &&
+        committed->kind != TDC_POSITION_POSTGRES)
+        return td_error_set(err, -EINVAL,
+                            "postgres: %s: the committed position is not a postgres position",
+                            pg->unit);
+    if (committed && committed->kind == TDC_POSITION_POSTGRES &&
+        (!memchr(committed->last_id, '\0', sizeof(committed->last_id)) ||
+         !memchr(committed->table, '\0', sizeof(committed->table)) || !committed->table[0]))
+        return td_error_set(err, -EINVAL, "postgres: %s: the committed position is malformed",
+                            pg->unit);
+    pg_clear_batch(pg);
+    pg_clear_checks(pg);
+    pg->poll_now = true;
+    pg->next_poll_ms = 0;
+    if (committed && committed->kind == TDC_POSITION_POSTGRES) {
+        pg->has_pos = true;
+        pg->pos_us = committed->last_updated_at_us;
+        copy_str(pg->pos_id, sizeof(pg->pos_id), committed->last_id);
+        copy_str(pg->resumed_table, sizeof(pg->resumed_table), committed->table);
+        pg->next_row = committed->next_row > 0 ? committed->next_row : 1;
+    } else {
+        pg->has_pos = false;
+        pg->pos_us = 0;
+        pg->pos_id[0] = '\0';
+        pg->resumed_table[0] = '\0';
+        pg->next_row = 1;
+    }
+    /* Check the relation (and the position's table) on the next poll. */
+    pg_drop_statements(pg);
+    return 0;
+}
+
+static int pg_next(tdc_source *src, tdc_row *row, td_error *err)
+{
+    tdc_postgres *pg = (tdc_postgres *)src;
+    int r;
+
+    if (!row)
+        return td_error_set(err, -EINVAL, "postgres: no row to fill");
+    if (pg->res && pg->cur < pg->nrows)
+        return pg_emit(pg, row, err);
+    pg_clear_batch(pg);
+    r = pg_ensure(pg, err);
+    if (r != 0)
+        return r < 0 ? r : TDC_NEXT_IDLE;
+    if (pg_run_checks(pg) != 0)
+        return TDC_NEXT_IDLE;
+    if (!pg->poll_now && td_time_mono_ms() < pg->next_poll_ms)
+        return TDC_NEXT_IDLE;
+    r = pg_poll(pg, err);
+    if (r != 0)
+        return r < 0 ? r : TDC_NEXT_IDLE;
+    if (pg->nrows == 0)
+        return TDC_NEXT_IDLE;
+    return pg_emit(pg, row, err);
+}
+
+static int pg_committed(tdc_source *src, const tdc_position *pos, td_error *err)
+{
+    (void)src;
+    (void)pos;
+    (void)err;
+    return 0;
+}
+
+static const char *pg_status(const tdc_source *src)
+{
+    /* The text is made on demand; the source is never a const object. */
+    tdc_postgres *pg = (tdc_postgres *)(uintptr_t)src;
+    char when[80];
+    int n;
+
+    if (pg->has_pos) {
+        format_us(pg->pos_us, when, sizeof(when));
+        n = snprintf(pg->status, sizeof(pg->status), "%s up to %s UTC, id %s", pg->unit, when,
+                     pg->pos_id);
+    } else {
+        n = snprintf(pg->status, sizeof(pg->status), "%s from the beginning", pg->unit);
+    }
+    if (n > 0 && (size_t)n < sizeof(pg->status) && pg->down)
+        n += snprintf(pg->status + n, sizeof(pg->status) - (size_t)n, "; database unreachable");
+    if (n > 0 && (size_t)n < sizeof(pg->status) && pg->stats.late_rows)
+        snprintf(pg->status + n, sizeof(pg->status) - (size_t)n, "; %" PRIu64 " late rows",
+                 pg->stats.late_rows);
+    /* The id may be an identity number: STATUS= must not show it. */
+    td_log_redact(pg->status);
+    return pg->status;
+}
+
+static const tdc_source_ops tdc_postgres_ops = {
+    .kind = "postgres",
+    .resume = pg_resume,
+    .next = pg_next,
+    .position = pg_position,
+    .committed = pg_committed,
+    .wait_fd = NULL,
+    .status = pg_status,
+    .free = pg_free,
+};
