@@ -36,6 +36,7 @@
 #include "tdc_row.h"
 
 #include <avro.h>
+#include <stdio.h>
 
 typedef struct tdc_dataset tdc_dataset;
 
@@ -63,5 +64,103 @@ typedef enum tdc_dataset_kind {
 
 /* Names as written in configs: "civil_affairs", ... */
 extern const char *const tdc_dataset_kind_names[];
+
+/* ------------------------------------------------------------ the API --- */
+
+/* The `mapping:` section of a connector's config. Every key is optional:
+ * without any, the dataset's defaults apply (docs/connector-datasets.md lists
+ * every field with its default columns, kind and codes). Field paths are the
+ * schema's ("settlement_date", "source.record_id", "members[].name").
+ *
+ *   columns:    field -> source column name; replaces the default names
+ *   codes:      field -> (department value -> enum symbol, or for other
+ *               kinds a replacement text such as 一级 -> 1); a field's
+ *               codes replace its default codes; "" is the empty cell
+ *   constants:  field -> a value for every record instead of a column (in
+ *               the column's format, or an enum symbol)
+ *   required:   nullable fields that every row must give
+ *   pseudonymize.key_file: person keys become HMAC-SHA256(key, normalised
+ *               identity number) as 64 hex characters; the file's bytes,
+ *               exactly (at least 32, not readable by others), are the key
+ *
+ * tdc_dataset_new() checks it (unknown fields, symbols, bad constants, the
+ * key file), reporting each problem with the config's file:line:col; nothing
+ * of the struct is kept after that call. */
+struct tdc_mapping_config {
+    td_cfg_map columns;
+    td_cfg_maps codes;
+    td_cfg_map constants;
+    char **required;
+    size_t nrequired;
+    struct tdc_pseudonymize_config {
+        char *key_file;
+    } pseudonymize;
+};
+
+extern const td_cfg_entry tdc_mapping_config_table[];
+
+/* A dataset is used by one thread at a time; tdc_dataset_new() may build a
+ * new one elsewhere (a reload) while the old one runs.
+ *
+ * Builds the dataset of kind over schema (that kind's record: see
+ * tdc_dataset_schema_file(); borrowed, it must outlive the dataset), with cfg
+ * (NULL: the defaults). connector_instance (copied) goes into every record's
+ * source. Returns 0, or -EINVAL (config or schema problems, one per line in
+ * err), -errno (key file unreadable) or -ENOMEM. */
+int tdc_dataset_new(tdc_dataset_kind kind, const struct tdc_mapping_config *cfg,
+                    const td_avro_schema *schema, const char *connector_instance,
+                    tdc_dataset **ret, td_error *err);
+
+/* Maps one row: calls sink->record() for each record completed and
+ * sink->reject() for each row refused (see the top of this file). before is
+ * the source position just before row (what tdc_dataset_safe_position()
+ * returns while the row is buffered; copied; the roster needs it, NULL there
+ * stands for a position of kind NONE). Columns are resolved once per
+ * header: a new unit, or a new columns array. Bad data is never an error
+ * here: it always goes to sink->reject() with the column ("" for the row as a
+ * whole) and a reason that names the column and never holds an identity
+ * number. Returns 0, or a negative errno: the sink's own return, or -ENOMEM;
+ * err then says which. */
+int tdc_dataset_map(tdc_dataset *ds, const tdc_row *row, const tdc_position *before,
+                    const tdc_sink *sink, td_error *err);
+
+/* The unit (file) ended: emits or rejects what is buffered and forgets the
+ * header. Call it before the position that says FINISHED is committed. */
+int tdc_dataset_end_unit(tdc_dataset *ds, const tdc_sink *sink, td_error *err);
+
+/* The position before the first row still buffered, or NULL when nothing is
+ * (always NULL for the department datasets). Valid until the next call. */
+const tdc_position *tdc_dataset_safe_position(const tdc_dataset *ds);
+
+/* Why every row of the current unit is rejected (its header lacks a required
+ * column, or holds a mapped column twice), or NULL. The same text goes with
+ * each of those rows' rejections, so the engine may log it once per unit. */
+const char *tdc_dataset_header_problem(const tdc_dataset *ds);
+
+/* Drops buffered rows without emitting anything and forgets the header
+ * (after the engine rewound its source). */
+void tdc_dataset_reset(tdc_dataset *ds);
+
+/* Accepts NULL; returns NULL. Wipes the pseudonym key. */
+tdc_dataset *tdc_dataset_free(tdc_dataset *ds);
+
+/* "Today" in China (days since 1970-01-01) for the checks that refuse dates
+ * in the future; by default the clock's, taken at each new header. For tests
+ * and replays. */
+void tdc_dataset_set_today(tdc_dataset *ds, int32_t days);
+
+/* tuodi.civil_affairs.events, tuodi.medical_insurance.settlements,
+ * tuodi.human_resources.events, tuodi.roster.households; NULL if unknown. */
+const char *tdc_dataset_default_topic(tdc_dataset_kind kind);
+/* civil_affairs_event.avsc, medical_settlement.avsc, employment_event.avsc,
+ * household.avsc; NULL if unknown. */
+const char *tdc_dataset_schema_file(tdc_dataset_kind kind);
+/* cn.tuodi.CivilAffairsEvent, ...; NULL if unknown. */
+const char *tdc_dataset_record_name(tdc_dataset_kind kind);
+
+/* Writes the Markdown reference of kind's fields (path, default columns,
+ * kind, required, default codes) to f, as docs/connector-datasets.md shows
+ * it. 0, -EINVAL or -EIO. */
+int tdc_dataset_write_reference(tdc_dataset_kind kind, FILE *f);
 
 #endif

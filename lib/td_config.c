@@ -963,6 +963,10 @@ static const char *type_name(const td_cfg_entry *e)
         return "a list of mappings";
     case TD_CFG_TYPE_KAFKA:
         return "a mapping of librdkafka properties";
+    case TD_CFG_TYPE_MAP:
+        return "a mapping of strings";
+    case TD_CFG_TYPE_MAPS:
+        return "a mapping of mappings";
     case TD_CFG_TYPE_END:
         break;
     }
@@ -1274,6 +1278,8 @@ static int parse_value(const td_cfg_entry *e, const char *text, const char *base
     case TD_CFG_TYPE_STRINGS:
     case TD_CFG_TYPE_SECTIONS:
     case TD_CFG_TYPE_KAFKA:
+    case TD_CFG_TYPE_MAP:
+    case TD_CFG_TYPE_MAPS:
         cut_printf(why, whysz, "not a scalar entry");
         return -EINVAL;
     }
@@ -1549,6 +1555,170 @@ static void fill_kafka(cfg_ctx *c, const td_cfg_entry *e, void *base, node *map,
     rd_kafka_conf_destroy(conf);
 }
 
+static void map_clear(td_cfg_map *m)
+{
+    size_t i;
+
+    for (i = 0; m->v && i < m->n; i++) {
+        free(m->v[i].key);
+        free(m->v[i].value);
+        free(m->v[i].origin);
+        free(m->v[i].value_origin);
+    }
+    free(m->v);
+    m->v = NULL;
+    m->n = 0;
+}
+
+static void maps_clear(td_cfg_maps *m)
+{
+    size_t i;
+
+    for (i = 0; m->v && i < m->n; i++) {
+        free(m->v[i].key);
+        free(m->v[i].origin);
+        map_clear(&m->v[i].map);
+    }
+    free(m->v);
+    m->v = NULL;
+    m->n = 0;
+}
+
+/* Is the key of p usable as a string key? Reports it when not. */
+static bool map_key_ok(cfg_ctx *c, const pair *p, const char *path)
+{
+    const node *k = p->key;
+
+    if (p->dup || k->bad || k->kind != NODE_SCALAR)
+        return false; /* reported already */
+    if (k->null) {
+        report(c, k->line, k->col, "%s: a null key (write \"\" for an empty key)", path);
+        return false;
+    }
+    return true;
+}
+
+/* Fills m (empty on entry) from map: string keys to string values. */
+static void fill_map_node(cfg_ctx *c, td_cfg_map *m, node *map, const char *path, bool secret)
+{
+    size_t i;
+
+    if (map->n == 0)
+        return;
+    m->v = calloc(map->n, sizeof(*m->v));
+    if (!m->v) {
+        c->oom = true;
+        return;
+    }
+    for (i = 0; i < map->n; i++) {
+        pair *p = &map->pairs[i];
+        const node *v = p->value;
+        td_cfg_pair *out = &m->v[m->n];
+        char sub[CFG_PATH_SIZE];
+
+        p->used = true;
+        if (!map_key_ok(c, p, path) || v->bad)
+            continue;
+        path_key(sub, path, p->key->text);
+        if (v->kind != NODE_SCALAR || v->null) {
+            report(c, v->line, v->col, "%s: expected a string, got %s%s", sub,
+                   node_kind_name(v), v->null ? " (write \"\" for an empty string)" : "");
+            continue;
+        }
+        out->value = substitute(c, v, sub, secret);
+        if (!out->value)
+            continue;
+        out->key = strdup(p->key->text);
+        out->origin = str_printf("%s:%d:%d", c->name, p->key->line, p->key->col);
+        out->value_origin = str_printf("%s:%d:%d", c->name, v->line, v->col);
+        m->n++;
+        if (!out->key || !out->origin || !out->value_origin)
+            c->oom = true;
+    }
+}
+
+static void fill_map(cfg_ctx *c, const td_cfg_entry *e, void *base, node *map,
+                     const char *path)
+{
+    td_cfg_map *m = field(base, e->offset);
+
+    map_clear(m);
+    if (map->kind != NODE_MAP) {
+        if (!map->null)
+            report(c, map->line, map->col, "%s: expected %s, got %s", path, type_name(e),
+                   node_kind_name(map));
+        return;
+    }
+    fill_map_node(c, m, map, path, e->flags & TD_CFG_SECRET);
+}
+
+static void fill_maps(cfg_ctx *c, const td_cfg_entry *e, void *base, node *map,
+                      const char *path)
+{
+    td_cfg_maps *m = field(base, e->offset);
+    size_t i;
+
+    maps_clear(m);
+    if (map->kind != NODE_MAP) {
+        if (!map->null)
+            report(c, map->line, map->col, "%s: expected %s, got %s", path, type_name(e),
+                   node_kind_name(map));
+        return;
+    }
+    if (map->n == 0)
+        return;
+    m->v = calloc(map->n, sizeof(*m->v));
+    if (!m->v) {
+        c->oom = true;
+        return;
+    }
+    for (i = 0; i < map->n; i++) {
+        pair *p = &map->pairs[i];
+        node *v = p->value;
+        td_cfg_submap *out = &m->v[m->n];
+        char sub[CFG_PATH_SIZE];
+
+        p->used = true;
+        if (!map_key_ok(c, p, path) || v->bad)
+            continue;
+        path_key(sub, path, p->key->text);
+        if (v->kind != NODE_MAP && !v->null) {
+            report(c, v->line, v->col, "%s: expected a mapping, got %s", sub,
+                   node_kind_name(v));
+            continue;
+        }
+        out->key = strdup(p->key->text);
+        out->origin = str_printf("%s:%d:%d", c->name, p->key->line, p->key->col);
+        m->n++;
+        if (!out->key || !out->origin) {
+            c->oom = true;
+            continue;
+        }
+        if (v->kind == NODE_MAP)
+            fill_map_node(c, &out->map, v, sub, e->flags & TD_CFG_SECRET);
+    }
+}
+
+const td_cfg_pair *td_cfg_map_find(const td_cfg_map *m, const char *key)
+{
+    size_t i;
+
+    for (i = 0; m && key && i < m->n; i++)
+        if (strcmp(m->v[i].key, key) == 0)
+            return &m->v[i];
+    return NULL;
+}
+
+const td_cfg_submap *td_cfg_maps_find(const td_cfg_maps *m, const char *key)
+{
+    size_t i;
+
+    for (i = 0; m && key && i < m->n; i++)
+        if (strcmp(m->v[i].key, key) == 0)
+            return &m->v[i];
+    return NULL;
+}
+
 static int apply_defaults(const td_cfg_entry *table, void *base, const char *base_dir,
                           const char *path, td_error *err);
 static void fill_section(cfg_ctx *c, const td_cfg_entry *table, void *base, node *map,
@@ -1687,6 +1857,12 @@ static void fill_section(cfg_ctx *c, const td_cfg_entry *table, void *base, node
         case TD_CFG_TYPE_KAFKA:
             fill_kafka(c, e, base, v, sub);
             break;
+        case TD_CFG_TYPE_MAP:
+            fill_map(c, e, base, v, sub);
+            break;
+        case TD_CFG_TYPE_MAPS:
+            fill_maps(c, e, base, v, sub);
+            break;
         case TD_CFG_TYPE_STRING:
         case TD_CFG_TYPE_PATH:
         case TD_CFG_TYPE_INT:
@@ -1804,6 +1980,8 @@ static int apply_defaults(const td_cfg_entry *table, void *base, const char *bas
             break;
         case TD_CFG_TYPE_STRINGS:
         case TD_CFG_TYPE_KAFKA:
+        case TD_CFG_TYPE_MAP:
+        case TD_CFG_TYPE_MAPS:
             break;
         case TD_CFG_TYPE_END:
             return td_error_set(err, -EINVAL, "config table: %s: no type", sub);
@@ -1953,6 +2131,12 @@ void td_config_free(const td_cfg_entry *table, void *out)
         case TD_CFG_TYPE_KAFKA:
             td_kafka_props_clear(field(out, e->offset));
             break;
+        case TD_CFG_TYPE_MAP:
+            map_clear(field(out, e->offset));
+            break;
+        case TD_CFG_TYPE_MAPS:
+            maps_clear(field(out, e->offset));
+            break;
         case TD_CFG_TYPE_END:
             break;
         }
@@ -2000,6 +2184,10 @@ static const char *ref_type(const td_cfg_entry *e)
         return "list of sections";
     case TD_CFG_TYPE_KAFKA:
         return "librdkafka properties";
+    case TD_CFG_TYPE_MAP:
+        return "mapping of strings";
+    case TD_CFG_TYPE_MAPS:
+        return "mapping of mappings";
     case TD_CFG_TYPE_END:
         break;
     }
@@ -2049,6 +2237,8 @@ static void write_rows(FILE *f, const td_cfg_entry *table, const char *path)
             case TD_CFG_TYPE_STRINGS:
             case TD_CFG_TYPE_SECTIONS:
             case TD_CFG_TYPE_KAFKA:
+            case TD_CFG_TYPE_MAP:
+            case TD_CFG_TYPE_MAPS:
                 fputs("(empty)", f);
                 break;
             case TD_CFG_TYPE_SECTION:
@@ -2074,6 +2264,12 @@ static void write_rows(FILE *f, const td_cfg_entry *table, const char *path)
             break;
         case TD_CFG_TYPE_KAFKA:
             fputs("any property librdkafka accepts", f);
+            break;
+        case TD_CFG_TYPE_MAP:
+            fputs("any keys, string values", f);
+            break;
+        case TD_CFG_TYPE_MAPS:
+            fputs("any keys, each a mapping of strings", f);
             break;
         case TD_CFG_TYPE_STRING:
         case TD_CFG_TYPE_PATH:

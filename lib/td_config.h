@@ -71,7 +71,42 @@ typedef enum td_cfg_type {
     TD_CFG_TYPE_SECTIONS,  /* T * (malloc'd array of T, each filled by sub)
                               plus a size_t count member */
     TD_CFG_TYPE_KAFKA,     /* td_kafka_props: librdkafka passthrough */
+    TD_CFG_TYPE_MAP,       /* td_cfg_map: any string keys -> string values */
+    TD_CFG_TYPE_MAPS,      /* td_cfg_maps: any string keys -> td_cfg_map */
 } td_cfg_type;
+
+/* TD_CFG_TYPE_MAP: a mapping whose keys the program does not know in advance
+ * (column names, code values), each key and value with where it was written,
+ * so that the program's own checks can report "FILE:LINE:COL" too. */
+typedef struct td_cfg_pair {
+    char *key;          /* as written (no substitution in keys); may be "" */
+    char *value;        /* after ${...} substitution; may be "" */
+    char *origin;       /* "FILE:LINE:COL" of the key */
+    char *value_origin; /* "FILE:LINE:COL" of the value */
+} td_cfg_pair;
+
+/* Pairs in file order; keys are unique (a duplicate key is an error). All
+ * strings are owned by the map and freed by td_config_free(). {0} is empty. */
+typedef struct td_cfg_map {
+    td_cfg_pair *v;
+    size_t n;
+} td_cfg_map;
+
+/* TD_CFG_TYPE_MAPS: a mapping of any string keys to such maps. */
+typedef struct td_cfg_submap {
+    char *key;
+    char *origin;       /* "FILE:LINE:COL" of the key */
+    td_cfg_map map;
+} td_cfg_submap;
+
+typedef struct td_cfg_maps {
+    td_cfg_submap *v;
+    size_t n;
+} td_cfg_maps;
+
+/* The pair or submap with exactly this key, or NULL. Accept NULL maps. */
+const td_cfg_pair *td_cfg_map_find(const td_cfg_map *m, const char *key);
+const td_cfg_submap *td_cfg_maps_find(const td_cfg_maps *m, const char *key);
 
 /* Entry flags. */
 #define TD_CFG_REQUIRED 0x1u /* the key must be present (default ignored) */
@@ -200,6 +235,17 @@ int td_config_write_reference(const td_cfg_entry *table, FILE *f);
     { .key = (key_), .type = TD_CFG_TYPE_KAFKA,                               \
       .offset = TD_CFG__OFF(T, m, td_kafka_props),                             \
       TD_CFG__TAIL(__VA_ARGS__) }
+/* MAP: td_cfg_map member. Keys are any strings (not checked against a
+ * table: that is the program's job, with the origins); values are strings,
+ * with ${...} substitution. A null value of the whole key means empty. */
+#define TD_CFG_MAP(key_, T, m, ...)                                            \
+    { .key = (key_), .type = TD_CFG_TYPE_MAP,                                 \
+      .offset = TD_CFG__OFF(T, m, td_cfg_map), TD_CFG__TAIL(__VA_ARGS__) }
+/* MAPS: td_cfg_maps member: any string keys, each to a mapping as in MAP
+ * (a null value there means an empty mapping). */
+#define TD_CFG_MAPS(key_, T, m, ...)                                           \
+    { .key = (key_), .type = TD_CFG_TYPE_MAPS,                                \
+      .offset = TD_CFG__OFF(T, m, td_cfg_maps), TD_CFG__TAIL(__VA_ARGS__) }
 #define TD_CFG_END { .key = NULL }
 
 #endif

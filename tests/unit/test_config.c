@@ -1037,6 +1037,211 @@ static void test_reference(void)
     free(ref);
 }
 
+/* Tests: mappings with keys the program does not know in advance. */
+
+struct t_map {
+    td_cfg_map columns;
+    td_cfg_maps codes;
+    int64_t n;
+};
+
+static const td_cfg_entry map_table[] = {
+    TD_CFG_MAP("columns", struct t_map, columns, "Field -> column"),
+    TD_CFG_MAPS("codes", struct t_map, codes, "Field -> (code -> symbol)"),
+    TD_CFG_INT("n", struct t_map, n, "1", 0, 9, "A number"),
+    TD_CFG_END,
+};
+
+static bool map_is_zero(const struct t_map *m)
+{
+    struct t_map z;
+
+    memset(&z, 0, sizeof(z));
+    return memcmp(m, &z, sizeof(z)) == 0;
+}
+
+static void test_maps(void)
+{
+    struct t_map m;
+    td_error err;
+    const td_cfg_pair *p;
+    const td_cfg_submap *sm;
+    const char *yaml =
+        "columns:\n"                                   /* 1 */
+        "  person_key: 身份证号\n"                     /* 2 */
+        "  \"source.record_id\": '结算单号'\n"         /* 3 */
+        "  empty: \"\"\n"                              /* 4 */
+        "  \"\": blank key\n"                          /* 5 */
+        "  sub: ${TD_CFG_TEST_MAPVAR:-dflt}\n"         /* 6 */
+        "codes:\n"                                     /* 7 */
+        "  kind: {\"1\": INPATIENT, 2: OUTPATIENT, 住院: INPATIENT}\n" /* 8 */
+        "  none:\n"                                    /* 9 */
+        "  state:\n"                                   /* 10 */
+        "    \"\": NOT_MONITORED\n";                   /* 11 */
+
+    memset(&m, 0, sizeof(m));
+    CU_ASSERT_EQUAL_FATAL(td_config_load_string(map_table, "m.yaml", yaml, &m, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(m.columns.n, 5);
+    CU_ASSERT_STRING_EQUAL(m.columns.v[0].key, "person_key");
+    CU_ASSERT_STRING_EQUAL(m.columns.v[0].value, "身份证号");
+    CU_ASSERT_STRING_EQUAL(m.columns.v[0].origin, "m.yaml:2:3");
+    CU_ASSERT_STRING_EQUAL(m.columns.v[0].value_origin, "m.yaml:2:15");
+    CU_ASSERT_STRING_EQUAL(m.columns.v[1].key, "source.record_id");
+    CU_ASSERT_STRING_EQUAL(m.columns.v[1].value, "结算单号");
+    CU_ASSERT_STRING_EQUAL(m.columns.v[1].value_origin, "m.yaml:3:23");
+    CU_ASSERT_STRING_EQUAL(m.columns.v[2].value, "");
+    CU_ASSERT_STRING_EQUAL(m.columns.v[3].key, "");
+    CU_ASSERT_STRING_EQUAL(m.columns.v[4].value, "dflt"); /* values are substituted */
+    p = td_cfg_map_find(&m.columns, "source.record_id");
+    CU_ASSERT_PTR_EQUAL(p, &m.columns.v[1]);
+    CU_ASSERT_PTR_NULL(td_cfg_map_find(&m.columns, "nope"));
+    CU_ASSERT_PTR_NULL(td_cfg_map_find(NULL, "nope"));
+    CU_ASSERT_EQUAL_FATAL(m.codes.n, 3);
+    sm = td_cfg_maps_find(&m.codes, "kind");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+    CU_ASSERT_STRING_EQUAL(sm->origin, "m.yaml:8:3");
+    CU_ASSERT_EQUAL_FATAL(sm->map.n, 3);
+    CU_ASSERT_STRING_EQUAL(sm->map.v[1].key, "2"); /* a number is a string key */
+    CU_ASSERT_STRING_EQUAL(sm->map.v[1].value, "OUTPATIENT");
+    CU_ASSERT_STRING_EQUAL(sm->map.v[1].origin, "m.yaml:8:26");
+    CU_ASSERT_STRING_EQUAL(td_cfg_map_find(&sm->map, "住院")->value, "INPATIENT");
+    sm = td_cfg_maps_find(&m.codes, "none"); /* null: an empty mapping */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+    CU_ASSERT_EQUAL(sm->map.n, 0);
+    sm = td_cfg_maps_find(&m.codes, "state");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+    CU_ASSERT_STRING_EQUAL(td_cfg_map_find(&sm->map, "")->value, "NOT_MONITORED");
+    CU_ASSERT_PTR_NULL(td_cfg_maps_find(&m.codes, "nope"));
+    td_config_free(map_table, &m);
+    CU_ASSERT_TRUE(map_is_zero(&m));
+
+    /* Absent or null: empty. */
+    CU_ASSERT_EQUAL_FATAL(td_config_load_string(map_table, "m.yaml", "columns:\ncodes: ~\n", &m,
+                                                &err), 0);
+    CU_ASSERT_EQUAL(m.columns.n, 0);
+    CU_ASSERT_EQUAL(m.codes.n, 0);
+    td_config_free(map_table, &m);
+}
+
+static void test_map_errors(void)
+{
+    static const struct {
+        const char *yaml, *want;
+    } cases[] = {
+        {"columns: [a]\n", "m.yaml:1:10: columns: expected a mapping of strings, got a list"},
+        {"columns: a\n", "m.yaml:1:10: columns: expected a mapping of strings, got a scalar"},
+        {"columns:\n  a: ~\n",
+         "m.yaml:2:6: columns.a: expected a string, got null (write \"\" for an empty string)"},
+        {"columns:\n  a: [x]\n", "m.yaml:2:6: columns.a: expected a string, got a list"},
+        {"columns:\n  a: {x: y}\n", "m.yaml:2:6: columns.a: expected a string, got a mapping"},
+        {"columns:\n  ~: x\n", "m.yaml:2:3: columns: a null key (write \"\" for an empty key)"},
+        {"columns:\n  a: x\n  a: y\n", "m.yaml:3:3: duplicate key \"a\" (first at line 2, column 3)"},
+        {"columns:\n  a: ${TD_CFG_TEST_UNSET_MAPVAR}\n",
+         "m.yaml:2:6: columns.a: environment variable \"TD_CFG_TEST_UNSET_MAPVAR\" is not set"},
+        {"codes: [a]\n", "m.yaml:1:8: codes: expected a mapping of mappings, got a list"},
+        {"codes:\n  kind: INPATIENT\n", "m.yaml:2:9: codes.kind: expected a mapping, got a scalar"},
+        {"codes:\n  kind: [a]\n", "m.yaml:2:9: codes.kind: expected a mapping, got a list"},
+        {"codes:\n  kind:\n    \"1\": ~\n",
+         "m.yaml:3:10: codes.kind.1: expected a string, got null"},
+        {"codes:\n  kind:\n    \"1\": {a: b}\n",
+         "m.yaml:3:10: codes.kind.1: expected a string, got a mapping"},
+        {"codes:\n  kind: {\"1\": A, \"1\": B}\n",
+         "m.yaml:2:18: duplicate key \"1\" (first at line 2, column 10)"},
+        {"codes:\n  kind: {}\n  kind: {}\n",
+         "m.yaml:3:3: duplicate key \"kind\" (first at line 2, column 3)"},
+        {"codes:\n  ~: {}\n", "m.yaml:2:3: codes: a null key"},
+        {"codes:\n  ? [a]\n  : {}\n", "m.yaml:2:5: mapping keys must be plain strings, not a list"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct t_map m;
+        td_error err;
+
+        memset(&m, 0, sizeof(m));
+        CU_ASSERT_EQUAL(td_config_load_string(map_table, "m.yaml", cases[i].yaml, &m, &err),
+                        -EINVAL);
+        if (!msg_has(&err, cases[i].want)) {
+            fprintf(stderr, "    case %zu\n", i);
+            CU_FAIL("message");
+        }
+        CU_ASSERT_TRUE(map_is_zero(&m));
+        td_config_free(map_table, &m);
+    }
+    /* Every problem is reported, in order. */
+    {
+        struct t_map m;
+        td_error err;
+
+        memset(&m, 0, sizeof(m));
+        CU_ASSERT_EQUAL(td_config_load_string(map_table, "m.yaml",
+                                              "columns: {a: ~, b: x, c: [y]}\n"
+                                              "codes: {k: {\"1\": ~}, j: 5}\nn: 10\n",
+                                              &m, &err), -EINVAL);
+        CU_ASSERT_STRING_EQUAL(td_error_msg(&err),
+            "m.yaml:1:14: columns.a: expected a string, got null (write \"\" for an empty "
+            "string)\n"
+            "m.yaml:1:26: columns.c: expected a string, got a list\n"
+            "m.yaml:2:18: codes.k.1: expected a string, got null (write \"\" for an empty "
+            "string)\n"
+            "m.yaml:2:25: codes.j: expected a mapping, got a scalar\n"
+            "m.yaml:3:4: n: 10 is out of range (0..9)");
+        CU_ASSERT_TRUE(map_is_zero(&m));
+    }
+}
+
+/* Hostile input for the mapping types: never a crash or a leak. */
+static void test_map_mutations(void)
+{
+    const char *seed_yaml = "columns:\n  a: x\n  \"b.c\": '${TD_CFG_TEST_NOPE:-y}'\n"
+                            "codes:\n  kind: {\"1\": A, 2: B}\n  st:\n    \"\": N\n";
+    static const char alphabet[] = "{}[]:,-&*!|>'\"#%@` \n\t$\\~?0aZ\xff\xc3";
+    size_t len = strlen(seed_yaml), round;
+    uint64_t rng = 0x2545F4914F6CDD1Dull;
+    char buf[256];
+
+    for (round = 0; round < 3000; round++) {
+        struct t_map m;
+        td_error err;
+        size_t k, edits;
+
+        memcpy(buf, seed_yaml, len + 1);
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        edits = 1 + rng % 4;
+        for (k = 0; k < edits; k++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            buf[rng % len] = alphabet[(rng >> 32) % (sizeof(alphabet) - 1)];
+        }
+        memset(&m, 0, sizeof(m));
+        if (td_config_load_string(map_table, "m.yaml", buf, &m, &err) < 0) {
+            CU_ASSERT_TRUE(map_is_zero(&m));
+            CU_ASSERT_TRUE(td_error_msg(&err)[0] != '\0');
+        }
+        td_config_free(map_table, &m);
+    }
+}
+
+static void test_map_reference(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(td_config_write_reference(map_table, f), 0);
+    fclose(f);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "| `columns` | mapping of strings | (empty) | any keys, "
+                                       "string values | Field -> column |\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "| `codes` | mapping of mappings | (empty) | any keys, "
+                                       "each a mapping of strings | Field -> (code -> symbol) "
+                                       "|\n"));
+    free(buf);
+}
+
 /* Hostile input: mutated configs never crash or leak (ASan checks). */
 static void test_mutations(void)
 {
@@ -1078,6 +1283,10 @@ static void add_suites(void)
 {
     td_test_suite("config", NULL, NULL);
     TD_TEST(test_defaults);
+    TD_TEST(test_maps);
+    TD_TEST(test_map_errors);
+    TD_TEST(test_map_reference);
+    TD_TEST(test_map_mutations);
     TD_TEST(test_values);
     TD_TEST(test_null_values);
     TD_TEST(test_unknown_key);
