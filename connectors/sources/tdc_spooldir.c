@@ -1,0 +1,1068 @@
+/* tdc_spooldir: see tdc_spooldir.h for the behaviour and its reasons.
+ *
+ * A unit (one file) goes through these states:
+ *   NONE -> READING -> END_PENDING (next() returns END_UNIT once) -> ENDED
+ *   (IDLE until committed() acknowledges the final position) -> MOVE (the
+ *   rename to finished/ or error/; retried by next() if it failed) -> NONE.
+ *   REOPEN: the reader failed for want of memory; next() reopens the file at
+ *   the last position returned.
+ */
+#include "tdc_spooldir.h"
+
+#include "td_log.h"
+#include "td_time.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *const tdc_spooldir_ready_names[] = {"marker", "age", NULL};
+const char *const tdc_spooldir_encoding_names[] = {"auto", "utf-8", "gb18030", "gbk", NULL};
+
+#define CFG struct tdc_spooldir_config
+const td_cfg_entry tdc_spooldir_config_table[] = {
+    TD_CFG_PATH("input_dir", CFG, input_dir, NULL,
+                "Directory departments drop CSV files into (must exist)", TD_CFG_REQUIRED),
+    TD_CFG_PATH("processing_dir", CFG, processing_dir, NULL,
+                "Where the file being read is kept (default: <input_dir>/processing)"),
+    TD_CFG_PATH("finished_dir", CFG, finished_dir, NULL,
+                "Where files go when every row is published or rejected (default: <input_dir>/finished)"),
+    TD_CFG_PATH("error_dir", CFG, error_dir, NULL,
+                "Where unreadable files go, each with <name>.error.txt (default: <input_dir>/error)"),
+    TD_CFG_STRING("pattern", CFG, pattern, "*.csv",
+                  "Glob (fnmatch, leading dot not matched) for the files to take"),
+    TD_CFG_ENUM("ready", CFG, ready, "marker", tdc_spooldir_ready_names,
+                "When a file is complete: marker (<name><marker_suffix> exists) or age (min_age old and unchanged between two scans)"),
+    TD_CFG_STRING("marker_suffix", CFG, marker_suffix, ".done",
+                  "Suffix of the marker file (ready: marker); removed when the file is taken"),
+    TD_CFG_DURATION("min_age", CFG, min_age, "30s", 0, 86400000,
+                    "Minimum age of the file's mtime (ready: age)"),
+    TD_CFG_DURATION("poll_interval", CFG, poll_interval, "2s", 10, 3600000,
+                    "How often the input directory is scanned besides inotify events"),
+    TD_CFG_ENUM("encoding", CFG, encoding, "auto", tdc_spooldir_encoding_names,
+                "File encoding: auto (BOM, else UTF-8 if the first 64 KiB are valid UTF-8, else GB18030), utf-8, gb18030, gbk (read as GB18030)"),
+    TD_CFG_STRING("delimiter", CFG, delimiter, ",",
+                  "Field delimiter: \",\", \";\", \"|\", or \"tab\" (or a TAB character)"),
+    TD_CFG_SIZE("max_row_bytes", CFG, max_row_bytes, "1MiB", 1024, 268435456,
+                "Longest row accepted; a longer one is rejected and the reader resyncs at the next line end"),
+    TD_CFG_BOOL("create_dirs", CFG, create_dirs, "true",
+                "Create missing processing, finished and error directories (never input_dir)"),
+    TD_CFG_END,
+};
+#undef CFG
+
+enum { U_NONE, U_READING, U_END_PENDING, U_ENDED, U_MOVE, U_REOPEN };
+
+typedef struct spool_entry {
+    char *name;
+    int64_t ino, size, mtime_ns;
+} spool_entry;
+
+typedef struct tdc_spooldir {
+    tdc_source base;
+    char *input, *processing, *finished, *errdir, *pattern, *marker;
+    int ready;
+    int64_t min_age_ns, poll_ns;
+    tdc_csv_options csvopt;
+    int in_fd, proc_fd, fin_fd, err_fd, ino_fd;
+    bool create_dirs;
+    dev_t dev;
+    tdc_spooldir_clock_fn *clock;
+    void *clock_opaque;
+
+    bool started;
+    bool scan_due;
+    int64_t last_scan;
+    spool_entry *seen; /* the previous scan's candidates, sorted (age) */
+    size_t nseen;
+    size_t not_ready;  /* candidates not ready at the last scan */
+
+    int ustate;
+    char name[TDC_UNIT_MAX];
+    int file_fd;
+    tdc_csv *csv;
+    tdc_csv_encoding enc;
+    bool bom;
+    const char *const *cols;
+    size_t ncols;
+    tdc_position pos;
+    bool have_pos;
+    const char *row_error;
+    char status[TDC_UNIT_MAX + 160];
+} tdc_spooldir;
+
+static const tdc_source_ops spooldir_ops;
+
+static tdc_spooldir *to_spool(const tdc_source *src)
+{
+    return (tdc_spooldir *)src;
+}
+
+static int64_t default_clock(void *opaque)
+{
+    struct timespec ts;
+    (void)opaque;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t spool_now(const tdc_spooldir *s)
+{
+    return s->clock(s->clock_opaque);
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* Copies text into dst (size bytes), cut at a UTF-8 character boundary. */
+static void copy_text(char *dst, size_t size, const char *text)
+{
+    size_t n = strlen(text);
+
+    if (n >= size) {
+        n = size - 1;
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(dst, text, n);
+    dst[n] = '\0';
+}
+
+static bool has_suffix(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return k > 0 && n >= k && strcmp(name + n - k, suffix) == 0;
+}
+
+/* --- directories --------------------------------------------------------- */
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+            return -errno;
+        buf[i] = c;
+    }
+    return 0;
+}
+
+static int open_dir(const char *key, const char *path, bool create, struct stat *st, int *ret_fd,
+                    td_error *err)
+{
+    int fd;
+
+    if (stat(path, st) < 0) {
+        int e = errno;
+        if (e == ENOENT && create) {
+            int r = mkdir_p(path);
+            if (r < 0)
+                return td_error_set(err, r, "spooldir.%s: cannot create %s: %s", key, path,
+                                    strerror(-r));
+            if (stat(path, st) < 0)
+                return td_error_set(err, -errno, "spooldir.%s: %s: %s", key, path, strerror(errno));
+        } else {
+            return td_error_set(err, -e, "spooldir.%s: %s: %s%s", key, path, strerror(e),
+                                e == ENOENT && strcmp(key, "input_dir") != 0
+                                    ? " (set create_dirs: true to create it)" : "");
+        }
+    }
+    if (!S_ISDIR(st->st_mode))
+        return td_error_set(err, -ENOTDIR, "spooldir.%s: %s is not a directory", key, path);
+    if (access(path, W_OK | X_OK | R_OK) < 0)
+        return td_error_set(err, -errno, "spooldir.%s: %s: need read, write and search permission: %s",
+                            key, path, strerror(errno));
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return td_error_set(err, -errno, "spooldir.%s: %s: %s", key, path, strerror(errno));
+    *ret_fd = fd;
+    return 0;
+}
+
+/* A directory removed or replaced under us (rm -r, a restore) would make
+ * renames fail with ENOENT or go to a directory nobody sees: reopen each one
+ * whose path no longer names the directory we hold (creating it again when
+ * create_dirs allows; never input_dir). */
+static int check_dirs(tdc_spooldir *s, td_error *err)
+{
+    struct {
+        int *fd;
+        const char *path, *key;
+        bool create;
+    } d[4] = {
+        {&s->in_fd, s->input, "input_dir", false},
+        {&s->proc_fd, s->processing, "processing_dir", s->create_dirs},
+        {&s->fin_fd, s->finished, "finished_dir", s->create_dirs},
+        {&s->err_fd, s->errdir, "error_dir", s->create_dirs},
+    };
+
+    for (int i = 0; i < 4; i++) {
+        struct stat a, b;
+        int fd, rc;
+        if (fstat(*d[i].fd, &a) == 0 && stat(d[i].path, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino)
+            continue;
+        if ((rc = open_dir(d[i].key, d[i].path, d[i].create, &b, &fd, err)) < 0)
+            return rc;
+        if (b.st_dev != s->dev) {
+            close(fd);
+            return td_error_set(err, -EXDEV, "spooldir.%s: %s is now on another filesystem",
+                                d[i].key, d[i].path);
+        }
+        close(*d[i].fd);
+        *d[i].fd = fd;
+        if (i == 0 && s->ino_fd >= 0)
+            inotify_add_watch(s->ino_fd, s->input, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
+    }
+    return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const spool_entry *)a)->name, ((const spool_entry *)b)->name);
+}
+
+static void free_entries(spool_entry *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].name);
+    free(v);
+}
+
+/* Regular files in dirfd, sorted by strcmp; with match, only those whose
+ * name matches the pattern and is not a marker (input_dir). processing_dir
+ * holds only files this source took (maybe under an older pattern): every
+ * regular, non-hidden file there is listed. */
+static int list_dir(const tdc_spooldir *s, int dirfd, bool match, spool_entry **ret,
+                    size_t *ret_n)
+{
+    spool_entry *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    DIR *d;
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -errno;
+    d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    while ((errno = 0, de = readdir(d))) {
+        struct stat st;
+        const char *nm = de->d_name;
+        if (strlen(nm) >= TDC_UNIT_MAX || nm[0] == '.')
+            continue;
+        if (match && (fnmatch(s->pattern, nm, FNM_PERIOD) != 0 || has_suffix(nm, s->marker)))
+            continue;
+        if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            spool_entry *nv = realloc(v, nc * sizeof(*nv));
+            if (!nv)
+                goto nomem;
+            v = nv;
+            cap = nc;
+        }
+        v[n].name = strdup(nm);
+        if (!v[n].name)
+            goto nomem;
+        v[n].ino = (int64_t)st.st_ino;
+        v[n].size = (int64_t)st.st_size;
+        v[n].mtime_ns = mtime_ns(&st);
+        n++;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_entry);
+    *ret = v;
+    *ret_n = n;
+    return 0;
+nomem:
+    closedir(d);
+    free_entries(v, n);
+    return -ENOMEM;
+}
+
+/* --- units ------------------------------------------------------------- */
+
+static void unit_close(tdc_spooldir *s)
+{
+    s->csv = tdc_csv_free(s->csv);
+    if (s->file_fd >= 0)
+        close(s->file_fd);
+    s->file_fd = -1;
+    s->cols = NULL;
+    s->ncols = 0;
+}
+
+static void unit_end(tdc_spooldir *s, tdc_file_state state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void unit_end(tdc_spooldir *s, tdc_file_state state, const char *fmt, ...)
+{
+    unit_close(s);
+    s->pos.state = state;
+    s->pos.error[0] = '\0';
+    if (state == TDC_FILE_FINISHED) {
+        s->pos.next_byte_offset = s->pos.size;
+    } else if (fmt) {
+        char text[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        td_log_redact(text);
+        copy_text(s->pos.error, sizeof(s->pos.error), text);
+    }
+    s->have_pos = true;
+    s->ustate = U_END_PENDING;
+}
+
+/* Opens processing/<name>: from the top (at NULL) or at a committed
+ * position whose identity must match. Data problems end the unit in ERROR;
+ * a negative return is a problem of the source (memory). */
+static int unit_open(tdc_spooldir *s, const char *name, const tdc_position *at)
+{
+    struct stat st;
+    td_error e;
+    int rc, fd;
+
+    td_error_clear(&e);
+    copy_text(s->name, sizeof(s->name), name);
+    s->row_error = NULL;
+    if (at) {
+        s->pos = *at;
+    } else {
+        memset(&s->pos, 0, sizeof(s->pos));
+        s->pos.kind = TDC_POSITION_SPOOLDIR;
+        copy_text(s->pos.file_name, sizeof(s->pos.file_name), name);
+        s->pos.next_row = 1;
+    }
+    s->pos.state = TDC_FILE_IN_PROGRESS;
+    s->pos.error[0] = '\0';
+    s->have_pos = true;
+    s->ustate = U_READING;
+
+    /* the identity first, so that a file we cannot open still moves to error/ */
+    if (fstatat(s->proc_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        int en = errno;
+        if (en == ENOMEM)
+            return -en;
+        unit_end(s, TDC_FILE_ERROR, "%s: %s in %s", name,
+                 en == ENOENT ? "disappeared" : strerror(en), s->processing);
+        return 0;
+    }
+    if (!at) {
+        s->pos.device = (int64_t)st.st_dev;
+        s->pos.inode = (int64_t)st.st_ino;
+        s->pos.size = (int64_t)st.st_size;
+        s->pos.mtime_ns = mtime_ns(&st);
+        s->pos.content_sha256[0] = '\0';
+    }
+    fd = openat(s->proc_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    if (fd < 0) {
+        int en = errno;
+        if (en == ENOMEM || en == EMFILE || en == ENFILE)
+            return -en;
+        unit_end(s, TDC_FILE_ERROR, "%s: cannot open: %s", name, strerror(en));
+        return 0;
+    }
+    s->file_fd = fd;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        unit_end(s, TDC_FILE_ERROR, "%s: not a regular file", name);
+        return 0;
+    }
+    if (!at && ((int64_t)st.st_ino != s->pos.inode || (int64_t)st.st_size != s->pos.size ||
+                mtime_ns(&st) != s->pos.mtime_ns)) {
+        unit_end(s, TDC_FILE_ERROR, "%s: changed while being opened", name);
+        return 0;
+    }
+    if (at) {
+        if ((int64_t)st.st_ino != at->inode) {
+            unit_end(s, TDC_FILE_ERROR, "%s: replaced by another file while in %s", name,
+                     s->processing);
+            return 0;
+        }
+        if ((int64_t)st.st_size != at->size || mtime_ns(&st) != at->mtime_ns) {
+            unit_end(s, TDC_FILE_ERROR,
+                     "%s: changed while in %s (size %lld -> %lld bytes%s); rows up to row %lld were "
+                     "already published, so it is not read again",
+                     name, s->processing, (long long)at->size, (long long)st.st_size,
+                     mtime_ns(&st) != at->mtime_ns ? ", modified" : "",
+                     (long long)at->next_row - 1);
+            return 0;
+        }
+        s->pos.device = (int64_t)st.st_dev;
+    }
+
+    tdc_csv_options o = s->csvopt;
+    o.expect_size = (int64_t)st.st_size;
+    tdc_csv_start start = {0};
+    bool resume = at && at->next_row > 2;
+    if (resume) {
+        start.offset = at->next_byte_offset;
+        start.row = at->next_row;
+        start.line = 0; /* not in the position: counted */
+    }
+    rc = tdc_csv_open_fd(fd, name, &o, resume ? &start : NULL, &s->csv, &e);
+    if (rc == -ENOMEM)
+        return -ENOMEM;
+    if (rc < 0) {
+        unit_end(s, TDC_FILE_ERROR, "%s", td_error_msg(&e));
+        return 0;
+    }
+    s->enc = tdc_csv_encoding_used(s->csv, &s->bom);
+    s->cols = tdc_csv_columns(s->csv, &s->ncols);
+    if (!resume) {
+        int64_t line;
+        s->pos.next_byte_offset = tdc_csv_header_end(s->csv, &line);
+        s->pos.next_row = 2;
+    }
+    return 0;
+}
+
+/* At the end of the file: is it still what we took? */
+static void unit_finish(tdc_spooldir *s)
+{
+    struct stat st;
+
+    if (fstat(s->file_fd, &st) < 0) {
+        unit_end(s, TDC_FILE_ERROR, "%s: fstat: %s", s->name, strerror(errno));
+        return;
+    }
+    if ((int64_t)st.st_size != s->pos.size || mtime_ns(&st) != s->pos.mtime_ns) {
+        unit_end(s, TDC_FILE_ERROR, "%s: changed while being read (size %lld -> %lld bytes%s)",
+                 s->name, (long long)s->pos.size, (long long)st.st_size,
+                 mtime_ns(&st) != s->pos.mtime_ns ? ", modified" : "");
+        return;
+    }
+    if (fstatat(s->proc_fd, s->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        unit_end(s, TDC_FILE_ERROR, "%s: disappeared from %s while being read", s->name,
+                 s->processing);
+        return;
+    }
+    if ((int64_t)st.st_ino != s->pos.inode) {
+        unit_end(s, TDC_FILE_ERROR, "%s: replaced in %s while being read", s->name, s->processing);
+        return;
+    }
+    unit_end(s, TDC_FILE_FINISHED, NULL);
+}
+
+/* A free name for name in dirfd (also free with ".error.txt" when
+ * with_txt): name itself, else name with a UTC timestamp before its
+ * extension, then "-2", "-3", ... */
+static int free_name(const tdc_spooldir *s, int dirfd, const char *name, bool with_txt,
+                     char *out, size_t size)
+{
+    char stamp[40], txt[TDC_UNIT_MAX + 80];
+    const char *dot = strrchr(name, '.');
+    struct tm tm;
+    int64_t now = spool_now(s);
+    time_t secs = (time_t)(now / 1000000000);
+
+    if (!dot || dot == name)
+        dot = name + strlen(name);
+    gmtime_r(&secs, &tm);
+    for (int k = 0; k < 1000; k++) {
+        if (k == 0) {
+            snprintf(out, size, "%s", name);
+        } else {
+            size_t sl = (size_t)snprintf(stamp, sizeof(stamp), ".%04d%02d%02dT%02d%02d%02d.%03dZ",
+                                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                         tm.tm_min, tm.tm_sec, (int)((now / 1000000) % 1000));
+            if (k > 1)
+                sl += (size_t)snprintf(stamp + sl, sizeof(stamp) - sl, "-%d", k);
+            size_t stem = (size_t)(dot - name), ext = strlen(dot);
+            /* keep the result and its .error.txt within NAME_MAX (255) */
+            if (stem + sl + ext + 10 > 255)
+                stem = 255 > sl + ext + 10 ? 255 - sl - ext - 10 : 0;
+            snprintf(out, size, "%.*s%s%s", (int)stem, name, stamp, dot);
+        }
+        snprintf(txt, sizeof(txt), "%s.error.txt", out);
+        if (faccessat(dirfd, out, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+            continue;
+        if (with_txt && faccessat(dirfd, txt, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+            continue;
+        return 0;
+    }
+    return -EEXIST;
+}
+
+static int rename_noreplace(int ofd, const char *oname, int nfd, const char *nname)
+{
+    if (renameat2(ofd, oname, nfd, nname, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+        return -errno;
+    /* a filesystem without RENAME_NOREPLACE: only this source writes here */
+    if (faccessat(nfd, nname, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        return -EEXIST;
+    return renameat(ofd, oname, nfd, nname) == 0 ? 0 : -errno;
+}
+
+static int write_error_txt(const tdc_spooldir *s, const char *final, td_error *err)
+{
+    char path[TDC_UNIT_MAX + 80], when[40];
+    int fd;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s.error.txt", final);
+    fd = openat(s->err_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0)
+        return td_error_set(err, -errno, "%s/%s: %s", s->errdir, path, strerror(errno));
+    f = fdopen(fd, "w");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return td_error_set(err, -e, "%s/%s: %s", s->errdir, path, strerror(e));
+    }
+    td_time_format_iso(spool_now(s) / 1000000, when, sizeof(when));
+    fprintf(f,
+            "file: %s\nmoved to: %s/%s\nreason: %s\nstopped at: row %lld, byte %lld of %lld\n"
+            "time: %s\n",
+            s->pos.file_name, s->errdir, final, s->pos.error[0] ? s->pos.error : "(none given)",
+            (long long)s->pos.next_row, (long long)s->pos.next_byte_offset,
+            (long long)s->pos.size, when);
+    if (fclose(f) != 0)
+        return td_error_set(err, -EIO, "%s/%s: write failed", s->errdir, path);
+    return 0;
+}
+
+/* Moves processing/<pos.file_name> to finished/ or error/ by pos.state. */
+static int unit_move(tdc_spooldir *s, td_error *err)
+{
+    const char *name = s->pos.file_name;
+    bool is_err = s->pos.state == TDC_FILE_ERROR;
+    const char *dname = is_err ? s->errdir : s->finished;
+    char final[TDC_UNIT_MAX + 64];
+    struct stat st;
+    bool present;
+    int rc, dfd;
+
+    if ((rc = check_dirs(s, err)) < 0)
+        return rc;
+    dfd = is_err ? s->err_fd : s->fin_fd; /* after check_dirs() may have reopened it */
+    present = fstatat(s->proc_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+              (int64_t)st.st_ino == s->pos.inode;
+    if (!present && !is_err)
+        return 0; /* gone (or replaced: a new file, read later) */
+    if ((rc = free_name(s, dfd, name, is_err, final, sizeof(final))) < 0)
+        return td_error_set(err, rc, "%s: no free name for %s", dname, name);
+    if (is_err && (rc = write_error_txt(s, final, err)) < 0)
+        return rc;
+    if (!present)
+        return 0;
+    rc = rename_noreplace(s->proc_fd, name, dfd, final);
+    if (rc == -ENOENT && faccessat(s->proc_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0; /* the file went away meanwhile */
+    if (rc < 0)
+        return td_error_set(err, rc, "moving %s/%s to %s/%s: %s", s->processing, name, dname, final,
+                            strerror(-rc));
+    return 0;
+}
+
+/* --- taking files ------------------------------------------------------ */
+
+static bool seen_unchanged(const tdc_spooldir *s, const spool_entry *e)
+{
+    spool_entry key = {.name = e->name};
+    const spool_entry *p = s->nseen ? bsearch(&key, s->seen, s->nseen, sizeof(key), cmp_entry) : NULL;
+    return p && p->ino == e->ino && p->size == e->size && p->mtime_ns == e->mtime_ns;
+}
+
+/* Scans input_dir; renames the first ready file into processing/ and
+ * returns 1 with its name, or 0 when none is ready. */
+static int take_file(tdc_spooldir *s, char *out, size_t size, td_error *err)
+{
+    spool_entry *v = NULL;
+    size_t n = 0;
+    int64_t now = spool_now(s);
+    int rc = check_dirs(s, err);
+
+    if (rc < 0)
+        return rc;
+    rc = list_dir(s, s->in_fd, true, &v, &n);
+    if (rc < 0)
+        return td_error_set(err, rc, "spooldir: listing %s: %s", s->input, strerror(-rc));
+    s->last_scan = now;
+    s->not_ready = 0;
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++) {
+        bool ready;
+        if (s->ready == TDC_SPOOLDIR_READY_MARKER) {
+            char m[TDC_UNIT_MAX + 64];
+            snprintf(m, sizeof(m), "%s%s", v[i].name, s->marker);
+            ready = faccessat(s->in_fd, m, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+        } else {
+            ready = now - v[i].mtime_ns >= s->min_age_ns && seen_unchanged(s, &v[i]);
+        }
+        if (!ready) {
+            s->not_ready++;
+            continue;
+        }
+        rc = rename_noreplace(s->in_fd, v[i].name, s->proc_fd, v[i].name);
+        if (rc == -ENOENT || rc == -EEXIST)
+            continue; /* gone meanwhile / a leftover in processing: read first */
+        if (rc < 0) {
+            td_error_set(err, rc, "spooldir: moving %s/%s to %s: %s", s->input, v[i].name,
+                         s->processing, strerror(-rc));
+            break;
+        }
+        if (s->ready == TDC_SPOOLDIR_READY_MARKER) {
+            char m[TDC_UNIT_MAX + 64];
+            snprintf(m, sizeof(m), "%s%s", v[i].name, s->marker);
+            unlinkat(s->in_fd, m, 0); /* a failure leaves a stale marker: resume retries */
+        }
+        copy_text(out, size, v[i].name);
+        found = 1;
+    }
+    free_entries(s->seen, s->nseen);
+    s->seen = v;
+    s->nseen = n;
+    return rc < 0 && rc != -ENOENT && rc != -EEXIST ? rc : found;
+}
+
+/* The first file left in processing/ (never committed), or 0. */
+static int leftover(tdc_spooldir *s, char *out, size_t size, td_error *err)
+{
+    spool_entry *v = NULL;
+    size_t n = 0;
+    int rc = check_dirs(s, err);
+
+    if (rc < 0)
+        return rc;
+    rc = list_dir(s, s->proc_fd, false, &v, &n);
+    if (rc < 0)
+        return td_error_set(err, rc, "spooldir: listing %s: %s", s->processing, strerror(-rc));
+    if (n > 0)
+        copy_text(out, size, v[0].name);
+    free_entries(v, n);
+    return n > 0;
+}
+
+static void drain_inotify(tdc_spooldir *s)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+    if (s->ino_fd < 0)
+        return;
+    for (;;) {
+        ssize_t n = read(s->ino_fd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        s->scan_due = true;
+    }
+}
+
+/* --- the source -------------------------------------------------------- */
+
+static int spool_resume(tdc_source *src, const tdc_position *committed, td_error *err)
+{
+    tdc_spooldir *s = to_spool(src);
+    spool_entry *v = NULL;
+    size_t n = 0;
+    struct stat st;
+    int rc;
+
+    if (s->started)
+        return td_error_set(err, -EINVAL, "spooldir: resume() after reading started");
+    if (committed && committed->kind != TDC_POSITION_NONE &&
+        committed->kind != TDC_POSITION_SPOOLDIR)
+        return td_error_set(err, -EINVAL, "spooldir: the committed position is not a spooldir one");
+    s->started = true;
+    s->scan_due = true;
+
+    /* markers of files taken just before a crash */
+    if (s->ready == TDC_SPOOLDIR_READY_MARKER) {
+        if ((rc = list_dir(s, s->proc_fd, false, &v, &n)) < 0)
+            return td_error_set(err, rc, "spooldir: listing %s: %s", s->processing, strerror(-rc));
+        for (size_t i = 0; i < n; i++) {
+            char m[TDC_UNIT_MAX + 64];
+            snprintf(m, sizeof(m), "%s%s", v[i].name, s->marker);
+            unlinkat(s->in_fd, m, 0);
+        }
+        free_entries(v, n);
+    }
+
+    if (!committed || committed->kind != TDC_POSITION_SPOOLDIR || !committed->file_name[0])
+        return 0;
+    if (committed->state != TDC_FILE_IN_PROGRESS && committed->state != TDC_FILE_FINISHED &&
+        committed->state != TDC_FILE_ERROR)
+        return td_error_set(err, -EINVAL, "spooldir: the committed position has no valid state");
+    if (memchr(committed->file_name, '\0', sizeof(committed->file_name)) == NULL ||
+        strchr(committed->file_name, '/'))
+        return td_error_set(err, -EINVAL, "spooldir: the committed file name is not a base name");
+    s->pos = *committed;
+    s->have_pos = true;
+    copy_text(s->name, sizeof(s->name), committed->file_name);
+
+    if (fstatat(s->proc_fd, committed->file_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno != ENOENT)
+            return td_error_set(err, -errno, "spooldir: %s/%s: %s", s->processing,
+                                committed->file_name, strerror(errno));
+        if (committed->state == TDC_FILE_IN_PROGRESS)
+            unit_end(s, TDC_FILE_ERROR, "%s: disappeared from %s before it was read to the end",
+                     committed->file_name, s->processing);
+        return 0;
+    }
+    if ((int64_t)st.st_ino != committed->inode)
+        return 0; /* another file of that name: never committed, read from the top */
+    if (committed->state == TDC_FILE_IN_PROGRESS)
+        return unit_open(s, committed->file_name, committed) < 0
+                   ? td_error_set(err, -ENOMEM, "spooldir: out of memory")
+                   : 0;
+    s->ustate = U_MOVE;
+    if ((rc = unit_move(s, err)) < 0)
+        return rc; /* next() retries */
+    s->ustate = U_NONE;
+    return 0;
+}
+
+static void fill_row(tdc_spooldir *s, const tdc_csv_row *r, tdc_row *row)
+{
+    s->pos.next_byte_offset = r->next_offset;
+    s->pos.next_row = r->row + 1;
+    row->unit = s->name;
+    row->row = r->row;
+    row->line = r->line;
+    row->nfields = r->nfields;
+    row->fields = r->fields;
+    row->lens = r->lens;
+    row->columns = s->cols;
+    row->ncolumns = s->ncols;
+    row->raw = r->raw;
+    row->raw_len = r->raw_len;
+    row->source_record_id = NULL;
+    row->after = s->pos;
+    s->row_error = r->error != TDC_CSV_ROW_OK ? r->reason : NULL;
+}
+
+static int spool_next(tdc_source *src, tdc_row *row, td_error *err)
+{
+    tdc_spooldir *s = to_spool(src);
+    char name[TDC_UNIT_MAX];
+    tdc_csv_row r;
+    td_error e;
+    int rc;
+
+    if (!s->started && (rc = spool_resume(src, NULL, err)) < 0)
+        return rc;
+    s->row_error = NULL;
+    for (;;) {
+        switch (s->ustate) {
+        case U_END_PENDING:
+            s->ustate = U_ENDED;
+            return TDC_NEXT_END_UNIT;
+        case U_ENDED:
+            drain_inotify(s);
+            return TDC_NEXT_IDLE;
+        case U_MOVE:
+            if ((rc = unit_move(s, err)) < 0)
+                return rc;
+            s->ustate = U_NONE;
+            s->scan_due = true;
+            continue;
+        case U_REOPEN: {
+            tdc_position at = s->pos;
+            if ((rc = unit_open(s, at.file_name, &at)) < 0)
+                return td_error_set(err, rc, "spooldir: %s: out of memory", s->name);
+            continue;
+        }
+        case U_READING:
+            td_error_clear(&e);
+            rc = tdc_csv_next(s->csv, &r, &e);
+            if (rc == 1) {
+                fill_row(s, &r, row);
+                return TDC_NEXT_ROW;
+            }
+            if (rc == 0) {
+                unit_finish(s);
+            } else if (rc == -ENOMEM) {
+                unit_close(s);
+                s->ustate = U_REOPEN;
+                return td_error_set(err, rc, "%s", td_error_msg(&e));
+            } else {
+                unit_end(s, TDC_FILE_ERROR, "%s", td_error_msg(&e));
+            }
+            continue;
+        case U_NONE:
+        default:
+            rc = leftover(s, name, sizeof(name), err);
+            if (rc < 0)
+                return rc;
+            if (rc == 0) {
+                int64_t now = spool_now(s);
+                drain_inotify(s);
+                if (!s->scan_due && now >= s->last_scan && now - s->last_scan < s->poll_ns)
+                    return TDC_NEXT_IDLE;
+                s->scan_due = false;
+                rc = take_file(s, name, sizeof(name), err);
+                if (rc < 0)
+                    return rc;
+                if (rc == 0)
+                    return TDC_NEXT_IDLE;
+            }
+            if ((rc = unit_open(s, name, NULL)) < 0)
+                return td_error_set(err, rc, "spooldir: %s: out of memory", name);
+            continue;
+        }
+    }
+}
+
+static void spool_position(const tdc_source *src, tdc_position *ret)
+{
+    const tdc_spooldir *s = to_spool(src);
+
+    if (s->have_pos) {
+        *ret = s->pos;
+    } else {
+        memset(ret, 0, sizeof(*ret));
+        ret->kind = TDC_POSITION_NONE;
+    }
+}
+
+static int spool_committed(tdc_source *src, const tdc_position *pos, td_error *err)
+{
+    tdc_spooldir *s = to_spool(src);
+    int rc;
+
+    if (!pos || pos->kind != TDC_POSITION_SPOOLDIR || s->ustate != U_ENDED)
+        return 0;
+    if (strcmp(pos->file_name, s->pos.file_name) != 0 || pos->inode != s->pos.inode ||
+        pos->state != s->pos.state)
+        return 0;
+    s->ustate = U_MOVE;
+    if ((rc = unit_move(s, err)) < 0)
+        return rc; /* next() retries */
+    s->ustate = U_NONE;
+    s->scan_due = true;
+    return 0;
+}
+
+static int spool_wait_fd(const tdc_source *src)
+{
+    return to_spool(src)->ino_fd;
+}
+
+static const char *spool_status(const tdc_source *src)
+{
+    tdc_spooldir *s = to_spool(src);
+
+    switch (s->ustate) {
+    case U_READING:
+    case U_REOPEN: {
+        int pct = s->pos.size > 0 ? (int)(s->pos.next_byte_offset * 100 / s->pos.size) : 100;
+        snprintf(s->status, sizeof(s->status), "%s row %lld (%d%%)", s->name,
+                 (long long)(s->pos.next_row - 1), pct);
+        break;
+    }
+    case U_END_PENDING:
+    case U_ENDED:
+    case U_MOVE:
+        snprintf(s->status, sizeof(s->status), "%s %s after row %lld, committing", s->name,
+                 s->pos.state == TDC_FILE_FINISHED ? "finished" : "failed",
+                 (long long)(s->pos.next_row - 1));
+        break;
+    default:
+        if (s->not_ready)
+            snprintf(s->status, sizeof(s->status), "waiting: %zu file%s in %.100s not ready (%s)",
+                     s->not_ready, s->not_ready == 1 ? "" : "s", s->input,
+                     s->ready == TDC_SPOOLDIR_READY_MARKER ? "no marker" : "too young");
+        else
+            snprintf(s->status, sizeof(s->status), "waiting for files in %.200s", s->input);
+        break;
+    }
+    return s->status;
+}
+
+static void spool_free(tdc_source *src)
+{
+    tdc_spooldir *s = to_spool(src);
+
+    if (!s)
+        return;
+    unit_close(s);
+    if (s->in_fd >= 0)
+        close(s->in_fd);
+    if (s->proc_fd >= 0)
+        close(s->proc_fd);
+    if (s->fin_fd >= 0)
+        close(s->fin_fd);
+    if (s->err_fd >= 0)
+        close(s->err_fd);
+    if (s->ino_fd >= 0)
+        close(s->ino_fd);
+    free_entries(s->seen, s->nseen);
+    free(s->input);
+    free(s->processing);
+    free(s->finished);
+    free(s->errdir);
+    free(s->pattern);
+    free(s->marker);
+    free(s);
+}
+
+static const tdc_source_ops spooldir_ops = {
+    .kind = "spooldir",
+    .resume = spool_resume,
+    .next = spool_next,
+    .position = spool_position,
+    .committed = spool_committed,
+    .wait_fd = spool_wait_fd,
+    .status = spool_status,
+    .free = spool_free,
+};
+
+static char *sub_dir(const char *input, const char *given, const char *sub)
+{
+    char *p;
+
+    if (given)
+        return strdup(given);
+    if (asprintf(&p, "%s/%s", input, sub) < 0)
+        return NULL;
+    return p;
+}
+
+int tdc_spooldir_new(const struct tdc_spooldir_config *cfg, tdc_source **ret, td_error *err)
+{
+    tdc_spooldir *s = NULL;
+    struct stat st[4];
+    int rc;
+
+    if (!cfg || !ret)
+        return td_error_set(err, -EINVAL, "tdc_spooldir_new: NULL argument");
+    if (!cfg->input_dir || !cfg->input_dir[0])
+        return td_error_set(err, -EINVAL, "spooldir.input_dir: not set");
+    if (!cfg->pattern || !cfg->pattern[0] || strchr(cfg->pattern, '/'))
+        return td_error_set(err, -EINVAL, "spooldir.pattern: must be a non-empty glob without '/'");
+    if (!cfg->marker_suffix || !cfg->marker_suffix[0] || strchr(cfg->marker_suffix, '/'))
+        return td_error_set(err, -EINVAL, "spooldir.marker_suffix: must be non-empty, without '/'");
+    if (cfg->ready != TDC_SPOOLDIR_READY_MARKER && cfg->ready != TDC_SPOOLDIR_READY_AGE)
+        return td_error_set(err, -EINVAL, "spooldir.ready: must be marker or age");
+    if (cfg->encoding < TDC_SPOOLDIR_ENCODING_AUTO || cfg->encoding > TDC_SPOOLDIR_ENCODING_GBK)
+        return td_error_set(err, -EINVAL, "spooldir.encoding: unknown value");
+    if (cfg->min_age < 0 || cfg->poll_interval <= 0)
+        return td_error_set(err, -EINVAL, "spooldir: min_age and poll_interval must be positive");
+    if (cfg->max_row_bytes < 1024 || cfg->max_row_bytes > 268435456)
+        return td_error_set(err, -EINVAL, "spooldir.max_row_bytes: must be 1KiB to 256MiB");
+    const char *d = cfg->delimiter ? cfg->delimiter : ",";
+    char delim;
+    if (strcmp(d, "tab") == 0 || strcmp(d, "\t") == 0)
+        delim = '\t';
+    else if (strcmp(d, ",") == 0 || strcmp(d, ";") == 0 || strcmp(d, "|") == 0)
+        delim = d[0];
+    else
+        return td_error_set(err, -EINVAL,
+                            "spooldir.delimiter: must be \",\", \";\", \"|\" or \"tab\"");
+
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return td_error_set(err, -ENOMEM, "spooldir: out of memory");
+    s->base.ops = &spooldir_ops;
+    s->in_fd = s->proc_fd = s->fin_fd = s->err_fd = s->ino_fd = s->file_fd = -1;
+    s->clock = default_clock;
+    s->ready = cfg->ready;
+    s->min_age_ns = cfg->min_age * 1000000;
+    s->poll_ns = cfg->poll_interval * 1000000;
+    s->csvopt.delimiter = delim;
+    s->csvopt.max_row_bytes = (size_t)cfg->max_row_bytes;
+    s->csvopt.encoding = cfg->encoding == TDC_SPOOLDIR_ENCODING_AUTO   ? TDC_CSV_ENCODING_AUTO
+                         : cfg->encoding == TDC_SPOOLDIR_ENCODING_UTF8 ? TDC_CSV_ENCODING_UTF8
+                                                                       : TDC_CSV_ENCODING_GB18030;
+    s->input = strdup(cfg->input_dir);
+    s->processing = s->input ? sub_dir(s->input, cfg->processing_dir, "processing") : NULL;
+    s->finished = s->input ? sub_dir(s->input, cfg->finished_dir, "finished") : NULL;
+    s->errdir = s->input ? sub_dir(s->input, cfg->error_dir, "error") : NULL;
+    s->pattern = strdup(cfg->pattern);
+    s->marker = strdup(cfg->marker_suffix);
+    if (!s->input || !s->processing || !s->finished || !s->errdir || !s->pattern || !s->marker) {
+        rc = td_error_set(err, -ENOMEM, "spooldir: out of memory");
+        goto fail;
+    }
+
+    if ((rc = open_dir("input_dir", s->input, false, &st[0], &s->in_fd, err)) < 0 ||
+        (rc = open_dir("processing_dir", s->processing, cfg->create_dirs, &st[1], &s->proc_fd, err)) < 0 ||
+        (rc = open_dir("finished_dir", s->finished, cfg->create_dirs, &st[2], &s->fin_fd, err)) < 0 ||
+        (rc = open_dir("error_dir", s->errdir, cfg->create_dirs, &st[3], &s->err_fd, err)) < 0)
+        goto fail;
+    s->create_dirs = cfg->create_dirs;
+    s->dev = st[0].st_dev;
+    static const char *const keys[4] = {"input_dir", "processing_dir", "finished_dir", "error_dir"};
+    const char *paths[4] = {s->input, s->processing, s->finished, s->errdir};
+    for (int i = 1; i < 4; i++)
+        if (st[i].st_dev != st[0].st_dev) {
+            rc = td_error_set(err, -EXDEV,
+                              "spooldir.%s: %s is on another filesystem than input_dir %s "
+                              "(files are moved with rename(), which cannot cross filesystems)",
+                              keys[i], paths[i], paths[0]);
+            goto fail;
+        }
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            if (st[i].st_ino == st[j].st_ino) {
+                rc = td_error_set(err, -EINVAL, "spooldir.%s and spooldir.%s are the same directory (%s)",
+                                  keys[i], keys[j], paths[j]);
+                goto fail;
+            }
+
+    s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (s->ino_fd >= 0 &&
+        inotify_add_watch(s->ino_fd, s->input,
+                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB) < 0) {
+        close(s->ino_fd);
+        s->ino_fd = -1; /* poll_interval alone */
+    }
+    *ret = &s->base;
+    return 0;
+
+fail:
+    spool_free(&s->base);
+    return rc;
+}
+
+const char *tdc_spooldir_row_error(const tdc_source *src)
+{
+    return to_spool(src)->row_error;
+}
+
+tdc_csv_encoding tdc_spooldir_file_encoding(const tdc_source *src, bool *bom)
+{
+    const tdc_spooldir *s = to_spool(src);
+
+    if (bom)
+        *bom = s->csv ? s->bom : false;
+    return s->csv ? s->enc : TDC_CSV_ENCODING_AUTO;
+}
+
+void tdc_spooldir_set_clock(tdc_source *src, tdc_spooldir_clock_fn *fn, void *opaque)
+{
+    tdc_spooldir *s = to_spool(src);
+
+    s->clock = fn ? fn : default_clock;
+    s->clock_opaque = fn ? opaque : NULL;
+}
