@@ -65,6 +65,10 @@ typedef struct tdc_row {
     size_t raw_len;
     const char *source_record_id; /* postgres: the id column; CSV: NULL (the
                                      dataset takes it from a mapped column) */
+    const char *reject_reason; /* NULL, or why the source could not read the
+                                  row (bad encoding, unclosed quote, row too
+                                  long): the dataset rejects it with this
+                                  reason (and the roster its household) */
     tdc_position after;        /* the position just after this row */
 } tdc_row;
 

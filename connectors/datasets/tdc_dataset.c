@@ -2063,6 +2063,10 @@ static int tdc_row_shape(tdc_dataset *ds, const tdc_row *row)
         tdc_ds_reject_reason(ds, ds->hdr_problem_column, "%s", ds->hdr_problem);
         return 1;
     }
+    if (row->reject_reason) {
+        tdc_ds_reject_reason(ds, "", "%s", row->reject_reason);
+        return 1;
+    }
     if (row->nfields != row->ncolumns) {
         tdc_ds_reject_reason(ds, "", "the row has %zu fields, the header has %zu", row->nfields,
                              row->ncolumns);

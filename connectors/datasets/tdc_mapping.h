@@ -137,8 +137,8 @@ extern const tdc_dataset_desc tdc_roster_desc;
 
 /* A copied row of the roster's buffer (offsets into the arena). */
 typedef struct tdc_brow {
-    size_t unit_off, raw_off, raw_len, fields_off, nfields, srid_off;
-    bool has_srid;
+    size_t unit_off, raw_off, raw_len, fields_off, nfields, srid_off, reason_off;
+    bool has_srid, has_reason;
     int64_t row, line;
     tdc_position after;
 } tdc_brow;

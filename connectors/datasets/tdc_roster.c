@@ -393,6 +393,11 @@ static int tdc_buffer_row(tdc_dataset *ds, const tdc_row *row)
     b->unit_off = tdc_arena_put(ro, row->unit ? row->unit : "", row->unit ? strlen(row->unit) : 0);
     b->raw_off = tdc_arena_put(ro, row->raw ? row->raw : "", row->raw ? row->raw_len : 0);
     b->raw_len = row->raw ? row->raw_len : 0;
+    b->has_reason = row->reject_reason != NULL;
+    b->reason_off = b->has_reason ? tdc_arena_put(ro, row->reject_reason,
+                                                  strlen(row->reject_reason)) : 0;
+    if (b->reason_off == SIZE_MAX)
+        return -ENOMEM;
     b->has_srid = row->source_record_id != NULL;
     b->srid_off = b->has_srid ? tdc_arena_put(ro, row->source_record_id,
                                               strlen(row->source_record_id)) : 0;
@@ -447,6 +452,7 @@ static int tdc_build_views(tdc_dataset *ds)
         v->raw = ro->arena + b->raw_off;
         v->raw_len = b->raw_len;
         v->source_record_id = b->has_srid ? ro->arena + b->srid_off : NULL;
+        v->reject_reason = b->has_reason ? ro->arena + b->reason_off : NULL;
         v->after = b->after;
         for (size_t i = 0; i < b->nfields; i++) {
             size_t pair[2];
@@ -526,6 +532,10 @@ static int tdc_validate_household(tdc_dataset *ds, const tdc_row *views, size_t 
         size_t hl;
 
         *bad_row = v->row;
+        if (v->reject_reason) {
+            tdc_ds_reject_reason(ds, "", "%s", v->reject_reason);
+            return 1;
+        }
         if (v->nfields != v->ncolumns) {
             tdc_ds_reject_reason(ds, "", "the row has %zu fields, the header has %zu",
                                  v->nfields, v->ncolumns);

@@ -759,6 +759,7 @@ static void fill_row(tdc_spooldir *s, const tdc_csv_row *r, tdc_row *row)
     row->source_record_id = NULL;
     row->after = s->pos;
     s->row_error = r->error != TDC_CSV_ROW_OK ? r->reason : NULL;
+    row->reject_reason = s->row_error;
 }
 
 static int spool_next(tdc_source *src, tdc_row *row, td_error *err)
