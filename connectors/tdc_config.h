@@ -1,0 +1,61 @@
+/* tdc_config: tuodi-connector's configuration, one YAML file per instance
+ * (/etc/tuodi/connectors/<instance>.yaml), described by one table
+ * (tdc_config_table) that drives parsing, defaults, validation and the
+ * reference in docs/connector-config.md.
+ */
+#ifndef TDC_CONFIG_H
+#define TDC_CONFIG_H
+
+#include "td_config.h"
+#include "td_kafka.h"
+#include "tdc_dataset.h"
+#include "tdc_postgres.h"
+#include "tdc_spooldir.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct tdc_topics_config {
+    char *records;   /* default: the dataset's topic */
+    char *dlq;       /* default: tuodi.dlq.<dataset> */
+    char *offsets;   /* default: tuodi.connect.offsets */
+    bool create;     /* create missing topics at start */
+    int64_t partitions;
+    int64_t replication_factor;
+} tdc_topics_config;
+
+typedef struct tdc_source_config {
+    struct tdc_spooldir_config spooldir;
+    struct tdc_postgres_config postgres;
+} tdc_source_config;
+
+typedef struct tdc_txn_config {
+    int64_t max_records;    /* rows per transaction */
+    int64_t max_interval_ms;/* the longest a transaction stays open */
+    int64_t timeout_ms;     /* one commit/init attempt */
+} tdc_txn_config;
+
+typedef struct tdc_config {
+    char *instance;
+    int dataset;             /* tdc_dataset_kind */
+    char *schemas_dir;
+    int log_level;           /* index: error, warning, notice, info, debug */
+    td_kafka_props kafka;
+    tdc_topics_config topics;
+    tdc_source_config source;
+    struct tdc_mapping_config mapping;
+    tdc_txn_config transaction;
+    /* derived by tdc_config_load(), not from the file */
+    bool use_postgres;
+} tdc_config;
+
+extern const td_cfg_entry tdc_config_table[];
+
+/* Loads and validates path into cfg (zeroed by the caller). Beyond the
+ * table: exactly one of source.spooldir / source.postgres; an instance name
+ * without '/'; topic defaults from the dataset. 0 or -errno with every
+ * problem in err. Free with tdc_config_free(). */
+int tdc_config_load(const char *path, tdc_config *cfg, td_error *err);
+void tdc_config_free(tdc_config *cfg);
+
+#endif

@@ -1,0 +1,681 @@
+#include "tdc_connector.h"
+
+#include "td_avro.h"
+#include "td_kafka.h"
+#include "td_log.h"
+#include "td_notify.h"
+#include "td_signal.h"
+#include "td_time.h"
+#include "tdc_offsets.h"
+#include "tdc_postgres.h"
+#include "tdc_spooldir.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TDC_IDLE_WAIT_MS 500
+#define TDC_RETRY_WAIT_MS 2000
+#define TDC_STARTUP_TIMEOUT_MS 30000
+
+static const char *const tdc_record_schema_names[] = {
+    [TDC_DATASET_CIVIL_AFFAIRS] = "cn.tuodi.CivilAffairsEvent",
+    [TDC_DATASET_MEDICAL_INSURANCE] = "cn.tuodi.MedicalSettlement",
+    [TDC_DATASET_HUMAN_RESOURCES] = "cn.tuodi.EmploymentEvent",
+    [TDC_DATASET_ROSTER] = "cn.tuodi.Household",
+};
+
+/* Counts of the unit (file) being read, to log rows read = published +
+ * rejected when it ends. */
+typedef struct tdc_unit_stats {
+    char name[TDC_UNIT_MAX];
+    int64_t first_row;
+    int64_t rows, published, rejected;
+    int64_t started_ms;
+} tdc_unit_stats;
+
+struct tdc_connector {
+    tdc_config cfg;
+    char *config_path;
+
+    td_avro_registry *reg;
+    const td_avro_schema *record_schema;
+    const td_avro_schema *offset_schema;
+    td_avro_decoder *offset_dec;
+    avro_value_t offset_value;
+    bool have_offset_value;
+
+    tdc_dataset *ds;
+    tdc_source *src;
+    rd_kafka_t *producer;
+
+    char txn_id[200];
+    char pos_key[400];
+    char source_id[TDC_UNIT_MAX + 16];
+    td_avro_buf buf;
+
+    tdc_position committed; /* kind NONE until something is committed/read */
+    tdc_position last;      /* just after the last row read */
+    bool txn_open;
+    int64_t txn_rows;
+    int64_t txn_started_ms;
+    tdc_stats stats, stats_committed;
+    tdc_unit_stats unit, unit_committed;
+    int64_t progress_ms;
+    bool broker_down_logged;
+
+    _Atomic bool stop;
+    int sink_rc;
+    td_error sink_err;
+};
+
+static void tdc_log_cb(td_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void tdc_log_cb(td_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    td_log_componentv(level, "connector", fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------ producing */
+
+static int tdc_produce(tdc_connector *c, const char *topic, const char *key, size_t key_len,
+                       const void *value, size_t len, rd_kafka_headers_t *hdrs)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e;
+        if (hdrs)
+            e = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_KEY(key, key_len),
+                                  RD_KAFKA_V_VALUE((void *)value, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        else
+            e = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_KEY(key, key_len),
+                                  RD_KAFKA_V_VALUE((void *)value, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 0; /* the headers now belong to the message */
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(c->producer, 100);
+            continue;
+        }
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+        return td_error_set(&c->sink_err, -EIO, "producing to %s: %s", topic,
+                            rd_kafka_err2str(e));
+    }
+}
+
+static int tdc_sink_record(void *opaque, const char *key, avro_value_t *value,
+                           const tdc_row *first, const tdc_row *last)
+{
+    tdc_connector *c = opaque;
+    td_error err = {0};
+    int r;
+
+    r = td_avro_encode(c->record_schema, value, &c->buf, &err);
+    if (r < 0)
+        return td_error_set(&c->sink_err, r, "%s row %" PRId64 ": cannot encode the record: %s",
+                            first->unit, first->row, err.msg);
+    r = tdc_produce(c, c->cfg.topics.records, key, strlen(key), c->buf.data, c->buf.len, NULL);
+    if (r < 0)
+        return r;
+    c->stats.records++;
+    c->stats.published += last->row - first->row + 1;
+    c->unit.published += last->row - first->row + 1;
+    return 0;
+}
+
+static void tdc_header_add(rd_kafka_headers_t *h, const char *name, const char *value)
+{
+    rd_kafka_header_add(h, name, -1, value, -1);
+}
+
+static int tdc_sink_reject(void *opaque, const tdc_row *row, const char *column, const char *reason)
+{
+    tdc_connector *c = opaque;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(10);
+    char num[32], masked[1024];
+
+    /* The dataset masks identity numbers; mask again, cheaply, to be sure. */
+    snprintf(masked, sizeof(masked), "%s", reason ? reason : "");
+    td_log_redact(masked);
+    tdc_header_add(h, "tuodi.connector", c->cfg.instance);
+    tdc_header_add(h, "tuodi.dataset", tdc_dataset_kind_names[c->cfg.dataset]);
+    tdc_header_add(h, "tuodi.location", row->unit ? row->unit : "");
+    snprintf(num, sizeof(num), "%" PRId64, row->row);
+    tdc_header_add(h, "tuodi.row", num);
+    snprintf(num, sizeof(num), "%" PRId64, row->line);
+    tdc_header_add(h, "tuodi.line", num);
+    tdc_header_add(h, "tuodi.column", column ? column : "");
+    tdc_header_add(h, "tuodi.reason", masked);
+    tdc_header_add(h, "tuodi.stage", "validate");
+    if (row->source_record_id)
+        tdc_header_add(h, "tuodi.record_id", row->source_record_id);
+    c->stats.rejected++;
+    c->unit.rejected++;
+    return tdc_produce(c, c->cfg.topics.dlq, NULL, 0, row->raw, row->raw_len, h);
+}
+
+/* ----------------------------------------------------------- set-up */
+
+static int tdc_build_source(const tdc_config *cfg, tdc_source **ret, td_error *err)
+{
+    if (cfg->use_postgres)
+        return tdc_postgres_new(&cfg->source.postgres, ret, err);
+    return tdc_spooldir_new(&cfg->source.spooldir, ret, err);
+}
+
+int tdc_connector_new(tdc_config *cfg, const char *config_path, tdc_connector **ret,
+                      td_error *err)
+{
+    tdc_connector *c = calloc(1, sizeof(*c));
+    int r;
+
+    if (!c) {
+        tdc_config_free(cfg);
+        return td_error_set(err, -ENOMEM, "out of memory");
+    }
+    c->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+    c->config_path = config_path ? strdup(config_path) : NULL;
+
+    r = td_avro_registry_new(&c->reg);
+    if (r < 0) {
+        td_error_set(err, r, "out of memory");
+        goto fail;
+    }
+    r = td_avro_registry_load_dir(c->reg, c->cfg.schemas_dir, NULL, err);
+    if (r < 0)
+        goto fail;
+    c->record_schema = td_avro_registry_find_name(c->reg, tdc_record_schema_names[c->cfg.dataset]);
+    c->offset_schema = td_avro_registry_find_name(c->reg, "cn.tuodi.ConnectorOffset");
+    if (!c->record_schema || !c->offset_schema) {
+        r = td_error_set(err, -ENOENT, "%s: the schemas %s and cn.tuodi.ConnectorOffset are needed",
+                         c->cfg.schemas_dir, tdc_record_schema_names[c->cfg.dataset]);
+        goto fail;
+    }
+    r = td_avro_decoder_new(c->reg, c->offset_schema, &c->offset_dec, err);
+    if (r < 0)
+        goto fail;
+    r = td_avro_schema_value_new(c->offset_schema, &c->offset_value, err);
+    if (r < 0)
+        goto fail;
+    c->have_offset_value = true;
+
+    r = tdc_dataset_new((tdc_dataset_kind)c->cfg.dataset, &c->cfg.mapping, c->record_schema,
+                        c->cfg.instance, &c->ds, err);
+    if (r < 0)
+        goto fail;
+    r = tdc_build_source(&c->cfg, &c->src, err);
+    if (r < 0)
+        goto fail;
+
+    snprintf(c->txn_id, sizeof(c->txn_id), "tuodi-connector.%s", c->cfg.instance);
+    if (c->cfg.use_postgres)
+        snprintf(c->source_id, sizeof(c->source_id), "postgres:%s", c->cfg.source.postgres.table);
+    else
+        snprintf(c->source_id, sizeof(c->source_id), "spooldir");
+    snprintf(c->pos_key, sizeof(c->pos_key), "%s/%s", c->cfg.instance, c->source_id);
+    *ret = c;
+    return 0;
+fail:
+    tdc_connector_free(c);
+    return r;
+}
+
+tdc_connector *tdc_connector_free(tdc_connector *c)
+{
+    if (!c)
+        return NULL;
+    if (c->producer) {
+        if (c->txn_open)
+            rd_kafka_abort_transaction(c->producer, 5000);
+        td_kafka_destroy(c->producer);
+    }
+    tdc_source_free(c->src);
+    tdc_dataset_free(c->ds);
+    if (c->have_offset_value)
+        avro_value_decref(&c->offset_value);
+    td_avro_decoder_free(c->offset_dec);
+    td_avro_registry_free(c->reg);
+    td_avro_buf_done(&c->buf);
+    tdc_config_free(&c->cfg);
+    free(c->config_path);
+    free(c);
+    return NULL;
+}
+
+void tdc_connector_stop(tdc_connector *c)
+{
+    atomic_store(&c->stop, true);
+}
+
+const tdc_stats *tdc_connector_stats(const tdc_connector *c)
+{
+    return &c->stats;
+}
+
+static bool tdc_stopping(tdc_connector *c)
+{
+    return atomic_load(&c->stop) || td_signal_stop_requested();
+}
+
+/* Waits up to ms for the source's fd or a signal. */
+static void tdc_wait(tdc_connector *c, int ms)
+{
+    struct pollfd p[2];
+    nfds_t n = 0;
+    int64_t until = td_time_mono_ms() + ms;
+
+    if (td_signal_fd() >= 0)
+        p[n++] = (struct pollfd){.fd = td_signal_fd(), .events = POLLIN};
+    if (c->src && tdc_source_wait_fd(c->src) >= 0)
+        p[n++] = (struct pollfd){.fd = tdc_source_wait_fd(c->src), .events = POLLIN};
+    /* Serve the producer's callbacks while waiting, in small steps. */
+    while (!tdc_stopping(c)) {
+        int64_t left = until - td_time_mono_ms();
+        if (left <= 0)
+            break;
+        if (poll(p, n, left > 100 ? 100 : (int)left) > 0)
+            break;
+        if (c->producer)
+            rd_kafka_poll(c->producer, 0);
+    }
+}
+
+static int tdc_topics(tdc_connector *c, td_error *err)
+{
+    td_kafka_topic_spec specs[3];
+    td_kafka_props compact = {0};
+    int r;
+
+    if (td_kafka_props_add(&compact, "cleanup.policy", "compact", NULL) < 0)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    memset(specs, 0, sizeof(specs));
+    specs[0].name = c->cfg.topics.records;
+    specs[0].partitions = (int)c->cfg.topics.partitions;
+    specs[0].replication_factor = (int)c->cfg.topics.replication_factor;
+    if (c->cfg.dataset == TDC_DATASET_ROSTER)
+        specs[0].config = &compact; /* the roster: latest Household per id */
+    specs[1].name = c->cfg.topics.dlq;
+    specs[1].partitions = 1; /* one partition: rejections stay in file order */
+    specs[1].replication_factor = (int)c->cfg.topics.replication_factor;
+    specs[2].name = c->cfg.topics.offsets;
+    specs[2].partitions = 5;
+    specs[2].replication_factor = (int)c->cfg.topics.replication_factor;
+    specs[2].config = &compact;
+    r = td_kafka_topics_ensure(c->producer, specs, 3, TDC_STARTUP_TIMEOUT_MS, err);
+    td_kafka_props_clear(&compact);
+    return r;
+}
+
+/* Retries op (init or topics) while it times out, until stopped. */
+static int tdc_start_kafka(tdc_connector *c, td_error *err)
+{
+    rd_kafka_conf_t *conf = NULL;
+    int r;
+    bool logged = false;
+
+    r = td_kafka_producer_conf_new(NULL, c->txn_id, &c->cfg.kafka, &conf, err);
+    if (r < 0)
+        return r;
+    r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &c->producer, err);
+    if (r < 0)
+        return r;
+    for (;;) {
+        td_error e = {0};
+        r = c->cfg.topics.create ? tdc_topics(c, &e) : 0;
+        if (r == 0)
+            r = td_kafka_txn_init(c->producer, (int)c->cfg.transaction.timeout_ms, &e);
+        if (r == 0)
+            break;
+        if (r != -ETIMEDOUT || tdc_stopping(c))
+            return td_error_set(err, r, "%s", e.msg);
+        if (!logged)
+            td_log_warning("Kafka not reachable yet (%s); retrying", e.msg);
+        logged = true;
+        tdc_wait(c, TDC_RETRY_WAIT_MS);
+    }
+    if (logged)
+        td_log_notice("Kafka reachable again");
+    return 0;
+}
+
+static int tdc_read_position(tdc_connector *c, td_error *err)
+{
+    bool logged = false;
+    int r;
+
+    for (;;) {
+        td_error e = {0};
+        r = tdc_offsets_read(&c->cfg.kafka, c->cfg.topics.offsets, c->pos_key, c->offset_dec,
+                             TDC_STARTUP_TIMEOUT_MS, &c->committed, &e);
+        if (r >= 0)
+            break;
+        if (r != -ETIMEDOUT || tdc_stopping(c))
+            return td_error_set(err, r, "reading the committed position: %s", e.msg);
+        if (!logged)
+            td_log_warning("offsets topic not readable yet (%s); retrying", e.msg);
+        logged = true;
+        tdc_wait(c, TDC_RETRY_WAIT_MS);
+    }
+    if (r == 0) {
+        memset(&c->committed, 0, sizeof(c->committed));
+        td_log_info("no committed position under %s: starting from the beginning", c->pos_key);
+    } else if (c->committed.kind == TDC_POSITION_SPOOLDIR) {
+        td_log_info("resuming %s at row %" PRId64 " (byte %" PRId64 ") of %s", c->pos_key,
+                    c->committed.next_row, c->committed.next_byte_offset, c->committed.file_name);
+    } else {
+        td_log_info("resuming %s after id %s", c->pos_key, c->committed.last_id);
+    }
+    return 0;
+}
+
+/* --------------------------------------------------------- transactions */
+
+static int tdc_begin(tdc_connector *c, td_error *err)
+{
+    int r;
+
+    if (c->txn_open)
+        return 0;
+    r = td_kafka_txn_begin(c->producer, err);
+    if (r < 0)
+        return r;
+    c->txn_open = true;
+    c->txn_rows = 0;
+    c->txn_started_ms = td_time_mono_ms();
+    return 0;
+}
+
+/* Throws away what the aborted transaction held and goes back to the last
+ * committed position: the source re-reads from there and a fresh dataset
+ * forgets rows it buffered. */
+static int tdc_rewind(tdc_connector *c, td_error *err)
+{
+    int r;
+
+    tdc_dataset_reset(c->ds);
+    r = tdc_source_resume(c->src, c->committed.kind ? &c->committed : NULL, err);
+    if (r < 0)
+        return r;
+    c->last = c->committed;
+    c->stats = c->stats_committed;
+    c->unit = c->unit_committed;
+    c->stats.aborts++;
+    c->stats_committed.aborts++;
+    return 0;
+}
+
+static void tdc_status(tdc_connector *c)
+{
+    td_notify_status("%s: %s; %" PRId64 " rows, %" PRId64 " published, %" PRId64 " rejected",
+                     c->cfg.instance, tdc_source_status(c->src), c->stats.rows,
+                     c->stats.published, c->stats.rejected);
+}
+
+/* Commits the open transaction with the position it reached. Returns 0
+ * (committed), 1 (aborted and rewound: the caller just goes on) or a fatal
+ * negative errno. */
+static int tdc_commit(tdc_connector *c, td_error *err)
+{
+    const tdc_position *safe;
+    tdc_position pos;
+    td_error e = {0};
+    int r;
+
+    if (!c->txn_open)
+        return 0;
+    safe = tdc_dataset_safe_position(c->ds);
+    if (safe)
+        pos = *safe;
+    else
+        tdc_source_position(c->src, &pos);
+
+    if (pos.kind != TDC_POSITION_NONE) {
+        r = tdc_offsets_to_value(&pos, c->cfg.instance, c->source_id, td_time_wall_ms(),
+                                 &c->offset_value, &e);
+        if (r == 0)
+            r = td_avro_encode(c->offset_schema, &c->offset_value, &c->buf, &e);
+        if (r == 0)
+            r = tdc_produce(c, c->cfg.topics.offsets, c->pos_key, strlen(c->pos_key),
+                            c->buf.data, c->buf.len, NULL);
+        if (r < 0)
+            return td_error_set(err, r, "writing the position: %s%s", e.msg, c->sink_err.msg);
+    }
+
+    for (;;) {
+        r = td_kafka_txn_commit(c->producer, (int)c->cfg.transaction.timeout_ms, &e);
+        if (r != -ETIMEDOUT)
+            break;
+        if (!c->broker_down_logged)
+            td_log_warning("commit not done yet (%s): Kafka unavailable? retrying", e.msg);
+        c->broker_down_logged = true;
+        if (tdc_stopping(c)) {
+            /* Nothing was committed: the next start redoes these rows. */
+            td_log_warning("stopping with the transaction uncommitted; it will be redone");
+            return td_error_set(err, -ETIMEDOUT, "%s", e.msg);
+        }
+    }
+    c->txn_open = false;
+    if (r == -ECANCELED) {
+        td_log_warning("transaction aborted (%s); redoing it from the committed position", e.msg);
+        r = td_kafka_txn_abort(c->producer, (int)c->cfg.transaction.timeout_ms, &e);
+        if (r < 0)
+            return td_error_set(err, r, "%s", e.msg);
+        r = tdc_rewind(c, err);
+        return r < 0 ? r : 1;
+    }
+    if (r < 0)
+        return td_error_set(err, r, "%s", e.msg);
+    if (c->broker_down_logged)
+        td_log_notice("Kafka reachable again; committed");
+    c->broker_down_logged = false;
+    c->committed = pos;
+    c->stats.transactions++;
+    c->stats_committed = c->stats;
+    c->unit_committed = c->unit;
+    r = tdc_source_committed(c->src, &pos, &e);
+    if (r < 0)
+        td_log_warning("after commit: %s", e.msg);
+    tdc_status(c);
+    return 0;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static void tdc_unit_begin(tdc_connector *c, const tdc_row *row)
+{
+    if (strcmp(c->unit.name, row->unit) == 0 && c->unit.rows > 0)
+        return;
+    memset(&c->unit, 0, sizeof(c->unit));
+    snprintf(c->unit.name, sizeof(c->unit.name), "%s", row->unit);
+    c->unit.first_row = row->row;
+    c->unit.started_ms = td_time_mono_ms();
+}
+
+static void tdc_unit_end(tdc_connector *c)
+{
+    int64_t ms = td_time_mono_ms() - c->unit.started_ms;
+    tdc_unit_stats *u = &c->unit;
+
+    c->stats.units++;
+    if (u->rows != u->published + u->rejected)
+        td_log_error("%s: %" PRId64 " rows read but %" PRId64 " published + %" PRId64
+                     " rejected: please report this", u->name, u->rows, u->published, u->rejected);
+    td_log_info("%s: %" PRId64 " rows read (from row %" PRId64 ") = %" PRId64 " published + %" PRId64
+                " rejected, %.0f rows/s", u->name[0] ? u->name : "(empty file)", u->rows,
+                u->first_row, u->published, u->rejected,
+                ms > 0 ? (double)u->rows * 1000.0 / (double)ms : (double)u->rows);
+    memset(u, 0, sizeof(*u));
+}
+
+static void tdc_progress(tdc_connector *c)
+{
+    int64_t now = td_time_mono_ms();
+
+    if (now - c->progress_ms < 1000)
+        return;
+    c->progress_ms = now;
+    tdc_status(c);
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "\r%s: %s  %" PRId64 " rows/s   ", c->cfg.instance,
+                tdc_source_status(c->src),
+                now > c->unit.started_ms ? c->unit.rows * 1000 / (now - c->unit.started_ms) : 0);
+}
+
+/* SIGHUP: parse and validate the file into a new config; build its dataset
+ * and source; swap them in between transactions. A bad file or a failed
+ * build keeps everything as it was. */
+static void tdc_reload(tdc_connector *c)
+{
+    tdc_config ncfg;
+    tdc_dataset *ds = NULL;
+    tdc_source *src = NULL;
+    const td_avro_schema *schema;
+    td_error e = {0};
+    int r;
+
+    td_notify_reloading();
+    memset(&ncfg, 0, sizeof(ncfg));
+    r = tdc_config_load(c->config_path, &ncfg, &e);
+    if (r < 0) {
+        td_log_error("reload: keeping the running config: %s", e.msg);
+        goto out;
+    }
+    if (strcmp(ncfg.instance, c->cfg.instance) != 0 || ncfg.dataset != c->cfg.dataset ||
+        ncfg.use_postgres != c->cfg.use_postgres) {
+        td_log_error("reload: instance, dataset and source kind change only with a restart; "
+                     "keeping the running config");
+        tdc_config_free(&ncfg);
+        goto out;
+    }
+    schema = c->record_schema;
+    r = tdc_dataset_new((tdc_dataset_kind)ncfg.dataset, &ncfg.mapping, schema, ncfg.instance, &ds, &e);
+    if (r == 0)
+        r = tdc_build_source(&ncfg, &src, &e);
+    if (r == 0)
+        r = tdc_source_resume(src, c->committed.kind ? &c->committed : NULL, &e);
+    if (r < 0) {
+        td_log_error("reload: keeping the running config: %s", e.msg);
+        tdc_dataset_free(ds);
+        tdc_source_free(src);
+        tdc_config_free(&ncfg);
+        goto out;
+    }
+    tdc_dataset_free(c->ds);
+    tdc_source_free(c->src);
+    c->ds = ds;
+    c->src = src;
+    /* kafka settings take effect at the next start; the rest now */
+    td_kafka_props_clear(&ncfg.kafka);
+    ncfg.kafka = c->cfg.kafka;
+    memset(&c->cfg.kafka, 0, sizeof(c->cfg.kafka));
+    tdc_config_free(&c->cfg);
+    c->cfg = ncfg;
+    td_log_set_level((td_log_level)(TD_LOG_ERR + c->cfg.log_level));
+    td_log_notice("reloaded %s", c->config_path);
+out:
+    td_notify_ready(tdc_source_status(c->src));
+}
+
+int tdc_connector_run(tdc_connector *c, td_error *err)
+{
+    tdc_sink sink = {.record = tdc_sink_record, .reject = tdc_sink_reject, .opaque = c};
+    int r, next;
+
+    r = tdc_start_kafka(c, err);
+    if (r < 0)
+        return r;
+    r = tdc_read_position(c, err);
+    if (r < 0)
+        return r;
+    r = tdc_source_resume(c->src, c->committed.kind ? &c->committed : NULL, err);
+    if (r < 0)
+        return r;
+    c->last = c->committed;
+    td_notify_ready(tdc_source_status(c->src));
+    tdc_log_cb(TD_LOG_NOTICE, "%s: running (%s -> %s)", c->cfg.instance,
+               tdc_source_status(c->src), c->cfg.topics.records);
+
+    while (!tdc_stopping(c)) {
+        tdc_row row;
+
+        td_notify_watchdog();
+        if (td_signal_take_reload()) {
+            r = tdc_commit(c, err);
+            if (r < 0)
+                return r;
+            tdc_reload(c);
+        }
+        if (c->txn_open && (c->txn_rows >= c->cfg.transaction.max_records ||
+                            td_time_mono_ms() - c->txn_started_ms >=
+                                c->cfg.transaction.max_interval_ms)) {
+            r = tdc_commit(c, err);
+            if (r < 0)
+                return r;
+        }
+
+        td_error_clear(&c->sink_err);
+        next = tdc_source_next(c->src, &row, err);
+        if (next < 0) {
+            td_log_error("source: %s; retrying", err->msg);
+            r = tdc_commit(c, err);
+            if (r < 0)
+                return r;
+            tdc_wait(c, TDC_RETRY_WAIT_MS);
+            continue;
+        }
+        if (next == TDC_NEXT_IDLE) {
+            r = tdc_commit(c, err);
+            if (r < 0)
+                return r;
+            tdc_wait(c, TDC_IDLE_WAIT_MS);
+            continue;
+        }
+        r = tdc_begin(c, err);
+        if (r < 0)
+            return r;
+        if (next == TDC_NEXT_ROW) {
+            tdc_unit_begin(c, &row);
+            c->stats.rows++;
+            c->unit.rows++;
+            c->txn_rows++;
+            r = tdc_dataset_map(c->ds, &row, &c->last, &sink, err);
+            if (r < 0)
+                return td_error_set(err, r, "%s row %" PRId64 ": %s%s", row.unit, row.row,
+                                    c->sink_err.msg, err->msg);
+            c->last = row.after;
+            tdc_progress(c);
+            continue;
+        }
+        /* TDC_NEXT_END_UNIT: flush what the dataset holds, commit the
+         * FINISHED position, then the source moves the file away. */
+        r = tdc_dataset_end_unit(c->ds, &sink, err);
+        if (r < 0)
+            return td_error_set(err, r, "end of %s: %s%s", c->unit.name, c->sink_err.msg, err->msg);
+        r = tdc_commit(c, err);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            tdc_unit_end(c);
+    }
+    td_notify_stopping("committing the open transaction");
+    r = tdc_commit(c, err);
+    if (isatty(STDERR_FILENO))
+        fputc('\n', stderr);
+    td_log_notice("%s: stopped: %" PRId64 " rows, %" PRId64 " published, %" PRId64
+                  " rejected, %" PRId64 " transactions", c->cfg.instance, c->stats.rows,
+                  c->stats.published, c->stats.rejected, c->stats.transactions);
+    return r < 0 && r != -ETIMEDOUT ? r : 0;
+}

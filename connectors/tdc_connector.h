@@ -1,0 +1,57 @@
+/* tdc_connector: the engine of tuodi-connector.
+ *
+ * Reads rows from one source, maps them with one dataset, and publishes, in
+ * one Kafka transaction at a time: the records (keyed by person key, or by
+ * household id for the roster), the rejected rows (dead-letter topic, with
+ * headers naming the source, row, column and reason), and the source position
+ * (offsets topic, compacted). A restart reads the position back and resumes
+ * there, so every row is published once or rejected once, never lost and
+ * never repeated (docs/connector.md).
+ *
+ * One thread. Signals (td_signal): SIGTERM/SIGINT commit the open
+ * transaction and return; SIGHUP reloads the config file (parse, validate,
+ * swap at a transaction boundary; a bad file keeps the old config).
+ */
+#ifndef TDC_CONNECTOR_H
+#define TDC_CONNECTOR_H
+
+#include "td_error.h"
+#include "tdc_config.h"
+
+#include <stdint.h>
+
+/* Counters since start, for logs, STATUS= and tests. */
+typedef struct tdc_stats {
+    int64_t rows;          /* rows read from the source */
+    int64_t published;     /* rows that went into published records */
+    int64_t records;       /* records published */
+    int64_t rejected;      /* rows dead-lettered */
+    int64_t transactions;  /* transactions committed */
+    int64_t aborts;        /* transactions aborted and redone */
+    int64_t units;         /* files finished */
+} tdc_stats;
+
+typedef struct tdc_connector tdc_connector;
+
+/* Builds a connector from cfg (which it takes over: the caller must not
+ * free it afterwards, in every case) and config_path (kept for SIGHUP).
+ * Nothing touches Kafka or the source yet. */
+int tdc_connector_new(tdc_config *cfg, const char *config_path, tdc_connector **ret,
+                      td_error *err);
+
+/* Runs until a stop is requested (td_signal) or a fatal error: connects,
+ * initialises transactions (retrying while the broker is away), reads the
+ * committed position, resumes the source, sends READY=1, and loops. Returns
+ * 0 after a clean stop, or a negative errno with err (fenced by another
+ * instance, a corrupt position, a broken source). */
+int tdc_connector_run(tdc_connector *c, td_error *err);
+
+/* Asks a running connector to stop after its open transaction (for tests
+ * that run it in a thread; signals do the same). */
+void tdc_connector_stop(tdc_connector *c);
+
+const tdc_stats *tdc_connector_stats(const tdc_connector *c);
+
+tdc_connector *tdc_connector_free(tdc_connector *c);
+
+#endif
