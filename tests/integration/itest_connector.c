@@ -1,0 +1,291 @@
+/* tuodi-connector end to end against the real Kafka broker: every valid row
+ * published exactly once, every bad row dead-lettered exactly once, through
+ * a clean stop, through SIGKILL at random moments (chaos) and through a
+ * broker outage of a minute (its own broker, so nothing else is disturbed).
+ *
+ *   itest_connector [connector|chaos|outage]
+ */
+#include "td_test.h"
+#include "td_time.h"
+#include "tdc_it.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct files {
+    int n;
+    const char *names[TDC_IT_MAX_FILES];
+    int rows[TDC_IT_MAX_FILES];
+    int bad_every[TDC_IT_MAX_FILES];
+} files;
+
+typedef struct fixture {
+    char *dir;
+    char spool[4096];
+    char config[4096];
+    char log[4096];
+    char prefix[256];
+    const char *bootstrap;
+} fixture;
+
+static int fixture_new(fixture *fx, const char *bootstrap, int max_records)
+{
+    char *u = td_test_unique("tdc-it");
+
+    memset(fx, 0, sizeof(*fx));
+    fx->dir = td_test_tmpdir();
+    if (!fx->dir || !u)
+        return -1;
+    snprintf(fx->spool, sizeof(fx->spool), "%s/spool", fx->dir);
+    snprintf(fx->config, sizeof(fx->config), "%s/connector.yaml", fx->dir);
+    snprintf(fx->log, sizeof(fx->log), "%s/connector.log", fx->dir);
+    snprintf(fx->prefix, sizeof(fx->prefix), "%s", u);
+    fx->bootstrap = bootstrap;
+    free(u);
+    if (mkdir(fx->spool, 0755) < 0)
+        return -1;
+    return tdc_it_write_config(fx->config, fx->prefix, bootstrap, fx->spool, fx->prefix,
+                               max_records);
+}
+
+static void fixture_free(fixture *fx)
+{
+    if (getenv("TD_KEEP_TMP"))
+        fprintf(stderr, "kept %s\n", fx->dir);
+    else
+        td_test_rmtree(fx->dir);
+    free(fx->dir);
+}
+
+static void show_log(const fixture *fx)
+{
+    char *log = td_test_read_file(fx->log, NULL);
+    if (log) {
+        size_t len = strlen(log);
+        fprintf(stderr, "--- connector log (last 4000 bytes) ---\n%s\n",
+                len > 4000 ? log + len - 4000 : log);
+        free(log);
+    }
+}
+
+/* Every valid row once in the records, every bad row once in the DLQ,
+ * nothing else. */
+static void verify(const fixture *fx, const files *f)
+{
+    tdc_it_seen rec, dlq;
+    char topic[300], schemas[4096];
+    int64_t want_rec = 0, want_dlq = 0, wrong_rec = 0, wrong_dlq = 0;
+
+    snprintf(schemas, sizeof(schemas), "%s/schemas", td_test_source_root());
+    snprintf(topic, sizeof(topic), "%s.records", fx->prefix);
+    CU_ASSERT_EQUAL_FATAL(tdc_it_read(fx->bootstrap, topic, false, schemas, &rec), 0);
+    snprintf(topic, sizeof(topic), "%s.dlq", fx->prefix);
+    CU_ASSERT_EQUAL_FATAL(tdc_it_read(fx->bootstrap, topic, true, schemas, &dlq), 0);
+    for (int i = 0; i < f->n; i++) {
+        for (int k = 0; k < f->rows[i]; k++) {
+            bool bad = f->bad_every[i] > 0 && k % f->bad_every[i] == f->bad_every[i] - 1;
+            size_t at = (size_t)i * TDC_IT_MAX_ROWS + (size_t)k;
+            want_rec += !bad;
+            want_dlq += bad;
+            wrong_rec += rec.count[at] != (bad ? 0 : 1);
+            wrong_dlq += dlq.count[at] != (bad ? 1 : 0);
+        }
+    }
+    printf("\n    records: %lld (want %lld), rows wrong %lld; dead letters: %lld (want %lld), "
+           "rows wrong %lld\n",
+           (long long)rec.total, (long long)want_rec, (long long)wrong_rec, (long long)dlq.total,
+           (long long)want_dlq, (long long)wrong_dlq);
+    CU_ASSERT_EQUAL(rec.total, want_rec);
+    CU_ASSERT_EQUAL(wrong_rec, 0);
+    CU_ASSERT_EQUAL(rec.unparsed, 0);
+    CU_ASSERT_EQUAL(dlq.total, want_dlq);
+    CU_ASSERT_EQUAL(wrong_dlq, 0);
+    CU_ASSERT_EQUAL(dlq.unparsed, 0);
+    CU_ASSERT_EQUAL(dlq.bad_headers, 0);
+    CU_ASSERT_EQUAL(dlq.id_in_reason, 0);
+    tdc_it_seen_free(&rec);
+    tdc_it_seen_free(&dlq);
+}
+
+/* Two files, UTF-8 with BOM and GB18030, through one clean run. The log
+ * states rows read = published + rejected for each file. */
+static void test_end_to_end(void)
+{
+    fixture fx;
+    files f = {.n = 2, .names = {"medical-001.csv", "medical-002.csv"},
+               .rows = {2000, 1500}, .bad_every = {97, 50}};
+    pid_t pid;
+    char *log;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap(), 500), 0);
+    CU_ASSERT_EQUAL(tdc_it_write_medical(fx.spool, f.names[0], 0, f.rows[0], f.bad_every[0], false), 20);
+    CU_ASSERT_EQUAL(tdc_it_write_medical(fx.spool, f.names[1], 1, f.rows[1], f.bad_every[1], true), 30);
+    pid = tdc_it_spawn(fx.config, fx.log);
+    CU_ASSERT_FATAL(pid > 0);
+    if (!tdc_it_wait_finished(fx.spool, f.names, 2, 90000)) {
+        show_log(&fx);
+        CU_FAIL("files not finished");
+    }
+    {
+        int st = tdc_it_stop(pid, SIGTERM, 30000);
+        CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    verify(&fx, &f);
+    log = td_test_read_file(fx.log, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "medical-001.csv: 2000 rows read (from row 2) = 1980 published + 20 rejected"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "medical-002.csv: 1500 rows read (from row 2) = 1470 published + 30 rejected"));
+    CU_ASSERT_PTR_NULL(strstr(log, "please report"));
+    CU_ASSERT_PTR_NULL(strstr(log, "340421")); /* no identity number in the log */
+    free(log);
+    fixture_free(&fx);
+}
+
+/* SIGTERM in the middle of a big file, then a restart: the second run
+ * resumes at the committed row; nothing lost or repeated. */
+static void test_stop_and_resume(void)
+{
+    fixture fx;
+    files f = {.n = 1, .names = {"big.csv"}, .rows = {150000}, .bad_every = {1000}};
+    pid_t pid;
+    int st;
+    char *log;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap(), 5000), 0);
+    CU_ASSERT_EQUAL(tdc_it_write_medical(fx.spool, f.names[0], 0, f.rows[0], f.bad_every[0], false), 150);
+    pid = tdc_it_spawn(fx.config, fx.log);
+    usleep(2500 * 1000);
+    st = tdc_it_stop(pid, SIGTERM, 30000);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    pid = tdc_it_spawn(fx.config, fx.log);
+    if (!tdc_it_wait_finished(fx.spool, f.names, 1, 120000)) {
+        show_log(&fx);
+        CU_FAIL("file not finished");
+    }
+    st = tdc_it_stop(pid, SIGTERM, 30000);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    log = td_test_read_file(fx.log, NULL);
+    /* the second run resumed inside the file (not from its start) */
+    CU_ASSERT_PTR_NOT_NULL(log && strstr(log, "resuming"));
+    free(log);
+    verify(&fx, &f);
+    fixture_free(&fx);
+}
+
+/* Chaos: SIGKILL at random moments, at least 20 times, while several files
+ * of a few hundred thousand rows load. */
+static void test_chaos_sigkill(void)
+{
+    fixture fx;
+    files f = {.n = 4, .names = {"c-1.csv", "c-2.csv", "c-3.csv", "c-4.csv"},
+               .rows = {60000, 60000, 60000, 60000}, .bad_every = {101, 101, 101, 101}};
+    unsigned seed = (unsigned)td_time_wall_ms();
+    int kills = 0;
+    pid_t pid;
+
+    if (getenv("TD_CHAOS_SEED"))
+        seed = (unsigned)atoi(getenv("TD_CHAOS_SEED"));
+    printf("\n    chaos seed %u (TD_CHAOS_SEED to repeat)\n", seed);
+    srand(seed);
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap(), 2000), 0);
+    for (int i = 0; i < f.n; i++)
+        CU_ASSERT(tdc_it_write_medical(fx.spool, f.names[i], i, f.rows[i], f.bad_every[i], i % 2) > 0);
+    while (kills < 20 || !tdc_it_wait_finished(fx.spool, f.names, (size_t)f.n, 1)) {
+        int ms = 300 + rand() % 2700;
+        pid = tdc_it_spawn(fx.config, fx.log);
+        usleep((useconds_t)ms * 1000);
+        if (kills >= 20 && kills < 200 && tdc_it_wait_finished(fx.spool, f.names, (size_t)f.n, 1)) {
+            tdc_it_stop(pid, SIGTERM, 30000);
+            break;
+        }
+        if (kills >= 20) {
+            /* enough chaos: let this run finish the files */
+            if (!tdc_it_wait_finished(fx.spool, f.names, (size_t)f.n, 180000)) {
+                show_log(&fx);
+                CU_FAIL("files not finished after the kills");
+            }
+            tdc_it_stop(pid, SIGTERM, 30000);
+            break;
+        }
+        tdc_it_stop(pid, SIGKILL, 10000);
+        kills++;
+    }
+    printf("    %d SIGKILLs\n", kills);
+    CU_ASSERT(kills >= 20);
+    verify(&fx, &f);
+    fixture_free(&fx);
+}
+
+/* The broker goes away for a minute in the middle of loading, then comes
+ * back: the connector waits, retries and carries on without loss or
+ * duplicates. Uses a broker of its own. */
+static void test_broker_outage(void)
+{
+    fixture fx;
+    files f = {.n = 2, .names = {"o-1.csv", "o-2.csv"}, .rows = {100000, 100000},
+               .bad_every = {250, 250}};
+    char cmd[16384], kdir[2048], *boot;
+    const char *root = td_test_source_root();
+    pid_t pid;
+    int st;
+    FILE *p;
+
+    {
+        char *d = td_test_tmpdir();
+        snprintf(kdir, sizeof(kdir), "%.2000s", d);
+        free(d);
+    }
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker start --dir %s/kafka 2>/dev/null", root, kdir);
+    p = popen(cmd, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    boot = calloc(1, 256);
+    if (!fgets(boot, 256, p))
+        boot[0] = '\0';
+    pclose(p);
+    boot[strcspn(boot, "\n")] = '\0';
+    CU_ASSERT_FATAL(boot[0] != '\0');
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, boot, 2000), 0);
+    for (int i = 0; i < f.n; i++)
+        CU_ASSERT(tdc_it_write_medical(fx.spool, f.names[i], i, f.rows[i], f.bad_every[i], false) > 0);
+    pid = tdc_it_spawn(fx.config, fx.log);
+    usleep(3000 * 1000);
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker kill-node 1 --dir %s/kafka >/dev/null 2>&1", root, kdir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    printf("\n    broker down for 60 s\n");
+    sleep(60);
+    /* the connector is still alive, waiting */
+    CU_ASSERT_EQUAL(waitpid(pid, &st, WNOHANG), 0);
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker start-node 1 --dir %s/kafka >/dev/null 2>&1", root, kdir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    if (!tdc_it_wait_finished(fx.spool, f.names, (size_t)f.n, 240000)) {
+        show_log(&fx);
+        CU_FAIL("files not finished after the outage");
+    }
+    st = tdc_it_stop(pid, SIGTERM, 30000);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    verify(&fx, &f);
+    fixture_free(&fx);
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker stop --dir %s/kafka >/dev/null 2>&1; rm -rf %s", root, kdir, kdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not stop the outage broker\n");
+    free(boot);
+}
+
+static void add_suites(void)
+{
+    td_test_suite("connector", NULL, NULL);
+    TD_TEST(test_end_to_end);
+    TD_TEST(test_stop_and_resume);
+    td_test_suite("chaos", NULL, NULL);
+    TD_TEST(test_chaos_sigkill);
+    td_test_suite("outage", NULL, NULL);
+    TD_TEST(test_broker_outage);
+}
+
+TD_TEST_MAIN(add_suites)
