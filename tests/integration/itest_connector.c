@@ -193,10 +193,15 @@ static void test_chaos_sigkill(void)
     printf("\n    chaos seed %u (TD_CHAOS_SEED to repeat)\n", seed);
     srand(seed);
     CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap(), 2000), 0);
-    for (int i = 0; i < f.n; i++)
-        CU_ASSERT(tdc_it_write_medical(fx.spool, f.names[i], i, f.rows[i], f.bad_every[i], i % 2) > 0);
+    /* The files arrive one by one while the kills go on, so that most kills
+     * hit a connector in the middle of a file. */
     while (kills < 20 || !tdc_it_wait_finished(fx.spool, f.names, (size_t)f.n, 1)) {
         int ms = 300 + rand() % 2700;
+        if (kills % 5 == 0 && kills / 5 < f.n) {
+            int i = kills / 5;
+            CU_ASSERT(tdc_it_write_medical(fx.spool, f.names[i], i, f.rows[i], f.bad_every[i],
+                                           i % 2) > 0);
+        }
         pid = tdc_it_spawn(fx.config, fx.log);
         usleep((useconds_t)ms * 1000);
         if (kills >= 20 && kills < 200 && tdc_it_wait_finished(fx.spool, f.names, (size_t)f.n, 1)) {
@@ -217,6 +222,20 @@ static void test_chaos_sigkill(void)
     }
     printf("    %d SIGKILLs\n", kills);
     CU_ASSERT(kills >= 20);
+    {
+        /* how many runs resumed inside a file (not at its header) */
+        char *log = td_test_read_file(fx.log, NULL);
+        int mid = 0;
+        for (const char *p = log; p && (p = strstr(p, "resuming ")); p++) {
+            long long row = 0;
+            const char *at = strstr(p, " at row ");
+            if (at && sscanf(at, " at row %lld", &row) == 1 && row > 2)
+                mid++;
+        }
+        printf("    %d restarts resumed in the middle of a file\n", mid);
+        CU_ASSERT(mid >= 5);
+        free(log);
+    }
     verify(&fx, &f);
     fixture_free(&fx);
 }
