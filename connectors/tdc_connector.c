@@ -470,7 +470,11 @@ static int tdc_commit(tdc_connector *c, td_error *err)
     c->txn_open = false;
     if (r == -ECANCELED) {
         td_log_warning("transaction aborted (%s); redoing it from the committed position", e.msg);
-        r = td_kafka_txn_abort(c->producer, (int)c->cfg.transaction.timeout_ms, &e);
+        /* An abort needs the broker too: while it is away, keep trying. */
+        while ((r = td_kafka_txn_abort(c->producer, (int)c->cfg.transaction.timeout_ms, &e)) ==
+                   -ETIMEDOUT &&
+               !tdc_stopping(c))
+            td_log_warning("abort not done yet (%s): Kafka unavailable? retrying", e.msg);
         if (r < 0)
             return td_error_set(err, r, "%s", e.msg);
         r = tdc_rewind(c, err);
