@@ -72,9 +72,18 @@ int main(int argc, char **argv)
         return 2;
     }
     if (check) {
-        printf("%s: ok (instance %s, dataset %s, source %s)\n", path, cfg.instance,
-               tdc_dataset_kind_names[cfg.dataset], cfg.use_postgres ? "postgres" : "spooldir");
-        tdc_config_free(&cfg);
+        /* Also build what the file describes (schemas, mapping, source
+         * directories or connection settings), without touching Kafka. */
+        char summary[512];
+        snprintf(summary, sizeof(summary), "instance %s, dataset %s, source %s", cfg.instance,
+                 tdc_dataset_kind_names[cfg.dataset], cfg.use_postgres ? "postgres" : "spooldir");
+        r = tdc_connector_new(&cfg, path, &c, &err);
+        tdc_connector_free(c);
+        if (r < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 2;
+        }
+        printf("%s: ok (%s)\n", path, summary);
         return 0;
     }
 

@@ -424,6 +424,53 @@ static void tdc_status(tdc_connector *c)
                      c->stats.published, c->stats.rejected);
 }
 
+static int tdc_start_kafka(tdc_connector *c, td_error *err);
+static int tdc_read_position(tdc_connector *c, td_error *err);
+
+/* The producer hit a fatal error. If another instance with our name fenced
+ * us, stop: that is an operator's mistake to fix. Anything else (for example
+ * the broker expired our transaction while it was away, and the abort then
+ * fails with INVALID_TXN_STATE) is recovered like a restart: a new producer,
+ * init_transactions() (which resolves the old transaction), the committed
+ * position read back, and the source rewound to it. Returns 1 when
+ * recovered, or a negative errno. */
+static int tdc_recover(tdc_connector *c, int rc, td_error *err)
+{
+    char why[512] = "";
+    rd_kafka_resp_err_t fe;
+    int r;
+
+    if (!c->producer)
+        return rc;
+    fe = rd_kafka_fatal_error(c->producer, why, sizeof(why));
+    if (fe == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return rc;
+    if (fe == RD_KAFKA_RESP_ERR__FENCED || fe == RD_KAFKA_RESP_ERR_PRODUCER_FENCED)
+        return td_error_set(err, -ENOTRECOVERABLE,
+                            "fenced: another connector with the instance name %s is running (%s)",
+                            c->cfg.instance, why);
+    td_log_warning("the producer failed (%s: %s); starting a new one and resuming from the "
+                   "committed position", rd_kafka_err2name(fe), why);
+    td_kafka_destroy(c->producer);
+    c->producer = NULL;
+    c->txn_open = false;
+    r = tdc_start_kafka(c, err);
+    if (r == 0)
+        r = tdc_read_position(c, err);
+    if (r < 0)
+        return r;
+    tdc_dataset_reset(c->ds);
+    r = tdc_source_resume(c->src, c->committed.kind ? &c->committed : NULL, err);
+    if (r < 0)
+        return r;
+    c->last = c->committed;
+    c->stats = c->stats_committed;
+    c->unit = c->unit_committed;
+    c->stats.aborts++;
+    c->stats_committed.aborts++;
+    return 1;
+}
+
 /* Commits the open transaction with the position it reached. Returns 0
  * (committed), 1 (aborted and rewound: the caller just goes on) or a fatal
  * negative errno. */
@@ -468,6 +515,8 @@ static int tdc_commit(tdc_connector *c, td_error *err)
         }
     }
     c->txn_open = false;
+    if (r == -ENOTRECOVERABLE)
+        return tdc_recover(c, td_error_set(err, r, "%s", e.msg), err);
     if (r == -ECANCELED) {
         td_log_warning("transaction aborted (%s); redoing it from the committed position", e.msg);
         /* An abort needs the broker too: while it is away, keep trying. */
@@ -475,6 +524,8 @@ static int tdc_commit(tdc_connector *c, td_error *err)
                    -ETIMEDOUT &&
                !tdc_stopping(c))
             td_log_warning("abort not done yet (%s): Kafka unavailable? retrying", e.msg);
+        if (r == -ENOTRECOVERABLE)
+            return tdc_recover(c, td_error_set(err, r, "%s", e.msg), err);
         if (r < 0)
             return td_error_set(err, r, "%s", e.msg);
         r = tdc_rewind(c, err);
@@ -648,17 +699,24 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
             continue;
         }
         r = tdc_begin(c, err);
-        if (r < 0)
-            return r;
+        if (r < 0) {
+            if ((r = tdc_recover(c, r, err)) < 0)
+                return r;
+            continue;
+        }
         if (next == TDC_NEXT_ROW) {
             tdc_unit_begin(c, &row);
             c->stats.rows++;
             c->unit.rows++;
             c->txn_rows++;
             r = tdc_dataset_map(c->ds, &row, &c->last, &sink, err);
-            if (r < 0)
-                return td_error_set(err, r, "%s row %" PRId64 ": %s%s", row.unit, row.row,
-                                    c->sink_err.msg, err->msg);
+            if (r < 0) {
+                r = td_error_set(err, r, "%s row %" PRId64 ": %s%s", row.unit, row.row,
+                                 c->sink_err.msg, err->msg);
+                if ((r = tdc_recover(c, r, err)) < 0)
+                    return r;
+                continue;
+            }
             c->last = row.after;
             tdc_progress(c);
             continue;
@@ -666,8 +724,12 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
         /* TDC_NEXT_END_UNIT: flush what the dataset holds, commit the
          * FINISHED position, then the source moves the file away. */
         r = tdc_dataset_end_unit(c->ds, &sink, err);
-        if (r < 0)
-            return td_error_set(err, r, "end of %s: %s%s", c->unit.name, c->sink_err.msg, err->msg);
+        if (r < 0) {
+            r = td_error_set(err, r, "end of %s: %s%s", c->unit.name, c->sink_err.msg, err->msg);
+            if ((r = tdc_recover(c, r, err)) < 0)
+                return r;
+            continue;
+        }
         r = tdc_commit(c, err);
         if (r < 0)
             return r;

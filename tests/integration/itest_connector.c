@@ -8,6 +8,8 @@
 #include "td_test.h"
 #include "td_time.h"
 #include "tdc_it.h"
+#include "td_pg.h"
+#include "td_idnum.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -100,6 +102,8 @@ static void verify(const fixture *fx, const files *f)
            "rows wrong %lld\n",
            (long long)rec.total, (long long)want_rec, (long long)wrong_rec, (long long)dlq.total,
            (long long)want_dlq, (long long)wrong_dlq);
+    if (wrong_dlq)
+        printf("    first dead letter: %s\n", dlq.first_reason);
     CU_ASSERT_EQUAL(rec.total, want_rec);
     CU_ASSERT_EQUAL(wrong_rec, 0);
     CU_ASSERT_EQUAL(rec.unparsed, 0);
@@ -174,6 +178,153 @@ static void test_stop_and_resume(void)
     CU_ASSERT_PTR_NOT_NULL(log && strstr(log, "resuming"));
     free(log);
     verify(&fx, &f);
+    fixture_free(&fx);
+}
+
+static bool log_has(const fixture *fx, const char *what, int timeout_ms)
+{
+    int64_t until = td_time_mono_ms() + timeout_ms;
+
+    do {
+        char *log = td_test_read_file(fx->log, NULL);
+        bool found = log && strstr(log, what);
+        free(log);
+        if (found)
+            return true;
+        usleep(100000);
+    } while (td_time_mono_ms() < until);
+    return false;
+}
+
+/* SIGHUP: a broken file keeps the running config; a good one is swapped in
+ * between transactions: the next file is read with the new column names. */
+static void test_reload(void)
+{
+    fixture fx;
+    files f = {.n = 2, .names = {"r-1.csv", "r-2.csv"}, .rows = {300, 300}, .bad_every = {0, 0}};
+    char *base;
+    char text[16384];
+    pid_t pid;
+    int st;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap(), 100), 0);
+    base = td_test_read_file(fx.config, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+    CU_ASSERT(tdc_it_write_medical(fx.spool, f.names[0], 0, f.rows[0], 0, false) == 0);
+    pid = tdc_it_spawn(fx.config, fx.log);
+    CU_ASSERT_FATAL(tdc_it_wait_finished(fx.spool, f.names, 1, 60000));
+
+    /* a broken file: the connector keeps running with what it has */
+    snprintf(text, sizeof(text), "%sunknown_key: 1\n", base);
+    CU_ASSERT_EQUAL(td_test_write_file(fx.config, text), 0);
+    kill(pid, SIGHUP);
+    CU_ASSERT(log_has(&fx, "reload: keeping the running config", 10000));
+    CU_ASSERT(log_has(&fx, "unknown key \"unknown_key\"", 1000));
+    CU_ASSERT_EQUAL(waitpid(pid, &st, WNOHANG), 0);
+
+    /* a good file with another column name for the identity number */
+    snprintf(text, sizeof(text), "%smapping:\n  columns:\n    person_key: 证件号\n", base);
+    CU_ASSERT_EQUAL(td_test_write_file(fx.config, text), 0);
+    kill(pid, SIGHUP);
+    CU_ASSERT(log_has(&fx, "reloaded", 10000));
+    tdc_it_id_column = "证件号";
+    CU_ASSERT(tdc_it_write_medical(fx.spool, f.names[1], 1, f.rows[1], 0, false) == 0);
+    tdc_it_id_column = "身份证号";
+    if (!tdc_it_wait_finished(fx.spool, f.names, 2, 60000)) {
+        show_log(&fx);
+        CU_FAIL("second file not finished");
+    }
+    st = tdc_it_stop(pid, SIGTERM, 30000);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* with the old mapping every row of r-2 would have been rejected */
+    verify(&fx, &f);
+    free(base);
+    fixture_free(&fx);
+}
+
+/* The postgres source through the engine: a table's rows reach Kafka
+ * exactly once, bad ones the DLQ, rows inserted while it runs included. */
+static void test_postgres_end_to_end(void)
+{
+    fixture fx;
+    files f = {.n = 1, .names = {"-"}, .rows = {3000}, .bad_every = {50}};
+    td_pg *pg = NULL;
+    PGconn *db;
+    FILE *cf;
+    pid_t pid = -1;
+    int st;
+
+    CU_ASSERT_EQUAL_FATAL(td_pg_new(NULL, &pg), 0);
+    db = td_pg_connect(pg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db,
+        "CREATE TABLE settlement (id bigint PRIMARY KEY,"
+        " updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+        " 身份证号 text, 姓名 text, 结算日期 text, 就诊类型 text, 医疗总费用 text,"
+        " 基金支付 text, 个人负担 text, 是否大病 text, 结算单号 text)"), 0);
+    for (int half = 0; half < 2; half++) {
+        for (int k0 = half * 1500; k0 < (half + 1) * 1500; k0 += 500) {
+            char *sql = malloc(500 * 400 + 200);
+            size_t len = (size_t)sprintf(sql, "INSERT INTO settlement (id, 身份证号, 姓名, 结算日期, 就诊类型, "
+                                              "医疗总费用, 基金支付, 个人负担, 是否大病, 结算单号) VALUES ");
+            for (int k = k0; k < k0 + 500; k++) {
+                char id[19];
+                snprintf(id, sizeof(id), "340421%04d%02d%02d%03d", 1950 + k % 50, 1 + k % 12,
+                         1 + k % 28, k % 1000);
+                id[17] = td_idnum_check_char(id);
+                id[18] = '\0';
+                if (k % 50 == 49)
+                    id[17] = id[17] == '0' ? '1' : '0';
+                len += (size_t)sprintf(sql + len, "%s(%d, '%s', '王%d', '2023-06-%02d', '住院', '%d.00', '100.00', '%d.50', '否', 'F0R%d')",
+                                       k == k0 ? "" : ",", k + 1, id, k, 1 + k % 28, 2000 + k, 300 + k % 90, k);
+            }
+            CU_ASSERT_EQUAL(td_pg_exec(db, sql), 0);
+            free(sql);
+        }
+        if (half == 0) {
+            /* the connector starts after the first half is in */
+            CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap(), 700), 0);
+            cf = fopen(fx.config, "w");
+            CU_ASSERT_PTR_NOT_NULL_FATAL(cf);
+            fprintf(cf,
+                    "instance: %s\ndataset: medical_insurance\nschemas_dir: %s/schemas\n"
+                    "kafka:\n  bootstrap.servers: \"%s\"\n"
+                    "topics:\n  records: %s.records\n  dlq: %s.dlq\n  offsets: %s.offsets\n"
+                    "source:\n  postgres:\n    conninfo: \"%s\"\n    table: public.settlement\n"
+                    "    settle_delay: 300ms\n    poll_interval: 200ms\n    batch_size: 400\n",
+                    fx.prefix, td_test_source_root(), fx.bootstrap, fx.prefix, fx.prefix,
+                    fx.prefix, td_pg_conninfo(pg));
+            fclose(cf);
+            pid = tdc_it_spawn(fx.config, fx.log);
+            sleep(3);
+        }
+    }
+    /* wait until everything is through: records + dead letters = rows */
+    {
+        int64_t until = td_time_mono_ms() + 90000;
+        char topic[300], schemas[4096];
+        snprintf(schemas, sizeof(schemas), "%s/schemas", td_test_source_root());
+        for (;;) {
+            tdc_it_seen rec, dlq;
+            int64_t n = 0;
+            snprintf(topic, sizeof(topic), "%s.records", fx.prefix);
+            if (tdc_it_read(fx.bootstrap, topic, false, schemas, &rec) == 0)
+                n += rec.total;
+            tdc_it_seen_free(&rec);
+            snprintf(topic, sizeof(topic), "%s.dlq", fx.prefix);
+            if (tdc_it_read(fx.bootstrap, topic, true, schemas, &dlq) == 0)
+                n += dlq.total;
+            tdc_it_seen_free(&dlq);
+            if (n >= 3000 || td_time_mono_ms() > until)
+                break;
+            sleep(1);
+        }
+    }
+    st = tdc_it_stop(pid, SIGTERM, 30000);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    verify(&fx, &f);
+    PQfinish(db);
+    td_pg_free(pg);
     fixture_free(&fx);
 }
 
@@ -301,6 +452,8 @@ static void add_suites(void)
     td_test_suite("connector", NULL, NULL);
     TD_TEST(test_end_to_end);
     TD_TEST(test_stop_and_resume);
+    TD_TEST(test_reload);
+    TD_TEST(test_postgres_end_to_end);
     td_test_suite("chaos", NULL, NULL);
     TD_TEST(test_chaos_sigkill);
     td_test_suite("outage", NULL, NULL);

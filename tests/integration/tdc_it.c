@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+const char *tdc_it_id_column = "身份证号";
+
 static const char *const tdc_it_surnames[] = {"张", "王", "李", "赵", "刘", "陈", "杨", "黄"};
 
 /* A valid identity number for person k of file f. */
@@ -39,9 +41,9 @@ int tdc_it_write_medical(const char *dir, const char *name, int file, int nrows,
 
     if (!text)
         return -1;
-    len += (size_t)snprintf(text + len, cap - len, "%s%s",
-                            gb18030 ? "" : "\xEF\xBB\xBF",
-                            "身份证号,姓名,村级区划代码,结算日期,就诊类型,医疗总费用,基金支付,"
+    len += (size_t)snprintf(text + len, cap - len, "%s%s%s",
+                            gb18030 ? "" : "\xEF\xBB\xBF", tdc_it_id_column,
+                            ",姓名,村级区划代码,结算日期,就诊类型,医疗总费用,基金支付,"
                             "个人负担,是否大病,结算单号\r\n");
     for (int k = 0; k < nrows; k++) {
         char id[19];
@@ -233,24 +235,32 @@ static void tdc_it_dead_letter(tdc_it_seen *seen, rd_kafka_message_t *m)
     }
     if (rd_kafka_header_get_last(h, "tuodi.reason", &v, &vl) == 0 && vl < sizeof(reason))
         memcpy(reason, v, vl), reason[vl] = '\0';
-    if (rd_kafka_header_get_last(h, "tuodi.column", &v, &vl) != 0 || !loc[0] || rownum < 2 ||
+    if (rd_kafka_header_get_last(h, "tuodi.column", &v, &vl) != 0 || !loc[0] || rownum < 1 ||
         !reason[0]) {
         seen->bad_headers++;
         return;
     }
+    if (!seen->first_reason[0])
+        snprintf(seen->first_reason, sizeof(seen->first_reason), "%s: %s", loc, reason);
     /* the identity numbers of the test data start with 3404 */
     if (strstr(reason, "3404"))
         seen->id_in_reason++;
-    /* the value is the row; its last field is the record id */
+    /* the value is the row (CSV, or a JSON object from PostgreSQL); the
+     * record id "F<file>R<row>" is its last field */
     if (m->payload && m->len > 0) {
-        const char *p = m->payload, *comma = NULL;
-        for (size_t i = 0; i < m->len; i++)
-            if (p[i] == ',')
-                comma = p + i;
-        if (comma && tdc_it_parse_id(comma + 1, m->len - (size_t)(comma + 1 - p), &file, &row) &&
-            row == rownum - 2) {
-            tdc_it_count(seen, file, row);
-            return;
+        const char *p = m->payload;
+        for (size_t i = m->len; i-- > 0;) {
+            if (p[i] == 'F' && (i == 0 || p[i - 1] == ',' || p[i - 1] == '"')) {
+                size_t e = i + 1;
+                while (e < m->len && p[e] != ',' && p[e] != '"')
+                    e++;
+                if (tdc_it_parse_id(p + i, e - i, &file, &row) &&
+                    (!strstr(loc, ".csv") || row == rownum - 2)) {
+                    tdc_it_count(seen, file, row);
+                    return;
+                }
+                break;
+            }
         }
     }
     seen->unparsed++;

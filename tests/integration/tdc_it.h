@@ -19,6 +19,9 @@
  * the number of bad rows, or -1. */
 int tdc_it_write_medical(const char *dir, const char *name, int file, int nrows, int bad_every,
                          bool gb18030);
+/* The header of the identity number column in the files written next
+ * (default 身份证号). */
+extern const char *tdc_it_id_column;
 
 /* Writes a connector config for a spool dir to path. */
 int tdc_it_write_config(const char *path, const char *instance, const char *bootstrap,
@@ -38,6 +41,7 @@ typedef struct tdc_it_seen {
     int64_t unparsed;    /* messages that named no known file/row */
     int64_t bad_headers; /* DLQ messages without the required headers */
     int64_t id_in_reason;/* DLQ reasons that contain an identity number */
+    char first_reason[512]; /* the first dead letter's reason, for failures */
 } tdc_it_seen;
 
 /* Reads topic from the start to its end (read_committed). dlq: the messages
