@@ -6,7 +6,10 @@
  *
  *   tdc_source_new()                      config -> source (no I/O yet)
  *   tdc_source_resume(src, committed)     committed: the position read back
- *                                         from the offsets topic, or NULL
+ *                                         from the offsets topic, or NULL;
+ *                                         also called again while running,
+ *                                         after an aborted transaction, to
+ *                                         go back to the committed position
  *   loop:
  *     tdc_source_next(src, &row)          TDC_NEXT_ROW      a row (borrowed)
  *                                         TDC_NEXT_IDLE     nothing now: wait

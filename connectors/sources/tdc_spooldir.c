@@ -688,8 +688,17 @@ static int spool_resume(tdc_source *src, const tdc_position *committed, td_error
     struct stat st;
     int rc;
 
-    if (s->started)
-        return td_error_set(err, -EINVAL, "spooldir: resume() after reading started");
+    if (s->started) {
+        /* Again, after an aborted transaction: forget the open file; the
+         * committed position (or, for a file taken since, the leftover scan
+         * of processing/) says where to read again. */
+        unit_close(s);
+        s->ustate = U_NONE;
+        s->have_pos = false;
+        s->name[0] = '\0';
+        s->row_error = NULL;
+        memset(&s->pos, 0, sizeof(s->pos));
+    }
     if (committed && committed->kind != TDC_POSITION_NONE &&
         committed->kind != TDC_POSITION_SPOOLDIR)
         return td_error_set(err, -EINVAL, "spooldir: the committed position is not a spooldir one");

@@ -478,6 +478,38 @@ static void test_resume_in_progress_no_reemit(void)
     tdc_source_free(src);
 }
 
+/* After an aborted transaction the engine calls resume() again on the same
+ * source: reading goes back to the committed row, in the same file, and to
+ * row 2 of a file taken after the last commit. */
+static void test_resume_again_while_running(void)
+{
+    got first[8], again[8], g;
+    tdc_position end;
+
+    fresh();
+    drop("t.csv", tricky, true);
+    tdc_source *src = make(NULL);
+    CU_ASSERT_EQUAL_FATAL(step(src, &first[0]), TDC_NEXT_ROW);
+    CU_ASSERT_EQUAL_FATAL(step(src, &first[1]), TDC_NEXT_ROW);
+    CU_ASSERT_EQUAL_FATAL(step(src, &first[2]), TDC_NEXT_ROW);
+    /* abort: back to the position after row 1 (first[0]) */
+    CU_ASSERT_EQUAL_FATAL(tdc_source_resume(src, &first[0].after, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(step(src, &g), TDC_NEXT_ROW);
+    CU_ASSERT_EQUAL(g.row, first[1].row);
+    CU_ASSERT_STRING_EQUAL(g.f0, first[1].f0);
+    CU_ASSERT_EQUAL(memcmp(&g.after, &first[1].after, sizeof(tdc_position)), 0);
+    /* abort with nothing committed yet: the file (now in processing/) is
+     * read again from its first row */
+    CU_ASSERT_EQUAL_FATAL(tdc_source_resume(src, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(read_unit(src, again, 8, &end), 5);
+    CU_ASSERT_EQUAL(again[0].row, first[0].row);
+    CU_ASSERT_STRING_EQUAL(again[0].f0, first[0].f0);
+    CU_ASSERT_EQUAL(end.state, TDC_FILE_FINISHED);
+    commit(src);
+    CU_ASSERT(exists("finished", "t.csv"));
+    tdc_source_free(src);
+}
+
 static void test_resume_at_first_row(void)
 {
     got rows[12], g;
@@ -1043,6 +1075,7 @@ static void add_suites(void)
     TD_TEST(test_finished_and_error);
     TD_TEST(test_name_clash);
     TD_TEST(test_resume_in_progress_no_reemit);
+    TD_TEST(test_resume_again_while_running);
     TD_TEST(test_resume_at_first_row);
     TD_TEST(test_resume_finished_not_moved);
     TD_TEST(test_uncommitted_restarts);
