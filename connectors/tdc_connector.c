@@ -445,10 +445,18 @@ static int tdc_recover(tdc_connector *c, int rc, td_error *err)
     fe = rd_kafka_fatal_error(c->producer, why, sizeof(why));
     if (fe == RD_KAFKA_RESP_ERR_NO_ERROR)
         return rc;
-    if (fe == RD_KAFKA_RESP_ERR__FENCED || fe == RD_KAFKA_RESP_ERR_PRODUCER_FENCED)
-        return td_error_set(err, -ENOTRECOVERABLE,
-                            "fenced: another connector with the instance name %s is running (%s)",
-                            c->cfg.instance, why);
+    if (fe == RD_KAFKA_RESP_ERR__FENCED || fe == RD_KAFKA_RESP_ERR_PRODUCER_FENCED) {
+        /* The coordinator also bumps the epoch when it expires a transaction
+         * that stayed open longer than transaction.timeout.ms (the broker
+         * was away): that looks like a fence but is ours to recover from. A
+         * fence inside the timeout can only be a newer instance. */
+        const td_kafka_prop *t = td_kafka_props_find(&c->cfg.kafka, "transaction.timeout.ms");
+        int64_t timeout = t ? atoll(t->value) : 60000;
+        if (td_time_mono_ms() - c->txn_started_ms < timeout)
+            return td_error_set(err, -ENOTRECOVERABLE,
+                                "fenced: another connector with the instance name %s is running (%s)",
+                                c->cfg.instance, why);
+    }
     td_log_warning("the producer failed (%s: %s); starting a new one and resuming from the "
                    "committed position", rd_kafka_err2name(fe), why);
     td_kafka_destroy(c->producer);
