@@ -242,6 +242,46 @@ static void test_reload(void)
     fixture_free(&fx);
 }
 
+/* A second instance with the same name fences the first, which stops with
+ * an error that says so; the second carries on; still exactly once. */
+static void test_fenced_by_second_instance(void)
+{
+    fixture fx;
+    files f = {.n = 1, .names = {"fence.csv"}, .rows = {200000}, .bad_every = {500}};
+    char log2[4200];
+    pid_t a, b;
+    int st;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap(), 2000), 0);
+    CU_ASSERT(tdc_it_write_medical(fx.spool, f.names[0], 0, f.rows[0], f.bad_every[0], false) > 0);
+    a = tdc_it_spawn(fx.config, fx.log);
+    CU_ASSERT_FATAL(log_has(&fx, ": running (", 30000));
+    usleep(300 * 1000);
+    snprintf(log2, sizeof(log2), "%s.second", fx.log);
+    b = tdc_it_spawn(fx.config, log2);
+    /* the first exits 1, saying why */
+    {
+        int64_t until = td_time_mono_ms() + 60000;
+        pid_t r = 0;
+        while (td_time_mono_ms() < until && (r = waitpid(a, &st, WNOHANG)) == 0)
+            usleep(100000);
+        CU_ASSERT_EQUAL(r, a);
+        if (r != a)
+            tdc_it_stop(a, SIGKILL, 1000);
+        else
+            CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    }
+    CU_ASSERT(log_has(&fx, "fenced: another connector with the instance name", 1000));
+    if (!tdc_it_wait_finished(fx.spool, f.names, 1, 120000)) {
+        show_log(&fx);
+        CU_FAIL("file not finished by the second instance");
+    }
+    st = tdc_it_stop(b, SIGTERM, 30000);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    verify(&fx, &f);
+    fixture_free(&fx);
+}
+
 /* The postgres source through the engine: a table's rows reach Kafka
  * exactly once, bad ones the DLQ, rows inserted while it runs included. */
 static void test_postgres_end_to_end(void)
@@ -453,6 +493,7 @@ static void add_suites(void)
     TD_TEST(test_end_to_end);
     TD_TEST(test_stop_and_resume);
     TD_TEST(test_reload);
+    TD_TEST(test_fenced_by_second_instance);
     TD_TEST(test_postgres_end_to_end);
     td_test_suite("chaos", NULL, NULL);
     TD_TEST(test_chaos_sigkill);
