@@ -24,8 +24,10 @@ static const char *const tdc_it_surnames[] = {"张", "王", "李", "赵", "刘",
 /* A valid identity number for person k of file f. */
 static void tdc_it_id(int f, int k, char out[19])
 {
-    snprintf(out, 19, "3404%02d%04d%02d%02d%03d", 21 + f % 7, 1950 + k % 50, 1 + k % 12,
-             1 + k % 28, k % 1000);
+    unsigned uf = (unsigned)f, uk = (unsigned)k;
+
+    snprintf(out, 19, "3404%02u%04u%02u%02u%03u", 21 + uf % 7, 1950 + uk % 50, 1 + uk % 12,
+             1 + uk % 28, uk % 1000);
     out[17] = td_idnum_check_char(out);
     out[18] = '\0';
 }
