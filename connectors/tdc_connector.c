@@ -426,6 +426,7 @@ static void tdc_status(tdc_connector *c)
 
 static int tdc_start_kafka(tdc_connector *c, td_error *err);
 static int tdc_read_position(tdc_connector *c, td_error *err);
+static int tdc_rewind(tdc_connector *c, td_error *err);
 
 /* The producer hit a fatal error. If another instance with our name fenced
  * us, stop: that is an operator's mistake to fix. Anything else (for example
@@ -465,18 +466,9 @@ static int tdc_recover(tdc_connector *c, int rc, td_error *err)
     r = tdc_start_kafka(c, err);
     if (r == 0)
         r = tdc_read_position(c, err);
-    if (r < 0)
-        return r;
-    tdc_dataset_reset(c->ds);
-    r = tdc_source_resume(c->src, c->committed.kind ? &c->committed : NULL, err);
-    if (r < 0)
-        return r;
-    c->last = c->committed;
-    c->stats = c->stats_committed;
-    c->unit = c->unit_committed;
-    c->stats.aborts++;
-    c->stats_committed.aborts++;
-    return 1;
+    if (r == 0)
+        r = tdc_rewind(c, err);
+    return r < 0 ? r : 1;
 }
 
 /* Commits the open transaction with the position it reached. Returns 0
