@@ -241,7 +241,11 @@ int tdc_offsets_read(const td_kafka_props *props, const char *topic, const char 
     r = td_kafka_consumer_conf_new(NULL, group, props, &conf, err);
     if (r < 0)
         return r;
-    if (rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0) != RD_KAFKA_CONF_OK) {
+    /* The user's kafka: settings are the producer's too; for this short
+     * reader librdkafka would warn about every producer-only one (CONFWARN,
+     * a warning), so only its errors are logged. */
+    if (rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "log_level", "3", NULL, 0) != RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(conf);
         return td_error_set(err, -EINVAL, "cannot set enable.partition.eof");
     }
