@@ -1,0 +1,111 @@
+/* tdm_store: tuodi-matchd's state, one LMDB environment under the state
+ * directory (docs/matchd-design.md).
+ *
+ * The environment holds named databases (tdm_store_db) and a 'meta' database
+ * with the format version ("format" -> uint32 little-endian) and the input
+ * offsets ("<topic>/<partition>" -> int64 little-endian). It is written in one
+ * write transaction per Kafka transaction, after the Kafka commit, and that
+ * transaction stores the offsets it reflects, so state and offsets always
+ * agree.
+ *
+ * Recovery: when the environment cannot be opened as LMDB (garbage, truncated
+ * meta pages, another LMDB version), its meta database is unreadable, or its
+ * format version differs from TDM_STORE_FORMAT, the store removes data.mdb and
+ * lock.mdb (nothing else in the directory), creates a fresh environment and
+ * says so through tdm_store_was_reset(): the caller then rebuilds from Kafka.
+ * A missing directory or environment is simply created (no offsets: the
+ * caller reads from the beginning). LMDB has no page checksums, so damage
+ * past the meta pages may go unnoticed until a read fails with -EIO.
+ *
+ * Errors: 0 or a negative errno, out-parameters written only on success, the
+ * text (with mdb_strerror's text for LMDB errors) in the caller's td_error.
+ * LMDB codes map to: MDB_NOTFOUND -ENOENT, MDB_MAP_FULL -ENOSPC (raise the map
+ * size), MDB_BAD_VALSIZE -EINVAL (key longer than tdm_store_max_key_len or
+ * empty), MDB_KEYEXIST -EEXIST, MDB_DBS_FULL -EMFILE, MDB_READERS_FULL and
+ * MDB_MAP_RESIZED -EAGAIN, MDB_TXN_FULL -E2BIG, corruption and the other LMDB
+ * codes -EIO; LMDB's errno values pass through negated.
+ *
+ * Threads: a store is opened with MDB_NOTLS; a transaction is used by one
+ * thread at a time. One write transaction is open at a time per store
+ * (tdm_store_begin refuses a second with -EBUSY rather than deadlock);
+ * read-only transactions may run beside it.
+ */
+#ifndef TDM_STORE_H
+#define TDM_STORE_H
+
+#include "td_error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bump when the layout of any database changes: the store is then rebuilt
+ * from Kafka on the next start. */
+#define TDM_STORE_FORMAT 1u
+#define TDM_STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30)
+/* Named databases a store can hold, 'meta' included. */
+#define TDM_STORE_MAX_DBS 32
+
+typedef struct tdm_store tdm_store;
+typedef struct tdm_txn tdm_txn;
+/* A named database's handle, valid while its store is open. */
+typedef unsigned int tdm_db;
+
+/* Opens (creating dir and the environment if missing) the store under dir,
+ * with a map of map_size bytes (0: TDM_STORE_DEFAULT_MAP_SIZE). Resets a
+ * corrupt or foreign-format environment as described above. The caller frees
+ * *ret with tdm_store_close(). */
+int tdm_store_open(const char *dir, size_t map_size, tdm_store **ret, td_error *err);
+/* Aborts an open transaction, closes the environment. Accepts NULL; returns
+ * NULL. */
+tdm_store *tdm_store_close(tdm_store *s);
+/* True when tdm_store_open wiped the environment (its state must be rebuilt
+ * from Kafka). */
+bool tdm_store_was_reset(const tdm_store *s);
+/* The longest key LMDB accepts (511 bytes for Debian's LMDB 0.9.24). */
+size_t tdm_store_max_key_len(const tdm_store *s);
+
+/* The handle of the named database name (created if missing), in a short
+ * transaction of its own: call it at set-up, not while a write transaction
+ * is open (-EBUSY). "meta" is refused (-EINVAL): offsets have their own
+ * functions. */
+int tdm_store_db(tdm_store *s, const char *name, tdm_db *ret, td_error *err);
+
+/* A write transaction; the caller ends it with tdm_store_commit or
+ * tdm_store_abort (both free it). -EBUSY while another is open. */
+int tdm_store_begin(tdm_store *s, tdm_txn **ret, td_error *err);
+/* A read-only transaction (a snapshot); ended by tdm_store_abort or commit. */
+int tdm_store_begin_read(tdm_store *s, tdm_txn **ret, td_error *err);
+/* Commits and frees txn; on failure the transaction is aborted (and freed)
+ * all the same. */
+int tdm_store_commit(tdm_txn *txn, td_error *err);
+/* Aborts and frees txn. Accepts NULL. */
+void tdm_store_abort(tdm_txn *txn);
+
+/* Looks key up in db. 0 and *ret_val, *ret_len pointing into the map (valid
+ * until the next write in txn or its end; do not write through it), or
+ * -ENOENT. */
+int tdm_store_get(tdm_txn *txn, tdm_db db, const void *key, size_t key_len,
+                  const void **ret_val, size_t *ret_len, td_error *err);
+/* Stores key -> val[0..val_len), replacing any value (write txn only). */
+int tdm_store_put(tdm_txn *txn, tdm_db db, const void *key, size_t key_len,
+                  const void *val, size_t val_len, td_error *err);
+/* Removes key: 0, or -ENOENT when it was not there. */
+int tdm_store_del(tdm_txn *txn, tdm_db db, const void *key, size_t key_len, td_error *err);
+/* Number of entries in db as seen by txn. */
+int tdm_store_count(tdm_txn *txn, tdm_db db, size_t *ret, td_error *err);
+
+/* Bytes of the pages db occupies as seen by txn (branch, leaf and overflow
+ * pages; not the free pages of the file). */
+int tdm_store_db_bytes(tdm_txn *txn, tdm_db db, size_t *ret, td_error *err);
+
+/* The stored offset of topic/partition (by convention the next offset to
+ * consume), or -ENOENT when none is stored. */
+int tdm_store_offset_get(tdm_txn *txn, const char *topic, int32_t partition, int64_t *ret,
+                         td_error *err);
+/* Stores the offset of topic/partition in txn (a write transaction), so it
+ * commits with the state it reflects. */
+int tdm_store_offset_set(tdm_txn *txn, const char *topic, int32_t partition, int64_t offset,
+                         td_error *err);
+
+#endif

@@ -1,0 +1,464 @@
+#include "tdm_window.h"
+#include "td_date.h"
+#include "td_test.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OOP "medical_oop"
+
+static int32_t ymd(int y, int m, int d)
+{
+    int32_t days = 0;
+    CU_ASSERT_FATAL(td_date_from_ymd(y, m, d, &days));
+    return days;
+}
+
+static int64_t sum(const tdm_window *w, int32_t end, int days)
+{
+    int64_t s = -1;
+    CU_ASSERT_EQUAL(tdm_window_sum(w, OOP, end, days, &s), 0);
+    return s;
+}
+
+static tdm_open_alert make_alert(const char *id, int32_t raised, tdm_severity sev)
+{
+    tdm_open_alert a;
+
+    memset(&a, 0, sizeof(a));
+    strcpy(a.alert_id, id);
+    a.raised_day = raised;
+    a.severity = sev;
+    a.visit_due_day = raised + 2;
+    a.procedure_due_day = raised + 28;
+    strcpy(a.village_code, "340421100201");
+    return a;
+}
+
+/* ---- amount windows ---- */
+
+static void test_sum_boundary_365(void)
+{
+    tdm_window *w = tdm_window_new();
+    int32_t d = ymd(2023, 6, 30);
+
+    CU_ASSERT_FATAL(w != NULL);
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, d - 365, 100000), 0); /* 365 days old: out */
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, d - 364, 20000), 0);  /* 364 days old: in */
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, d, 300), 0);          /* the end day: in */
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, d + 1, 4), 0);        /* after the end: out */
+    CU_ASSERT_EQUAL(sum(w, d, 365), 20300);
+    /* a day later the 364-day-old spending is 365 days old */
+    CU_ASSERT_EQUAL(sum(w, d + 1, 365), 304);
+    /* a day earlier the 365-day-old spending was 364 days old */
+    CU_ASSERT_EQUAL(sum(w, d - 1, 365), 120000);
+    /* unknown series sums to 0; bad arguments refused */
+    int64_t s = -1;
+    CU_ASSERT_EQUAL(tdm_window_sum(w, "temp_relief", d, 365, &s), 0);
+    CU_ASSERT_EQUAL(s, 0);
+    CU_ASSERT_EQUAL(tdm_window_sum(w, OOP, d, 0, &s), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_window_sum(w, "", d, 365, &s), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_window_sum(w, "has space", d, 365, &s), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_window_add(w, "", d, 1), -EINVAL);
+    tdm_window_free(w);
+}
+
+static void test_sum_out_of_order(void)
+{
+    tdm_window *a = tdm_window_new(), *b = tdm_window_new();
+    int32_t d = ymd(2023, 12, 31);
+    int32_t days[] = {d - 10, d - 400, d - 364, d - 1, d - 200, d - 365, d - 10, d - 50};
+    int64_t amt[] = {500, 7, 1000, 1, 250000, 99, -200, 3};
+    size_t n = sizeof(days) / sizeof(days[0]);
+
+    CU_ASSERT_FATAL(a && b);
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_EQUAL(tdm_window_add(a, OOP, days[i], amt[i]), 0);
+    for (size_t i = n; i-- > 0;)
+        CU_ASSERT_EQUAL(tdm_window_add(b, OOP, days[i], amt[i]), 0);
+    /* in: d-10 (500-200), d-364, d-1, d-200, d-50; out: d-400, d-365 */
+    CU_ASSERT_EQUAL(sum(a, d, 365), 300 + 1000 + 1 + 250000 + 3);
+    CU_ASSERT_TRUE(tdm_window_equal(a, b));
+    /* a late settlement for an older date lands in its own day */
+    CU_ASSERT_EQUAL(tdm_window_add(a, OOP, d - 300, 4200), 0);
+    CU_ASSERT_EQUAL(sum(a, d, 365), 300 + 1000 + 1 + 250000 + 3 + 4200);
+    CU_ASSERT_EQUAL(sum(a, d - 301, 365), 7 + 99 + 1000);
+    /* a correction that cancels a day removes the bucket */
+    size_t before = tdm_window_bucket_count(a, OOP);
+    CU_ASSERT_EQUAL(tdm_window_add(a, OOP, d - 300, -4200), 0);
+    CU_ASSERT_EQUAL(tdm_window_bucket_count(a, OOP), before - 1);
+    CU_ASSERT_TRUE(tdm_window_equal(a, b));
+    tdm_window_free(a);
+    tdm_window_free(b);
+}
+
+static void test_many_small_amounts(void)
+{
+    tdm_window *w = tdm_window_new();
+    int32_t d0 = ymd(2022, 1, 1);
+    int64_t want = 0;
+
+    CU_ASSERT_FATAL(w != NULL);
+    /* three small settlements a day for 730 days, amounts 1..3 fen */
+    for (int k = 0; k < 730; k++)
+        for (int j = 1; j <= 3; j++)
+            CU_ASSERT_EQUAL(tdm_window_add(w, OOP, d0 + k, j), 0);
+    CU_ASSERT_EQUAL(tdm_window_bucket_count(w, OOP), 730);
+    for (int k = 730 - 365; k < 730; k++)
+        want += 6;
+    CU_ASSERT_EQUAL(sum(w, d0 + 729, 365), want);
+    /* check every end day against a brute-force sum */
+    for (int end = 0; end < 760; end += 7) {
+        int64_t brute = 0;
+        for (int k = 0; k < 730; k++)
+            if (k > end - 365 && k <= end)
+                brute += 6;
+        CU_ASSERT_EQUAL(sum(w, d0 + end, 365), brute);
+    }
+    tdm_window_free(w);
+}
+
+static void test_expiry_keeps_sums_exact(void)
+{
+    tdm_window *w = tdm_window_new(), *ref = tdm_window_new();
+    int32_t d0 = ymd(2021, 3, 1);
+    int64_t s;
+
+    CU_ASSERT_FATAL(w && ref);
+    for (int k = 0; k < 1000; k++) {
+        CU_ASSERT_EQUAL(tdm_window_add(w, OOP, d0 + k, 100 + k), 0);
+        CU_ASSERT_EQUAL(tdm_window_add(ref, OOP, d0 + k, 100 + k), 0);
+        /* expire as the daemon would: longest window 365 + 35 days' lateness */
+        CU_ASSERT_EQUAL(tdm_window_expire(w, d0 + k, 400), 0);
+        CU_ASSERT(tdm_window_bucket_count(w, OOP) <= 400);
+        if (k >= 365) {
+            int64_t a = -1, b = -2;
+            CU_ASSERT_EQUAL(tdm_window_sum(w, OOP, d0 + k, 365, &a), 0);
+            CU_ASSERT_EQUAL(tdm_window_sum(ref, OOP, d0 + k, 365, &b), 0);
+            CU_ASSERT_EQUAL(a, b);
+            /* a window ending 35 days back (late record) is still exact */
+            CU_ASSERT_EQUAL(tdm_window_sum(w, OOP, d0 + k - 35, 365, &a), 0);
+            CU_ASSERT_EQUAL(tdm_window_sum(ref, OOP, d0 + k - 35, 365, &b), 0);
+            CU_ASSERT_EQUAL(a, b);
+        }
+    }
+    int32_t floor = tdm_window_floor(w);
+    CU_ASSERT_EQUAL(floor, d0 + 999 - 400);
+    /* a window reaching into expired days is refused, not short */
+    CU_ASSERT_EQUAL(tdm_window_sum(w, OOP, d0 + 999 - 36, 365, &s), -ERANGE);
+    /* records older than the floor are refused and not stored */
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, floor, 5), -ERANGE);
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, floor + 1, 5), 0);
+    /* the floor never moves back */
+    CU_ASSERT_EQUAL(tdm_window_expire(w, d0, 400), 0);
+    CU_ASSERT_EQUAL(tdm_window_floor(w), floor);
+    CU_ASSERT_EQUAL(tdm_window_expire(w, d0, 0), -EINVAL);
+    tdm_window_free(w);
+    tdm_window_free(ref);
+}
+
+static void test_overflow_refused(void)
+{
+    tdm_window *w = tdm_window_new();
+    int32_t d = ymd(2023, 1, 1);
+    int64_t s;
+
+    CU_ASSERT_FATAL(w != NULL);
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, d, INT64_MAX), 0);
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, d, 1), -EOVERFLOW);
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, d + 1, 1), 0);
+    CU_ASSERT_EQUAL(tdm_window_sum(w, OOP, d + 1, 365, &s), -EOVERFLOW);
+    tdm_window_free(w);
+}
+
+/* ---- departments ---- */
+
+static void test_departments_within_90(void)
+{
+    tdm_window *w = tdm_window_new();
+    int32_t d = ymd(2023, 8, 1);
+
+    CU_ASSERT_FATAL(w != NULL);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w, d, 90), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, TDM_DEPT_MEDICAL_INSURANCE, d), 0);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w, d, 90), 1);
+
+    CU_ASSERT_EQUAL(tdm_window_signal(w, TDM_DEPT_CIVIL_AFFAIRS, d - 89), 0);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w, d, 90), 2); /* 89 days: in */
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w, d + 1, 90), 1); /* now 90: out */
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w, d + 2, 90), 1); /* 91: out */
+
+    tdm_window *w2 = tdm_window_new();
+    CU_ASSERT_FATAL(w2 != NULL);
+    CU_ASSERT_EQUAL(tdm_window_signal(w2, TDM_DEPT_HUMAN_RESOURCES, d - 90), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w2, TDM_DEPT_MEDICAL_INSURANCE, d), 0);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w2, d, 90), 1); /* 90 days: out */
+    CU_ASSERT_EQUAL(tdm_window_signal(w2, TDM_DEPT_HUMAN_RESOURCES, d - 91), 0);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w2, d, 90), 1); /* older: kept latest */
+    CU_ASSERT_EQUAL(tdm_window_signal(w2, TDM_DEPT_CIVIL_AFFAIRS, d - 1), 0);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w2, d, 90), 2);
+
+    /* a late record pairs with a newer signal already seen */
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w2, d - 60, 90), 3);
+    CU_ASSERT_EQUAL(tdm_window_signal(w2, TDM_DEPT_COUNT, d), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w2, d, 0), 0);
+    tdm_window_free(w);
+    tdm_window_free(w2);
+}
+
+/* ---- suppression ---- */
+
+static void test_suppression(void)
+{
+    tdm_window *w = tdm_window_new();
+    int32_t d = ymd(2023, 3, 1);
+    tdm_open_alert a = make_alert("alert-1", d, TDM_SEVERITY_MEDIUM);
+    const char *rule = NULL;
+
+    CU_ASSERT_FATAL(w != NULL);
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "medical-oop-365d", d, TDM_SEVERITY_MEDIUM),
+                    TDM_MAY_RAISE);
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "medical-oop-365d", &a), 0);
+    /* open: the same or a lower severity does not alert */
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "medical-oop-365d", d + 5, TDM_SEVERITY_MEDIUM),
+                    TDM_MAY_NOT_OPEN);
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "medical-oop-365d", d + 500, TDM_SEVERITY_LOW),
+                    TDM_MAY_NOT_OPEN);
+    CU_ASSERT_FALSE(tdm_may_raise(TDM_MAY_NOT_OPEN));
+    /* another rule is not affected */
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "dibao", d, TDM_SEVERITY_LOW), TDM_MAY_RAISE);
+    /* severity rise: alert, superseding the open one */
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "medical-oop-365d", d + 5, TDM_SEVERITY_HIGH),
+                    TDM_MAY_SUPERSEDE);
+    CU_ASSERT_TRUE(tdm_may_raise(TDM_MAY_SUPERSEDE));
+    tdm_open_alert b = make_alert("alert-2", d + 5, TDM_SEVERITY_HIGH);
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "medical-oop-365d", &b), 0);
+    CU_ASSERT_PTR_NULL(tdm_window_find_alert(w, "alert-1", NULL));
+    CU_ASSERT_PTR_NOT_NULL(tdm_window_find_alert(w, "alert-2", &rule));
+    CU_ASSERT_STRING_EQUAL(rule, "medical-oop-365d");
+    CU_ASSERT_EQUAL(tdm_window_find_open(w, "medical-oop-365d")->severity, TDM_SEVERITY_HIGH);
+    /* the same alert id under another rule is refused */
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "dibao", &b), -EEXIST);
+
+    /* dismissed on day X: suppressed through X + 89, free from X + 90 */
+    int32_t x = d + 10;
+    CU_ASSERT_EQUAL(tdm_window_close_alert(w, "alert-2", x, TDM_DISMISS_SUPPRESS_DAYS), 0);
+    CU_ASSERT_EQUAL(tdm_window_close_alert(w, "alert-2", x, TDM_DISMISS_SUPPRESS_DAYS), -ENOENT);
+    CU_ASSERT_PTR_NULL(tdm_window_find_open(w, "medical-oop-365d"));
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "medical-oop-365d", x + 89, TDM_SEVERITY_HIGH),
+                    TDM_MAY_NOT_DISMISSED);
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "medical-oop-365d", x + 1, TDM_SEVERITY_LOW),
+                    TDM_MAY_NOT_DISMISSED);
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "medical-oop-365d", x + 90, TDM_SEVERITY_HIGH),
+                    TDM_MAY_RAISE);
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "medical-oop-365d", x + 200, TDM_SEVERITY_LOW),
+                    TDM_MAY_RAISE);
+
+    /* a rise above the dismissed severity alerts within the 90 days */
+    tdm_open_alert c = make_alert("alert-3", d, TDM_SEVERITY_LOW);
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "dibao", &c), 0);
+    CU_ASSERT_EQUAL(tdm_window_close_alert(w, "alert-3", x, TDM_DISMISS_SUPPRESS_DAYS), 0);
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "dibao", x + 89, TDM_SEVERITY_LOW),
+                    TDM_MAY_NOT_DISMISSED);
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "dibao", x + 89, TDM_SEVERITY_MEDIUM),
+                    TDM_MAY_RAISE);
+
+    /* an outcome other than a dismissal leaves the rule free */
+    tdm_open_alert e = make_alert("alert-4", d, TDM_SEVERITY_LOW);
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "disability", &e), 0);
+    CU_ASSERT_EQUAL(tdm_window_close_alert(w, "alert-4", x, 0), 0);
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "disability", x, TDM_SEVERITY_LOW), TDM_MAY_RAISE);
+
+    /* bad input never raises */
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "", x, TDM_SEVERITY_LOW), TDM_MAY_NOT_OPEN);
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "x", x, (tdm_severity)42), TDM_MAY_NOT_OPEN);
+    tdm_open_alert bad = make_alert("alert-5", d, TDM_SEVERITY_LOW);
+    strcpy(bad.village_code, "34042110020");
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "x", &bad), -EINVAL);
+
+    /* expiry drops suppressions that ended, keeps open alerts */
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "death", &e), 0);
+    CU_ASSERT_EQUAL(tdm_window_expire(w, x + 1000, 400), 0);
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "death", x + 1000, TDM_SEVERITY_LOW),
+                    TDM_MAY_NOT_OPEN);
+    CU_ASSERT_PTR_NOT_NULL(tdm_window_open_at(w, 0, &rule));
+    CU_ASSERT_STRING_EQUAL(rule, "death");
+    CU_ASSERT_PTR_NULL(tdm_window_open_at(w, 1, NULL));
+    CU_ASSERT_EQUAL(tdm_window_close_alert(w, "alert-4", x + 1000, 0), 0);
+    CU_ASSERT_EQUAL(tdm_window_expire(w, x + 1000, 400), 0);
+    CU_ASSERT_FALSE(tdm_window_is_empty(w)); /* floor set */
+    CU_ASSERT_EQUAL(tdm_window_encoded_size(w), 1 + 4 + 12 + 2 + 2);
+    tdm_window_free(w);
+}
+
+/* ---- bytes ---- */
+
+static tdm_window *sample(void)
+{
+    tdm_window *w = tdm_window_new();
+    int32_t d = ymd(2023, 9, 9);
+    tdm_open_alert a = make_alert("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                                  d, TDM_SEVERITY_HIGH);
+    tdm_open_alert b = make_alert("alert-b", d - 3, TDM_SEVERITY_LOW);
+
+    CU_ASSERT_FATAL(w != NULL);
+    b.overdue_warned = true;
+    b.village_code[0] = '\0';
+    CU_ASSERT_EQUAL(tdm_window_expire(w, d - 500, 30), 0);
+    for (int k = 0; k < 40; k++)
+        CU_ASSERT_EQUAL(tdm_window_add(w, OOP, d - k * 9, -50 + k * 1000), 0);
+    CU_ASSERT_EQUAL(tdm_window_add(w, "temp_relief", d - 2, INT64_MIN), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, TDM_DEPT_HUMAN_RESOURCES, d - 7), 0);
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "medical-oop-365d", &a), 0);
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "unemployment", &b), 0);
+    tdm_open_alert c = make_alert("alert-c", d - 20, TDM_SEVERITY_MEDIUM);
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "dibao", &c), 0);
+    CU_ASSERT_EQUAL(tdm_window_close_alert(w, "alert-c", d - 10, 90), 0);
+    tdm_open_alert e = make_alert("alert-e", d - 5, TDM_SEVERITY_LOW);
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "dibao", &e), 0); /* open and suppressed */
+    return w;
+}
+
+static uint8_t *encode(const tdm_window *w, size_t *len)
+{
+    size_t n = tdm_window_encoded_size(w);
+    uint8_t *buf = malloc(n);
+
+    CU_ASSERT_FATAL(buf != NULL);
+    CU_ASSERT_EQUAL(tdm_window_encode(w, buf, n - 1), -ENOSPC);
+    CU_ASSERT_EQUAL(tdm_window_encode(w, buf, n), 0);
+    *len = n;
+    return buf;
+}
+
+static void test_round_trip(void)
+{
+    tdm_window *w = sample(), *back = NULL, *empty = tdm_window_new();
+    td_error err;
+    size_t len, len2;
+    uint8_t *buf = encode(w, &len), *buf2;
+
+    CU_ASSERT_EQUAL(buf[0], TDM_WINDOW_FORMAT);
+    CU_ASSERT_EQUAL_FATAL(tdm_window_decode(buf, len, &back, &err), 0);
+    CU_ASSERT_TRUE(tdm_window_equal(w, back));
+    CU_ASSERT_FALSE(tdm_window_equal(w, empty));
+    buf2 = encode(back, &len2);
+    CU_ASSERT_EQUAL(len, len2);
+    CU_ASSERT_EQUAL(memcmp(buf, buf2, len), 0);
+    /* decoded state behaves the same */
+    CU_ASSERT_EQUAL(tdm_window_may_alert(back, "dibao", ymd(2023, 9, 9), TDM_SEVERITY_LOW),
+                    TDM_MAY_NOT_OPEN);
+    CU_ASSERT_TRUE(tdm_window_find_open(back, "unemployment")->overdue_warned);
+    CU_ASSERT_STRING_EQUAL(tdm_window_find_open(back, "unemployment")->village_code, "");
+    /* a copy is equal, and independent */
+    tdm_window *c = tdm_window_copy(w);
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT_TRUE(tdm_window_equal(w, c));
+    CU_ASSERT_EQUAL(tdm_window_add(c, OOP, ymd(2023, 9, 9), 1), 0);
+    CU_ASSERT_FALSE(tdm_window_equal(w, c));
+    tdm_window_free(c);
+    /* the empty state round-trips too */
+    free(buf2);
+    buf2 = encode(empty, &len2);
+    tdm_window *e2 = NULL;
+    CU_ASSERT_EQUAL(tdm_window_decode(buf2, len2, &e2, NULL), 0);
+    CU_ASSERT_TRUE(e2 && tdm_window_is_empty(e2));
+    tdm_window_free(e2);
+    free(buf);
+    free(buf2);
+    tdm_window_free(w);
+    tdm_window_free(back);
+    tdm_window_free(empty);
+}
+
+static void test_truncated_and_garbage_refused(void)
+{
+    tdm_window *w = sample(), *back = (tdm_window *)0x1;
+    td_error err;
+    size_t len;
+    uint8_t *buf = encode(w, &len);
+    uint8_t *copy = malloc(len + 1);
+    unsigned seed = 12345;
+
+    CU_ASSERT_FATAL(copy != NULL);
+    /* every truncation is refused (copied so ASan sees reads past the end) */
+    for (size_t n = 0; n < len; n++) {
+        uint8_t *t = malloc(n ? n : 1);
+        CU_ASSERT_FATAL(t != NULL);
+        memcpy(t, buf, n);
+        td_error_clear(&err);
+        CU_ASSERT(tdm_window_decode(t, n, &back, &err) < 0);
+        CU_ASSERT(err.code < 0 || n == 0);
+        free(t);
+    }
+    CU_ASSERT_EQUAL(back, (tdm_window *)0x1); /* never written on failure */
+    /* trailing byte */
+    memcpy(copy, buf, len);
+    copy[len] = 0;
+    CU_ASSERT_EQUAL(tdm_window_decode(copy, len + 1, &back, &err), -EINVAL);
+    /* another format */
+    copy[0] = 2;
+    CU_ASSERT_EQUAL(tdm_window_decode(copy, len, &back, &err), -ENOTSUP);
+    /* a signal at or below the floor */
+    memcpy(copy, buf, len);
+    memcpy(copy + 5, copy + 1, 4);
+    CU_ASSERT_EQUAL(tdm_window_decode(copy, len, &back, &err), -EINVAL);
+    /* random byte flips: refused or decoded into a valid state, never a crash */
+    for (int round = 0; round < 20000; round++) {
+        memcpy(copy, buf, len);
+        int flips = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 4;
+        for (int f = 0; f < flips; f++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t pos = (seed >> 8) % len;
+            seed = seed * 1103515245u + 12345u;
+            copy[pos] = (uint8_t)(seed >> 16);
+        }
+        tdm_window *x = NULL;
+        if (tdm_window_decode(copy, len, &x, NULL) == 0) {
+            /* whatever decoded re-encodes to the same bytes */
+            size_t l2;
+            uint8_t *b2 = encode(x, &l2);
+            CU_ASSERT_EQUAL(l2, len);
+            CU_ASSERT(l2 == len && memcmp(b2, copy, len) == 0);
+            free(b2);
+            tdm_window_free(x);
+        }
+    }
+    /* pure garbage */
+    for (int round = 0; round < 2000; round++) {
+        size_t n = (size_t)(round % 200);
+        for (size_t i = 0; i < n && i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            copy[i] = (uint8_t)(seed >> 16);
+        }
+        copy[0] = TDM_WINDOW_FORMAT;
+        tdm_window *x = NULL;
+        if (tdm_window_decode(copy, n < len ? n : len, &x, NULL) == 0)
+            tdm_window_free(x);
+    }
+    CU_ASSERT_EQUAL(tdm_window_decode(NULL, 0, &back, NULL), -EINVAL);
+    free(copy);
+    free(buf);
+    tdm_window_free(w);
+}
+
+static void add_suites(void)
+{
+    td_test_suite("amounts", NULL, NULL);
+    TD_TEST(test_sum_boundary_365);
+    TD_TEST(test_sum_out_of_order);
+    TD_TEST(test_many_small_amounts);
+    TD_TEST(test_expiry_keeps_sums_exact);
+    TD_TEST(test_overflow_refused);
+    td_test_suite("departments", NULL, NULL);
+    TD_TEST(test_departments_within_90);
+    td_test_suite("suppression", NULL, NULL);
+    TD_TEST(test_suppression);
+    td_test_suite("bytes", NULL, NULL);
+    TD_TEST(test_round_trip);
+    TD_TEST(test_truncated_and_garbage_refused);
+}
+
+TD_TEST_MAIN(add_suites)
