@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TDC_IDLE_WAIT_MS 500
@@ -197,6 +198,14 @@ int tdc_connector_new(tdc_config *cfg, const char *config_path, tdc_connector **
     r = td_avro_registry_load_dir(c->reg, c->cfg.schemas_dir, NULL, err);
     if (r < 0)
         goto fail;
+    {
+        /* earlier versions, to read what older connectors wrote */
+        char hist[4096];
+        struct stat st;
+        snprintf(hist, sizeof(hist), "%s/history", c->cfg.schemas_dir);
+        if (stat(hist, &st) == 0 && (r = td_avro_registry_load_dir(c->reg, hist, NULL, err)) < 0)
+            goto fail;
+    }
     c->record_schema = td_avro_registry_find_name(c->reg, tdc_record_schema_names[c->cfg.dataset]);
     c->offset_schema = td_avro_registry_find_name(c->reg, "cn.tuodi.ConnectorOffset");
     if (!c->record_schema || !c->offset_schema) {

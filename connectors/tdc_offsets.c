@@ -109,6 +109,7 @@ int tdc_offsets_to_value(const tdc_position *p, const char *instance, const char
             r |= tdc_set_string(&pos, "table", p->table);
             r |= tdc_set_long(&pos, "last_updated_at", p->last_updated_at_us);
             r |= tdc_set_string(&pos, "last_id", p->last_id);
+            r |= tdc_set_long(&pos, "next_row", p->next_row);
         }
     } else {
         return td_error_set(err, -EINVAL, "no position to write");
@@ -213,6 +214,8 @@ int tdc_offsets_from_value(avro_value_t *v, tdc_position *p, td_error *err)
         r |= tdc_get_string(&pos, "table", out.table, sizeof(out.table));
         r |= tdc_get_long(&pos, "last_updated_at", &out.last_updated_at_us);
         r |= tdc_get_string(&pos, "last_id", out.last_id, sizeof(out.last_id));
+        /* 0 when an older connector wrote it (the field's default) */
+        r |= tdc_get_long(&pos, "next_row", &out.next_row);
     } else {
         return td_error_set(err, -EINVAL, "ConnectorOffset record holds no position");
     }

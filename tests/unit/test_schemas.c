@@ -165,12 +165,46 @@ static void test_every_schema_has_a_record_from_json_that_round_trips(void)
     }
 }
 
+/* Every published version in schemas/history can be read with the current
+ * version of its record, and a record written with it decodes. */
+static void test_history_readable_by_current(void)
+{
+    char dir[4096];
+    td_avro_registry *hist = NULL;
+    td_error err = {0};
+    size_t n = 0;
+
+    snprintf(dir, sizeof(dir), "%s/schemas/history", td_test_source_root());
+    CU_ASSERT_EQUAL_FATAL(td_avro_registry_new(&hist), 0);
+    CU_ASSERT_EQUAL_FATAL(td_avro_registry_load_dir(hist, dir, &n, &err), 0);
+    CU_ASSERT(n >= 1);
+    for (size_t i = 0; i < td_avro_registry_count(hist); i++) {
+        const td_avro_schema *old = td_avro_registry_at(hist, i);
+        const td_avro_schema *cur = td_avro_registry_find_name(reg, td_avro_schema_fullname(old));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cur);
+        CU_ASSERT(td_avro_schema_fingerprint(cur) != td_avro_schema_fingerprint(old));
+        {
+            /* the name carries the fingerprint in wire (little-endian) order */
+            char want[32];
+            uint64_t fp = td_avro_schema_fingerprint(old);
+            for (int b = 0; b < 8; b++)
+                snprintf(want + 2 * b, 3, "%02x", (unsigned)((fp >> (8 * b)) & 0xff));
+            CU_ASSERT_PTR_NOT_NULL(strstr(td_avro_schema_source(old), want));
+        }
+        if (td_avro_check_compat(cur, old, &err) != 0)
+            fprintf(stderr, "%s: %s\n", td_avro_schema_source(old), err.msg);
+        CU_ASSERT_EQUAL(td_avro_check_compat(cur, old, &err), 0);
+    }
+    td_avro_registry_free(hist);
+}
+
 static void add_suites(void)
 {
     td_test_suite("schemas", setup, teardown);
     TD_TEST(test_all_records_present);
     TD_TEST(test_every_field_documented);
     TD_TEST(test_docs_fingerprints_are_true);
+    TD_TEST(test_history_readable_by_current);
     TD_TEST(test_every_schema_has_a_record_from_json_that_round_trips);
 }
 
