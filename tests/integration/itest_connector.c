@@ -282,6 +282,105 @@ static void test_fenced_by_second_instance(void)
     fixture_free(&fx);
 }
 
+/* The roster through the connector: one Household per household (key =
+ * household id), a household with one bad member row dead-lettered whole. */
+static void test_roster_end_to_end(void)
+{
+    fixture fx;
+    char path[4200], schemas[4096], topic[300];
+    const char *names[1] = {"roster.csv"};
+    int nh = 300, rows = 0, bad_rows = 0, good = 0;
+    int members[400] = {0}, got_members[400] = {0};
+    tdc_it_seen rec, dlq;
+    FILE *f;
+    pid_t pid;
+    int st;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap(), 500), 0);
+    /* dataset: roster */
+    {
+        char *cfg = td_test_read_file(fx.config, NULL), *at;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+        at = strstr(cfg, "medical_insurance");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+        memcpy(at, "roster           ", 17);
+        td_test_write_file(fx.config, cfg);
+        free(cfg);
+    }
+    snprintf(path, sizeof(path), "%s/.roster.tmp", fx.spool);
+    f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fprintf(f, "户编号,村级区划代码,网格编号,户类型,监测状态,身份证号,姓名,与户主关系,劳动技能,行号\n");
+    for (int h = 0; h < nh; h++) {
+        int n = 1 + h % 5;
+        bool bad = h % 25 == 24;
+        members[h] = n;
+        for (int m = 0; m < n; m++) {
+            char id[19];
+            unsigned k = (unsigned)(h * 5 + m);
+            snprintf(id, sizeof(id), "340421%04u%02u%02u%03u", 1950 + k % 50, 1 + k % 12,
+                     1 + k % 28, k % 1000);
+            id[17] = td_idnum_check_char(id);
+            id[18] = '\0';
+            if (bad && m == n - 1)
+                id[17] = id[17] == '0' ? '1' : '0';
+            fprintf(f, "F0R%d,340421100201,G%03d,%s,,%s,户%d员%d,%s,普通劳动力,F1R%d\n", h,
+                    h % 50, (h % 2) ? "脱贫户" : "一般农户", id, h, m, m == 0 ? "户主" : "配偶",
+                    rows);
+            rows++;
+            bad_rows += bad;
+        }
+        good += !bad;
+    }
+    fclose(f);
+    {
+        char final[4200];
+        snprintf(final, sizeof(final), "%.4000s/roster.csv", fx.spool);
+        CU_ASSERT_EQUAL_FATAL(rename(path, final), 0);
+    }
+    snprintf(path, sizeof(path), "%s/roster.csv.done", fx.spool);
+    td_test_write_file(path, "");
+
+    pid = tdc_it_spawn(fx.config, fx.log);
+    if (!tdc_it_wait_finished(fx.spool, names, 1, 60000)) {
+        show_log(&fx);
+        CU_FAIL("roster not finished");
+    }
+    st = tdc_it_stop(pid, SIGTERM, 30000);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+    snprintf(schemas, sizeof(schemas), "%s/schemas", td_test_source_root());
+    snprintf(topic, sizeof(topic), "%s.records", fx.prefix);
+    CU_ASSERT_EQUAL_FATAL(tdc_it_read_records(fx.bootstrap, topic, "cn.tuodi.Household", schemas,
+                                              &rec, got_members), 0);
+    snprintf(topic, sizeof(topic), "%s.dlq", fx.prefix);
+    CU_ASSERT_EQUAL_FATAL(tdc_it_read(fx.bootstrap, topic, true, schemas, &dlq), 0);
+    printf("\n    households: %lld (want %d); dead-lettered member rows: %lld (want %d)\n",
+           (long long)rec.total, good, (long long)dlq.total, bad_rows);
+    CU_ASSERT_EQUAL(rec.total, good);
+    CU_ASSERT_EQUAL(rec.unparsed, 0); /* includes: key == household id */
+    for (int h = 0; h < nh; h++) {
+        bool bad = h % 25 == 24;
+        CU_ASSERT_EQUAL(rec.count[h], bad ? 0 : 1);
+        if (!bad)
+            CU_ASSERT_EQUAL(got_members[h], members[h]);
+    }
+    CU_ASSERT_EQUAL(dlq.total, bad_rows);
+    CU_ASSERT_EQUAL(dlq.bad_headers, 0);
+    CU_ASSERT_EQUAL(dlq.id_in_reason, 0);
+    {
+        /* every row of a bad household, each once (file 1, row index) */
+        int wrong = 0, r = 0;
+        for (int h = 0; h < nh; h++)
+            for (int m = 0; m < members[h]; m++, r++)
+                wrong += dlq.count[(size_t)TDC_IT_MAX_ROWS + (size_t)r] != (h % 25 == 24 ? 1 : 0);
+        CU_ASSERT_EQUAL(wrong, 0);
+    }
+    tdc_it_seen_free(&rec);
+    tdc_it_seen_free(&dlq);
+    fixture_free(&fx);
+}
+
 /* The postgres source through the engine: a table's rows reach Kafka
  * exactly once, bad ones the DLQ, rows inserted while it runs included. */
 static void test_postgres_end_to_end(void)
@@ -494,6 +593,7 @@ static void add_suites(void)
     TD_TEST(test_stop_and_resume);
     TD_TEST(test_reload);
     TD_TEST(test_fenced_by_second_instance);
+    TD_TEST(test_roster_end_to_end);
     TD_TEST(test_postgres_end_to_end);
     td_test_suite("chaos", NULL, NULL);
     TD_TEST(test_chaos_sigkill);

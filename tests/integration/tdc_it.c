@@ -268,8 +268,26 @@ static void tdc_it_dead_letter(tdc_it_seen *seen, rd_kafka_message_t *m)
     seen->unparsed++;
 }
 
+static int tdc_it_read_any(const char *bootstrap, const char *topic, bool dlq,
+                           const char *record, const char *schemas_dir, tdc_it_seen *seen,
+                           int *members_out);
+
 int tdc_it_read(const char *bootstrap, const char *topic, bool dlq, const char *schemas_dir,
                 tdc_it_seen *seen)
+{
+    return tdc_it_read_any(bootstrap, topic, dlq, "cn.tuodi.MedicalSettlement", schemas_dir, seen,
+                           NULL);
+}
+
+int tdc_it_read_records(const char *bootstrap, const char *topic, const char *record,
+                        const char *schemas_dir, tdc_it_seen *seen, int *members_out)
+{
+    return tdc_it_read_any(bootstrap, topic, false, record, schemas_dir, seen, members_out);
+}
+
+static int tdc_it_read_any(const char *bootstrap, const char *topic, bool dlq,
+                           const char *record, const char *schemas_dir, tdc_it_seen *seen,
+                           int *members_out)
 {
     td_avro_registry *reg = NULL;
     const td_avro_schema *schema = NULL;
@@ -291,7 +309,7 @@ int tdc_it_read(const char *bootstrap, const char *topic, bool dlq, const char *
         return -1;
     if (!dlq) {
         if (td_avro_registry_new(&reg) < 0 || td_avro_registry_load_dir(reg, schemas_dir, NULL, &err) < 0 ||
-            !(schema = td_avro_registry_find_name(reg, "cn.tuodi.MedicalSettlement")) ||
+            !(schema = td_avro_registry_find_name(reg, record)) ||
             td_avro_decoder_new(reg, schema, &dec, &err) < 0) {
             fprintf(stderr, "tdc_it_read: %s\n", err.msg);
             goto out;
@@ -337,9 +355,19 @@ int tdc_it_read(const char *bootstrap, const char *topic, bool dlq, const char *
                     avro_value_get_by_name(v, "source", &src, NULL) == 0 &&
                     avro_value_get_by_name(&src, "record_id", &rid, NULL) == 0 &&
                     avro_value_get_string(&rid, &s, &len) == 0 &&
-                    tdc_it_parse_id(s, len - 1, &file, &row))
+                    tdc_it_parse_id(s, len - 1, &file, &row)) {
+                    avro_value_t members;
+                    size_t nm;
                     tdc_it_count(seen, file, row);
-                else
+                    /* the Kafka key is the record id (household id) */
+                    if (record && strcmp(record, "cn.tuodi.Household") == 0 &&
+                        (m->key_len != len - 1 || memcmp(m->key, s, len - 1) != 0))
+                        seen->unparsed++;
+                    if (members_out && file == 0 &&
+                        avro_value_get_by_name(v, "members", &members, NULL) == 0 &&
+                        avro_value_get_size(&members, &nm) == 0)
+                        members_out[row] = (int)nm;
+                } else
                     seen->unparsed++;
             }
         }

@@ -49,6 +49,11 @@ typedef struct tdc_it_seen {
  * records (file and row from source.record_id). 0 or -1. */
 int tdc_it_read(const char *bootstrap, const char *topic, bool dlq, const char *schemas_dir,
                 tdc_it_seen *seen);
+/* The same for records of another schema (fullname), counted by
+ * source.record_id; members_out (may be NULL) receives, per row index of
+ * file 0, the size of the record's "members" array when it has one. */
+int tdc_it_read_records(const char *bootstrap, const char *topic, const char *record,
+                        const char *schemas_dir, tdc_it_seen *seen, int *members_out);
 void tdc_it_seen_free(tdc_it_seen *seen);
 
 /* The connector binary. */
