@@ -401,7 +401,7 @@ static int tdm_fill(tdm_roster *r, avro_value_t *v, tdm_household *view, td_erro
 
     if (tdm_enum(v, "household_type", &e) != 0)
         goto bad;
-    view->type = (tdm_household_type)e;
+    view->type = (tdm_r_household_type)e;
     if (tdm_enum(&mon, "state", &e) != 0)
         goto bad;
     view->monitoring = (tdm_monitoring_state)e;
@@ -460,7 +460,7 @@ static int tdm_fill(tdm_roster *r, avro_value_t *v, tdm_household *view, td_erro
         mm->relation = (tdm_relation)e;
         if (tdm_enum(&m, "labour_capacity", &e) != 0)
             goto bad;
-        mm->labour = (tdm_labour)e;
+        mm->labour = (tdm_r_labour)e;
         if (avro_value_get_by_name(&m, "birth_date", &f, NULL) != 0 ||
             avro_value_get_int(&f, &mm->birth_date) != 0)
             goto bad;

@@ -39,9 +39,9 @@
 
 /* Enums in the order of schemas/household.avsc's symbols (checked by
  * tdm_roster_new against the reader schema). */
-typedef enum tdm_household_type {
-    TDM_HH_TYPE_UNKNOWN, TDM_HH_POVERTY_ALLEVIATED, TDM_HH_ORDINARY,
-} tdm_household_type;
+typedef enum tdm_r_household_type {
+    TDM_R_HH_TYPE_UNKNOWN, TDM_R_HH_POVERTY_ALLEVIATED, TDM_R_HH_ORDINARY,
+} tdm_r_household_type;
 
 typedef enum tdm_monitoring_state {
     TDM_MON_UNKNOWN, TDM_MON_NOT_MONITORED, TDM_MON_MONITORED, TDM_MON_RISK_ELIMINATED,
@@ -58,17 +58,17 @@ typedef enum tdm_relation {
     TDM_REL_SIBLING, TDM_REL_OTHER,
 } tdm_relation;
 
-typedef enum tdm_labour {
-    TDM_LABOUR_UNKNOWN, TDM_LABOUR_NORMAL, TDM_LABOUR_SKILLED, TDM_LABOUR_WEAK,
-    TDM_LABOUR_LOST, TDM_LABOUR_NONE,
-} tdm_labour;
+typedef enum tdm_r_labour {
+    TDM_R_LABOUR_UNKNOWN, TDM_R_LABOUR_NORMAL, TDM_R_LABOUR_SKILLED, TDM_R_LABOUR_WEAK,
+    TDM_R_LABOUR_LOST, TDM_R_LABOUR_NONE,
+} tdm_r_labour;
 
 typedef struct tdm_member {
     const char *person_key;
     const char *name;
     int32_t birth_date;        /* days since 1970-01-01 */
     tdm_relation relation;
-    tdm_labour labour;
+    tdm_r_labour labour;
     int disability_grade;      /* 1-4, 0 when none is certified */
     int in_school;             /* 1 yes, 0 no, -1 not said */
 } tdm_member;
@@ -83,7 +83,7 @@ typedef struct tdm_household {
     char county[7];            /* the first 6 digits of village_code, "" if shorter */
     char township[10];         /* the first 9, "" if shorter */
     const char *grid_id;
-    tdm_household_type type;
+    tdm_r_household_type type;
     tdm_monitoring_state monitoring;
     tdm_monitoring_category category;
     bool has_identified_date;

@@ -229,7 +229,7 @@ static void test_apply_and_lookup(void)
     CU_ASSERT_STRING_EQUAL(view.county, "340402");
     CU_ASSERT_STRING_EQUAL(view.township, "340402100");
     CU_ASSERT_STRING_EQUAL(view.grid_id, "G-17");
-    CU_ASSERT_EQUAL(view.type, TDM_HH_POVERTY_ALLEVIATED);
+    CU_ASSERT_EQUAL(view.type, TDM_R_HH_POVERTY_ALLEVIATED);
     CU_ASSERT_EQUAL(view.monitoring, TDM_MON_MONITORED);
     CU_ASSERT_EQUAL(view.category, TDM_CAT_MARGINAL);
     CU_ASSERT_TRUE(view.has_identified_date);
@@ -244,13 +244,13 @@ static void test_apply_and_lookup(void)
     CU_ASSERT_STRING_EQUAL(view.head_name, "name-PA1");
     CU_ASSERT_STRING_EQUAL(view.members[0].person_key, "PA1");
     CU_ASSERT_EQUAL(view.members[0].relation, TDM_REL_HEAD);
-    CU_ASSERT_EQUAL(view.members[0].labour, TDM_LABOUR_NORMAL);
+    CU_ASSERT_EQUAL(view.members[0].labour, TDM_R_LABOUR_NORMAL);
     CU_ASSERT_EQUAL(view.members[0].disability_grade, 0);
     CU_ASSERT_EQUAL(view.members[0].in_school, -1);
     CU_ASSERT_EQUAL(view.members[0].birth_date, 3712); /* 1980-03-01 */
     CU_ASSERT_STRING_EQUAL(view.members[1].name, "name-PA2");
     CU_ASSERT_EQUAL(view.members[1].relation, TDM_REL_CHILD);
-    CU_ASSERT_EQUAL(view.members[1].labour, TDM_LABOUR_WEAK);
+    CU_ASSERT_EQUAL(view.members[1].labour, TDM_R_LABOUR_WEAK);
     CU_ASSERT_EQUAL(view.members[1].disability_grade, 2);
     CU_ASSERT_EQUAL(view.members[1].in_school, 1);
     CU_ASSERT_EQUAL_FATAL(view.nrisks, 2);

@@ -1,0 +1,1190 @@
+/* tdm_eval: see tdm_eval.h. */
+
+#include "tdm_roster.h"
+
+#include "tdm_eval.h"
+
+#include "td_date.h"
+#include "td_idnum.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS INT64_C(86400000)
+#define CST_OFFSET_MS (INT64_C(8) * 3600000)
+
+int64_t tdm_eval_cst_midnight_ms(int32_t day)
+{
+    return (int64_t)day * DAY_MS - CST_OFFSET_MS;
+}
+
+int32_t tdm_eval_cst_day(int64_t ms)
+{
+    int64_t t = ms + CST_OFFSET_MS;
+    int64_t d = t / DAY_MS;
+    if (t % DAY_MS < 0)
+        d--;
+    return (int32_t)d;
+}
+
+/* ---- the list ---- */
+
+static void evidence_done(tdm_evidence *e)
+{
+    free(e->event_type);
+    free(e->person_key);
+    free(e->topic);
+    free(e->src_department);
+    free(e->src_connector_instance);
+    free(e->src_record_id);
+    free(e->src_location);
+}
+
+static void alert_done(tdm_alert_out *a)
+{
+    free(a->rule_id);
+    free(a->rule_version);
+    free(a->rule_name);
+    free(a->risk_code);
+    free(a->household_id);
+    free(a->person_key);
+    free(a->person_name);
+    free(a->grid_id);
+    free(a->head_name);
+    for (size_t i = 0; i < a->n_evidence; i++)
+        evidence_done(&a->evidence[i]);
+    free(a->message);
+    free(a->closure.reason);
+    free(a->closure.outcome_id);
+    memset(a, 0, sizeof(*a));
+}
+
+static void list_truncate(tdm_alert_list *l, size_t n)
+{
+    while (l->n > n)
+        alert_done(&l->v[--l->n]);
+}
+
+void tdm_alert_list_reset(tdm_alert_list *l)
+{
+    if (l)
+        list_truncate(l, 0);
+}
+
+void tdm_alert_list_done(tdm_alert_list *l)
+{
+    if (!l)
+        return;
+    list_truncate(l, 0);
+    free(l->v);
+    l->v = NULL;
+    l->cap = 0;
+}
+
+/* A zeroed new alert at the end of l, or NULL. */
+static tdm_alert_out *list_push(tdm_alert_list *l)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        tdm_alert_out *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        l->v = v;
+        l->cap = cap;
+    }
+    tdm_alert_out *a = &l->v[l->n++];
+    memset(a, 0, sizeof(*a));
+    return a;
+}
+
+/* strdup of s (NULL stays NULL); *oom set on failure. */
+static char *xdup(const char *s, bool *oom)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+/* ---- reading Avro values ---- */
+
+static int field(const avro_value_t *rec, const char *name, avro_value_t *ret)
+{
+    return avro_value_get_by_name(rec, name, ret, NULL) == 0 ? 0 : -EINVAL;
+}
+
+/* A field that may be a ["null", X] union: *present false for null. */
+static int field_opt(const avro_value_t *rec, const char *name, avro_value_t *ret, bool *present)
+{
+    avro_value_t v;
+    if (field(rec, name, &v) < 0)
+        return -EINVAL;
+    if (avro_value_get_type(&v) == AVRO_UNION) {
+        avro_value_t b;
+        if (avro_value_get_current_branch(&v, &b) != 0)
+            return -EINVAL;
+        v = b;
+    }
+    *present = avro_value_get_type(&v) != AVRO_NULL;
+    *ret = v;
+    return 0;
+}
+
+static int field_str(const avro_value_t *rec, const char *name, const char **ret)
+{
+    avro_value_t v;
+    bool present;
+    size_t size;
+    if (field_opt(rec, name, &v, &present) < 0)
+        return -EINVAL;
+    if (!present) {
+        *ret = NULL;
+        return 0;
+    }
+    if (avro_value_get_type(&v) != AVRO_STRING || avro_value_get_string(&v, ret, &size) != 0)
+        return -EINVAL;
+    return 0;
+}
+
+static int field_int(const avro_value_t *rec, const char *name, bool *present, int64_t *ret)
+{
+    avro_value_t v;
+    if (field_opt(rec, name, &v, present) < 0)
+        return -EINVAL;
+    if (!*present)
+        return 0;
+    if (avro_value_get_type(&v) == AVRO_INT32) {
+        int32_t i;
+        if (avro_value_get_int(&v, &i) != 0)
+            return -EINVAL;
+        *ret = i;
+        return 0;
+    }
+    if (avro_value_get_type(&v) == AVRO_INT64)
+        return avro_value_get_long(&v, ret) == 0 ? 0 : -EINVAL;
+    return -EINVAL;
+}
+
+static int field_enum(const avro_value_t *rec, const char *name, const char **ret)
+{
+    avro_value_t v;
+    bool present;
+    int idx;
+    if (field_opt(rec, name, &v, &present) < 0)
+        return -EINVAL;
+    if (!present) {
+        *ret = NULL;
+        return 0;
+    }
+    if (avro_value_get_type(&v) != AVRO_ENUM || avro_value_get_enum(&v, &idx) != 0)
+        return -EINVAL;
+    const char *sym = avro_schema_enum_get(avro_value_get_schema(&v), idx);
+    if (!sym)
+        return -EINVAL;
+    *ret = sym;
+    return 0;
+}
+
+/* The fields of a department record that evaluation reads. Strings borrowed
+ * from the value. */
+typedef struct record {
+    tdm_dataset dataset;
+    const char *person_key;
+    const char *name;
+    const char *village_code;
+    int32_t date;
+    const char *event_type;         /* event type or settlement kind */
+    bool has_amount;                /* the amount the evidence shows */
+    int64_t amount_fen;
+    int64_t fields[5];              /* by tdm_field */
+    bool has_field[5];
+    int disability_grade;
+    const char *src_department;
+    const char *src_instance;
+    const char *src_record_id;
+    const char *src_location;
+    bool has_src_row;
+    int64_t src_row;
+} record;
+
+static int read_record(tdm_dataset dataset, const avro_value_t *value, record *r, td_error *err)
+{
+    const char *ds = tdm_dataset_name(dataset);
+    bool present;
+    int64_t v = 0;
+    avro_value_t src;
+
+    memset(r, 0, sizeof(*r));
+    r->dataset = dataset;
+    if (field_str(value, "person_key", &r->person_key) < 0 || !r->person_key ||
+        !*r->person_key)
+        return td_error_set(err, -EINVAL, "%s record: no person_key", ds);
+    if (field_str(value, "name", &r->name) < 0 ||
+        field_str(value, "village_code", &r->village_code) < 0)
+        return td_error_set(err, -EINVAL, "%s record: bad name or village_code", ds);
+    const char *date_field = dataset == TDM_DATASET_MEDICAL_INSURANCE ? "settlement_date"
+                                                                     : "event_date";
+    if (field_int(value, date_field, &present, &v) < 0 || !present)
+        return td_error_set(err, -EINVAL, "%s record: no %s", ds, date_field);
+    r->date = (int32_t)v;
+    const char *type_field = dataset == TDM_DATASET_MEDICAL_INSURANCE ? "kind" : "event_type";
+    if (field_enum(value, type_field, &r->event_type) < 0 || !r->event_type)
+        return td_error_set(err, -EINVAL, "%s record: no %s", ds, type_field);
+
+    switch (dataset) {
+    case TDM_DATASET_MEDICAL_INSURANCE: {
+        static const struct {
+            const char *name;
+            tdm_field f;
+        } m[] = {{"out_of_pocket_fen", TDM_FIELD_OUT_OF_POCKET_FEN},
+                 {"total_cost_fen", TDM_FIELD_TOTAL_COST_FEN},
+                 {"fund_paid_fen", TDM_FIELD_FUND_PAID_FEN}};
+        for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+            if (field_int(value, m[i].name, &present, &v) < 0 || !present)
+                return td_error_set(err, -EINVAL, "%s record: no %s", ds, m[i].name);
+            r->fields[m[i].f] = v;
+            r->has_field[m[i].f] = true;
+        }
+        r->has_amount = true;
+        r->amount_fen = r->fields[TDM_FIELD_OUT_OF_POCKET_FEN];
+        break;
+    }
+    case TDM_DATASET_CIVIL_AFFAIRS:
+        if (field_int(value, "amount_fen", &present, &v) < 0)
+            return td_error_set(err, -EINVAL, "%s record: bad amount_fen", ds);
+        if (present) {
+            r->has_amount = true;
+            r->amount_fen = v;
+            r->fields[TDM_FIELD_AMOUNT_FEN] = v;
+            r->has_field[TDM_FIELD_AMOUNT_FEN] = true;
+        }
+        if (field_int(value, "disability_grade", &present, &v) < 0)
+            return td_error_set(err, -EINVAL, "%s record: bad disability_grade", ds);
+        r->disability_grade = present && v >= 1 && v <= 4 ? (int)v : 0;
+        break;
+    case TDM_DATASET_HUMAN_RESOURCES:
+        break;
+    default:
+        return td_error_set(err, -EINVAL, "not a department dataset: %d", (int)dataset);
+    }
+
+    if (field(value, "source", &src) < 0 ||
+        field_enum(&src, "department", &r->src_department) < 0 ||
+        field_str(&src, "connector_instance", &r->src_instance) < 0 ||
+        field_str(&src, "record_id", &r->src_record_id) < 0 ||
+        field_str(&src, "location", &r->src_location) < 0 ||
+        field_int(&src, "row", &r->has_src_row, &r->src_row) < 0 || !r->src_department ||
+        !r->src_instance || !r->src_record_id || !*r->src_record_id)
+        return td_error_set(err, -EINVAL, "%s record: bad source", ds);
+    return 0;
+}
+
+/* ---- the subject ---- */
+
+static tdm_population hh_population(const tdm_household *hh)
+{
+    if (!hh)
+        return TDM_POP_NOT_ON_ROSTER;
+    return hh->monitoring == TDM_MON_MONITORED ? TDM_POP_ROSTER_MONITORED
+                                               : TDM_POP_ROSTER_NOT_MONITORED;
+}
+
+static tdm_household_type hh_type(const tdm_household *hh)
+{
+    if (!hh)
+        return TDM_HH_NONE;
+    switch (hh->type) {
+    case TDM_R_HH_POVERTY_ALLEVIATED:
+        return TDM_HH_POVERTY_ALLEVIATED;
+    case TDM_R_HH_ORDINARY:
+        return TDM_HH_ORDINARY;
+    default:
+        return TDM_HH_NONE;
+    }
+}
+
+static tdm_labour labour_of(tdm_r_labour l)
+{
+    switch (l) {
+    case TDM_R_LABOUR_NORMAL:
+        return TDM_LABOUR_NORMAL;
+    case TDM_R_LABOUR_SKILLED:
+        return TDM_LABOUR_SKILLED;
+    case TDM_R_LABOUR_WEAK:
+        return TDM_LABOUR_WEAK;
+    case TDM_R_LABOUR_LOST:
+        return TDM_LABOUR_LOST;
+    case TDM_R_LABOUR_NONE:
+        return TDM_LABOUR_NONE;
+    default:
+        return TDM_LABOUR_UNKNOWN;
+    }
+}
+
+static void subject_of(const tdm_eval_ctx *ctx, const tdm_household *hh, const char *village,
+                       int line_year, tdm_subject *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->population = hh_population(hh);
+    s->type = hh_type(hh);
+    if (hh && hh->has_income) {
+        s->has_income = true;
+        s->annual_net_fen = hh->income_annual_fen;
+        s->per_capita_net_fen = hh->income_per_capita_fen;
+        s->income_year = hh->income_year;
+    }
+    s->line = village && strlen(village) >= 2 ? tdm_rules_line(ctx->rules, village, line_year)
+                                               : NULL;
+}
+
+static const tdm_member *find_member(const tdm_household *hh, const char *person_key)
+{
+    if (!hh || !person_key)
+        return NULL;
+    for (size_t i = 0; i < hh->nmembers; i++)
+        if (hh->members[i].person_key && strcmp(hh->members[i].person_key, person_key) == 0)
+            return &hh->members[i];
+    return NULL;
+}
+
+/* Birth date from an 18-character identity number with a valid check
+ * character; false for anything else (a pseudonym). */
+static bool idnum_birth(const char *key, int32_t *ret)
+{
+    if (!key || strlen(key) != TD_IDNUM_LEN)
+        return false;
+    for (int i = 0; i < 17; i++)
+        if (key[i] < '0' || key[i] > '9')
+            return false;
+    if (td_idnum_check_char(key) != key[17])
+        return false;
+    *ret = td_idnum_birth_date(key);
+    return true;
+}
+
+static tdm_department department_of(tdm_dataset d)
+{
+    switch (d) {
+    case TDM_DATASET_MEDICAL_INSURANCE:
+        return TDM_DEPT_MEDICAL_INSURANCE;
+    case TDM_DATASET_HUMAN_RESOURCES:
+        return TDM_DEPT_HUMAN_RESOURCES;
+    default:
+        return TDM_DEPT_CIVIL_AFFAIRS;
+    }
+}
+
+static const char *dataset_symbol(tdm_dataset d)
+{
+    switch (d) {
+    case TDM_DATASET_HOUSEHOLD:
+        return "ROSTER";
+    case TDM_DATASET_MEDICAL_INSURANCE:
+        return "MEDICAL_INSURANCE";
+    case TDM_DATASET_CIVIL_AFFAIRS:
+        return "CIVIL_AFFAIRS";
+    case TDM_DATASET_HUMAN_RESOURCES:
+        return "HUMAN_RESOURCES";
+    default:
+        return "UNKNOWN";
+    }
+}
+
+static const char *field_name(tdm_field f)
+{
+    switch (f) {
+    case TDM_FIELD_OUT_OF_POCKET_FEN:
+        return "out_of_pocket_fen";
+    case TDM_FIELD_TOTAL_COST_FEN:
+        return "total_cost_fen";
+    case TDM_FIELD_FUND_PAID_FEN:
+        return "fund_paid_fen";
+    case TDM_FIELD_AMOUNT_FEN:
+        return "amount_fen";
+    default:
+        return NULL;
+    }
+}
+
+static void series_name(tdm_dataset d, tdm_field f, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s.%s", tdm_dataset_name(d), field_name(f));
+}
+
+/* ---- building alerts ---- */
+
+/* Common part of every message kind: rule, subject, routing. */
+static void fill_subject(tdm_alert_out *a, const tdm_household *hh, const char *person_key,
+                         const char *person_name, bool *oom)
+{
+    a->population = hh_population(hh);
+    a->household_type = hh_type(hh);
+    if (hh) {
+        a->household_id = xdup(hh->household_id, oom);
+        a->grid_id = xdup(hh->grid_id, oom);
+        a->head_name = xdup(hh->head_name, oom);
+    }
+    a->person_key = xdup(person_key, oom);
+    a->person_name = xdup(person_name, oom);
+}
+
+static void fill_rule(tdm_alert_out *a, const tdm_rule *r, const char *rule_id, bool *oom)
+{
+    a->rule_id = xdup(r ? r->id : rule_id, oom);
+    a->rule_version = xdup(r ? r->version : "", oom);
+    a->rule_name = xdup(r ? r->name : rule_id, oom);
+    a->risk_code = xdup(r ? r->risk_code : NULL, oom);
+}
+
+static int fill_message(tdm_alert_out *a, const char *prefix)
+{
+    char buf[TDM_ALERT_MESSAGE_MAX];
+    size_t n = strlen(prefix);
+    tdm_message_input in = {
+        .rule_name = a->rule_name,
+        .risk_code = a->risk_code,
+        .severity = a->severity,
+        .on_roster = a->population != TDM_POP_NOT_ON_ROSTER,
+        .village_code = a->route.village_code,
+        .head_name = a->head_name,
+        .person_name = a->person_name,
+        .has_measure = a->measure.present,
+        .value = a->measure.value,
+        .threshold = a->measure.threshold,
+        .unit = a->unit,
+        .visit_due_day = a->visit_due_date,
+        .procedure_due_day = a->procedure_due_date,
+    };
+    if (n >= sizeof(buf))
+        return -ENOSPC;
+    memcpy(buf, prefix, n);
+    int rc = tdm_alert_message(&in, buf + n, sizeof(buf) - n);
+    if (rc < 0)
+        return rc;
+    a->message = strdup(buf);
+    return a->message ? 0 : -ENOMEM;
+}
+
+/* A rule that fired on this input, before suppression. */
+typedef struct hit {
+    const tdm_rule *rule;
+    tdm_measure measure;
+    tdm_severity severity;
+} hit;
+
+/* What an ALERT is made of besides the hit. */
+typedef struct raise_in {
+    const tdm_household *hh;
+    const char *person_key;         /* the member; NULL household-level */
+    const char *person_name;
+    const char *village;            /* routing village (may be invalid) */
+    int32_t day;                    /* raised day */
+    int64_t raised_at;
+    const char *id_dataset;         /* tdm_alert_id evidence */
+    const char *id_record;
+    tdm_evidence evidence;          /* borrowed strings, copied */
+} raise_in;
+
+static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in,
+                       const tdm_subject *s, tdm_window *state, tdm_alert_list *out,
+                       td_error *err)
+{
+    const tdm_rule *r = h->rule;
+    tdm_may may = tdm_window_may_alert(state, r->id, in->day, h->severity);
+    if (!tdm_may_raise(may))
+        return 0;
+
+    tdm_alert_id_input idin = {
+        .rule_id = r->id,
+        .rule_version = r->version,
+        .household_id = in->hh ? in->hh->household_id : NULL,
+        .person_key = in->hh ? NULL : in->person_key,
+        .severity = h->severity,
+        .dataset = in->id_dataset,
+        .record_id = in->id_record,
+        .window_end_day = in->day,
+    };
+    char id[TDM_ALERT_ID_LEN + 1];
+    int rc = tdm_alert_id(&idin, id);
+    if (rc < 0)
+        return td_error_set(err, rc, "rule %s: alert id failed", r->id);
+
+    tdm_alert_out *a = list_push(out);
+    if (!a)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    bool oom = false;
+    memcpy(a->alert_id, id, sizeof(id));
+    a->kind = TDM_KIND_ALERT;
+    fill_rule(a, r, NULL, &oom);
+    a->severity = h->severity;
+    fill_subject(a, in->hh, in->person_key, in->person_name, &oom);
+    a->suggested_category =
+        s->population == TDM_POP_ROSTER_MONITORED ? TDM_CATEGORY_NONE : tdm_rule_category(r, s);
+    rc = tdm_alert_route(in->village, id, &a->route);
+    if (rc < 0)
+        return td_error_set(err, rc, "rule %s: routing failed", r->id);
+
+    const tdm_evidence *e = &in->evidence;
+    tdm_evidence *d = &a->evidence[0];
+    a->n_evidence = 1;
+    a->evidence_count = 1;
+    d->dataset = e->dataset;
+    d->event_type = xdup(e->event_type, &oom);
+    d->person_key = xdup(e->person_key, &oom);
+    d->has_event_date = e->has_event_date;
+    d->event_date = e->event_date;
+    d->has_amount = e->has_amount;
+    d->amount_fen = e->amount_fen;
+    d->topic = xdup(e->topic ? e->topic : "", &oom);
+    d->partition = e->partition;
+    d->offset = e->offset;
+    d->src_department = xdup(e->src_department, &oom);
+    d->src_connector_instance = xdup(e->src_connector_instance, &oom);
+    d->src_record_id = xdup(e->src_record_id, &oom);
+    d->src_location = xdup(e->src_location, &oom);
+    d->has_src_row = e->has_src_row;
+    d->src_row = e->src_row;
+
+    a->measure = h->measure;
+    a->unit = TDM_UNIT_FEN;
+    a->comparison = tdm_rule_comparison(r);
+    a->raised_at = in->raised_at;
+    tdm_alert_due_dates(ctx->calendar, in->day, &a->visit_due_date, &a->procedure_due_date);
+
+    if (may == TDM_MAY_SUPERSEDE) {
+        const tdm_open_alert *old = tdm_window_find_open(state, r->id);
+        if (old)
+            snprintf(a->supersedes_alert_id, sizeof(a->supersedes_alert_id), "%s",
+                     old->alert_id);
+    }
+    if (oom)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    rc = fill_message(a, "");
+    if (rc < 0)
+        return td_error_set(err, rc, "rule %s: message failed", r->id);
+
+    tdm_open_alert oa;
+    memset(&oa, 0, sizeof(oa));
+    memcpy(oa.alert_id, id, sizeof(id));
+    oa.raised_day = in->day;
+    oa.severity = h->severity;
+    oa.visit_due_day = a->visit_due_date;
+    oa.procedure_due_day = a->procedure_due_date;
+    memcpy(oa.village_code, a->route.village_code, sizeof(oa.village_code));
+    rc = tdm_window_open_alert(state, r->id, &oa);
+    if (rc < 0)
+        return td_error_set(err, rc, "rule %s: cannot open the alert in the state", r->id);
+    return 0;
+}
+
+/* ---- records ---- */
+
+#define MAX_HITS 64
+
+int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_value_t *value,
+                    const tdm_coords *coords, const tdm_household *household,
+                    tdm_window *state, tdm_alert_list *out, td_error *err)
+{
+    size_t n0 = out->n;
+    record rec;
+    int rc = read_record(dataset, value, &rec, err);
+    if (rc < 0)
+        return rc;
+
+    /* the subject and the member */
+    const char *village = household ? household->village_code : rec.village_code;
+    int y, m, d;
+    td_date_to_ymd(rec.date, &y, &m, &d);
+    tdm_subject s;
+    subject_of(ctx, household, village, y, &s);
+    const tdm_member *mem = find_member(household, rec.person_key);
+    int32_t birth;
+    bool has_birth = false;
+    if (mem) {
+        birth = mem->birth_date;
+        has_birth = true;
+    } else {
+        has_birth = idnum_birth(rec.person_key, &birth);
+    }
+    tdm_event ev = {
+        .dataset = dataset,
+        .event_type = rec.event_type,
+        .has_amount = rec.has_amount,
+        .amount_fen = rec.amount_fen,
+        .disability_grade = rec.disability_grade,
+        .age = has_birth ? td_date_age(birth, rec.date) : -1,
+        .labour = mem ? labour_of(mem->labour) : TDM_LABOUR_UNKNOWN,
+    };
+
+    /* windows first */
+    bool window_ok = true;
+    for (int f = TDM_FIELD_OUT_OF_POCKET_FEN; f <= TDM_FIELD_AMOUNT_FEN; f++) {
+        bool used = false;
+        for (size_t i = 0; i < tdm_rules_count(ctx->rules) && !used; i++) {
+            const tdm_rule *r = tdm_rules_at(ctx->rules, i);
+            used = r->dataset == dataset && r->condition.kind == TDM_COND_WINDOW_SUM &&
+                   r->condition.field == (tdm_field)f;
+        }
+        if (!used || !rec.has_field[f] || rec.fields[f] == 0)
+            continue;
+        char series[TDM_WINDOW_SERIES_ID_MAX + 1];
+        series_name(dataset, (tdm_field)f, series, sizeof(series));
+        rc = tdm_window_add(state, series, rec.date, rec.fields[f]);
+        if (rc == -ERANGE) {
+            window_ok = false; /* older than the expiry floor */
+            continue;
+        }
+        if (rc < 0)
+            return td_error_set(err, rc, "%s record %s: window update failed",
+                                tdm_dataset_name(dataset), rec.src_record_id);
+    }
+
+    /* the rules of the dataset */
+    hit hits[MAX_HITS];
+    size_t nhits = 0;
+    for (size_t i = 0; i < tdm_rules_count(ctx->rules); i++) {
+        const tdm_rule *r = tdm_rules_at(ctx->rules, i);
+        tdm_measure meas = {0};
+        bool fired = false;
+        if (!r->enabled || r->dataset != dataset)
+            continue;
+        if (r->condition.kind == TDM_COND_EVENT) {
+            fired = tdm_rule_matches_event(r, &ev, &s, &meas);
+        } else if (r->condition.kind == TDM_COND_WINDOW_SUM && window_ok &&
+                   rec.has_field[r->condition.field]) {
+            char series[TDM_WINDOW_SERIES_ID_MAX + 1];
+            int64_t sum;
+            series_name(dataset, r->condition.field, series, sizeof(series));
+            rc = tdm_window_sum(state, series, rec.date, r->condition.window_days, &sum);
+            if (rc == -ERANGE)
+                continue;
+            if (rc < 0)
+                return td_error_set(err, rc, "rule %s: window sum failed", r->id);
+            fired = tdm_rule_matches_value(r, &s, sum, &meas);
+        }
+        if (fired && nhits < MAX_HITS)
+            hits[nhits++] = (hit){r, meas, r->severity};
+    }
+    if (nhits == 0)
+        return 0;
+
+    /* the department signals; two departments within 90 days raise severity */
+    rc = tdm_window_signal(state, department_of(dataset), rec.date);
+    if (rc < 0 && rc != -ERANGE)
+        return td_error_set(err, rc, "signal failed");
+    for (size_t i = 0; i < tdm_rules_count(ctx->rules); i++) {
+        const tdm_rule *r = tdm_rules_at(ctx->rules, i);
+        if (!r->enabled || r->condition.kind != TDM_COND_DEPARTMENTS_WITHIN ||
+            (r->dataset != TDM_DATASET_ANY && r->dataset != dataset) ||
+            !tdm_filter_admits(&r->population, s.population, s.type))
+            continue;
+        int within = r->condition.within_days;
+        int n = tdm_window_departments_within(state, rec.date, within);
+        if (!tdm_rule_matches_departments(r, n, within > 0 ? within - 1 : 0))
+            continue;
+        for (size_t k = 0; k < nhits; k++)
+            if (tdm_window_severity_rank(r->severity) >
+                tdm_window_severity_rank(hits[k].severity))
+                hits[k].severity = r->severity;
+    }
+
+    raise_in in = {
+        .hh = household,
+        .person_key = rec.person_key,
+        .person_name = mem && mem->name ? mem->name : rec.name,
+        .village = village,
+        .day = rec.date,
+        .raised_at = tdm_eval_cst_midnight_ms(rec.date),
+        .id_dataset = tdm_dataset_name(dataset),
+        .id_record = rec.src_record_id,
+        .evidence =
+            {
+                .dataset = dataset,
+                .event_type = (char *)rec.event_type,
+                .person_key = (char *)rec.person_key,
+                .has_event_date = true,
+                .event_date = rec.date,
+                .has_amount = rec.has_amount,
+                .amount_fen = rec.amount_fen,
+                .topic = coords ? (char *)coords->topic : NULL,
+                .partition = coords ? coords->partition : 0,
+                .offset = coords ? coords->offset : 0,
+                .src_department = (char *)rec.src_department,
+                .src_connector_instance = (char *)rec.src_instance,
+                .src_record_id = (char *)rec.src_record_id,
+                .src_location = (char *)rec.src_location,
+                .has_src_row = rec.has_src_row,
+                .src_row = rec.src_row,
+            },
+    };
+    for (size_t k = 0; k < nhits; k++) {
+        rc = raise_alert(ctx, &hits[k], &in, &s, state, out, err);
+        if (rc < 0) {
+            list_truncate(out, n0);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- household updates ---- */
+
+int tdm_eval_household(const tdm_eval_ctx *ctx, const tdm_household *household,
+                       const tdm_coords *coords, tdm_window *state, tdm_alert_list *out,
+                       td_error *err)
+{
+    size_t n0 = out->n;
+    if (!household || !household->household_id)
+        return td_error_set(err, -EINVAL, "no household");
+    if (!household->has_income)
+        return 0;
+    tdm_subject s;
+    subject_of(ctx, household, household->village_code, household->income_year, &s);
+    char record_id[256];
+    snprintf(record_id, sizeof(record_id), "%s/income/%d", household->household_id,
+             (int)household->income_year);
+    int32_t day = tdm_eval_cst_day(household->updated_at);
+
+    for (size_t i = 0; i < tdm_rules_count(ctx->rules); i++) {
+        const tdm_rule *r = tdm_rules_at(ctx->rules, i);
+        tdm_measure meas = {0};
+        if (!r->enabled || r->condition.kind != TDM_COND_INCOME_BELOW_LINE ||
+            (r->dataset != TDM_DATASET_HOUSEHOLD && r->dataset != TDM_DATASET_ANY))
+            continue;
+        if (!tdm_rule_matches_value(r, &s, 0, &meas))
+            continue;
+        hit h = {r, meas, r->severity};
+        raise_in in = {
+            .hh = household,
+            .village = household->village_code,
+            .day = day,
+            .raised_at = household->updated_at,
+            .id_dataset = tdm_dataset_name(TDM_DATASET_HOUSEHOLD),
+            .id_record = record_id,
+            .evidence =
+                {
+                    .dataset = TDM_DATASET_HOUSEHOLD,
+                    .topic = coords ? (char *)coords->topic : NULL,
+                    .partition = coords ? coords->partition : 0,
+                    .offset = coords ? coords->offset : 0,
+                    .src_department = "RURAL_REVITALIZATION",
+                    .src_connector_instance = "",
+                    .src_record_id = (char *)household->household_id,
+                },
+        };
+        int rc = raise_alert(ctx, &h, &in, &s, state, out, err);
+        if (rc < 0) {
+            list_truncate(out, n0);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- snapshots of open alerts (overdue, closed) ---- */
+
+static int snapshot(const tdm_eval_ctx *ctx, const tdm_open_alert *oa, const char *rule_id,
+                    const tdm_household *hh, const char *person_key, tdm_alert_kind kind,
+                    tdm_alert_list *out, tdm_alert_out **ret, td_error *err)
+{
+    const tdm_rule *r = tdm_rules_find(ctx->rules, rule_id);
+    tdm_alert_out *a = list_push(out);
+    if (!a)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    bool oom = false;
+    snprintf(a->alert_id, sizeof(a->alert_id), "%s", oa->alert_id);
+    a->kind = kind;
+    fill_rule(a, r, rule_id, &oom);
+    a->severity = oa->severity;
+    fill_subject(a, hh, hh ? NULL : person_key, NULL, &oom);
+    a->suggested_category = TDM_CATEGORY_NONE;
+    int rc = tdm_alert_route(oa->village_code, oa->alert_id, &a->route);
+    if (rc < 0)
+        return td_error_set(err, rc, "alert %s: routing failed", oa->alert_id);
+    a->unit = TDM_UNIT_FEN;
+    a->comparison = r ? tdm_rule_comparison(r) : "GE";
+    a->visit_due_date = oa->visit_due_day;
+    a->procedure_due_date = oa->procedure_due_day;
+    if (oom)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    *ret = a;
+    return 0;
+}
+
+int tdm_eval_overdue(const tdm_eval_ctx *ctx, tdm_window *state, int32_t today,
+                     const tdm_household *household, const char *person_key,
+                     tdm_alert_list *out, td_error *err)
+{
+    size_t n0 = out->n;
+    char due[64][TDM_ALERT_ID_MAX + 1];
+    size_t ndue = 0;
+    int rc = 0;
+
+    for (size_t i = 0;; i++) {
+        const char *rule_id;
+        const tdm_open_alert *oa = tdm_window_open_at(state, i, &rule_id);
+        if (!oa)
+            break;
+        if (!tdm_alert_overdue(oa, today))
+            continue;
+        tdm_alert_out *a;
+        rc = snapshot(ctx, oa, rule_id, household, person_key, TDM_KIND_OVERDUE_WARNING, out,
+                      &a, err);
+        if (rc < 0)
+            goto fail;
+        a->raised_at = tdm_eval_cst_midnight_ms(oa->visit_due_day + 1);
+        rc = fill_message(a, "【逾期未核查】");
+        if (rc < 0) {
+            td_error_set(err, rc, "alert %s: message failed", oa->alert_id);
+            goto fail;
+        }
+        if (ndue == sizeof(due) / sizeof(due[0])) {
+            /* the rest in the next call */
+            alert_done(&out->v[--out->n]);
+            break;
+        }
+        snprintf(due[ndue++], sizeof(due[0]), "%s", oa->alert_id);
+    }
+    /* mark after the walk: marking mutates the state the walk reads */
+    for (size_t k = 0; k < ndue; k++) {
+        rc = tdm_window_mark_overdue_warned(state, due[k]);
+        if (rc < 0) {
+            td_error_set(err, rc, "cannot mark the alert overdue-warned");
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    list_truncate(out, n0);
+    return rc;
+}
+
+/* ---- outcomes ---- */
+
+static const char *const OUTCOME_SYMS[] = {"UNKNOWN", "IDENTIFIED_AS_MONITORING_OBJECT",
+                                           "ALREADY_MONITORED", "DISMISSED",
+                                           "COULD_NOT_REACH"};
+static const char *const CATEGORY_SYMS[] = {"UNKNOWN", "UNSTABLE_ALLEVIATED", "MARGINAL",
+                                            "SUDDEN_HARDSHIP"};
+
+/* s with leading and trailing ASCII white space removed, as [*b, *e). */
+static void trim(const char *s, const char **b, const char **e)
+{
+    const char *p = s, *q = s + strlen(s);
+    while (p < q && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+        p++;
+    while (q > p && (q[-1] == ' ' || (q[-1] >= '\t' && q[-1] <= '\r')))
+        q--;
+    *b = p;
+    *e = q;
+}
+
+int tdm_eval_outcome(const tdm_eval_ctx *ctx, const avro_value_t *value,
+                     const tdm_household *household, const char *person_key,
+                     tdm_window *state, tdm_alert_list *out, td_error *err)
+{
+    const char *alert_id, *outcome_sym, *category_sym, *reason, *verifier, *reviewer;
+    const char *outcome_id = NULL;
+    int64_t visit_date = 0, recorded_at = 0;
+    bool present_v, present_r;
+    avro_value_t src;
+
+    if (field_str(value, "alert_id", &alert_id) < 0 || !alert_id ||
+        field_enum(value, "outcome", &outcome_sym) < 0 || !outcome_sym ||
+        field_enum(value, "category", &category_sym) < 0 ||
+        field_str(value, "reason", &reason) < 0 || field_str(value, "verifier", &verifier) < 0 ||
+        field_str(value, "reviewer", &reviewer) < 0 || !verifier || !reviewer ||
+        field_int(value, "visit_date", &present_v, &visit_date) < 0 || !present_v ||
+        field_int(value, "recorded_at", &present_r, &recorded_at) < 0 || !present_r ||
+        field(value, "source", &src) < 0 || field_str(&src, "record_id", &outcome_id) < 0 ||
+        !outcome_id)
+        return td_error_set(err, -EINVAL, "verification outcome: missing or bad field");
+
+    tdm_outcome outcome = TDM_OUTCOME_UNKNOWN;
+    for (size_t i = 1; i < sizeof(OUTCOME_SYMS) / sizeof(OUTCOME_SYMS[0]); i++)
+        if (strcmp(outcome_sym, OUTCOME_SYMS[i]) == 0)
+            outcome = (tdm_outcome)i;
+    tdm_category category = TDM_CATEGORY_NONE;
+    if (category_sym)
+        for (size_t i = 1; i < sizeof(CATEGORY_SYMS) / sizeof(CATEGORY_SYMS[0]); i++)
+            if (strcmp(category_sym, CATEGORY_SYMS[i]) == 0)
+                category = (tdm_category)i;
+
+    const char *vb, *ve, *rb, *re;
+    trim(verifier, &vb, &ve);
+    trim(reviewer, &rb, &re);
+    if (vb == ve || rb == re)
+        return td_error_set(err, -EPERM,
+                            "two-person rule: verifier and reviewer are both required");
+    if (ve - vb == re - rb && memcmp(vb, rb, (size_t)(ve - vb)) == 0)
+        return td_error_set(err, -EPERM,
+                            "two-person rule: verifier and reviewer are the same person");
+    if (outcome == TDM_OUTCOME_UNKNOWN)
+        return td_error_set(err, -EINVAL, "verification outcome: unknown outcome");
+    if (outcome == TDM_OUTCOME_IDENTIFIED && category == TDM_CATEGORY_NONE)
+        return td_error_set(err, -EINVAL,
+                            "verification outcome: IDENTIFIED_AS_MONITORING_OBJECT without "
+                            "category");
+    const char *tb, *te;
+    trim(reason ? reason : "", &tb, &te);
+    if (outcome == TDM_OUTCOME_DISMISSED && tb == te)
+        return td_error_set(err, -EINVAL, "verification outcome: DISMISSED without reason");
+
+    const char *rule_id;
+    const tdm_open_alert *oa = tdm_window_find_alert(state, alert_id, &rule_id);
+    if (!oa)
+        return td_error_set(err, -ENOENT,
+                            "verification outcome %s: alert %s is not open (unknown, closed "
+                            "or superseded)",
+                            outcome_id, alert_id);
+
+    size_t n0 = out->n;
+    tdm_alert_out *a;
+    int rc = snapshot(ctx, oa, rule_id, household, person_key, TDM_KIND_CLOSED, out, &a, err);
+    if (rc < 0)
+        goto fail;
+    bool oom = false;
+    a->raised_at = recorded_at;
+    a->has_closure = true;
+    a->closure.outcome = outcome;
+    a->closure.category = outcome == TDM_OUTCOME_IDENTIFIED ? category : TDM_CATEGORY_NONE;
+    a->closure.reason = xdup(reason, &oom);
+    a->closure.visit_date = (int32_t)visit_date;
+    a->closure.recorded_at = recorded_at;
+    a->closure.outcome_id = xdup(outcome_id, &oom);
+    if (oom) {
+        rc = td_error_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = fill_message(a, "【已办结】");
+    if (rc < 0) {
+        td_error_set(err, rc, "alert %s: message failed", alert_id);
+        goto fail;
+    }
+    /* copy: closing frees the open alert's storage */
+    char id[TDM_ALERT_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", oa->alert_id);
+    rc = tdm_window_close_alert(state, id, tdm_eval_cst_day(recorded_at),
+                                outcome == TDM_OUTCOME_DISMISSED ? TDM_DISMISS_SUPPRESS_DAYS
+                                                                 : 0);
+    if (rc < 0) {
+        td_error_set(err, rc, "alert %s: cannot close", id);
+        goto fail;
+    }
+    return 0;
+fail:
+    list_truncate(out, n0);
+    return rc;
+}
+
+/* ---- Alert values ---- */
+
+typedef struct filler {
+    td_error *err;
+    int rc;
+    const char *at;
+} filler;
+
+static avro_value_t *get(filler *f, avro_value_t *rec, const char *name, avro_value_t *ret)
+{
+    if (f->rc == 0 && avro_value_get_by_name(rec, name, ret, NULL) != 0) {
+        f->rc = td_error_set(f->err, -EINVAL, "Alert: no field %s", name);
+    }
+    return ret;
+}
+
+static void set_str(filler *f, avro_value_t *rec, const char *name, const char *s)
+{
+    avro_value_t v;
+    get(f, rec, name, &v);
+    if (f->rc == 0 && avro_value_set_string(&v, s ? s : "") != 0)
+        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: cannot set", name);
+}
+
+/* The non-null branch of union field name, or NULL after setting null. */
+static bool set_branch(filler *f, avro_value_t *rec, const char *name, bool present,
+                       avro_value_t *ret)
+{
+    avro_value_t u;
+    get(f, rec, name, &u);
+    if (f->rc != 0)
+        return false;
+    if (avro_value_set_branch(&u, present ? 1 : 0, ret) != 0 ||
+        (!present && avro_value_set_null(ret) != 0)) {
+        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: cannot set the union", name);
+        return false;
+    }
+    return present;
+}
+
+static void set_opt_str(filler *f, avro_value_t *rec, const char *name, const char *s)
+{
+    avro_value_t b;
+    if (set_branch(f, rec, name, s != NULL, &b) && avro_value_set_string(&b, s) != 0)
+        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: cannot set", name);
+}
+
+static void set_enum_value(filler *f, avro_value_t *v, const char *name, const char *sym)
+{
+    if (f->rc != 0)
+        return;
+    int idx = avro_schema_enum_get_by_name(avro_value_get_schema(v), sym);
+    if (idx < 0 || avro_value_set_enum(v, idx) != 0)
+        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: no symbol %s", name, sym);
+}
+
+static void set_enum(filler *f, avro_value_t *rec, const char *name, const char *sym)
+{
+    avro_value_t v;
+    get(f, rec, name, &v);
+    set_enum_value(f, &v, name, sym);
+}
+
+static void set_opt_enum(filler *f, avro_value_t *rec, const char *name, const char *sym)
+{
+    avro_value_t b;
+    if (set_branch(f, rec, name, sym != NULL, &b))
+        set_enum_value(f, &b, name, sym);
+}
+
+static void set_long(filler *f, avro_value_t *rec, const char *name, int64_t x)
+{
+    avro_value_t v;
+    get(f, rec, name, &v);
+    if (f->rc == 0 && avro_value_set_long(&v, x) != 0)
+        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: cannot set", name);
+}
+
+static void set_int(filler *f, avro_value_t *rec, const char *name, int32_t x)
+{
+    avro_value_t v;
+    get(f, rec, name, &v);
+    if (f->rc == 0 && avro_value_set_int(&v, x) != 0)
+        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: cannot set", name);
+}
+
+static void set_source(filler *f, avro_value_t *rec, const char *department,
+                       const char *instance, const char *record_id, const char *location,
+                       bool has_row, int64_t row)
+{
+    avro_value_t src, b;
+    get(f, rec, "source", &src);
+    if (f->rc != 0)
+        return;
+    set_enum(f, &src, "department", department ? department : "UNKNOWN");
+    set_str(f, &src, "connector_instance", instance);
+    set_str(f, &src, "record_id", record_id);
+    set_opt_str(f, &src, "location", location);
+    if (set_branch(f, &src, "row", has_row, &b) && avro_value_set_long(&b, row) != 0)
+        f->rc = td_error_set(f->err, -EINVAL, "Alert.source.row: cannot set");
+}
+
+static const char *population_symbol(tdm_population p)
+{
+    switch (p) {
+    case TDM_POP_ROSTER_MONITORED:
+        return "ROSTER_MONITORED";
+    case TDM_POP_ROSTER_NOT_MONITORED:
+        return "ROSTER_NOT_MONITORED";
+    default:
+        return "NOT_ON_ROSTER";
+    }
+}
+
+static const char *unit_symbol(tdm_unit u)
+{
+    static const char *const v[] = {"UNKNOWN", "FEN",   "BASIS_POINTS", "COUNT",
+                                    "DAYS",    "YEARS", "GRADE"};
+    return (unsigned)u < sizeof(v) / sizeof(v[0]) ? v[u] : "UNKNOWN";
+}
+
+int tdm_alert_out_to_avro(const tdm_alert_out *a, const char *ctx_instance, avro_value_t *value,
+                          td_error *err)
+{
+    static const char *const KINDS[] = {"UNKNOWN", "ALERT", "OVERDUE_WARNING", "CLOSED"};
+    filler f = {err, 0, NULL};
+    avro_value_t b, arr;
+
+    if (avro_value_reset(value) != 0)
+        return td_error_set(err, -EINVAL, "Alert: cannot reset the value");
+    set_str(&f, value, "alert_id", a->alert_id);
+    set_enum(&f, value, "kind", (unsigned)a->kind < 4 ? KINDS[a->kind] : "UNKNOWN");
+    set_str(&f, value, "rule_id", a->rule_id);
+    set_str(&f, value, "rule_version", a->rule_version);
+    set_str(&f, value, "rule_name", a->rule_name);
+    set_opt_str(&f, value, "risk_code", a->risk_code);
+    set_enum(&f, value, "severity", tdm_severity_symbol(a->severity));
+    set_enum(&f, value, "population", population_symbol(a->population));
+    set_opt_str(&f, value, "household_id", a->household_id);
+    set_opt_enum(&f, value, "household_type",
+                 a->household_type == TDM_HH_POVERTY_ALLEVIATED ? "POVERTY_ALLEVIATED"
+                 : a->household_type == TDM_HH_ORDINARY          ? "ORDINARY"
+                                                                 : NULL);
+    set_opt_str(&f, value, "person_key", a->person_key);
+    set_opt_str(&f, value, "person_name", a->person_name);
+    bool routed = a->route.routed;
+    set_opt_str(&f, value, "village_code", routed ? a->route.village_code : NULL);
+    set_opt_str(&f, value, "township_code", routed ? a->route.township_code : NULL);
+    set_opt_str(&f, value, "county_code", routed ? a->route.county_code : NULL);
+    set_opt_str(&f, value, "grid_id", a->grid_id);
+    set_opt_str(&f, value, "head_name", a->head_name);
+    set_opt_enum(&f, value, "suggested_category",
+                 a->suggested_category == TDM_CATEGORY_NONE
+                     ? NULL
+                     : tdm_category_symbol(a->suggested_category));
+
+    get(&f, value, "evidence", &arr);
+    for (size_t i = 0; f.rc == 0 && i < a->n_evidence; i++) {
+        const tdm_evidence *e = &a->evidence[i];
+        avro_value_t item;
+        if (avro_value_append(&arr, &item, NULL) != 0) {
+            f.rc = td_error_set(err, -ENOMEM, "Alert.evidence: cannot append");
+            break;
+        }
+        set_enum(&f, &item, "dataset", dataset_symbol(e->dataset));
+        set_opt_str(&f, &item, "event_type", e->event_type);
+        set_opt_str(&f, &item, "person_key", e->person_key);
+        if (set_branch(&f, &item, "event_date", e->has_event_date, &b) &&
+            avro_value_set_int(&b, e->event_date) != 0)
+            f.rc = td_error_set(err, -EINVAL, "Alert.evidence.event_date: cannot set");
+        if (set_branch(&f, &item, "amount_fen", e->has_amount, &b) &&
+            avro_value_set_long(&b, e->amount_fen) != 0)
+            f.rc = td_error_set(err, -EINVAL, "Alert.evidence.amount_fen: cannot set");
+        set_str(&f, &item, "topic", e->topic);
+        set_int(&f, &item, "partition", e->partition);
+        set_long(&f, &item, "offset", e->offset);
+        set_source(&f, &item, e->src_department, e->src_connector_instance, e->src_record_id,
+                   e->src_location, e->has_src_row, e->src_row);
+    }
+    set_int(&f, value, "evidence_count", a->evidence_count);
+    if (set_branch(&f, value, "measure", a->measure.present, &b)) {
+        set_long(&f, &b, "value", a->measure.value);
+        set_long(&f, &b, "threshold", a->measure.threshold);
+        set_enum(&f, &b, "unit", unit_symbol(a->unit));
+        set_enum(&f, &b, "comparison", a->comparison ? a->comparison : "GE");
+    }
+    set_long(&f, value, "raised_at", a->raised_at);
+    set_int(&f, value, "visit_due_date", a->visit_due_date);
+    set_int(&f, value, "procedure_due_date", a->procedure_due_date);
+    set_str(&f, value, "message", a->message);
+    if (set_branch(&f, value, "closure", a->has_closure, &b)) {
+        const tdm_closure *c = &a->closure;
+        set_enum(&f, &b, "outcome",
+                 (unsigned)c->outcome < 5 ? OUTCOME_SYMS[c->outcome] : "UNKNOWN");
+        set_opt_enum(&f, &b, "category",
+                     c->category == TDM_CATEGORY_NONE ? NULL : tdm_category_symbol(c->category));
+        set_opt_str(&f, &b, "reason", c->reason);
+        set_int(&f, &b, "visit_date", c->visit_date);
+        set_long(&f, &b, "recorded_at", c->recorded_at);
+        set_str(&f, &b, "outcome_id", c->outcome_id);
+    }
+    set_opt_str(&f, value, "supersedes_alert_id",
+                a->supersedes_alert_id[0] ? a->supersedes_alert_id : NULL);
+    set_source(&f, value, "RURAL_REVITALIZATION", ctx_instance, a->alert_id, NULL, false, 0);
+    return f.rc;
+}
