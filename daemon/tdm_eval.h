@@ -86,9 +86,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The roster's household view (tdm_roster.h). Only a forward declaration:
- * tdm_roster.h and tdm_rules.h both define tdm_household_type and tdm_labour
- * (with different values), so they cannot be included together. */
+/* The roster's household view (tdm_roster.h); declared here so that users of
+ * tdm_eval need not include the roster. */
 typedef struct tdm_household tdm_household;
 
 /* What the evaluation reads besides its inputs. Borrowed. */
