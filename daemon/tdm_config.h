@@ -1,0 +1,46 @@
+/* tdm_config: tuodi-matchd's YAML configuration (one table, td_config). */
+#ifndef TDM_CONFIG_H
+#define TDM_CONFIG_H
+
+#include "td_config.h"
+#include "td_error.h"
+#include "td_kafka.h"
+
+#include <stdint.h>
+
+typedef struct tdm_topics_config {
+    char *roster;
+    char *medical;
+    char *civil;
+    char *hr;
+    char *verifications;
+    char *dlq_verifications;
+    char *alerts_prefix;       /* alert topics are <prefix><county> */
+    int64_t alert_partitions;
+    int64_t replication_factor;
+} tdm_topics_config;
+
+typedef struct tdm_txn_config {
+    int64_t max_records;
+    int64_t max_interval_ms;
+    int64_t timeout_ms;
+} tdm_txn_config;
+
+typedef struct tdm_config {
+    td_kafka_props kafka;
+    char *group_id;
+    char *state_dir;
+    char *rules;
+    char *schemas_dir;
+    int log_level;             /* index into error, warning, notice, info, debug */
+    tdm_topics_config topics;
+    tdm_txn_config transaction;
+} tdm_config;
+
+extern const td_cfg_entry tdm_config_table[];
+
+/* Loads and checks path into cfg (zeroed). On error cfg holds nothing. */
+int tdm_config_load(const char *path, tdm_config *cfg, td_error *err);
+void tdm_config_free(tdm_config *cfg);
+
+#endif
