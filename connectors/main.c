@@ -1,12 +1,12 @@
 /* tuodi-connector: publishes one department's records to Kafka, exactly once.
  * A thin main over the connector library (tdc_*). */
+#include "td_cli.h"
 #include "td_log.h"
 #include "td_notify.h"
 #include "td_signal.h"
 #include "tdc_config.h"
 #include "tdc_connector.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,53 +37,35 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check-config", no_argument, NULL, 'k'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *path = NULL;
-    bool check = false;
+    td_cli cli;
     tdc_config cfg;
     tdc_connector *c = NULL;
     td_error err = {0};
-    int opt, r;
+    int r;
 
-    while ((opt = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': path = optarg; break;
-        case 'k': check = true; break;
-        case 'V': printf("tuodi-connector %s\n", TUODI_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (!path || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    r = td_cli_parse(argc, argv, "tuodi-connector", TUODI_VERSION, usage, &cli);
+    if (r >= 0)
+        return r;
 
     memset(&cfg, 0, sizeof(cfg));
-    r = tdc_config_load(path, &cfg, &err);
+    r = tdc_config_load(cli.config, &cfg, &err);
     if (r < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 2;
     }
-    if (check) {
+    if (cli.check) {
         /* Also build what the file describes (schemas, mapping, source
          * directories or connection settings), without touching Kafka. */
         char summary[512];
         snprintf(summary, sizeof(summary), "instance %s, dataset %s, source %s", cfg.instance,
                  tdc_dataset_kind_names[cfg.dataset], cfg.use_postgres ? "postgres" : "spooldir");
-        r = tdc_connector_new(&cfg, path, &c, &err);
+        r = tdc_connector_new(&cfg, cli.config, &c, &err);
         tdc_connector_free(c);
         if (r < 0) {
             fprintf(stderr, "%s\n", err.msg);
             return 2;
         }
-        printf("%s: ok (%s)\n", path, summary);
+        printf("%s: ok (%s)\n", cli.config, summary);
         return 0;
     }
 
@@ -95,7 +77,7 @@ int main(int argc, char **argv)
         tdc_config_free(&cfg);
         return 1;
     }
-    r = tdc_connector_new(&cfg, path, &c, &err);
+    r = tdc_connector_new(&cfg, cli.config, &c, &err);
     if (r == 0)
         r = tdc_connector_run(c, &err);
     if (r < 0) {

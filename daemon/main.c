@@ -1,6 +1,7 @@
 /* tuodi-matchd: joins department records to the roster's households,
  * evaluates the rules and pushes alerts to the county queues, exactly once.
  * A thin main over the daemon library (tdm_*). */
+#include "td_cli.h"
 #include "td_log.h"
 #include "td_notify.h"
 #include "td_signal.h"
@@ -8,7 +9,6 @@
 #include "tdm_engine.h"
 #include "tdm_rules.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,41 +40,23 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check-config", no_argument, NULL, 'k'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *path = NULL;
-    bool check = false;
+    td_cli cli;
     tdm_config cfg;
     tdm_engine *e = NULL;
     td_error err = {0};
-    int opt, r;
+    int r;
 
-    while ((opt = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': path = optarg; break;
-        case 'k': check = true; break;
-        case 'V': printf("tuodi-matchd %s\n", TUODI_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (!path || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    r = td_cli_parse(argc, argv, "tuodi-matchd", TUODI_VERSION, usage, &cli);
+    if (r >= 0)
+        return r;
 
     memset(&cfg, 0, sizeof(cfg));
-    r = tdm_config_load(path, &cfg, &err);
+    r = tdm_config_load(cli.config, &cfg, &err);
     if (r < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 2;
     }
-    if (check) {
+    if (cli.check) {
         tdm_rules *rules = NULL;
         r = tdm_rules_load(cfg.rules, &rules, &err);
         if (r < 0) {
@@ -82,7 +64,7 @@ int main(int argc, char **argv)
             tdm_config_free(&cfg);
             return 2;
         }
-        printf("%s: ok (group %s, %zu rules from %s)\n", path, cfg.group_id,
+        printf("%s: ok (group %s, %zu rules from %s)\n", cli.config, cfg.group_id,
                tdm_rules_count(rules), cfg.rules);
         tdm_rules_free(rules);
         tdm_config_free(&cfg);
