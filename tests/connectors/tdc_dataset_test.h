@@ -474,6 +474,25 @@ static inline int t_end_unit(tdc_dataset *ds, t_sink *s)
     return tdc_dataset_end_unit(ds, &k, &err);
 }
 
+/* A dataset of kind fed the lines (data rows 2, 3, ... of one unit named
+ * unit, with header hdr), then the unit's end. Each map and the end must
+ * succeed. The caller frees the dataset. */
+static inline tdc_dataset *t_run_unit(tdc_dataset_kind kind, const t_schemas *sc,
+                                      const struct tdc_mapping_config *cfg, const char *hdr,
+                                      const char *unit, const char *const *lines, size_t n,
+                                      t_sink *s)
+{
+    tdc_dataset *ds = t_dataset(kind, sc, cfg);
+    t_header h;
+
+    t_header_init(&h, hdr);
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_EQUAL(t_map_line(ds, s, &h, unit, (int64_t)i + 2, lines[i]), 0);
+    CU_ASSERT_EQUAL(t_end_unit(ds, s), 0);
+    t_header_done(&h);
+    return ds;
+}
+
 /* Does text hold none of the digits runs of the identity numbers given
  * (NULL-terminated)? The 17 leading characters are checked, so a number in
  * any form (15 or 18, x or X) is caught. */

@@ -23,15 +23,9 @@ static int suite_clean(void)
 static tdc_dataset *run(const struct tdc_mapping_config *cfg, const char *hdr,
                         const char *const *lines, size_t n, t_sink *s)
 {
-    tdc_dataset *ds = t_dataset(TDC_DATASET_CIVIL_AFFAIRS, &sc, cfg);
-    t_header h;
+    tdc_dataset *ds = t_run_unit(TDC_DATASET_CIVIL_AFFAIRS, &sc, cfg, hdr, UNIT, lines, n, s);
 
-    t_header_init(&h, hdr);
-    for (size_t i = 0; i < n; i++)
-        CU_ASSERT_EQUAL(t_map_line(ds, s, &h, UNIT, (int64_t)i + 2, lines[i]), 0);
-    CU_ASSERT_EQUAL(t_end_unit(ds, s), 0);
     CU_ASSERT_EQUAL((int64_t)n, s->rows_in_records + (int64_t)s->nrejs);
-    t_header_done(&h);
     return ds;
 }
 
