@@ -659,9 +659,13 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
     int r, next;
 
     r = tdc_start_kafka(c, err);
-    if (r < 0)
-        return r;
-    r = tdc_read_position(c, err);
+    if (r == 0)
+        r = tdc_read_position(c, err);
+    if (r < 0 && tdc_stopping(c)) {
+        /* SIGTERM while starting: nothing was read, nothing to commit */
+        td_log_notice("%s: stopped while starting", c->cfg.instance);
+        return 0;
+    }
     if (r < 0)
         return r;
     r = tdc_source_resume(c->src, c->committed.kind ? &c->committed : NULL, err);

@@ -75,6 +75,8 @@ static void show_log(const fixture *fx)
     }
 }
 
+static bool log_has(const fixture *fx, const char *what, int timeout_ms);
+
 /* Every valid row once in the records, every bad row once in the DLQ,
  * nothing else. */
 static void verify(const fixture *fx, const files *f)
@@ -163,7 +165,9 @@ static void test_stop_and_resume(void)
     CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap(), 5000), 0);
     CU_ASSERT_EQUAL(tdc_it_write_medical(fx.spool, f.names[0], 0, f.rows[0], f.bad_every[0], false), 150);
     pid = tdc_it_spawn(fx.config, fx.log);
-    usleep(2500 * 1000);
+    /* stop it while it reads the file: once running, after a few commits */
+    CU_ASSERT(log_has(&fx, ": running (", 60000));
+    usleep(400 * 1000);
     st = tdc_it_stop(pid, SIGTERM, 30000);
     CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     pid = tdc_it_spawn(fx.config, fx.log);
