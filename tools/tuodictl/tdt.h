@@ -1,0 +1,413 @@
+/* tdt: the library behind tuodictl (docs/tuodictl.md). main.c only calls
+ * tdt_main(); the tests in tests/ctl call the parts.
+ *
+ * Conventions (td_error.h): functions return 0 or a negative errno and write
+ * out-parameters only on success; the human text goes into a td_error.
+ * Nothing here logs; the commands print to the FILEs they are given. No
+ * identity number is ever printed: alerts are shown by names, person keys are
+ * never output (not even in csv or json), and texts the user types (a
+ * verification reason) are refused when they hold one.
+ *
+ * Threads: one thread. The queue, roster and table objects are used by one
+ * caller at a time.
+ */
+#ifndef TDT_H
+#define TDT_H
+
+#include "td_avro.h"
+#include "td_config.h"
+#include "td_error.h"
+#include "td_kafka.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit status of every command. */
+#define TDT_EXIT_OK 0
+#define TDT_EXIT_FAILURE 1 /* Kafka unreachable, a topic conflict, ... */
+#define TDT_EXIT_USAGE 2   /* bad arguments, bad config, invalid input */
+
+/* The whole command line: "tuodictl [--config FILE] [--prefix P] COMMAND
+ * ...". Prints to out and errf; returns the exit status. */
+int tdt_main(int argc, char **argv, FILE *out, FILE *errf);
+
+/* ---- configuration (tdt_config.c) ---------------------------------------- */
+
+#define TDT_DEFAULT_CONFIG "/etc/tuodi/tuodictl.yaml"
+
+/* Topic names: the same keys and defaults as tuodi-matchd's topics: section,
+ * plus the connectors' offsets topic and the DLQ prefix. */
+typedef struct tdt_topic_names {
+    char *roster;
+    char *medical_insurance;
+    char *civil_affairs;
+    char *human_resources;
+    char *verifications;
+    char *dlq_verifications;
+    char *alerts_prefix;   /* + county code, or + "unrouted" */
+    char *connect_offsets; /* tdc_config's topics.offsets */
+} tdt_topic_names;
+
+typedef struct tdt_config {
+    td_kafka_props kafka;
+    char *schemas_dir;
+    char *places;              /* the divisions CSV */
+    char *topics_file;         /* deploy/topics.yaml, installed */
+    char *topic_prefix;        /* "tuodi": names starting "tuodi." are renamed */
+    int64_t replication_factor;/* 0: as the topics file says */
+    int64_t timeout_ms;
+    tdt_topic_names topics;
+    char **counties;           /* empty: every county of the places file */
+    size_t ncounties;
+} tdt_config;
+
+extern const td_cfg_entry tdt_config_table[];
+
+/* Loads path (or, when path is NULL, the YAML text yaml named name: for
+ * tests) into *out (zeroed on entry). Checks county codes (6 digits). Errors
+ * as td_config: every problem as FILE:LINE:COL. */
+int tdt_config_load(const char *path, tdt_config *out, td_error *err);
+int tdt_config_load_string(const char *name, const char *yaml, tdt_config *out, td_error *err);
+void tdt_config_free(tdt_config *c);
+
+/* "tuodi.x" -> "<prefix>.x" (malloc'd). Names not starting with "tuodi."
+ * are copied unchanged, and so is everything when prefix is "tuodi" or NULL.
+ * NULL on ENOMEM. */
+char *tdt_topic_rename(const char *name, const char *prefix);
+/* Renames every name in c->topics under prefix (and records it in
+ * c->topic_prefix). 0 or -ENOMEM. */
+int tdt_config_set_prefix(tdt_config *c, const char *prefix);
+/* The alert topic of a county ("340421") or "unrouted" (malloc'd). */
+char *tdt_alert_topic(const tdt_config *c, const char *county);
+
+/* The topics file (deploy/topics.yaml). */
+enum { TDT_CLEANUP_DELETE = 0, TDT_CLEANUP_COMPACT = 1 };
+
+typedef struct tdt_topic_def {
+    char *name;
+    int64_t partitions;
+    int64_t replication_factor;
+    int cleanup_policy;   /* TDT_CLEANUP_* */
+    int64_t retention_ms; /* 0: the broker's default; -1 is not written */
+    char *doc;
+    td_cfg_map config;    /* further topic configs, passed as written */
+} tdt_topic_def;
+
+typedef struct tdt_topics_file {
+    tdt_topic_def *topics;
+    size_t ntopics;
+} tdt_topics_file;
+
+/* Loads and checks the topics file: names unique (after prefix renaming in
+ * tdt_topics_plan), compacted topics without retention, config keys not
+ * repeating cleanup.policy or retention.ms. */
+int tdt_topics_file_load(const char *path, tdt_topics_file *out, td_error *err);
+int tdt_topics_file_load_string(const char *name, const char *yaml, tdt_topics_file *out,
+                                td_error *err);
+void tdt_topics_file_free(tdt_topics_file *f);
+
+/* ---- places (tdt_places.c) ------------------------------------------------ */
+
+typedef struct tdt_places tdt_places;
+
+/* Reads the divisions CSV (header code,name,parent_code,level,county_code,
+ * county_name; 12-digit codes). -ENOENT etc. if unreadable, -EINVAL with
+ * file:line for a bad row. */
+int tdt_places_load(const char *path, tdt_places **ret, td_error *err);
+tdt_places *tdt_places_free(tdt_places *p);
+/* The name of a division: code of 6 (county), 9 (township) or 12 digits
+ * (padded with zeros to 12). NULL when unknown (or p NULL). */
+const char *tdt_places_name(const tdt_places *p, const char *code);
+/* The county codes (6 digits) in file order. */
+size_t tdt_places_ncounties(const tdt_places *p);
+const char *tdt_places_county(const tdt_places *p, size_t i);
+
+/* ---- the alert fold (tdt_fold.c) ------------------------------------------ */
+
+typedef enum tdt_kind {
+    TDT_KIND_UNKNOWN = 0,
+    TDT_KIND_ALERT,
+    TDT_KIND_OVERDUE_WARNING,
+    TDT_KIND_CLOSED,
+} tdt_kind;
+
+/* The VerificationResult symbols, in schema order. */
+typedef enum tdt_outcome {
+    TDT_OUTCOME_UNKNOWN = 0,
+    TDT_OUTCOME_IDENTIFIED,
+    TDT_OUTCOME_ALREADY_MONITORED,
+    TDT_OUTCOME_DISMISSED,
+    TDT_OUTCOME_COULD_NOT_REACH,
+    TDT_OUTCOME_N,
+} tdt_outcome;
+
+/* One Alert message as read; strings borrowed (NULL: Avro null). */
+typedef struct tdt_alert_msg {
+    const char *alert_id;
+    tdt_kind kind;
+    const char *rule_id;
+    const char *rule_name;
+    const char *risk_code;
+    const char *severity;    /* symbol: LOW, MEDIUM, HIGH, UNKNOWN */
+    const char *household_id;
+    const char *person_name;
+    const char *head_name;
+    const char *village_code;
+    const char *township_code;
+    const char *county_code;
+    int64_t raised_at;
+    int32_t visit_due_date;
+    int32_t procedure_due_date;
+    const char *message;
+    bool has_closure;
+    tdt_outcome outcome;
+    const char *category;    /* symbol or NULL */
+    const char *reason;
+    const char *outcome_id;
+    int32_t visit_date;
+    int64_t recorded_at;
+    const char *supersedes_alert_id;
+} tdt_alert_msg;
+
+typedef enum tdt_state {
+    TDT_STATE_OPEN = 0,
+    TDT_STATE_CLOSED,
+    TDT_STATE_SUPERSEDED,
+} tdt_state;
+
+/* One alert as folded from its messages; strings owned by the queue. */
+typedef struct tdt_alert {
+    char *alert_id;
+    char *rule_id, *rule_name, *risk_code, *severity;
+    char *household_id, *person_name, *head_name;
+    char *village_code, *township_code, *county_code;
+    char *message;
+    int64_t raised_at;        /* of the first ALERT message seen */
+    int32_t visit_due_date, procedure_due_date;
+    tdt_state state;
+    bool overdue_warned;      /* an OVERDUE_WARNING came */
+    bool seen_alert;          /* an ALERT message came (else only later kinds) */
+    tdt_outcome outcome;      /* when CLOSED */
+    char *category, *reason, *outcome_id;
+    int32_t visit_date;
+    int64_t recorded_at;
+    char *supersedes;         /* this one replaced that one */
+    char *superseded_by;      /* that one replaced this one */
+    size_t order;             /* first-seen order */
+} tdt_alert;
+
+typedef struct tdt_queue tdt_queue;
+
+int tdt_queue_new(tdt_queue **ret);
+tdt_queue *tdt_queue_free(tdt_queue *q);
+/* Folds one message (in topic order): ALERT opens (or refreshes) the alert,
+ * and with supersedes_alert_id marks the older one SUPERSEDED;
+ * OVERDUE_WARNING marks it overdue; CLOSED closes it with the outcome. Every
+ * message is a full snapshot, so a later kind for an alert never seen opens
+ * it from its own fields. UNKNOWN kinds are ignored (return 0, *ret NULL).
+ * *ret (may be NULL) is the alert touched, valid until the next apply.
+ * -EINVAL without alert_id; -ENOMEM. */
+int tdt_queue_apply(tdt_queue *q, const tdt_alert_msg *m, const tdt_alert **ret);
+size_t tdt_queue_count(const tdt_queue *q);
+const tdt_alert *tdt_queue_at(const tdt_queue *q, size_t i);
+const tdt_alert *tdt_queue_find(const tdt_queue *q, const char *alert_id);
+
+/* Open and past its visit due date on today, or an OVERDUE_WARNING came. */
+bool tdt_alert_overdue(const tdt_alert *a, int32_t today);
+
+/* The alerts to show: open ones (all states when all), of township (9
+ * digits, NULL: any), sorted by visit due date, then raised_at, then id.
+ * *ret is a malloc'd array of borrowed pointers (free() it). */
+int tdt_queue_select(const tdt_queue *q, bool all, const char *township,
+                     const tdt_alert ***ret, size_t *ret_n);
+
+/* Reads an Alert value (current alert.avsc as reader) into *ret; strings
+ * borrowed from v. -EINVAL naming the field when the value is not an Alert. */
+int tdt_alert_msg_from_avro(const avro_value_t *v, tdt_alert_msg *ret, td_error *err);
+
+/* Today's date in China Standard Time (UTC+8) at wall_ms. */
+int32_t tdt_day_cst(int64_t wall_ms);
+
+/* Words for people. */
+const char *tdt_risk_words(const char *risk_code);          /* "因病"; NULL unknown */
+const char *tdt_severity_words(const char *symbol);         /* 高 中 低 未知 */
+const char *tdt_outcome_symbol(tdt_outcome o);
+const char *tdt_outcome_words(tdt_outcome o);               /* 排除 ... */
+const char *tdt_category_words(const char *symbol);         /* 边缘易致贫户 ... */
+
+/* Per county report figures. */
+typedef struct tdt_stats {
+    size_t raised;      /* alerts seen (superseded ones included) */
+    size_t open;        /* open (overdue included) */
+    size_t overdue;     /* open and overdue */
+    size_t closed;
+    size_t superseded;
+    size_t by_outcome[TDT_OUTCOME_N]; /* closed, by outcome */
+    size_t monitored;   /* roster households MONITORED or RISK_ELIMINATED */
+    size_t eliminated;  /* RISK_ELIMINATED */
+} tdt_stats;
+
+/* Adds q's alerts to *s (counts as of today). */
+void tdt_queue_stats(const tdt_queue *q, int32_t today, tdt_stats *s);
+
+/* The roster's monitoring state per household: last value per key, a
+ * tombstone deletes. */
+enum { TDT_MON_UNKNOWN = 0, TDT_MON_NOT_MONITORED, TDT_MON_MONITORED, TDT_MON_ELIMINATED };
+
+typedef struct tdt_roster tdt_roster;
+int tdt_roster_new(tdt_roster **ret);
+tdt_roster *tdt_roster_free(tdt_roster *r);
+/* village_code NULL: tombstone. 0 or -ENOMEM. */
+int tdt_roster_apply(tdt_roster *r, const char *household_id, const char *village_code,
+                     int state);
+/* Adds the county's households (first 6 digits of village) to s. */
+void tdt_roster_stats(const tdt_roster *r, const char *county, tdt_stats *s);
+size_t tdt_roster_count(const tdt_roster *r);
+/* Reads a Household value's household_id, village_code and monitoring state. */
+int tdt_household_from_avro(const avro_value_t *v, const char **ret_id, const char **ret_village,
+                            int *ret_state, td_error *err);
+
+/* Share in basis points (1/100 %) of part in whole, rounded half up; -1 when
+ * whole is 0. */
+int64_t tdt_share_bp(size_t part, size_t whole);
+
+/* ---- output (tdt_format.c) ------------------------------------------------ */
+
+typedef enum tdt_format {
+    TDT_FMT_TABLE = 0,
+    TDT_FMT_CSV,
+    TDT_FMT_JSON,
+} tdt_format;
+
+/* "table", "csv", "json". 0 or -EINVAL. */
+int tdt_format_parse(const char *s, tdt_format *ret);
+
+/* Columns a terminal gives the UTF-8 text s: 2 for East Asian wide and
+ * full-width characters (CJK, Hangul, full-width forms), 0 for combining
+ * marks, 1 otherwise (invalid bytes count 1 each). */
+size_t tdt_display_width(const char *s);
+
+typedef struct tdt_column {
+    const char *key;    /* json member and csv header */
+    const char *header; /* table header, for people */
+    bool number;        /* json: written as a number when the cell is one */
+} tdt_column;
+
+typedef struct tdt_table {
+    const tdt_column *cols;
+    size_t ncols;
+    char **cells;       /* nrows * ncols, owned */
+    size_t nrows, cap;
+} tdt_table;
+
+void tdt_table_init(tdt_table *t, const tdt_column *cols, size_t ncols);
+/* Copies ncols cells (NULL is written as ""). 0 or -ENOMEM. */
+int tdt_table_add(tdt_table *t, const char *const *cells);
+void tdt_table_done(tdt_table *t);
+/* Writes the table: aligned text with a header (table), RFC 4180 csv with a
+ * header row (csv), or a JSON array of objects (json). */
+void tdt_table_write(const tdt_table *t, tdt_format fmt, FILE *f);
+/* Writes rows [from, nrows) without a header: table rows aligned to widths
+ * computed over the whole table, csv rows, or one JSON object per line. */
+void tdt_table_write_rows(const tdt_table *t, size_t from, tdt_format fmt, FILE *f);
+void tdt_csv_field(FILE *f, const char *s);
+void tdt_json_string(FILE *f, const char *s);
+
+/* ---- Kafka (tdt_kafka.c) -------------------------------------------------- */
+
+/* The schemas (schemas_dir and its history/). */
+int tdt_registry_load(const tdt_config *c, td_avro_registry **ret, td_error *err);
+
+typedef int (tdt_msg_fn)(const rd_kafka_message_t *m, void *opaque);
+typedef int (tdt_caught_up_fn)(void *opaque);
+
+/* Reads topics from the beginning, read_committed, without a consumer group
+ * commit: every partition assigned, each message to fn (a non-zero return
+ * stops the read and is returned). When every partition is at its end,
+ * caught_up (may be NULL) runs; with follow the read goes on until SIGINT or
+ * SIGTERM (td_signal), else it returns 0. A topic that does not exist is an
+ * error (-ENOENT, saying what to do) unless missing_ok (then it is skipped).
+ * -ETIMEDOUT when the broker does not answer within c->timeout_ms. */
+int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopics,
+                   bool missing_ok, bool follow, tdt_msg_fn *fn, tdt_caught_up_fn *caught_up,
+                   void *opaque, td_error *err);
+
+/* ---- topics create (tdt_topics.c) ----------------------------------------- */
+
+typedef enum tdt_topic_status {
+    TDT_TOPIC_CREATE = 0,  /* missing: created (or would be) */
+    TDT_TOPIC_OK,          /* exists with the same partitions and policy */
+    TDT_TOPIC_CONFLICT,    /* exists with other partitions or policy */
+} tdt_topic_status;
+
+typedef struct tdt_topic_plan {
+    char *name;              /* after renaming */
+    const tdt_topic_def *def;
+    int replication_factor;  /* after the override */
+    tdt_topic_status status;
+    char note[256];          /* what differs, for people */
+} tdt_topic_plan;
+
+/* The topics of f renamed under prefix, replication overridden when
+ * rf_override > 0. -EINVAL when two names collide. *ret malloc'd; free with
+ * tdt_topics_plan_free. */
+int tdt_topics_plan(const tdt_topics_file *f, const char *prefix, int rf_override,
+                    tdt_topic_plan **ret, size_t *ret_n, td_error *err);
+void tdt_topics_plan_free(tdt_topic_plan *p, size_t n);
+/* Asks the broker which topics exist and with what partitions and configs,
+ * filling status and note; then, unless dry_run, creates the missing ones
+ * and waits until they have leaders. Prints one line per topic to out.
+ * Returns 0 (every topic created or ok), -EEXIST (a conflict; the others
+ * were still created) or another error. */
+int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry_run,
+                      FILE *out, td_error *err);
+
+/* ---- verify (tdt_verify.c) ------------------------------------------------ */
+
+typedef struct tdt_verify_input {
+    const char *alert_id;
+    const char *outcome;    /* symbol or word (dismissed, 排除, ...) */
+    const char *category;   /* symbol or word, or NULL */
+    const char *reason;     /* or NULL */
+    const char *verifier;
+    const char *reviewer;
+    const char *visit_date; /* YYYY-MM-DD, NULL: today (CST) */
+    const char *outcome_id; /* NULL: a new UUID */
+    int64_t now_ms;         /* recorded_at */
+} tdt_verify_input;
+
+typedef struct tdt_verification {
+    char alert_id[129];
+    tdt_outcome outcome;
+    const char *category;   /* static symbol or NULL */
+    char *reason;           /* trimmed, or NULL */
+    char *verifier, *reviewer; /* trimmed */
+    int32_t visit_date;
+    int64_t recorded_at;
+    char outcome_id[129];
+} tdt_verification;
+
+/* Checks in what tuodi-matchd would reject (alert id, outcome, category for
+ * IDENTIFIED only, reason for DISMISSED, the two-person rule), and more: no
+ * identity number in the reason, a visit date not in the future. -EINVAL
+ * with a message that says what to fix (never quoting an identity number).
+ * On success *ret holds owned strings: tdt_verification_done(). */
+int tdt_verify_check(const tdt_verify_input *in, tdt_verification *ret, td_error *err);
+void tdt_verification_done(tdt_verification *v);
+/* Parses an outcome / category given as symbol, lower-case with dashes, or
+ * Chinese words. */
+int tdt_outcome_parse(const char *s, tdt_outcome *ret);
+const char *tdt_category_parse(const char *s); /* static symbol or NULL */
+/* Encodes v as a VerificationOutcome (single-object encoding). */
+int tdt_verification_encode(const td_avro_registry *reg, const tdt_verification *v,
+                            td_avro_buf *out, td_error *err);
+/* Produces it to c->topics.verifications keyed by alert_id with an
+ * idempotent producer (acks=all) and waits for the broker's ack.
+ * *ret_partition and *ret_offset say where it went. */
+int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
+                             const tdt_verification *v, int32_t *ret_partition,
+                             int64_t *ret_offset, td_error *err);
+
+#endif

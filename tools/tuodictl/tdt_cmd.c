@@ -1,0 +1,988 @@
+/* tdt_cmd: tuodictl's command line and its four commands. */
+#include "tdt.h"
+
+#include "td_time.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef TUODI_VERSION
+#define TUODI_VERSION "unknown"
+#endif
+
+/* ---- option parsing (re-entrant: the tests call tdt_main many times) ---- */
+
+typedef struct tdt_opt {
+    const char *name;  /* long name without "--" */
+    char shortc;       /* 0: none */
+    const char **val;  /* takes an argument; NULL: a flag */
+    bool *flag;
+} tdt_opt;
+
+/* Parses argv[0..argc): options of opts and up to maxpos positionals.
+ * Returns -1 to go on, or an exit status after printing to errf. */
+static int tdt_parse(int argc, char **argv, const tdt_opt *opts, const char **pos,
+                     size_t maxpos, size_t *npos, const char *cmd, FILE *errf)
+{
+    bool only_pos = false;
+    *npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const tdt_opt *o = NULL;
+        const char *inl = NULL;
+        if (only_pos || a[0] != '-' || a[1] == '\0') {
+            if (*npos >= maxpos) {
+                fprintf(errf, "tuodictl %s: unexpected argument \"%s\" (see tuodictl %s "
+                        "--help)\n", cmd, a, cmd);
+                return TDT_EXIT_USAGE;
+            }
+            pos[(*npos)++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = true;
+            continue;
+        }
+        for (const tdt_opt *p = opts; p->name; p++) {
+            size_t n = strlen(p->name);
+            if (a[1] == '-' && strncmp(a + 2, p->name, n) == 0 &&
+                (a[2 + n] == '\0' || (a[2 + n] == '=' && p->val))) {
+                o = p;
+                inl = a[2 + n] == '=' ? a + 3 + n : NULL;
+                break;
+            }
+            if (a[1] != '-' && p->shortc && a[1] == p->shortc && a[2] == '\0') {
+                o = p;
+                break;
+            }
+        }
+        if (!o) {
+            fprintf(errf, "tuodictl %s: unknown option %s (see tuodictl %s --help)\n", cmd, a,
+                    cmd);
+            return TDT_EXIT_USAGE;
+        }
+        if (o->val) {
+            if (!inl) {
+                if (i + 1 >= argc) {
+                    fprintf(errf, "tuodictl %s: --%s needs a value (see tuodictl %s --help)\n",
+                            cmd, o->name, cmd);
+                    return TDT_EXIT_USAGE;
+                }
+                inl = argv[++i];
+            }
+            *o->val = inl;
+        } else {
+            *o->flag = true;
+        }
+    }
+    return -1;
+}
+
+/* ---- the context every command shares ---- */
+
+typedef struct tdt_ctx {
+    const char *config_path;
+    const char *prefix;
+    tdt_config cfg;
+    FILE *out, *errf;
+} tdt_ctx;
+
+static int tdt_ctx_load(tdt_ctx *x)
+{
+    td_error err = {0};
+    int r;
+    memset(&x->cfg, 0, sizeof(x->cfg));
+    r = tdt_config_load(x->config_path, &x->cfg, &err);
+    if (r < 0) {
+        fprintf(x->errf, "%s\n", err.msg);
+        if (r != -EINVAL)
+            fprintf(x->errf, "tuodictl: give the config file with --config FILE or "
+                    "TUODI_CONFIG=FILE (default %s)\n", TDT_DEFAULT_CONFIG);
+        return TDT_EXIT_USAGE;
+    }
+    if (x->prefix && tdt_config_set_prefix(&x->cfg, x->prefix) < 0) {
+        fprintf(x->errf, "tuodictl: out of memory\n");
+        return TDT_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+/* Status for a failed Kafka or file operation. */
+static int tdt_fail(tdt_ctx *x, const td_error *err, int r)
+{
+    fprintf(x->errf, "tuodictl: %s\n", td_error_msg(err));
+    return r == -EINVAL ? TDT_EXIT_USAGE : TDT_EXIT_FAILURE;
+}
+
+static bool tdt_county_ok(const char *s)
+{
+    if (strlen(s) != 6)
+        return false;
+    for (int i = 0; i < 6; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static int tdt_today(tdt_ctx *x, const char *s, int32_t *ret)
+{
+    if (!s) {
+        *ret = tdt_day_cst(td_time_wall_ms());
+        return 0;
+    }
+    if (td_avro_date_parse(s, strlen(s), ret, NULL) < 0) {
+        fprintf(x->errf, "tuodictl: --today %s: expected YYYY-MM-DD\n", s);
+        return TDT_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* ---- topics ---- */
+
+static void tdt_topics_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: tuodictl [--config FILE] [--prefix P] topics create [--dry-run]\n"
+            "                [--file TOPICS.yaml] [--replication-factor N]\n"
+            "\n"
+            "Creates every topic of the topics file (topics_file: in the config, e.g.\n"
+            "/etc/tuodi/topics.yaml) with its partitions, replication factor, cleanup policy\n"
+            "and retention. Idempotent: a topic that exists with the same partitions and\n"
+            "cleanup policy is \"exists, ok\"; one with other partitions or another policy is\n"
+            "a CONFLICT (reported, not changed; exit 1). A different retention is reported.\n"
+            "\n"
+            "  --dry-run                 ask the broker, say what would be created, create nothing\n"
+            "  --file FILE               the topics file instead of topics_file:\n"
+            "  --replication-factor N    override every topic's replication factor (e.g. 1\n"
+            "                            on a single test broker)\n"
+            "  --prefix P                (before the command) topic names start with P. instead\n"
+            "                            of tuodi.\n"
+            "\n"
+            "Exit status: 0 every topic created or ok, 1 a conflict or Kafka failure,\n"
+            "2 usage or config error.\n");
+}
+
+static int tdt_cmd_topics(tdt_ctx *x, int argc, char **argv)
+{
+    const char *file = NULL, *rf_s = NULL, *pos[1];
+    bool dry = false, help = false;
+    size_t npos;
+    tdt_opt opts[] = {{"dry-run", 0, NULL, &dry},
+                      {"file", 'f', &file, NULL},
+                      {"replication-factor", 0, &rf_s, NULL},
+                      {"help", 'h', NULL, &help},
+                      {NULL, 0, NULL, NULL}};
+    tdt_topics_file tf;
+    tdt_topic_plan *plan = NULL;
+    size_t nplan = 0;
+    td_error err = {0};
+    long rf = 0;
+    int r;
+
+    r = tdt_parse(argc, argv, opts, pos, 1, &npos, "topics", x->errf);
+    if (r >= 0)
+        return r;
+    if (help) {
+        tdt_topics_usage(x->out);
+        return TDT_EXIT_OK;
+    }
+    if (npos != 1 || strcmp(pos[0], "create") != 0) {
+        fprintf(x->errf, "tuodictl topics: expected \"create\"\n");
+        tdt_topics_usage(x->errf);
+        return TDT_EXIT_USAGE;
+    }
+    if (rf_s) {
+        char *end;
+        rf = strtol(rf_s, &end, 10);
+        if (*end || rf < 1 || rf > 16) {
+            fprintf(x->errf, "tuodictl topics create: --replication-factor %s: expected 1..16\n",
+                    rf_s);
+            return TDT_EXIT_USAGE;
+        }
+    }
+    if ((r = tdt_ctx_load(x)) != 0)
+        return r;
+    if (!rf)
+        rf = (long)x->cfg.replication_factor;
+    memset(&tf, 0, sizeof(tf));
+    r = tdt_topics_file_load(file ? file : x->cfg.topics_file, &tf, &err);
+    if (r < 0) {
+        fprintf(x->errf, "%s\n", err.msg);
+        return TDT_EXIT_USAGE;
+    }
+    r = tdt_topics_plan(&tf, x->cfg.topic_prefix, (int)rf, &plan, &nplan, &err);
+    if (r == 0)
+        r = tdt_topics_create(&x->cfg, plan, nplan, dry, x->out, &err);
+    if (r == 0)
+        fprintf(x->out, "%zu topics %s\n", nplan, dry ? "checked (dry run: nothing created)" : "ok");
+    else
+        r = r == -EINVAL ? tdt_fail(x, &err, r) : tdt_fail(x, &err, -EIO);
+    tdt_topics_plan_free(plan, nplan);
+    tdt_topics_file_free(&tf);
+    return r;
+}
+
+/* ---- alerts ---- */
+
+static const tdt_column tdt_alert_cols_table[] = {
+    {"alert_id", "编号", false},     {"township", "乡镇", false},
+    {"village", "村", false},        {"head_name", "户主", false},
+    {"person_name", "涉及人员", false}, {"rule", "预警规则", false},
+    {"risk", "风险", false},         {"severity", "程度", false},
+    {"raised", "预警日期", false},   {"visit_due", "核查期限", false},
+    {"procedure_due", "办结期限", false}, {"state", "状态", false},
+};
+#define TDT_NT (sizeof(tdt_alert_cols_table) / sizeof(tdt_alert_cols_table[0]))
+
+static const tdt_column tdt_alert_cols_machine[] = {
+    {"alert_id", "", false},       {"county_code", "", false},   {"township_code", "", false},
+    {"township", "", false},       {"village_code", "", false},  {"village", "", false},
+    {"household_id", "", false},   {"head_name", "", false},     {"person_name", "", false},
+    {"rule_id", "", false},        {"rule_name", "", false},     {"risk_code", "", false},
+    {"risk", "", false},           {"severity", "", false},      {"raised_at", "", false},
+    {"visit_due_date", "", false}, {"procedure_due_date", "", false}, {"state", "", false},
+    {"outcome", "", false},        {"category", "", false},      {"supersedes", "", false},
+    {"superseded_by", "", false},  {"message", "", false},
+};
+#define TDT_NM (sizeof(tdt_alert_cols_machine) / sizeof(tdt_alert_cols_machine[0]))
+
+static const char *tdt_or(const char *s, const char *dflt)
+{
+    return s && *s ? s : dflt;
+}
+
+/* Adds a's row to t in fmt's columns. */
+static int tdt_alert_row(tdt_table *t, const tdt_alert *a, const tdt_places *places,
+                         int32_t today, tdt_format fmt)
+{
+    char raised[TD_AVRO_TIMESTAMP_BUFSZ] = "", vdue[64] = "", pdue[TD_AVRO_DATE_BUFSZ] = "";
+    char shortid[16], rday[TD_AVRO_DATE_BUFSZ] = "", risk[64], state[96];
+    const char *tname = tdt_places_name(places, a->township_code);
+    const char *vname = tdt_places_name(places, a->village_code);
+    const char *rw = tdt_risk_words(a->risk_code);
+    bool overdue = tdt_alert_overdue(a, today);
+    const char *sym = "open";
+
+    td_avro_timestamp_millis_format(a->raised_at, raised);
+    td_avro_date_format(tdt_day_cst(a->raised_at), rday);
+    td_avro_date_format(a->visit_due_date, vdue);
+    td_avro_date_format(a->procedure_due_date, pdue);
+    if (a->state == TDT_STATE_CLOSED)
+        sym = "closed";
+    else if (a->state == TDT_STATE_SUPERSEDED)
+        sym = "superseded";
+    else if (overdue)
+        sym = "overdue";
+    if (fmt != TDT_FMT_TABLE) {
+        const char *cells[TDT_NM] = {
+            a->alert_id, a->county_code, a->township_code, tname, a->village_code, vname,
+            a->household_id, a->head_name, a->person_name, a->rule_id, a->rule_name,
+            a->risk_code, rw, a->severity, raised, vdue, pdue, sym,
+            a->state == TDT_STATE_CLOSED ? tdt_outcome_symbol(a->outcome) : NULL,
+            a->category, a->supersedes, a->superseded_by, a->message};
+        return tdt_table_add(t, cells);
+    }
+    snprintf(shortid, sizeof(shortid), "%.12s", a->alert_id);
+    if (rw)
+        snprintf(risk, sizeof(risk), "%s", rw);
+    else
+        snprintf(risk, sizeof(risk), "%s", tdt_or(a->risk_code, "-"));
+    if (overdue)
+        snprintf(vdue + strlen(vdue), sizeof(vdue) - strlen(vdue), " 逾期");
+    if (a->state == TDT_STATE_CLOSED)
+        snprintf(state, sizeof(state), "已办结:%s", tdt_outcome_words(a->outcome));
+    else if (a->state == TDT_STATE_SUPERSEDED)
+        snprintf(state, sizeof(state), "已升级");
+    else
+        snprintf(state, sizeof(state), "%s", overdue ? "逾期未核查" : "待核查");
+    {
+        const char *cells[TDT_NT] = {
+            shortid, tdt_or(tname, tdt_or(a->township_code, "-")),
+            tdt_or(vname, tdt_or(a->village_code, "-")), tdt_or(a->head_name, "-"),
+            tdt_or(a->person_name, "-"), tdt_or(a->rule_name, "-"), risk,
+            tdt_severity_words(a->severity), rday, vdue, pdue, state};
+        return tdt_table_add(t, cells);
+    }
+}
+
+typedef struct tdt_alerts_run {
+    tdt_ctx *x;
+    tdt_queue *q;
+    td_avro_decoder *dec;
+    const tdt_places *places;
+    const char *township;
+    bool all, caught;
+    int32_t today;
+    tdt_format fmt;
+    size_t skipped;
+} tdt_alerts_run;
+
+static int tdt_alerts_print(tdt_alerts_run *a, const tdt_alert *one)
+{
+    tdt_table t;
+    const tdt_alert **v = NULL;
+    size_t n = 0;
+    int r = 0;
+
+    if (one) {
+        v = &one;
+        n = 1;
+    } else if (tdt_queue_select(a->q, a->all, a->township, &v, &n) < 0) {
+        return -ENOMEM;
+    }
+    if (a->fmt == TDT_FMT_TABLE)
+        tdt_table_init(&t, tdt_alert_cols_table, TDT_NT);
+    else
+        tdt_table_init(&t, tdt_alert_cols_machine, TDT_NM);
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = tdt_alert_row(&t, v[i], a->places, a->today, a->fmt);
+    if (r == 0) {
+        if (one)
+            tdt_table_write_rows(&t, 0, a->fmt, a->x->out);
+        else
+            tdt_table_write(&t, a->fmt, a->x->out);
+        if (!one && a->fmt == TDT_FMT_TABLE)
+            fprintf(a->x->out, "%zu %s\n", n, a->all ? "alerts" : "open alerts");
+    }
+    fflush(a->x->out);
+    tdt_table_done(&t);
+    if (!one)
+        free(v);
+    return r;
+}
+
+static int tdt_alerts_msg(const rd_kafka_message_t *m, void *opaque)
+{
+    tdt_alerts_run *a = opaque;
+    avro_value_t *v;
+    tdt_alert_msg am;
+    const tdt_alert *touched = NULL;
+    td_error err = {0};
+
+    if (!m->payload || td_avro_decode(a->dec, m->payload, m->len, &v, &err) < 0 ||
+        tdt_alert_msg_from_avro(v, &am, &err) < 0) {
+        fprintf(a->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n",
+                rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+                m->payload ? err.msg : "no value");
+        a->skipped++;
+        return 0;
+    }
+    if (tdt_queue_apply(a->q, &am, &touched) < 0)
+        return -ENOMEM;
+    if (a->caught && touched &&
+        (!a->township || (touched->township_code && !strcmp(touched->township_code, a->township))))
+        return tdt_alerts_print(a, touched);
+    return 0;
+}
+
+static int tdt_alerts_caught_up(void *opaque)
+{
+    tdt_alerts_run *a = opaque;
+    a->caught = true;
+    return tdt_alerts_print(a, NULL);
+}
+
+static void tdt_alerts_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: tuodictl [--config FILE] [--prefix P] alerts --county CODE\n"
+            "                [--township CODE] [--all] [--follow] [--format table|csv|json]\n"
+            "                [--today YYYY-MM-DD]\n"
+            "\n"
+            "Shows a county's verification queue: reads <alerts_prefix><county> from the\n"
+            "beginning (committed messages only), keeps the latest state of every alert\n"
+            "(ALERT opens, OVERDUE_WARNING marks it overdue, CLOSED closes it, an escalated\n"
+            "alert replaces the one it supersedes) and lists the open ones by visit due date.\n"
+            "Place names come from the places file; identity numbers are never shown.\n"
+            "\n"
+            "  --county CODE     6-digit county code, e.g. 340421 (凤台县); \"unrouted\" for\n"
+            "                    alerts without a village\n"
+            "  --township CODE   only this township (9 digits)\n"
+            "  --all             every alert: open, closed and superseded\n"
+            "  --follow          after the queue, print each change as it arrives (Ctrl-C stops)\n"
+            "  --format F        table (people, default), csv or json (machines: full alert\n"
+            "                    ids and codes)\n"
+            "  --today DATE      judge overdue as of DATE (default: today, China time)\n"
+            "\n"
+            "Overdue (逾期): the visit due date has passed, or an OVERDUE_WARNING came.\n"
+            "Exit status: 0 ok, 1 Kafka failure or no such topic, 2 usage or config error.\n");
+}
+
+static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
+{
+    const char *county = NULL, *township = NULL, *fmt_s = NULL, *today_s = NULL, *pos[1];
+    bool all = false, follow = false, help = false;
+    size_t npos;
+    tdt_opt opts[] = {{"county", 0, &county, NULL},   {"township", 0, &township, NULL},
+                      {"format", 0, &fmt_s, NULL},    {"today", 0, &today_s, NULL},
+                      {"all", 'a', NULL, &all},       {"follow", 'f', NULL, &follow},
+                      {"help", 'h', NULL, &help},     {NULL, 0, NULL, NULL}};
+    tdt_alerts_run a;
+    td_avro_registry *reg = NULL;
+    tdt_places *places = NULL;
+    char *topic = NULL;
+    td_error err = {0};
+    int r;
+
+    memset(&a, 0, sizeof(a));
+    r = tdt_parse(argc, argv, opts, pos, 0, &npos, "alerts", x->errf);
+    if (r >= 0)
+        return r;
+    if (help) {
+        tdt_alerts_usage(x->out);
+        return TDT_EXIT_OK;
+    }
+    if (!county || (!tdt_county_ok(county) && strcmp(county, "unrouted") != 0)) {
+        fprintf(x->errf, "tuodictl alerts: --county CODE is required: a 6-digit county code "
+                "such as 340421, or unrouted\n");
+        return TDT_EXIT_USAGE;
+    }
+    if (township && (strlen(township) != 9 || strncmp(township, county, 6) != 0 ||
+                     strspn(township, "0123456789") != 9)) {
+        fprintf(x->errf, "tuodictl alerts: --township %s: expected a 9-digit township code "
+                "of county %s\n", township, county);
+        return TDT_EXIT_USAGE;
+    }
+    if (fmt_s && tdt_format_parse(fmt_s, &a.fmt) < 0) {
+        fprintf(x->errf, "tuodictl alerts: --format %s: expected table, csv or json\n", fmt_s);
+        return TDT_EXIT_USAGE;
+    }
+    if ((r = tdt_today(x, today_s, &a.today)) != 0)
+        return r;
+    if ((r = tdt_ctx_load(x)) != 0)
+        return r;
+    a.x = x;
+    a.all = all;
+    a.township = township;
+    if ((r = tdt_places_load(x->cfg.places, &places, &err)) < 0 ||
+        (r = tdt_registry_load(&x->cfg, &reg, &err)) < 0 ||
+        (r = td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Alert"), &a.dec,
+                                 &err)) < 0 ||
+        (r = tdt_queue_new(&a.q)) < 0) {
+        r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EIO);
+        goto out;
+    }
+    a.places = places;
+    topic = tdt_alert_topic(&x->cfg, county);
+    {
+        const char *topics[1] = {topic};
+        r = tdt_kafka_read(&x->cfg, topics, 1, false, follow, tdt_alerts_msg,
+                           tdt_alerts_caught_up, &a, &err);
+    }
+    if (r < 0)
+        r = tdt_fail(x, &err, r);
+    else if (a.skipped)
+        fprintf(x->errf, "tuodictl: %zu messages skipped (see above)\n", a.skipped);
+out:
+    free(topic);
+    tdt_queue_free(a.q);
+    td_avro_decoder_free(a.dec);
+    td_avro_registry_free(reg);
+    tdt_places_free(places);
+    return r;
+}
+
+/* ---- verify ---- */
+
+static void tdt_verify_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: tuodictl [--config FILE] [--prefix P] verify ALERT_ID --outcome OUTCOME\n"
+            "                --verifier NAME --reviewer NAME [--category CATEGORY]\n"
+            "                [--reason TEXT] [--visit-date YYYY-MM-DD] [--outcome-id ID]\n"
+            "                [--dry-run]\n"
+            "\n"
+            "Records the outcome of a household visit (入户核查) on topics.verifications, keyed\n"
+            "by the alert id, for tuodi-matchd to close the alert.\n"
+            "\n"
+            "  ALERT_ID           the full alert id (tuodictl alerts --format csv shows it)\n"
+            "  --outcome O        identified (识别为监测对象), already-monitored (已是监测对象),\n"
+            "                     dismissed (排除) or could-not-reach (无法联系)\n"
+            "  --category C       with identified only, required: unstable-alleviated\n"
+            "                     (脱贫不稳定户), marginal (边缘易致贫户), sudden-hardship\n"
+            "                     (突发严重困难户)\n"
+            "  --reason TEXT      required for dismissed; never an identity number\n"
+            "  --verifier NAME    核查人, who collected the facts\n"
+            "  --reviewer NAME    复核人, a second person who re-checked (two-person rule)\n"
+            "  --visit-date DATE  the visit's date (default today, China time)\n"
+            "  --outcome-id ID    the outcome's own id (default a new UUID)\n"
+            "  --dry-run          check and show the outcome, record nothing\n"
+            "\n"
+            "Exit status: 0 recorded, 1 Kafka failure (nothing recorded), 2 usage, config\n"
+            "or an outcome tuodi-matchd would reject.\n");
+}
+
+static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
+{
+    tdt_verify_input in;
+    const char *pos[1];
+    bool help = false, dry = false;
+    size_t npos;
+    tdt_opt opts[] = {{"outcome", 0, &in.outcome, NULL},
+                      {"category", 0, &in.category, NULL},
+                      {"reason", 0, &in.reason, NULL},
+                      {"verifier", 0, &in.verifier, NULL},
+                      {"reviewer", 0, &in.reviewer, NULL},
+                      {"visit-date", 0, &in.visit_date, NULL},
+                      {"outcome-id", 0, &in.outcome_id, NULL},
+                      {"dry-run", 0, NULL, &dry},
+                      {"help", 'h', NULL, &help},
+                      {NULL, 0, NULL, NULL}};
+    tdt_verification v;
+    td_avro_registry *reg = NULL;
+    td_error err = {0};
+    int32_t part = -1;
+    int64_t off = -1;
+    char day[TD_AVRO_DATE_BUFSZ], ts[TD_AVRO_TIMESTAMP_BUFSZ];
+    int r;
+
+    memset(&in, 0, sizeof(in));
+    r = tdt_parse(argc, argv, opts, pos, 1, &npos, "verify", x->errf);
+    if (r >= 0)
+        return r;
+    if (help) {
+        tdt_verify_usage(x->out);
+        return TDT_EXIT_OK;
+    }
+    if (npos != 1) {
+        fprintf(x->errf, "tuodictl verify: the alert id is required (see tuodictl verify "
+                "--help)\n");
+        return TDT_EXIT_USAGE;
+    }
+    in.alert_id = pos[0];
+    in.now_ms = td_time_wall_ms();
+    if (tdt_verify_check(&in, &v, &err) < 0) {
+        fprintf(x->errf, "tuodictl verify: %s\n", err.msg);
+        return TDT_EXIT_USAGE;
+    }
+    if ((r = tdt_ctx_load(x)) != 0)
+        goto out;
+    if ((r = tdt_registry_load(&x->cfg, &reg, &err)) < 0) {
+        r = tdt_fail(x, &err, -EIO);
+        goto out;
+    }
+    if (dry) {
+        td_avro_buf b = TD_AVRO_BUF_INIT;
+        r = tdt_verification_encode(reg, &v, &b, &err);
+        td_avro_buf_done(&b);
+        if (r < 0) {
+            r = tdt_fail(x, &err, -EIO);
+            goto out;
+        }
+    } else if ((r = tdt_verification_produce(&x->cfg, reg, &v, &part, &off, &err)) < 0) {
+        r = tdt_fail(x, &err, r == -EINVAL ? -EINVAL : -EIO);
+        goto out;
+    }
+    td_avro_date_format(v.visit_date, day);
+    td_avro_timestamp_millis_format(v.recorded_at, ts);
+    fprintf(x->out, "%s %s\n", dry ? "would record (dry run)" : "recorded",
+            x->cfg.topics.verifications);
+    if (!dry)
+        fprintf(x->out, "  partition/offset %" PRId32 "/%" PRId64 "\n", part, off);
+    fprintf(x->out, "  alert      %s\n  outcome    %s (%s)\n", v.alert_id,
+            tdt_outcome_words(v.outcome), tdt_outcome_symbol(v.outcome));
+    if (v.category)
+        fprintf(x->out, "  category   %s (%s)\n", tdt_category_words(v.category), v.category);
+    if (v.reason)
+        fprintf(x->out, "  reason     %s\n", v.reason);
+    fprintf(x->out, "  verifier   %s\n  reviewer   %s\n  visit date %s\n  recorded   %s\n"
+            "  outcome id %s\n", v.verifier, v.reviewer, day, ts, v.outcome_id);
+    r = TDT_EXIT_OK;
+out:
+    td_avro_registry_free(reg);
+    tdt_verification_done(&v);
+    return r;
+}
+
+/* ---- report ---- */
+
+typedef struct tdt_report_run {
+    tdt_ctx *x;
+    char **topics;       /* ncounties alert topics, unrouted, roster */
+    size_t ncounties;
+    tdt_queue **queues;  /* ncounties + 1 */
+    tdt_roster *roster;
+    td_avro_decoder *adec, *hdec;
+    size_t skipped;
+} tdt_report_run;
+
+static int tdt_report_msg(const rd_kafka_message_t *m, void *opaque)
+{
+    tdt_report_run *rr = opaque;
+    const char *tn = rd_kafka_topic_name(m->rkt);
+    avro_value_t *v;
+    td_error err = {0};
+
+    if (strcmp(tn, rr->topics[rr->ncounties + 1]) == 0) {
+        char key[256];
+        const char *id, *village;
+        int state;
+        if (!m->key || m->key_len == 0 || m->key_len >= sizeof(key)) {
+            rr->skipped++;
+            return 0;
+        }
+        memcpy(key, m->key, m->key_len);
+        key[m->key_len] = '\0';
+        if (!m->payload)
+            return tdt_roster_apply(rr->roster, key, NULL, 0) < 0 ? -ENOMEM : 0;
+        if (td_avro_decode(rr->hdec, m->payload, m->len, &v, &err) < 0 ||
+            tdt_household_from_avro(v, &id, &village, &state, &err) < 0) {
+            fprintf(rr->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n", tn,
+                    m->partition, m->offset, err.msg);
+            rr->skipped++;
+            return 0;
+        }
+        return tdt_roster_apply(rr->roster, key, village, state) < 0 ? -ENOMEM : 0;
+    }
+    for (size_t i = 0; i <= rr->ncounties; i++) {
+        tdt_alert_msg am;
+        if (strcmp(tn, rr->topics[i]) != 0)
+            continue;
+        if (!m->payload || td_avro_decode(rr->adec, m->payload, m->len, &v, &err) < 0 ||
+            tdt_alert_msg_from_avro(v, &am, &err) < 0) {
+            fprintf(rr->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n", tn,
+                    m->partition, m->offset, m->payload ? err.msg : "no value");
+            rr->skipped++;
+            return 0;
+        }
+        return tdt_queue_apply(rr->queues[i], &am, NULL) < 0 ? -ENOMEM : 0;
+    }
+    return 0;
+}
+
+static const tdt_column tdt_report_cols[] = {
+    {"county_code", "县区代码", false}, {"county", "县区", false},
+    {"raised", "预警", true},          {"open", "待核查", true},
+    {"overdue", "逾期", true},         {"closed", "已办结", true},
+    {"identified", "识别为监测对象", true}, {"already_monitored", "已是监测对象", true},
+    {"dismissed", "排除", true},       {"could_not_reach", "无法联系", true},
+    {"superseded", "已升级", true},    {"monitored_households", "监测户", true},
+    {"risk_eliminated", "风险消除", true}, {"risk_eliminated_share", "风险消除占比", true},
+};
+#define TDT_NR (sizeof(tdt_report_cols) / sizeof(tdt_report_cols[0]))
+
+static int tdt_report_row(tdt_table *t, const char *code, const char *name, const tdt_stats *s,
+                          bool roster, tdt_format fmt)
+{
+    char n[13][24], share[24] = "";
+    const size_t vals[12] = {s->raised, s->open, s->overdue, s->closed,
+                             s->by_outcome[TDT_OUTCOME_IDENTIFIED],
+                             s->by_outcome[TDT_OUTCOME_ALREADY_MONITORED],
+                             s->by_outcome[TDT_OUTCOME_DISMISSED],
+                             s->by_outcome[TDT_OUTCOME_COULD_NOT_REACH], s->superseded,
+                             s->monitored, s->eliminated, 0};
+    int64_t bp = tdt_share_bp(s->eliminated, s->monitored);
+    for (int i = 0; i < 11; i++)
+        snprintf(n[i], sizeof(n[i]), "%zu", vals[i]);
+    if (!roster) {
+        snprintf(n[9], sizeof(n[9]), "%s", fmt == TDT_FMT_TABLE ? "-" : "");
+        snprintf(n[10], sizeof(n[10]), "%s", fmt == TDT_FMT_TABLE ? "-" : "");
+    }
+    if (roster && bp >= 0)
+        snprintf(share, sizeof(share), fmt == TDT_FMT_TABLE ? "%" PRId64 ".%02" PRId64 "%%"
+                                                             : "%" PRId64 ".%02" PRId64,
+                 bp / 100, bp % 100);
+    else if (fmt == TDT_FMT_TABLE)
+        snprintf(share, sizeof(share), "-");
+    {
+        const char *cells[TDT_NR] = {code, name, n[0], n[1], n[2], n[3], n[4],
+                                     n[5], n[6], n[7], n[8], n[9], n[10], share};
+        return tdt_table_add(t, cells);
+    }
+}
+
+static void tdt_report_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: tuodictl [--config FILE] [--prefix P] report [--county CODE]...\n"
+            "                [--format table|csv|json] [--today YYYY-MM-DD]\n"
+            "\n"
+            "Per county: alerts raised, open, overdue, closed by outcome, superseded, and\n"
+            "the roster's monitored households (MONITORED or RISK_ELIMINATED) with the share\n"
+            "whose risk is eliminated. Reads every county's alert topic, the unrouted one\n"
+            "and the roster topic (latest value per household; a tombstone removes it) from\n"
+            "the beginning. A county without an alert topic counts zero alerts.\n"
+            "\n"
+            "  --county CODE   only these counties (repeatable; default: counties: in the\n"
+            "                  config, else every county of the places file)\n"
+            "  --format F      table (default), csv or json (the share as a number, in %%)\n"
+            "  --today DATE    count overdue as of DATE (default: today, China time)\n"
+            "\n"
+            "Exit status: 0 ok, 1 Kafka failure, 2 usage or config error.\n");
+}
+
+static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
+{
+    const char *fmt_s = NULL, *today_s = NULL, *county = NULL, *pos[1];
+    bool help = false;
+    size_t npos;
+    tdt_opt opts[] = {{"format", 0, &fmt_s, NULL},
+                      {"today", 0, &today_s, NULL},
+                      {"county", 0, &county, NULL},
+                      {"help", 'h', NULL, &help},
+                      {NULL, 0, NULL, NULL}};
+    tdt_report_run rr;
+    tdt_format fmt = TDT_FMT_TABLE;
+    td_avro_registry *reg = NULL;
+    tdt_places *places = NULL;
+    const char **counties = NULL;
+    tdt_stats total;
+    tdt_table t;
+    td_error err = {0};
+    int32_t today;
+    int r;
+
+    memset(&rr, 0, sizeof(rr));
+    memset(&total, 0, sizeof(total));
+    tdt_table_init(&t, tdt_report_cols, TDT_NR);
+    /* --county may repeat: collect them first. */
+    counties = calloc((size_t)argc + 1, sizeof(*counties));
+    if (!counties)
+        return TDT_EXIT_FAILURE;
+    {
+        int nc = 0, na = 0;
+        char **rest = calloc((size_t)argc + 1, sizeof(*rest));
+        if (!rest) {
+            free(counties);
+            return TDT_EXIT_FAILURE;
+        }
+        for (int i = 0; i < argc; i++) {
+            if (strcmp(argv[i], "--county") == 0 && i + 1 < argc)
+                counties[nc++] = argv[++i];
+            else if (strncmp(argv[i], "--county=", 9) == 0)
+                counties[nc++] = argv[i] + 9;
+            else
+                rest[na++] = argv[i];
+        }
+        r = tdt_parse(na, rest, opts, pos, 0, &npos, "report", x->errf);
+        free(rest);
+        rr.ncounties = (size_t)nc;
+        if (r >= 0)
+            goto out;
+    }
+    if (help) {
+        tdt_report_usage(x->out);
+        r = TDT_EXIT_OK;
+        goto out;
+    }
+    for (size_t i = 0; i < rr.ncounties; i++)
+        if (!tdt_county_ok(counties[i])) {
+            fprintf(x->errf, "tuodictl report: --county %s: expected a 6-digit county code\n",
+                    counties[i]);
+            r = TDT_EXIT_USAGE;
+            goto out;
+        }
+    if (fmt_s && tdt_format_parse(fmt_s, &fmt) < 0) {
+        fprintf(x->errf, "tuodictl report: --format %s: expected table, csv or json\n", fmt_s);
+        r = TDT_EXIT_USAGE;
+        goto out;
+    }
+    if ((r = tdt_today(x, today_s, &today)) != 0)
+        goto out;
+    if ((r = tdt_ctx_load(x)) != 0)
+        goto out;
+    rr.x = x;
+    if ((r = tdt_places_load(x->cfg.places, &places, &err)) < 0 ||
+        (r = tdt_registry_load(&x->cfg, &reg, &err)) < 0 ||
+        (r = td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Alert"),
+                                 &rr.adec, &err)) < 0) {
+        r = tdt_fail(x, &err, -EIO);
+        goto out;
+    }
+    if (!td_avro_registry_find_name(reg, "cn.tuodi.Household") ||
+        td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Household"),
+                            &rr.hdec, &err) < 0) {
+        fprintf(x->errf, "tuodictl: no usable household.avsc in %s\n", x->cfg.schemas_dir);
+        r = TDT_EXIT_FAILURE;
+        goto out;
+    }
+    if (rr.ncounties == 0) {
+        if (x->cfg.ncounties) {
+            for (size_t i = 0; i < x->cfg.ncounties; i++)
+                counties[i] = x->cfg.counties[i];
+            rr.ncounties = x->cfg.ncounties;
+        } else {
+            const char **nc = realloc(counties, (tdt_places_ncounties(places) + 1) *
+                                                    sizeof(*nc));
+            if (!nc) {
+                r = TDT_EXIT_FAILURE;
+                goto out;
+            }
+            counties = nc;
+            for (size_t i = 0; i < tdt_places_ncounties(places); i++)
+                counties[i] = tdt_places_county(places, i);
+            rr.ncounties = tdt_places_ncounties(places);
+        }
+    }
+    rr.topics = calloc(rr.ncounties + 2, sizeof(*rr.topics));
+    rr.queues = calloc(rr.ncounties + 1, sizeof(*rr.queues));
+    if (!rr.topics || !rr.queues || tdt_roster_new(&rr.roster) < 0) {
+        r = TDT_EXIT_FAILURE;
+        goto out;
+    }
+    for (size_t i = 0; i <= rr.ncounties; i++) {
+        rr.topics[i] = tdt_alert_topic(&x->cfg, i < rr.ncounties ? counties[i] : "unrouted");
+        if (!rr.topics[i] || tdt_queue_new(&rr.queues[i]) < 0) {
+            r = TDT_EXIT_FAILURE;
+            goto out;
+        }
+    }
+    rr.topics[rr.ncounties + 1] = strdup(x->cfg.topics.roster);
+    if (!rr.topics[rr.ncounties + 1]) {
+        r = TDT_EXIT_FAILURE;
+        goto out;
+    }
+    r = tdt_kafka_read(&x->cfg, (const char *const *)rr.topics, rr.ncounties + 2, true, false,
+                       tdt_report_msg, NULL, &rr, &err);
+    if (r < 0) {
+        r = tdt_fail(x, &err, r);
+        goto out;
+    }
+    for (size_t i = 0; i <= rr.ncounties; i++) {
+        tdt_stats s;
+        bool unrouted = i == rr.ncounties;
+        const char *code = unrouted ? "unrouted" : counties[i];
+        const char *name = unrouted ? "未定位" : tdt_or(tdt_places_name(places, code), code);
+        memset(&s, 0, sizeof(s));
+        tdt_queue_stats(rr.queues[i], today, &s);
+        if (!unrouted)
+            tdt_roster_stats(rr.roster, code, &s);
+        if (unrouted && s.raised == 0)
+            continue;
+        total.raised += s.raised;
+        total.open += s.open;
+        total.overdue += s.overdue;
+        total.closed += s.closed;
+        total.superseded += s.superseded;
+        for (int k = 0; k < TDT_OUTCOME_N; k++)
+            total.by_outcome[k] += s.by_outcome[k];
+        total.monitored += s.monitored;
+        total.eliminated += s.eliminated;
+        if (tdt_report_row(&t, code, name, &s, !unrouted, fmt) < 0) {
+            r = TDT_EXIT_FAILURE;
+            goto out;
+        }
+    }
+    if (tdt_report_row(&t, "total", "合计", &total, true, fmt) < 0) {
+        r = TDT_EXIT_FAILURE;
+        goto out;
+    }
+    tdt_table_write(&t, fmt, x->out);
+    if (rr.skipped)
+        fprintf(x->errf, "tuodictl: %zu messages skipped (see above)\n", rr.skipped);
+    r = TDT_EXIT_OK;
+out:
+    tdt_table_done(&t);
+    for (size_t i = 0; rr.topics && i < rr.ncounties + 2; i++)
+        free(rr.topics[i]);
+    for (size_t i = 0; rr.queues && i <= rr.ncounties; i++)
+        tdt_queue_free(rr.queues[i]);
+    free(rr.topics);
+    free(rr.queues);
+    tdt_roster_free(rr.roster);
+    td_avro_decoder_free(rr.adec);
+    td_avro_decoder_free(rr.hdec);
+    td_avro_registry_free(reg);
+    tdt_places_free(places);
+    free(counties);
+    return r;
+}
+
+/* ---- main ---- */
+
+static void tdt_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: tuodictl [--config FILE] [--prefix P] COMMAND [OPTIONS]\n"
+            "       tuodictl --version | --help\n"
+            "\n"
+            "Commands:\n"
+            "  topics create   create every topic of the topics file (idempotent)\n"
+            "  alerts          a county's verification queue\n"
+            "  verify          record a verification outcome\n"
+            "  report          per county: alerts, outcomes, risk-eliminated share\n"
+            "\n"
+            "  -c, --config FILE  the config (default $TUODI_CONFIG, else %s)\n"
+            "      --prefix P     topic names start with P. instead of tuodi.\n"
+            "  -V, --version      print the version\n"
+            "  -h, --help         this text; COMMAND --help for a command's\n"
+            "\n"
+            "Exit status: 0 ok, 1 failure (Kafka unreachable, topic conflict, ...),\n"
+            "2 usage or config error. docs/tuodictl.md has examples.\n",
+            TDT_DEFAULT_CONFIG);
+}
+
+int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
+{
+    tdt_ctx x;
+    int i, r;
+    const char *cmd;
+
+    memset(&x, 0, sizeof(x));
+    x.out = out;
+    x.errf = errf;
+    x.config_path = getenv("TUODI_CONFIG");
+    if (!x.config_path || !*x.config_path)
+        x.config_path = TDT_DEFAULT_CONFIG;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "--prefix") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(errf, "tuodictl: %s needs a value\n", a);
+                return TDT_EXIT_USAGE;
+            }
+            if (a[2] == 'p')
+                x.prefix = argv[++i];
+            else
+                x.config_path = argv[++i];
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            x.config_path = a + 9;
+        } else if (strncmp(a, "--prefix=", 9) == 0) {
+            x.prefix = a + 9;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            tdt_usage(out);
+            return TDT_EXIT_OK;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            fprintf(out, "tuodictl %s\n", TUODI_VERSION);
+            return TDT_EXIT_OK;
+        } else if (a[0] == '-') {
+            fprintf(errf, "tuodictl: unknown option %s\n", a);
+            tdt_usage(errf);
+            return TDT_EXIT_USAGE;
+        } else {
+            break;
+        }
+    }
+    if (x.prefix && (!*x.prefix || strchr(x.prefix, '/'))) {
+        fprintf(errf, "tuodictl: --prefix must be a non-empty topic name part\n");
+        return TDT_EXIT_USAGE;
+    }
+    if (i >= argc) {
+        fprintf(errf, "tuodictl: a command is required\n");
+        tdt_usage(errf);
+        return TDT_EXIT_USAGE;
+    }
+    cmd = argv[i];
+    argc -= i + 1;
+    argv += i + 1;
+    if (strcmp(cmd, "topics") == 0)
+        r = tdt_cmd_topics(&x, argc, argv);
+    else if (strcmp(cmd, "alerts") == 0)
+        r = tdt_cmd_alerts(&x, argc, argv);
+    else if (strcmp(cmd, "verify") == 0)
+        r = tdt_cmd_verify(&x, argc, argv);
+    else if (strcmp(cmd, "report") == 0)
+        r = tdt_cmd_report(&x, argc, argv);
+    else if (strcmp(cmd, "help") == 0) {
+        tdt_usage(out);
+        r = TDT_EXIT_OK;
+    } else {
+        fprintf(errf, "tuodictl: unknown command \"%s\"\n", cmd);
+        tdt_usage(errf);
+        r = TDT_EXIT_USAGE;
+    }
+    tdt_config_free(&x.cfg);
+    return r;
+}

@@ -1,0 +1,400 @@
+/* tdt_verify: a VerificationOutcome from the command line: checked here for
+ * what tuodi-matchd would reject, then produced keyed by alert_id. */
+#include "tdt.h"
+
+#include "td_date.h"
+#include "td_log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+int tdt_outcome_parse(const char *s, tdt_outcome *ret)
+{
+    static const struct {
+        const char *name;
+        tdt_outcome o;
+    } t[] = {
+        {"IDENTIFIED_AS_MONITORING_OBJECT", TDT_OUTCOME_IDENTIFIED},
+        {"identified-as-monitoring-object", TDT_OUTCOME_IDENTIFIED},
+        {"identified", TDT_OUTCOME_IDENTIFIED},
+        {"识别为监测对象", TDT_OUTCOME_IDENTIFIED},
+        {"ALREADY_MONITORED", TDT_OUTCOME_ALREADY_MONITORED},
+        {"already-monitored", TDT_OUTCOME_ALREADY_MONITORED},
+        {"已是监测对象", TDT_OUTCOME_ALREADY_MONITORED},
+        {"DISMISSED", TDT_OUTCOME_DISMISSED},
+        {"dismissed", TDT_OUTCOME_DISMISSED},
+        {"排除", TDT_OUTCOME_DISMISSED},
+        {"COULD_NOT_REACH", TDT_OUTCOME_COULD_NOT_REACH},
+        {"could-not-reach", TDT_OUTCOME_COULD_NOT_REACH},
+        {"无法联系", TDT_OUTCOME_COULD_NOT_REACH},
+    };
+    for (size_t i = 0; s && i < sizeof(t) / sizeof(t[0]); i++)
+        if (strcmp(s, t[i].name) == 0) {
+            *ret = t[i].o;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *tdt_category_parse(const char *s)
+{
+    static const struct {
+        const char *name, *symbol;
+    } t[] = {
+        {"UNSTABLE_ALLEVIATED", "UNSTABLE_ALLEVIATED"},
+        {"unstable-alleviated", "UNSTABLE_ALLEVIATED"},
+        {"脱贫不稳定户", "UNSTABLE_ALLEVIATED"},
+        {"MARGINAL", "MARGINAL"},
+        {"marginal", "MARGINAL"},
+        {"边缘易致贫户", "MARGINAL"},
+        {"SUDDEN_HARDSHIP", "SUDDEN_HARDSHIP"},
+        {"sudden-hardship", "SUDDEN_HARDSHIP"},
+        {"突发严重困难户", "SUDDEN_HARDSHIP"},
+    };
+    for (size_t i = 0; s && i < sizeof(t) / sizeof(t[0]); i++)
+        if (strcmp(s, t[i].name) == 0)
+            return t[i].symbol;
+    return NULL;
+}
+
+/* A copy of s without leading and trailing ASCII white space and
+ * ideographic spaces (U+3000). NULL on ENOMEM. */
+static char *tdt_trim(const char *s)
+{
+    const char *p = s, *q = s + strlen(s);
+    for (;;) {
+        if (p < q && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+            p++;
+        else if (q - p >= 3 && memcmp(p, "\xE3\x80\x80", 3) == 0)
+            p += 3;
+        else
+            break;
+    }
+    for (;;) {
+        if (q > p && (q[-1] == ' ' || (q[-1] >= '\t' && q[-1] <= '\r')))
+            q--;
+        else if (q - p >= 3 && memcmp(q - 3, "\xE3\x80\x80", 3) == 0)
+            q -= 3;
+        else
+            break;
+    }
+    return strndup(p, (size_t)(q - p));
+}
+
+/* True when s holds what td_log would mask as an identity number. */
+static bool tdt_has_idnum(const char *s)
+{
+    char *c = strdup(s);
+    bool r;
+    if (!c)
+        return true;
+    r = td_log_redact(c) > 0;
+    free(c);
+    return r;
+}
+
+static bool tdt_printable_id(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            return false;
+    return true;
+}
+
+void tdt_verification_done(tdt_verification *v)
+{
+    free(v->reason);
+    free(v->verifier);
+    free(v->reviewer);
+    v->reason = v->verifier = v->reviewer = NULL;
+}
+
+int tdt_verify_check(const tdt_verify_input *in, tdt_verification *ret, td_error *err)
+{
+    tdt_verification v;
+    int32_t today = tdt_day_cst(in->now_ms);
+    int r;
+
+    memset(&v, 0, sizeof(v));
+    if (!in->alert_id || !tdt_printable_id(in->alert_id, 128))
+        return td_error_set(err, -EINVAL, "alert id: give the id as tuodictl alerts shows it "
+                            "in full (--format csv or json): 1 to 128 printable ASCII "
+                            "characters");
+    snprintf(v.alert_id, sizeof(v.alert_id), "%s", in->alert_id);
+    if (!in->outcome)
+        return td_error_set(err, -EINVAL, "--outcome is required: identified, "
+                            "already-monitored, dismissed or could-not-reach");
+    if (tdt_outcome_parse(in->outcome, &v.outcome) < 0)
+        return td_error_set(err, -EINVAL, "--outcome %s: expected identified (识别为监测对象), "
+                            "already-monitored (已是监测对象), dismissed (排除) or "
+                            "could-not-reach (无法联系)", in->outcome);
+    if (in->category) {
+        v.category = tdt_category_parse(in->category);
+        if (!v.category)
+            return td_error_set(err, -EINVAL, "--category %s: expected unstable-alleviated "
+                                "(脱贫不稳定户), marginal (边缘易致贫户) or sudden-hardship "
+                                "(突发严重困难户)", in->category);
+    }
+    if (v.outcome == TDT_OUTCOME_IDENTIFIED && !v.category)
+        return td_error_set(err, -EINVAL, "--outcome identified needs --category "
+                            "(unstable-alleviated, marginal or sudden-hardship)");
+    if (v.outcome != TDT_OUTCOME_IDENTIFIED && v.category)
+        return td_error_set(err, -EINVAL, "--category goes with --outcome identified only");
+    if (!in->verifier || !in->reviewer)
+        return td_error_set(err, -EINVAL, "two-person rule: both --verifier (核查人) and "
+                            "--reviewer (复核人) are required");
+    v.verifier = tdt_trim(in->verifier);
+    v.reviewer = tdt_trim(in->reviewer);
+    v.reason = in->reason ? tdt_trim(in->reason) : NULL;
+    if (!v.verifier || !v.reviewer || (in->reason && !v.reason)) {
+        r = td_error_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (!*v.verifier || !*v.reviewer) {
+        r = td_error_set(err, -EINVAL, "two-person rule: --verifier and --reviewer must not be "
+                         "empty");
+        goto fail;
+    }
+    if (strcmp(v.verifier, v.reviewer) == 0) {
+        r = td_error_set(err, -EINVAL, "two-person rule: the verifier and the reviewer must be "
+                         "two different people");
+        goto fail;
+    }
+    if (tdt_has_idnum(v.verifier) || tdt_has_idnum(v.reviewer)) {
+        r = td_error_set(err, -EINVAL, "--verifier/--reviewer: give a name or staff id, not an "
+                         "identity number");
+        goto fail;
+    }
+    if (v.reason && !*v.reason) {
+        free(v.reason);
+        v.reason = NULL;
+    }
+    if (v.outcome == TDT_OUTCOME_DISMISSED && !v.reason) {
+        r = td_error_set(err, -EINVAL, "--outcome dismissed needs --reason (why the household "
+                         "is excluded)");
+        goto fail;
+    }
+    if (v.reason && tdt_has_idnum(v.reason)) {
+        r = td_error_set(err, -EINVAL, "--reason holds what looks like an identity number: "
+                         "remove it (reasons must not carry personal identifiers)");
+        goto fail;
+    }
+    if (in->visit_date) {
+        if (td_avro_date_parse(in->visit_date, strlen(in->visit_date), &v.visit_date, NULL) < 0) {
+            r = td_error_set(err, -EINVAL, "--visit-date %s: expected YYYY-MM-DD",
+                             in->visit_date);
+            goto fail;
+        }
+        if (v.visit_date > today) {
+            r = td_error_set(err, -EINVAL, "--visit-date %s is in the future", in->visit_date);
+            goto fail;
+        }
+    } else {
+        v.visit_date = today;
+    }
+    v.recorded_at = in->now_ms;
+    if (in->outcome_id) {
+        if (!tdt_printable_id(in->outcome_id, 128)) {
+            r = td_error_set(err, -EINVAL, "--outcome-id: 1 to 128 printable ASCII characters");
+            goto fail;
+        }
+        snprintf(v.outcome_id, sizeof(v.outcome_id), "%s", in->outcome_id);
+    } else {
+        unsigned char b[16];
+        if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+            r = td_error_set(err, -EIO, "cannot get random bytes for the outcome id");
+            goto fail;
+        }
+        b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+        b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+        snprintf(v.outcome_id, sizeof(v.outcome_id),
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+                 b[13], b[14], b[15]);
+    }
+    *ret = v;
+    return 0;
+fail:
+    tdt_verification_done(&v);
+    return r;
+}
+
+int tdt_verification_encode(const td_avro_registry *reg, const tdt_verification *v,
+                            td_avro_buf *out, td_error *err)
+{
+    const td_avro_schema *s = td_avro_registry_find_name(reg, "cn.tuodi.VerificationOutcome");
+    char *json = NULL;
+    size_t len = 0;
+    FILE *f;
+    avro_value_t val;
+    char day[TD_AVRO_DATE_BUFSZ], ts[TD_AVRO_TIMESTAMP_BUFSZ];
+    int r;
+
+    if (!s)
+        return td_error_set(err, -ENOENT, "no verification_outcome.avsc among the schemas "
+                            "(schemas_dir)");
+    if (td_avro_date_format(v->visit_date, day) < 0 ||
+        td_avro_timestamp_millis_format(v->recorded_at, ts) < 0)
+        return td_error_set(err, -ERANGE, "visit date or clock out of range");
+    f = open_memstream(&json, &len);
+    if (!f)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    fputs("{\"alert_id\":", f);
+    tdt_json_string(f, v->alert_id);
+    fprintf(f, ",\"outcome\":\"%s\",\"category\":", tdt_outcome_symbol(v->outcome));
+    if (v->category)
+        fprintf(f, "{\"cn.tuodi.MonitoringCategory\":\"%s\"}", v->category);
+    else
+        fputs("null", f);
+    fputs(",\"reason\":", f);
+    if (v->reason) {
+        fputs("{\"string\":", f);
+        tdt_json_string(f, v->reason);
+        fputc('}', f);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"verifier\":", f);
+    tdt_json_string(f, v->verifier);
+    fputs(",\"reviewer\":", f);
+    tdt_json_string(f, v->reviewer);
+    fprintf(f, ",\"visit_date\":\"%s\",\"recorded_at\":\"%s\",\"source\":{\"department\":"
+            "\"RURAL_REVITALIZATION\",\"connector_instance\":\"tuodictl\",\"record_id\":",
+            day, ts);
+    tdt_json_string(f, v->outcome_id);
+    fputs(",\"location\":null,\"row\":null}}", f);
+    if (fclose(f) != 0) {
+        free(json);
+        return td_error_set(err, -ENOMEM, "out of memory");
+    }
+    r = td_avro_schema_value_new(s, &val, err);
+    if (r < 0) {
+        free(json);
+        return r;
+    }
+    r = td_avro_value_from_json(s, json, len, &val, err);
+    if (r == 0)
+        r = td_avro_encode(s, &val, out, err);
+    avro_value_decref(&val);
+    free(json);
+    return r;
+}
+
+typedef struct tdt_delivery {
+    bool done;
+    rd_kafka_resp_err_t err;
+    int32_t partition;
+    int64_t offset;
+} tdt_delivery;
+
+static void tdt_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    tdt_delivery *d = m->_private;
+    (void)rk;
+    (void)opaque;
+    if (!d)
+        return;
+    d->done = true;
+    d->err = m->err;
+    d->partition = m->partition;
+    d->offset = m->offset;
+}
+
+int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
+                             const tdt_verification *v, int32_t *ret_partition,
+                             int64_t *ret_offset, td_error *err)
+{
+    td_avro_buf buf = TD_AVRO_BUF_INIT;
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    tdt_delivery d = {false, 0, -1, -1};
+    rd_kafka_resp_err_t x;
+    int r;
+
+    if (!td_kafka_props_find(&c->kafka, "bootstrap.servers"))
+        return td_error_set(err, -EINVAL, "no kafka: bootstrap.servers in the config: add the "
+                            "broker addresses (host:port,...)");
+    r = tdt_verification_encode(reg, v, &buf, err);
+    if (r < 0)
+        goto out;
+    r = td_kafka_producer_conf_new(NULL, NULL, &c->kafka, &conf, err);
+    if (r < 0)
+        goto out;
+    rd_kafka_conf_set_dr_msg_cb(conf, tdt_dr);
+    {
+        char num[32], errstr[256];
+        snprintf(num, sizeof(num), "%" PRId64, c->timeout_ms);
+        if (rd_kafka_conf_set(conf, "message.timeout.ms", num, errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            r = td_error_set(err, -EINVAL, "kafka: %s", errstr);
+            goto out;
+        }
+    }
+    r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, err);
+    if (r < 0)
+        goto out;
+    /* The topic must exist: a producer would otherwise have the broker
+     * auto-create it with the broker's defaults. */
+    {
+        const struct rd_kafka_metadata *md = NULL;
+        bool found = false;
+        x = rd_kafka_metadata(rk, 1, NULL, &md, (int)c->timeout_ms);
+        if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            r = td_error_set(err, -ETIMEDOUT, "kafka: cannot reach the broker within %" PRId64
+                             " ms: %s; check kafka.bootstrap.servers and that the broker runs; "
+                             "nothing was recorded", c->timeout_ms, rd_kafka_err2str(x));
+            goto out;
+        }
+        for (int i = 0; i < md->topic_cnt; i++)
+            if (strcmp(md->topics[i].topic, c->topics.verifications) == 0 && !md->topics[i].err)
+                found = true;
+        rd_kafka_metadata_destroy(md);
+        if (!found) {
+            r = td_error_set(err, -ENOENT, "topic %s does not exist: create the topics with "
+                             "'tuodictl topics create' (or check topics.verifications and "
+                             "--prefix); nothing was recorded", c->topics.verifications);
+            goto out;
+        }
+    }
+    x = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(c->topics.verifications),
+                          RD_KAFKA_V_KEY(v->alert_id, strlen(v->alert_id)),
+                          RD_KAFKA_V_VALUE(buf.data, buf.len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&d),
+                          RD_KAFKA_V_END);
+    if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        r = td_error_set(err, -EIO, "kafka: cannot produce to %s: %s", c->topics.verifications,
+                         rd_kafka_err2str(x));
+        goto out;
+    }
+    rd_kafka_flush(rk, (int)c->timeout_ms + 1000);
+    if (!d.done) {
+        r = td_error_set(err, -ETIMEDOUT, "kafka: no acknowledgement from the broker for %s "
+                         "within %" PRId64 " ms: check kafka.bootstrap.servers and that the "
+                         "broker runs; nothing was recorded (run the command again)",
+                         c->topics.verifications, c->timeout_ms);
+        goto out;
+    }
+    if (d.err) {
+        r = td_error_set(err, -EIO, "kafka: %s: %s; nothing was recorded%s",
+                         c->topics.verifications, rd_kafka_err2str(d.err),
+                         d.err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                                 d.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                             ? " (create the topics with 'tuodictl topics create')"
+                             : "");
+        goto out;
+    }
+    *ret_partition = d.partition;
+    *ret_offset = d.offset;
+    r = 0;
+out:
+    td_kafka_destroy(rk);
+    td_avro_buf_done(&buf);
+    return r;
+}
