@@ -1,0 +1,987 @@
+/* Benchmark: tuodi-matchd (issue 5 "Performance"), through its external
+ * interface only (config file, topics, log), on the broker of
+ * KAFKA_BOOTSTRAP, with topics of its own (prefix bench-mtd-<pid>-...).
+ *
+ *   bench_matchd [PERSONS [RECORDS [LATENCY_RATE [LATENCY_SECONDS]]]]
+ *   (defaults 1000000 1000000 1000 30; TD_BUILD_ROOT / TD_SOURCE_ROOT as
+ *   meson's test_env sets them; TD_KEEP_TMP=1 keeps the work directory)
+ *
+ * 1. Roster: PERSONS people in households of 3 (bench_matchd_data.h) into
+ *    the compacted roster topic (6 partitions) with an idempotent producer.
+ *    Run 1 of matchd on the roster alone: time from spawn to the "ready" log
+ *    line; RSS (VmRSS, VmHWM) at ready and the LMDB files: the index per
+ *    roster person. SIGTERM.
+ * 2. RECORDS department records (90% medical settlements, 10% civil-affairs
+ *    events; about 4.3% raise an alert) into 6-partition department topics,
+ *    before any consumer runs.
+ * 3. Baseline, same run, same broker, same records: a read_committed
+ *    consumer in a group over the department topics and a transactional
+ *    producer with matchd's transaction settings (max_records 1000,
+ *    max_interval 1s) that produces each input value to an output topic and
+ *    commits the consumer offsets with send_offsets_to_transaction; records/s
+ *    from the first record consumed to the last commit.
+ * 4. Run 2 of matchd (same state): records/s from its "ready" line to the
+ *    moment the group's committed offsets reach the end of every department
+ *    partition (polled every 50 ms). Then every alert topic is read
+ *    (read_committed) to its end: the number of ALERT messages per rule and
+ *    per county queue must equal what the data implies, with no duplicate
+ *    alert id, no unrouted alert, the village as key. Any mismatch fails the
+ *    benchmark (exit 1). RSS and LMDB size at the end; SIGTERM, and the
+ *    "stopped:" counts must match as well.
+ * 5. Latency, run 3 with max_interval 100ms: LATENCY_RATE records/s for
+ *    LATENCY_SECONDS, each a 低保 application of a distinct person off the
+ *    roster (exactly one alert each, record id "LAT-<i>"); latency = the
+ *    moment a read_committed consumer of the alert topics gets the alert
+ *    minus the moment the record was handed to the producer (linger.ms 1).
+ *    p50, p99, max; every alert must arrive exactly once.
+ * Rates are reported beside the baseline, never asserted.
+ */
+#include "bench_matchd_data.h"
+#include "td_avro.h"
+#include "td_kafka.h"
+#include "td_test.h"
+#include "td_time.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DEPT_PARTITIONS 6
+#define ALERT_PARTITIONS 3
+#define TXN_MAX_RECORDS 1000
+#define TXN_MAX_INTERVAL_MS 1000
+#define LAT_MAX_INTERVAL_MS 100
+#define N_ALERT_TOPICS (BMD_COUNTIES + 1) /* the counties, then unrouted */
+
+#define FATAL(c)                                                                     \
+    do {                                                                             \
+        if (!(c)) {                                                                  \
+            fprintf(stderr, "bench_matchd: %s:%d: FAILED: %s\n", __FILE__, __LINE__, #c); \
+            exit(1);                                                                 \
+        }                                                                            \
+    } while (0)
+
+static struct bench {
+    const char *bootstrap;
+    char *dir;
+    char prefix[64];
+    char t_roster[128], t_med[128], t_civil[128], t_hr[128], t_ver[128], t_raw[128];
+    char alert_prefix[128], t_alerts[N_ALERT_TOPICS][160];
+    char bin[4200], rules[4200], schemas[4200], state[4200];
+    bool clock_key; /* the config accepts clock: {tick_interval: 0} */
+    td_avro_registry *reg;
+} B;
+
+static void die(const char *what, const td_error *err)
+{
+    fprintf(stderr, "bench_matchd: FAILED: %s: %s\n", what, err ? err->msg : "");
+    exit(1);
+}
+
+static double secs(int64_t us)
+{
+    return (double)us / 1e6;
+}
+
+/* ---------------------------------------------------------------- loading */
+
+typedef struct loader {
+    rd_kafka_t *rk;
+    const char *topics[3];
+    long sent, failed;
+} loader;
+
+static void loader_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    loader *l = opaque;
+    (void)rk;
+    if (m->err)
+        l->failed++;
+}
+
+static int loader_emit(void *opaque, enum bmd_topic topic, const char *key, size_t key_len,
+                       const void *value, size_t value_len)
+{
+    loader *l = opaque;
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            l->rk, RD_KAFKA_V_TOPIC(l->topics[topic]), RD_KAFKA_V_KEY(key, key_len),
+            RD_KAFKA_V_VALUE((void *)value, value_len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(l->rk, 10);
+            continue;
+        }
+        if (e)
+            return -EIO;
+        break;
+    }
+    l->sent++;
+    if (l->sent % 1024 == 0)
+        rd_kafka_poll(l->rk, 0);
+    return 0;
+}
+
+/* An idempotent producer (tuodi's defaults, linger.ms as given). */
+static rd_kafka_t *producer_new(const char *txid, const char *linger, void *dr_opaque)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    td_error err = {0};
+
+    if (linger)
+        FATAL(td_kafka_props_add(&props, "linger.ms", linger, NULL) == 0);
+    if (td_kafka_producer_conf_new(B.bootstrap, txid, &props, &conf, &err) < 0)
+        die("producer conf", &err);
+    if (dr_opaque) {
+        rd_kafka_conf_set_opaque(conf, dr_opaque);
+        rd_kafka_conf_set_dr_msg_cb(conf, loader_dr);
+    }
+    if (td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) < 0)
+        die("producer", &err);
+    td_kafka_props_clear(&props);
+    return rk;
+}
+
+static void loader_finish(loader *l, const char *what)
+{
+    while (rd_kafka_outq_len(l->rk) > 0)
+        rd_kafka_flush(l->rk, 1000);
+    if (l->failed) {
+        fprintf(stderr, "bench_matchd: FAILED: %ld of %ld %s not delivered\n", l->failed,
+                l->sent, what);
+        exit(1);
+    }
+}
+
+static void create_topics(rd_kafka_t *rk)
+{
+    td_kafka_props compact = {0};
+    td_kafka_topic_spec specs[6 + N_ALERT_TOPICS];
+    const char *names[6] = {B.t_roster, B.t_med, B.t_civil, B.t_hr, B.t_ver, B.t_raw};
+    const int parts[6] = {DEPT_PARTITIONS, DEPT_PARTITIONS, DEPT_PARTITIONS, DEPT_PARTITIONS,
+                          1, DEPT_PARTITIONS};
+    td_error err = {0};
+    size_t n = 0;
+
+    FATAL(td_kafka_props_add(&compact, "cleanup.policy", "compact", NULL) == 0);
+    memset(specs, 0, sizeof(specs));
+    for (int i = 0; i < 6; i++, n++) {
+        specs[n].name = names[i];
+        specs[n].partitions = parts[i];
+        specs[n].replication_factor = 1;
+        specs[n].config = i == 0 ? &compact : NULL;
+    }
+    /* the alert topics as matchd creates them (alert_partitions), so that a
+     * reader can be assigned before the first alert */
+    for (int i = 0; i < N_ALERT_TOPICS; i++, n++) {
+        specs[n].name = B.t_alerts[i];
+        specs[n].partitions = ALERT_PARTITIONS;
+        specs[n].replication_factor = 1;
+    }
+    if (td_kafka_topics_ensure(rk, specs, n, 60000, &err) < 0)
+        die("topics", &err);
+    td_kafka_props_clear(&compact);
+}
+
+/* --------------------------------------------------------------- matchd */
+
+static void write_config(const char *path, int max_interval_ms, bool clock)
+{
+    FILE *f = fopen(path, "w");
+    FATAL(f);
+    fprintf(f,
+            "kafka:\n  bootstrap.servers: %s\n"
+            "group_id: %s\nstate_dir: %s\nrules: %s\nschemas_dir: %s\nlog_level: info\n"
+            "topics:\n  roster: %s\n  medical_insurance: %s\n  civil_affairs: %s\n"
+            "  human_resources: %s\n  verifications: %s\n  dlq_verifications: %s.dlq\n"
+            "  alerts_prefix: %s\n  alert_partitions: %d\n  replication_factor: 1\n"
+            "transaction:\n  max_records: %d\n  max_interval: %dms\n",
+            B.bootstrap, B.prefix, B.state, B.rules, B.schemas, B.t_roster, B.t_med, B.t_civil,
+            B.t_hr, B.t_ver, B.prefix, B.alert_prefix, ALERT_PARTITIONS, TXN_MAX_RECORDS,
+            max_interval_ms);
+    if (clock)
+        fprintf(f, "clock:\n  tick_interval: 0\n");
+    FATAL(fclose(f) == 0);
+}
+
+/* Writes the config of a run; names the clock section only when this
+ * matchd's --check-config accepts it (the section is being added). */
+static void make_config(const char *path, int max_interval_ms)
+{
+    static int probed = -1;
+    if (probed < 0) {
+        char cmd[9000];
+        write_config(path, max_interval_ms, true);
+        snprintf(cmd, sizeof(cmd), "%s --config %s --check-config >/dev/null 2>&1", B.bin, path);
+        B.clock_key = system(cmd) == 0;
+        probed = 1;
+    }
+    write_config(path, max_interval_ms, B.clock_key);
+}
+
+typedef struct run {
+    pid_t pid;
+    char log[4300];
+    long log_off;
+    int64_t spawned_us, ready_us;
+} run;
+
+static void run_spawn(run *r, const char *config, const char *name)
+{
+    snprintf(r->log, sizeof(r->log), "%s/%s.log", B.dir, name);
+    r->log_off = 0;
+    r->spawned_us = td_time_mono_us();
+    r->pid = fork();
+    FATAL(r->pid >= 0);
+    if (r->pid == 0) {
+        int fd = open(r->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+            close(fd);
+        }
+        unsetenv("JOURNAL_STREAM");
+        unsetenv("NOTIFY_SOCKET");
+        execl(B.bin, "tuodi-matchd", "--config", config, (char *)NULL);
+        _exit(127);
+    }
+}
+
+static void run_check_alive(const run *r)
+{
+    int status;
+    if (waitpid(r->pid, &status, WNOHANG) == r->pid) {
+        char cmd[4400];
+        fprintf(stderr, "bench_matchd: FAILED: tuodi-matchd exited (status %d); its log:\n",
+                status);
+        snprintf(cmd, sizeof(cmd), "tail -n 40 %s >&2", r->log);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(no log)\n");
+        exit(1);
+    }
+}
+
+/* Scans the complete lines added to the log since the last call for text;
+ * copies the first such line into line (if not NULL). */
+static bool run_log_find(run *r, const char *text, char *line, size_t size)
+{
+    FILE *f = fopen(r->log, "r");
+    char buf[8192];
+    bool found = false;
+
+    if (!f)
+        return false;
+    if (fseek(f, r->log_off, SEEK_SET) != 0) {
+        fclose(f);
+        return false;
+    }
+    while (!found && fgets(buf, sizeof(buf), f)) {
+        size_t n = strlen(buf);
+        if (n == 0 || buf[n - 1] != '\n')
+            break; /* partial: read it again next time */
+        r->log_off += (long)n;
+        if (strstr(buf, text)) {
+            found = true;
+            if (line)
+                snprintf(line, size, "%s", buf);
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static void run_wait_log(run *r, const char *text, char *line, size_t size, int timeout_ms)
+{
+    int64_t until = td_time_mono_ms() + timeout_ms;
+    while (!run_log_find(r, text, line, size)) {
+        run_check_alive(r);
+        if (td_time_mono_ms() > until) {
+            fprintf(stderr, "bench_matchd: FAILED: no \"%s\" in %s within %d ms\n", text, r->log,
+                    timeout_ms);
+            kill(r->pid, SIGKILL);
+            exit(1);
+        }
+        usleep(10000);
+    }
+}
+
+static void run_wait_ready(run *r)
+{
+    run_wait_log(r, "notice: ready:", NULL, 0, 600000);
+    r->ready_us = td_time_mono_us();
+}
+
+/* SIGTERM; waits for exit 0 and returns the "stopped:" line's counts. */
+static void run_stop(run *r, long *records, long *alerts)
+{
+    int64_t until = td_time_mono_ms() + 120000;
+    int status = -1;
+    char line[8192];
+    const char *p;
+
+    kill(r->pid, SIGTERM);
+    while (waitpid(r->pid, &status, WNOHANG) != r->pid) {
+        if (td_time_mono_ms() > until) {
+            kill(r->pid, SIGKILL);
+            waitpid(r->pid, &status, 0);
+            die("tuodi-matchd did not stop within 120 s", NULL);
+        }
+        usleep(20000);
+    }
+    FATAL(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    r->log_off = 0;
+    FATAL(run_log_find(r, "notice: stopped: ", line, sizeof(line)));
+    p = strstr(line, "stopped: ") + strlen("stopped: ");
+    FATAL(sscanf(p, "%ld records, %ld alerts", records, alerts) == 2);
+}
+
+typedef struct memory {
+    long rss_kb, hwm_kb;
+} memory;
+
+static memory proc_memory(pid_t pid)
+{
+    char path[64], line[256];
+    memory m = {-1, -1};
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return m;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            m.rss_kb = atol(line + 6);
+        else if (strncmp(line, "VmHWM:", 6) == 0)
+            m.hwm_kb = atol(line + 6);
+    }
+    fclose(f);
+    return m;
+}
+
+/* Bytes of the files in the state directory: apparent size and allocated. */
+static void state_size(long long *apparent, long long *allocated)
+{
+    DIR *d = opendir(B.state);
+    struct dirent *de;
+
+    *apparent = *allocated = 0;
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        char path[4500];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", B.state, de->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            *apparent += (long long)st.st_size;
+            *allocated += (long long)st.st_blocks * 512;
+        }
+    }
+    closedir(d);
+}
+
+/* ---------------------------------------------------- committed offsets */
+
+/* The department partitions with their end offsets (high watermarks). */
+static rd_kafka_topic_partition_list_t *department_ends(rd_kafka_t *rk, long *total)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(2 * DEPT_PARTITIONS);
+    const char *topics[2] = {B.t_med, B.t_civil};
+
+    *total = 0;
+    for (int t = 0; t < 2; t++)
+        for (int p = 0; p < DEPT_PARTITIONS; p++) {
+            int64_t lo = 0, hi = 0;
+            rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topics[t], p, &lo, &hi,
+                                                                     10000);
+            FATAL(e == RD_KAFKA_RESP_ERR_NO_ERROR);
+            rd_kafka_topic_partition_list_add(l, topics[t], p)->offset = hi;
+            *total += (long)(hi - lo);
+        }
+    return l;
+}
+
+/* True when group's committed offsets reached every end in ends. */
+static bool group_done(rd_kafka_t *mon, const rd_kafka_topic_partition_list_t *ends)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(ends);
+    bool done = true;
+
+    for (int i = 0; i < l->cnt; i++)
+        l->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    if (rd_kafka_committed(mon, l, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        done = false;
+    for (int i = 0; done && i < l->cnt; i++)
+        if (l->elems[i].err || l->elems[i].offset < ends->elems[i].offset)
+            done = false;
+    rd_kafka_topic_partition_list_destroy(l);
+    return done;
+}
+
+static rd_kafka_t *consumer_new(const char *group, bool eof)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *c = NULL;
+    td_error err = {0};
+
+    if (eof)
+        FATAL(td_kafka_props_add(&props, "enable.partition.eof", "true", NULL) == 0);
+    FATAL(td_kafka_props_add(&props, "fetch.wait.max.ms", "10", NULL) == 0);
+    if (td_kafka_consumer_conf_new(B.bootstrap, group, &props, &conf, &err) < 0 ||
+        td_kafka_new(RD_KAFKA_CONSUMER, conf, &c, &err) < 0)
+        die("consumer", &err);
+    td_kafka_props_clear(&props);
+    return c;
+}
+
+/* --------------------------------------------------------------- baseline */
+
+static double baseline(long total, long *ret_n, double *ret_secs)
+{
+    char group[200], txid[200];
+    rd_kafka_t *c, *p;
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(2);
+    td_error err = {0};
+    int64_t t0 = -1, t1 = 0, batch_start = 0, idle_until = td_time_mono_ms() + 120000;
+    long n = 0, batch = 0;
+
+    snprintf(group, sizeof(group), "%s.raw", B.prefix);
+    snprintf(txid, sizeof(txid), "%s.raw", B.prefix);
+    c = consumer_new(group, false);
+    p = producer_new(txid, NULL, NULL);
+    if (td_kafka_txn_init(p, 60000, &err) < 0)
+        die("baseline init", &err);
+    rd_kafka_topic_partition_list_add(sub, B.t_med, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(sub, B.t_civil, RD_KAFKA_PARTITION_UA);
+    FATAL(rd_kafka_subscribe(c, sub) == 0);
+    rd_kafka_topic_partition_list_destroy(sub);
+    while (n < total) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        int64_t now;
+        if (m && m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                fprintf(stderr, "baseline consumer: %s\n", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            m = NULL;
+        }
+        now = td_time_mono_us();
+        if (m) {
+            if (t0 < 0)
+                t0 = now;
+            if (batch == 0) {
+                if (td_kafka_txn_begin(p, &err) < 0)
+                    die("baseline begin", &err);
+                batch_start = now;
+            }
+            for (;;) {
+                rd_kafka_resp_err_t e = rd_kafka_producev(
+                    p, RD_KAFKA_V_TOPIC(B.t_raw), RD_KAFKA_V_KEY(m->key, m->key_len),
+                    RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_END);
+                if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                    rd_kafka_poll(p, 10);
+                    continue;
+                }
+                FATAL(e == RD_KAFKA_RESP_ERR_NO_ERROR);
+                break;
+            }
+            rd_kafka_message_destroy(m);
+            n++;
+            batch++;
+            idle_until = td_time_mono_ms() + 120000;
+        } else if (td_time_mono_ms() > idle_until) {
+            fprintf(stderr, "bench_matchd: FAILED: baseline got %ld of %ld records\n", n, total);
+            exit(1);
+        }
+        rd_kafka_poll(p, 0);
+        if (batch > 0 && (batch >= TXN_MAX_RECORDS || n == total ||
+                          now - batch_start >= (int64_t)TXN_MAX_INTERVAL_MS * 1000)) {
+            if (td_kafka_txn_send_offsets(p, c, 60000, NULL, &err) < 0 ||
+                td_kafka_txn_commit(p, 60000, &err) < 0)
+                die("baseline commit", &err);
+            batch = 0;
+        }
+    }
+    t1 = td_time_mono_us();
+    td_kafka_destroy(c);
+    td_kafka_destroy(p);
+    *ret_n = n;
+    *ret_secs = secs(t1 - t0);
+    return (double)n / secs(t1 - t0);
+}
+
+/* ------------------------------------------------------------ alert reader */
+
+typedef struct tally {
+    long total, medical, dibao, other_rule, not_alert_kind, bad_key, bad_county, undecodable;
+    long per_topic[N_ALERT_TOPICS];
+    uint64_t *ids;
+    size_t nids, capids;
+} tally;
+
+typedef struct reader {
+    rd_kafka_t *c;
+    td_avro_decoder *dec;
+    int eofs;
+    bool eof[N_ALERT_TOPICS][ALERT_PARTITIONS];
+} reader;
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void reader_open(reader *r)
+{
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(N_ALERT_TOPICS * ALERT_PARTITIONS);
+    char group[200];
+    td_error err = {0};
+
+    memset(r, 0, sizeof(*r));
+    snprintf(group, sizeof(group), "%s.reader", B.prefix);
+    r->c = consumer_new(group, true);
+    if (td_avro_decoder_new(B.reg, td_avro_registry_find_name(B.reg, "cn.tuodi.Alert"), &r->dec,
+                            &err) < 0)
+        die("decoder", &err);
+    for (int t = 0; t < N_ALERT_TOPICS; t++)
+        for (int p = 0; p < ALERT_PARTITIONS; p++)
+            rd_kafka_topic_partition_list_add(l, B.t_alerts[t], p)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
+    FATAL(rd_kafka_assign(r->c, l) == 0);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static int topic_index(const char *name)
+{
+    for (int t = 0; t < N_ALERT_TOPICS; t++)
+        if (strcmp(name, B.t_alerts[t]) == 0)
+            return t;
+    return -1;
+}
+
+static bool str_field(avro_value_t *v, const char *name, const char **s, size_t *n)
+{
+    avro_value_t f, b;
+    if (avro_value_get_by_name(v, name, &f, NULL) != 0)
+        return false;
+    if (avro_value_get_type(&f) == AVRO_UNION) {
+        if (avro_value_get_current_branch(&f, &b) != 0 || avro_value_get_type(&b) != AVRO_STRING)
+            return false;
+        f = b;
+    }
+    if (avro_value_get_string(&f, s, n) != 0)
+        return false;
+    *n = *n > 0 ? *n - 1 : 0; /* Avro C counts the NUL */
+    return true;
+}
+
+/* Polls once (timeout_ms); tallies an alert, and for the latency phase
+ * returns the "LAT-<i>" index of its first evidence (else -1). */
+static long reader_poll(reader *r, tally *ty, int timeout_ms)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(r->c, timeout_ms);
+    avro_value_t *v, f, ev, src;
+    td_error err = {0};
+    const char *s, *village = NULL, *county = NULL;
+    size_t n, nvillage = 0, ncounty = 0;
+    int t, kind = 0;
+    long lat = -1;
+
+    if (!m)
+        return -1;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        t = topic_index(rd_kafka_topic_name(m->rkt));
+        if (t >= 0 && m->partition >= 0 && m->partition < ALERT_PARTITIONS &&
+            !r->eof[t][m->partition]) {
+            r->eof[t][m->partition] = true;
+            r->eofs++;
+        }
+        rd_kafka_message_destroy(m);
+        return -1;
+    }
+    if (m->err) {
+        fprintf(stderr, "alert reader: %s\n", rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+        return -1;
+    }
+    t = topic_index(rd_kafka_topic_name(m->rkt));
+    FATAL(t >= 0);
+    ty->total++;
+    ty->per_topic[t]++;
+    if (td_avro_decode(r->dec, m->payload, m->len, &v, &err) < 0) {
+        ty->undecodable++;
+        rd_kafka_message_destroy(m);
+        return -1;
+    }
+    if (avro_value_get_by_name(v, "kind", &f, NULL) == 0)
+        avro_value_get_enum(&f, &kind);
+    if (kind != 1)
+        ty->not_alert_kind++;
+    if (str_field(v, "alert_id", &s, &n)) {
+        if (ty->nids == ty->capids) {
+            ty->capids = ty->capids ? 2 * ty->capids : 65536;
+            ty->ids = realloc(ty->ids, ty->capids * sizeof(*ty->ids));
+            FATAL(ty->ids);
+        }
+        ty->ids[ty->nids++] = fnv1a(s, n);
+    }
+    if (str_field(v, "rule_id", &s, &n)) {
+        if (n == 16 && memcmp(s, "medical-oop-365d", 16) == 0)
+            ty->medical++;
+        else if (n == 11 && memcmp(s, "dibao-tekun", 11) == 0)
+            ty->dibao++;
+        else
+            ty->other_rule++;
+    }
+    if (!str_field(v, "village_code", &village, &nvillage) || !m->key ||
+        m->key_len != nvillage || memcmp(m->key, village, nvillage) != 0)
+        ty->bad_key++;
+    if (t == BMD_COUNTIES || !str_field(v, "county_code", &county, &ncounty) || ncounty != 6 ||
+        memcmp(county, bmd_counties[t], 6) != 0)
+        ty->bad_county++;
+    if (avro_value_get_by_name(v, "evidence", &f, NULL) == 0 &&
+        avro_value_get_by_index(&f, 0, &ev, NULL) == 0 &&
+        avro_value_get_by_name(&ev, "source", &src, NULL) == 0 &&
+        str_field(&src, "record_id", &s, &n))
+        lat = bmd_latency_index(s, n);
+    rd_kafka_message_destroy(m);
+    return lat;
+}
+
+static size_t duplicates(tally *ty)
+{
+    size_t d = 0;
+    qsort(ty->ids, ty->nids, sizeof(*ty->ids), cmp_u64);
+    for (size_t i = 1; i < ty->nids; i++)
+        if (ty->ids[i] == ty->ids[i - 1])
+            d++;
+    return d;
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    long persons = argc > 1 ? atol(argv[1]) : 1000000;
+    long records = argc > 2 ? atol(argv[2]) : 1000000;
+    long lat_rate = argc > 3 ? atol(argv[3]) : 1000;
+    long lat_secs = argc > 4 ? atol(argv[4]) : 30;
+    const char *src = getenv("TD_SOURCE_ROOT") ? getenv("TD_SOURCE_ROOT") : ".";
+    const char *build = getenv("TD_BUILD_ROOT") ? getenv("TD_BUILD_ROOT") : "build";
+    char config[4300], *uniq;
+    td_error err = {0};
+    bmd_gen *gen = NULL;
+    bmd_expect ex;
+    loader ld;
+    run r1, r2, r3;
+    memory mem_ready, mem_end;
+    long long disk1_app, disk1_alloc, disk2_app, disk2_alloc;
+    long dept_total = 0, raw_n = 0, stop_records = 0, stop_alerts = 0, r3_records = 0,
+         r3_alerts = 0;
+    double raw_rate, raw_secs, t_roster_load, t_dept_load, matchd_secs, matchd_rate;
+    int64_t t0, t_end;
+    rd_kafka_topic_partition_list_t *ends;
+    rd_kafka_t *mon;
+    reader rd;
+    tally ty;
+    int failures = 0;
+
+    B.bootstrap = td_test_bootstrap();
+    if (!B.bootstrap)
+        return 1;
+    FATAL(lat_rate > 0 && lat_secs > 0 && lat_rate <= 100000);
+    B.dir = td_test_tmpdir();
+    FATAL(B.dir);
+    uniq = td_test_unique("bench-mtd");
+    snprintf(B.prefix, sizeof(B.prefix), "%s", uniq);
+    free(uniq);
+    snprintf(B.t_roster, sizeof(B.t_roster), "%s.roster", B.prefix);
+    snprintf(B.t_med, sizeof(B.t_med), "%s.medical", B.prefix);
+    snprintf(B.t_civil, sizeof(B.t_civil), "%s.civil", B.prefix);
+    snprintf(B.t_hr, sizeof(B.t_hr), "%s.hr", B.prefix);
+    snprintf(B.t_ver, sizeof(B.t_ver), "%s.verifications", B.prefix);
+    snprintf(B.t_raw, sizeof(B.t_raw), "%s.raw", B.prefix);
+    snprintf(B.alert_prefix, sizeof(B.alert_prefix), "%s.alerts.", B.prefix);
+    for (int i = 0; i < BMD_COUNTIES; i++)
+        snprintf(B.t_alerts[i], sizeof(B.t_alerts[i]), "%s%s", B.alert_prefix, bmd_counties[i]);
+    snprintf(B.t_alerts[BMD_COUNTIES], sizeof(B.t_alerts[0]), "%sunrouted", B.alert_prefix);
+    snprintf(B.bin, sizeof(B.bin), "%s/daemon/tuodi-matchd", build);
+    snprintf(B.rules, sizeof(B.rules), "%s/deploy/rules/huainan-2023.yaml", src);
+    snprintf(B.schemas, sizeof(B.schemas), "%s/schemas", src);
+    snprintf(B.state, sizeof(B.state), "%s/state", B.dir);
+    snprintf(config, sizeof(config), "%s/matchd.yaml", B.dir);
+    FATAL(access(B.bin, X_OK) == 0);
+
+    if (td_avro_registry_new(&B.reg) < 0 ||
+        td_avro_registry_load_dir(B.reg, B.schemas, NULL, &err) < 0)
+        die("schemas", &err);
+    if (bmd_gen_new(B.reg, persons, records, &gen, &err) < 0)
+        die("data", &err);
+
+    /* 1. the roster, and matchd on it alone */
+    memset(&ld, 0, sizeof(ld));
+    ld.rk = producer_new(NULL, NULL, &ld);
+    ld.topics[BMD_ROSTER] = B.t_roster;
+    ld.topics[BMD_MEDICAL] = B.t_med;
+    ld.topics[BMD_CIVIL] = B.t_civil;
+    create_topics(ld.rk);
+    t0 = td_time_mono_us();
+    if (bmd_gen_roster(gen, loader_emit, &ld, &err) < 0)
+        die("roster", &err);
+    loader_finish(&ld, "roster records");
+    t_roster_load = secs(td_time_mono_us() - t0);
+    fprintf(stderr, "roster: %ld households (%ld persons) produced in %.1f s\n", ld.sent,
+            persons, t_roster_load);
+
+    make_config(config, TXN_MAX_INTERVAL_MS);
+    run_spawn(&r1, config, "run1");
+    run_wait_ready(&r1);
+    mem_ready = proc_memory(r1.pid);
+    {
+        char line[8192];
+        long nh = 0, np = 0;
+        const char *p;
+        r1.log_off = 0;
+        FATAL(run_log_find(&r1, " read: ", line, sizeof(line)));
+        p = strstr(line, " read: ");
+        FATAL(sscanf(p, " read: %ld households, %ld persons", &nh, &np) == 2);
+        if (nh != ld.sent || np != persons) {
+            fprintf(stderr, "bench_matchd: FAILED: matchd read %ld households, %ld persons; "
+                    "produced %ld, %ld\n", nh, np, ld.sent, persons);
+            failures++;
+        }
+    }
+    run_stop(&r1, &stop_records, &stop_alerts);
+    state_size(&disk1_app, &disk1_alloc);
+    fprintf(stderr, "run 1: ready after %.2f s\n", secs(r1.ready_us - r1.spawned_us));
+
+    /* 2. the department records */
+    ld.sent = 0;
+    t0 = td_time_mono_us();
+    if (bmd_gen_departments(gen, loader_emit, &ld, &ex, &err) < 0)
+        die("department records", &err);
+    loader_finish(&ld, "department records");
+    t_dept_load = secs(td_time_mono_us() - t0);
+    ends = department_ends(ld.rk, &dept_total);
+    FATAL(dept_total == records);
+    fprintf(stderr, "departments: %ld records produced in %.1f s; %ld alerts expected\n",
+            dept_total, t_dept_load, ex.alerts);
+
+    /* 3. the baseline */
+    raw_rate = baseline(dept_total, &raw_n, &raw_secs);
+    fprintf(stderr, "baseline: %ld records in %.2f s\n", raw_n, raw_secs);
+
+    /* 4. matchd through the same records */
+    {
+        char group[200];
+        snprintf(group, sizeof(group), "%s", B.prefix);
+        mon = consumer_new(group, false);
+    }
+    run_spawn(&r2, config, "run2");
+    run_wait_ready(&r2);
+    for (;;) {
+        run_check_alive(&r2);
+        if (group_done(mon, ends))
+            break;
+        if (td_time_mono_us() - r2.ready_us > 1200 * 1000000LL)
+            die("matchd did not commit the end of its inputs within 1200 s", NULL);
+        usleep(50000);
+    }
+    t_end = td_time_mono_us();
+    mem_end = proc_memory(r2.pid);
+    matchd_secs = secs(t_end - r2.ready_us);
+    matchd_rate = (double)dept_total / matchd_secs;
+    fprintf(stderr, "matchd: %ld records in %.2f s\n", dept_total, matchd_secs);
+
+    memset(&ty, 0, sizeof(ty));
+    reader_open(&rd);
+    {
+        int64_t until = td_time_mono_ms() + 120000;
+        while (rd.eofs < N_ALERT_TOPICS * ALERT_PARTITIONS && td_time_mono_ms() < until)
+            reader_poll(&rd, &ty, 100);
+        FATAL(rd.eofs == N_ALERT_TOPICS * ALERT_PARTITIONS);
+    }
+    run_stop(&r2, &stop_records, &stop_alerts);
+    state_size(&disk2_app, &disk2_alloc);
+    {
+        size_t dups = duplicates(&ty);
+        bool ok = ty.total == ex.alerts && ty.medical == ex.medical_alerts &&
+                  ty.dibao == ex.dibao_alerts && ty.other_rule == 0 && ty.not_alert_kind == 0 &&
+                  ty.bad_key == 0 && ty.bad_county == 0 && ty.undecodable == 0 && dups == 0 &&
+                  ty.per_topic[BMD_COUNTIES] == 0 && stop_records == dept_total &&
+                  stop_alerts == ex.alerts;
+        for (int c = 0; c < BMD_COUNTIES; c++)
+            ok = ok && ty.per_topic[c] == ex.per_county[c];
+        fprintf(stderr,
+                "alerts: %ld read (expected %ld): medical-oop-365d %ld (%ld), dibao-tekun %ld "
+                "(%ld), other rules %ld, not ALERT %ld, wrong key %ld, wrong county %ld, "
+                "undecodable %ld, duplicate ids %zu, unrouted %ld; per county",
+                ty.total, ex.alerts, ty.medical, ex.medical_alerts, ty.dibao, ex.dibao_alerts,
+                ty.other_rule, ty.not_alert_kind, ty.bad_key, ty.bad_county, ty.undecodable,
+                dups, ty.per_topic[BMD_COUNTIES]);
+        for (int c = 0; c < BMD_COUNTIES; c++)
+            fprintf(stderr, " %s %ld (%ld)", bmd_counties[c], ty.per_topic[c], ex.per_county[c]);
+        fprintf(stderr, "; matchd stopped: %ld records, %ld alerts\n", stop_records, stop_alerts);
+        if (!ok) {
+            fprintf(stderr, "bench_matchd: FAILED: tuodi-matchd produced the wrong alerts\n");
+            failures++;
+        }
+    }
+
+    /* 5. latency at lat_rate records/s */
+    make_config(config, LAT_MAX_INTERVAL_MS);
+    run_spawn(&r3, config, "run3");
+    run_wait_ready(&r3);
+    {
+        long nlat = lat_rate * lat_secs, got = 0, dup = 0, lost;
+        int64_t *sent = calloc((size_t)nlat, sizeof(int64_t));
+        int64_t *lat = calloc((size_t)nlat, sizeof(int64_t));
+        rd_kafka_t *p = producer_new(NULL, "1", NULL);
+        td_avro_buf b = TD_AVRO_BUF_INIT;
+        char key[32];
+        long produced = 0;
+        int64_t start, until;
+        tally lty;
+
+        FATAL(sent && lat);
+        memset(&lty, 0, sizeof(lty));
+        /* the producer connected before the clock starts */
+        {
+            const struct rd_kafka_metadata *md = NULL;
+            FATAL(rd_kafka_metadata(p, 1, NULL, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+            rd_kafka_metadata_destroy(md);
+        }
+        start = td_time_mono_us();
+        until = start + (lat_secs + 30) * 1000000LL;
+        while (got + dup < nlat && td_time_mono_us() < until) {
+            int64_t now = td_time_mono_us();
+            long i;
+            while (produced < nlat && now >= start + produced * 1000000LL / lat_rate) {
+                if (bmd_gen_latency_record(gen, produced, key, &b, &err) < 0)
+                    die("latency record", &err);
+                sent[produced] = td_time_mono_us();
+                FATAL(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(B.t_civil),
+                                        RD_KAFKA_V_KEY(key, strlen(key)),
+                                        RD_KAFKA_V_VALUE(b.data, b.len),
+                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                        RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+                produced++;
+            }
+            rd_kafka_poll(p, 0);
+            i = reader_poll(&rd, &lty, 1);
+            if (i >= 0 && i < produced) {
+                if (lat[i])
+                    dup++;
+                else {
+                    lat[i] = td_time_mono_us() - sent[i];
+                    got++;
+                }
+            }
+            run_check_alive(&r3);
+        }
+        rd_kafka_flush(p, 10000);
+        td_kafka_destroy(p);
+        td_avro_buf_done(&b);
+        /* anything more would be a duplicate */
+        until = td_time_mono_us() + 3000000;
+        while (td_time_mono_us() < until) {
+            long i = reader_poll(&rd, &lty, 100);
+            if (i >= 0 && i < nlat && lat[i])
+                dup++;
+        }
+        lost = nlat - got;
+        run_stop(&r3, &r3_records, &r3_alerts);
+        qsort(lat, (size_t)nlat, sizeof(*lat), cmp_i64);
+        if (lost || dup || lty.total != nlat || r3_alerts != nlat) {
+            fprintf(stderr, "bench_matchd: FAILED: latency phase: %ld of %ld alerts arrived, "
+                    "%ld duplicates, %ld alert messages, matchd counted %ld\n",
+                    got, nlat, dup, lty.total, r3_alerts);
+            failures++;
+        }
+
+        printf("\n== tuodi-matchd benchmark (%ld roster persons, %ld department records) ==\n",
+               persons, dept_total);
+        printf("data: roster %ld households produced in %.1f s; department records "
+               "(%ld medical, %ld civil affairs; %ld alerts expected) in %.1f s\n",
+               ld.sent > 0 ? (persons + 2) / 3 : 0, t_roster_load, ex.medical_records,
+               ex.civil_records, ex.alerts, t_dept_load);
+        printf("matchd config: transaction max_records %d, max_interval %d ms%s\n",
+               TXN_MAX_RECORDS, TXN_MAX_INTERVAL_MS,
+               B.clock_key ? ", clock tick_interval 0" : "");
+        printf("roster load (run 1, fresh state): ready %.2f s after start = %.0f persons/s\n",
+               secs(r1.ready_us - r1.spawned_us),
+               (double)persons / secs(r1.ready_us - r1.spawned_us));
+        printf("index per roster person: RSS at ready %.0f B (VmRSS %ld kB, VmHWM %ld kB); "
+               "LMDB %.0f B allocated (%lld bytes; apparent %lld)\n",
+               (double)mem_ready.rss_kb * 1024 / (double)persons, mem_ready.rss_kb,
+               mem_ready.hwm_kb, (double)disk1_alloc / (double)persons, disk1_alloc, disk1_app);
+        printf("run 2 (state kept): ready %.2f s after start\n",
+               secs(r2.ready_us - r2.spawned_us));
+        printf("matchd: %ld records in %.2f s = %.0f records/s (ready -> offsets committed)\n",
+               dept_total, matchd_secs, matchd_rate);
+        printf("baseline raw consume-produce (read_committed, transactional, same settings): "
+               "%.0f records/s (%ld in %.2f s)\n", raw_rate, raw_n, raw_secs);
+        printf("ratio matchd/baseline: %.2f\n", matchd_rate / raw_rate);
+        printf("alerts: %ld, as expected: %s\n", ty.total,
+               ty.total == ex.alerts && failures == 0 ? "yes" : "NO");
+        printf("after the run, per roster person: RSS %.0f B (VmRSS %ld kB, VmHWM %ld kB); "
+               "LMDB %.0f B allocated (%lld bytes; apparent %lld)\n",
+               (double)mem_end.rss_kb * 1024 / (double)persons, mem_end.rss_kb, mem_end.hwm_kb,
+               (double)disk2_alloc / (double)persons, disk2_alloc, disk2_app);
+        printf("latency (run 3, max_interval %d ms): %ld records at %ld/s, record produced -> "
+               "alert read (read_committed): p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+               LAT_MAX_INTERVAL_MS, nlat, lat_rate, (double)lat[nlat / 2] / 1000.0,
+               (double)lat[(nlat * 99) / 100] / 1000.0, (double)lat[nlat - 1] / 1000.0);
+        printf("targets: >= 50000 records/s: %s; >= 0.5 of baseline: %s; p99 < 1 s: %s\n",
+               matchd_rate >= 50000 ? "met" : "NOT met",
+               matchd_rate >= 0.5 * raw_rate ? "met" : "NOT met",
+               lat[(nlat * 99) / 100] < 1000000 ? "met" : "NOT met");
+        free(sent);
+        free(lat);
+        free(lty.ids);
+    }
+    rd_kafka_topic_partition_list_destroy(ends);
+    td_kafka_destroy(mon);
+    td_kafka_destroy(rd.c);
+    td_avro_decoder_free(rd.dec);
+    td_kafka_destroy(ld.rk);
+    free(ty.ids);
+    bmd_gen_free(gen);
+    td_avro_registry_free(B.reg);
+    if (failures)
+        fprintf(stderr, "bench_matchd: FAILED (logs kept in %s)\n", B.dir);
+    else if (!getenv("TD_KEEP_TMP"))
+        td_test_rmtree(B.dir);
+    free(B.dir);
+    return failures ? 1 : 0;
+}
