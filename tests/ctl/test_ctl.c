@@ -1,0 +1,767 @@
+/* tuodictl's parts without Kafka: the alert fold, the report figures,
+ * output formats (double-width alignment, csv quoting, json), config and
+ * topics-file errors, the topics file as shipped, and verify's checks. */
+#include "td_test.h"
+#include "tdt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers ---- */
+
+static tdt_alert_msg msg(const char *id, tdt_kind kind, int32_t visit_due)
+{
+    tdt_alert_msg m;
+    memset(&m, 0, sizeof(m));
+    m.alert_id = id;
+    m.kind = kind;
+    m.rule_id = "dibao-tekun";
+    m.rule_name = "申请低保";
+    m.risk_code = "01";
+    m.severity = "MEDIUM";
+    m.household_id = "H1";
+    m.head_name = "张三";
+    m.person_name = "李四";
+    m.village_code = "340421100201";
+    m.township_code = "340421100";
+    m.county_code = "340421";
+    m.raised_at = 1683244800000; /* 2023-05-05T00:00:00Z */
+    m.visit_due_date = visit_due;
+    m.procedure_due_date = visit_due + 26;
+    m.message = "msg";
+    return m;
+}
+
+static char *capture(void (*fn)(FILE *, void *), void *arg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fn(f, arg);
+    fclose(f);
+    return buf;
+}
+
+#define D(y, m, d) day_of(y, m, d)
+static int32_t day_of(int y, int m, int d)
+{
+    char s[16];
+    int32_t r = 0;
+    snprintf(s, sizeof(s), "%04d-%02d-%02d", y, m, d);
+    CU_ASSERT_FATAL(td_avro_date_parse(s, strlen(s), &r, NULL) == 0);
+    return r;
+}
+
+/* ---- the fold ---- */
+
+static void test_fold_open_overdue_close(void)
+{
+    tdt_queue *q = NULL;
+    const tdt_alert *a;
+    tdt_alert_msg m = msg("A1", TDT_KIND_ALERT, D(2023, 5, 9));
+    CU_ASSERT_FATAL(tdt_queue_new(&q) == 0);
+    CU_ASSERT(tdt_queue_apply(q, &m, &a) == 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT(a->state == TDT_STATE_OPEN);
+    CU_ASSERT(!tdt_alert_overdue(a, D(2023, 5, 9)));  /* a visit on the due day is in time */
+    CU_ASSERT(tdt_alert_overdue(a, D(2023, 5, 10)));  /* past it: overdue without a warning */
+
+    m = msg("A1", TDT_KIND_OVERDUE_WARNING, D(2023, 5, 9));
+    m.head_name = NULL; /* a null in a later snapshot keeps what was known */
+    CU_ASSERT(tdt_queue_apply(q, &m, &a) == 0);
+    CU_ASSERT(a->overdue_warned);
+    CU_ASSERT(tdt_alert_overdue(a, D(2023, 5, 1))); /* the warning marks it whatever the day */
+    CU_ASSERT_STRING_EQUAL(a->head_name, "张三");
+    CU_ASSERT_EQUAL(tdt_queue_count(q), 1);
+
+    m = msg("A1", TDT_KIND_CLOSED, D(2023, 5, 9));
+    m.has_closure = true;
+    m.outcome = TDT_OUTCOME_DISMISSED;
+    m.reason = "收入稳定";
+    m.outcome_id = "OUT-1";
+    CU_ASSERT(tdt_queue_apply(q, &m, &a) == 0);
+    CU_ASSERT(a->state == TDT_STATE_CLOSED);
+    CU_ASSERT(a->outcome == TDT_OUTCOME_DISMISSED);
+    CU_ASSERT_STRING_EQUAL(a->reason, "收入稳定");
+    CU_ASSERT(!tdt_alert_overdue(a, D(2023, 6, 1))); /* closed: never overdue */
+    CU_ASSERT_EQUAL(tdt_queue_count(q), 1);
+    tdt_queue_free(q);
+}
+
+static void test_fold_supersede(void)
+{
+    tdt_queue *q = NULL;
+    const tdt_alert *a;
+    tdt_alert_msg m1 = msg("OLD", TDT_KIND_ALERT, D(2023, 5, 9));
+    tdt_alert_msg m2 = msg("NEW", TDT_KIND_ALERT, D(2023, 5, 12));
+    const tdt_alert **v = NULL;
+    size_t n = 0;
+    m2.severity = "HIGH";
+    m2.supersedes_alert_id = "OLD";
+    CU_ASSERT_FATAL(tdt_queue_new(&q) == 0);
+    CU_ASSERT(tdt_queue_apply(q, &m1, NULL) == 0);
+    CU_ASSERT(tdt_queue_apply(q, &m2, &a) == 0);
+    CU_ASSERT_STRING_EQUAL(a->supersedes, "OLD");
+    a = tdt_queue_find(q, "OLD");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT(a->state == TDT_STATE_SUPERSEDED);
+    CU_ASSERT_STRING_EQUAL(a->superseded_by, "NEW");
+    /* The open queue shows only the new one; --all shows both. */
+    CU_ASSERT(tdt_queue_select(q, false, NULL, &v, &n) == 0);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(v[0]->alert_id, "NEW");
+    free(v);
+    CU_ASSERT(tdt_queue_select(q, true, NULL, &v, &n) == 0);
+    CU_ASSERT_EQUAL(n, 2);
+    free(v);
+    tdt_queue_free(q);
+}
+
+static void test_fold_later_kind_first_and_unknown(void)
+{
+    tdt_queue *q = NULL;
+    const tdt_alert *a = NULL;
+    tdt_alert_msg m = msg("C1", TDT_KIND_CLOSED, D(2023, 5, 9));
+    CU_ASSERT_FATAL(tdt_queue_new(&q) == 0);
+    /* A CLOSED whose ALERT is gone (retention) still counts, from its snapshot. */
+    m.has_closure = true;
+    m.outcome = TDT_OUTCOME_COULD_NOT_REACH;
+    CU_ASSERT(tdt_queue_apply(q, &m, &a) == 0);
+    CU_ASSERT(a && a->state == TDT_STATE_CLOSED && !a->seen_alert);
+    m = msg("U1", TDT_KIND_UNKNOWN, D(2023, 5, 9));
+    CU_ASSERT(tdt_queue_apply(q, &m, &a) == 0);
+    CU_ASSERT_PTR_NULL(a);
+    CU_ASSERT_EQUAL(tdt_queue_count(q), 1);
+    m.alert_id = "";
+    m.kind = TDT_KIND_ALERT;
+    CU_ASSERT(tdt_queue_apply(q, &m, NULL) == -EINVAL);
+    tdt_queue_free(q);
+}
+
+static void test_fold_sort_and_township(void)
+{
+    tdt_queue *q = NULL;
+    const tdt_alert **v = NULL;
+    size_t n = 0;
+    char ids[300][8];
+    CU_ASSERT_FATAL(tdt_queue_new(&q) == 0);
+    /* Enough alerts to grow the map several times; due dates in reverse. */
+    for (int i = 0; i < 300; i++) {
+        tdt_alert_msg m = msg(NULL, TDT_KIND_ALERT, D(2023, 1, 1) + 300 - i);
+        snprintf(ids[i], sizeof(ids[i]), "X%03d", i);
+        m.alert_id = ids[i];
+        if (i % 2)
+            m.township_code = "340421101";
+        CU_ASSERT_FATAL(tdt_queue_apply(q, &m, NULL) == 0);
+    }
+    CU_ASSERT_EQUAL(tdt_queue_count(q), 300);
+    CU_ASSERT_PTR_NOT_NULL(tdt_queue_find(q, "X157"));
+    CU_ASSERT(tdt_queue_select(q, false, NULL, &v, &n) == 0);
+    CU_ASSERT_EQUAL_FATAL(n, 300);
+    CU_ASSERT_STRING_EQUAL(v[0]->alert_id, "X299"); /* earliest visit due first */
+    CU_ASSERT_STRING_EQUAL(v[299]->alert_id, "X000");
+    free(v);
+    CU_ASSERT(tdt_queue_select(q, false, "340421101", &v, &n) == 0);
+    CU_ASSERT_EQUAL(n, 150);
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_STRING_EQUAL(v[i]->township_code, "340421101");
+    free(v);
+    tdt_queue_free(q);
+}
+
+static void test_stats_and_roster(void)
+{
+    tdt_queue *q = NULL;
+    tdt_roster *r = NULL;
+    tdt_stats s;
+    tdt_alert_msg m;
+    CU_ASSERT_FATAL(tdt_queue_new(&q) == 0);
+    m = msg("A", TDT_KIND_ALERT, D(2023, 5, 9));
+    tdt_queue_apply(q, &m, NULL);
+    m = msg("B", TDT_KIND_ALERT, D(2023, 5, 20));
+    tdt_queue_apply(q, &m, NULL);
+    m = msg("C", TDT_KIND_ALERT, D(2023, 5, 9));
+    tdt_queue_apply(q, &m, NULL);
+    m = msg("C", TDT_KIND_CLOSED, D(2023, 5, 9));
+    m.has_closure = true;
+    m.outcome = TDT_OUTCOME_IDENTIFIED;
+    m.category = "MARGINAL";
+    tdt_queue_apply(q, &m, NULL);
+    m = msg("D", TDT_KIND_ALERT, D(2023, 5, 20));
+    m.supersedes_alert_id = "B";
+    tdt_queue_apply(q, &m, NULL);
+    memset(&s, 0, sizeof(s));
+    tdt_queue_stats(q, D(2023, 5, 10), &s);
+    CU_ASSERT_EQUAL(s.raised, 4);
+    CU_ASSERT_EQUAL(s.open, 2);     /* A, D */
+    CU_ASSERT_EQUAL(s.overdue, 1);  /* A */
+    CU_ASSERT_EQUAL(s.closed, 1);
+    CU_ASSERT_EQUAL(s.by_outcome[TDT_OUTCOME_IDENTIFIED], 1);
+    CU_ASSERT_EQUAL(s.superseded, 1);
+
+    CU_ASSERT_FATAL(tdt_roster_new(&r) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H1", "340421100201", TDT_MON_MONITORED) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H2", "340421100201", TDT_MON_ELIMINATED) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H3", "340421100202", TDT_MON_ELIMINATED) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H4", "340422100201", TDT_MON_ELIMINATED) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H5", "340421100201", TDT_MON_NOT_MONITORED) == 0);
+    /* last value per key wins; a tombstone deletes */
+    CU_ASSERT(tdt_roster_apply(r, "H1", "340421100201", TDT_MON_ELIMINATED) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H3", NULL, 0) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H9", NULL, 0) == 0);
+    for (int i = 0; i < 600; i++) { /* growth */
+        char id[16];
+        snprintf(id, sizeof(id), "G%d", i);
+        CU_ASSERT_FATAL(tdt_roster_apply(r, id, "340405100201", TDT_MON_MONITORED) == 0);
+    }
+    CU_ASSERT_EQUAL(tdt_roster_count(r), 4 + 600);
+    memset(&s, 0, sizeof(s));
+    tdt_roster_stats(r, "340421", &s);
+    CU_ASSERT_EQUAL(s.monitored, 2);  /* H1, H2 */
+    CU_ASSERT_EQUAL(s.eliminated, 2);
+    memset(&s, 0, sizeof(s));
+    tdt_roster_stats(r, "340405", &s);
+    CU_ASSERT_EQUAL(s.monitored, 600);
+    CU_ASSERT_EQUAL(s.eliminated, 0);
+    CU_ASSERT_EQUAL(tdt_share_bp(8183, 10000), 8183);
+    CU_ASSERT_EQUAL(tdt_share_bp(2, 3), 6667);
+    CU_ASSERT_EQUAL(tdt_share_bp(1, 3), 3333);
+    CU_ASSERT_EQUAL(tdt_share_bp(0, 0), -1);
+    tdt_roster_free(r);
+    tdt_queue_free(q);
+}
+
+static void test_day_cst_and_words(void)
+{
+    /* 2023-05-04T16:00:00Z is 2023-05-05 00:00 in China. */
+    CU_ASSERT_EQUAL(tdt_day_cst(1683216000000), D(2023, 5, 5));
+    CU_ASSERT_EQUAL(tdt_day_cst(1683215999999), D(2023, 5, 4));
+    CU_ASSERT_STRING_EQUAL(tdt_risk_words("07"), "因务工就业不稳");
+    CU_ASSERT_STRING_EQUAL(tdt_risk_words("0201"), "因自然灾害");
+    CU_ASSERT_PTR_NULL(tdt_risk_words("42"));
+    CU_ASSERT_STRING_EQUAL(tdt_severity_words("HIGH"), "高");
+    CU_ASSERT_STRING_EQUAL(tdt_outcome_words(TDT_OUTCOME_DISMISSED), "排除");
+}
+
+/* ---- an Alert through the codec ---- */
+
+static void test_alert_from_avro(void)
+{
+    td_avro_registry *reg = NULL;
+    td_avro_decoder *dec = NULL;
+    td_error err = {0};
+    char dir[4096];
+    const td_avro_schema *s;
+    avro_value_t val, *out;
+    td_avro_buf b = TD_AVRO_BUF_INIT;
+    tdt_alert_msg m;
+    const char *json =
+        "{\"alert_id\":\"abc\",\"kind\":\"CLOSED\",\"rule_id\":\"r\",\"rule_version\":\"1\","
+        "\"rule_name\":\"申请低保\",\"risk_code\":{\"string\":\"04\"},\"severity\":\"HIGH\","
+        "\"population\":\"ROSTER_MONITORED\",\"household_id\":{\"string\":\"H1\"},"
+        "\"household_type\":null,\"person_key\":null,\"person_name\":{\"string\":\"李四\"},"
+        "\"village_code\":{\"string\":\"340421100201\"},\"township_code\":{\"string\":"
+        "\"340421100\"},\"county_code\":{\"string\":\"340421\"},\"grid_id\":null,"
+        "\"head_name\":{\"string\":\"张三\"},\"suggested_category\":null,\"evidence\":[],"
+        "\"evidence_count\":0,\"measure\":null,\"raised_at\":\"2023-05-06T02:00:00Z\","
+        "\"visit_due_date\":\"2023-05-09\",\"procedure_due_date\":\"2023-06-02\","
+        "\"message\":\"m\",\"closure\":{\"cn.tuodi.Closure\":{\"outcome\":"
+        "\"IDENTIFIED_AS_MONITORING_OBJECT\",\"category\":{\"cn.tuodi.MonitoringCategory\":"
+        "\"MARGINAL\"},\"reason\":null,\"visit_date\":\"2023-05-06\",\"recorded_at\":"
+        "\"2023-05-06T02:00:00Z\",\"outcome_id\":\"OUT-9\"}},\"supersedes_alert_id\":null,"
+        "\"source\":{\"department\":\"RURAL_REVITALIZATION\",\"connector_instance\":\"x\","
+        "\"record_id\":\"abc\",\"location\":null,\"row\":null}}";
+
+    snprintf(dir, sizeof(dir), "%s/schemas", td_test_source_root());
+    CU_ASSERT_FATAL(td_avro_registry_new(&reg) == 0);
+    CU_ASSERT_FATAL(td_avro_registry_load_dir(reg, dir, NULL, &err) == 0);
+    s = td_avro_registry_find_name(reg, "cn.tuodi.Alert");
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT_FATAL(td_avro_schema_value_new(s, &val, &err) == 0);
+    if (td_avro_value_from_json(s, json, strlen(json), &val, &err) != 0)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(td_avro_encode(s, &val, &b, &err) == 0);
+    CU_ASSERT_FATAL(td_avro_decoder_new(reg, s, &dec, &err) == 0);
+    CU_ASSERT_FATAL(td_avro_decode(dec, b.data, b.len, &out, &err) == 0);
+    CU_ASSERT_FATAL(tdt_alert_msg_from_avro(out, &m, &err) == 0);
+    CU_ASSERT_STRING_EQUAL(m.alert_id, "abc");
+    CU_ASSERT(m.kind == TDT_KIND_CLOSED);
+    CU_ASSERT_STRING_EQUAL(m.severity, "HIGH");
+    CU_ASSERT_STRING_EQUAL(m.risk_code, "04");
+    CU_ASSERT_STRING_EQUAL(m.head_name, "张三");
+    CU_ASSERT_PTR_NULL(m.supersedes_alert_id);
+    CU_ASSERT(m.has_closure);
+    CU_ASSERT(m.outcome == TDT_OUTCOME_IDENTIFIED);
+    CU_ASSERT_STRING_EQUAL(m.category, "MARGINAL");
+    CU_ASSERT_STRING_EQUAL(m.outcome_id, "OUT-9");
+    CU_ASSERT_EQUAL(m.visit_due_date, D(2023, 5, 9));
+    avro_value_decref(&val);
+    td_avro_buf_done(&b);
+    td_avro_decoder_free(dec);
+    td_avro_registry_free(reg);
+}
+
+/* ---- formats ---- */
+
+static const tdt_column cols[] = {
+    {"a", "编号", false}, {"b", "村", false}, {"n", "数", true}};
+
+static void write_table(FILE *f, void *arg)
+{
+    tdt_table_write(arg, TDT_FMT_TABLE, f);
+}
+static void write_csv(FILE *f, void *arg)
+{
+    tdt_table_write(arg, TDT_FMT_CSV, f);
+}
+static void write_json(FILE *f, void *arg)
+{
+    tdt_table_write(arg, TDT_FMT_JSON, f);
+}
+
+static void test_display_width(void)
+{
+    CU_ASSERT_EQUAL(tdt_display_width("abc"), 3);
+    CU_ASSERT_EQUAL(tdt_display_width("张三"), 4);
+    CU_ASSERT_EQUAL(tdt_display_width("凤台县A"), 7);
+    CU_ASSERT_EQUAL(tdt_display_width("ＡＢ"), 4);    /* full-width forms */
+    CU_ASSERT_EQUAL(tdt_display_width("e\xcc\x81"), 1); /* combining acute */
+    CU_ASSERT_EQUAL(tdt_display_width("\xff"), 1);   /* invalid byte */
+    CU_ASSERT_EQUAL(tdt_display_width(""), 0);
+}
+
+static void test_table_alignment(void)
+{
+    tdt_table t;
+    const char *r1[] = {"A1", "凤凰村", "1"};
+    const char *r2[] = {"BBBBBB", "x", "22"};
+    char *s, *l1, *l2, *l3;
+    tdt_table_init(&t, cols, 3);
+    CU_ASSERT(tdt_table_add(&t, r1) == 0);
+    CU_ASSERT(tdt_table_add(&t, r2) == 0);
+    s = capture(write_table, &t);
+    /* Every line's third column starts at the same display column. */
+    l1 = strtok(s, "\n");
+    l2 = strtok(NULL, "\n");
+    l3 = strtok(NULL, "\n");
+    CU_ASSERT_STRING_EQUAL(l1, "编号    村      数");
+    CU_ASSERT_STRING_EQUAL(l2, "A1      凤凰村  1");
+    CU_ASSERT_STRING_EQUAL(l3, "BBBBBB  x       22");
+    free(s);
+    tdt_table_done(&t);
+}
+
+static void test_csv_json(void)
+{
+    tdt_table t;
+    const char *r1[] = {"a,b", "say \"hi\"\nthere", "12"};
+    const char *r2[] = {"plain", "凤台县", ""};
+    char *s;
+    tdt_table_init(&t, cols, 3);
+    CU_ASSERT(tdt_table_add(&t, r1) == 0);
+    CU_ASSERT(tdt_table_add(&t, r2) == 0);
+    s = capture(write_csv, &t);
+    CU_ASSERT_STRING_EQUAL(s, "a,b,n\r\n\"a,b\",\"say \"\"hi\"\"\nthere\",12\r\nplain,凤台县,\r\n");
+    free(s);
+    s = capture(write_json, &t);
+    CU_ASSERT_STRING_EQUAL(s, "[\n {\"a\":\"a,b\",\"b\":\"say \\\"hi\\\"\\nthere\",\"n\":12},\n"
+                              " {\"a\":\"plain\",\"b\":\"凤台县\",\"n\":null}\n]\n");
+    /* and it parses */
+    {
+        td_json *j = NULL;
+        CU_ASSERT(td_json_parse("out", s, strlen(s), &j, NULL) == 0);
+        CU_ASSERT(j && j->type == TD_JSON_ARRAY && j->len == 2);
+        td_json_free(j);
+    }
+    free(s);
+    tdt_table_done(&t);
+    {
+        tdt_format f;
+        CU_ASSERT(tdt_format_parse("json", &f) == 0 && f == TDT_FMT_JSON);
+        CU_ASSERT(tdt_format_parse("xml", &f) == -EINVAL);
+    }
+}
+
+/* ---- config and topics file ---- */
+
+static void test_config(void)
+{
+    tdt_config c;
+    td_error err = {0};
+    memset(&c, 0, sizeof(c));
+    CU_ASSERT_FATAL(tdt_config_load_string("ctl.yaml", "kafka:\n  bootstrap.servers: k:9092\n",
+                                           &c, &err) == 0);
+    CU_ASSERT_STRING_EQUAL(c.topics.roster, "tuodi.roster.households");
+    CU_ASSERT_STRING_EQUAL(c.topics.verifications, "tuodi.verifications");
+    CU_ASSERT_STRING_EQUAL(c.topics.connect_offsets, "tuodi.connect.offsets");
+    CU_ASSERT(tdt_config_set_prefix(&c, "it-1") == 0);
+    CU_ASSERT_STRING_EQUAL(c.topics.roster, "it-1.roster.households");
+    CU_ASSERT_STRING_EQUAL(c.topics.alerts_prefix, "it-1.alerts.");
+    {
+        char *t = tdt_alert_topic(&c, "340421");
+        CU_ASSERT_STRING_EQUAL(t, "it-1.alerts.340421");
+        free(t);
+    }
+    tdt_config_free(&c);
+
+    memset(&c, 0, sizeof(c));
+    CU_ASSERT(tdt_config_load_string("ctl.yaml", "kafka:\n  bootstrap.servers: k:9092\n"
+                                     "timeout: 5 sec\ncounties: [340421]\nbogus: 1\n",
+                                     &c, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "ctl.yaml:3:10:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "ctl.yaml:5:1:"));
+    CU_ASSERT(tdt_config_load_string("ctl.yaml", "counties: [34042]\n", &c, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "6-digit"));
+
+    {
+        char *n = tdt_topic_rename("tuodi.alerts.340421", "x");
+        CU_ASSERT_STRING_EQUAL(n, "x.alerts.340421");
+        free(n);
+        n = tdt_topic_rename("other.topic", "x");
+        CU_ASSERT_STRING_EQUAL(n, "other.topic");
+        free(n);
+    }
+}
+
+static void test_topics_file_errors(void)
+{
+    tdt_topics_file f;
+    td_error err = {0};
+    memset(&f, 0, sizeof(f));
+    CU_ASSERT(tdt_topics_file_load_string("t.yaml",
+                                          "topics:\n"
+                                          "  - name: a\n"
+                                          "    partitions: 0\n"
+                                          "  - name: b\n"
+                                          "    partitions: 1\n"
+                                          "    cleanup_policy: shred\n",
+                                          &f, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "t.yaml:3:17:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "t.yaml:6:21:"));
+    CU_ASSERT(tdt_topics_file_load_string("t.yaml",
+                                          "topics:\n"
+                                          "  - {name: a, partitions: 1, cleanup_policy: compact,"
+                                          " retention: 1d}\n"
+                                          "  - {name: a, partitions: 1}\n",
+                                          &f, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "remove retention"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "listed twice"));
+}
+
+/* The shipped deploy/topics.yaml says what the docs require. */
+static void test_topics_file_shipped(void)
+{
+    tdt_topics_file f;
+    td_error err = {0};
+    char path[4096];
+    const char *counties[] = {"340402", "340403", "340404", "340405", "340406", "340421",
+                              "340422", "unrouted"};
+    tdt_topic_plan *p = NULL;
+    size_t n = 0;
+
+    memset(&f, 0, sizeof(f));
+    snprintf(path, sizeof(path), "%s/deploy/topics.yaml", td_test_source_root());
+    if (tdt_topics_file_load(path, &f, &err) != 0)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(f.ntopics > 0);
+    for (size_t c = 0; c < sizeof(counties) / sizeof(counties[0]); c++) {
+        char name[64];
+        bool found = false;
+        snprintf(name, sizeof(name), "tuodi.alerts.%s", counties[c]);
+        for (size_t i = 0; i < f.ntopics; i++)
+            if (strcmp(f.topics[i].name, name) == 0) {
+                found = true;
+                CU_ASSERT(f.topics[i].cleanup_policy == TDT_CLEANUP_DELETE);
+                CU_ASSERT(f.topics[i].retention_ms >= INT64_C(365) * 86400000);
+            }
+        CU_ASSERT(found);
+    }
+    for (size_t i = 0; i < f.ntopics; i++) {
+        const tdt_topic_def *t = &f.topics[i];
+        bool compact = strcmp(t->name, "tuodi.roster.households") == 0 ||
+                       strcmp(t->name, "tuodi.connect.offsets") == 0;
+        CU_ASSERT_EQUAL(t->cleanup_policy, compact ? TDT_CLEANUP_COMPACT : TDT_CLEANUP_DELETE);
+        if (strstr(t->name, ".settlements") || strstr(t->name, ".events"))
+            CU_ASSERT(t->retention_ms >= INT64_C(400) * 86400000);
+        if (strcmp(t->name, "tuodi.verifications") == 0)
+            CU_ASSERT(t->retention_ms >= INT64_C(365) * 86400000);
+    }
+    CU_ASSERT(tdt_topics_plan(&f, "p1", 1, &p, &n, &err) == 0);
+    CU_ASSERT_EQUAL(n, f.ntopics);
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT(strncmp(p[i].name, "p1.", 3) == 0);
+        CU_ASSERT_EQUAL(p[i].replication_factor, 1);
+    }
+    tdt_topics_plan_free(p, n);
+    tdt_topics_file_free(&f);
+}
+
+/* ---- places ---- */
+
+static void test_places(void)
+{
+    tdt_places *p = NULL;
+    td_error err = {0};
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/deploy/data/huainan-divisions.csv", td_test_source_root());
+    CU_ASSERT_FATAL(tdt_places_load(path, &p, &err) == 0);
+    CU_ASSERT_STRING_EQUAL(tdt_places_name(p, "340421"), "凤台县");
+    CU_ASSERT_STRING_EQUAL(tdt_places_name(p, "340402100"), "上窑镇");
+    CU_ASSERT_PTR_NULL(tdt_places_name(p, "999999"));
+    CU_ASSERT_PTR_NULL(tdt_places_name(p, "34042"));
+    CU_ASSERT_EQUAL(tdt_places_ncounties(p), 7);
+    CU_ASSERT_STRING_EQUAL(tdt_places_county(p, 5), "340421");
+    tdt_places_free(p);
+    CU_ASSERT(tdt_places_load("/nonexistent/places.csv", &p, &err) == -ENOENT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "places:"));
+}
+
+/* ---- verify's checks ---- */
+
+static tdt_verify_input vin(void)
+{
+    tdt_verify_input in;
+    memset(&in, 0, sizeof(in));
+    in.alert_id = "0123abcd";
+    in.outcome = "dismissed";
+    in.reason = " 家庭收入稳定 ";
+    in.verifier = "王五";
+    in.reviewer = "赵六";
+    in.visit_date = "2023-05-06";
+    in.now_ms = 1683338400000; /* 2023-05-06T02:00:00Z */
+    return in;
+}
+
+static void test_verify_checks(void)
+{
+    tdt_verify_input in = vin();
+    tdt_verification v;
+    td_error err = {0};
+
+    CU_ASSERT_FATAL(tdt_verify_check(&in, &v, &err) == 0);
+    CU_ASSERT(v.outcome == TDT_OUTCOME_DISMISSED);
+    CU_ASSERT_STRING_EQUAL(v.reason, "家庭收入稳定"); /* trimmed */
+    CU_ASSERT_EQUAL(strlen(v.outcome_id), 36);     /* a UUID */
+    CU_ASSERT_EQUAL(v.outcome_id[14], '4');
+    tdt_verification_done(&v);
+
+    in = vin(); /* two-person rule, after trimming (also the ideographic space) */
+    in.reviewer = "\xE3\x80\x80王五 ";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "two-person rule"));
+    in.reviewer = "  ";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "two-person rule"));
+    in.reviewer = NULL;
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+
+    in = vin(); /* dismissed needs a reason */
+    in.reason = "   ";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--reason"));
+
+    in = vin(); /* identified needs a category, and only it takes one */
+    in.outcome = "识别为监测对象";
+    in.reason = NULL;
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--category"));
+    in.category = "边缘易致贫户";
+    CU_ASSERT_FATAL(tdt_verify_check(&in, &v, &err) == 0);
+    CU_ASSERT_STRING_EQUAL(v.category, "MARGINAL");
+    CU_ASSERT(v.outcome == TDT_OUTCOME_IDENTIFIED);
+    tdt_verification_done(&v);
+    in.outcome = "could-not-reach";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    in.category = "poorish";
+    in.outcome = "identified";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+
+    in = vin(); /* unknown outcome */
+    in.outcome = "maybe";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "dismissed"));
+
+    in = vin(); /* no identity number in the reason, and none echoed */
+    in.reason = "户主340421198001010011收入稳定";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    CU_ASSERT_PTR_NULL(strstr(err.msg, "340421198001010011"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "identity number"));
+
+    in = vin(); /* dates */
+    in.visit_date = "2023-05-07";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    in.visit_date = "2023-02-30";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    in.visit_date = NULL;
+    CU_ASSERT_FATAL(tdt_verify_check(&in, &v, &err) == 0);
+    CU_ASSERT_EQUAL(v.visit_date, D(2023, 5, 6));
+    tdt_verification_done(&v);
+
+    in = vin(); /* alert ids */
+    in.alert_id = "has space";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    in.alert_id = "";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+}
+
+static void test_verify_encode(void)
+{
+    tdt_verify_input in = vin();
+    tdt_verification v;
+    td_error err = {0};
+    td_avro_registry *reg = NULL;
+    td_avro_decoder *dec = NULL;
+    td_avro_buf b = TD_AVRO_BUF_INIT, j = TD_AVRO_BUF_INIT;
+    avro_value_t *out;
+    char dir[4096];
+    const td_avro_schema *s;
+
+    in.outcome_id = "OUT-7";
+    in.reason = "已核实 \"稳定\"";
+    CU_ASSERT_FATAL(tdt_verify_check(&in, &v, &err) == 0);
+    snprintf(dir, sizeof(dir), "%s/schemas", td_test_source_root());
+    CU_ASSERT_FATAL(td_avro_registry_new(&reg) == 0);
+    CU_ASSERT_FATAL(td_avro_registry_load_dir(reg, dir, NULL, &err) == 0);
+    CU_ASSERT_FATAL(tdt_verification_encode(reg, &v, &b, &err) == 0);
+    s = td_avro_registry_find_name(reg, "cn.tuodi.VerificationOutcome");
+    CU_ASSERT_FATAL(td_avro_decoder_new(reg, s, &dec, &err) == 0);
+    CU_ASSERT_FATAL(td_avro_decode(dec, b.data, b.len, &out, &err) == 0);
+    CU_ASSERT_FATAL(td_avro_value_to_json(s, out, &j, &err) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "\"alert_id\":\"0123abcd\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "\"outcome\":\"DISMISSED\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "已核实 \\\"稳定\\\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "\"visit_date\":\"2023-05-06\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "\"recorded_at\":\"2023-05-06T02:00:00.000Z\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "\"record_id\":\"OUT-7\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "\"connector_instance\":\"tuodictl\""));
+    td_avro_buf_done(&j);
+    td_avro_buf_done(&b);
+    td_avro_decoder_free(dec);
+    td_avro_registry_free(reg);
+    tdt_verification_done(&v);
+}
+
+/* ---- the command line without Kafka ---- */
+
+static int run(const char *const *args, char **out, char **errs)
+{
+    char *ob = NULL, *eb = NULL;
+    size_t ol = 0, el = 0;
+    FILE *of = open_memstream(&ob, &ol), *ef = open_memstream(&eb, &el);
+    int argc = 0, r;
+    char *argv[32];
+    while (args[argc]) {
+        argv[argc] = (char *)args[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    r = tdt_main(argc, argv, of, ef);
+    fclose(of);
+    fclose(ef);
+    *out = ob;
+    *errs = eb;
+    return r;
+}
+
+static void test_cli(void)
+{
+    char *o, *e, cfg[4096];
+    char *dir = td_test_tmpdir();
+    const char *help[][4] = {{"tuodictl", "--help", NULL},
+                             {"tuodictl", "topics", "--help", NULL},
+                             {"tuodictl", "alerts", "--help", NULL},
+                             {"tuodictl", "verify", "--help", NULL},
+                             {"tuodictl", "report", "--help", NULL}};
+    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) {
+        CU_ASSERT_EQUAL(run(help[i], &o, &e), TDT_EXIT_OK);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "Usage: tuodictl"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "Exit status"));
+        free(o);
+        free(e);
+    }
+    {
+        const char *a[] = {"tuodictl", "frobnicate", NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "unknown command"));
+        free(o);
+        free(e);
+    }
+    {
+        const char *a[] = {"tuodictl", "alerts", NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "--county"));
+        free(o);
+        free(e);
+    }
+    {
+        const char *a[] = {"tuodictl", "verify", "A1", "--outcome", "dismissed", "--verifier",
+                           "王五", "--reviewer", "王五", "--reason", "x", NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "two-person rule"));
+        free(o);
+        free(e);
+    }
+    /* A config error: file:line:col and exit 2. */
+    snprintf(cfg, sizeof(cfg), "%s/ctl.yaml", dir);
+    CU_ASSERT_FATAL(td_test_write_file(cfg, "kafka:\n  bootstrap.servers: x:1\ntimeout: soon\n")
+                    == 0);
+    {
+        const char *a[] = {"tuodictl", "--config", cfg, "report", NULL};
+        char want[4200];
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        snprintf(want, sizeof(want), "%s:3:10:", cfg);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, want));
+        free(o);
+        free(e);
+    }
+    {
+        const char *a[] = {"tuodictl", "--config", "/nonexistent/t.yaml", "report", NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "--config FILE"));
+        free(o);
+        free(e);
+    }
+    /* Kafka unreachable: exit 1 and what to do. */
+    CU_ASSERT_FATAL(td_test_write_file(cfg, "kafka:\n  bootstrap.servers: 127.0.0.1:1\n"
+                                            "timeout: 2s\n") == 0);
+    {
+        char tf[4200];
+        snprintf(tf, sizeof(tf), "%s/deploy/topics.yaml", td_test_source_root());
+        const char *a[] = {"tuodictl", "--config", cfg, "topics", "create", "--file", tf, NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_FAILURE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "bootstrap.servers"));
+        free(o);
+        free(e);
+    }
+    td_test_rmtree(dir);
+    free(dir);
+}
+
+static void add_suites(void)
+{
+    td_test_suite("fold", NULL, NULL);
+    TD_TEST(test_fold_open_overdue_close);
+    TD_TEST(test_fold_supersede);
+    TD_TEST(test_fold_later_kind_first_and_unknown);
+    TD_TEST(test_fold_sort_and_township);
+    TD_TEST(test_stats_and_roster);
+    TD_TEST(test_day_cst_and_words);
+    TD_TEST(test_alert_from_avro);
+    td_test_suite("format", NULL, NULL);
+    TD_TEST(test_display_width);
+    TD_TEST(test_table_alignment);
+    TD_TEST(test_csv_json);
+    td_test_suite("config", NULL, NULL);
+    TD_TEST(test_config);
+    TD_TEST(test_topics_file_errors);
+    TD_TEST(test_topics_file_shipped);
+    TD_TEST(test_places);
+    td_test_suite("verify", NULL, NULL);
+    TD_TEST(test_verify_checks);
+    TD_TEST(test_verify_encode);
+    td_test_suite("cli", NULL, NULL);
+    TD_TEST(test_cli);
+}
+
+TD_TEST_MAIN(add_suites)
