@@ -1,0 +1,1023 @@
+/* tuodi-matchd SIGKILL chaos against the real Kafka broker (KAFKA_BOOTSTRAP).
+ *
+ * "The same inputs must give the same alerts whether or not the daemon
+ * crashed on the way."
+ *
+ *   1. One set of input topics (a unique prefix, 4 partitions each) is
+ *      produced once: a roster of some thousands of households, then a few
+ *      hundred thousand medical, civil-affairs and employment records keyed
+ *      by person key (so one household's records land on different
+ *      partitions and topics), every record with an explicit Kafka
+ *      timestamp from a fixed base in increasing steps (no wall clock).
+ *      The data come from a fixed seed: medical spending of several members
+ *      summing across the thresholds (5,000 / 20,000 yuan, half the income)
+ *      over a trailing 365 days, signals of two departments within 90 days
+ *      (severity HIGH), repeats (suppressed), people not on the roster,
+ *      临时救助 around 1,000 yuan, disability grades 1-4, deaths and
+ *      unemployment of members inside and outside 16-60.
+ *   2. Run A: matchd (group A-<run>) runs uninterrupted until its committed
+ *      offsets reach the end of every input partition, then SIGTERM.
+ *   3. Run B: the same inputs (group B-<run>), SIGKILLed at random moments
+ *      (at least 20 times: during start-up and roster load, and while
+ *      processing) and restarted, once with its state directory deleted (a
+ *      lost disk), until it has consumed everything; then SIGTERM.
+ *   4. Both alert topic sets are read with read_committed: no duplicate
+ *      (alert_id, kind) on either side; the same set on both sides, with the
+ *      same topic (after the prefix), key and value bytes. The one field
+ *      that differs by construction, source.connector_instance
+ *      ("tuodi-matchd@<group_id>"), is checked to be that and then set equal
+ *      before the bytes are compared.
+ *
+ * Environment: KAFKA_BOOTSTRAP (required), TD_CHAOS_SEED (the kill seed, to
+ * repeat a run), TD_CHAOS_RECORDS (department records, default 300000),
+ * TD_CHAOS_KILLS (least SIGKILLs, default 20).
+ */
+#include "td_avro.h"
+#include "td_date.h"
+#include "td_idnum.h"
+#include "td_kafka.h"
+#include "td_time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The engine's deterministic merge brings topics.clock and clock.tick_interval
+ * (td_config rejects unknown keys until then). Set to 1 when they exist:
+ * each run gets its own clock topic and wall-clock ticks are off (0), since
+ * ticks from the wall clock would make the alerts depend on when the run
+ * happened. */
+#define MATCHD_HAS_CLOCK 0
+
+#define PARTITIONS 4
+#define HOUSEHOLDS 4000
+#define OFF_ROSTER 8000
+#define MAX_MEMBERS 5
+/* 2023-01-01T00:00:00+08:00: the first department record's timestamp. */
+#define BASE_MS INT64_C(1672502400000)
+/* 130 s between records: 300,000 records span about 15 months, so old
+ * medical spending falls out of the 365-day window. */
+#define STEP_MS INT64_C(130000)
+
+static int failures;
+#define CHECK(c)                                                                        \
+    do {                                                                                \
+        if (!(c)) {                                                                     \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);       \
+            failures++;                                                                 \
+        }                                                                               \
+    } while (0)
+#define FATAL(c)                                                                        \
+    do {                                                                                \
+        if (!(c)) {                                                                     \
+            fprintf(stderr, "%s:%d: FATAL: %s\n", __FILE__, __LINE__, #c);              \
+            exit(1);                                                                    \
+        }                                                                               \
+    } while (0)
+
+static const char *bootstrap;
+static char schemas_dir[4200], build_root[4096], src_root[4000], dir[64];
+static td_avro_registry *reg;
+static char uniq[64], t_roster[128], t_med[128], t_civil[128], t_hr[128], t_ver[128],
+    t_dlq[128];
+
+/* ---- deterministic data ---- */
+
+static uint64_t rng = UINT64_C(0x746f756469); /* fixed: the inputs never change */
+
+static uint32_t rnd(uint32_t n)
+{
+    /* splitmix64 */
+    uint64_t z = (rng += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    z ^= z >> 31;
+    return n ? (uint32_t)(z % n) : 0;
+}
+
+typedef struct person {
+    char key[TD_IDNUM_LEN + 1];
+    int32_t birth;
+    int hh; /* index of the household, -1: not on the roster */
+} person;
+
+typedef struct household {
+    char id[16];
+    char village[13];
+    int first, n; /* members: persons[first .. first+n) */
+} household;
+
+static person *persons;
+static household *households;
+static int npersons;
+
+static const char *const COUNTIES[] = {"340421", "340422", "340402", "340403"};
+
+static void random_village(char out[13])
+{
+    snprintf(out, 13, "%s%03u%03u", COUNTIES[rnd(4)], 100 + rnd(5), 200 + rnd(20));
+}
+
+/* A valid identity number, unique by construction: region 34 + idx / 1000,
+ * sequence idx % 1000. */
+static void new_person(int hh, int32_t birth)
+{
+    person *p = &persons[npersons];
+    int y, m, d;
+    char body[64];
+    td_date_to_ymd(birth, &y, &m, &d);
+    FATAL(snprintf(body, sizeof(body), "34%04d%04d%02d%02d%03d", npersons / 1000 % 10000, y,
+                   m, d, npersons % 1000) == 17);
+    memcpy(p->key, body, 17);
+    p->key[17] = td_idnum_check_char(body);
+    p->key[18] = '\0';
+    p->birth = birth;
+    p->hh = hh;
+    npersons++;
+}
+
+static int32_t random_birth(void)
+{
+    int32_t lo, hi;
+    FATAL(td_date_from_ymd(1933, 1, 1, &lo) && td_date_from_ymd(2015, 12, 31, &hi));
+    return lo + (int32_t)rnd((uint32_t)(hi - lo));
+}
+
+static void make_people(void)
+{
+    persons = calloc(HOUSEHOLDS * MAX_MEMBERS + OFF_ROSTER, sizeof(*persons));
+    households = calloc(HOUSEHOLDS, sizeof(*households));
+    FATAL(persons && households);
+    for (int h = 0; h < HOUSEHOLDS; h++) {
+        household *hh = &households[h];
+        snprintf(hh->id, sizeof(hh->id), "HH%06d", h + 1);
+        random_village(hh->village);
+        hh->first = npersons;
+        hh->n = 1 + (int)rnd(MAX_MEMBERS);
+        for (int i = 0; i < hh->n; i++)
+            new_person(h, random_birth());
+    }
+    for (int i = 0; i < OFF_ROSTER; i++)
+        new_person(-1, random_birth());
+}
+
+/* ---- producing ---- */
+
+static rd_kafka_t *producer;
+static int delivery_failures;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (m->err)
+        delivery_failures++;
+}
+
+static void encode_json(const char *schema, const char *json, td_avro_buf *out)
+{
+    const td_avro_schema *s = td_avro_registry_find_name(reg, schema);
+    avro_value_t v;
+    td_error err = {0};
+    FATAL(s);
+    FATAL(td_avro_schema_value_new(s, &v, &err) == 0);
+    if (td_avro_value_from_json(s, json, strlen(json), &v, &err) < 0 ||
+        td_avro_encode(s, &v, out, &err) < 0) {
+        fprintf(stderr, "encode %s: %s\n", schema, err.msg);
+        exit(1);
+    }
+    avro_value_decref(&v);
+}
+
+/* Non-transactional (idempotent) sends: read_committed consumers read them,
+ * and no transaction markers sit between the last record and the end. */
+static void send_record(const char *topic, const char *key, const char *schema, const char *json,
+                 int64_t ts)
+{
+    static td_avro_buf b = TD_AVRO_BUF_INIT;
+    rd_kafka_vu_t vu[5];
+    rd_kafka_error_t *xe;
+
+    encode_json(schema, json, &b);
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = topic;
+    vu[1].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[1].u.mem.ptr = (void *)key;
+    vu[1].u.mem.size = strlen(key);
+    vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[2].u.mem.ptr = b.data;
+    vu[2].u.mem.size = b.len;
+    vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[3].u.i = RD_KAFKA_MSG_F_COPY;
+    vu[4].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+    vu[4].u.i64 = ts;
+    for (;;) {
+        xe = rd_kafka_produceva(producer, vu, 5);
+        if (!xe)
+            break;
+        if (rd_kafka_error_code(xe) != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            fprintf(stderr, "produce: %s\n", rd_kafka_error_string(xe));
+            exit(1);
+        }
+        rd_kafka_error_destroy(xe);
+        rd_kafka_poll(producer, 50);
+    }
+    rd_kafka_poll(producer, 0);
+}
+
+static const char *const LABOUR[] = {"NORMAL", "NORMAL", "NORMAL", "NORMAL", "SKILLED",
+                                     "SKILLED", "WEAK", "WEAK", "LOST", "NONE"};
+
+static void produce_roster(void)
+{
+    static char json[16384];
+    for (int h = 0; h < HOUSEHOLDS; h++) {
+        const household *hh = &households[h];
+        /* 40% 脱贫户; 15% monitored, 10% risk eliminated; incomes from
+         * 6,000 to 86,000 yuan a year (half of the low ones is below the
+         * 5,000 / 20,000 yuan thresholds). */
+        bool pa = rnd(10) < 4;
+        uint32_t st = rnd(20);
+        const char *state = st < 3 ? "MONITORED" : st < 5 ? "RISK_ELIMINATED" : "NOT_MONITORED";
+        long long income = 600000 + (long long)rnd(80000) * 100;
+        size_t n;
+        n = (size_t)snprintf(json, sizeof(json),
+                             "{\"household_id\":\"%s\",\"village_code\":\"%s\",\"grid_id\":\"G-%d\","
+                             "\"household_type\":\"%s\",\"monitoring\":{\"state\":\"%s\","
+                             "\"category\":null,\"identified_date\":null,"
+                             "\"risk_eliminated_date\":null,\"risk_elimination_method\":null},"
+                             "\"members\":[",
+                             hh->id, hh->village, h % 50, pa ? "POVERTY_ALLEVIATED" : "ORDINARY",
+                             state);
+        for (int i = 0; i < hh->n; i++) {
+            const person *p = &persons[hh->first + i];
+            char birth[16];
+            td_date_format(p->birth, birth, sizeof(birth));
+            n += (size_t)snprintf(json + n, sizeof(json) - n,
+                                  "%s{\"person_key\":\"%s\",\"name\":\"成员%d\",\"relation\":\"%s\","
+                                  "\"birth_date\":\"%s\",\"labour_capacity\":\"%s\","
+                                  "\"disability_grade\":null,\"in_school\":null}",
+                                  i ? "," : "", p->key, i + 1, i ? "OTHER" : "HEAD", birth,
+                                  LABOUR[rnd(10)]);
+        }
+        snprintf(json + n, sizeof(json) - n,
+                 "],\"household_size\":%d,"
+                 "\"income\":{\"cn.tuodi.Income\":{\"year\":2022,\"annual_net_fen\":%lld,"
+                 "\"per_capita_net_fen\":%lld}},\"risks\":[],"
+                 "\"updated_at\":\"2022-12-31T08:00:00Z\","
+                 "\"source\":{\"department\":\"RURAL_REVITALIZATION\",\"connector_instance\":"
+                 "\"roster\",\"record_id\":\"%s\",\"location\":null,\"row\":null}}",
+                 hh->n, income, income / hh->n, hh->id);
+        /* before the first department record, one second apart */
+        send_record(t_roster, hh->id, "cn.tuodi.Household", json,
+             BASE_MS - (int64_t)(HOUSEHOLDS - h) * 1000);
+    }
+}
+
+typedef struct counts {
+    long medical, civil, hr, off_roster;
+} counts;
+
+static const char *opt_village(const person *p, char *buf, size_t size, bool nullable)
+{
+    char v[13];
+    if (p->hh >= 0) {
+        snprintf(buf, size, "{\"string\":\"%s\"}", households[p->hh].village);
+        return buf;
+    }
+    if (nullable && rnd(10) == 0)
+        return "null"; /* unrouted */
+    random_village(v);
+    snprintf(buf, size, "{\"string\":\"%s\"}", v);
+    return buf;
+}
+
+static void produce_records(long n, counts *c)
+{
+    char json[4096], date[16], village[64];
+    memset(c, 0, sizeof(*c));
+    for (long i = 0; i < n; i++) {
+        int64_t ts = BASE_MS + i * STEP_MS;
+        /* the event happened 0 to 20 days before it was published */
+        int32_t day = (int32_t)((ts + 8 * 3600000) / 86400000) - (int32_t)rnd(21);
+        const person *p;
+        uint32_t ds = rnd(100), k;
+        if (rnd(100) < 12) {
+            p = &persons[npersons - OFF_ROSTER + (int)rnd(OFF_ROSTER)];
+            c->off_roster++;
+        } else {
+            const household *hh = &households[rnd(HOUSEHOLDS)];
+            p = &persons[hh->first + (int)rnd((uint32_t)hh->n)];
+        }
+        td_date_format(day, date, sizeof(date));
+        if (ds < 50) {
+            /* medical: mostly small out-of-pocket amounts, 1 in 10 up to
+             * 3,000 yuan, 1 in 500 up to 30,000 yuan */
+            long long oop, total;
+            k = rnd(500);
+            oop = k == 0 ? 100000 + rnd(2900000) : k < 50 ? rnd(300000) : rnd(10000);
+            total = oop + rnd(500000);
+            snprintf(json, sizeof(json),
+                     "{\"person_key\":\"%s\",\"name\":null,\"village_code\":null,"
+                     "\"settlement_date\":\"%s\",\"kind\":\"%s\",\"total_cost_fen\":%lld,"
+                     "\"fund_paid_fen\":%lld,\"out_of_pocket_fen\":%lld,\"major_disease\":%s,"
+                     "\"source\":{\"department\":\"MEDICAL_INSURANCE\",\"connector_instance\":"
+                     "\"medical\",\"record_id\":\"YB-%ld\",\"location\":null,\"row\":null}}",
+                     p->key, date, k < 50 ? "INPATIENT" : "OUTPATIENT", total, total - oop, oop,
+                     k == 0 ? "true" : "false", i);
+            send_record(t_med, p->key, "cn.tuodi.MedicalSettlement", json, ts);
+            c->medical++;
+        } else if (ds < 75) {
+            /* civil affairs */
+            const char *type;
+            char amount[32] = "null", grade[32] = "null";
+            k = rnd(1000);
+            if (k < 20) {
+                type = "DIBAO_APPLIED";
+            } else if (k < 30) {
+                type = "DIBAO_APPROVED";
+            } else if (k < 35) {
+                type = "TEKUN_APPROVED";
+            } else if (k < 95) {
+                /* 临时救助 around 1,000 yuan: 950.00 .. 1049.99, some exactly
+                 * 1,000.00 and 999.99, and smaller ones */
+                long long a = k < 40 ? 100000 : k < 45 ? 99999 : k < 70 ? 95000 + rnd(10000)
+                                                                       : 10000 + rnd(80000);
+                type = "TEMP_ASSISTANCE_GRANTED";
+                snprintf(amount, sizeof(amount), "{\"long\":%lld}", a);
+            } else if (k < 135) {
+                type = "DISABILITY_CERTIFIED";
+                snprintf(grade, sizeof(grade), "{\"int\":%u}", 1 + rnd(4));
+            } else if (k < 160) {
+                type = "DEATH_REGISTERED";
+            } else {
+                type = "DIBAO_CANCELLED";
+            }
+            snprintf(json, sizeof(json),
+                     "{\"event_type\":\"%s\",\"person_key\":\"%s\",\"name\":null,"
+                     "\"village_code\":%s,\"event_date\":\"%s\",\"amount_fen\":%s,"
+                     "\"disability_grade\":%s,\"source\":{\"department\":\"CIVIL_AFFAIRS\","
+                     "\"connector_instance\":\"civil\",\"record_id\":\"MZ-%ld\","
+                     "\"location\":null,\"row\":null}}",
+                     type, p->key, opt_village(p, village, sizeof(village), true), date, amount,
+                     grade, i);
+            send_record(t_civil, p->key, "cn.tuodi.CivilAffairsEvent", json, ts);
+            c->civil++;
+        } else {
+            /* human resources */
+            const char *type;
+            k = rnd(1000);
+            type = k < 40   ? "UNEMPLOYMENT_REGISTERED"
+                   : k < 60 ? "PUBLIC_WELFARE_JOB_ENDED"
+                   : k < 80 ? "EMPLOYEE_INSURANCE_LAPSED"
+                   : k < 300 ? "UNEMPLOYMENT_ENDED"
+                   : k < 500 ? "PUBLIC_WELFARE_JOB_STARTED"
+                             : "MIGRANT_WORK_REPORTED";
+            snprintf(json, sizeof(json),
+                     "{\"event_type\":\"%s\",\"person_key\":\"%s\",\"name\":null,"
+                     "\"village_code\":%s,\"event_date\":\"%s\",\"months_worked_away\":%s,"
+                     "\"source\":{\"department\":\"HUMAN_RESOURCES\",\"connector_instance\":"
+                     "\"hr\",\"record_id\":\"RS-%ld\",\"location\":null,\"row\":null}}",
+                     type, p->key, opt_village(p, village, sizeof(village), true), date,
+                     k >= 500 ? "{\"int\":6}" : "null", i);
+            send_record(t_hr, p->key, "cn.tuodi.EmploymentEvent", json, ts);
+            c->hr++;
+        }
+    }
+}
+
+/* ---- progress: the group's committed offsets against the end offsets ---- */
+
+typedef struct watch {
+    rd_kafka_t *c;
+    rd_kafka_topic_partition_list_t *parts; /* every input partition */
+    int64_t *end;
+    int64_t total;
+} watch;
+
+/* A consumer with the daemon's group id that never joins the group: it only
+ * fetches the committed offsets. */
+static void watch_new(watch *w, const char *group)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    td_error err = {0};
+    const char *topics[] = {t_med, t_civil, t_hr, t_ver};
+
+    memset(w, 0, sizeof(*w));
+    FATAL(td_kafka_consumer_conf_new(bootstrap, group, &props, &conf, &err) == 0);
+    FATAL(td_kafka_new(RD_KAFKA_CONSUMER, conf, &w->c, &err) == 0);
+    w->parts = rd_kafka_topic_partition_list_new(4 * PARTITIONS);
+    for (int t = 0; t < 4; t++)
+        for (int p = 0; p < (t == 3 ? 1 : PARTITIONS); p++)
+            rd_kafka_topic_partition_list_add(w->parts, topics[t], p);
+    w->end = calloc((size_t)w->parts->cnt, sizeof(*w->end));
+    FATAL(w->end);
+    for (int i = 0; i < w->parts->cnt; i++) {
+        int64_t lo = 0, hi = 0;
+        FATAL(rd_kafka_query_watermark_offsets(w->c, w->parts->elems[i].topic,
+                                               w->parts->elems[i].partition, &lo, &hi,
+                                               10000) == 0);
+        w->end[i] = hi;
+        w->total += hi;
+    }
+}
+
+static void watch_free(watch *w)
+{
+    rd_kafka_topic_partition_list_destroy(w->parts);
+    td_kafka_destroy(w->c);
+    free(w->end);
+}
+
+/* Records consumed and committed by the group (sum over the partitions), or
+ * -1 when the broker could not say (e.g. a transaction's offsets pending). */
+static int64_t watch_committed(watch *w)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < w->parts->cnt; i++)
+        w->parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    if (rd_kafka_committed(w->c, w->parts, 5000) != 0)
+        return -1;
+    for (int i = 0; i < w->parts->cnt; i++) {
+        int64_t o = w->parts->elems[i].offset;
+        if (w->parts->elems[i].err)
+            return -1;
+        if (o > w->end[i]) {
+            fprintf(stderr, "committed offset %" PRId64 " beyond the end %" PRId64 "\n", o,
+                    w->end[i]);
+            failures++;
+        }
+        sum += o > 0 ? o : 0;
+    }
+    return sum;
+}
+
+/* Waits until everything is committed; false on timeout or when the daemon
+ * exits by itself. */
+static bool watch_wait_done(watch *w, pid_t pid, int timeout_ms)
+{
+    int64_t until = td_time_mono_ms() + timeout_ms;
+    while (td_time_mono_ms() < until) {
+        int status;
+        if (watch_committed(w) == w->total)
+            return true;
+        if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "matchd exited by itself (status 0x%x)\n", status);
+            failures++;
+            return false;
+        }
+        usleep(250000);
+    }
+    return false;
+}
+
+/* ---- the daemon ---- */
+
+static void write_config(const char *path, const char *group, const char *state,
+                         const char *alerts_prefix, const char *clock_topic)
+{
+    FILE *f = fopen(path, "w");
+    FATAL(f);
+    fprintf(f,
+            "kafka:\n  bootstrap.servers: %s\n"
+            /* A killed member leaves the group when its session ends: 6 s
+             * (the broker's least) rather than 45 s keeps restarts short. */
+            "  session.timeout.ms: \"6000\"\n"
+            "  heartbeat.interval.ms: \"1000\"\n"
+            "group_id: %s\nstate_dir: %s\nrules: %s/deploy/rules/huainan-2023.yaml\n"
+            "schemas_dir: %s\nlog_level: notice\n"
+            "topics:\n  roster: %s\n  medical_insurance: %s\n  civil_affairs: %s\n"
+            "  human_resources: %s\n  verifications: %s\n  dlq_verifications: %s\n"
+            "  alerts_prefix: %s\n  alert_partitions: 2\n",
+            bootstrap, group, state, src_root, schemas_dir, t_roster, t_med, t_civil, t_hr,
+            t_ver, t_dlq, alerts_prefix);
+    if (MATCHD_HAS_CLOCK)
+        fprintf(f, "  clock: %s\nclock:\n  tick_interval: 0\n", clock_topic);
+    else
+        (void)clock_topic;
+    fprintf(f, "transaction:\n  max_records: 500\n  max_interval: 200ms\n");
+    fclose(f);
+}
+
+static void check_config(const char *path)
+{
+    char cmd[8600];
+    snprintf(cmd, sizeof(cmd), "%s/daemon/tuodi-matchd --config %s --check-config >&2",
+             build_root, path);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "matchd rejects the config %s\n", path);
+        exit(1);
+    }
+}
+
+static pid_t spawn(const char *config, const char *log)
+{
+    char bin[4200];
+    pid_t pid;
+    snprintf(bin, sizeof(bin), "%s/daemon/tuodi-matchd", build_root);
+    pid = fork();
+    FATAL(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+            close(fd);
+        }
+        execl(bin, "tuodi-matchd", "--config", config, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int stop(pid_t pid, int sig, int timeout_ms)
+{
+    int64_t until = td_time_mono_ms() + timeout_ms;
+    int status;
+    kill(pid, sig);
+    while (td_time_mono_ms() < until) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return status;
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+static void show_log(const char *log)
+{
+    char cmd[4300];
+    snprintf(cmd, sizeof(cmd), "tail -n 40 %s >&2", log);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(no log)\n");
+}
+
+/* ---- the alerts ---- */
+
+typedef struct alert {
+    char id[96]; /* alert id / kind */
+    char rule[64];
+    int kind, severity;
+    char topic[64]; /* after the prefix */
+    char key[80];
+    unsigned char *value; /* encoded, connector_instance normalised */
+    size_t len;
+} alert;
+
+typedef struct alerts {
+    alert *v;
+    size_t n, cap;
+    int bad; /* undecodable, or an unexpected connector_instance */
+} alerts;
+
+static int alert_cmp(const void *a, const void *b)
+{
+    return strcmp(((const alert *)a)->id, ((const alert *)b)->id);
+}
+
+/* AlertKind and Severity symbols (schemas/alert.avsc) */
+static const char *const KINDS[] = {"UNKNOWN", "ALERT", "OVERDUE_WARNING", "CLOSED"};
+static const char *kind_name(int k)
+{
+    return k >= 0 && k < 4 ? KINDS[k] : KINDS[0];
+}
+
+/* Reads every topic named <prefix>* from the beginning to its end
+ * (read_committed), sorted by (alert id, kind). */
+static void read_alerts(const char *prefix, const char *group, alerts *out)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *c = NULL;
+    td_error err = {0};
+    const td_avro_schema *as = td_avro_registry_find_name(reg, "cn.tuodi.Alert");
+    td_avro_decoder *dec = NULL;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+    char rgroup[128], errstr[256], instance[160];
+    td_avro_buf buf = TD_AVRO_BUF_INIT;
+    int eofs = 0;
+    int64_t until = td_time_mono_ms() + 120000;
+    size_t plen = strlen(prefix);
+
+    memset(out, 0, sizeof(*out));
+    snprintf(instance, sizeof(instance), "tuodi-matchd@%s", group);
+    snprintf(rgroup, sizeof(rgroup), "%s-reader-%s", uniq, group);
+    FATAL(td_avro_decoder_new(reg, as, &dec, &err) == 0);
+    FATAL(td_kafka_consumer_conf_new(bootstrap, rgroup, &props, &conf, &err) == 0);
+    FATAL(rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr)) ==
+          RD_KAFKA_CONF_OK);
+    FATAL(td_kafka_new(RD_KAFKA_CONSUMER, conf, &c, &err) == 0);
+    FATAL(rd_kafka_metadata(c, 1, NULL, &md, 10000) == 0);
+    for (int t = 0; t < md->topic_cnt; t++)
+        if (strncmp(md->topics[t].topic, prefix, plen) == 0)
+            for (int p = 0; p < md->topics[t].partition_cnt; p++)
+                rd_kafka_topic_partition_list_add(l, md->topics[t].topic, p)->offset =
+                    RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_metadata_destroy(md);
+    if (l->cnt > 0)
+        FATAL(rd_kafka_assign(c, l) == 0);
+    while (eofs < l->cnt && td_time_mono_ms() < until) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 200);
+        avro_value_t *v, f, src, ci;
+        const char *s;
+        size_t size;
+        alert *a;
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            eofs++;
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (m->err) {
+            fprintf(stderr, "reading %s: %s\n", prefix, rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (out->n == out->cap) {
+            out->cap = out->cap ? out->cap * 2 : 1024;
+            out->v = realloc(out->v, out->cap * sizeof(*out->v));
+            FATAL(out->v);
+        }
+        a = &out->v[out->n];
+        memset(a, 0, sizeof(*a));
+        if (td_avro_decode(dec, m->payload, m->len, &v, &err) < 0 ||
+            avro_value_get_by_name(v, "alert_id", &f, NULL) != 0 ||
+            avro_value_get_string(&f, &s, &size) != 0 ||
+            avro_value_get_by_name(v, "kind", &f, NULL) != 0 ||
+            avro_value_get_enum(&f, &a->kind) != 0) {
+            fprintf(stderr, "undecodable alert in %s\n", rd_kafka_topic_name(m->rkt));
+            out->bad++;
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        snprintf(a->id, sizeof(a->id), "%.64s/%s", s, kind_name(a->kind));
+        if (avro_value_get_by_name(v, "rule_id", &f, NULL) == 0 &&
+            avro_value_get_string(&f, &s, &size) == 0)
+            snprintf(a->rule, sizeof(a->rule), "%s", s);
+        if (avro_value_get_by_name(v, "severity", &f, NULL) == 0)
+            avro_value_get_enum(&f, &a->severity);
+        snprintf(a->topic, sizeof(a->topic), "%s", rd_kafka_topic_name(m->rkt) + plen);
+        snprintf(a->key, sizeof(a->key), "%.*s", m->key ? (int)m->key_len : 0,
+                 m->key ? (const char *)m->key : "");
+        /* the one field that differs by construction */
+        if (avro_value_get_by_name(v, "source", &src, NULL) != 0 ||
+            avro_value_get_by_name(&src, "connector_instance", &ci, NULL) != 0 ||
+            avro_value_get_string(&ci, &s, &size) != 0 || strcmp(s, instance) != 0 ||
+            avro_value_set_string(&ci, "tuodi-matchd@*") != 0 ||
+            td_avro_encode(as, v, &buf, &err) < 0) {
+            fprintf(stderr, "alert %.64s: source.connector_instance is not %s\n", a->id,
+                    instance);
+            out->bad++;
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        a->value = malloc(buf.len);
+        FATAL(a->value);
+        memcpy(a->value, buf.data, buf.len);
+        a->len = buf.len;
+        out->n++;
+        rd_kafka_message_destroy(m);
+    }
+    if (eofs < l->cnt) {
+        fprintf(stderr, "reading %s: only %d of %d partitions read to the end\n", prefix, eofs,
+                l->cnt);
+        failures++;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    td_kafka_destroy(c);
+    td_avro_decoder_free(dec);
+    td_avro_buf_done(&buf);
+    qsort(out->v, out->n, sizeof(*out->v), alert_cmp);
+}
+
+static void alerts_free(alerts *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i].value);
+    free(s->v);
+}
+
+static int duplicates(const alerts *s, const char *side)
+{
+    int d = 0;
+    for (size_t i = 1; i < s->n; i++)
+        if (strcmp(s->v[i].id, s->v[i - 1].id) == 0) {
+            if (d < 10)
+                fprintf(stderr, "  duplicate in %s: %s (%s)\n", side, s->v[i].id, s->v[i].rule);
+            d++;
+        }
+    return d;
+}
+
+static const char *const SEVERITIES[] = {"UNKNOWN", "LOW", "MEDIUM", "HIGH"};
+
+/* Compares the two sorted sets; prints the first differences. */
+static int compare(const alerts *a, const alerts *b)
+{
+    size_t i = 0, j = 0;
+    int diff = 0, only_a = 0, only_b = 0, bytes = 0;
+    while (i < a->n || j < b->n) {
+        int c = i >= a->n ? 1 : j >= b->n ? -1 : strcmp(a->v[i].id, b->v[j].id);
+        const alert *x = c <= 0 ? &a->v[i] : &b->v[j];
+        if (c == 0) {
+            const alert *y = &b->v[j];
+            if (x->len != y->len || memcmp(x->value, y->value, x->len) != 0 ||
+                strcmp(x->topic, y->topic) != 0 || strcmp(x->key, y->key) != 0) {
+                if (diff < 20)
+                    fprintf(stderr, "  differs: %s rule %s (topic %s / %s, %zu / %zu bytes)\n",
+                            x->id, x->rule, x->topic, y->topic, x->len, y->len);
+                diff++;
+                bytes++;
+            }
+            i++;
+            j++;
+            continue;
+        }
+        if (diff < 20)
+            fprintf(stderr, "  only in %s: %s rule %s severity %s\n", c < 0 ? "A" : "B", x->id,
+                    x->rule, SEVERITIES[x->severity >= 0 && x->severity < 4 ? x->severity : 0]);
+        diff++;
+        if (c < 0) {
+            only_a++;
+            i++;
+        } else {
+            only_b++;
+            j++;
+        }
+    }
+    if (diff)
+        fprintf(stderr, "  %d differences: %d only in A, %d only in B, %d with other bytes\n",
+                diff, only_a, only_b, bytes);
+    return diff;
+}
+
+static void per_rule(const alerts *s, const char *side)
+{
+    const char *rules[16];
+    int n[16][4] = {{0}}, nr = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        int r;
+        for (r = 0; r < nr; r++)
+            if (strcmp(rules[r], s->v[i].rule) == 0)
+                break;
+        if (r == nr && nr < 16)
+            rules[nr++] = s->v[i].rule;
+        if (r < nr && s->v[i].kind == 1)
+            n[r][s->v[i].severity & 3]++;
+        else if (r < nr)
+            n[r][0]++; /* other kinds */
+    }
+    printf("  %s: %zu messages\n", side, s->n);
+    for (int r = 0; r < nr; r++)
+        printf("    %-20s %5d (low %d, medium %d, high %d, other kinds %d)\n", rules[r],
+               n[r][1] + n[r][2] + n[r][3] + n[r][0], n[r][1], n[r][2], n[r][3], n[r][0]);
+}
+
+static int count_rule(const alerts *s, const char *rule, int severity)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].rule, rule) == 0 && (severity < 0 || s->v[i].severity == severity))
+            n++;
+    return n;
+}
+
+/* ---- main ---- */
+
+int main(void)
+{
+    td_kafka_props props = {0}, keep = {0}, compact = {0};
+    rd_kafka_conf_t *conf = NULL;
+    td_kafka_topic_spec specs[5];
+    const char *names[5];
+    td_error err = {0};
+    char cfg_a[200], cfg_b[200], log_a[200], log_b[200], state_a[200], state_b[200],
+        group_a[100], group_b[100], prefix_a[200], prefix_b[200], clock_a[200], clock_b[200];
+    unsigned seed = (unsigned)td_time_wall_ms();
+    long nrec = 300000;
+    int min_kills = 20, kills = 0, mid = 0, early = 0, lost_at;
+    counts cnt;
+    watch wa, wb;
+    alerts A, B;
+    pid_t pid;
+    int status;
+    int64_t t0 = td_time_mono_ms(), t;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    bootstrap = getenv("KAFKA_BOOTSTRAP");
+    if (!bootstrap || !*bootstrap) {
+        fprintf(stderr, "KAFKA_BOOTSTRAP is not set: start a broker (deploy/kafka/dev-broker)\n");
+        return 1;
+    }
+    if (getenv("TD_CHAOS_SEED"))
+        seed = (unsigned)strtoul(getenv("TD_CHAOS_SEED"), NULL, 10);
+    if (getenv("TD_CHAOS_RECORDS"))
+        nrec = strtol(getenv("TD_CHAOS_RECORDS"), NULL, 10);
+    if (getenv("TD_CHAOS_KILLS"))
+        min_kills = atoi(getenv("TD_CHAOS_KILLS"));
+    FATAL(nrec > 0 && min_kills >= 0);
+    printf("matchd chaos: seed %u (TD_CHAOS_SEED to repeat)\n", seed);
+    srand(seed);
+    lost_at = min_kills / 2;
+
+    snprintf(src_root, sizeof(src_root), "%s", getenv("TD_SOURCE_ROOT") ? getenv("TD_SOURCE_ROOT") : ".");
+    snprintf(build_root, sizeof(build_root), "%s", getenv("TD_BUILD_ROOT") ? getenv("TD_BUILD_ROOT") : "build");
+    snprintf(schemas_dir, sizeof(schemas_dir), "%s/schemas", src_root);
+    snprintf(dir, sizeof(dir), "/tmp/itest-matchd-chaos-XXXXXX");
+    FATAL(mkdtemp(dir));
+    FATAL(td_avro_registry_new(&reg) == 0);
+    FATAL(td_avro_registry_load_dir(reg, schemas_dir, NULL, &err) == 0);
+
+    snprintf(uniq, sizeof(uniq), "itmc%d%" PRId64, (int)getpid(), td_time_wall_ms() % 100000);
+    snprintf(t_roster, sizeof(t_roster), "%s.roster", uniq);
+    snprintf(t_med, sizeof(t_med), "%s.medical", uniq);
+    snprintf(t_civil, sizeof(t_civil), "%s.civil", uniq);
+    snprintf(t_hr, sizeof(t_hr), "%s.hr", uniq);
+    snprintf(t_ver, sizeof(t_ver), "%s.verifications", uniq);
+    snprintf(t_dlq, sizeof(t_dlq), "%s.dlq.verifications", uniq);
+    snprintf(group_a, sizeof(group_a), "A-%s", uniq);
+    snprintf(group_b, sizeof(group_b), "B-%s", uniq);
+    snprintf(prefix_a, sizeof(prefix_a), "%s.A.alerts.", uniq);
+    snprintf(prefix_b, sizeof(prefix_b), "%s.B.alerts.", uniq);
+    snprintf(clock_a, sizeof(clock_a), "%s.A.clock", uniq);
+    snprintf(clock_b, sizeof(clock_b), "%s.B.clock", uniq);
+    snprintf(cfg_a, sizeof(cfg_a), "%s/a.yaml", dir);
+    snprintf(cfg_b, sizeof(cfg_b), "%s/b.yaml", dir);
+    snprintf(log_a, sizeof(log_a), "%s/a.log", dir);
+    snprintf(log_b, sizeof(log_b), "%s/b.log", dir);
+    snprintf(state_a, sizeof(state_a), "%s/state-a", dir);
+    snprintf(state_b, sizeof(state_b), "%s/state-b", dir);
+    write_config(cfg_a, group_a, state_a, prefix_a, clock_a);
+    write_config(cfg_b, group_b, state_b, prefix_b, clock_b);
+    check_config(cfg_a);
+
+    /* 1. the inputs, once */
+    FATAL(td_kafka_producer_conf_new(bootstrap, NULL, &props, &conf, &err) == 0);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &producer, &err) == 0);
+    names[0] = t_roster; names[1] = t_med; names[2] = t_civil; names[3] = t_hr; names[4] = t_ver;
+    /* The records' timestamps lie in 2023: without retention.ms=-1 the
+     * broker's time retention (7 days) would delete them under the daemon. */
+    FATAL(td_kafka_props_add(&keep, "retention.ms", "-1", NULL) == 0);
+    FATAL(td_kafka_props_add(&compact, "cleanup.policy", "compact", NULL) == 0);
+    memset(specs, 0, sizeof(specs));
+    for (int i = 0; i < 5; i++) {
+        specs[i].name = names[i];
+        specs[i].partitions = i == 4 ? 1 : PARTITIONS;
+        specs[i].replication_factor = 1;
+        specs[i].config = i == 0 ? &compact : &keep;
+    }
+    if (td_kafka_topics_ensure(producer, specs, 5, 60000, &err) < 0) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        return 1;
+    }
+    make_people();
+    produce_roster();
+    produce_records(nrec, &cnt);
+    FATAL(rd_kafka_flush(producer, 120000) == 0);
+    td_kafka_props_clear(&keep);
+    td_kafka_props_clear(&compact);
+    FATAL(delivery_failures == 0);
+    td_kafka_destroy(producer);
+    printf("inputs: %d households (%d persons), %d persons off the roster; %ld records: "
+           "%ld medical, %ld civil affairs, %ld human resources (%ld of people off the roster) "
+           "(%.1fs)\n",
+           HOUSEHOLDS, npersons - OFF_ROSTER, OFF_ROSTER, nrec, cnt.medical, cnt.civil, cnt.hr,
+           cnt.off_roster, (double)(td_time_mono_ms() - t0) / 1000.0);
+
+    /* 2. run A, uninterrupted */
+    watch_new(&wa, group_a);
+    FATAL(wa.total == nrec);
+    t = td_time_mono_ms();
+    pid = spawn(cfg_a, log_a);
+    if (!watch_wait_done(&wa, pid, 300000)) {
+        fprintf(stderr, "run A did not consume everything (%" PRId64 " of %" PRId64 ")\n",
+                watch_committed(&wa), wa.total);
+        show_log(log_a);
+        failures++;
+    }
+    status = stop(pid, SIGTERM, 60000);
+    CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    printf("run A: %" PRId64 " records in %.1fs\n", wa.total,
+           (double)(td_time_mono_ms() - t) / 1000.0);
+    watch_free(&wa);
+
+    /* 3. run B, SIGKILLed at random moments */
+    watch_new(&wb, group_b);
+    t = td_time_mono_ms();
+    for (;;) {
+        int64_t before = watch_committed(&wb);
+        int mode = rand() % 3;
+        if (kills >= min_kills) {
+            pid = spawn(cfg_b, log_b);
+            if (!watch_wait_done(&wb, pid, 300000)) {
+                fprintf(stderr, "run B did not consume everything after the kills\n");
+                show_log(log_b);
+                failures++;
+            }
+            status = stop(pid, SIGTERM, 60000);
+            CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            break;
+        }
+        if (kills == lost_at) {
+            char cmd[300];
+            snprintf(cmd, sizeof(cmd), "rm -rf %s", state_b);
+            CHECK(system(cmd) == 0);
+            printf("  kill %d: state directory deleted before the restart\n", kills);
+        }
+        if (before > 0 && before < wb.total)
+            mid++;
+        pid = spawn(cfg_b, log_b);
+        if (mode == 0) {
+            /* start-up and roster load */
+            early++;
+            usleep((useconds_t)(200 + rand() % 1300) * 1000);
+        } else if (mode == 1) {
+            usleep((useconds_t)(1500 + rand() % 3000) * 1000);
+        } else {
+            /* while processing: once a transaction of this run committed */
+            int64_t until = td_time_mono_ms() + 30000;
+            while (td_time_mono_ms() < until) {
+                int64_t now = watch_committed(&wb);
+                if (now > before || now == wb.total)
+                    break;
+                usleep(100000);
+            }
+            usleep((useconds_t)(rand() % 2000) * 1000);
+        }
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "matchd exited by itself before kill %d (status 0x%x)\n", kills,
+                    status);
+            show_log(log_b);
+            failures++;
+        } else {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+        }
+        kills++;
+        {
+            int64_t now = watch_committed(&wb);
+            printf("  kill %2d (%s): %" PRId64 " of %" PRId64 " committed\n", kills,
+                   mode == 0 ? "start-up" : mode == 1 ? "1.5-4.5 s" : "processing", now,
+                   wb.total);
+        }
+    }
+    printf("run B: %d SIGKILLs (%d early), %d restarts resumed mid-stream, %.1fs\n", kills,
+           early, mid, (double)(td_time_mono_ms() - t) / 1000.0);
+    CHECK(kills >= min_kills);
+    CHECK(min_kills == 0 || mid >= min_kills / 4);
+    watch_free(&wb);
+
+    /* 4. the alerts */
+    read_alerts(prefix_a, group_a, &A);
+    read_alerts(prefix_b, group_b, &B);
+    per_rule(&A, "A");
+    per_rule(&B, "B");
+    CHECK(A.bad == 0);
+    CHECK(B.bad == 0);
+    CHECK(duplicates(&A, "A") == 0);
+    CHECK(duplicates(&B, "B") == 0);
+    /* teeth: thousands of alerts, and each kind of case present */
+    CHECK(A.n >= 1000);
+    CHECK(count_rule(&A, "medical-oop-365d", -1) >= 100);
+    CHECK(count_rule(&A, "dibao-tekun", -1) >= 100);
+    CHECK(count_rule(&A, "temp-assistance", -1) >= 100);
+    CHECK(count_rule(&A, "severe-disability", -1) >= 100);
+    CHECK(count_rule(&A, "working-age-death", -1) >= 50);
+    CHECK(count_rule(&A, "employment-loss", -1) >= 100);
+    CHECK(count_rule(&A, "medical-oop-365d", 3) + count_rule(&A, "dibao-tekun", 3) +
+              count_rule(&A, "employment-loss", 3) >= 50);
+    {
+        int d = compare(&A, &B);
+        CHECK(d == 0);
+        printf("%s\n", d == 0 ? "A == B" : "A != B");
+    }
+    if (failures) {
+        show_log(log_b);
+        fprintf(stderr, "logs kept in %s\n", dir);
+    } else {
+        char cmd[200];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(%s failed)\n", cmd);
+    }
+    alerts_free(&A);
+    alerts_free(&B);
+    free(persons);
+    free(households);
+    td_avro_registry_free(reg);
+    printf("%s (%.1fs)\n", failures ? "FAILED" : "ok", (double)(td_time_mono_ms() - t0) / 1000.0);
+    return failures ? 1 : 0;
+}
