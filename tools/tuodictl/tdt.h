@@ -65,9 +65,10 @@ typedef struct tdt_config {
 
 extern const td_cfg_entry tdt_config_table[];
 
-/* Loads path (or, when path is NULL, the YAML text yaml named name: for
- * tests) into *out (zeroed on entry). Checks county codes (6 digits). Errors
- * as td_config: every problem as FILE:LINE:COL. */
+/* Loads path into *out (zeroed on entry); _string: the YAML text yaml named
+ * name (for tests). Checks county codes (6 digits). Errors as td_config:
+ * every problem as FILE:LINE:COL. Topic names are as written: the caller
+ * applies topic_prefix (or its --prefix) with tdt_config_set_prefix. */
 int tdt_config_load(const char *path, tdt_config *out, td_error *err);
 int tdt_config_load_string(const char *name, const char *yaml, tdt_config *out, td_error *err);
 void tdt_config_free(tdt_config *c);

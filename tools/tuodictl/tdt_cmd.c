@@ -102,7 +102,8 @@ static int tdt_ctx_load(tdt_ctx *x)
                     "TUODI_CONFIG=FILE (default %s)\n", TDT_DEFAULT_CONFIG);
         return TDT_EXIT_USAGE;
     }
-    if (x->prefix && tdt_config_set_prefix(&x->cfg, x->prefix) < 0) {
+    /* --prefix wins over topic_prefix: in the config. */
+    if (tdt_config_set_prefix(&x->cfg, x->prefix ? x->prefix : x->cfg.topic_prefix) < 0) {
         fprintf(x->errf, "tuodictl: out of memory\n");
         return TDT_EXIT_FAILURE;
     }

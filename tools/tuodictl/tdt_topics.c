@@ -272,8 +272,8 @@ int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry
         char ret_s[32], what[64];
         const char *state;
         tdt_fmt_retention(d->retention_ms, ret_s, sizeof(ret_s));
-        snprintf(what, sizeof(what), "%3" PRId64 " partitions  rf %d  %-7s  %s", d->partitions,
-                 p[i].replication_factor, tdt_policy_name(d->cleanup_policy),
+        snprintf(what, sizeof(what), "%3" PRId64 " partition%s  rf %d  %-7s  %s", d->partitions,
+                 d->partitions == 1 ? " " : "s", p[i].replication_factor, tdt_policy_name(d->cleanup_policy),
                  d->cleanup_policy == TDT_CLEANUP_COMPACT ? "" : ret_s);
         if (p[i].status == TDT_TOPIC_CREATE)
             state = dry_run ? "would create" : "created";
