@@ -64,6 +64,9 @@ typedef struct tdt_config {
 } tdt_config;
 
 extern const td_cfg_entry tdt_config_table[];
+/* Where the build installs shared data (<prefix>/share/tuodi): the default
+ * places file and schemas directory are under it. */
+extern const char tdt_data_dir[];
 
 /* Loads path into *out (zeroed on entry); _string: the YAML text yaml named
  * name (for tests). Checks county codes (6 digits). Errors as td_config:
@@ -100,6 +103,8 @@ typedef struct tdt_topics_file {
     tdt_topic_def *topics;
     size_t ntopics;
 } tdt_topics_file;
+
+extern const td_cfg_entry tdt_topics_file_table[];
 
 /* Loads and checks the topics file: names unique (after prefix renaming in
  * tdt_topics_plan), compacted topics without retention, config keys not

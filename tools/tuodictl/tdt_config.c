@@ -6,12 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef TDT_SCHEMAS_DIR
-#define TDT_SCHEMAS_DIR "/usr/share/tuodi/schemas"
-#endif
 #ifndef TDT_DATA_DIR
 #define TDT_DATA_DIR "/usr/share/tuodi"
 #endif
+
+const char tdt_data_dir[] = TDT_DATA_DIR;
 
 static const td_cfg_entry tdt_topics_table[] = {
     TD_CFG_STRING("roster", tdt_topic_names, roster, "tuodi.roster.households",
@@ -37,7 +36,7 @@ const td_cfg_entry tdt_config_table[] = {
     TD_CFG_KAFKA("kafka", tdt_config, kafka,
                  "librdkafka properties; bootstrap.servers is needed by every command "
                  "that talks to Kafka"),
-    TD_CFG_PATH("schemas_dir", tdt_config, schemas_dir, TDT_SCHEMAS_DIR,
+    TD_CFG_PATH("schemas_dir", tdt_config, schemas_dir, TDT_DATA_DIR "/schemas",
                 "Directory of the *.avsc files (and history/)"),
     TD_CFG_PATH("places", tdt_config, places, TDT_DATA_DIR "/huainan-divisions.csv",
                 "Division names: CSV code,name,parent_code,level,county_code,county_name"),
@@ -166,7 +165,7 @@ static const td_cfg_entry tdt_topic_def_table[] = {
     TD_CFG_END,
 };
 
-static const td_cfg_entry tdt_topics_file_table[] = {
+const td_cfg_entry tdt_topics_file_table[] = {
     TD_CFG_SECTIONS("topics", tdt_topics_file, topics, ntopics, tdt_topic_def,
                     tdt_topic_def_table, "Every topic", TD_CFG_REQUIRED),
     TD_CFG_END,
