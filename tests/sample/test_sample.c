@@ -256,7 +256,7 @@ static void test_scenarios(void)
     char *save = NULL;
     int n = 0, none = 0;
     for (char *l = strtok_r(scen, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        char *f[3];
+        char *f[3] = {NULL, NULL, NULL};
         if (n++ == 0)
             continue;
         CU_ASSERT_FATAL(split(l, f, 3) == 3);
@@ -268,7 +268,11 @@ static void test_scenarios(void)
         } else {
             CU_ASSERT(strstr(alerts, key) != NULL);
             char rk[80];
-            snprintf(rk, sizeof(rk), "%.*s,", (int)strcspn(f[1], "+ "), f[1]);
+            size_t rn = strcspn(f[1], "+ ");
+            CU_ASSERT_FATAL(rn + 2 < sizeof(rk));
+            memcpy(rk, f[1], rn);
+            rk[rn] = ',';
+            rk[rn + 1] = '\0';
             CU_ASSERT(strstr(alerts, rk) != NULL);
         }
     }
