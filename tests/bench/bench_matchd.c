@@ -2,8 +2,8 @@
  * interface only (config file, topics, log), on the broker of
  * KAFKA_BOOTSTRAP, with topics of its own (prefix bench-mtd-<pid>-...).
  *
- *   bench_matchd [PERSONS [RECORDS [LATENCY_RATE [LATENCY_SECONDS]]]]
- *   (defaults 1000000 1000000 1000 30; TD_BUILD_ROOT / TD_SOURCE_ROOT as
+ *   bench_matchd [PERSONS [RECORDS [LATENCY_RATE [LATENCY_SECONDS [TXN_RECORDS]]]]]
+ *   (defaults 1000000 1000000 1000 30 1000; TD_BUILD_ROOT / TD_SOURCE_ROOT as
  *   meson's test_env sets them; TD_KEEP_TMP=1 keeps the work directory)
  *
  * 1. Roster: PERSONS people in households of 3 (bench_matchd_data.h) into
@@ -16,7 +16,7 @@
  *    before any consumer runs.
  * 3. Baseline, same run, same broker, same records: a read_committed
  *    consumer in a group over the department topics and a transactional
- *    producer with matchd's transaction settings (max_records 1000,
+ *    producer with matchd's transaction settings (max_records TXN_RECORDS,
  *    max_interval 1s) that produces each input value to an output topic and
  *    commits the consumer offsets with send_offsets_to_transaction; records/s
  *    from the first record consumed to the last commit.
@@ -57,7 +57,6 @@
 
 #define DEPT_PARTITIONS 6
 #define ALERT_PARTITIONS 3
-#define TXN_MAX_RECORDS 1000
 #define TXN_MAX_INTERVAL_MS 1000
 #define LAT_MAX_INTERVAL_MS 100
 #define N_ALERT_TOPICS (BMD_COUNTIES + 1) /* the counties, then unrouted */
@@ -69,6 +68,9 @@
             exit(1);                                                                 \
         }                                                                            \
     } while (0)
+
+/* transaction.max_records of matchd and of the baseline (argument 5) */
+static long txn_max_records = 1000;
 
 static struct bench {
     const char *bootstrap;
@@ -206,9 +208,9 @@ static void write_config(const char *path, int max_interval_ms, bool clock)
             "topics:\n  roster: %s\n  medical_insurance: %s\n  civil_affairs: %s\n"
             "  human_resources: %s\n  verifications: %s\n  dlq_verifications: %s.dlq\n"
             "  alerts_prefix: %s\n  alert_partitions: %d\n  replication_factor: 1\n"
-            "transaction:\n  max_records: %d\n  max_interval: %dms\n",
+            "transaction:\n  max_records: %ld\n  max_interval: %dms\n",
             B.bootstrap, B.prefix, B.state, B.rules, B.schemas, B.t_roster, B.t_med, B.t_civil,
-            B.t_hr, B.t_ver, B.prefix, B.alert_prefix, ALERT_PARTITIONS, TXN_MAX_RECORDS,
+            B.t_hr, B.t_ver, B.prefix, B.alert_prefix, ALERT_PARTITIONS, txn_max_records,
             max_interval_ms);
     if (clock)
         fprintf(f, "clock:\n  tick_interval: 0\n");
@@ -518,7 +520,7 @@ static double baseline(long total, long *ret_n, double *ret_secs)
             exit(1);
         }
         rd_kafka_poll(p, 0);
-        if (batch > 0 && (batch >= TXN_MAX_RECORDS || n == total ||
+        if (batch > 0 && (batch >= txn_max_records || n == total ||
                           now - batch_start >= (int64_t)TXN_MAX_INTERVAL_MS * 1000)) {
             if (td_kafka_txn_send_offsets(p, c, 60000, NULL, &err) < 0 ||
                 td_kafka_txn_commit(p, 60000, &err) < 0)
@@ -732,7 +734,10 @@ int main(int argc, char **argv)
     B.bootstrap = td_test_bootstrap();
     if (!B.bootstrap)
         return 1;
+    if (argc > 5)
+        txn_max_records = atol(argv[5]);
     FATAL(lat_rate > 0 && lat_secs > 0 && lat_rate <= 100000);
+    FATAL(txn_max_records >= 1 && txn_max_records <= 10000000);
     B.dir = td_test_tmpdir();
     FATAL(B.dir);
     uniq = td_test_unique("bench-mtd");
@@ -956,8 +961,8 @@ int main(int argc, char **argv)
                "(%ld medical, %ld civil affairs; %ld alerts expected) in %.1f s\n",
                ld.sent > 0 ? (persons + 2) / 3 : 0, t_roster_load, ex.medical_records,
                ex.civil_records, ex.alerts, t_dept_load);
-        printf("matchd config: transaction max_records %d, max_interval %d ms%s\n",
-               TXN_MAX_RECORDS, TXN_MAX_INTERVAL_MS,
+        printf("matchd config: transaction max_records %ld, max_interval %d ms%s\n",
+               txn_max_records, TXN_MAX_INTERVAL_MS,
                B.clock_key ? ", clock tick_interval 0" : "");
         printf("roster load (run 1, fresh state): ready %.2f s after start = %.0f persons/s\n",
                secs(r1.ready_us - r1.spawned_us),
