@@ -1,0 +1,284 @@
+/* tuodictl over real tuodi-matchd output (KAFKA_BOOTSTRAP): topics created
+ * by `tuodictl topics create`, a roster household and a 低保 application go
+ * in, tuodi-matchd raises an alert on the county queue, `tuodictl alerts`
+ * shows it by names (never the identity number), `tuodictl verify` records a
+ * DISMISSED outcome, tuodi-matchd closes the alert, and `tuodictl alerts
+ * --all` and `report` show it closed. */
+#include "td_kafka.h"
+#include "td_test.h"
+#include "td_time.h"
+#include "tdt.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VILLAGE "340421100001" /* 城关镇 中山社区居委会 */
+#define P_HEAD "340421198001010011"
+
+static const char *bootstrap;
+static char *tmp, *prefix, cfg[4096];
+static td_avro_registry *reg;
+
+static int run(const char *const *args, char **out, char **errs)
+{
+    char *ob = NULL, *eb = NULL;
+    size_t ol = 0, el = 0;
+    FILE *of = open_memstream(&ob, &ol), *ef = open_memstream(&eb, &el);
+    int argc = 0, r;
+    char *argv[40];
+    while (args[argc] && argc < 39) {
+        argv[argc] = (char *)args[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    r = tdt_main(argc, argv, of, ef);
+    fclose(of);
+    fclose(ef);
+    *out = ob;
+    *errs = eb;
+    return r;
+}
+
+/* "YYYY-MM-DD", n days from today (UTC). */
+static const char *day(int n, char *buf)
+{
+    time_t t = time(NULL) + (time_t)n * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, 16, "%Y-%m-%d", &tm);
+    return buf;
+}
+
+static void produce(rd_kafka_t *rk, const char *topic, const char *key, const char *rec,
+                    const char *json)
+{
+    const td_avro_schema *s = td_avro_registry_find_name(reg, rec);
+    avro_value_t v;
+    td_avro_buf b = TD_AVRO_BUF_INIT;
+    td_error err = {0};
+    CU_ASSERT_FATAL(td_avro_schema_value_new(s, &v, &err) == 0);
+    if (td_avro_value_from_json(s, json, strlen(json), &v, &err) != 0)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(td_avro_encode(s, &v, &b, &err) == 0);
+    CU_ASSERT_FATAL(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                      RD_KAFKA_V_KEY(key, strlen(key)),
+                                      RD_KAFKA_V_VALUE(b.data, b.len),
+                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                      RD_KAFKA_V_END) == 0);
+    avro_value_decref(&v);
+    td_avro_buf_done(&b);
+}
+
+/* Runs `alerts --county 340421 --all --format json` until pred holds for
+ * its output or timeout_ms passes; returns the last output parsed. */
+static td_json *poll_alerts(bool (*pred)(const td_json *), int timeout_ms)
+{
+    const char *a[] = {"tuodictl", "--config", cfg, "alerts", "--county", "340421", "--all",
+                       "--format", "json", NULL};
+    int64_t until = td_time_mono_ms() + timeout_ms;
+    td_json *j = NULL;
+    for (;;) {
+        char *o, *e;
+        int r = run(a, &o, &e);
+        td_json_free(j);
+        j = NULL;
+        if (r == 0) {
+            CU_ASSERT_PTR_NULL(strstr(o, P_HEAD)); /* never the identity number */
+            td_json_parse("alerts", o, strlen(o), &j, NULL);
+        }
+        free(o);
+        free(e);
+        if ((j && pred(j)) || td_time_mono_ms() > until)
+            return j;
+        usleep(500000);
+    }
+}
+
+static bool one_alert(const td_json *j)
+{
+    return j->len >= 1;
+}
+
+static bool closed(const td_json *j)
+{
+    return j->len >= 1 && strcmp(td_json_get_string(j->items[0], "state"), "closed") == 0;
+}
+
+static void test_matchd_queue(void)
+{
+    char dir_src[4096], mcfg[4200], log[4200], text[8192], d[16], alert_id[200] = "";
+    char t_roster[256], t_civil[256];
+    const char *src = td_test_source_root(), *build = getenv("TD_BUILD_ROOT");
+    rd_kafka_t *rk = NULL;
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    td_error err = {0};
+    td_json *j;
+    char *o, *e;
+    pid_t pid;
+    int status = 0;
+
+    CU_ASSERT_FATAL(build != NULL);
+    snprintf(dir_src, sizeof(dir_src), "%s/schemas", src);
+    snprintf(cfg, sizeof(cfg), "%s/ctl.yaml", tmp);
+    snprintf(text, sizeof(text),
+             "kafka:\n  bootstrap.servers: %s\nschemas_dir: %s\n"
+             "places: %s/deploy/data/huainan-divisions.csv\ntopics_file: %s/deploy/topics.yaml\n"
+             "topic_prefix: %s\nreplication_factor: 1\n",
+             bootstrap, dir_src, src, src, prefix);
+    CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
+    {
+        const char *a[] = {"tuodictl", "--config", cfg, "topics", "create", NULL};
+        CU_ASSERT_FATAL(run(a, &o, &e) == TDT_EXIT_OK);
+        free(o);
+        free(e);
+    }
+
+    /* tuodi-matchd on the same topics. */
+    snprintf(mcfg, sizeof(mcfg), "%s/matchd.yaml", tmp);
+    snprintf(log, sizeof(log), "%s/matchd.log", tmp);
+    snprintf(text, sizeof(text),
+             "kafka:\n  bootstrap.servers: %s\ngroup_id: %s\nstate_dir: %s/state\n"
+             "rules: %s/deploy/rules/huainan-2023.yaml\nschemas_dir: %s\nlog_level: info\n"
+             "topics:\n  roster: %s.roster.households\n"
+             "  medical_insurance: %s.medical_insurance.settlements\n"
+             "  civil_affairs: %s.civil_affairs.events\n"
+             "  human_resources: %s.human_resources.events\n"
+             "  verifications: %s.verifications\n  dlq_verifications: %s.dlq.verifications\n"
+             "  alerts_prefix: %s.alerts.\n  alert_partitions: 3\n  replication_factor: 1\n"
+             "transaction:\n  max_records: 100\n  max_interval: 200ms\n",
+             bootstrap, prefix, tmp, src, dir_src, prefix, prefix, prefix, prefix, prefix,
+             prefix, prefix);
+    CU_ASSERT_FATAL(td_test_write_file(mcfg, text) == 0);
+
+    snprintf(t_roster, sizeof(t_roster), "%s.roster.households", prefix);
+    snprintf(t_civil, sizeof(t_civil), "%s.civil_affairs.events", prefix);
+    CU_ASSERT_FATAL(td_kafka_producer_conf_new(bootstrap, NULL, &props, &conf, &err) == 0);
+    CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) == 0);
+    snprintf(text, sizeof(text),
+             "{\"household_id\":\"H1\",\"village_code\":\"" VILLAGE "\",\"grid_id\":\"G-1\","
+             "\"household_type\":\"POVERTY_ALLEVIATED\","
+             "\"monitoring\":{\"state\":\"NOT_MONITORED\",\"category\":null,"
+             "\"identified_date\":null,\"risk_eliminated_date\":null,"
+             "\"risk_elimination_method\":null},"
+             "\"members\":[{\"person_key\":\"" P_HEAD "\",\"name\":\"张三\",\"relation\":\"HEAD\","
+             "\"birth_date\":\"1980-01-01\",\"labour_capacity\":\"NORMAL\","
+             "\"disability_grade\":null,\"in_school\":null}],\"household_size\":1,"
+             "\"income\":null,\"risks\":[],\"updated_at\":\"%sT10:00:00Z\","
+             "\"source\":{\"department\":\"RURAL_REVITALIZATION\",\"connector_instance\":"
+             "\"roster\",\"record_id\":\"H1\",\"location\":null,\"row\":null}}",
+             day(-30, d));
+    produce(rk, t_roster, "H1", "cn.tuodi.Household", text);
+    snprintf(text, sizeof(text),
+             "{\"event_type\":\"DIBAO_APPLIED\",\"person_key\":\"" P_HEAD "\",\"name\":null,"
+             "\"village_code\":{\"string\":\"" VILLAGE "\"},\"event_date\":\"%s\","
+             "\"amount_fen\":null,\"disability_grade\":null,\"source\":{\"department\":"
+             "\"CIVIL_AFFAIRS\",\"connector_instance\":\"civil\",\"record_id\":\"MZ-1\","
+             "\"location\":null,\"row\":null}}",
+             day(-10, d));
+    produce(rk, t_civil, P_HEAD, "cn.tuodi.CivilAffairsEvent", text);
+    CU_ASSERT_FATAL(rd_kafka_flush(rk, 30000) == 0);
+    td_kafka_destroy(rk);
+
+    fflush(NULL);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        char bin[4200];
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+            close(fd);
+        }
+        snprintf(bin, sizeof(bin), "%s/daemon/tuodi-matchd", build);
+        execl(bin, "tuodi-matchd", "--config", mcfg, (char *)NULL);
+        _exit(127);
+    }
+
+    j = poll_alerts(one_alert, 120000);
+    CU_ASSERT_PTR_NOT_NULL(j);
+    if (j && j->len >= 1) {
+        const td_json *a = j->items[0];
+        CU_ASSERT_EQUAL(j->len, 1);
+        CU_ASSERT_STRING_EQUAL(td_json_get_string(a, "rule_id"), "dibao-tekun");
+        CU_ASSERT_STRING_EQUAL(td_json_get_string(a, "village"), "中山社区居委会");
+        CU_ASSERT_STRING_EQUAL(td_json_get_string(a, "township"), "城关镇");
+        CU_ASSERT_STRING_EQUAL(td_json_get_string(a, "head_name"), "张三");
+        CU_ASSERT_STRING_EQUAL(td_json_get_string(a, "state"), "overdue"); /* 10 days ago */
+        snprintf(alert_id, sizeof(alert_id), "%s", td_json_get_string(a, "alert_id"));
+        CU_ASSERT_EQUAL(strlen(alert_id), 64);
+    } else {
+        char *l = td_test_read_file(log, NULL);
+        fprintf(stderr, "no alert; matchd log:\n%s\n", l ? l : "");
+        free(l);
+    }
+    td_json_free(j);
+
+    if (alert_id[0]) {
+        const char *a[] = {"tuodictl", "--config", cfg, "verify", alert_id, "--outcome",
+                           "排除", "--reason", "已核实，家庭收入稳定", "--verifier", "王五",
+                           "--reviewer", "赵六", "--visit-date", day(-1, d), NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_OK);
+        free(o);
+        free(e);
+        j = poll_alerts(closed, 60000);
+        CU_ASSERT_PTR_NOT_NULL(j);
+        CU_ASSERT(j && closed(j));
+        if (j && closed(j))
+            CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[0], "outcome"), "DISMISSED");
+        td_json_free(j);
+    }
+    {
+        const char *a[] = {"tuodictl", "--config", cfg, "report", "--county", "340421",
+                           "--format", "json", NULL};
+        CU_ASSERT_FATAL(run(a, &o, &e) == TDT_EXIT_OK);
+        j = NULL;
+        CU_ASSERT_FATAL(td_json_parse("report", o, strlen(o), &j, NULL) == 0);
+        CU_ASSERT_EQUAL(td_json_get(j->items[0], "raised")->integer, 1);
+        CU_ASSERT_EQUAL(td_json_get(j->items[0], "closed")->integer, 1);
+        CU_ASSERT_EQUAL(td_json_get(j->items[0], "dismissed")->integer, 1);
+        CU_ASSERT_EQUAL(td_json_get(j->items[0], "open")->integer, 0);
+        td_json_free(j);
+        free(o);
+        free(e);
+    }
+    kill(pid, SIGTERM);
+    CU_ASSERT(waitpid(pid, &status, 0) == pid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static int setup(void)
+{
+    char dir[4096];
+    td_error err = {0};
+    bootstrap = td_test_bootstrap();
+    tmp = td_test_tmpdir();
+    prefix = td_test_unique("ctlm");
+    snprintf(dir, sizeof(dir), "%s/schemas", td_test_source_root());
+    if (td_avro_registry_new(&reg) < 0 || td_avro_registry_load_dir(reg, dir, NULL, &err) < 0)
+        return 1;
+    return 0;
+}
+
+static int teardown(void)
+{
+    td_test_rmtree(tmp);
+    free(tmp);
+    free(prefix);
+    td_avro_registry_free(reg);
+    return 0;
+}
+
+static void add_suites(void)
+{
+    td_test_suite("matchd", setup, teardown);
+    TD_TEST(test_matchd_queue);
+}
+
+TD_TEST_MAIN(add_suites)
