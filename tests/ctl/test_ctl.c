@@ -785,6 +785,17 @@ static void test_cli(void)
         free(o);
         free(e);
     }
+    /* A places file that is not there: a config error, saying which key. */
+    CU_ASSERT_FATAL(td_test_write_file(cfg, "kafka:\n  bootstrap.servers: 127.0.0.1:1\n"
+                                            "places: /nonexistent/places.csv\n") == 0);
+    {
+        const char *a[] = {"tuodictl", "--config", cfg, "alerts", "--county", "340421", NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "/nonexistent/places.csv"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "places:"));
+        free(o);
+        free(e);
+    }
     /* Kafka unreachable: exit 1 and what to do. */
     CU_ASSERT_FATAL(td_test_write_file(cfg, "kafka:\n  bootstrap.servers: 127.0.0.1:1\n"
                                             "timeout: 2s\n") == 0);

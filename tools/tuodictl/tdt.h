@@ -335,7 +335,8 @@ typedef int (tdt_caught_up_fn)(void *opaque);
  * caught_up (may be NULL) runs; with follow the read goes on until SIGINT or
  * SIGTERM (td_signal), else it returns 0. A topic that does not exist is an
  * error (-ENOENT, saying what to do) unless missing_ok (then it is skipped).
- * -ETIMEDOUT when the broker does not answer within c->timeout_ms. */
+ * -ETIMEDOUT when the broker does not answer within c->timeout_ms, or
+ * nothing arrives for that long before the end is reached. */
 int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopics,
                    bool missing_ok, bool follow, tdt_msg_fn *fn, tdt_caught_up_fn *caught_up,
                    void *opaque, td_error *err);

@@ -462,7 +462,8 @@ static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
         (r = td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Alert"), &a.dec,
                                  &err)) < 0 ||
         (r = tdt_queue_new(&a.q)) < 0) {
-        r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EIO);
+        /* the places file or the schemas: paths in the config */
+        r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
         goto out;
     }
     a.places = places;
@@ -561,7 +562,7 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
     if ((r = tdt_ctx_load(x)) != 0)
         goto out;
     if ((r = tdt_registry_load(&x->cfg, &reg, &err)) < 0) {
-        r = tdt_fail(x, &err, -EIO);
+        r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
         goto out;
     }
     if (dry) {
@@ -789,7 +790,7 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
         (r = tdt_registry_load(&x->cfg, &reg, &err)) < 0 ||
         (r = td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Alert"),
                                  &rr.adec, &err)) < 0) {
-        r = tdt_fail(x, &err, -EIO);
+        r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
         goto out;
     }
     if (!td_avro_registry_find_name(reg, "cn.tuodi.Household") ||

@@ -125,12 +125,14 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         if (!m) {
             if (!caught && td_time_mono_ms() > deadline) {
-                r = td_error_set(err, -ETIMEDOUT, "kafka: the end of the topics was not reached "
-                                 "within %" PRId64 " ms (is the broker reachable?)", c->timeout_ms);
+                r = td_error_set(err, -ETIMEDOUT, "kafka: nothing came from the broker for %" PRId64
+                                 " ms before the end of the topics (is it reachable? timeout: "
+                                 "in the config)", c->timeout_ms);
                 goto out;
             }
             continue;
         }
+        deadline = td_time_mono_ms() + c->timeout_ms; /* progress: the wait starts again */
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             const char *tn = rd_kafka_topic_name(m->rkt);
             for (size_t i = 0; i < nparts; i++)
