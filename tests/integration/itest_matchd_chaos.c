@@ -50,12 +50,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The engine's deterministic merge brings topics.clock and clock.tick_interval
- * (td_config rejects unknown keys until then). Set to 1 when they exist:
- * each run gets its own clock topic and wall-clock ticks are off (0), since
- * ticks from the wall clock would make the alerts depend on when the run
- * happened. */
-#define MATCHD_HAS_CLOCK 0
+/* The engine's deterministic merge reads topics.clock and clock.tick_interval
+ * (0 when the daemon predates them: td_config rejects unknown keys). Each run
+ * gets its own clock topic, and wall-clock ticks are off, since ticks from
+ * the wall clock would make the alerts depend on when the run happened. */
+#define MATCHD_HAS_CLOCK 1
 
 #define PARTITIONS 4
 #define HOUSEHOLDS 4000
@@ -398,9 +397,10 @@ static void produce_records(long n, counts *c)
 
 typedef struct watch {
     rd_kafka_t *c;
-    rd_kafka_topic_partition_list_t *parts; /* every input partition */
+    rd_kafka_topic_partition_list_t *parts; /* the roster's partitions, then the others */
     int64_t *end;
-    int64_t total;
+    int64_t total; /* department records */
+    bool roster_done;
 } watch;
 
 /* A consumer with the daemon's group id that never joins the group: it only
@@ -410,14 +410,14 @@ static void watch_new(watch *w, const char *group)
     td_kafka_props props = {0};
     rd_kafka_conf_t *conf = NULL;
     td_error err = {0};
-    const char *topics[] = {t_med, t_civil, t_hr, t_ver};
+    const char *topics[] = {t_roster, t_med, t_civil, t_hr, t_ver};
 
     memset(w, 0, sizeof(*w));
     FATAL(td_kafka_consumer_conf_new(bootstrap, group, &props, &conf, &err) == 0);
     FATAL(td_kafka_new(RD_KAFKA_CONSUMER, conf, &w->c, &err) == 0);
-    w->parts = rd_kafka_topic_partition_list_new(4 * PARTITIONS);
-    for (int t = 0; t < 4; t++)
-        for (int p = 0; p < (t == 3 ? 1 : PARTITIONS); p++)
+    w->parts = rd_kafka_topic_partition_list_new(5 * PARTITIONS);
+    for (int t = 0; t < 5; t++)
+        for (int p = 0; p < (t == 4 ? 1 : PARTITIONS); p++)
             rd_kafka_topic_partition_list_add(w->parts, topics[t], p);
     w->end = calloc((size_t)w->parts->cnt, sizeof(*w->end));
     FATAL(w->end);
@@ -427,7 +427,8 @@ static void watch_new(watch *w, const char *group)
                                                w->parts->elems[i].partition, &lo, &hi,
                                                10000) == 0);
         w->end[i] = hi;
-        w->total += hi;
+        if (i >= PARTITIONS)
+            w->total += hi;
     }
 }
 
@@ -438,11 +439,15 @@ static void watch_free(watch *w)
     free(w->end);
 }
 
-/* Records consumed and committed by the group (sum over the partitions), or
- * -1 when the broker could not say (e.g. a transaction's offsets pending). */
+/* Department records consumed and committed by the group (sum over the
+ * partitions), or -1 when the broker could not say (e.g. a transaction's
+ * offsets pending). The roster counts as done when the group commits no
+ * offsets for it (it is then read outside the group) or all of them are at
+ * its end. */
 static int64_t watch_committed(watch *w)
 {
     int64_t sum = 0;
+    int roster_committed = 0, roster_at_end = 0;
     for (int i = 0; i < w->parts->cnt; i++)
         w->parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
     if (rd_kafka_committed(w->c, w->parts, 5000) != 0)
@@ -456,8 +461,14 @@ static int64_t watch_committed(watch *w)
                     w->end[i]);
             failures++;
         }
-        sum += o > 0 ? o : 0;
+        if (i < PARTITIONS) {
+            roster_committed += o >= 0;
+            roster_at_end += o == w->end[i];
+        } else {
+            sum += o > 0 ? o : 0;
+        }
     }
+    w->roster_done = roster_committed == 0 || roster_at_end == PARTITIONS;
     return sum;
 }
 
@@ -468,7 +479,7 @@ static bool watch_wait_done(watch *w, pid_t pid, int timeout_ms)
     int64_t until = td_time_mono_ms() + timeout_ms;
     while (td_time_mono_ms() < until) {
         int status;
-        if (watch_committed(w) == w->total)
+        if (watch_committed(w) == w->total && w->roster_done)
             return true;
         if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
             fprintf(stderr, "matchd exited by itself (status 0x%x)\n", status);
@@ -570,6 +581,8 @@ typedef struct alert {
     int kind, severity;
     char topic[64]; /* after the prefix */
     char key[80];
+    int32_t partition;
+    int64_t offset;
     unsigned char *value; /* encoded, connector_instance normalised */
     size_t len;
 } alert;
@@ -669,6 +682,8 @@ static void read_alerts(const char *prefix, const char *group, alerts *out)
         if (avro_value_get_by_name(v, "severity", &f, NULL) == 0)
             avro_value_get_enum(&f, &a->severity);
         snprintf(a->topic, sizeof(a->topic), "%s", rd_kafka_topic_name(m->rkt) + plen);
+        a->partition = m->partition;
+        a->offset = m->offset;
         snprintf(a->key, sizeof(a->key), "%.*s", m->key ? (int)m->key_len : 0,
                  m->key ? (const char *)m->key : "");
         /* the one field that differs by construction */
@@ -715,13 +730,47 @@ static int duplicates(const alerts *s, const char *side)
     for (size_t i = 1; i < s->n; i++)
         if (strcmp(s->v[i].id, s->v[i - 1].id) == 0) {
             if (d < 10)
-                fprintf(stderr, "  duplicate in %s: %s (%s)\n", side, s->v[i].id, s->v[i].rule);
+                fprintf(stderr, "  duplicate in %s: %s rule %s: %s [%" PRId32 "] @%" PRId64
+                        " and %s [%" PRId32 "] @%" PRId64 ", %s\n", side, s->v[i].id,
+                        s->v[i].rule, s->v[i - 1].topic, s->v[i - 1].partition,
+                        s->v[i - 1].offset, s->v[i].topic, s->v[i].partition, s->v[i].offset,
+                        s->v[i].len == s->v[i - 1].len &&
+                                memcmp(s->v[i].value, s->v[i - 1].value, s->v[i].len) == 0
+                            ? "same bytes" : "different bytes");
             d++;
         }
     return d;
 }
 
 static const char *const SEVERITIES[] = {"UNKNOWN", "LOW", "MEDIUM", "HIGH"};
+
+/* Names the top-level fields in which two encoded alerts differ (names
+ * only: values may hold identity numbers). */
+static void diff_fields(const alert *x, const alert *y, char *out, size_t size)
+{
+    const td_avro_schema *as = td_avro_registry_find_name(reg, "cn.tuodi.Alert");
+    td_avro_decoder *dx = NULL, *dy = NULL;
+    avro_value_t *vx, *vy;
+    td_error err = {0};
+    size_t n = 0, len = 0;
+
+    out[0] = '\0';
+    if (td_avro_decoder_new(reg, as, &dx, &err) < 0 || td_avro_decoder_new(reg, as, &dy, &err) < 0 ||
+        td_avro_decode(dx, x->value, x->len, &vx, &err) < 0 ||
+        td_avro_decode(dy, y->value, y->len, &vy, &err) < 0 || avro_value_get_size(vx, &n) != 0) {
+        snprintf(out, size, "(undecodable)");
+        n = 0;
+    }
+    for (size_t i = 0; i < n && len < size; i++) {
+        avro_value_t fx, fy;
+        const char *name = NULL;
+        if (avro_value_get_by_index(vx, i, &fx, &name) == 0 &&
+            avro_value_get_by_index(vy, i, &fy, NULL) == 0 && !avro_value_equal(&fx, &fy))
+            len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "", name);
+    }
+    td_avro_decoder_free(dx);
+    td_avro_decoder_free(dy);
+}
 
 /* Compares the two sorted sets; prints the first differences. */
 static int compare(const alerts *a, const alerts *b)
@@ -735,9 +784,13 @@ static int compare(const alerts *a, const alerts *b)
             const alert *y = &b->v[j];
             if (x->len != y->len || memcmp(x->value, y->value, x->len) != 0 ||
                 strcmp(x->topic, y->topic) != 0 || strcmp(x->key, y->key) != 0) {
-                if (diff < 20)
-                    fprintf(stderr, "  differs: %s rule %s (topic %s / %s, %zu / %zu bytes)\n",
-                            x->id, x->rule, x->topic, y->topic, x->len, y->len);
+                if (diff < 20) {
+                    char fields[512];
+                    diff_fields(x, y, fields, sizeof(fields));
+                    fprintf(stderr, "  differs: %s rule %s (topic %s / %s, key %s, fields: %s)\n",
+                            x->id, x->rule, x->topic, y->topic,
+                            strcmp(x->key, y->key) ? "differs" : "same", fields);
+                }
                 diff++;
                 bytes++;
             }
@@ -964,15 +1017,18 @@ int main(void)
         } else if (mode == 1) {
             usleep((useconds_t)(1500 + rand() % 3000) * 1000);
         } else {
-            /* while processing: once a transaction of this run committed */
-            int64_t until = td_time_mono_ms() + 30000;
+            /* while processing: once this run has committed a random number
+             * of records (about a tenth of the stream at most), so that the
+             * kills spread over the whole stream */
+            int64_t until = td_time_mono_ms() + 60000,
+                    want = before + 1 + rand() % (int)(wb.total / 10 + 1);
             while (td_time_mono_ms() < until) {
                 int64_t now = watch_committed(&wb);
-                if (now > before || now == wb.total)
+                if (now >= want || now == wb.total)
                     break;
-                usleep(100000);
+                usleep(50000);
             }
-            usleep((useconds_t)(rand() % 2000) * 1000);
+            usleep((useconds_t)(rand() % 500) * 1000);
         }
         if (waitpid(pid, &status, WNOHANG) == pid) {
             fprintf(stderr, "matchd exited by itself before kill %d (status 0x%x)\n", kills + 1,
