@@ -551,6 +551,31 @@ static void test_report(void)
     }
 }
 
+/* verify --county checks the alert is open on the county's queue. */
+static void test_verify_county(void)
+{
+    const char *cfg = config(qprefix);
+    struct {
+        const char *id, *want;
+        int status;
+    } cases[] = {
+        {"A3-closed", "is closed already (排除, outcome id OUT-3)", TDT_EXIT_USAGE},
+        {"A4-old", "verify the alert that replaced it, A5-escalated", TDT_EXIT_USAGE},
+        {"nope", "is not on", TDT_EXIT_USAGE},
+        {"A2-warned", "would record (dry run)", TDT_EXIT_OK},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *a[] = {"tuodictl", "--config", cfg, "verify", cases[i].id, "--outcome",
+                           "could-not-reach", "--verifier", "王五", "--reviewer", "赵六",
+                           "--county", "340421", "--dry-run", NULL};
+        char *o, *e;
+        CU_ASSERT_EQUAL(run(a, &o, &e), cases[i].status);
+        CU_ASSERT_PTR_NOT_NULL(strstr(cases[i].status ? e : o, cases[i].want));
+        free(o);
+        free(e);
+    }
+}
+
 /* --follow: the program itself, stopped by SIGTERM. */
 static void test_follow(void)
 {
@@ -619,6 +644,7 @@ static void add_suites(void)
     td_test_suite("queue", setup, teardown);
     TD_TEST(test_alerts);
     TD_TEST(test_report);
+    TD_TEST(test_verify_county);
     TD_TEST(test_follow);
 }
 

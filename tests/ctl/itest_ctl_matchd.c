@@ -223,7 +223,8 @@ static void test_matchd_queue(void)
     if (alert_id[0]) {
         const char *a[] = {"tuodictl", "--config", cfg, "verify", alert_id, "--outcome",
                            "排除", "--reason", "已核实，家庭收入稳定", "--verifier", "王五",
-                           "--reviewer", "赵六", "--visit-date", day(-1, d), NULL};
+                           "--reviewer", "赵六", "--visit-date", day(-1, d), "--county",
+                           "340421", NULL};
         CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_OK);
         free(o);
         free(e);

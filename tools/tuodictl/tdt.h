@@ -313,7 +313,9 @@ void tdt_table_init(tdt_table *t, const tdt_column *cols, size_t ncols);
 int tdt_table_add(tdt_table *t, const char *const *cells);
 void tdt_table_done(tdt_table *t);
 /* Writes the table: aligned text with a header (table), RFC 4180 csv with a
- * header row (csv), or a JSON array of objects (json). */
+ * header row and CRLF line ends (csv), or a JSON array of objects (json:
+ * an empty cell is null, a number column's numeric cell a number, every
+ * other cell a string). */
 void tdt_table_write(const tdt_table *t, tdt_format fmt, FILE *f);
 /* Writes rows [from, nrows) without a header: table rows aligned to widths
  * computed over the whole table, csv rows, or one JSON object per line. */

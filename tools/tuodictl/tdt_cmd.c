@@ -488,13 +488,77 @@ out:
 
 /* ---- verify ---- */
 
+typedef struct tdt_fold_run {
+    tdt_queue *q;
+    td_avro_decoder *dec;
+} tdt_fold_run;
+
+static int tdt_fold_msg(const rd_kafka_message_t *m, void *opaque)
+{
+    tdt_fold_run *f = opaque;
+    avro_value_t *v;
+    tdt_alert_msg am;
+    if (!m->payload || td_avro_decode(f->dec, m->payload, m->len, &v, NULL) < 0 ||
+        tdt_alert_msg_from_avro(v, &am, NULL) < 0)
+        return 0; /* not an alert: nothing to check against */
+    return tdt_queue_apply(f->q, &am, NULL) < 0 ? -ENOMEM : 0;
+}
+
+/* With --county: the alert must be open on the county's queue, or matchd
+ * would reject the outcome. Returns -1 to go on, else the exit status. */
+static int tdt_verify_open(tdt_ctx *x, const td_avro_registry *reg, const char *county,
+                           const char *alert_id)
+{
+    tdt_fold_run f = {NULL, NULL};
+    char *topic = tdt_alert_topic(&x->cfg, county);
+    const tdt_alert *a;
+    td_error err = {0};
+    int r;
+
+    if (!topic || tdt_queue_new(&f.q) < 0 ||
+        td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Alert"), &f.dec,
+                            &err) < 0) {
+        r = TDT_EXIT_FAILURE;
+        goto out;
+    }
+    {
+        const char *topics[1] = {topic};
+        r = tdt_kafka_read(&x->cfg, topics, 1, false, false, tdt_fold_msg, NULL, &f, &err);
+    }
+    if (r < 0) {
+        r = tdt_fail(x, &err, r);
+        goto out;
+    }
+    a = tdt_queue_find(f.q, alert_id);
+    r = TDT_EXIT_USAGE;
+    if (!a)
+        fprintf(x->errf, "tuodictl verify: alert %s is not on %s: check the id (tuodictl "
+                "alerts --county %s --format csv shows full ids) and the county; nothing was "
+                "recorded\n", alert_id, topic, county);
+    else if (a->state == TDT_STATE_CLOSED)
+        fprintf(x->errf, "tuodictl verify: alert %s is closed already (%s, outcome id %s); "
+                "nothing was recorded\n", alert_id, tdt_outcome_words(a->outcome),
+                tdt_or(a->outcome_id, "-"));
+    else if (a->state == TDT_STATE_SUPERSEDED)
+        fprintf(x->errf, "tuodictl verify: alert %s was escalated: verify the alert that "
+                "replaced it, %s; nothing was recorded\n", alert_id,
+                tdt_or(a->superseded_by, "-"));
+    else
+        r = -1;
+out:
+    free(topic);
+    tdt_queue_free(f.q);
+    td_avro_decoder_free(f.dec);
+    return r;
+}
+
 static void tdt_verify_usage(FILE *f)
 {
     fprintf(f,
             "Usage: tuodictl [--config FILE] [--prefix P] verify ALERT_ID --outcome OUTCOME\n"
             "                --verifier NAME --reviewer NAME [--category CATEGORY]\n"
             "                [--reason TEXT] [--visit-date YYYY-MM-DD] [--outcome-id ID]\n"
-            "                [--dry-run]\n"
+            "                [--county CODE] [--dry-run]\n"
             "\n"
             "Records the outcome of a household visit (入户核查) on topics.verifications, keyed\n"
             "by the alert id, for tuodi-matchd to close the alert.\n"
@@ -510,6 +574,8 @@ static void tdt_verify_usage(FILE *f)
             "  --reviewer NAME    复核人, a second person who re-checked (two-person rule)\n"
             "  --visit-date DATE  the visit's date (default today, China time)\n"
             "  --outcome-id ID    the outcome's own id (default a new UUID)\n"
+            "  --county CODE      first check that the alert is open on this county's queue\n"
+            "                     (not closed, not escalated): what tuodi-matchd requires\n"
             "  --dry-run          check and show the outcome, record nothing\n"
             "\n"
             "Exit status: 0 recorded, 1 Kafka failure (nothing recorded), 2 usage, config\n"
@@ -519,7 +585,7 @@ static void tdt_verify_usage(FILE *f)
 static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
 {
     tdt_verify_input in;
-    const char *pos[1];
+    const char *pos[1], *county = NULL;
     bool help = false, dry = false;
     size_t npos;
     tdt_opt opts[] = {{"outcome", 0, &in.outcome, NULL},
@@ -529,6 +595,7 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
                       {"reviewer", 0, &in.reviewer, NULL},
                       {"visit-date", 0, &in.visit_date, NULL},
                       {"outcome-id", 0, &in.outcome_id, NULL},
+                      {"county", 0, &county, NULL},
                       {"dry-run", 0, NULL, &dry},
                       {"help", 'h', NULL, &help},
                       {NULL, 0, NULL, NULL}};
@@ -555,6 +622,11 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
     }
     in.alert_id = pos[0];
     in.now_ms = td_time_wall_ms();
+    if (county && !tdt_county_ok(county) && strcmp(county, "unrouted") != 0) {
+        fprintf(x->errf, "tuodictl verify: --county %s: expected a 6-digit county code or "
+                "unrouted\n", county);
+        return TDT_EXIT_USAGE;
+    }
     if (tdt_verify_check(&in, &v, &err) < 0) {
         fprintf(x->errf, "tuodictl verify: %s\n", err.msg);
         return TDT_EXIT_USAGE;
@@ -565,6 +637,8 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
         r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
         goto out;
     }
+    if (county && (r = tdt_verify_open(x, reg, county, v.alert_id)) >= 0)
+        goto out;
     if (dry) {
         td_avro_buf b = TD_AVRO_BUF_INIT;
         r = tdt_verification_encode(reg, &v, &b, &err);

@@ -226,10 +226,10 @@ static void tdt_row_json(const tdt_table *t, const char *const *cells, FILE *f)
             fputc(',', f);
         tdt_json_string(f, t->cols[i].key);
         fputc(':', f);
-        if (t->cols[i].number && tdt_is_number(cells[i]))
-            fputs(cells[i], f);
-        else if (t->cols[i].number && !*cells[i])
+        if (!*cells[i])
             fputs("null", f);
+        else if (t->cols[i].number && tdt_is_number(cells[i]))
+            fputs(cells[i], f);
         else
             tdt_json_string(f, cells[i]);
     }
