@@ -167,6 +167,8 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
                 break;
         }
     }
+    if (r == 0 && !caught)
+        r = td_error_set(err, -EINTR, "interrupted before the end of the topics: nothing shown");
 out:
     if (md)
         rd_kafka_metadata_destroy(md);
