@@ -539,6 +539,23 @@ static void test_report(void)
     free(o);
     free(e);
     {
+        /* counties: from the config (more of them than arguments) */
+        char cfg2[4200], text[8192];
+        char *base = td_test_read_file(cfg, NULL);
+        const char *t[] = {"tuodictl", "--config", cfg2, "report", "--format", "csv", NULL};
+        snprintf(cfg2, sizeof(cfg2), "%s/counties.yaml", tmp);
+        snprintf(text, sizeof(text), "%scounties: [340402, 340403, 340404, 340405, 340422, "
+                 "340421]\n", base);
+        CU_ASSERT_FATAL(td_test_write_file(cfg2, text) == 0);
+        CU_ASSERT_FATAL(run(t, &o, &e) == TDT_EXIT_OK);
+        CU_ASSERT_EQUAL(count(o, "\r\n"), 8); /* header, 6 counties, total */
+        CU_ASSERT_PTR_NULL(strstr(o, "340406"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "340421,凤台县,5,"));
+        free(base);
+        free(o);
+        free(e);
+    }
+    {
         const char *t[] = {"tuodictl", "--config", cfg, "report", "--today", "2023-05-10",
                            NULL};
         CU_ASSERT_FATAL(run(t, &o, &e) == TDT_EXIT_OK);

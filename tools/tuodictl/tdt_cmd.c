@@ -876,6 +876,12 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
     }
     if (rr.ncounties == 0) {
         if (x->cfg.ncounties) {
+            const char **nc = realloc(counties, (x->cfg.ncounties + 1) * sizeof(*nc));
+            if (!nc) {
+                r = TDT_EXIT_FAILURE;
+                goto out;
+            }
+            counties = nc;
             for (size_t i = 0; i < x->cfg.ncounties; i++)
                 counties[i] = x->cfg.counties[i];
             rr.ncounties = x->cfg.ncounties;
