@@ -633,13 +633,15 @@ static void test_follow(void)
           "LOW");
     alert(rk, t21, "A1-open-past-due", "CLOSED", V1, "2023-05-09T02:00:00Z", "2023-05-09",
           CLOSED_DISMISSED, NULL, "MEDIUM");
+    alert(rk, t21, "A7-escalates-A6", "ALERT", V1, "2023-05-09T16:00:00Z", "2023-05-12", NULL,
+          "A6-new", "HIGH");
     CU_ASSERT_FATAL(rd_kafka_flush(rk, 30000) == 0);
     td_kafka_destroy(rk);
     for (int i = 0; i < 300; i++) {
         free(text);
         text = td_test_read_file(outp, NULL);
         if (text && strstr(text, "A6-new") && strstr(text, "A1-open-past-due,340421") &&
-            strstr(text, ",closed,"))
+            strstr(text, ",closed,") && strstr(text, "A7-escalates-A6"))
             break;
         usleep(100000);
     }
@@ -648,6 +650,18 @@ static void test_follow(void)
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "A6-new"));
     CU_ASSERT_PTR_NOT_NULL(text && strstr(text, ",closed,DISMISSED,"));
+    /* the escalation prints the alert it replaced as superseded, then itself */
+    {
+        const char *old = text ? strstr(text, "\nA6-new,") : NULL;
+        old = old ? strstr(old + 1, "\nA6-new,") : NULL; /* its second row */
+        CU_ASSERT_PTR_NOT_NULL(old);
+        if (old) {
+            const char *eol = strchr(old + 1, '\n');
+            const char *st = strstr(old, ",superseded,");
+            CU_ASSERT(st && eol && st < eol);
+            CU_ASSERT_PTR_NOT_NULL(strstr(old, "\nA7-escalates-A6,"));
+        }
+    }
     free(text);
 }
 

@@ -315,6 +315,7 @@ typedef struct tdt_alerts_run {
     const tdt_places *places;
     const char *township;
     bool all, caught;
+    bool today_fixed; /* --today given; else today moves on during --follow */
     int32_t today;
     tdt_format fmt;
     size_t skipped;
@@ -372,10 +373,18 @@ static int tdt_alerts_msg(const rd_kafka_message_t *m, void *opaque)
     }
     if (tdt_queue_apply(a->q, &am, &touched) < 0)
         return -ENOMEM;
-    if (a->caught && touched &&
-        (!a->township || (touched->township_code && !strcmp(touched->township_code, a->township))))
-        return tdt_alerts_print(a, touched);
-    return 0;
+    if (!a->caught || !touched ||
+        (a->township && (!touched->township_code || strcmp(touched->township_code, a->township))))
+        return 0;
+    /* --follow: the change, and the alert an escalation replaced. */
+    if (!a->today_fixed)
+        a->today = tdt_day_cst(td_time_wall_ms());
+    if (touched->supersedes && tdt_queue_find(a->q, touched->supersedes)) {
+        int r = tdt_alerts_print(a, tdt_queue_find(a->q, touched->supersedes));
+        if (r < 0)
+            return r;
+    }
+    return tdt_alerts_print(a, touched);
 }
 
 static int tdt_alerts_caught_up(void *opaque)
@@ -452,6 +461,7 @@ static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
     }
     if ((r = tdt_today(x, today_s, &a.today)) != 0)
         return r;
+    a.today_fixed = today_s != NULL;
     if ((r = tdt_ctx_load(x)) != 0)
         return r;
     a.x = x;
