@@ -765,6 +765,23 @@ static void test_cli(void)
         free(o);
         free(e);
     }
+    /* An identity number typed by mistake is not echoed. */
+    {
+        const char *a[] = {"tuodictl", "verify", "A1", "340421198001010011", NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "unexpected argument"));
+        CU_ASSERT_PTR_NULL(strstr(e, "340421198001010011"));
+        free(o);
+        free(e);
+    }
+    {
+        const char *a[] = {"tuodictl", "340421198001010011", NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "unknown command"));
+        CU_ASSERT_PTR_NULL(strstr(e, "340421198001010011"));
+        free(o);
+        free(e);
+    }
     /* A config error: file:line:col and exit 2. */
     snprintf(cfg, sizeof(cfg), "%s/ctl.yaml", dir);
     CU_ASSERT_FATAL(td_test_write_file(cfg, "kafka:\n  bootstrap.servers: x:1\ntimeout: soon\n")

@@ -1,7 +1,10 @@
 /* tdt_cmd: tuodictl's command line and its four commands. */
 #include "tdt.h"
 
+#include "td_log.h"
 #include "td_time.h"
+
+#include <stdarg.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -11,6 +14,21 @@
 #ifndef TUODI_VERSION
 #define TUODI_VERSION "unknown"
 #endif
+
+/* Every message to the error stream goes through here: what the user typed
+ * is echoed in some, and an identity number typed by mistake (as an alert
+ * id, say) must not be repeated (td_log_redact masks it). */
+static void tdt_errf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tdt_errf(FILE *f, const char *fmt, ...)
+{
+    char buf[TD_ERROR_MSG_MAX + 1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    td_log_redact(buf);
+    fputs(buf, f);
+}
 
 /* ---- option parsing (re-entrant: the tests call tdt_main many times) ---- */
 
@@ -34,7 +52,7 @@ static int tdt_parse(int argc, char **argv, const tdt_opt *opts, const char **po
         const char *inl = NULL;
         if (only_pos || a[0] != '-' || a[1] == '\0') {
             if (*npos >= maxpos) {
-                fprintf(errf, "tuodictl %s: unexpected argument \"%s\" (see tuodictl %s "
+                tdt_errf(errf, "tuodictl %s: unexpected argument \"%s\" (see tuodictl %s "
                         "--help)\n", cmd, a, cmd);
                 return TDT_EXIT_USAGE;
             }
@@ -59,14 +77,14 @@ static int tdt_parse(int argc, char **argv, const tdt_opt *opts, const char **po
             }
         }
         if (!o) {
-            fprintf(errf, "tuodictl %s: unknown option %s (see tuodictl %s --help)\n", cmd, a,
+            tdt_errf(errf, "tuodictl %s: unknown option %s (see tuodictl %s --help)\n", cmd, a,
                     cmd);
             return TDT_EXIT_USAGE;
         }
         if (o->val) {
             if (!inl) {
                 if (i + 1 >= argc) {
-                    fprintf(errf, "tuodictl %s: --%s needs a value (see tuodictl %s --help)\n",
+                    tdt_errf(errf, "tuodictl %s: --%s needs a value (see tuodictl %s --help)\n",
                             cmd, o->name, cmd);
                     return TDT_EXIT_USAGE;
                 }
@@ -96,15 +114,15 @@ static int tdt_ctx_load(tdt_ctx *x)
     memset(&x->cfg, 0, sizeof(x->cfg));
     r = tdt_config_load(x->config_path, &x->cfg, &err);
     if (r < 0) {
-        fprintf(x->errf, "%s\n", err.msg);
+        tdt_errf(x->errf, "%s\n", err.msg);
         if (r != -EINVAL)
-            fprintf(x->errf, "tuodictl: give the config file with --config FILE or "
+            tdt_errf(x->errf, "tuodictl: give the config file with --config FILE or "
                     "TUODI_CONFIG=FILE (default %s)\n", TDT_DEFAULT_CONFIG);
         return TDT_EXIT_USAGE;
     }
     /* --prefix wins over topic_prefix: in the config. */
     if (tdt_config_set_prefix(&x->cfg, x->prefix ? x->prefix : x->cfg.topic_prefix) < 0) {
-        fprintf(x->errf, "tuodictl: out of memory\n");
+        tdt_errf(x->errf, "tuodictl: out of memory\n");
         return TDT_EXIT_FAILURE;
     }
     return 0;
@@ -113,7 +131,7 @@ static int tdt_ctx_load(tdt_ctx *x)
 /* Status for a failed Kafka or file operation. */
 static int tdt_fail(tdt_ctx *x, const td_error *err, int r)
 {
-    fprintf(x->errf, "tuodictl: %s\n", td_error_msg(err));
+    tdt_errf(x->errf, "tuodictl: %s\n", td_error_msg(err));
     return r == -EINVAL ? TDT_EXIT_USAGE : TDT_EXIT_FAILURE;
 }
 
@@ -134,7 +152,7 @@ static int tdt_today(tdt_ctx *x, const char *s, int32_t *ret)
         return 0;
     }
     if (td_avro_date_parse(s, strlen(s), ret, NULL) < 0) {
-        fprintf(x->errf, "tuodictl: --today %s: expected YYYY-MM-DD\n", s);
+        tdt_errf(x->errf, "tuodictl: --today %s: expected YYYY-MM-DD\n", s);
         return TDT_EXIT_USAGE;
     }
     return 0;
@@ -190,7 +208,7 @@ static int tdt_cmd_topics(tdt_ctx *x, int argc, char **argv)
         return TDT_EXIT_OK;
     }
     if (npos != 1 || strcmp(pos[0], "create") != 0) {
-        fprintf(x->errf, "tuodictl topics: expected \"create\"\n");
+        tdt_errf(x->errf, "tuodictl topics: expected \"create\"\n");
         tdt_topics_usage(x->errf);
         return TDT_EXIT_USAGE;
     }
@@ -198,7 +216,7 @@ static int tdt_cmd_topics(tdt_ctx *x, int argc, char **argv)
         char *end;
         rf = strtol(rf_s, &end, 10);
         if (*end || rf < 1 || rf > 16) {
-            fprintf(x->errf, "tuodictl topics create: --replication-factor %s: expected 1..16\n",
+            tdt_errf(x->errf, "tuodictl topics create: --replication-factor %s: expected 1..16\n",
                     rf_s);
             return TDT_EXIT_USAGE;
         }
@@ -210,7 +228,7 @@ static int tdt_cmd_topics(tdt_ctx *x, int argc, char **argv)
     memset(&tf, 0, sizeof(tf));
     r = tdt_topics_file_load(file ? file : x->cfg.topics_file, &tf, &err);
     if (r < 0) {
-        fprintf(x->errf, "%s\n", err.msg);
+        tdt_errf(x->errf, "%s\n", err.msg);
         return TDT_EXIT_USAGE;
     }
     r = tdt_topics_plan(&tf, x->cfg.topic_prefix, (int)rf, &plan, &nplan, &err);
@@ -365,7 +383,7 @@ static int tdt_alerts_msg(const rd_kafka_message_t *m, void *opaque)
 
     if (!m->payload || td_avro_decode(a->dec, m->payload, m->len, &v, &err) < 0 ||
         tdt_alert_msg_from_avro(v, &am, &err) < 0) {
-        fprintf(a->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n",
+        tdt_errf(a->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n",
                 rd_kafka_topic_name(m->rkt), m->partition, m->offset,
                 m->payload ? err.msg : "no value");
         a->skipped++;
@@ -445,18 +463,18 @@ static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
         return TDT_EXIT_OK;
     }
     if (!county || (!tdt_county_ok(county) && strcmp(county, "unrouted") != 0)) {
-        fprintf(x->errf, "tuodictl alerts: --county CODE is required: a 6-digit county code "
+        tdt_errf(x->errf, "tuodictl alerts: --county CODE is required: a 6-digit county code "
                 "such as 340421, or unrouted\n");
         return TDT_EXIT_USAGE;
     }
     if (township && (strlen(township) != 9 || strncmp(township, county, 6) != 0 ||
                      strspn(township, "0123456789") != 9)) {
-        fprintf(x->errf, "tuodictl alerts: --township %s: expected a 9-digit township code "
+        tdt_errf(x->errf, "tuodictl alerts: --township %s: expected a 9-digit township code "
                 "of county %s\n", township, county);
         return TDT_EXIT_USAGE;
     }
     if (fmt_s && tdt_format_parse(fmt_s, &a.fmt) < 0) {
-        fprintf(x->errf, "tuodictl alerts: --format %s: expected table, csv or json\n", fmt_s);
+        tdt_errf(x->errf, "tuodictl alerts: --format %s: expected table, csv or json\n", fmt_s);
         return TDT_EXIT_USAGE;
     }
     if ((r = tdt_today(x, today_s, &a.today)) != 0)
@@ -486,7 +504,7 @@ static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
     if (r < 0)
         r = tdt_fail(x, &err, r);
     else if (a.skipped)
-        fprintf(x->errf, "tuodictl: %zu messages skipped (see above)\n", a.skipped);
+        tdt_errf(x->errf, "tuodictl: %zu messages skipped (see above)\n", a.skipped);
 out:
     free(topic);
     tdt_queue_free(a.q);
@@ -542,15 +560,15 @@ static int tdt_verify_open(tdt_ctx *x, const td_avro_registry *reg, const char *
     a = tdt_queue_find(f.q, alert_id);
     r = TDT_EXIT_USAGE;
     if (!a)
-        fprintf(x->errf, "tuodictl verify: alert %s is not on %s: check the id (tuodictl "
+        tdt_errf(x->errf, "tuodictl verify: alert %s is not on %s: check the id (tuodictl "
                 "alerts --county %s --format csv shows full ids) and the county; nothing was "
                 "recorded\n", alert_id, topic, county);
     else if (a->state == TDT_STATE_CLOSED)
-        fprintf(x->errf, "tuodictl verify: alert %s is closed already (%s, outcome id %s); "
+        tdt_errf(x->errf, "tuodictl verify: alert %s is closed already (%s, outcome id %s); "
                 "nothing was recorded\n", alert_id, tdt_outcome_words(a->outcome),
                 tdt_or(a->outcome_id, "-"));
     else if (a->state == TDT_STATE_SUPERSEDED)
-        fprintf(x->errf, "tuodictl verify: alert %s was escalated: verify the alert that "
+        tdt_errf(x->errf, "tuodictl verify: alert %s was escalated: verify the alert that "
                 "replaced it, %s; nothing was recorded\n", alert_id,
                 tdt_or(a->superseded_by, "-"));
     else
@@ -626,19 +644,19 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
         return TDT_EXIT_OK;
     }
     if (npos != 1) {
-        fprintf(x->errf, "tuodictl verify: the alert id is required (see tuodictl verify "
+        tdt_errf(x->errf, "tuodictl verify: the alert id is required (see tuodictl verify "
                 "--help)\n");
         return TDT_EXIT_USAGE;
     }
     in.alert_id = pos[0];
     in.now_ms = td_time_wall_ms();
     if (county && !tdt_county_ok(county) && strcmp(county, "unrouted") != 0) {
-        fprintf(x->errf, "tuodictl verify: --county %s: expected a 6-digit county code or "
+        tdt_errf(x->errf, "tuodictl verify: --county %s: expected a 6-digit county code or "
                 "unrouted\n", county);
         return TDT_EXIT_USAGE;
     }
     if (tdt_verify_check(&in, &v, &err) < 0) {
-        fprintf(x->errf, "tuodictl verify: %s\n", err.msg);
+        tdt_errf(x->errf, "tuodictl verify: %s\n", err.msg);
         return TDT_EXIT_USAGE;
     }
     if ((r = tdt_ctx_load(x)) != 0)
@@ -715,7 +733,7 @@ static int tdt_report_msg(const rd_kafka_message_t *m, void *opaque)
             return tdt_roster_apply(rr->roster, key, NULL, 0) < 0 ? -ENOMEM : 0;
         if (td_avro_decode(rr->hdec, m->payload, m->len, &v, &err) < 0 ||
             tdt_household_from_avro(v, &id, &village, &state, &err) < 0) {
-            fprintf(rr->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n", tn,
+            tdt_errf(rr->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n", tn,
                     m->partition, m->offset, err.msg);
             rr->skipped++;
             return 0;
@@ -728,7 +746,7 @@ static int tdt_report_msg(const rd_kafka_message_t *m, void *opaque)
             continue;
         if (!m->payload || td_avro_decode(rr->adec, m->payload, m->len, &v, &err) < 0 ||
             tdt_alert_msg_from_avro(v, &am, &err) < 0) {
-            fprintf(rr->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n", tn,
+            tdt_errf(rr->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n", tn,
                     m->partition, m->offset, m->payload ? err.msg : "no value");
             rr->skipped++;
             return 0;
@@ -855,13 +873,13 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
     }
     for (size_t i = 0; i < rr.ncounties; i++)
         if (!tdt_county_ok(counties[i])) {
-            fprintf(x->errf, "tuodictl report: --county %s: expected a 6-digit county code\n",
+            tdt_errf(x->errf, "tuodictl report: --county %s: expected a 6-digit county code\n",
                     counties[i]);
             r = TDT_EXIT_USAGE;
             goto out;
         }
     if (fmt_s && tdt_format_parse(fmt_s, &fmt) < 0) {
-        fprintf(x->errf, "tuodictl report: --format %s: expected table, csv or json\n", fmt_s);
+        tdt_errf(x->errf, "tuodictl report: --format %s: expected table, csv or json\n", fmt_s);
         r = TDT_EXIT_USAGE;
         goto out;
     }
@@ -880,7 +898,7 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
     if (!td_avro_registry_find_name(reg, "cn.tuodi.Household") ||
         td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Household"),
                             &rr.hdec, &err) < 0) {
-        fprintf(x->errf, "tuodictl: no usable household.avsc in %s\n", x->cfg.schemas_dir);
+        tdt_errf(x->errf, "tuodictl: no usable household.avsc in %s\n", x->cfg.schemas_dir);
         r = TDT_EXIT_FAILURE;
         goto out;
     }
@@ -963,7 +981,7 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
     }
     tdt_table_write(&t, fmt, x->out);
     if (rr.skipped)
-        fprintf(x->errf, "tuodictl: %zu messages skipped (see above)\n", rr.skipped);
+        tdt_errf(x->errf, "tuodictl: %zu messages skipped (see above)\n", rr.skipped);
     r = TDT_EXIT_OK;
 out:
     tdt_table_done(&t);
@@ -1022,7 +1040,7 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
         const char *a = argv[i];
         if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "--prefix") == 0) {
             if (i + 1 >= argc) {
-                fprintf(errf, "tuodictl: %s needs a value\n", a);
+                tdt_errf(errf, "tuodictl: %s needs a value\n", a);
                 return TDT_EXIT_USAGE;
             }
             if (a[2] == 'p')
@@ -1040,7 +1058,7 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
             fprintf(out, "tuodictl %s\n", TUODI_VERSION);
             return TDT_EXIT_OK;
         } else if (a[0] == '-') {
-            fprintf(errf, "tuodictl: unknown option %s\n", a);
+            tdt_errf(errf, "tuodictl: unknown option %s\n", a);
             tdt_usage(errf);
             return TDT_EXIT_USAGE;
         } else {
@@ -1048,11 +1066,11 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
         }
     }
     if (x.prefix && (!*x.prefix || strchr(x.prefix, '/'))) {
-        fprintf(errf, "tuodictl: --prefix must be a non-empty topic name part\n");
+        tdt_errf(errf, "tuodictl: --prefix must be a non-empty topic name part\n");
         return TDT_EXIT_USAGE;
     }
     if (i >= argc) {
-        fprintf(errf, "tuodictl: a command is required\n");
+        tdt_errf(errf, "tuodictl: a command is required\n");
         tdt_usage(errf);
         return TDT_EXIT_USAGE;
     }
@@ -1071,7 +1089,7 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
         tdt_usage(out);
         r = TDT_EXIT_OK;
     } else {
-        fprintf(errf, "tuodictl: unknown command \"%s\"\n", cmd);
+        tdt_errf(errf, "tuodictl: unknown command \"%s\"\n", cmd);
         tdt_usage(errf);
         r = TDT_EXIT_USAGE;
     }
