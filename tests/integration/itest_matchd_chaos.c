@@ -772,6 +772,44 @@ static void diff_fields(const alert *x, const alert *y, char *out, size_t size)
     td_avro_decoder_free(dy);
 }
 
+/* Where an alert came from: its first evidence's input record (topic,
+ * partition, offset, source record id) and its raise date. No person keys. */
+static void describe(const alert *x, char *out, size_t size)
+{
+    const td_avro_schema *as = td_avro_registry_find_name(reg, "cn.tuodi.Alert");
+    td_avro_decoder *d = NULL;
+    avro_value_t *v, f, ev, e0, src;
+    td_error err = {0};
+    const char *topic = "?", *rec = "?";
+    size_t len;
+    int32_t part = -1;
+    int64_t off = -1, raised = 0;
+    char day[16] = "?";
+
+    snprintf(out, size, "(undecodable)");
+    if (td_avro_decoder_new(reg, as, &d, &err) < 0 || td_avro_decode(d, x->value, x->len, &v, &err) < 0) {
+        td_avro_decoder_free(d);
+        return;
+    }
+    if (avro_value_get_by_name(v, "raised_at", &f, NULL) == 0 && avro_value_get_long(&f, &raised) == 0)
+        td_date_format((int32_t)((raised + 8 * 3600000) / 86400000), day, sizeof(day));
+    if (avro_value_get_by_name(v, "evidence", &ev, NULL) == 0 &&
+        avro_value_get_by_index(&ev, 0, &e0, NULL) == 0) {
+        if (avro_value_get_by_name(&e0, "topic", &f, NULL) == 0)
+            avro_value_get_string(&f, &topic, &len);
+        if (avro_value_get_by_name(&e0, "partition", &f, NULL) == 0)
+            avro_value_get_int(&f, &part);
+        if (avro_value_get_by_name(&e0, "offset", &f, NULL) == 0)
+            avro_value_get_long(&f, &off);
+        if (avro_value_get_by_name(&e0, "source", &src, NULL) == 0 &&
+            avro_value_get_by_name(&src, "record_id", &f, NULL) == 0)
+            avro_value_get_string(&f, &rec, &len);
+    }
+    snprintf(out, size, "raised %s, evidence %s [%" PRId32 "] @%" PRId64 " record %s", day, topic,
+             part, off, rec);
+    td_avro_decoder_free(d);
+}
+
 /* Compares the two sorted sets; prints the first differences. */
 static int compare(const alerts *a, const alerts *b)
 {
@@ -798,9 +836,13 @@ static int compare(const alerts *a, const alerts *b)
             j++;
             continue;
         }
-        if (diff < 20)
-            fprintf(stderr, "  only in %s: %s rule %s severity %s\n", c < 0 ? "A" : "B", x->id,
-                    x->rule, SEVERITIES[x->severity >= 0 && x->severity < 4 ? x->severity : 0]);
+        if (diff < 20) {
+            char where[512];
+            describe(x, where, sizeof(where));
+            fprintf(stderr, "  only in %s: %s rule %s severity %s, %s\n", c < 0 ? "A" : "B",
+                    x->id, x->rule, SEVERITIES[x->severity >= 0 && x->severity < 4 ? x->severity : 0],
+                    where);
+        }
         diff++;
         if (c < 0) {
             only_a++;
@@ -986,11 +1028,13 @@ int main(void)
          * group's offsets "unstable" until the next instance fences it: the
          * progress is then the last one known. */
         int64_t before = watch_committed(&wb);
-        int mode = rand() % 3;
+        int mode = rand() % 4; /* 0 start-up, 1 a time, 2 and 3 a stream position */
         if (before < 0)
             before = last;
         last = before;
-        if (kills >= min_kills) {
+        /* At least min_kills, and on until three quarters of the stream are
+         * through, so that the kills spread over all of it. */
+        if (kills >= min_kills && (before >= wb.total * 3 / 4 || kills >= 3 * min_kills)) {
             pid = spawn(cfg_b, log_b);
             if (!watch_wait_done(&wb, pid, 300000)) {
                 fprintf(stderr, "run B did not consume everything after the kills\n");
@@ -1015,13 +1059,13 @@ int main(void)
             early++;
             usleep((useconds_t)(200 + rand() % 1300) * 1000);
         } else if (mode == 1) {
-            usleep((useconds_t)(1500 + rand() % 3000) * 1000);
+            usleep((useconds_t)(1500 + rand() % 6500) * 1000);
         } else {
             /* while processing: once this run has committed a random number
-             * of records (about a tenth of the stream at most), so that the
+             * of records (an eighth of the stream at most), so that the
              * kills spread over the whole stream */
             int64_t until = td_time_mono_ms() + 60000,
-                    want = before + 1 + rand() % (int)(wb.total / 10 + 1);
+                    want = before + 1 + rand() % (int)(wb.total / 8 + 1);
             while (td_time_mono_ms() < until) {
                 int64_t now = watch_committed(&wb);
                 if (now >= want || now == wb.total)
@@ -1041,7 +1085,7 @@ int main(void)
         }
         kills++;
         printf("  kill %2d (%s): %" PRId64 " of %" PRId64 " committed at the restart\n", kills,
-               mode == 0 ? "start-up  " : mode == 1 ? "1.5-4.5 s " : "processing", before,
+               mode == 0 ? "start-up  " : mode == 1 ? "1.5-8 s   " : "processing", before,
                wb.total);
     }
     printf("run B: %d SIGKILLs (%d early), %d restarts resumed mid-stream, %.1fs\n", kills,
