@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef TD_SCHEMAS_DIR
@@ -25,6 +27,10 @@ static const td_cfg_entry tdm_topics_table[] = {
                   "tuodi.dlq.verifications", "Rejected verification outcomes"),
     TD_CFG_STRING("alerts_prefix", tdm_topics_config, alerts_prefix, "tuodi.alerts.",
                   "Prefix of the alert topics: <prefix><county code> or <prefix>unrouted"),
+    TD_CFG_STRING("clock", tdm_topics_config, clock, NULL,
+                  "This daemon's clock ticks (one partition; it writes them in its own "
+                  "transactions and reads them back as input); default "
+                  "tuodi.matchd.<group_id>.clock"),
     TD_CFG_INT("alert_partitions", tdm_topics_config, alert_partitions, "3", 1, 10000,
                "Partitions of alert and DLQ topics this daemon creates"),
     TD_CFG_INT("replication_factor", tdm_topics_config, replication_factor, "1", 1, 16,
@@ -39,6 +45,21 @@ static const td_cfg_entry tdm_txn_table[] = {
                     "Longest a transaction stays open before it commits"),
     TD_CFG_DURATION("timeout", tdm_txn_config, timeout_ms, "30s", 1000, 3600000,
                     "How long one init, send-offsets or commit may take"),
+    TD_CFG_END,
+};
+
+static const td_cfg_entry tdm_clock_table[] = {
+    TD_CFG_DURATION("tick_interval", tdm_clock_config, tick_interval_ms, "1m", 0, 86400000,
+                    "When no input has moved the stream clock for this long, a tick with the "
+                    "wall-clock time is written to topics.clock (0: never; the clock then "
+                    "moves only with the inputs' timestamps)"),
+    TD_CFG_DURATION("lateness", tdm_clock_config, lateness_ms, "365d", 86400000,
+                    (int64_t)3650 * 86400000,
+                    "How late (by the stream clock) a record may come and still count in "
+                    "windows; older window history is forgotten"),
+    TD_CFG_DURATION("max_idle", tdm_clock_config, max_idle_ms, "5s", 0, 3600000,
+                    "How long to wait for a partition that has data but none fetched yet "
+                    "before merging the others without it (order then depends on timing)"),
     TD_CFG_END,
 };
 
@@ -57,6 +78,8 @@ const td_cfg_entry tdm_config_table[] = {
                 "Most verbose level logged"),
     TD_CFG_SECTION("topics", tdm_config, topics, tdm_topics_table, "Topics"),
     TD_CFG_SECTION("transaction", tdm_config, transaction, tdm_txn_table, "Kafka transactions"),
+    TD_CFG_SECTION("clock", tdm_config, clock, tdm_clock_table,
+                   "The stream clock: the order of the inputs, ticks, lateness"),
     TD_CFG_END,
 };
 
@@ -86,6 +109,15 @@ int tdm_config_load(const char *path, tdm_config *cfg, td_error *err)
         !td_kafka_props_find(&cfg->kafka, "metadata.broker.list")) {
         r = td_error_set(err, -EINVAL, "%s: kafka: bootstrap.servers is required", path);
         goto fail;
+    }
+    if (!cfg->topics.clock) {
+        size_t n = strlen("tuodi.matchd..clock") + strlen(cfg->group_id) + 1;
+        cfg->topics.clock = malloc(n);
+        if (!cfg->topics.clock) {
+            r = td_error_set(err, -ENOMEM, "out of memory");
+            goto fail;
+        }
+        snprintf(cfg->topics.clock, n, "tuodi.matchd.%s.clock", cfg->group_id);
     }
     if (!cfg->topics.alerts_prefix || strlen(cfg->topics.alerts_prefix) > 200) {
         r = td_error_set(err, -EINVAL, "%s: topics.alerts_prefix: at most 200 bytes", path);

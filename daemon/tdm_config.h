@@ -15,6 +15,7 @@ typedef struct tdm_topics_config {
     char *hr;
     char *verifications;
     char *dlq_verifications;
+    char *clock;               /* the daemon's clock ticks */
     char *alerts_prefix;       /* alert topics are <prefix><county> */
     int64_t alert_partitions;
     int64_t replication_factor;
@@ -26,6 +27,12 @@ typedef struct tdm_txn_config {
     int64_t timeout_ms;
 } tdm_txn_config;
 
+typedef struct tdm_clock_config {
+    int64_t tick_interval_ms;  /* 0: no ticks */
+    int64_t lateness_ms;
+    int64_t max_idle_ms;
+} tdm_clock_config;
+
 typedef struct tdm_config {
     td_kafka_props kafka;
     char *group_id;
@@ -35,6 +42,7 @@ typedef struct tdm_config {
     int log_level;             /* index into error, warning, notice, info, debug */
     tdm_topics_config topics;
     tdm_txn_config transaction;
+    tdm_clock_config clock;
 } tdm_config;
 
 extern const td_cfg_entry tdm_config_table[];

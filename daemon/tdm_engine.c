@@ -23,27 +23,51 @@
 
 #define TDM_STARTUP_TIMEOUT_MS 30000
 #define TDM_RETRY_WAIT_MS 1000
-#define TDM_ROSTER_BATCH 500
 #define TDM_KEY_MAX 600
+#define TDM_DAY_MS 86400000LL
+/* A partition's buffer: paused above HIGH records, resumed below LOW. */
+#define TDM_BUF_HIGH 20000
+#define TDM_BUF_LOW 2000
+/* Most records taken from the consumer queue in one round. */
+#define TDM_POLL_ROUND 5000
+/* Key of the stream clock in the 'engine' database. */
+#define TDM_CLOCK_KEY "stream_time"
 
-enum { TDM_IN_MEDICAL, TDM_IN_CIVIL, TDM_IN_HR, TDM_IN_VERIFY, TDM_IN_COUNT };
+/* Inputs, in the order that breaks ties between equal timestamps: the
+ * roster (the table) before the records joined to it. */
+enum {
+    TDM_IN_ROSTER,
+    TDM_IN_CLOCK,
+    TDM_IN_MEDICAL,
+    TDM_IN_CIVIL,
+    TDM_IN_HR,
+    TDM_IN_VERIFY,
+    TDM_IN_COUNT
+};
 
 static const char *const tdm_in_schema[TDM_IN_COUNT] = {
-    "cn.tuodi.MedicalSettlement", "cn.tuodi.CivilAffairsEvent", "cn.tuodi.EmploymentEvent",
-    "cn.tuodi.VerificationOutcome",
+    NULL, NULL, "cn.tuodi.MedicalSettlement", "cn.tuodi.CivilAffairsEvent",
+    "cn.tuodi.EmploymentEvent", "cn.tuodi.VerificationOutcome",
 };
 static const tdm_dataset tdm_in_dataset[TDM_IN_COUNT] = {
-    TDM_DATASET_MEDICAL_INSURANCE, TDM_DATASET_CIVIL_AFFAIRS, TDM_DATASET_HUMAN_RESOURCES,
-    TDM_DATASET_ANY,
+    TDM_DATASET_HOUSEHOLD,         TDM_DATASET_ANY,           TDM_DATASET_MEDICAL_INSURANCE,
+    TDM_DATASET_CIVIL_AFFAIRS,     TDM_DATASET_HUMAN_RESOURCES, TDM_DATASET_ANY,
 };
 
-/* An assigned partition of the group consumer. */
+/* An assigned partition of the group consumer with the records fetched but
+ * not processed yet (in offset order). */
 typedef struct tdm_part {
     char *topic;
     int32_t partition;
+    int in;              /* TDM_IN_* */
     int64_t base;        /* where the open batch started (rewind target), -1: beginning */
     int64_t next;        /* next offset to process, -1: not known yet */
     int64_t restore_end; /* records below are re-processed without producing; -1: none */
+    rd_kafka_message_t **q;
+    size_t qhead, qn, qcap;
+    bool eof;            /* the fetcher reached eof_offset, after the buffered records */
+    int64_t eof_offset;
+    bool paused;
 } tdm_part;
 
 /* A state changed in the open batch. */
@@ -52,19 +76,13 @@ typedef struct tdm_dirty {
     tdm_window *w;
 } tdm_dirty;
 
-/* An alert raised in the open batch: alert id -> state key. */
-typedef struct tdm_idx {
-    char *alert_id;
-    char *key;
-} tdm_idx;
-
 struct tdm_engine {
     const tdm_config *cfg;
     tdm_store *store;
     td_avro_registry *reg;
     tdm_roster *roster;
     tdm_rules *rules;
-    tdm_db db_state, db_alerts;
+    tdm_db db_state, db_alerts, db_due, db_engine;
     td_avro_decoder *dec[TDM_IN_COUNT];
     td_avro_decoder *hh_dec;
     const td_avro_schema *alert_schema;
@@ -75,27 +93,41 @@ struct tdm_engine {
     tdm_eval_ctx ctx;
     char instance[160];
     char txn_id[160];
-    char roster_group[160];
+    int keep_days;       /* longest window + lateness */
 
-    rd_kafka_t *producer, *consumer, *rconsumer;
+    rd_kafka_t *producer, *consumer;
     tdm_part *parts;
     size_t nparts;
+    bool assigned;       /* an assignment arrived (maybe empty) */
     bool restoring;
     bool restore_started; /* restoring was true since the assignment */
+    int32_t roster_partitions; /* of the roster topic, from metadata */
+
+    /* The open batch: one LMDB write transaction (the roster index, the
+     * alert and due indexes written into it directly, the states from
+     * 'dirty' at commit) that commits after the Kafka transaction. */
+    tdm_txn *wtxn;
     tdm_dirty *dirty;
     size_t ndirty, dirty_cap;
-    tdm_idx *idx;
-    size_t nidx, idx_cap;
+    size_t *dirty_hash;      /* open addressing: index + 1 into dirty, 0 empty */
+    size_t hash_cap;         /* a power of two, >= 2 * dirty_cap */
     char **topics;
     size_t ntopics;
+
+    /* The stream clock: the largest input timestamp processed (ms). */
+    int64_t stream_ms, stream_ms_committed;
 
     bool txn_open;
     int64_t batch_records;
     int64_t batch_started_ms;
-    td_error cb_err;   /* an error inside the rebalance callback */
+    int64_t wait_since_ms;   /* the merge waits for a partition since (mono), 0: not */
+    bool wait_logged;
+    int64_t last_tick_ms;    /* mono time of the last tick written */
+    bool ready;
+    td_error cb_err;         /* an error inside the rebalance callback */
     int cb_rc;
 
-    uint64_t n_records, n_alerts, n_rejected, n_skipped;
+    uint64_t n_records, n_alerts, n_rejected, n_skipped, n_roster;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -131,6 +163,13 @@ static int tdm_get_string(const avro_value_t *rec, const char *name, const char 
     return 0;
 }
 
+static int32_t tdm_stream_day(const tdm_engine *e)
+{
+    return tdm_eval_cst_day(e->stream_ms);
+}
+
+/* ------------------------------------------------------ partition buffers */
+
 static tdm_part *tdm_part_find(tdm_engine *e, const char *topic, int32_t partition)
 {
     for (size_t i = 0; i < e->nparts; i++)
@@ -139,16 +178,76 @@ static tdm_part *tdm_part_find(tdm_engine *e, const char *topic, int32_t partiti
     return NULL;
 }
 
+static rd_kafka_message_t *tdm_part_head(const tdm_part *p)
+{
+    return p->qn ? p->q[p->qhead] : NULL;
+}
+
+static int tdm_part_push(tdm_part *p, rd_kafka_message_t *m)
+{
+    if (p->qn == p->qcap) {
+        size_t cap = p->qcap ? p->qcap * 2 : 256;
+        rd_kafka_message_t **v = malloc(cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        for (size_t i = 0; i < p->qn; i++)
+            v[i] = p->q[(p->qhead + i) % p->qcap];
+        free(p->q);
+        p->q = v;
+        p->qcap = cap;
+        p->qhead = 0;
+    }
+    p->q[(p->qhead + p->qn) % p->qcap] = m;
+    p->qn++;
+    return 0;
+}
+
+static void tdm_part_pop(tdm_part *p)
+{
+    rd_kafka_message_destroy(p->q[p->qhead]);
+    p->qhead = (p->qhead + 1) % p->qcap;
+    p->qn--;
+}
+
+static void tdm_part_flush(tdm_part *p)
+{
+    while (p->qn)
+        tdm_part_pop(p);
+    p->eof = false;
+    p->eof_offset = -1;
+}
+
 static void tdm_parts_clear(tdm_engine *e)
 {
-    for (size_t i = 0; i < e->nparts; i++)
+    for (size_t i = 0; i < e->nparts; i++) {
+        tdm_part_flush(&e->parts[i]);
+        free(e->parts[i].q);
         free(e->parts[i].topic);
+    }
     free(e->parts);
     e->parts = NULL;
     e->nparts = 0;
     e->restoring = false;
     e->restore_started = false;
 }
+
+static void tdm_part_pause(tdm_engine *e, tdm_part *p, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l;
+
+    if (p->paused == pause)
+        return;
+    l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    if (pause)
+        rd_kafka_pause_partitions(e->consumer, l);
+    else
+        rd_kafka_resume_partitions(e->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    p->paused = pause;
+}
+
+/* ------------------------------------------------------------- the batch */
 
 static void tdm_batch_drop(tdm_engine *e)
 {
@@ -157,83 +256,143 @@ static void tdm_batch_drop(tdm_engine *e)
         tdm_window_free(e->dirty[i].w);
     }
     e->ndirty = 0;
-    for (size_t i = 0; i < e->nidx; i++) {
-        free(e->idx[i].alert_id);
-        free(e->idx[i].key);
+    if (e->dirty_hash)
+        memset(e->dirty_hash, 0, e->hash_cap * sizeof(*e->dirty_hash));
+    if (e->wtxn) {
+        tdm_store_abort(e->wtxn);
+        e->wtxn = NULL;
     }
-    e->nidx = 0;
     e->batch_records = 0;
+    e->stream_ms = e->stream_ms_committed;
 }
 
-/* --------------------------------------------------------------- state */
+/* The batch's LMDB write transaction, begun on first use. */
+static int tdm_wtxn(tdm_engine *e, tdm_txn **ret, td_error *err)
+{
+    if (!e->wtxn) {
+        int r = tdm_store_begin(e->store, &e->wtxn, err);
+        if (r < 0)
+            return r;
+    }
+    *ret = e->wtxn;
+    return 0;
+}
 
-/* The state of key for the open batch: from the batch, else LMDB, else new. */
+static size_t tdm_hash(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *key; key++)
+        h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+    return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot of key in the hash index (its entry, or the empty slot where it
+ * goes). */
+static size_t tdm_hash_slot(const tdm_engine *e, const char *key)
+{
+    size_t mask = e->hash_cap - 1, i = tdm_hash(key) & mask;
+    while (e->dirty_hash[i] && strcmp(e->dirty[e->dirty_hash[i] - 1].key, key) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Room for one more state in the batch (array and hash index). */
+static int tdm_dirty_grow(tdm_engine *e)
+{
+    size_t cap, hcap;
+    tdm_dirty *v;
+    size_t *h;
+
+    if (e->ndirty < e->dirty_cap)
+        return 0;
+    cap = e->dirty_cap ? e->dirty_cap * 2 : 256;
+    v = realloc(e->dirty, cap * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    e->dirty = v;
+    e->dirty_cap = cap;
+    hcap = cap * 2;
+    h = calloc(hcap, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    free(e->dirty_hash);
+    e->dirty_hash = h;
+    e->hash_cap = hcap;
+    for (size_t i = 0; i < e->ndirty; i++)
+        e->dirty_hash[tdm_hash_slot(e, e->dirty[i].key)] = i + 1;
+    return 0;
+}
+
+/* The state of key for the open batch: from the batch, else LMDB, else new;
+ * expired to the stream clock (before every evaluation, so that what is
+ * forgotten depends on the inputs only, not on where batches end). */
 static int tdm_state(tdm_engine *e, const char *key, tdm_dirty **ret, td_error *err)
 {
     tdm_txn *txn = NULL;
     const void *val;
     size_t len;
     tdm_window *w = NULL;
+    tdm_dirty *d = NULL;
+    size_t slot;
     int r;
 
-    for (size_t i = 0; i < e->ndirty; i++)
-        if (strcmp(e->dirty[i].key, key) == 0) {
-            *ret = &e->dirty[i];
-            return 0;
+    if (tdm_dirty_grow(e) < 0)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    slot = tdm_hash_slot(e, key);
+    if (e->dirty_hash[slot])
+        d = &e->dirty[e->dirty_hash[slot] - 1];
+    if (!d) {
+        r = tdm_wtxn(e, &txn, err);
+        if (r < 0)
+            return r;
+        r = tdm_store_get(txn, e->db_state, key, strlen(key), &val, &len, err);
+        if (r == 0)
+            r = tdm_window_decode(val, len, &w, err);
+        else if (r == -ENOENT) {
+            w = tdm_window_new();
+            r = w ? 0 : td_error_set(err, -ENOMEM, "out of memory");
         }
-    if (e->ndirty == e->dirty_cap) {
-        size_t cap = e->dirty_cap ? e->dirty_cap * 2 : 64;
-        tdm_dirty *v = realloc(e->dirty, cap * sizeof(*v));
-        if (!v)
+        if (r < 0)
+            return r;
+        d = &e->dirty[e->ndirty];
+        d->key = strdup(key);
+        if (!d->key) {
+            tdm_window_free(w);
             return td_error_set(err, -ENOMEM, "out of memory");
-        e->dirty = v;
-        e->dirty_cap = cap;
+        }
+        d->w = w;
+        e->dirty_hash[slot] = ++e->ndirty;
     }
-    r = tdm_store_begin_read(e->store, &txn, err);
-    if (r < 0)
-        return r;
-    r = tdm_store_get(txn, e->db_state, key, strlen(key), &val, &len, err);
-    if (r == 0)
-        r = tdm_window_decode(val, len, &w, err);
-    else if (r == -ENOENT) {
-        w = tdm_window_new();
-        r = w ? 0 : td_error_set(err, -ENOMEM, "out of memory");
+    if (e->stream_ms > 0) {
+        int32_t today = tdm_stream_day(e);
+        if (tdm_window_floor(d->w) < today - e->keep_days) {
+            r = tdm_window_expire(d->w, today, e->keep_days);
+            if (r < 0)
+                return td_error_set(err, r, "expiring a state: %s", strerror(-r));
+        }
     }
-    tdm_store_abort(txn);
-    if (r < 0)
-        return r;
-    e->dirty[e->ndirty].key = strdup(key);
-    if (!e->dirty[e->ndirty].key) {
-        tdm_window_free(w);
-        return td_error_set(err, -ENOMEM, "out of memory");
-    }
-    e->dirty[e->ndirty].w = w;
-    *ret = &e->dirty[e->ndirty++];
+    *ret = d;
     return 0;
 }
 
-static int tdm_idx_add(tdm_engine *e, const char *alert_id, const char *key, td_error *err)
+/* Due-index key: the visit due day (big-endian, offset so that it sorts)
+ * then the alert id. */
+static size_t tdm_due_key(int32_t due, const char *alert_id, unsigned char *buf, size_t size)
 {
-    if (e->nidx == e->idx_cap) {
-        size_t cap = e->idx_cap ? e->idx_cap * 2 : 64;
-        tdm_idx *v = realloc(e->idx, cap * sizeof(*v));
-        if (!v)
-            return td_error_set(err, -ENOMEM, "out of memory");
-        e->idx = v;
-        e->idx_cap = cap;
-    }
-    e->idx[e->nidx].alert_id = strdup(alert_id);
-    e->idx[e->nidx].key = strdup(key);
-    if (!e->idx[e->nidx].alert_id || !e->idx[e->nidx].key) {
-        free(e->idx[e->nidx].alert_id);
-        free(e->idx[e->nidx].key);
-        return td_error_set(err, -ENOMEM, "out of memory");
-    }
-    e->nidx++;
-    return 0;
+    uint32_t u = (uint32_t)due ^ 0x80000000u;
+    size_t n = strlen(alert_id);
+
+    if (4 + n > size)
+        return 0;
+    buf[0] = (unsigned char)(u >> 24);
+    buf[1] = (unsigned char)(u >> 16);
+    buf[2] = (unsigned char)(u >> 8);
+    buf[3] = (unsigned char)u;
+    memcpy(buf + 4, alert_id, n);
+    return 4 + n;
 }
 
-/* The state key holding alert_id (batch first, then LMDB), into buf. */
+/* The state key holding alert_id, into buf. */
 static int tdm_idx_find(tdm_engine *e, const char *alert_id, char *buf, size_t size,
                         td_error *err)
 {
@@ -242,37 +401,30 @@ static int tdm_idx_find(tdm_engine *e, const char *alert_id, char *buf, size_t s
     size_t len;
     int r;
 
-    for (size_t i = e->nidx; i-- > 0;)
-        if (strcmp(e->idx[i].alert_id, alert_id) == 0) {
-            snprintf(buf, size, "%s", e->idx[i].key);
-            return 0;
-        }
     if (!*alert_id || strlen(alert_id) > TDM_ALERT_ID_MAX)
         return -ENOENT;
-    r = tdm_store_begin_read(e->store, &txn, err);
+    r = tdm_wtxn(e, &txn, err);
     if (r < 0)
         return r;
     r = tdm_store_get(txn, e->db_alerts, alert_id, strlen(alert_id), &val, &len, err);
     if (r == 0) {
         if (len >= size)
-            r = td_error_set(err, -ERANGE, "state key too long");
-        else {
-            memcpy(buf, val, len);
-            buf[len] = '\0';
-        }
+            return td_error_set(err, -ERANGE, "state key too long");
+        memcpy(buf, val, len);
+        buf[len] = '\0';
     }
-    tdm_store_abort(txn);
     return r;
 }
 
-/* Writes the batch's states, alert index and offsets in one LMDB
- * transaction (after the Kafka commit), then forgets the batch. */
+/* Writes the batch's states, the offsets and the stream clock into the
+ * batch's LMDB transaction and commits it (after the Kafka commit). */
 static int tdm_store_batch(tdm_engine *e, td_error *err)
 {
     tdm_txn *txn = NULL;
+    unsigned char clock[8];
     int r;
 
-    r = tdm_store_begin(e->store, &txn, err);
+    r = tdm_wtxn(e, &txn, err);
     if (r < 0)
         return r;
     for (size_t i = 0; i < e->ndirty && r == 0; i++) {
@@ -296,13 +448,17 @@ static int tdm_store_batch(tdm_engine *e, td_error *err)
         }
         r = tdm_store_put(txn, e->db_state, k, strlen(k), e->buf.data, n, err);
     }
-    for (size_t i = 0; i < e->nidx && r == 0; i++)
-        r = tdm_store_put(txn, e->db_alerts, e->idx[i].alert_id, strlen(e->idx[i].alert_id),
-                          e->idx[i].key, strlen(e->idx[i].key), err);
     for (size_t i = 0; i < e->nparts && r == 0; i++)
         if (e->parts[i].next >= 0)
             r = tdm_store_offset_set(txn, e->parts[i].topic, e->parts[i].partition,
                                      e->parts[i].next, err);
+    if (r == 0) {
+        for (int i = 0; i < 8; i++)
+            clock[i] = (unsigned char)((uint64_t)e->stream_ms >> (8 * i));
+        r = tdm_store_put(txn, e->db_engine, TDM_CLOCK_KEY, strlen(TDM_CLOCK_KEY), clock, 8,
+                          err);
+    }
+    e->wtxn = NULL;
     if (r < 0) {
         tdm_store_abort(txn);
         return r;
@@ -313,13 +469,36 @@ static int tdm_store_batch(tdm_engine *e, td_error *err)
     for (size_t i = 0; i < e->nparts; i++)
         if (e->parts[i].next >= 0)
             e->parts[i].base = e->parts[i].next;
+    e->stream_ms_committed = e->stream_ms;
     tdm_batch_drop(e);
     return 0;
 }
 
+static int tdm_clock_load(tdm_engine *e, td_error *err)
+{
+    tdm_txn *txn = NULL;
+    const void *val;
+    size_t len;
+    int r = tdm_store_begin_read(e->store, &txn, err);
+
+    if (r < 0)
+        return r;
+    e->stream_ms_committed = 0;
+    r = tdm_store_get(txn, e->db_engine, TDM_CLOCK_KEY, strlen(TDM_CLOCK_KEY), &val, &len, err);
+    if (r == 0 && len == 8) {
+        uint64_t u = 0;
+        for (int i = 0; i < 8; i++)
+            u |= (uint64_t)((const unsigned char *)val)[i] << (8 * i);
+        e->stream_ms_committed = (int64_t)u;
+    }
+    tdm_store_abort(txn);
+    e->stream_ms = e->stream_ms_committed;
+    return r == -ENOENT ? 0 : r < 0 ? r : 0;
+}
+
 /* ------------------------------------------------------------- producing */
 
-static int tdm_topic_ensure(tdm_engine *e, const char *topic, td_error *err)
+static int tdm_topic_ensure(tdm_engine *e, const char *topic, int partitions, td_error *err)
 {
     td_kafka_topic_spec spec;
     char **v;
@@ -330,7 +509,7 @@ static int tdm_topic_ensure(tdm_engine *e, const char *topic, td_error *err)
             return 0;
     memset(&spec, 0, sizeof(spec));
     spec.name = topic;
-    spec.partitions = (int)e->cfg->topics.alert_partitions;
+    spec.partitions = partitions;
     spec.replication_factor = (int)e->cfg->topics.replication_factor;
     r = td_kafka_topics_ensure(e->producer, &spec, 1, TDM_STARTUP_TIMEOUT_MS, err);
     if (r < 0 && r != -EEXIST) /* -EEXIST: it exists with other partitions: fine */
@@ -358,10 +537,15 @@ static int tdm_begin(tdm_engine *e, td_error *err)
     return r;
 }
 
+/* Produces in the open transaction (begun here if needed). partition 0 and
+ * ts 0 leave both to librdkafka (the key's partition, the current time) for
+ * every topic but the clock. Takes hdrs in every case. */
 static int tdm_produce(tdm_engine *e, const char *topic, const void *key, size_t key_len,
-                       const void *value, size_t len, rd_kafka_headers_t *hdrs, td_error *err)
+                       const void *value, size_t len, rd_kafka_headers_t *hdrs,
+                       int32_t partition, int64_t ts, td_error *err)
 {
-    int r = tdm_topic_ensure(e, topic, err);
+    bool clock = strcmp(topic, e->cfg->topics.clock) == 0;
+    int r = tdm_topic_ensure(e, topic, clock ? 1 : (int)e->cfg->topics.alert_partitions, err);
     if (r == 0)
         r = tdm_begin(e, err);
     if (r < 0) {
@@ -372,7 +556,7 @@ static int tdm_produce(tdm_engine *e, const char *topic, const void *key, size_t
     for (;;) {
         /* rd_kafka_produceva, not producev: its macros are GNU statement
          * expressions, which -Wpedantic refuses under clang. */
-        rd_kafka_vu_t vu[5];
+        rd_kafka_vu_t vu[7];
         size_t n = 0;
         rd_kafka_error_t *xe;
         rd_kafka_resp_err_t x;
@@ -386,6 +570,14 @@ static int tdm_produce(tdm_engine *e, const char *topic, const void *key, size_t
         vu[n++].u.mem.size = len;
         vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
         vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+        if (clock) {
+            vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+            vu[n++].u.i32 = partition;
+        }
+        if (ts > 0) {
+            vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+            vu[n++].u.i64 = ts;
+        }
         if (hdrs) {
             vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
             vu[n++].u.headers = hdrs;
@@ -406,17 +598,25 @@ static int tdm_produce(tdm_engine *e, const char *topic, const void *key, size_t
     }
 }
 
-/* Records the alerts of one input in the batch and, unless restoring,
- * produces them. */
+/* Produces (unless restoring) the alerts of one input and records the new
+ * ALERTs in the alert index (alert id -> state key) and the due index. */
 static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error *err)
 {
     char topic[512];
+    tdm_txn *txn = NULL;
     int r;
 
     for (size_t i = 0; i < e->alerts.n; i++) {
         const tdm_alert_out *a = &e->alerts.v[i];
         if (a->kind == TDM_KIND_ALERT) {
-            r = tdm_idx_add(e, a->alert_id, state_key, err);
+            unsigned char due[4 + TDM_ALERT_ID_MAX + 1];
+            size_t n = tdm_due_key(a->visit_due_date, a->alert_id, due, sizeof(due));
+            r = tdm_wtxn(e, &txn, err);
+            if (r == 0)
+                r = tdm_store_put(txn, e->db_alerts, a->alert_id, strlen(a->alert_id),
+                                  state_key, strlen(state_key), err);
+            if (r == 0 && n)
+                r = tdm_store_put(txn, e->db_due, due, n, state_key, strlen(state_key), err);
             if (r < 0)
                 return r;
         }
@@ -431,7 +631,7 @@ static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error
         if (r < 0)
             return td_error_set(err, r, "alert %s: %s", a->alert_id, err->msg);
         r = tdm_produce(e, topic, a->route.key, strlen(a->route.key), e->buf.data, e->buf.len,
-                        NULL, err);
+                        NULL, 0, 0, err);
         if (r < 0)
             return r;
         e->n_alerts++;
@@ -459,7 +659,7 @@ static int tdm_dlq(tdm_engine *e, const rd_kafka_message_t *m, const char *reaso
     rd_kafka_header_add(h, "tuodi.offset", -1, num, -1);
     e->n_rejected++;
     return tdm_produce(e, e->cfg->topics.dlq_verifications, m->key, m->key_len, m->payload,
-                       m->len, h, err);
+                       m->len, h, 0, 0, err);
 }
 
 /* ------------------------------------------------------------ processing */
@@ -467,14 +667,14 @@ static int tdm_dlq(tdm_engine *e, const rd_kafka_message_t *m, const char *reaso
 /* The subject of person_key: household view (when on the roster) and state
  * key. */
 static int tdm_find_subject(tdm_engine *e, const char *person_key, tdm_household *view,
-                       bool *on_roster, char *key, size_t size, td_error *err)
+                            bool *on_roster, char *key, size_t size, td_error *err)
 {
     tdm_txn *txn = NULL;
     char hid[TDM_KEY_MAX];
     int r;
 
     *on_roster = false;
-    r = tdm_store_begin_read(e->store, &txn, err);
+    r = tdm_wtxn(e, &txn, err);
     if (r < 0)
         return r;
     r = tdm_roster_household_of(e->roster, txn, person_key, hid, sizeof(hid), err);
@@ -485,12 +685,30 @@ static int tdm_find_subject(tdm_engine *e, const char *person_key, tdm_household
             snprintf(key, size, "%s", hid);
         }
     }
-    tdm_store_abort(txn);
     if (r == -ENOENT || r == -ERANGE || r == -EINVAL) {
         snprintf(key, size, "person:%s", person_key);
         return strlen(key) >= size - 1 ? td_error_set(err, -EINVAL, "person key too long") : 0;
     }
     return r;
+}
+
+/* The household view of a state key ("person:..." has none). */
+static int tdm_view_of(tdm_engine *e, const char *key, tdm_household *view, bool *on_roster,
+                       td_error *err)
+{
+    tdm_txn *txn = NULL;
+    td_error e2 = {0};
+    int r;
+
+    *on_roster = false;
+    if (strncmp(key, "person:", 7) == 0)
+        return 0;
+    r = tdm_wtxn(e, &txn, err);
+    if (r < 0)
+        return r;
+    r = tdm_roster_get(e->roster, txn, key, view, &e2);
+    *on_roster = r == 0;
+    return 0;
 }
 
 static int tdm_process_record(tdm_engine *e, int in, const rd_kafka_message_t *m, bool restore,
@@ -567,18 +785,10 @@ static int tdm_process_outcome(tdm_engine *e, const rd_kafka_message_t *m, bool 
     r = tdm_idx_find(e, alert_id, key, sizeof(key), err);
     if (r == -ENOENT)
         return restore ? 0 : tdm_dlq(e, m, "unknown alert", err);
-    if (r < 0)
-        return r;
-    if (strncmp(key, "person:", 7) != 0) {
-        tdm_txn *txn = NULL;
-        r = tdm_store_begin_read(e->store, &txn, err);
-        if (r < 0)
-            return r;
-        r = tdm_roster_get(e->roster, txn, key, &view, &e2);
-        tdm_store_abort(txn);
-        on_roster = r == 0;
-    }
-    r = tdm_state(e, key, &st, err);
+    if (r == 0)
+        r = tdm_view_of(e, key, &view, &on_roster, err);
+    if (r == 0)
+        r = tdm_state(e, key, &st, err);
     if (r < 0)
         goto out;
     backup = tdm_window_copy(st->w);
@@ -605,9 +815,165 @@ out:
     return r;
 }
 
+/* A roster record: the index first (an update replaces the household, a
+ * tombstone removes it), then the household rules (income below the line)
+ * on the new version. */
+static int tdm_process_roster(tdm_engine *e, const rd_kafka_message_t *m, bool restore,
+                              td_error *err)
+{
+    tdm_txn *txn = NULL;
+    tdm_household view = TDM_HOUSEHOLD_INIT;
+    tdm_coords coords = {rd_kafka_topic_name(m->rkt), m->partition, m->offset};
+    char key[TDM_KEY_MAX];
+    tdm_dirty *st = NULL;
+    tdm_window *backup = NULL;
+    td_error e2 = {0};
+    int r;
+
+    if (!m->key || m->key_len == 0 || m->key_len >= sizeof(key)) {
+        td_log_warning("%s [%" PRId32 "] @%" PRId64 ": skipped: no household id key",
+                       coords.topic, m->partition, m->offset);
+        e->n_skipped++;
+        return 0;
+    }
+    if (m->payload) {
+        avro_value_t *v;
+        if (td_avro_decode(e->hh_dec, m->payload, m->len, &v, &e2) < 0) {
+            td_log_warning("%s [%" PRId32 "] @%" PRId64 ": skipped: %s", coords.topic,
+                           m->partition, m->offset, e2.msg);
+            e->n_skipped++;
+            return 0;
+        }
+    }
+    r = tdm_wtxn(e, &txn, err);
+    if (r < 0)
+        return r;
+    r = tdm_roster_apply(e->roster, txn, m->key, m->key_len, m->payload, m->len, &e2);
+    if (r == -EINVAL || r == -EBADMSG) {
+        /* A bad record that apply refused before writing. */
+        td_log_warning("%s [%" PRId32 "] @%" PRId64 ": skipped: %s", coords.topic, m->partition,
+                       m->offset, e2.msg);
+        e->n_skipped++;
+        return 0;
+    }
+    if (r < 0)
+        return td_error_set(err, r, "%s", e2.msg);
+    e->n_roster++;
+    if (!m->payload)
+        return 0;
+    memcpy(key, m->key, m->key_len);
+    key[m->key_len] = '\0';
+    r = tdm_roster_get(e->roster, txn, key, &view, err);
+    if (r == 0)
+        r = tdm_state(e, key, &st, err);
+    if (r < 0)
+        goto out;
+    backup = tdm_window_copy(st->w);
+    if (!backup) {
+        r = td_error_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    tdm_alert_list_reset(&e->alerts);
+    memset(&e2, 0, sizeof(e2));
+    r = tdm_eval_household(&e->ctx, &view, &coords, st->w, &e->alerts, &e2);
+    if (r < 0) {
+        tdm_window_free(st->w);
+        st->w = backup;
+        backup = NULL;
+        td_log_warning("%s [%" PRId32 "] @%" PRId64 ": not evaluated: %s", coords.topic,
+                       m->partition, m->offset, e2.msg);
+        e->n_skipped++;
+        r = 0;
+        goto out;
+    }
+    r = tdm_emit(e, key, restore, err);
+out:
+    tdm_window_free(backup);
+    tdm_household_done(&view);
+    return r;
+}
+
+/* The orange warnings of a new stream day: every alert in the due index
+ * whose visit was due before today (in due-day, alert-id order). */
+static int tdm_overdue_scan(tdm_engine *e, int32_t today, bool restore, td_error *err)
+{
+    for (;;) {
+        tdm_txn *txn = NULL;
+        const void *k, *v;
+        size_t klen, vlen;
+        unsigned char dkey[4 + TDM_ALERT_ID_MAX + 1];
+        char skey[TDM_KEY_MAX];
+        tdm_household view = TDM_HOUSEHOLD_INIT;
+        bool on_roster = false;
+        tdm_dirty *st = NULL;
+        td_error e2 = {0};
+        int32_t due;
+        int r;
+
+        r = tdm_wtxn(e, &txn, err);
+        if (r < 0)
+            return r;
+        r = tdm_store_first(txn, e->db_due, &k, &klen, &v, &vlen, err);
+        if (r == -ENOENT)
+            return 0;
+        if (r < 0)
+            return r;
+        if (klen < 4 || klen > sizeof(dkey) || vlen >= sizeof(skey))
+            return td_error_set(err, -EIO, "state store: a bad due-index entry");
+        {
+            const unsigned char *b = k;
+            uint32_t u = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+            due = (int32_t)(u ^ 0x80000000u);
+        }
+        if (due >= today)
+            return 0;
+        memcpy(dkey, k, klen);
+        memcpy(skey, v, vlen);
+        skey[vlen] = '\0';
+        r = tdm_store_del(txn, e->db_due, dkey, klen, err);
+        if (r == 0)
+            r = tdm_view_of(e, skey, &view, &on_roster, err);
+        if (r == 0)
+            r = tdm_state(e, skey, &st, err);
+        if (r == 0) {
+            tdm_alert_list_reset(&e->alerts);
+            r = tdm_eval_overdue(&e->ctx, st->w, today, on_roster ? &view : NULL,
+                                 on_roster ? NULL
+                                           : (strncmp(skey, "person:", 7) == 0 ? skey + 7 : skey),
+                                 &e->alerts, &e2);
+            if (r < 0)
+                r = td_error_set(err, r, "overdue warnings: %s", e2.msg);
+        }
+        if (r == 0)
+            r = tdm_emit(e, skey, restore, err);
+        tdm_household_done(&view);
+        if (r < 0)
+            return r;
+    }
+}
+
+/* Moves the stream clock to ts (never back); a new CST day sends the
+ * overdue warnings first. */
+static int tdm_clock_advance(tdm_engine *e, int64_t ts, bool restore, td_error *err)
+{
+    int32_t before;
+
+    if (ts <= e->stream_ms)
+        return 0;
+    before = e->stream_ms > 0 ? tdm_stream_day(e) : INT32_MIN;
+    e->stream_ms = ts;
+    if (tdm_stream_day(e) > before)
+        return tdm_overdue_scan(e, tdm_stream_day(e), restore, err);
+    return 0;
+}
+
 static int tdm_input_of(tdm_engine *e, const char *topic)
 {
     const tdm_topics_config *t = &e->cfg->topics;
+    if (strcmp(topic, t->roster) == 0)
+        return TDM_IN_ROSTER;
+    if (strcmp(topic, t->clock) == 0)
+        return TDM_IN_CLOCK;
     if (strcmp(topic, t->medical) == 0)
         return TDM_IN_MEDICAL;
     if (strcmp(topic, t->civil) == 0)
@@ -619,12 +985,75 @@ static int tdm_input_of(tdm_engine *e, const char *topic)
     return -1;
 }
 
+/* Processes the head record of p. */
+static int tdm_process(tdm_engine *e, tdm_part *p, td_error *err)
+{
+    const rd_kafka_message_t *m = tdm_part_head(p);
+    bool restore = p->restore_end >= 0 && m->offset < p->restore_end;
+    rd_kafka_timestamp_type_t tt;
+    int64_t ts = rd_kafka_message_timestamp(m, &tt);
+    int r;
+
+    td_log_debug("%s [%" PRId32 "] @%" PRId64 " ts %" PRId64 "%s", p->topic, m->partition,
+                 m->offset, ts, restore ? " (restore)" : "");
+    r = tdm_clock_advance(e, ts, restore, err);
+    if (r < 0)
+        return r;
+    switch (p->in) {
+    case TDM_IN_ROSTER:
+        r = tdm_process_roster(e, m, restore, err);
+        break;
+    case TDM_IN_CLOCK: {
+        /* A tick carries its time in the value (decimal ms; a tick may be
+         * ahead of its own timestamp: an operator's or a test's clock). */
+        char v[24];
+        char *end = NULL;
+        long long t;
+        if (m->payload && m->len > 0 && m->len < sizeof(v)) {
+            memcpy(v, m->payload, m->len);
+            v[m->len] = '\0';
+            t = strtoll(v, &end, 10);
+            if (end && *end == '\0' && t > 0)
+                r = tdm_clock_advance(e, (int64_t)t, restore, err);
+        }
+        break;
+    }
+    case TDM_IN_VERIFY:
+        r = tdm_process_outcome(e, m, restore, err);
+        break;
+    default:
+        r = tdm_process_record(e, p->in, m, restore, err);
+        break;
+    }
+    if (r < 0)
+        return r;
+    if (e->batch_records++ == 0)
+        e->batch_started_ms = td_time_mono_ms();
+    e->n_records++;
+    p->next = m->offset + 1;
+    tdm_part_pop(p);
+    if (p->qn == 0 && p->eof && p->eof_offset > p->next)
+        p->next = p->eof_offset; /* past transaction markers */
+    if (p->paused && p->qn <= TDM_BUF_LOW)
+        tdm_part_pause(e, p, false);
+    return 0;
+}
+
+/* ------------------------------------------------------------- the merge */
+
+/* A restoring partition is done when it processed up to the committed
+ * offset, or what comes next is at or past it (transaction markers), or it
+ * is at its end. */
 static void tdm_restore_check(tdm_engine *e)
 {
     bool any = false;
+
     for (size_t i = 0; i < e->nparts; i++) {
         tdm_part *p = &e->parts[i];
-        if (p->restore_end >= 0 && p->next >= p->restore_end)
+        const rd_kafka_message_t *h = tdm_part_head(p);
+        if (p->restore_end >= 0 &&
+            (p->next >= p->restore_end || (h && h->offset >= p->restore_end) ||
+             (!h && p->eof && p->eof_offset >= p->restore_end)))
             p->restore_end = -1;
         any = any || p->restore_end >= 0;
     }
@@ -633,81 +1062,150 @@ static void tdm_restore_check(tdm_engine *e)
         e->restore_started = true;
 }
 
-static int tdm_process(tdm_engine *e, const rd_kafka_message_t *m, td_error *err)
+/* After a restore the restored states go to LMDB only: their alerts were
+ * committed to Kafka before the crash. */
+static int tdm_restore_progress(tdm_engine *e, td_error *err)
 {
-    const char *topic = rd_kafka_topic_name(m->rkt);
-    tdm_part *p = tdm_part_find(e, topic, m->partition);
-    bool restore;
-    int in, r;
+    int r;
 
-    if (!p)
+    if (!e->restoring)
         return 0;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        /* Everything up to the end is processed (and the committed offset
-         * can be past transaction markers the consumer never delivers),
-         * unless this partition's records were dropped while others
-         * restore. */
-        if (e->restoring && p->restore_end < 0)
-            return 0;
-        if (m->offset > p->next)
-            p->next = m->offset;
-        if (p->restore_end >= 0)
-            p->restore_end = -1;
-        tdm_restore_check(e);
+    tdm_restore_check(e);
+    if (e->restoring || !e->restore_started)
         return 0;
-    }
-    restore = p->restore_end >= 0 && m->offset < p->restore_end;
-    td_log_debug("%s [%" PRId32 "] @%" PRId64 "%s%s", topic, m->partition, m->offset,
-                 restore ? " (restore)" : "", e->restoring && !restore ? " (waits)" : "");
-    if (e->restoring && !restore) {
-        /* This partition has caught up (a record at or past the committed
-         * offset) or was never behind; it waits until every partition has,
-         * and is then re-read from p->next. */
-        if (p->restore_end >= 0) {
-            p->restore_end = -1;
-            tdm_restore_check(e);
-        }
-        return 0;
-    }
-    in = tdm_input_of(e, topic);
-    if (in < 0)
-        r = 0;
-    else if (in == TDM_IN_VERIFY)
-        r = tdm_process_outcome(e, m, restore, err);
-    else
-        r = tdm_process_record(e, in, m, restore, err);
+    r = tdm_store_batch(e, err);
     if (r < 0)
         return r;
-    if (e->batch_records++ == 0)
-        e->batch_started_ms = td_time_mono_ms();
-    e->n_records++;
-    p->next = m->offset + 1;
-    if (e->restoring)
-        tdm_restore_check(e);
+    e->restore_started = false;
+    td_log_notice("restore done: the state is back where Kafka's commit is");
+    return 0;
+}
+
+static int64_t tdm_ts(const rd_kafka_message_t *m)
+{
+    rd_kafka_timestamp_type_t tt;
+    int64_t ts = rd_kafka_message_timestamp(m, &tt);
+    return ts < 0 ? 0 : ts;
+}
+
+/* The partition whose head comes next: the smallest (timestamp, input,
+ * partition) among the heads, once every partition has a head or is at its
+ * end, so that the order depends on the inputs, not on fetch timing. While
+ * restoring, only the restoring partitions take part. NULL: wait. */
+static tdm_part *tdm_pick(tdm_engine *e)
+{
+    tdm_part *best = NULL;
+    int64_t best_ts = 0;
+    bool missing = false;
+
+    for (size_t i = 0; i < e->nparts; i++) {
+        tdm_part *p = &e->parts[i];
+        const rd_kafka_message_t *h = tdm_part_head(p);
+        int64_t ts;
+        if (e->restoring && p->restore_end < 0)
+            continue;
+        if (!h) {
+            if (!p->eof)
+                missing = true;
+            continue;
+        }
+        ts = tdm_ts(h);
+        if (!best || ts < best_ts || (ts == best_ts && (p->in < best->in ||
+                                                        (p->in == best->in &&
+                                                         p->partition < best->partition)))) {
+            best = p;
+            best_ts = ts;
+        }
+    }
+    if (!missing) {
+        e->wait_since_ms = 0;
+        e->wait_logged = false;
+        return best;
+    }
+    if (e->restoring || !best)
+        return NULL;
+    if (!e->wait_since_ms)
+        e->wait_since_ms = td_time_mono_ms();
+    if (td_time_mono_ms() - e->wait_since_ms < e->cfg->clock.max_idle_ms)
+        return NULL;
+    if (!e->wait_logged) {
+        td_log_notice("a partition has had no data fetched for %" PRId64
+                      " ms: merging without it (the order now depends on fetch timing)",
+                      e->cfg->clock.max_idle_ms);
+        e->wait_logged = true;
+    }
+    return best;
+}
+
+/* Takes one message from the consumer queue into its partition's buffer. */
+static int tdm_receive(tdm_engine *e, rd_kafka_message_t *m, td_error *err)
+{
+    tdm_part *p;
+    int64_t expect;
+
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+        char reason[512];
+        rd_kafka_fatal_error(e->consumer, reason, sizeof(reason));
+        rd_kafka_message_destroy(m);
+        return td_error_set(err, -ENOTRECOVERABLE, "consumer: %s", reason);
+    }
+    if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        td_log_warning("consumer: %s", rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
+    p = m->rkt ? tdm_part_find(e, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+    if (!p) {
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        p->eof = true;
+        p->eof_offset = m->offset;
+        if (p->qn == 0 && m->offset > p->next)
+            p->next = m->offset; /* everything below is processed (or markers) */
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
+    expect = p->qn ? p->q[(p->qhead + p->qn - 1) % p->qcap]->offset + 1 : p->next;
+    if (expect >= 0 && m->offset < expect) { /* from before a rewind */
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
+    if (tdm_part_push(p, m) < 0) {
+        rd_kafka_message_destroy(m);
+        return td_error_set(err, -ENOMEM, "out of memory");
+    }
+    p->eof = false;
+    if (p->qn >= TDM_BUF_HIGH)
+        tdm_part_pause(e, p, true);
     return 0;
 }
 
 /* ------------------------------------------------------ assignment, commit */
 
-static int tdm_assign_all(tdm_engine *e, bool from_base)
+static int tdm_assign_all(tdm_engine *e)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)e->nparts + 1);
     rd_kafka_resp_err_t x;
 
     for (size_t i = 0; i < e->nparts; i++) {
         tdm_part *p = &e->parts[i];
-        int64_t off = from_base ? p->base : p->next;
+        tdm_part_flush(p);
+        p->next = p->base;
+        p->paused = false;
         rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset =
-            off >= 0 ? off : RD_KAFKA_OFFSET_BEGINNING;
-        if (from_base)
-            p->next = p->base;
+            p->base >= 0 ? p->base : RD_KAFKA_OFFSET_BEGINNING;
     }
     x = rd_kafka_assign(e->consumer, l);
+    if (!x && l->cnt)
+        rd_kafka_resume_partitions(e->consumer, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (x) {
         td_error_set(&e->cb_err, -EIO, "assign: %s", rd_kafka_err2str(x));
         return -EIO;
     }
+    e->wait_since_ms = 0;
     return 0;
 }
 
@@ -732,13 +1230,19 @@ static void tdm_on_assign(tdm_engine *e, rd_kafka_topic_partition_list_t *parts)
     }
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        tdm_part *p = &e->parts[e->nparts++];
+        int in = tdm_input_of(e, tp->topic);
+        tdm_part *p;
         int64_t c = tp->offset >= 0 ? tp->offset : -1, l = -1;
+        if (in < 0)
+            continue;
+        p = &e->parts[e->nparts++];
         if (tdm_store_offset_get(txn, tp->topic, tp->partition, &l, &err) < 0)
             l = -1;
         p->topic = strdup(tp->topic);
         p->partition = tp->partition;
+        p->in = in;
         p->restore_end = -1;
+        p->eof_offset = -1;
         if (c < 0)
             p->base = l;
         else if (l < c) {
@@ -752,7 +1256,8 @@ static void tdm_on_assign(tdm_engine *e, rd_kafka_topic_partition_list_t *parts)
     }
     tdm_store_abort(txn);
     tdm_restore_check(e);
-    if (tdm_assign_all(e, true) < 0)
+    e->assigned = true;
+    if (tdm_assign_all(e) < 0)
         e->cb_rc = -EIO;
 }
 
@@ -768,13 +1273,13 @@ static void tdm_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t x,
     }
     /* Revoked: the open batch ends uncommitted; its records come again. */
     if (e->txn_open) {
-        if (td_kafka_txn_abort(e->producer, (int)e->cfg->transaction.timeout_ms, &err) < 0) {
+        if (td_kafka_txn_abort(e->producer, (int)e->cfg->transaction.timeout_ms, &err) < 0)
             e->cb_rc = td_error_set(&e->cb_err, -ENOTRECOVERABLE, "%s", err.msg);
-        }
         e->txn_open = false;
     }
     tdm_batch_drop(e);
     tdm_parts_clear(e);
+    e->assigned = false;
     rd_kafka_assign(rk, NULL);
 }
 
@@ -789,42 +1294,51 @@ static int tdm_rewind(tdm_engine *e, td_error *err)
     if (r < 0)
         return r;
     tdm_batch_drop(e);
-    tdm_restore_check(e);
-    if (tdm_assign_all(e, true) < 0)
+    if (tdm_assign_all(e) < 0)
         return td_error_set(err, -EIO, "%s", e->cb_err.msg);
+    tdm_restore_check(e);
     td_log_warning("transaction aborted; re-reading from the last commit");
     return 0;
 }
 
 static int tdm_commit(tdm_engine *e, td_error *err)
 {
+    rd_kafka_topic_partition_list_t *offsets;
     int r;
 
-    if (e->restoring || (!e->txn_open && e->batch_records == 0)) {
-        if (e->batch_records == 0 && e->ndirty == 0)
-            return 0;
-        /* Restore: nothing to commit to Kafka, LMDB catches up. */
+    if (e->batch_records == 0 && e->ndirty == 0 && !e->txn_open && !e->wtxn)
+        return 0;
+    if (e->restoring) /* nothing to commit to Kafka, LMDB catches up */
         return tdm_store_batch(e, err);
-    }
+    offsets = rd_kafka_topic_partition_list_new((int)e->nparts + 1);
+    for (size_t i = 0; i < e->nparts; i++)
+        if (e->parts[i].next >= 0)
+            rd_kafka_topic_partition_list_add(offsets, e->parts[i].topic, e->parts[i].partition)
+                ->offset = e->parts[i].next;
     for (;;) {
         r = tdm_begin(e, err);
         if (r == 0)
-            r = td_kafka_txn_send_offsets(e->producer, e->consumer,
-                                          (int)e->cfg->transaction.timeout_ms, NULL, err);
+            r = td_kafka_txn_send_offset_list(e->producer, e->consumer, offsets,
+                                              (int)e->cfg->transaction.timeout_ms, err);
         if (r == 0)
             r = td_kafka_txn_commit(e->producer, (int)e->cfg->transaction.timeout_ms, err);
         if (r == 0) {
             e->txn_open = false;
             break;
         }
-        if (r == -ECANCELED)
+        if (r == -ECANCELED) {
+            rd_kafka_topic_partition_list_destroy(offsets);
             return tdm_rewind(e, err);
-        if (r != -ETIMEDOUT)
+        }
+        if (r != -ETIMEDOUT) {
+            rd_kafka_topic_partition_list_destroy(offsets);
             return r;
+        }
         td_log_warning("commit: %s; retrying", err->msg);
         if (tdm_stopping()) /* still commit: a stop must not lose the batch */
             tdm_sleep_ms(TDM_RETRY_WAIT_MS);
     }
+    rd_kafka_topic_partition_list_destroy(offsets);
     /* After the Kafka commit: the state and the offsets it reflects. A crash
      * before this line leaves LMDB behind; the next start restores. */
     r = tdm_store_batch(e, err);
@@ -833,140 +1347,59 @@ static int tdm_commit(tdm_engine *e, td_error *err)
     return 0;
 }
 
-/* --------------------------------------------------------------- roster */
+/* ------------------------------------------------------- ready and ticks */
 
-static int tdm_roster_poll(tdm_engine *e, int timeout_ms, bool *eof, int32_t npart, td_error *err)
+static void tdm_ready_check(tdm_engine *e)
 {
+    int32_t nroster = 0;
+    size_t nh = 0, np = 0;
     tdm_txn *txn = NULL;
-    int r = 0, n = 0;
+    td_error err = {0};
 
-    while (n < TDM_ROSTER_BATCH) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(e->rconsumer, n ? 0 : timeout_ms);
-        if (!m)
-            break;
-        if (m->err) {
-            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                if (eof && m->partition >= 0 && m->partition < npart)
-                    eof[m->partition] = true;
-            } else
-                td_log_warning("roster: %s", rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
+    if (e->ready || !e->assigned || e->restoring)
+        return;
+    for (size_t i = 0; i < e->nparts; i++) {
+        const tdm_part *p = &e->parts[i];
+        if (p->in != TDM_IN_ROSTER)
             continue;
-        }
-        n++;
-        if (!txn && (r = tdm_store_begin(e->store, &txn, err)) < 0) {
-            rd_kafka_message_destroy(m);
-            return r;
-        }
-        if (m->payload) {
-            avro_value_t *v;
-            td_error e2 = {0};
-            if (td_avro_decode(e->hh_dec, m->payload, m->len, &v, &e2) < 0) {
-                td_log_warning("roster [%" PRId32 "] @%" PRId64 ": skipped: %s", m->partition,
-                               m->offset, e2.msg);
-                goto offset;
-            }
-        }
-        r = tdm_roster_apply(e->roster, txn, m->key, m->key_len, m->payload, m->len, err);
-        if (r == -EINVAL || r == -EBADMSG) {
-            /* A bad record that apply refused before writing. */
-            td_log_warning("roster [%" PRId32 "] @%" PRId64 ": skipped: %s", m->partition,
-                           m->offset, err->msg);
-            r = 0;
-        }
-    offset:
-        if (r == 0)
-            r = tdm_store_offset_set(txn, rd_kafka_topic_name(m->rkt), m->partition,
-                                     m->offset + 1, err);
-        rd_kafka_message_destroy(m);
-        if (r < 0) {
-            tdm_store_abort(txn);
-            return r;
-        }
+        if (p->qn || !p->eof)
+            return;
+        nroster++;
     }
-    return txn ? tdm_store_commit(txn, err) : 0;
+    if (nroster < e->roster_partitions)
+        td_log_warning("this instance holds %" PRId32 " of the roster's %" PRId32
+                       " partitions: run one tuodi-matchd per group (docs/architecture.md)",
+                       nroster, e->roster_partitions);
+    e->ready = true;
+    if (tdm_wtxn(e, &txn, &err) == 0)
+        tdm_roster_count(e->roster, txn, &nh, &np, &err);
+    td_notify_ready("running");
+    td_log_notice("ready: roster caught up (%zu households, %zu persons); group %s, "
+                  "transactional.id %s", nh, np, e->cfg->group_id, e->txn_id);
 }
 
-/* Assigns the roster consumer to every roster partition from LMDB's offsets
- * and applies the topic to its end. */
-static int tdm_roster_start(tdm_engine *e, td_error *err)
+/* When no input has moved the stream clock for tick_interval, writes the
+ * wall-clock time to the clock topic in the open transaction; it comes back
+ * as an input (so a restart replays the same ticks). */
+static int tdm_tick(tdm_engine *e, td_error *err)
 {
-    const char *topic = e->cfg->topics.roster;
-    rd_kafka_conf_t *conf = NULL;
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt;
-    rd_kafka_topic_partition_list_t *l;
-    tdm_txn *txn = NULL;
-    bool *eof = NULL;
-    int32_t npart = 0;
-    char errstr[256];
+    int64_t iv = e->cfg->clock.tick_interval_ms, now = td_time_wall_ms();
+    int64_t mono = td_time_mono_ms();
+    char val[32];
     int r;
 
-    r = td_kafka_consumer_conf_new(NULL, e->roster_group, &e->cfg->kafka, &conf, err);
+    if (iv <= 0 || !e->ready || e->restoring || now - e->stream_ms < iv ||
+        (e->last_tick_ms && mono - e->last_tick_ms < iv))
+        return 0;
+    snprintf(val, sizeof(val), "%" PRId64, now);
+    r = tdm_produce(e, e->cfg->topics.clock, "tick", 4, val, strlen(val), NULL, 0, now, err);
     if (r < 0)
         return r;
-    if (rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr)) !=
-        RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
-        return td_error_set(err, -EINVAL, "%s", errstr);
-    }
-    r = td_kafka_new(RD_KAFKA_CONSUMER, conf, &e->rconsumer, err);
-    if (r < 0)
-        return r;
-    rkt = rd_kafka_topic_new(e->rconsumer, topic, NULL);
-    for (;;) {
-        rd_kafka_resp_err_t x = rd_kafka_metadata(e->rconsumer, 0, rkt, &md, 5000);
-        if (x == 0 && md->topic_cnt == 1 && md->topics[0].err == 0 &&
-            md->topics[0].partition_cnt > 0)
-            break;
-        if (x == 0)
-            rd_kafka_metadata_destroy(md);
-        md = NULL;
-        if (tdm_stopping()) {
-            rd_kafka_topic_destroy(rkt);
-            return 0;
-        }
-        td_log_warning("roster topic %s not available yet; retrying", topic);
-        tdm_wait(TDM_RETRY_WAIT_MS);
-    }
-    rd_kafka_topic_destroy(rkt);
-    npart = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-    eof = calloc((size_t)npart, sizeof(*eof));
-    l = rd_kafka_topic_partition_list_new(npart);
-    r = eof && l ? tdm_store_begin_read(e->store, &txn, err) : td_error_set(err, -ENOMEM, "out of memory");
-    if (r == 0) {
-        for (int32_t p = 0; p < npart; p++) {
-            int64_t off;
-            if (tdm_store_offset_get(txn, topic, p, &off, err) < 0)
-                off = RD_KAFKA_OFFSET_BEGINNING;
-            rd_kafka_topic_partition_list_add(l, topic, p)->offset = off;
-        }
-        tdm_store_abort(txn);
-        if (rd_kafka_assign(e->rconsumer, l) != 0)
-            r = td_error_set(err, -EIO, "cannot assign the roster partitions");
-    }
-    if (l)
-        rd_kafka_topic_partition_list_destroy(l);
-    while (r == 0 && !tdm_stopping()) {
-        bool all = true;
-        for (int32_t p = 0; p < npart; p++)
-            all = all && eof[p];
-        if (all)
-            break;
-        td_notify_watchdog();
-        r = tdm_roster_poll(e, 200, eof, npart, err);
-    }
-    free(eof);
-    if (r == 0) {
-        size_t nh = 0, np = 0;
-        if (tdm_store_begin_read(e->store, &txn, err) == 0) {
-            tdm_roster_count(e->roster, txn, &nh, &np, err);
-            tdm_store_abort(txn);
-        }
-        td_log_info("roster %s read: %zu households, %zu persons", topic, nh, np);
-    }
-    return r;
+    e->last_tick_ms = mono;
+    if (e->batch_records == 0)
+        e->batch_started_ms = mono;
+    td_log_debug("tick %s", val);
+    return 0;
 }
 
 /* ----------------------------------------------------------------- run */
@@ -994,12 +1427,38 @@ static int tdm_start_producer(tdm_engine *e, td_error *err)
     return 0;
 }
 
+/* Waits until the roster topic exists; its partition count. */
+static int tdm_roster_wait(tdm_engine *e, td_error *err)
+{
+    const char *topic = e->cfg->topics.roster;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(e->producer, topic, NULL);
+
+    if (!rkt)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    while (!tdm_stopping()) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t x = rd_kafka_metadata(e->producer, 0, rkt, &md, 5000);
+        if (x == 0 && md->topic_cnt == 1 && md->topics[0].err == 0 &&
+            md->topics[0].partition_cnt > 0) {
+            e->roster_partitions = md->topics[0].partition_cnt;
+            rd_kafka_metadata_destroy(md);
+            break;
+        }
+        if (x == 0)
+            rd_kafka_metadata_destroy(md);
+        td_log_warning("roster topic %s not available yet; retrying", topic);
+        tdm_wait(TDM_RETRY_WAIT_MS);
+    }
+    rd_kafka_topic_destroy(rkt);
+    return 0;
+}
+
 static int tdm_start_consumer(tdm_engine *e, td_error *err)
 {
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_topic_partition_list_t *l;
     const tdm_topics_config *t = &e->cfg->topics;
-    const char *topics[] = {t->medical, t->civil, t->hr, t->verifications};
+    const char *topics[] = {t->roster, t->clock, t->medical, t->civil, t->hr, t->verifications};
     char errstr[256];
     rd_kafka_resp_err_t x;
     int r;
@@ -1008,7 +1467,11 @@ static int tdm_start_consumer(tdm_engine *e, td_error *err)
     if (r < 0)
         return r;
     if (rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr)) !=
-        RD_KAFKA_CONF_OK) {
+            RD_KAFKA_CONF_OK ||
+        /* an input topic created after the start joins within 10 s, not 5 min */
+        (!td_kafka_props_find(&e->cfg->kafka, "topic.metadata.refresh.interval.ms") &&
+         rd_kafka_conf_set(conf, "topic.metadata.refresh.interval.ms", "10000", errstr,
+                           sizeof(errstr)) != RD_KAFKA_CONF_OK)) {
         rd_kafka_conf_destroy(conf);
         return td_error_set(err, -EINVAL, "%s", errstr);
     }
@@ -1017,8 +1480,8 @@ static int tdm_start_consumer(tdm_engine *e, td_error *err)
     r = td_kafka_new(RD_KAFKA_CONSUMER, conf, &e->consumer, err);
     if (r < 0)
         return r;
-    l = rd_kafka_topic_partition_list_new(4);
-    for (size_t i = 0; i < 4; i++)
+    l = rd_kafka_topic_partition_list_new(TDM_IN_COUNT);
+    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
         rd_kafka_topic_partition_list_add(l, topics[i], RD_KAFKA_PARTITION_UA);
     x = rd_kafka_subscribe(e->consumer, l);
     rd_kafka_topic_partition_list_destroy(l);
@@ -1044,87 +1507,122 @@ static void tdm_reload(tdm_engine *e)
     td_notify_ready("running");
 }
 
-int tdm_engine_run(tdm_engine *e, td_error *err)
+/* Takes what the consumer has (waiting up to timeout_ms for the first). */
+static int tdm_take(tdm_engine *e, int timeout_ms, td_error *err)
 {
-    int r;
-
-    r = tdm_start_producer(e, err);
-    if (r == 0)
-        r = tdm_roster_start(e, err);
-    if (r == 0)
-        r = tdm_start_consumer(e, err);
-    if (r < 0)
-        return r;
-    td_notify_ready("running");
-    td_log_notice("ready: group %s, transactional.id %s", e->cfg->group_id, e->txn_id);
-    while (!tdm_stopping()) {
-        rd_kafka_message_t *m;
-
-        td_notify_watchdog();
-        if (td_signal_take_reload())
-            tdm_reload(e);
-        r = tdm_roster_poll(e, 0, NULL, 0, err);
-        if (r < 0)
-            return r;
-        m = rd_kafka_consumer_poll(e->consumer, 100);
+    for (int n = 0; n < TDM_POLL_ROUND; n++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(e->consumer, n ? 0 : timeout_ms);
+        int r;
         if (e->cb_rc < 0) {
             if (m)
                 rd_kafka_message_destroy(m);
             return td_error_set(err, e->cb_rc, "%s", e->cb_err.msg);
         }
-        if (m) {
-            if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-                char reason[512];
-                rd_kafka_fatal_error(e->consumer, reason, sizeof(reason));
-                rd_kafka_message_destroy(m);
-                return td_error_set(err, -ENOTRECOVERABLE, "consumer: %s", reason);
-            }
-            if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                td_log_warning("consumer: %s", rd_kafka_message_errstr(m));
-                r = 0;
-            } else {
-                r = tdm_process(e, m, err);
-            }
-            rd_kafka_message_destroy(m);
-            if (r == -ECANCELED)
-                r = tdm_rewind(e, err);
-            if (r < 0)
-                return r;
+        if (!m)
+            break;
+        r = tdm_receive(e, m, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Processes merged records until the merge waits or the batch is full. */
+static int tdm_work(tdm_engine *e, bool *progressed, td_error *err)
+{
+    int r = 0;
+
+    *progressed = false;
+    while (!tdm_stopping() && e->batch_records < e->cfg->transaction.max_records) {
+        tdm_part *p;
+        r = tdm_restore_progress(e, err);
+        if (r < 0)
+            return r;
+        p = tdm_pick(e);
+        if (!p)
+            break;
+        r = tdm_process(e, p, err);
+        if (r == -ECANCELED)
+            return tdm_rewind(e, err);
+        if (r < 0)
+            return r;
+        *progressed = true;
+    }
+    return tdm_restore_progress(e, err);
+}
+
+int tdm_engine_run(tdm_engine *e, td_error *err)
+{
+    bool progressed = false;
+    int64_t last_notify_ms = 0;
+    int r;
+
+    r = tdm_start_producer(e, err);
+    if (r == 0)
+        r = tdm_topic_ensure(e, e->cfg->topics.clock, 1, err);
+    if (r == 0)
+        r = tdm_roster_wait(e, err);
+    if (r == 0 && !tdm_stopping())
+        r = tdm_start_consumer(e, err);
+    if (r < 0)
+        return r;
+    td_log_notice("started: reading the roster %s (%" PRId32 " partitions) and the inputs",
+                  e->cfg->topics.roster, e->roster_partitions);
+    while (!tdm_stopping()) {
+        int64_t now = td_time_mono_ms();
+        if (now - last_notify_ms >= 1000) { /* one datagram a second, not per round */
+            td_notify_watchdog();
+            td_notify_status("%" PRIu64 " records, %" PRIu64 " alerts, %" PRIu64 " rejected",
+                             e->n_records, e->n_alerts, e->n_rejected);
+            last_notify_ms = now;
         }
+        if (td_signal_take_reload())
+            tdm_reload(e);
+        r = tdm_take(e, progressed ? 0 : 100, err);
+        if (r == 0)
+            r = tdm_work(e, &progressed, err);
+        if (r == 0) {
+            tdm_ready_check(e);
+            r = tdm_tick(e, err);
+        }
+        if (r == -ECANCELED)
+            r = tdm_rewind(e, err);
+        if (r < 0)
+            return r;
         rd_kafka_poll(e->producer, 0);
-        if (e->restore_started && !e->restoring) {
-            /* The restored states go to LMDB only: nothing was produced, and
-             * the consumer's positions of the partitions that waited are
-             * past records not processed yet, so no Kafka commit here. Those
-             * partitions are then read again from where they were. */
-            r = tdm_store_batch(e, err);
-            if (r < 0)
-                return r;
-            td_log_notice("restore done");
-            if (tdm_assign_all(e, false) < 0)
-                return td_error_set(err, -EIO, "%s", e->cb_err.msg);
-            e->restore_started = false;
-        } else if (e->batch_records >= e->cfg->transaction.max_records ||
-                   (e->batch_records > 0 && td_time_mono_ms() - e->batch_started_ms >=
-                                                e->cfg->transaction.max_interval_ms)) {
+        if (e->batch_records >= e->cfg->transaction.max_records ||
+            ((e->batch_records > 0 || e->txn_open) &&
+             td_time_mono_ms() - e->batch_started_ms >= e->cfg->transaction.max_interval_ms)) {
             r = tdm_commit(e, err);
             if (r < 0)
                 return r;
         }
-        td_notify_status("%" PRIu64 " records, %" PRIu64 " alerts, %" PRIu64 " rejected",
-                         e->n_records, e->n_alerts, e->n_rejected);
     }
     td_notify_stopping("stopping");
     r = tdm_commit(e, err);
     if (r < 0)
         return r;
-    td_log_notice("stopped: %" PRIu64 " records, %" PRIu64 " alerts, %" PRIu64
-                  " rejected, %" PRIu64 " skipped", e->n_records, e->n_alerts, e->n_rejected,
-                  e->n_skipped);
+    td_log_notice("stopped: %" PRIu64 " records (%" PRIu64 " roster), %" PRIu64 " alerts, %" PRIu64
+                  " rejected, %" PRIu64 " skipped", e->n_records, e->n_roster, e->n_alerts,
+                  e->n_rejected, e->n_skipped);
     return 0;
 }
 
 /* ---------------------------------------------------------- new / free */
+
+/* The longest window or span any rule looks back over, in days. */
+static int tdm_longest_window(const tdm_rules *rules)
+{
+    int longest = 1;
+    for (size_t i = 0; i < tdm_rules_count(rules); i++) {
+        const tdm_rule *r = tdm_rules_at(rules, i);
+        if (r->condition.window_days > longest)
+            longest = r->condition.window_days;
+        if (r->condition.within_days > longest)
+            longest = r->condition.within_days;
+    }
+    return longest;
+}
 
 int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
 {
@@ -1137,7 +1635,6 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     e->cfg = cfg;
     snprintf(e->instance, sizeof(e->instance), "tuodi-matchd@%s", cfg->group_id);
     snprintf(e->txn_id, sizeof(e->txn_id), "tuodi-matchd.%s", cfg->group_id);
-    snprintf(e->roster_group, sizeof(e->roster_group), "%s.roster", cfg->group_id);
     r = tdm_rules_load(cfg->rules, &e->rules, err);
     if (r < 0)
         goto fail;
@@ -1150,6 +1647,8 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     if (r < 0)
         goto fail;
     for (int i = 0; i < TDM_IN_COUNT; i++) {
+        if (!tdm_in_schema[i])
+            continue;
         s = td_avro_registry_find_name(e->reg, tdm_in_schema[i]);
         if (!s) {
             r = td_error_set(err, -ENOENT, "%s: no schema %s", cfg->schemas_dir, tdm_in_schema[i]);
@@ -1181,9 +1680,18 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     if (r == 0)
         r = tdm_store_db(e->store, "alerts", &e->db_alerts, err);
     if (r == 0)
+        r = tdm_store_db(e->store, "due", &e->db_due, err);
+    if (r == 0)
+        r = tdm_store_db(e->store, "engine", &e->db_engine, err);
+    if (r == 0)
         r = tdm_roster_new(e->store, e->reg, &e->roster, err);
+    if (r == 0)
+        r = tdm_clock_load(e, err);
     if (r < 0)
         goto fail;
+    e->keep_days = tdm_longest_window(e->rules) + (int)(cfg->clock.lateness_ms / TDM_DAY_MS);
+    if (e->keep_days > TDM_WINDOW_MAX_DAYS)
+        e->keep_days = TDM_WINDOW_MAX_DAYS;
     e->ctx.rules = e->rules;
     e->ctx.calendar = NULL;
     e->ctx.instance = e->instance;
@@ -1200,10 +1708,9 @@ tdm_engine *tdm_engine_free(tdm_engine *e)
         return NULL;
     if (e->consumer) {
         rd_kafka_consumer_close(e->consumer);
+        tdm_parts_clear(e);
         rd_kafka_destroy(e->consumer);
     }
-    if (e->rconsumer)
-        td_kafka_destroy(e->rconsumer);
     if (e->producer) {
         if (e->txn_open) {
             td_error err = {0};
@@ -1213,7 +1720,7 @@ tdm_engine *tdm_engine_free(tdm_engine *e)
     }
     tdm_batch_drop(e);
     free(e->dirty);
-    free(e->idx);
+    free(e->dirty_hash);
     tdm_parts_clear(e);
     for (size_t i = 0; i < e->ntopics; i++)
         free(e->topics[i]);

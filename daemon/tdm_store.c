@@ -319,6 +319,28 @@ int tdm_store_get(tdm_txn *txn, tdm_db db, const void *key, size_t key_len,
     return 0;
 }
 
+int tdm_store_first(tdm_txn *txn, tdm_db db, const void **ret_key, size_t *ret_key_len,
+                    const void **ret_val, size_t *ret_len, td_error *err)
+{
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn->t, db, &c);
+
+    if (rc != 0)
+        return tdm_mdb_fail(err, rc, "cursor");
+    rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    mdb_cursor_close(c);
+    if (rc == MDB_NOTFOUND)
+        return -ENOENT;
+    if (rc != 0)
+        return tdm_mdb_fail(err, rc, "first");
+    *ret_key = k.mv_data;
+    *ret_key_len = k.mv_size;
+    *ret_val = v.mv_data;
+    *ret_len = v.mv_size;
+    return 0;
+}
+
 int tdm_store_put(tdm_txn *txn, tdm_db db, const void *key, size_t key_len,
                   const void *val, size_t val_len, td_error *err)
 {

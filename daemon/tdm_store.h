@@ -41,7 +41,7 @@
 
 /* Bump when the layout of any database changes: the store is then rebuilt
  * from Kafka on the next start. */
-#define TDM_STORE_FORMAT 1u
+#define TDM_STORE_FORMAT 2u
 #define TDM_STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30)
 /* Named databases a store can hold, 'meta' included. */
 #define TDM_STORE_MAX_DBS 32
@@ -87,6 +87,11 @@ void tdm_store_abort(tdm_txn *txn);
  * -ENOENT. */
 int tdm_store_get(tdm_txn *txn, tdm_db db, const void *key, size_t key_len,
                   const void **ret_val, size_t *ret_len, td_error *err);
+/* The first entry of db in key order (keys compare as bytes, shorter first
+ * on a common prefix): 0 and pointers as tdm_store_get, or -ENOENT when db is
+ * empty. */
+int tdm_store_first(tdm_txn *txn, tdm_db db, const void **ret_key, size_t *ret_key_len,
+                    const void **ret_val, size_t *ret_len, td_error *err);
 /* Stores key -> val[0..val_len), replacing any value (write txn only). */
 int tdm_store_put(tdm_txn *txn, tdm_db db, const void *key, size_t key_len,
                   const void *val, size_t val_len, td_error *err);

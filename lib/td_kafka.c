@@ -796,18 +796,53 @@ int td_kafka_txn_abort(rd_kafka_t *producer, int timeout_ms, td_error *err)
                             timeout_ms, err);
 }
 
+int td_kafka_txn_send_offset_list(rd_kafka_t *producer, rd_kafka_t *consumer,
+                                  const rd_kafka_topic_partition_list_t *offsets,
+                                  int timeout_ms, td_error *err)
+{
+    rd_kafka_consumer_group_metadata_t *cgmd = NULL;
+    int64_t deadline;
+    int r = 0;
+
+    if (!producer || !consumer || !offsets || timeout_ms <= 0)
+        return td_error_set(err, -EINVAL, "kafka: send offsets: bad arguments");
+    if (offsets->cnt == 0)
+        return 0; /* nothing consumed yet: nothing to commit */
+    deadline = td_time_mono_ms() + timeout_ms;
+    cgmd = rd_kafka_consumer_group_metadata(consumer);
+    if (!cgmd)
+        return td_error_set(err, -EINVAL, "kafka %s: send offsets: the consumer has no group",
+                            rd_kafka_name(consumer));
+    for (;;) {
+        int left = td_kafka_remaining_ms(deadline);
+        rd_kafka_error_t *error =
+            rd_kafka_send_offsets_to_transaction(producer, offsets, cgmd, left > 0 ? left : 1);
+        td_kafka_txn_class cls = td_kafka_txn_classify(error);
+
+        if (cls == TD_KAFKA_TXN_OK)
+            break;
+        left = td_kafka_remaining_ms(deadline);
+        if (cls == TD_KAFKA_TXN_RETRIABLE && left > 0) {
+            rd_kafka_error_destroy(error);
+            td_kafka_sleep_ms(left < TD_KAFKA_RETRY_PAUSE_MS ? left : TD_KAFKA_RETRY_PAUSE_MS);
+            continue;
+        }
+        r = td_kafka_txn_fail(producer, error, cls, "send offsets to transaction", err);
+        break;
+    }
+    rd_kafka_consumer_group_metadata_destroy(cgmd);
+    return r;
+}
+
 int td_kafka_txn_send_offsets(rd_kafka_t *producer, rd_kafka_t *consumer, int timeout_ms,
                               rd_kafka_topic_partition_list_t **ret_offsets, td_error *err)
 {
     rd_kafka_topic_partition_list_t *assigned = NULL, *offsets = NULL;
-    rd_kafka_consumer_group_metadata_t *cgmd = NULL;
     rd_kafka_resp_err_t code;
-    int64_t deadline;
     int r = 0;
 
     if (!producer || !consumer || timeout_ms <= 0)
         return td_error_set(err, -EINVAL, "kafka: send offsets: bad arguments");
-    deadline = td_time_mono_ms() + timeout_ms;
 
     code = rd_kafka_assignment(consumer, &assigned);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -827,40 +862,12 @@ int td_kafka_txn_send_offsets(rd_kafka_t *producer, rd_kafka_t *consumer, int ti
             rd_kafka_topic_partition_list_add(offsets, assigned->elems[i].topic,
                                               assigned->elems[i].partition)
                 ->offset = assigned->elems[i].offset;
-    if (offsets->cnt == 0)
-        goto done; /* nothing consumed yet: nothing to commit */
-
-    cgmd = rd_kafka_consumer_group_metadata(consumer);
-    if (!cgmd) {
-        r = td_error_set(err, -EINVAL, "kafka %s: send offsets: the consumer has no group",
-                         rd_kafka_name(consumer));
-        goto out;
-    }
-    for (;;) {
-        int left = td_kafka_remaining_ms(deadline);
-        rd_kafka_error_t *error =
-            rd_kafka_send_offsets_to_transaction(producer, offsets, cgmd, left > 0 ? left : 1);
-        td_kafka_txn_class cls = td_kafka_txn_classify(error);
-
-        if (cls == TD_KAFKA_TXN_OK)
-            break;
-        left = td_kafka_remaining_ms(deadline);
-        if (cls == TD_KAFKA_TXN_RETRIABLE && left > 0) {
-            rd_kafka_error_destroy(error);
-            td_kafka_sleep_ms(left < TD_KAFKA_RETRY_PAUSE_MS ? left : TD_KAFKA_RETRY_PAUSE_MS);
-            continue;
-        }
-        r = td_kafka_txn_fail(producer, error, cls, "send offsets to transaction", err);
-        goto out;
-    }
-done:
-    if (ret_offsets) {
+    r = td_kafka_txn_send_offset_list(producer, consumer, offsets, timeout_ms, err);
+    if (r == 0 && ret_offsets) {
         *ret_offsets = offsets;
         offsets = NULL;
     }
 out:
-    if (cgmd)
-        rd_kafka_consumer_group_metadata_destroy(cgmd);
     if (offsets)
         rd_kafka_topic_partition_list_destroy(offsets);
     if (assigned)

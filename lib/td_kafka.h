@@ -209,6 +209,13 @@ int td_kafka_txn_send_offsets(rd_kafka_t *producer, rd_kafka_t *consumer, int ti
                               rd_kafka_topic_partition_list_t **ret_offsets,
                               td_error *err);
 
+/* The same with the offsets given (next offset to read per partition), for a
+ * consumer whose application buffers ahead of what it has processed (its
+ * position is not the commit point). An empty list sends nothing. */
+int td_kafka_txn_send_offset_list(rd_kafka_t *producer, rd_kafka_t *consumer,
+                                  const rd_kafka_topic_partition_list_t *offsets,
+                                  int timeout_ms, td_error *err);
+
 /* rd_kafka_commit_transaction(): flushes the transaction's messages and
  * commits it. -ECANCELED means the caller must abort (a message failed, or
  * the coordinator rejected the commit). */

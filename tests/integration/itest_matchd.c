@@ -18,8 +18,16 @@
  *   SIGTERM, the state directory removed, restart (restore from Kafka)
  *  10. medical 100 yuan                                -> suppressed
  *  11. 低保 application of another person off the roster -> 1 ALERT
- * Every alert id appears exactly once in <prefix>.alerts.340421, keyed by
- * the village code. */
+ *  12. a roster household below the line (ordinary, not monitored)
+ *                                                  -> 1 ALERT (income-below-line)
+ *      the same household again (unchanged)        -> suppressed (open alert)
+ *  13. a clock tick two days ahead (the injected clock) -> one OVERDUE_WARNING
+ *      for each of the 5 open alerts (their visits were due long ago), none
+ *      for the closed one; a second tick warns nothing more
+ * Event dates are relative to today (the stream clock is the records' Kafka
+ * timestamps, and window history older than the longest window plus the
+ * lateness is forgotten). Every alert id appears exactly once per kind in
+ * <prefix>.alerts.340421, keyed by the village code. */
 #include "td_avro.h"
 #include "td_kafka.h"
 #include "td_time.h"
@@ -34,6 +42,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define VILLAGE "340421100201"
@@ -43,6 +52,7 @@
 #define P_OTHER3 "340421196806060066"
 #define P_OTHER4 "340421197707070077"
 #define P_OTHER "340421197505050044"
+#define P_H3 "340421199003030030"
 
 static int failures;
 #define CHECK(c)                                                                        \
@@ -64,7 +74,7 @@ static const char *bootstrap;
 static char schemas_dir[4200], build_root[4096], src_root[4000];
 static td_avro_registry *reg;
 static rd_kafka_t *producer;
-static char t_roster[128], t_med[128], t_civil[128], t_hr[128], t_ver[128], t_dlq[128],
+static char t_roster[128], t_med[128], t_civil[128], t_hr[128], t_ver[128], t_dlq[128], t_clock[128],
     prefix[128], t_alerts[160];
 
 static void encode_json(const char *schema, const char *json, td_avro_buf *out)
@@ -112,23 +122,76 @@ static void produce(const char *topic, const char *key, const char *schema, cons
     td_avro_buf_done(&b);
 }
 
-static void household(const char *hid, const char *person)
+/* "YYYY-MM-DD" of today (UTC) - 200 + n days; four rotating buffers. */
+static const char *day(int n)
+{
+    static char buf[4][16];
+    static int k;
+    time_t t = time(NULL) + (time_t)(n - 200) * 86400;
+    struct tm tm;
+    char *b = buf[k++ % 4];
+    gmtime_r(&t, &tm);
+    strftime(b, 16, "%Y-%m-%d", &tm);
+    return b;
+}
+
+/* A household of one member: type POVERTY_ALLEVIATED or ORDINARY, not
+ * monitored, per-capita income in fen (income year 2023), updated_at. */
+static void household_ex(const char *hid, const char *person, const char *type,
+                         long long income_fen, const char *updated)
 {
     char json[4096];
     snprintf(json, sizeof(json),
              "{\"household_id\":\"%s\",\"village_code\":\"" VILLAGE "\",\"grid_id\":\"G-1\","
-             "\"household_type\":\"POVERTY_ALLEVIATED\","
+             "\"household_type\":\"%s\","
              "\"monitoring\":{\"state\":\"NOT_MONITORED\",\"category\":null,\"identified_date\":null,"
              "\"risk_eliminated_date\":null,\"risk_elimination_method\":null},"
              "\"members\":[{\"person_key\":\"%s\",\"name\":\"张三\",\"relation\":\"HEAD\","
              "\"birth_date\":\"1980-01-01\",\"labour_capacity\":\"NORMAL\","
              "\"disability_grade\":null,\"in_school\":null}],\"household_size\":1,"
-             "\"income\":{\"cn.tuodi.Income\":{\"year\":2023,\"annual_net_fen\":3000000,"
-             "\"per_capita_net_fen\":3000000}},\"risks\":[],"
-             "\"updated_at\":\"2023-01-31T10:00:00Z\","
+             "\"income\":{\"cn.tuodi.Income\":{\"year\":2023,\"annual_net_fen\":%lld,"
+             "\"per_capita_net_fen\":%lld}},\"risks\":[],"
+             "\"updated_at\":\"%sT10:00:00Z\","
              "\"source\":{\"department\":\"RURAL_REVITALIZATION\",\"connector_instance\":\"roster\","
-             "\"record_id\":\"%s\",\"location\":null,\"row\":null}}", hid, person, hid);
+             "\"record_id\":\"%s\",\"location\":null,\"row\":null}}", hid, type, person,
+             income_fen, income_fen, updated, hid);
     produce(t_roster, hid, "cn.tuodi.Household", json);
+}
+
+static void household(const char *hid, const char *person)
+{
+    household_ex(hid, person, "POVERTY_ALLEVIATED", 3000000, "2023-01-31");
+}
+
+/* A clock tick as tuodi-matchd writes them, carrying the time ts (the
+ * broker refuses Kafka timestamps more than an hour ahead, so the injected
+ * time is in the value; the record's own timestamp is now). */
+static void tick(int64_t ts)
+{
+    td_error err = {0};
+    char val[32];
+    rd_kafka_vu_t vu[5];
+    rd_kafka_error_t *xe;
+    snprintf(val, sizeof(val), "%" PRId64, ts);
+    FATAL(td_kafka_txn_begin(producer, &err) == 0);
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = t_clock;
+    vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[1].u.i32 = 0;
+    vu[2].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[2].u.mem.ptr = (void *)"tick";
+    vu[2].u.mem.size = 4;
+    vu[3].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[3].u.mem.ptr = val;
+    vu[3].u.mem.size = strlen(val);
+    vu[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[4].u.i = RD_KAFKA_MSG_F_COPY;
+    xe = rd_kafka_produceva(producer, vu, 5);
+    FATAL(xe == NULL);
+    if (td_kafka_txn_commit(producer, 30000, &err) < 0) {
+        fprintf(stderr, "tick: %s\n", err.msg);
+        exit(1);
+    }
 }
 
 static void medical(const char *person, const char *date, long long oop_fen, const char *id)
@@ -164,11 +227,11 @@ static void outcome(const char *alert_id, const char *verifier, const char *revi
     snprintf(json, sizeof(json),
              "{\"alert_id\":\"%s\",\"outcome\":\"DISMISSED\",\"category\":null,"
              "\"reason\":{\"string\":\"已核实，家庭收入稳定\"},\"verifier\":\"%s\","
-             "\"reviewer\":\"%s\",\"visit_date\":\"2023-05-06\","
-             "\"recorded_at\":\"2023-05-06T02:00:00Z\",\"source\":{\"department\":"
+             "\"reviewer\":\"%s\",\"visit_date\":\"%s\","
+             "\"recorded_at\":\"%sT02:00:00Z\",\"source\":{\"department\":"
              "\"RURAL_REVITALIZATION\",\"connector_instance\":\"tuodictl\",\"record_id\":"
              "\"%s\",\"location\":null,\"row\":null}}",
-             alert_id, verifier, reviewer, id);
+             alert_id, verifier, reviewer, day(2), day(2), id);
     produce(t_ver, alert_id, "cn.tuodi.VerificationOutcome", json);
 }
 
@@ -179,9 +242,15 @@ typedef struct seen {
     char rule[16][64];
     int count[16];
     int n, total, bad_key;
+    char overdue_id[16][80];
+    int n_overdue, overdue; /* OVERDUE_WARNINGs: distinct, all (not in n, total) */
 } seen;
 
-static void read_topic(const char *topic, bool dlq, seen *s, int want, int timeout_ms)
+/* Reads topic from the start until want messages (ALERT and CLOSED, or dead
+ * letters) and want_overdue OVERDUE_WARNINGs came, then 3 s more (anything
+ * more would be a duplicate), or timeout_ms. */
+static void read_topic(const char *topic, bool dlq, seen *s, int want, int want_overdue,
+                       int timeout_ms)
 {
     td_kafka_props props = {0};
     rd_kafka_conf_t *conf = NULL;
@@ -252,6 +321,18 @@ static void read_topic(const char *topic, bool dlq, seen *s, int want, int timeo
             char idk[80];
             if (avro_value_get_by_name(v, "kind", &f, NULL) == 0)
                 avro_value_get_enum(&f, &kind);
+            if (kind == 2) { /* OVERDUE_WARNING */
+                for (i = 0; i < s->n_overdue; i++)
+                    if (strcmp(s->overdue_id[i], id) == 0)
+                        break;
+                if (i == s->n_overdue && s->n_overdue < 16)
+                    snprintf(s->overdue_id[s->n_overdue++], sizeof(s->overdue_id[0]), "%.64s", id);
+                s->overdue++;
+                if (s->total >= want && s->overdue >= want_overdue && quiet_until < 0)
+                    quiet_until = td_time_mono_ms() + 3000;
+                rd_kafka_message_destroy(m);
+                continue;
+            }
             snprintf(idk, sizeof(idk), "%.64s/%d", id, kind);
             id = idk;
             for (i = 0; i < s->n; i++)
@@ -271,7 +352,7 @@ static void read_topic(const char *topic, bool dlq, seen *s, int want, int timeo
             fprintf(stderr, "undecodable alert: %s\n", err.msg);
         }
         s->total++;
-        if (s->total >= want && quiet_until < 0)
+        if (s->total >= want && s->overdue >= want_overdue && quiet_until < 0)
             quiet_until = td_time_mono_ms() + 3000; /* anything more would be a duplicate */
         rd_kafka_message_destroy(m);
     }
@@ -379,6 +460,7 @@ int main(void)
     snprintf(t_hr, sizeof(t_hr), "%s.hr", uniq);
     snprintf(t_ver, sizeof(t_ver), "%s.verifications", uniq);
     snprintf(t_dlq, sizeof(t_dlq), "%s.dlq.verifications", uniq);
+    snprintf(t_clock, sizeof(t_clock), "%s.clock", uniq);
     snprintf(prefix, sizeof(prefix), "%s.alerts.", uniq);
     snprintf(t_alerts, sizeof(t_alerts), "%s340421", prefix);
 
@@ -407,21 +489,21 @@ int main(void)
             "schemas_dir: %s\nlog_level: info\n"
             "topics:\n  roster: %s\n  medical_insurance: %s\n  civil_affairs: %s\n"
             "  human_resources: %s\n  verifications: %s\n  dlq_verifications: %s\n"
-            "  alerts_prefix: %s\n  alert_partitions: 2\n"
+            "  alerts_prefix: %s\n  alert_partitions: 2\n  clock: %s\n"
             "transaction:\n  max_records: 100\n  max_interval: 200ms\n",
             bootstrap, uniq, dir, src_root, schemas_dir, t_roster, t_med, t_civil, t_hr, t_ver,
-            t_dlq, prefix);
+            t_dlq, prefix, t_clock);
     fclose(f);
 
     household("H1", P_HEAD);
     household("H2", P_H2);
-    dibao(P_H2, VILLAGE, "2023-05-04", "MZ-1");
-    medical(P_HEAD, "2023-05-05", 300000, "YB-1");
-    medical(P_HEAD, "2023-06-01", 250000, "YB-2");
-    medical(P_HEAD, "2023-06-10", 100000, "YB-3");
+    dibao(P_H2, VILLAGE, day(0), "MZ-1");
+    medical(P_HEAD, day(1), 300000, "YB-1");
+    medical(P_HEAD, day(28), 250000, "YB-2");
+    medical(P_HEAD, day(37), 100000, "YB-3");
 
     pid = spawn(config, log);
-    read_topic(t_alerts, false, &s, 2, 90000);
+    read_topic(t_alerts, false, &s, 2, 0, 90000);
     fprintf(stderr, "first run: %d alerts, %d distinct (%.1fs)\n", s.total, s.n,
             (double)(td_time_mono_ms() - t0) / 1000.0);
     CHECK(s.total == 2);
@@ -447,12 +529,12 @@ int main(void)
         outcome(dibao_id, "王五", "赵六", "OUT-2");   /* closes the alert */
         outcome(dibao_id, "王五", "赵六", "OUT-3");   /* closed already: rejected */
     }
-    medical(P_HEAD, "2023-06-15", 50000, "YB-4");
-    dibao(P_OTHER, VILLAGE2, "2023-06-16", "MZ-2");
+    medical(P_HEAD, day(42), 50000, "YB-4");
+    dibao(P_OTHER, VILLAGE2, day(43), "MZ-2");
     pid = spawn(config, log);
     CHECK(wait_log(log, "notice: ready:", 2, 60000));
     kill(pid, SIGHUP); /* reloads the rules file; the daemon goes on */
-    read_topic(t_alerts, false, &s, 4, 90000);
+    read_topic(t_alerts, false, &s, 4, 0, 90000);
     fprintf(stderr, "after restart: %d alerts, %d distinct (%.1fs)\n", s.total, s.n,
             (double)(td_time_mono_ms() - t0) / 1000.0);
     /* 3 ALERTs and the CLOSED message of the dismissed one. */
@@ -463,7 +545,7 @@ int main(void)
     CHECK(rule_count(&s, "dibao-tekun") == 3);
     CHECK(rule_count(&s, "medical-oop-365d") == 1);
     CHECK(s.bad_key == 0);
-    read_topic(t_dlq, true, &s, 2, 60000);
+    read_topic(t_dlq, true, &s, 2, 0, 60000);
     CHECK(s.total == 2);
     CHECK(s.bad_key == 0);
     CHECK(wait_log(log, "notice: rules reloaded", 1, 10000));
@@ -480,10 +562,10 @@ int main(void)
         snprintf(cmd, sizeof(cmd), "rm -rf %s/state && mv %s/state.run1 %s/state", dir, dir, dir);
         CHECK(system(cmd) == 0);
     }
-    dibao(P_OTHER, VILLAGE2, "2023-06-25", "MZ-4");
-    dibao(P_OTHER4, VILLAGE2, "2023-06-26", "MZ-5");
+    dibao(P_OTHER, VILLAGE2, day(52), "MZ-4");
+    dibao(P_OTHER4, VILLAGE2, day(53), "MZ-5");
     pid = spawn(config, log);
-    read_topic(t_alerts, false, &s, 5, 90000);
+    read_topic(t_alerts, false, &s, 5, 0, 90000);
     fprintf(stderr, "after a rollback of the state: %d alerts, %d distinct (%.1fs)\n", s.total,
             s.n, (double)(td_time_mono_ms() - t0) / 1000.0);
     CHECK(s.total == 5);
@@ -502,10 +584,10 @@ int main(void)
         snprintf(cmd, sizeof(cmd), "rm -rf %s/state", dir);
         CHECK(system(cmd) == 0);
     }
-    medical(P_HEAD, "2023-06-20", 10000, "YB-5");
-    dibao(P_OTHER3, VILLAGE2, "2023-06-21", "MZ-3");
+    medical(P_HEAD, day(47), 10000, "YB-5");
+    dibao(P_OTHER3, VILLAGE2, day(48), "MZ-3");
     pid = spawn(config, log);
-    read_topic(t_alerts, false, &s, 6, 90000);
+    read_topic(t_alerts, false, &s, 6, 0, 90000);
     fprintf(stderr, "after losing the state: %d alerts, %d distinct (%.1fs)\n", s.total, s.n,
             (double)(td_time_mono_ms() - t0) / 1000.0);
     CHECK(s.total == 6);
@@ -513,6 +595,40 @@ int main(void)
     for (int i = 0; i < s.n; i++)
         CHECK(s.count[i] == 1);
     CHECK(rule_count(&s, "medical-oop-365d") == 1);
+
+    /* 12. Income below the line from the roster itself, once. */
+    household_ex("H3", P_H3, "ORDINARY", 500000, day(50));
+    household_ex("H3", P_H3, "ORDINARY", 500000, day(50));
+    read_topic(t_alerts, false, &s, 7, 0, 90000);
+    fprintf(stderr, "after a household below the line: %d alerts, %d distinct (%.1fs)\n",
+            s.total, s.n, (double)(td_time_mono_ms() - t0) / 1000.0);
+    CHECK(s.total == 7);
+    CHECK(s.n == 7);
+    CHECK(rule_count(&s, "income-below-line") == 1);
+    CHECK(s.overdue == 0);
+
+    /* 13. The injected clock: two days ahead, every open alert is overdue
+     * (MZ-1's was closed); a second tick later that day warns nothing more. */
+    tick((int64_t)time(NULL) * 1000 + 2 * 86400000LL);
+    tick((int64_t)time(NULL) * 1000 + 2 * 86400000LL + 1000);
+    read_topic(t_alerts, false, &s, 7, 5, 90000);
+    fprintf(stderr, "after the clock moved on: %d overdue warnings, %d distinct (%.1fs)\n",
+            s.overdue, s.n_overdue, (double)(td_time_mono_ms() - t0) / 1000.0);
+    CHECK(s.total == 7);
+    CHECK(s.overdue == 5);
+    CHECK(s.n_overdue == 5);
+    for (int i = 0; i < s.n_overdue; i++) {
+        /* an ALERT that was not CLOSED */
+        char alert[80], closed[80];
+        bool raised = false, was_closed = false;
+        snprintf(alert, sizeof(alert), "%s/1", s.overdue_id[i]);
+        snprintf(closed, sizeof(closed), "%s/3", s.overdue_id[i]);
+        for (int j = 0; j < s.n; j++) {
+            raised = raised || strcmp(s.id[j], alert) == 0;
+            was_closed = was_closed || strcmp(s.id[j], closed) == 0;
+        }
+        CHECK(raised && !was_closed);
+    }
     status = stop(pid, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
