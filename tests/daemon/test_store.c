@@ -101,6 +101,44 @@ static void test_fresh_put_get_del(void)
     free(dir);
 }
 
+/* tdm_store_first: the smallest key by bytes (the due index relies on it:
+ * big-endian days sort in date order), the writes of the open transaction
+ * included, -ENOENT when empty. */
+static void test_first_in_key_order(void)
+{
+    char *root, *dir = state_dir(&root);
+    tdm_store *s = open_ok(dir, 0);
+    td_error err = {0};
+    tdm_txn *t;
+    tdm_db db;
+    const void *k, *v;
+    size_t klen, vlen;
+    static const unsigned char late[] = {0x80, 0x00, 0x4f, 0x10, 'b'};
+    static const unsigned char early[] = {0x80, 0x00, 0x4e, 0xff, 'z'};
+    static const unsigned char earlier[] = {0x7f, 0xff, 0xff, 0xff, 'a'};
+
+    CU_ASSERT_EQUAL_FATAL(tdm_store_db(s, "due", &db, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_begin(s, &t, &err), 0);
+    CU_ASSERT_EQUAL(tdm_store_first(t, db, &k, &klen, &v, &vlen, &err), -ENOENT);
+    CU_ASSERT_EQUAL(tdm_store_put(t, db, late, sizeof(late), "L", 1, &err), 0);
+    CU_ASSERT_EQUAL(tdm_store_put(t, db, early, sizeof(early), "E", 1, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_first(t, db, &k, &klen, &v, &vlen, &err), 0);
+    CU_ASSERT(klen == sizeof(early) && memcmp(k, early, klen) == 0);
+    CU_ASSERT(vlen == 1 && memcmp(v, "E", 1) == 0);
+    CU_ASSERT_EQUAL(tdm_store_put(t, db, earlier, sizeof(earlier), "A", 1, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_first(t, db, &k, &klen, &v, &vlen, &err), 0);
+    CU_ASSERT(vlen == 1 && memcmp(v, "A", 1) == 0);
+    CU_ASSERT_EQUAL(tdm_store_del(t, db, earlier, sizeof(earlier), &err), 0);
+    CU_ASSERT_EQUAL(tdm_store_del(t, db, early, sizeof(early), &err), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_first(t, db, &k, &klen, &v, &vlen, &err), 0);
+    CU_ASSERT(vlen == 1 && memcmp(v, "L", 1) == 0);
+    CU_ASSERT_EQUAL(tdm_store_commit(t, &err), 0);
+    tdm_store_close(s);
+    td_test_rmtree(root);
+    free(root);
+    free(dir);
+}
+
 static void test_offsets_with_state_and_reopen(void)
 {
     char *root, *dir = state_dir(&root);
@@ -332,6 +370,7 @@ static void add_suites(void)
 {
     td_test_suite("store", NULL, NULL);
     TD_TEST(test_fresh_put_get_del);
+    TD_TEST(test_first_in_key_order);
     TD_TEST(test_offsets_with_state_and_reopen);
     TD_TEST(test_abort_leaves_nothing);
     TD_TEST(test_corrupt_env_is_reset);
