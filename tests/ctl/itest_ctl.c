@@ -293,6 +293,27 @@ static void test_verify(void)
 
 /* ---- alerts and report ---- */
 
+/* One message (value NULL: a tombstone), with rd_kafka_produceva: the
+ * producev macros are GNU statement expressions (clang -Wpedantic). */
+static void produce_raw(rd_kafka_t *rk, const char *topic, const char *key, const void *value,
+                        size_t len)
+{
+    rd_kafka_vu_t vu[4];
+    rd_kafka_error_t *pe;
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = topic;
+    vu[1].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[1].u.mem.ptr = (void *)key;
+    vu[1].u.mem.size = strlen(key);
+    vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[2].u.mem.ptr = (void *)value;
+    vu[2].u.mem.size = len;
+    vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[3].u.i = RD_KAFKA_MSG_F_COPY;
+    pe = rd_kafka_produceva(rk, vu, 4);
+    CU_ASSERT_FATAL(pe == NULL);
+}
+
 static void produce_json(rd_kafka_t *rk, const char *topic, const char *key, const char *rec,
                          const char *json)
 {
@@ -304,11 +325,7 @@ static void produce_json(rd_kafka_t *rk, const char *topic, const char *key, con
     if (td_avro_value_from_json(s, json, strlen(json), &v, &err) != 0)
         fprintf(stderr, "%s\n", err.msg);
     CU_ASSERT_FATAL(td_avro_encode(s, &v, &b, &err) == 0);
-    CU_ASSERT_FATAL(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                      RD_KAFKA_V_KEY(key, strlen(key)),
-                                      RD_KAFKA_V_VALUE(b.data, b.len),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                      RD_KAFKA_V_END) == 0);
+    produce_raw(rk, topic, key, b.data, b.len);
     avro_value_decref(&v);
     td_avro_buf_done(&b);
 }
@@ -361,9 +378,7 @@ static void household(rd_kafka_t *rk, const char *topic, const char *hid, const 
 
 static void tombstone(rd_kafka_t *rk, const char *topic, const char *hid)
 {
-    CU_ASSERT_FATAL(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                      RD_KAFKA_V_KEY(hid, strlen(hid)),
-                                      RD_KAFKA_V_VALUE(NULL, 0), RD_KAFKA_V_END) == 0);
+    produce_raw(rk, topic, hid, NULL, 0);
 }
 
 #define CLOSED_DISMISSED                                                                    \
@@ -648,8 +663,8 @@ static void test_follow(void)
     kill(pid, SIGTERM);
     CU_ASSERT(waitpid(pid, &status, 0) == pid);
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "A6-new"));
-    CU_ASSERT_PTR_NOT_NULL(text && strstr(text, ",closed,DISMISSED,"));
+    CU_ASSERT(text && strstr(text, "A6-new"));
+    CU_ASSERT(text && strstr(text, ",closed,DISMISSED,"));
     /* the escalation prints the alert it replaced as superseded, then itself */
     {
         const char *old = text ? strstr(text, "\nA6-new,") : NULL;

@@ -363,11 +363,27 @@ int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
             goto out;
         }
     }
-    x = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(c->topics.verifications),
-                          RD_KAFKA_V_KEY(v->alert_id, strlen(v->alert_id)),
-                          RD_KAFKA_V_VALUE(buf.data, buf.len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&d),
-                          RD_KAFKA_V_END);
+    {
+        /* rd_kafka_produceva: producev's macros are GNU statement expressions. */
+        rd_kafka_vu_t vu[5];
+        rd_kafka_error_t *pe;
+        vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+        vu[0].u.cstr = c->topics.verifications;
+        vu[1].vtype = RD_KAFKA_VTYPE_KEY;
+        vu[1].u.mem.ptr = (void *)v->alert_id;
+        vu[1].u.mem.size = strlen(v->alert_id);
+        vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+        vu[2].u.mem.ptr = buf.data;
+        vu[2].u.mem.size = buf.len;
+        vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+        vu[3].u.i = RD_KAFKA_MSG_F_COPY;
+        vu[4].vtype = RD_KAFKA_VTYPE_OPAQUE;
+        vu[4].u.ptr = &d;
+        pe = rd_kafka_produceva(rk, vu, 5);
+        x = pe ? rd_kafka_error_code(pe) : RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (pe)
+            rd_kafka_error_destroy(pe);
+    }
     if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
         r = td_error_set(err, -EIO, "kafka: cannot produce to %s: %s", c->topics.verifications,
                          rd_kafka_err2str(x));
