@@ -1,27 +1,41 @@
 /* tdm_engine: tuodi-matchd's consume-transform-produce loop
  * (docs/matchd-design.md).
  *
- * The roster topic is read by a plain consumer assigned to all its partitions
- * from the offsets stored in LMDB, to the end before READY=1, and then kept
- * applied as it changes. Department records and verification outcomes are
- * read by a read_committed consumer in the group; alerts and the consumer
- * offsets commit in one Kafka transaction; the changed household states, the
- * alert index (alert id -> state key) and the consumed offsets are written
- * to LMDB in one transaction AFTER the Kafka commit. On assignment, a
- * partition whose LMDB offset is behind the group's committed offset (or has
- * none while the group has one: LMDB lost) is re-read from the LMDB offset
- * (or the beginning) up to the committed offset in restore mode: states are
- * updated, nothing is produced, and no Kafka transaction commits until every
- * partition has caught up (LMDB alone is written meanwhile).
+ * One consumer in the group reads the roster, the department topics, the
+ * verification outcomes and the daemon's own clock topic (read_committed).
+ * Records are buffered per partition and processed in one merged order, the
+ * smallest (Kafka timestamp, input, partition) first, once every partition
+ * has a record buffered or is at its end: the order depends on the data, not
+ * on fetch timing, so a restart re-processes the same records in the same
+ * order (clock.max_idle bounds the wait for a partition that never fetches).
  *
- * Not done (yet): roster updates do not run tdm_eval_household (income below
- * the line), overdue warnings are not evaluated, and windows are not expired.
- * The 'alerts' database (alert id -> state key, for verification outcomes)
- * is never pruned. A person's state ("person:<key>") does not move to the
- * household when the person later joins the roster. The interleaving of
- * roster updates with department records (and of the department topics with
- * each other) is not deterministic across restarts.
- */
+ * A roster record updates the index (person -> household, household ->
+ * record) and evaluates the household rules (income below the line); a
+ * department record is joined to the index and evaluated; an outcome closes
+ * its alert; a clock tick moves the stream clock. The stream clock is the
+ * largest timestamp processed (or a tick's value); when it enters a new CST
+ * day the due index yields the overdue warnings; states expire to it. The
+ * daemon writes a tick with the wall-clock time when no input moved the
+ * clock for clock.tick_interval; it is read back as an input, so wall-clock
+ * time enters the decisions only through the log.
+ *
+ * A batch (transaction.max_records or max_interval) holds one LMDB write
+ * transaction: the index, the alert index (alert id -> state key) and the due
+ * index are written into it as records are processed, the changed states
+ * (hashed by key) and the processed offsets at the end. Alerts and the
+ * processed offsets commit in one Kafka transaction; the LMDB transaction
+ * commits AFTER it. A crash between the two leaves LMDB behind: on
+ * assignment a partition whose LMDB offset is behind the group's committed
+ * offset is re-read up to it in restore mode (states updated, nothing
+ * produced), the partitions that are not behind waiting, and LMDB alone is
+ * committed when every partition has caught up.
+ *
+ * Limits (docs/matchd-design.md): one instance per group (the roster must be
+ * whole on the instance); the merged order equals the first run's only when
+ * the records were there to fetch (a partition at its end that later
+ * receives records with older timestamps is ordered by arrival); the alert
+ * index is never pruned; a person's state ("person:<key>") does not move to
+ * the household when the person later joins the roster. */
 #ifndef TDM_ENGINE_H
 #define TDM_ENGINE_H
 
