@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -379,7 +380,10 @@ static pid_t spawn(const char *config, const char *log)
     snprintf(bin, sizeof(bin), "%s/daemon/tuodi-matchd", build_root);
     pid = fork();
     if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int fd;
+        /* a test killed by its timeout leaves no daemon behind */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, STDERR_FILENO);
             dup2(fd, STDOUT_FILENO);
