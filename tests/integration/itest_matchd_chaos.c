@@ -573,6 +573,38 @@ static void show_log(const char *log)
         fprintf(stderr, "(no log)\n");
 }
 
+/* How many lines of the log contain text. */
+static int count_log(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "r");
+    char line[8192];
+    int n = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, text))
+            n++;
+    fclose(f);
+    return n;
+}
+
+/* SIGTERM once the daemon has said it is ready (a SIGTERM during start-up is
+ * not what this test is about); true when it then exited 0. */
+static bool stop_when_ready(pid_t pid, const char *log, int ready_before)
+{
+    int64_t until = td_time_mono_ms() + 120000;
+    int status;
+    while (count_log(log, "notice: ready:") <= ready_before && td_time_mono_ms() < until)
+        usleep(100000);
+    status = stop(pid, SIGTERM, 60000);
+    if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return true;
+    fprintf(stderr, "matchd did not exit 0 on SIGTERM (status %d: %s %d)\n", status,
+            status < 0 ? "timed out" : WIFEXITED(status) ? "exit" : "signal",
+            status < 0 ? 0 : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return false;
+}
+
 /* ---- the alerts ---- */
 
 typedef struct alert {
@@ -914,6 +946,7 @@ int main(void)
     long nrec = 300000;
     int min_kills = 20, kills = 0, mid = 0, early = 0, lost_at;
     int64_t last = 0;
+    int ready;
     counts cnt;
     watch wa, wb;
     alerts A, B;
@@ -1007,6 +1040,7 @@ int main(void)
     watch_new(&wa, group_a);
     FATAL(wa.total == nrec);
     t = td_time_mono_ms();
+    ready = count_log(log_a, "notice: ready:");
     pid = spawn(cfg_a, log_a);
     if (!watch_wait_done(&wa, pid, 300000)) {
         fprintf(stderr, "run A did not consume everything (%" PRId64 " of %" PRId64 ")\n",
@@ -1014,8 +1048,7 @@ int main(void)
         show_log(log_a);
         failures++;
     }
-    status = stop(pid, SIGTERM, 60000);
-    CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(stop_when_ready(pid, log_a, ready));
     printf("run A: %" PRId64 " records in %.1fs\n", wa.total,
            (double)(td_time_mono_ms() - t) / 1000.0);
     watch_free(&wa);
@@ -1035,14 +1068,14 @@ int main(void)
         /* At least min_kills, and on until three quarters of the stream are
          * through, so that the kills spread over all of it. */
         if (kills >= min_kills && (before >= wb.total * 3 / 4 || kills >= 3 * min_kills)) {
+            ready = count_log(log_b, "notice: ready:");
             pid = spawn(cfg_b, log_b);
             if (!watch_wait_done(&wb, pid, 300000)) {
                 fprintf(stderr, "run B did not consume everything after the kills\n");
                 show_log(log_b);
                 failures++;
             }
-            status = stop(pid, SIGTERM, 60000);
-            CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            CHECK(stop_when_ready(pid, log_b, ready));
             break;
         }
         if (kills == lost_at) {
