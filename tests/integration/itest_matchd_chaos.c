@@ -18,15 +18,21 @@
  *   2. Run A: matchd (group A-<run>) runs uninterrupted until its committed
  *      offsets reach the end of every input partition, then SIGTERM.
  *   3. Run B: the same inputs (group B-<run>), SIGKILLed at random moments
- *      (at least 20 times: during start-up and roster load, and while
- *      processing) and restarted, once with its state directory deleted (a
- *      lost disk), until it has consumed everything; then SIGTERM.
+ *      (during start-up and roster load, after a random time, or at a random
+ *      position in the stream) and restarted, at least 20 times and until
+ *      three quarters of the stream are through (at most 60 times), once
+ *      with its state directory deleted (a lost disk); then a last run
+ *      consumes the rest and gets SIGTERM.
  *   4. Both alert topic sets are read with read_committed: no duplicate
- *      (alert_id, kind) on either side; the same set on both sides, with the
- *      same topic (after the prefix), key and value bytes. The one field
- *      that differs by construction, source.connector_instance
- *      ("tuodi-matchd@<group_id>"), is checked to be that and then set equal
- *      before the bytes are compared.
+ *      (alert_id, kind) on either side; the same set on both sides (ALERTs
+ *      and OVERDUE_WARNINGs), with the same topic (after the prefix), key and
+ *      value bytes. The one field that differs by construction,
+ *      source.connector_instance ("tuodi-matchd@<group_id>"), is checked to
+ *      be that and then set equal before the bytes are compared. Teeth:
+ *      thousands of alerts, at least 50-100 of each rule, HIGH ones among
+ *      them. On a failure the first differences are printed: alert id,
+ *      kind, rule, side, the evidence record, the fields that differ (never
+ *      a person key).
  *
  * Environment: KAFKA_BOOTSTRAP (required), TD_CHAOS_SEED (the kill seed, to
  * repeat a run), TD_CHAOS_RECORDS (department records, default 300000),
