@@ -39,7 +39,7 @@ static const td_cfg_entry tdm_topics_table[] = {
 };
 
 static const td_cfg_entry tdm_txn_table[] = {
-    TD_CFG_INT("max_records", tdm_txn_config, max_records, "1000", 1, 10000000,
+    TD_CFG_INT("max_records", tdm_txn_config, max_records, "10000", 1, 10000000,
                "Most input records in one Kafka transaction"),
     TD_CFG_DURATION("max_interval", tdm_txn_config, max_interval_ms, "1s", 1, 3600000,
                     "Longest a transaction stays open before it commits"),

@@ -26,8 +26,8 @@
 #define TDM_KEY_MAX 600
 #define TDM_DAY_MS 86400000LL
 /* A partition's buffer: paused above HIGH records, resumed below LOW. */
-#define TDM_BUF_HIGH 20000
-#define TDM_BUF_LOW 2000
+#define TDM_BUF_HIGH 30000
+#define TDM_BUF_LOW 10000
 /* Most records taken from the consumer queue in one round. */
 #define TDM_POLL_ROUND 5000
 /* Key of the stream clock in the 'engine' database. */
@@ -128,6 +128,9 @@ struct tdm_engine {
     int cb_rc;
 
     uint64_t n_records, n_alerts, n_rejected, n_skipped, n_roster;
+    /* where the time goes (logged at stop) */
+    uint64_t n_pauses, n_commits;
+    int64_t commit_ms, merge_wait_ms;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -239,8 +242,10 @@ static void tdm_part_pause(tdm_engine *e, tdm_part *p, bool pause)
         return;
     l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
-    if (pause)
+    if (pause) {
         rd_kafka_pause_partitions(e->consumer, l);
+        e->n_pauses++;
+    }
     else
         rd_kafka_resume_partitions(e->consumer, l);
     rd_kafka_topic_partition_list_destroy(l);
@@ -1301,13 +1306,27 @@ static int tdm_rewind(tdm_engine *e, td_error *err)
     return 0;
 }
 
+static int tdm_commit_batch(tdm_engine *e, td_error *err);
+
 static int tdm_commit(tdm_engine *e, td_error *err)
 {
-    rd_kafka_topic_partition_list_t *offsets;
+    int64_t t0;
     int r;
 
     if (e->batch_records == 0 && e->ndirty == 0 && !e->txn_open && !e->wtxn)
         return 0;
+    t0 = td_time_mono_ms();
+    r = tdm_commit_batch(e, err);
+    e->commit_ms += td_time_mono_ms() - t0;
+    e->n_commits++;
+    return r;
+}
+
+static int tdm_commit_batch(tdm_engine *e, td_error *err)
+{
+    rd_kafka_topic_partition_list_t *offsets;
+    int r;
+
     if (e->restoring) /* nothing to commit to Kafka, LMDB catches up */
         return tdm_store_batch(e, err);
     offsets = rd_kafka_topic_partition_list_new((int)e->nparts + 1);
@@ -1578,7 +1597,12 @@ int tdm_engine_run(tdm_engine *e, td_error *err)
         }
         if (td_signal_take_reload())
             tdm_reload(e);
-        r = tdm_take(e, progressed ? 0 : 100, err);
+        {
+            int64_t t0 = progressed ? 0 : td_time_mono_ms();
+            r = tdm_take(e, progressed ? 0 : 100, err);
+            if (t0 && e->wait_since_ms)
+                e->merge_wait_ms += td_time_mono_ms() - t0;
+        }
         if (r == 0)
             r = tdm_work(e, &progressed, err);
         if (r == 0) {
@@ -1605,6 +1629,9 @@ int tdm_engine_run(tdm_engine *e, td_error *err)
     td_log_notice("stopped: %" PRIu64 " records (%" PRIu64 " roster), %" PRIu64 " alerts, %" PRIu64
                   " rejected, %" PRIu64 " skipped", e->n_records, e->n_roster, e->n_alerts,
                   e->n_rejected, e->n_skipped);
+    td_log_info("time: %" PRIu64 " commits took %" PRId64 " ms; the merge waited %" PRId64
+                " ms for partitions; %" PRIu64 " pauses", e->n_commits, e->commit_ms,
+                e->merge_wait_ms, e->n_pauses);
     return 0;
 }
 

@@ -3,8 +3,9 @@
  * KAFKA_BOOTSTRAP, with topics of its own (prefix bench-mtd-<pid>-...).
  *
  *   bench_matchd [PERSONS [RECORDS [LATENCY_RATE [LATENCY_SECONDS [TXN_RECORDS]]]]]
- *   (defaults 1000000 1000000 1000 30 1000; TD_BUILD_ROOT / TD_SOURCE_ROOT as
- *   meson's test_env sets them; TD_KEEP_TMP=1 keeps the work directory)
+ *   (defaults 1000000 1000000 1000 30 10000: matchd's default transaction
+ *   size; TD_BUILD_ROOT / TD_SOURCE_ROOT as meson's test_env sets them;
+ *   TD_KEEP_TMP=1 keeps the work directory)
  *
  * 1. Roster: PERSONS people in households of 3 (bench_matchd_data.h) into
  *    the compacted roster topic (6 partitions) with an idempotent producer.
@@ -70,7 +71,7 @@
     } while (0)
 
 /* transaction.max_records of matchd and of the baseline (argument 5) */
-static long txn_max_records = 1000;
+static long txn_max_records = 10000; /* tuodi-matchd's default */
 
 static struct bench {
     const char *bootstrap;

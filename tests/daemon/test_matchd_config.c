@@ -40,7 +40,7 @@ static void test_shipped_example(void)
     CU_ASSERT_EQUAL(cfg.clock.tick_interval_ms, 60000);
     CU_ASSERT_EQUAL(cfg.clock.lateness_ms, 365LL * 86400000);
     CU_ASSERT_EQUAL(cfg.clock.max_idle_ms, 5000);
-    CU_ASSERT_EQUAL(cfg.transaction.max_records, 1000);
+    CU_ASSERT_EQUAL(cfg.transaction.max_records, 10000);
     tdm_config_free(&cfg);
     free(p);
 }
