@@ -320,7 +320,7 @@ static int tdc_topics(tdc_connector *c, td_error *err)
     specs[1].partitions = 1; /* one partition: rejections stay in file order */
     specs[1].replication_factor = (int)c->cfg.topics.replication_factor;
     specs[2].name = c->cfg.topics.offsets;
-    specs[2].partitions = 5;
+    specs[2].partitions = TD_KAFKA_OFFSETS_TOPIC_PARTITIONS;
     specs[2].replication_factor = (int)c->cfg.topics.replication_factor;
     specs[2].config = &compact;
     r = td_kafka_topics_ensure(c->producer, specs, 3, TDC_STARTUP_TIMEOUT_MS, err);

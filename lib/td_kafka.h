@@ -143,6 +143,12 @@ rd_kafka_t *td_kafka_destroy(rd_kafka_t *rk);
 
 /* ---- topics --------------------------------------------------------------- */
 
+/* Partitions of the connectors' compacted offsets topic (tuodi.connect.offsets).
+ * Fixed: a key's partition must never change while the topic holds records.
+ * The connector creates it so and refuses another count; deploy/topics.yaml
+ * agrees (tests/ctl checks). */
+#define TD_KAFKA_OFFSETS_TOPIC_PARTITIONS 5
+
 typedef struct td_kafka_topic_spec {
     const char *name;
     int partitions;           /* >= 1 */
