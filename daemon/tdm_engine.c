@@ -99,6 +99,8 @@ struct tdm_engine {
     tdm_part *parts;
     size_t nparts;
     bool assigned;       /* an assignment arrived (maybe empty) */
+    bool partial;        /* it lacks partitions of the inputs: hold (see tdm_on_assign) */
+    bool partial_logged;
     bool restoring;
     bool restore_started; /* restoring was true since the assignment */
     int32_t roster_partitions; /* of the roster topic, from metadata */
@@ -1214,6 +1216,32 @@ static int tdm_assign_all(tdm_engine *e)
     return 0;
 }
 
+/* True when the assignment lacks partitions of the input topics (another
+ * member holds them: typically a killed instance whose session has not
+ * expired yet). Processing a part would change the merged order, so the
+ * daemon holds until the group gives it everything; static membership
+ * (group.instance.id) makes a restarted instance take over at once. */
+static bool tdm_assignment_partial(tdm_engine *e)
+{
+    const tdm_topics_config *t = &e->cfg->topics;
+    const char *topics[] = {t->roster, t->clock, t->medical, t->civil, t->hr, t->verifications};
+    int total = 0;
+
+    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(e->consumer, topics[i], NULL);
+        if (!rkt)
+            continue;
+        if (rd_kafka_metadata(e->consumer, 0, rkt, &md, 5000) == 0) {
+            if (md->topic_cnt == 1 && md->topics[0].err == 0)
+                total += md->topics[0].partition_cnt;
+            rd_kafka_metadata_destroy(md);
+        }
+        rd_kafka_topic_destroy(rkt);
+    }
+    return (int)e->nparts < total;
+}
+
 static void tdm_on_assign(tdm_engine *e, rd_kafka_topic_partition_list_t *parts)
 {
     tdm_txn *txn = NULL;
@@ -1262,6 +1290,8 @@ static void tdm_on_assign(tdm_engine *e, rd_kafka_topic_partition_list_t *parts)
     tdm_store_abort(txn);
     tdm_restore_check(e);
     e->assigned = true;
+    e->partial = tdm_assignment_partial(e);
+    e->partial_logged = false;
     if (tdm_assign_all(e) < 0)
         e->cb_rc = -EIO;
 }
@@ -1494,6 +1524,15 @@ static int tdm_start_consumer(tdm_engine *e, td_error *err)
         rd_kafka_conf_destroy(conf);
         return td_error_set(err, -EINVAL, "%s", errstr);
     }
+    /* Static membership: a restarted instance takes its predecessor's place
+     * (and partitions) at once instead of waiting for its session to expire;
+     * a second instance with the same id is fenced by the broker. */
+    if (!td_kafka_props_find(&e->cfg->kafka, "group.instance.id") &&
+        rd_kafka_conf_set(conf, "group.instance.id", e->txn_id, errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return td_error_set(err, -EINVAL, "%s", errstr);
+    }
     rd_kafka_conf_set_rebalance_cb(conf, tdm_rebalance_cb);
     rd_kafka_conf_set_opaque(conf, e);
     r = td_kafka_new(RD_KAFKA_CONSUMER, conf, &e->consumer, err);
@@ -1552,6 +1591,15 @@ static int tdm_work(tdm_engine *e, bool *progressed, td_error *err)
     int r = 0;
 
     *progressed = false;
+    if (e->partial) {
+        if (!e->partial_logged)
+            td_log_warning("the group gave this instance %zu partitions, not all of the inputs: "
+                           "holding until it has them all (another instance in group %s, or "
+                           "a killed one whose session has not expired)",
+                           e->nparts, e->cfg->group_id);
+        e->partial_logged = true;
+        return 0;
+    }
     while (!tdm_stopping() && e->batch_records < e->cfg->transaction.max_records) {
         tdm_part *p;
         r = tdm_restore_progress(e, err);
