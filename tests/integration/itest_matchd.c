@@ -24,6 +24,8 @@
  *  13. a clock tick two days ahead (the injected clock) -> one OVERDUE_WARNING
  *      for each of the 5 open alerts (their visits were due long ago), none
  *      for the closed one; a second tick warns nothing more
+ *  14. a second instance of the group: the first is fenced and stops with
+ *      an error, the second takes over; 低保 of another person -> 1 ALERT
  * Event dates are relative to today (the stream clock is the records' Kafka
  * timestamps, and window history older than the longest window plus the
  * lateness is forgotten). Every alert id appears exactly once per kind in
@@ -54,6 +56,7 @@
 #define P_OTHER4 "340421197707070077"
 #define P_OTHER "340421197505050044"
 #define P_H3 "340421199003030030"
+#define P_OTHER5 "340421198508080088"
 
 static int failures;
 #define CHECK(c)                                                                        \
@@ -632,6 +635,51 @@ int main(void)
             was_closed = was_closed || strcmp(s.id[j], closed) == 0;
         }
         CHECK(raised && !was_closed);
+    }
+
+    /* 14. A second instance of the same group (its own state directory):
+     * static membership and the transactional.id fence the first, which
+     * stops with an error; the second goes on and the queue stays exactly
+     * once (a new 低保 application alerts once). */
+    {
+        char config2[4300], log2[4300], cmd[13000];
+        pid_t pid2;
+        int64_t until;
+        bool first_exited = false;
+        snprintf(config2, sizeof(config2), "%s/matchd2.yaml", dir);
+        snprintf(log2, sizeof(log2), "%s/matchd2.log", dir);
+        snprintf(cmd, sizeof(cmd), "sed 's|^state_dir: .*|state_dir: %s/state2|' %s > %s", dir,
+                 config, config2);
+        CHECK(system(cmd) == 0);
+        pid2 = spawn(config2, log2);
+        until = td_time_mono_ms() + 90000;
+        while (td_time_mono_ms() < until && !first_exited) {
+            if (waitpid(pid, &status, WNOHANG) == pid)
+                first_exited = true;
+            else
+                usleep(100000);
+        }
+        fprintf(stderr, "a second instance started: the first %s (%.1fs)\n",
+                first_exited ? "stopped" : "is still running",
+                (double)(td_time_mono_ms() - t0) / 1000.0);
+        CHECK(first_exited);
+        if (first_exited)
+            CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+        else
+            stop(pid, 60000);
+        CHECK(wait_log(log, "fenced", 1, 10000) || wait_log(log, "Fenced", 1, 1000));
+        CHECK(wait_log(log2, "notice: ready:", 1, 60000));
+        dibao(P_OTHER5, VILLAGE2, day(60), "MZ-6");
+        read_topic(t_alerts, false, &s, 8, 5, 90000);
+        fprintf(stderr, "after the second instance took over: %d alerts, %d distinct, %d "
+                "overdue (%.1fs)\n", s.total, s.n, s.overdue,
+                (double)(td_time_mono_ms() - t0) / 1000.0);
+        CHECK(s.total == 8);
+        CHECK(s.n == 8);
+        CHECK(s.overdue == 5);
+        for (int i = 0; i < s.n; i++)
+            CHECK(s.count[i] == 1);
+        pid = pid2;
     }
     status = stop(pid, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
