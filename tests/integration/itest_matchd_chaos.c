@@ -18,8 +18,9 @@
  *   2. Run A: matchd (group A-<run>) runs uninterrupted until its committed
  *      offsets reach the end of every input partition, then SIGTERM.
  *   3. Run B: the same inputs (group B-<run>), SIGKILLed at random moments
- *      (during start-up and roster load, after a random time, or at a random
- *      position in the stream) and restarted, at least 20 times and until
+ *      (during start-up and roster load, 1-3 s after the start, or once the
+ *      group's commits pass a position that moves through the stream with
+ *      the kills) and restarted, at least 20 times and until
  *      three quarters of the stream are through (at most 60 times), once
  *      with its state directory deleted (a lost disk); then a last run
  *      consumes the rest and gets SIGTERM.
@@ -1109,13 +1110,16 @@ int main(void)
             early++;
             usleep((useconds_t)(200 + rand() % 1300) * 1000);
         } else if (mode == 1) {
-            usleep((useconds_t)(1500 + rand() % 6500) * 1000);
+            usleep((useconds_t)(1000 + rand() % 2000) * 1000);
         } else {
-            /* while processing: once this run has committed a random number
-             * of records (an eighth of the stream at most), so that the
-             * kills spread over the whole stream */
-            int64_t until = td_time_mono_ms() + 60000,
-                    want = before + 1 + rand() % (int)(wb.total / 8 + 1);
+            /* while processing: once the group has committed past a position
+             * that moves through the stream with the kills (the k-th of n
+             * near k/(n+1) of it, jittered), so that the kills spread over
+             * the whole stream however fast the daemon is */
+            int64_t slot = wb.total / (min_kills + 1) + 1, until = td_time_mono_ms() + 60000,
+                    want = (int64_t)(kills + 1) * slot + rand() % (int)(slot / 2 + 1);
+            if (want <= before)
+                want = before + 1 + rand() % (int)(slot / 2 + 1);
             while (td_time_mono_ms() < until) {
                 int64_t now = watch_committed(&wb);
                 if (now >= want || now == wb.total)
@@ -1135,7 +1139,7 @@ int main(void)
         }
         kills++;
         printf("  kill %2d (%s): %" PRId64 " of %" PRId64 " committed at the restart\n", kills,
-               mode == 0 ? "start-up  " : mode == 1 ? "1.5-8 s   " : "processing", before,
+               mode == 0 ? "start-up  " : mode == 1 ? "1-3 s     " : "processing", before,
                wb.total);
     }
     printf("run B: %d SIGKILLs (%d early), %d restarts resumed mid-stream, %.1fs\n", kills,
