@@ -518,7 +518,9 @@ static void write_config(const char *path, const char *group, const char *state,
     FATAL(f);
     fprintf(f,
             "kafka:\n  bootstrap.servers: %s\n"
-            /* A killed member leaves the group when its session ends: 6 s
+            /* matchd uses static membership, so a restarted instance takes
+             * its killed predecessor's place at once; should that ever not
+             * be so, the killed member stays until its session ends: 6 s
              * (the broker's least) rather than 45 s keeps restarts short. */
             "  session.timeout.ms: \"6000\"\n"
             "  heartbeat.interval.ms: \"1000\"\n"
