@@ -24,6 +24,12 @@ static const td_cfg_entry tdc_topics_table[] = {
                "Partitions of topics this connector creates"),
     TD_CFG_INT("replication_factor", tdc_topics_config, replication_factor, "1", 1, 16,
                "Replication factor of topics this connector creates"),
+    TD_CFG_DURATION("retention", tdc_topics_config, retention_ms, "400d", 86400000,
+                    (int64_t)3650 * 86400000,
+                    "Retention of the records topic this connector creates (the roster's is "
+                    "compacted instead): tuodi-matchd rebuilds its state from at least 400 days"),
+    TD_CFG_DURATION("dlq_retention", tdc_topics_config, dlq_retention_ms, "90d", 86400000,
+                    (int64_t)3650 * 86400000, "Retention of the DLQ topic this connector creates"),
     TD_CFG_END,
 };
 

@@ -22,6 +22,8 @@ typedef struct tdc_topics_config {
     bool create;     /* create missing topics at start */
     int64_t partitions;
     int64_t replication_factor;
+    int64_t retention_ms;     /* of the records topic it creates (not the roster's) */
+    int64_t dlq_retention_ms; /* of the DLQ topic it creates */
 } tdc_topics_config;
 
 typedef struct tdc_source_config {

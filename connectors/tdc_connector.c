@@ -305,26 +305,41 @@ static void tdc_wait(tdc_connector *c, int ms)
 static int tdc_topics(tdc_connector *c, td_error *err)
 {
     td_kafka_topic_spec specs[3];
-    td_kafka_props compact = {0};
-    int r;
+    td_kafka_props compact = {0}, records = {0}, dlq = {0};
+    char ms[32];
+    int r = 0;
 
-    if (td_kafka_props_add(&compact, "cleanup.policy", "compact", NULL) < 0)
-        return td_error_set(err, -ENOMEM, "out of memory");
+    snprintf(ms, sizeof(ms), "%" PRId64, c->cfg.topics.retention_ms);
+    r = td_kafka_props_add(&compact, "cleanup.policy", "compact", NULL);
+    if (r == 0)
+        r = td_kafka_props_add(&records, "retention.ms", ms, NULL);
+    snprintf(ms, sizeof(ms), "%" PRId64, c->cfg.topics.dlq_retention_ms);
+    if (r == 0)
+        r = td_kafka_props_add(&dlq, "retention.ms", ms, NULL);
+    if (r < 0) {
+        r = td_error_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
     memset(specs, 0, sizeof(specs));
     specs[0].name = c->cfg.topics.records;
     specs[0].partitions = (int)c->cfg.topics.partitions;
     specs[0].replication_factor = (int)c->cfg.topics.replication_factor;
-    if (c->cfg.dataset == TDC_DATASET_ROSTER)
-        specs[0].config = &compact; /* the roster: latest Household per id */
+    /* the roster: latest Household per id; the others: kept for matchd's
+     * rebuild (deploy/topics.yaml says the same) */
+    specs[0].config = c->cfg.dataset == TDC_DATASET_ROSTER ? &compact : &records;
     specs[1].name = c->cfg.topics.dlq;
     specs[1].partitions = 1; /* one partition: rejections stay in file order */
     specs[1].replication_factor = (int)c->cfg.topics.replication_factor;
+    specs[1].config = &dlq;
     specs[2].name = c->cfg.topics.offsets;
     specs[2].partitions = TD_KAFKA_OFFSETS_TOPIC_PARTITIONS;
     specs[2].replication_factor = (int)c->cfg.topics.replication_factor;
     specs[2].config = &compact;
     r = td_kafka_topics_ensure(c->producer, specs, 3, TDC_STARTUP_TIMEOUT_MS, err);
+out:
     td_kafka_props_clear(&compact);
+    td_kafka_props_clear(&records);
+    td_kafka_props_clear(&dlq);
     return r;
 }
 

@@ -142,6 +142,17 @@ static void test_end_to_end(void)
         CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     verify(&fx, &f);
+    {
+        /* the topics it created keep what matchd's rebuild needs (400 days)
+         * and the dead letters 90 days */
+        char topic[300], v[64] = "";
+        snprintf(topic, sizeof(topic), "%s.records", fx.prefix);
+        CU_ASSERT_EQUAL(tdc_it_topic_config(fx.bootstrap, topic, "retention.ms", v, sizeof(v)), 0);
+        CU_ASSERT_STRING_EQUAL(v, "34560000000");
+        snprintf(topic, sizeof(topic), "%s.dlq", fx.prefix);
+        CU_ASSERT_EQUAL(tdc_it_topic_config(fx.bootstrap, topic, "retention.ms", v, sizeof(v)), 0);
+        CU_ASSERT_STRING_EQUAL(v, "7776000000");
+    }
     log = td_test_read_file(fx.log, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(log);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "medical-001.csv: 2000 rows read (from row 2) = 1980 published + 20 rejected"));

@@ -394,3 +394,45 @@ void tdc_it_seen_free(tdc_it_seen *seen)
     free(seen->count);
     seen->count = NULL;
 }
+
+int tdc_it_topic_config(const char *bootstrap, const char *topic, const char *key, char *buf,
+                        size_t size)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_ConfigResource_t *res = NULL;
+    rd_kafka_event_t *ev = NULL;
+    td_error err = {0};
+    int rc = -1;
+
+    if (td_kafka_producer_conf_new(bootstrap, NULL, &props, &conf, &err) < 0 ||
+        td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) < 0) {
+        fprintf(stderr, "topic config: %s\n", err.msg);
+        return -1;
+    }
+    q = rd_kafka_queue_new(rk);
+    res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_DescribeConfigs(rk, &res, 1, NULL, q);
+    ev = rd_kafka_queue_poll(q, 30000);
+    if (ev && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const rd_kafka_DescribeConfigs_result_t *r = rd_kafka_event_DescribeConfigs_result(ev);
+        size_t nres = 0, ncfg = 0;
+        const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(r, &nres);
+        const rd_kafka_ConfigEntry_t **cs =
+            nres == 1 ? rd_kafka_ConfigResource_configs(rs[0], &ncfg) : NULL;
+        for (size_t i = 0; i < ncfg; i++)
+            if (strcmp(rd_kafka_ConfigEntry_name(cs[i]), key) == 0 &&
+                rd_kafka_ConfigEntry_value(cs[i])) {
+                snprintf(buf, size, "%s", rd_kafka_ConfigEntry_value(cs[i]));
+                rc = 0;
+            }
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_ConfigResource_destroy(res);
+    rd_kafka_queue_destroy(q);
+    td_kafka_destroy(rk);
+    return rc;
+}

@@ -56,6 +56,10 @@ int tdc_it_read_records(const char *bootstrap, const char *topic, const char *re
                         const char *schemas_dir, tdc_it_seen *seen, int *members_out);
 void tdc_it_seen_free(tdc_it_seen *seen);
 
+/* The value of config key of topic (DescribeConfigs) into buf. 0 or -1. */
+int tdc_it_topic_config(const char *bootstrap, const char *topic, const char *key, char *buf,
+                        size_t size);
+
 /* The connector binary. */
 const char *tdc_it_connector_bin(void);
 
