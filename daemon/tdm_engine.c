@@ -1468,7 +1468,9 @@ static int tdm_start_producer(tdm_engine *e, td_error *err)
         r = td_kafka_txn_init(e->producer, (int)e->cfg->transaction.timeout_ms, &e2);
         if (r == 0)
             break;
-        if (r != -ETIMEDOUT || tdm_stopping())
+        if (tdm_stopping()) /* a stop during start-up is a clean stop */
+            return 0;
+        if (r != -ETIMEDOUT)
             return td_error_set(err, r, "%s", e2.msg);
         td_log_warning("Kafka not reachable yet (%s); retrying", e2.msg);
         tdm_wait(TDM_RETRY_WAIT_MS);
@@ -1625,7 +1627,7 @@ int tdm_engine_run(tdm_engine *e, td_error *err)
     int r;
 
     r = tdm_start_producer(e, err);
-    if (r == 0)
+    if (r == 0 && !tdm_stopping())
         r = tdm_topic_ensure(e, e->cfg->topics.clock, 1, err);
     if (r == 0)
         r = tdm_roster_wait(e, err);

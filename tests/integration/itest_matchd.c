@@ -2,6 +2,7 @@
  * a roster household and department records go in, the expected alerts come
  * out of the county queue exactly once, through a SIGTERM and a restart.
  *
+ *   0. SIGTERM while Kafka cannot be reached yet (start-up)  -> exit 0
  *   1. 低保 application of a roster member (household H2) -> 1 ALERT (dibao-tekun)
  *   2. medical (household H1) out-of-pocket 3000 yuan                 -> nothing
  *   3. medical 2500 yuan (365-day sum 5500 >= 5000)    -> 1 ALERT (medical-oop-365d)
@@ -501,6 +502,27 @@ int main(void)
             bootstrap, uniq, dir, src_root, schemas_dir, t_roster, t_med, t_civil, t_hr, t_ver,
             t_dlq, prefix, t_clock);
     fclose(f);
+
+    /* 0. SIGTERM while Kafka cannot be reached yet (start-up): a clean stop. */
+    {
+        char config0[4300], log0[4300], cmd[13000];
+        pid_t pid0;
+        snprintf(config0, sizeof(config0), "%s/matchd0.yaml", dir);
+        snprintf(log0, sizeof(log0), "%s/matchd0.log", dir);
+        snprintf(cmd, sizeof(cmd),
+                 "sed -e 's|^  bootstrap.servers: .*|  bootstrap.servers: 127.0.0.1:1|' "
+                 "-e 's|^state_dir: .*|state_dir: %s/state0|' "
+                 "-e 's|^  max_interval: 200ms|  max_interval: 200ms\\n  timeout: 2s|' %s > %s",
+                 dir, config, config0);
+        CHECK(system(cmd) == 0);
+        pid0 = spawn(config0, log0);
+        CHECK(wait_log(log0, "not reachable yet", 1, 30000));
+        status = stop(pid0, 30000);
+        fprintf(stderr, "SIGTERM during start-up: exit %d (%.1fs)\n",
+                status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                (double)(td_time_mono_ms() - t0) / 1000.0);
+        CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
 
     household("H1", P_HEAD);
     household("H2", P_H2);
