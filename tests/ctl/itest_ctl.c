@@ -392,7 +392,7 @@ static void fill_queue(void)
 {
     const char *cfg = config(qprefix);
     const char *create[] = {"tuodictl", "--config", cfg, "topics", "create", NULL};
-    char t21[256], t22[256], tro[256], txn[256], *o, *e;
+    char t21[256], t22[256], tun[256], tro[256], txn[256], *o, *e;
     rd_kafka_t *rk;
     td_error err = {0};
 
@@ -401,6 +401,7 @@ static void fill_queue(void)
     free(e);
     snprintf(t21, sizeof(t21), "%s.alerts.340421", qprefix);
     snprintf(t22, sizeof(t22), "%s.alerts.340422", qprefix);
+    snprintf(tun, sizeof(tun), "%s.alerts.unrouted", qprefix);
     snprintf(tro, sizeof(tro), "%s.roster.households", qprefix);
     snprintf(txn, sizeof(txn), "%s-txn", qprefix);
     /* Alerts in a transaction, as matchd writes them (commit markers in the
@@ -424,6 +425,8 @@ static void fill_queue(void)
           "A4-old", "HIGH");
     alert(rk, t22, "B1-shou", "ALERT", V3, "2023-05-07T16:00:00Z", "2023-05-12", NULL, NULL,
           "LOW");
+    alert(rk, tun, "U1-unrouted", "ALERT", V1, "2023-05-07T16:00:00Z", "2023-05-12", NULL,
+          NULL, "LOW");
     CU_ASSERT_FATAL(td_kafka_txn_commit(rk, 30000, &err) == 0);
     /* An aborted transaction: read_committed must not show it. */
     CU_ASSERT_FATAL(td_kafka_txn_begin(rk, &err) == 0);
@@ -528,7 +531,7 @@ static void test_report(void)
 
     CU_ASSERT_FATAL(run(a, &o, &e) == TDT_EXIT_OK);
     CU_ASSERT_FATAL(td_json_parse("report", o, strlen(o), &j, NULL) == 0);
-    CU_ASSERT_EQUAL_FATAL(j->len, 3); /* 340421, 340422, total */
+    CU_ASSERT_EQUAL_FATAL(j->len, 3); /* 340421, 340422, total: not the unrouted queue */
     r = j->items[0];
     CU_ASSERT_STRING_EQUAL(td_json_get_string(r, "county"), "凤台县");
     CU_ASSERT_EQUAL(td_json_get(r, "raised")->integer, 5);
@@ -563,9 +566,11 @@ static void test_report(void)
                  "340421]\n", base);
         CU_ASSERT_FATAL(td_test_write_file(cfg2, text) == 0);
         CU_ASSERT_FATAL(run(t, &o, &e) == TDT_EXIT_OK);
-        CU_ASSERT_EQUAL(count(o, "\r\n"), 8); /* header, 6 counties, total */
+        CU_ASSERT_EQUAL(count(o, "\r\n"), 9); /* header, 6 counties, unrouted, total */
         CU_ASSERT_PTR_NULL(strstr(o, "340406"));
         CU_ASSERT_PTR_NOT_NULL(strstr(o, "340421,凤台县,5,"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "unrouted,未定位,1,"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "total,合计,7,"));
         free(base);
         free(o);
         free(e);

@@ -828,6 +828,7 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
                       {"help", 'h', NULL, &help},
                       {NULL, 0, NULL, NULL}};
     tdt_report_run rr;
+    bool with_unrouted = false;
     tdt_format fmt = TDT_FMT_TABLE;
     td_avro_registry *reg = NULL;
     tdt_places *places = NULL;
@@ -902,6 +903,9 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
         r = TDT_EXIT_FAILURE;
         goto out;
     }
+    /* the unrouted queue belongs to the whole city's report, not to a
+     * report of the counties asked for */
+    with_unrouted = rr.ncounties == 0;
     if (rr.ncounties == 0) {
         if (x->cfg.ncounties) {
             const char **nc = realloc(counties, (x->cfg.ncounties + 1) * sizeof(*nc));
@@ -959,7 +963,7 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
         tdt_queue_stats(rr.queues[i], today, &s);
         if (!unrouted)
             tdt_roster_stats(rr.roster, code, &s);
-        if (unrouted && s.raised == 0)
+        if (unrouted && (s.raised == 0 || !with_unrouted))
             continue;
         total.raised += s.raised;
         total.open += s.open;
