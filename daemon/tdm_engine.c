@@ -85,6 +85,7 @@ struct tdm_engine {
     tdm_db db_state, db_alerts, db_due, db_engine;
     td_avro_decoder *dec[TDM_IN_COUNT];
     td_avro_decoder *hh_dec;
+    td_avro_decoder *alert_dec;     /* the stored original ALERTs */
     const td_avro_schema *alert_schema;
     avro_value_t alert_value;
     bool has_alert_value;
@@ -415,10 +416,12 @@ static int tdm_idx_find(tdm_engine *e, const char *alert_id, char *buf, size_t s
         return r;
     r = tdm_store_get(txn, e->db_alerts, alert_id, strlen(alert_id), &val, &len, err);
     if (r == 0) {
-        if (len >= size)
+        const char *nul = memchr(val, '\0', len); /* state key, NUL, the ALERT */
+        size_t klen = nul ? (size_t)(nul - (const char *)val) : len;
+        if (klen >= size)
             return td_error_set(err, -ERANGE, "state key too long");
-        memcpy(buf, val, len);
-        buf[len] = '\0';
+        memcpy(buf, val, klen);
+        buf[klen] = '\0';
     }
     return r;
 }
@@ -605,8 +608,52 @@ static int tdm_produce(tdm_engine *e, const char *topic, const void *key, size_t
     }
 }
 
+/* An OVERDUE_WARNING or CLOSED message carries what the state knows; the
+ * evidence, measure, suggested category and person of the original ALERT
+ * (stored with the alert index) are copied into it. */
+static int tdm_snapshot_fill(tdm_engine *e, const char *alert_id, td_error *err)
+{
+    static const char *const fields[] = {"evidence", "evidence_count", "measure",
+                                         "suggested_category", "person_key", "person_name"};
+    tdm_txn *txn = NULL;
+    const void *val;
+    size_t len;
+    const char *nul;
+    avro_value_t *orig = NULL;
+    td_error e2 = {0};
+    int r;
+
+    r = tdm_wtxn(e, &txn, err);
+    if (r == 0)
+        r = tdm_store_get(txn, e->db_alerts, alert_id, strlen(alert_id), &val, &len, err);
+    if (r == -ENOENT)
+        return 0; /* an alert from before the index kept them */
+    if (r < 0)
+        return r;
+    nul = memchr(val, '\0', len);
+    if (!nul || (size_t)(nul - (const char *)val) + 1 >= len)
+        return 0;
+    r = td_avro_decode(e->alert_dec, nul + 1, len - (size_t)(nul + 1 - (const char *)val), &orig,
+                       &e2);
+    if (r < 0) {
+        td_log_warning("alert %s: the stored ALERT is unreadable (%s): sent without its "
+                       "evidence", alert_id, e2.msg);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        avro_value_t from, to;
+        if (avro_value_get_by_name(orig, fields[i], &from, NULL) != 0 ||
+            avro_value_get_by_name(&e->alert_value, fields[i], &to, NULL) != 0 ||
+            avro_value_copy_fast(&to, &from) != 0)
+            return td_error_set(err, -EINVAL, "alert %s: copying %s: %s", alert_id, fields[i],
+                                avro_strerror());
+    }
+    return 0;
+}
+
 /* Produces (unless restoring) the alerts of one input and records the new
- * ALERTs in the alert index (alert id -> state key) and the due index. */
+ * ALERTs in the alert index (alert id -> state key and the ALERT's bytes)
+ * and the due index. */
 static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error *err)
 {
     char topic[512];
@@ -615,15 +662,32 @@ static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error
 
     for (size_t i = 0; i < e->alerts.n; i++) {
         const tdm_alert_out *a = &e->alerts.v[i];
+        if (restore && a->kind != TDM_KIND_ALERT)
+            continue;
+        avro_value_reset(&e->alert_value);
+        r = tdm_alert_out_to_avro(a, e->instance, &e->alert_value, err);
+        if (r == 0 && a->kind != TDM_KIND_ALERT)
+            r = tdm_snapshot_fill(e, a->alert_id, err);
+        if (r == 0)
+            r = td_avro_encode(e->alert_schema, &e->alert_value, &e->buf, err);
+        if (r < 0)
+            return td_error_set(err, r, "alert %s: %s", a->alert_id, err->msg);
         if (a->kind == TDM_KIND_ALERT) {
             unsigned char due[4 + TDM_ALERT_ID_MAX + 1];
             size_t n = tdm_due_key(a->visit_due_date, a->alert_id, due, sizeof(due));
+            size_t klen = strlen(state_key);
+            char *v = malloc(klen + 1 + e->buf.len);
+            if (!v)
+                return td_error_set(err, -ENOMEM, "out of memory");
+            memcpy(v, state_key, klen + 1);
+            memcpy(v + klen + 1, e->buf.data, e->buf.len);
             r = tdm_wtxn(e, &txn, err);
             if (r == 0)
-                r = tdm_store_put(txn, e->db_alerts, a->alert_id, strlen(a->alert_id),
-                                  state_key, strlen(state_key), err);
+                r = tdm_store_put(txn, e->db_alerts, a->alert_id, strlen(a->alert_id), v,
+                                  klen + 1 + e->buf.len, err);
+            free(v);
             if (r == 0 && n)
-                r = tdm_store_put(txn, e->db_due, due, n, state_key, strlen(state_key), err);
+                r = tdm_store_put(txn, e->db_due, due, n, state_key, klen, err);
             if (r < 0)
                 return r;
         }
@@ -631,12 +695,6 @@ static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error
             continue;
         snprintf(topic, sizeof(topic), "%s%s", e->cfg->topics.alerts_prefix,
                  a->route.topic + strlen(TDM_ALERT_TOPIC_PREFIX));
-        avro_value_reset(&e->alert_value);
-        r = tdm_alert_out_to_avro(a, e->instance, &e->alert_value, err);
-        if (r == 0)
-            r = td_avro_encode(e->alert_schema, &e->alert_value, &e->buf, err);
-        if (r < 0)
-            return td_error_set(err, r, "alert %s: %s", a->alert_id, err->msg);
         r = tdm_produce(e, topic, a->route.key, strlen(a->route.key), e->buf.data, e->buf.len,
                         NULL, 0, 0, err);
         if (r < 0)
@@ -1743,6 +1801,8 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     }
     r = td_avro_decoder_new(e->reg, s, &e->hh_dec, err);
     if (r == 0)
+        r = td_avro_decoder_new(e->reg, e->alert_schema, &e->alert_dec, err);
+    if (r == 0)
         r = td_avro_schema_value_new(e->alert_schema, &e->alert_value, err);
     if (r < 0)
         goto fail;
@@ -1811,6 +1871,7 @@ tdm_engine *tdm_engine_free(tdm_engine *e)
     for (int i = 0; i < TDM_IN_COUNT; i++)
         td_avro_decoder_free(e->dec[i]);
     td_avro_decoder_free(e->hh_dec);
+    td_avro_decoder_free(e->alert_dec);
     td_avro_registry_free(e->reg);
     tdm_rules_free(e->rules);
     free(e);

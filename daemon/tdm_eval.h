@@ -63,8 +63,9 @@
  *  - Snapshots. OVERDUE_WARNING and CLOSED carry what the state and the
  *    current rules know (rule, severity, routing, due dates, household fields
  *    when the view is given) but no evidence or measure: the state does not
- *    keep the original alert. (An engine that wants full snapshots stores the
- *    ALERT message by alert id and copies its evidence and measure.)
+ *    keep the original alert. tdm_engine stores each ALERT's bytes with its
+ *    alert index entry and copies evidence, measure, suggested category and
+ *    person from it into the snapshot.
  *
  * Errors follow td_error.h: 0 or a negative errno with the reason in err
  * (never a person key or name). On error the state may have been changed

@@ -249,6 +249,7 @@ typedef struct seen {
     int n, total, bad_key;
     char overdue_id[16][80];
     int n_overdue, overdue; /* OVERDUE_WARNINGs: distinct, all (not in n, total) */
+    int overdue_evidence;   /* of them, carrying the original ALERT's evidence */
 } seen;
 
 /* Reads topic from the start until want messages (ALERT and CLOSED, or dead
@@ -327,6 +328,10 @@ static void read_topic(const char *topic, bool dlq, seen *s, int want, int want_
             if (avro_value_get_by_name(v, "kind", &f, NULL) == 0)
                 avro_value_get_enum(&f, &kind);
             if (kind == 2) { /* OVERDUE_WARNING */
+                size_t ne = 0;
+                if (avro_value_get_by_name(v, "evidence", &f, NULL) == 0 &&
+                    avro_value_get_size(&f, &ne) == 0 && ne > 0)
+                    s->overdue_evidence++;
                 for (i = 0; i < s->n_overdue; i++)
                     if (strcmp(s->overdue_id[i], id) == 0)
                         break;
@@ -646,6 +651,7 @@ int main(void)
     CHECK(s.total == 7);
     CHECK(s.overdue == 5);
     CHECK(s.n_overdue == 5);
+    CHECK(s.overdue_evidence == 5); /* the snapshots carry the ALERT's evidence */
     for (int i = 0; i < s.n_overdue; i++) {
         /* an ALERT that was not CLOSED */
         char alert[80], closed[80];
