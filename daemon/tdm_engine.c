@@ -25,9 +25,10 @@
 #define TDM_RETRY_WAIT_MS 1000
 #define TDM_KEY_MAX 600
 #define TDM_DAY_MS 86400000LL
-/* A partition's buffer: paused above HIGH records, resumed below LOW. */
-#define TDM_BUF_HIGH 30000
-#define TDM_BUF_LOW 10000
+/* A partition's buffer: paused above HIGH records, resumed below LOW (a
+ * safety net: tdm_take reads only what the merge needs). */
+#define TDM_BUF_HIGH 100000
+#define TDM_BUF_LOW 50000
 /* Most records taken from the consumer queue in one round. */
 #define TDM_POLL_ROUND 5000
 /* Key of the stream clock in the 'engine' database. */
@@ -1625,12 +1626,34 @@ static void tdm_reload(tdm_engine *e)
     td_notify_ready("running");
 }
 
-/* Takes what the consumer has (waiting up to timeout_ms for the first). */
+/* True when a partition that takes part in the merge has no record
+ * buffered and is not at its end: the merge waits for it. */
+static bool tdm_needs_data(const tdm_engine *e)
+{
+    for (size_t i = 0; i < e->nparts; i++) {
+        const tdm_part *p = &e->parts[i];
+        if (e->restoring && p->restore_end < 0)
+            continue;
+        if (p->qn == 0 && !p->eof)
+            return true;
+    }
+    return false;
+}
+
+/* Takes messages from the consumer (waiting up to timeout_ms for the first)
+ * while the merge needs data, and at least one round to serve callbacks.
+ * Not draining the queue when every partition has a record leaves the
+ * prefetched messages in librdkafka, whose own limits
+ * (queued.max.messages.kbytes) then hold the fetcher back: the buffers stay
+ * small without pausing partitions, which would purge what was fetched. */
 static int tdm_take(tdm_engine *e, int timeout_ms, td_error *err)
 {
     for (int n = 0; n < TDM_POLL_ROUND; n++) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(e->consumer, n ? 0 : timeout_ms);
+        rd_kafka_message_t *m;
         int r;
+        if (n > 0 && !tdm_needs_data(e) && !e->partial)
+            break;
+        m = rd_kafka_consumer_poll(e->consumer, n ? 0 : timeout_ms);
         if (e->cb_rc < 0) {
             if (m)
                 rd_kafka_message_destroy(m);
