@@ -335,7 +335,8 @@ static int tdm_dirty_grow(tdm_engine *e)
 /* The state of key for the open batch: from the batch, else LMDB, else new;
  * expired to the stream clock (before every evaluation, so that what is
  * forgotten depends on the inputs only, not on where batches end). */
-static int tdm_state(tdm_engine *e, const char *key, tdm_dirty **ret, td_error *err)
+static int tdm_state_get(tdm_engine *e, const char *key, bool create, tdm_dirty **ret,
+                         td_error *err)
 {
     tdm_txn *txn = NULL;
     const void *val;
@@ -357,6 +358,8 @@ static int tdm_state(tdm_engine *e, const char *key, tdm_dirty **ret, td_error *
         r = tdm_store_get(txn, e->db_state, key, strlen(key), &val, &len, err);
         if (r == 0)
             r = tdm_window_decode(val, len, &w, err);
+        else if (r == -ENOENT && !create)
+            return -ENOENT;
         else if (r == -ENOENT) {
             w = tdm_window_new();
             r = w ? 0 : td_error_set(err, -ENOMEM, "out of memory");
@@ -381,6 +384,48 @@ static int tdm_state(tdm_engine *e, const char *key, tdm_dirty **ret, td_error *
         }
     }
     *ret = d;
+    return 0;
+}
+
+static int tdm_state(tdm_engine *e, const char *key, tdm_dirty **ret, td_error *err)
+{
+    return tdm_state_get(e, key, true, ret, err);
+}
+
+/* A member of household hid who had a state of his own (first seen off the
+ * roster) brings his history along: his spending and signals move into the
+ * household's windows; his alerts stay where outcomes find them. */
+static int tdm_absorb_members(tdm_engine *e, const tdm_household *view, const char *hid,
+                              td_error *err)
+{
+    char pkey[TDM_KEY_MAX];
+    int r;
+
+    for (size_t i = 0; i < view->nmembers; i++) {
+        tdm_dirty *pd = NULL, *hd = NULL;
+        size_t pi;
+        if (!view->members[i].person_key ||
+            strlen(view->members[i].person_key) + 8 > sizeof(pkey))
+            continue;
+        snprintf(pkey, sizeof(pkey), "person:%s", view->members[i].person_key);
+        r = tdm_state_get(e, pkey, false, &pd, err);
+        if (r == -ENOENT)
+            continue;
+        if (r < 0)
+            return r;
+        pi = (size_t)(pd - e->dirty);
+        r = tdm_state(e, hid, &hd, err);
+        if (r < 0)
+            return r;
+        pd = &e->dirty[pi]; /* the array may have moved */
+        r = tdm_window_absorb(hd->w, pd->w);
+        if (r < 0)
+            return td_error_set(err, r, "household %s: taking over a member's history: %s", hid,
+                                strerror(-r));
+        if (r > 0)
+            td_log_info("household %s: took over the history of a member first seen off the "
+                        "roster", hid);
+    }
     return 0;
 }
 
@@ -930,6 +975,8 @@ static int tdm_process_roster(tdm_engine *e, const rd_kafka_message_t *m, bool r
     memcpy(key, m->key, m->key_len);
     key[m->key_len] = '\0';
     r = tdm_roster_get(e->roster, txn, key, &view, err);
+    if (r == 0)
+        r = tdm_absorb_members(e, &view, key, err);
     if (r == 0)
         r = tdm_state(e, key, &st, err);
     if (r < 0)

@@ -34,8 +34,7 @@
  * whole on the instance); the merged order equals the first run's only when
  * the records were there to fetch (a partition at its end that later
  * receives records with older timestamps is ordered by arrival); the alert
- * index is never pruned; a person's state ("person:<key>") does not move to
- * the household when the person later joins the roster. */
+ * index is never pruned. */
 #ifndef TDM_ENGINE_H
 #define TDM_ENGINE_H
 

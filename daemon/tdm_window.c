@@ -265,6 +265,47 @@ bool tdm_window_equal(const tdm_window *a, const tdm_window *b)
     return true;
 }
 
+int tdm_window_absorb(tdm_window *dst, tdm_window *src)
+{
+    tdm_window *t, tmp;
+    int r = 0;
+
+    bool any = src->ns > 0;
+
+    if (!dst || !src || dst == src)
+        return -EINVAL;
+    for (int d = 0; d < TDM_DEPT_COUNT; d++)
+        any = any || src->signal[d] != NO_DAY;
+    if (!any)
+        return 0;
+    t = tdm_window_copy(dst); /* all or nothing: build the result aside */
+    if (!t)
+        return -ENOMEM;
+    for (size_t i = 0; i < src->ns && r == 0; i++)
+        for (size_t k = 0; k < src->s[i].n && r == 0; k++)
+            if (src->s[i].b[k].day > t->floor)
+                r = tdm_window_add(t, src->s[i].id, src->s[i].b[k].day, src->s[i].b[k].amount);
+    for (int d = 0; d < TDM_DEPT_COUNT && r == 0; d++)
+        if (src->signal[d] != NO_DAY && src->signal[d] > t->floor)
+            r = tdm_window_signal(t, (tdm_department)d, src->signal[d]);
+    if (r < 0) {
+        tdm_window_free(t);
+        return r;
+    }
+    tmp = *dst;
+    *dst = *t;
+    *t = tmp;
+    tdm_window_free(t);
+    for (size_t i = 0; i < src->ns; i++)
+        free(src->s[i].b);
+    free(src->s);
+    src->s = NULL;
+    src->ns = src->caps = 0;
+    for (int d = 0; d < TDM_DEPT_COUNT; d++)
+        src->signal[d] = NO_DAY;
+    return 1;
+}
+
 bool tdm_window_is_empty(const tdm_window *w)
 {
     if (w->floor != NO_DAY || w->ns || w->nr)

@@ -192,6 +192,18 @@ int tdm_window_close_alert(tdm_window *w, const char *alert_id, int32_t day, int
 /* Marks the open alert alert_id's orange warning as sent. -ENOENT as above. */
 int tdm_window_mark_overdue_warned(tdm_window *w, const char *alert_id);
 
+/* ---- a person joining a household ---- */
+
+/* Moves src's history into dst: every day bucket of every series is added
+ * to dst's (days at or below dst's floor are dropped) and each department's
+ * latest signal is kept; src keeps its alerts and suppressions and loses its
+ * buckets and signals. For a person first seen off the roster whose
+ * household now lists him: his spending counts in the household's windows.
+ * Returns 1 when something moved, 0 when src had nothing to give.
+ * All or nothing: on error (-ENOMEM, -EOVERFLOW, -ENOSPC, -EINVAL for
+ * dst == src) neither changes. */
+int tdm_window_absorb(tdm_window *dst, tdm_window *src);
+
 /* ---- expiry ---- */
 
 /* Forgets what no window of at most keep_days ending on today or later can

@@ -444,6 +444,73 @@ static void test_truncated_and_garbage_refused(void)
     tdm_window_free(w);
 }
 
+/* A person first seen off the roster joins a household: his spending and
+ * signals count in the household's windows; his alerts stay with him;
+ * days the household has expired are dropped; all or nothing. */
+static void test_absorb(void)
+{
+    tdm_window *hh = tdm_window_new(), *person = tdm_window_new();
+    int32_t d = ymd(2023, 8, 1);
+    int64_t sum = 0;
+    tdm_open_alert oa;
+
+    CU_ASSERT_FATAL(hh != NULL && person != NULL);
+    CU_ASSERT_EQUAL(tdm_window_add(hh, "medical_insurance.out_of_pocket_fen", d, 300000), 0);
+    CU_ASSERT_EQUAL(tdm_window_add(person, "medical_insurance.out_of_pocket_fen", d, 150000), 0);
+    CU_ASSERT_EQUAL(tdm_window_add(person, "medical_insurance.out_of_pocket_fen", d - 30, 60000), 0);
+    CU_ASSERT_EQUAL(tdm_window_add(person, "medical_insurance.out_of_pocket_fen", d - 400, 999), 0);
+    CU_ASSERT_EQUAL(tdm_window_add(person, "civil_affairs.amount_fen", d - 10, 120000), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(person, TDM_DEPT_CIVIL_AFFAIRS, d - 10), 0);
+    memset(&oa, 0, sizeof(oa));
+    snprintf(oa.alert_id, sizeof(oa.alert_id), "A-person");
+    oa.raised_day = d - 10;
+    oa.severity = TDM_SEVERITY_MEDIUM;
+    oa.visit_due_day = d - 8;
+    oa.procedure_due_day = d + 10;
+    CU_ASSERT_EQUAL_FATAL(tdm_window_open_alert(person, "dibao-tekun", &oa), 0);
+    /* the household forgot everything up to d - 365 */
+    CU_ASSERT_EQUAL(tdm_window_expire(hh, d, 365), 0);
+
+    CU_ASSERT_EQUAL(tdm_window_absorb(hh, hh), -EINVAL);
+    CU_ASSERT_EQUAL_FATAL(tdm_window_absorb(hh, person), 1);
+    CU_ASSERT_EQUAL(tdm_window_sum(hh, "medical_insurance.out_of_pocket_fen", d, 365, &sum), 0);
+    CU_ASSERT_EQUAL(sum, 300000 + 150000 + 60000); /* the d - 400 bill is past the floor */
+    CU_ASSERT_EQUAL(tdm_window_bucket_count(hh, "medical_insurance.out_of_pocket_fen"), 2);
+    CU_ASSERT_EQUAL(tdm_window_bucket_count(hh, "civil_affairs.amount_fen"), 1);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(hh, d, 90), 1);
+    CU_ASSERT_PTR_NULL(tdm_window_find_open(hh, "dibao-tekun"));
+    /* the person keeps the alert (outcomes find it there), nothing else */
+    CU_ASSERT_PTR_NOT_NULL(tdm_window_find_open(person, "dibao-tekun"));
+    CU_ASSERT_EQUAL(tdm_window_bucket_count(person, "medical_insurance.out_of_pocket_fen"), 0);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(person, d, 90), 0);
+    CU_ASSERT_FALSE(tdm_window_is_empty(person));
+    /* a second absorb adds nothing */
+    CU_ASSERT_EQUAL(tdm_window_absorb(hh, person), 0);
+    CU_ASSERT_EQUAL(tdm_window_absorb(person, hh) >= 0, 1); /* back: allowed */
+    CU_ASSERT_EQUAL(tdm_window_absorb(hh, person), 1);
+    CU_ASSERT_EQUAL(tdm_window_sum(hh, "medical_insurance.out_of_pocket_fen", d, 365, &sum), 0);
+    CU_ASSERT_EQUAL(sum, 510000);
+
+    /* all or nothing: an overflow leaves both as they were */
+    {
+        tdm_window *a = tdm_window_new(), *b = tdm_window_new();
+        int64_t sa = 0;
+        CU_ASSERT_FATAL(a != NULL && b != NULL);
+        CU_ASSERT_EQUAL(tdm_window_add(a, "x.y", d, INT64_MAX - 5), 0);
+        CU_ASSERT_EQUAL(tdm_window_add(b, "a.b", d, 7), 0);
+        CU_ASSERT_EQUAL(tdm_window_add(b, "x.y", d, 10), 0);
+        CU_ASSERT_EQUAL(tdm_window_absorb(a, b), -EOVERFLOW);
+        CU_ASSERT_EQUAL(tdm_window_bucket_count(a, "a.b"), 0);
+        CU_ASSERT_EQUAL(tdm_window_bucket_count(b, "x.y"), 1);
+        CU_ASSERT_EQUAL(tdm_window_sum(a, "x.y", d, 1, &sa), 0);
+        CU_ASSERT_EQUAL(sa, INT64_MAX - 5);
+        tdm_window_free(a);
+        tdm_window_free(b);
+    }
+    tdm_window_free(hh);
+    tdm_window_free(person);
+}
+
 static void add_suites(void)
 {
     td_test_suite("amounts", NULL, NULL);
@@ -454,6 +521,8 @@ static void add_suites(void)
     TD_TEST(test_overflow_refused);
     td_test_suite("departments", NULL, NULL);
     TD_TEST(test_departments_within_90);
+    td_test_suite("absorb", NULL, NULL);
+    TD_TEST(test_absorb);
     td_test_suite("suppression", NULL, NULL);
     TD_TEST(test_suppression);
     td_test_suite("bytes", NULL, NULL);

@@ -27,6 +27,8 @@
  *      for the closed one; a second tick warns nothing more
  *  14. a second instance of the group: the first is fenced and stops with
  *      an error, the second takes over; 低保 of another person -> 1 ALERT
+ *  15. a person off the roster spends 3,000, joins a 脱贫户 household, spends
+ *      2,500 more -> 1 ALERT (his history moved into the household's window)
  * Event dates are relative to today (the stream clock is the records' Kafka
  * timestamps, and window history older than the longest window plus the
  * lateness is forgotten). Every alert id appears exactly once per kind in
@@ -58,6 +60,7 @@
 #define P_OTHER "340421197505050044"
 #define P_H3 "340421199003030030"
 #define P_OTHER5 "340421198508080088"
+#define P_JOINS "340421197011110019"
 
 static int failures;
 #define CHECK(c)                                                                        \
@@ -709,6 +712,19 @@ int main(void)
             CHECK(s.count[i] == 1);
         pid = pid2;
     }
+
+    /* 15. A person first seen off the roster joins a household: his earlier
+     * spending counts in the household's window (3,000 before + 2,500 after
+     * joining >= 5,000 for a 脱贫户); alone, 2,500 would not alert. */
+    medical(P_JOINS, day(55), 300000, "YB-6");
+    household_ex("H4", P_JOINS, "POVERTY_ALLEVIATED", 3000000, day(56));
+    medical(P_JOINS, day(57), 250000, "YB-7");
+    read_topic(t_alerts, false, &s, 9, 5, 90000);
+    fprintf(stderr, "after a person joined a household: %d alerts, %d distinct (%.1fs)\n",
+            s.total, s.n, (double)(td_time_mono_ms() - t0) / 1000.0);
+    CHECK(s.total == 9);
+    CHECK(s.n == 9);
+    CHECK(rule_count(&s, "medical-oop-365d") == 2);
     status = stop(pid, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
