@@ -775,6 +775,31 @@ static int tdm_dlq(tdm_engine *e, const rd_kafka_message_t *m, const char *reaso
 
 /* ------------------------------------------------------------ processing */
 
+/* A record that is not evaluated: counted and logged where it is. */
+static void tdm_skip(tdm_engine *e, const rd_kafka_message_t *m, const char *why)
+{
+    td_log_warning("%s [%" PRId32 "] @%" PRId64 ": skipped: %s", rd_kafka_topic_name(m->rkt),
+                   m->partition, m->offset, why);
+    e->n_skipped++;
+}
+
+/* Before an evaluation of st: empties the alert list and keeps a copy of
+ * the state, which tdm_eval_undo puts back when the evaluation fails
+ * (tdm_eval.h: a failed evaluation may leave the state changed in part). */
+static int tdm_eval_keep(tdm_engine *e, const tdm_dirty *st, tdm_window **ret, td_error *err)
+{
+    tdm_alert_list_reset(&e->alerts);
+    *ret = tdm_window_copy(st->w);
+    return *ret ? 0 : td_error_set(err, -ENOMEM, "out of memory");
+}
+
+static void tdm_eval_undo(tdm_dirty *st, tdm_window **backup)
+{
+    tdm_window_free(st->w);
+    st->w = *backup;
+    *backup = NULL;
+}
+
 /* The subject of person_key: household view (when on the roster) and state
  * key. */
 static int tdm_find_subject(tdm_engine *e, const char *person_key, tdm_household *view,
@@ -840,31 +865,21 @@ static int tdm_process_record(tdm_engine *e, int in, const rd_kafka_message_t *m
     if (r == 0)
         r = tdm_get_string(value, "person_key", &person_key);
     if (r < 0 || !person_key || !*person_key || strlen(person_key) > 400) {
-        td_log_warning("%s [%" PRId32 "] @%" PRId64 ": skipped, not a readable record: %s",
-                       coords.topic, m->partition, m->offset, e2.msg);
-        e->n_skipped++;
+        tdm_skip(e, m, e2.msg[0] ? e2.msg : "no person_key");
         return 0;
     }
     r = tdm_find_subject(e, person_key, &view, &on_roster, key, sizeof(key), err);
     if (r == 0)
         r = tdm_state(e, key, &st, err);
+    if (r == 0)
+        r = tdm_eval_keep(e, st, &backup, err);
     if (r < 0)
         goto out;
-    backup = tdm_window_copy(st->w);
-    if (!backup) {
-        r = td_error_set(err, -ENOMEM, "out of memory");
-        goto out;
-    }
-    tdm_alert_list_reset(&e->alerts);
     r = tdm_eval_record(&e->ctx, tdm_in_dataset[in], value, &coords, on_roster ? &view : NULL,
                         st->w, &e->alerts, &e2);
     if (r < 0) {
-        tdm_window_free(st->w);
-        st->w = backup;
-        backup = NULL;
-        td_log_warning("%s [%" PRId32 "] @%" PRId64 ": not evaluated: %s", coords.topic,
-                       m->partition, m->offset, e2.msg);
-        e->n_skipped++;
+        tdm_eval_undo(st, &backup);
+        tdm_skip(e, m, e2.msg);
         r = 0;
         goto out;
     }
@@ -900,22 +915,16 @@ static int tdm_process_outcome(tdm_engine *e, const rd_kafka_message_t *m, bool 
         r = tdm_view_of(e, key, &view, &on_roster, err);
     if (r == 0)
         r = tdm_state(e, key, &st, err);
+    if (r == 0)
+        r = tdm_eval_keep(e, st, &backup, err);
     if (r < 0)
         goto out;
-    backup = tdm_window_copy(st->w);
-    if (!backup) {
-        r = td_error_set(err, -ENOMEM, "out of memory");
-        goto out;
-    }
-    tdm_alert_list_reset(&e->alerts);
     memset(&e2, 0, sizeof(e2));
     r = tdm_eval_outcome(&e->ctx, value, on_roster ? &view : NULL,
                          on_roster ? NULL : (strncmp(key, "person:", 7) == 0 ? key + 7 : key),
                          st->w, &e->alerts, &e2);
     if (r < 0) {
-        tdm_window_free(st->w);
-        st->w = backup;
-        backup = NULL;
+        tdm_eval_undo(st, &backup);
         r = restore ? 0 : tdm_dlq(e, m, e2.msg[0] ? e2.msg : strerror(-r), err);
         goto out;
     }
@@ -942,17 +951,13 @@ static int tdm_process_roster(tdm_engine *e, const rd_kafka_message_t *m, bool r
     int r;
 
     if (!m->key || m->key_len == 0 || m->key_len >= sizeof(key)) {
-        td_log_warning("%s [%" PRId32 "] @%" PRId64 ": skipped: no household id key",
-                       coords.topic, m->partition, m->offset);
-        e->n_skipped++;
+        tdm_skip(e, m, "no household id key");
         return 0;
     }
     if (m->payload) {
         avro_value_t *v;
         if (td_avro_decode(e->hh_dec, m->payload, m->len, &v, &e2) < 0) {
-            td_log_warning("%s [%" PRId32 "] @%" PRId64 ": skipped: %s", coords.topic,
-                           m->partition, m->offset, e2.msg);
-            e->n_skipped++;
+            tdm_skip(e, m, e2.msg);
             return 0;
         }
     }
@@ -960,11 +965,8 @@ static int tdm_process_roster(tdm_engine *e, const rd_kafka_message_t *m, bool r
     if (r < 0)
         return r;
     r = tdm_roster_apply(e->roster, txn, m->key, m->key_len, m->payload, m->len, &e2);
-    if (r == -EINVAL || r == -EBADMSG) {
-        /* A bad record that apply refused before writing. */
-        td_log_warning("%s [%" PRId32 "] @%" PRId64 ": skipped: %s", coords.topic, m->partition,
-                       m->offset, e2.msg);
-        e->n_skipped++;
+    if (r == -EINVAL || r == -EBADMSG) { /* a bad record that apply refused before writing */
+        tdm_skip(e, m, e2.msg);
         return 0;
     }
     if (r < 0)
@@ -979,23 +981,15 @@ static int tdm_process_roster(tdm_engine *e, const rd_kafka_message_t *m, bool r
         r = tdm_absorb_members(e, &view, key, err);
     if (r == 0)
         r = tdm_state(e, key, &st, err);
+    if (r == 0)
+        r = tdm_eval_keep(e, st, &backup, err);
     if (r < 0)
         goto out;
-    backup = tdm_window_copy(st->w);
-    if (!backup) {
-        r = td_error_set(err, -ENOMEM, "out of memory");
-        goto out;
-    }
-    tdm_alert_list_reset(&e->alerts);
     memset(&e2, 0, sizeof(e2));
     r = tdm_eval_household(&e->ctx, &view, &coords, st->w, &e->alerts, &e2);
     if (r < 0) {
-        tdm_window_free(st->w);
-        st->w = backup;
-        backup = NULL;
-        td_log_warning("%s [%" PRId32 "] @%" PRId64 ": not evaluated: %s", coords.topic,
-                       m->partition, m->offset, e2.msg);
-        e->n_skipped++;
+        tdm_eval_undo(st, &backup);
+        tdm_skip(e, m, e2.msg);
         r = 0;
         goto out;
     }
@@ -1080,21 +1074,25 @@ static int tdm_clock_advance(tdm_engine *e, int64_t ts, bool restore, td_error *
     return 0;
 }
 
-static int tdm_input_of(tdm_engine *e, const char *topic)
+/* The input topics, indexed by TDM_IN_*. */
+static void tdm_input_topics(const tdm_engine *e, const char *ret[TDM_IN_COUNT])
 {
     const tdm_topics_config *t = &e->cfg->topics;
-    if (strcmp(topic, t->roster) == 0)
-        return TDM_IN_ROSTER;
-    if (strcmp(topic, t->clock) == 0)
-        return TDM_IN_CLOCK;
-    if (strcmp(topic, t->medical) == 0)
-        return TDM_IN_MEDICAL;
-    if (strcmp(topic, t->civil) == 0)
-        return TDM_IN_CIVIL;
-    if (strcmp(topic, t->hr) == 0)
-        return TDM_IN_HR;
-    if (strcmp(topic, t->verifications) == 0)
-        return TDM_IN_VERIFY;
+    ret[TDM_IN_ROSTER] = t->roster;
+    ret[TDM_IN_CLOCK] = t->clock;
+    ret[TDM_IN_MEDICAL] = t->medical;
+    ret[TDM_IN_CIVIL] = t->civil;
+    ret[TDM_IN_HR] = t->hr;
+    ret[TDM_IN_VERIFY] = t->verifications;
+}
+
+static int tdm_input_of(const tdm_engine *e, const char *topic)
+{
+    const char *topics[TDM_IN_COUNT];
+    tdm_input_topics(e, topics);
+    for (int i = 0; i < TDM_IN_COUNT; i++)
+        if (strcmp(topic, topics[i]) == 0)
+            return i;
     return -1;
 }
 
@@ -1329,11 +1327,11 @@ static int tdm_assign_all(tdm_engine *e)
  * (group.instance.id) makes a restarted instance take over at once. */
 static bool tdm_assignment_partial(tdm_engine *e)
 {
-    const tdm_topics_config *t = &e->cfg->topics;
-    const char *topics[] = {t->roster, t->clock, t->medical, t->civil, t->hr, t->verifications};
+    const char *topics[TDM_IN_COUNT];
     int total = 0;
 
-    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+    tdm_input_topics(e, topics);
+    for (size_t i = 0; i < TDM_IN_COUNT; i++) {
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(e->consumer, topics[i], NULL);
         if (!rkt)
@@ -1614,8 +1612,7 @@ static int tdm_start_consumer(tdm_engine *e, td_error *err)
 {
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_topic_partition_list_t *l;
-    const tdm_topics_config *t = &e->cfg->topics;
-    const char *topics[] = {t->roster, t->clock, t->medical, t->civil, t->hr, t->verifications};
+    const char *topics[TDM_IN_COUNT];
     char errstr[256];
     rd_kafka_resp_err_t x;
     int r;
@@ -1646,8 +1643,9 @@ static int tdm_start_consumer(tdm_engine *e, td_error *err)
     r = td_kafka_new(RD_KAFKA_CONSUMER, conf, &e->consumer, err);
     if (r < 0)
         return r;
+    tdm_input_topics(e, topics);
     l = rd_kafka_topic_partition_list_new(TDM_IN_COUNT);
-    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+    for (size_t i = 0; i < TDM_IN_COUNT; i++)
         rd_kafka_topic_partition_list_add(l, topics[i], RD_KAFKA_PARTITION_UA);
     x = rd_kafka_subscribe(e->consumer, l);
     rd_kafka_topic_partition_list_destroy(l);
