@@ -739,8 +739,8 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
             c->txn_rows++;
             r = tdc_dataset_map(c->ds, &row, &c->last, &sink, err);
             if (r < 0) {
-                r = td_error_set(err, r, "%s row %" PRId64 ": %s%s", row.unit, row.row,
-                                 c->sink_err.msg, err->msg);
+                r = td_error_prefix(err, r, "%s row %" PRId64 ": %s", row.unit, row.row,
+                                    c->sink_err.msg);
                 if ((r = tdc_recover(c, r, err)) < 0)
                     return r;
                 continue;
@@ -753,7 +753,7 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
          * FINISHED position, then the source moves the file away. */
         r = tdc_dataset_end_unit(c->ds, &sink, err);
         if (r < 0) {
-            r = td_error_set(err, r, "end of %s: %s%s", c->unit.name, c->sink_err.msg, err->msg);
+            r = td_error_prefix(err, r, "end of %s: %s", c->unit.name, c->sink_err.msg);
             if ((r = tdc_recover(c, r, err)) < 0)
                 return r;
             continue;

@@ -717,7 +717,7 @@ static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error
         if (r == 0)
             r = td_avro_encode(e->alert_schema, &e->alert_value, &e->buf, err);
         if (r < 0)
-            return td_error_set(err, r, "alert %s: %s", a->alert_id, err->msg);
+            return td_error_prefix(err, r, "alert %s: ", a->alert_id);
         if (a->kind == TDM_KIND_ALERT) {
             unsigned char due[4 + TDM_ALERT_ID_MAX + 1];
             size_t n = tdm_due_key(a->visit_due_date, a->alert_id, due, sizeof(due));
@@ -1496,7 +1496,7 @@ static int tdm_commit_batch(tdm_engine *e, td_error *err)
      * before this line leaves LMDB behind; the next start restores. */
     r = tdm_store_batch(e, err);
     if (r < 0)
-        return td_error_set(err, r, "writing the state after the Kafka commit: %s", err->msg);
+        return td_error_prefix(err, r, "writing the state after the Kafka commit: ");
     return 0;
 }
 

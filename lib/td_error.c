@@ -47,6 +47,35 @@ int td_error_append(td_error *err, int code, const char *fmt, ...)
     return err->code;
 }
 
+int td_error_prefix(td_error *err, int code, const char *fmt, ...)
+{
+    char old[TD_ERROR_MSG_MAX];
+    size_t len;
+    va_list ap;
+
+    if (!err)
+        return code;
+    memcpy(old, err->msg, sizeof(old));
+    old[sizeof(old) - 1] = '\0';
+    err->code = code;
+    va_start(ap, fmt);
+    td_error_vformat(err, 0, fmt, ap);
+    va_end(ap);
+    len = strnlen(err->msg, sizeof(err->msg));
+    if (len + 1 < sizeof(err->msg)) {
+        size_t n = strlen(old);
+        size_t room = sizeof(err->msg) - len - 1;
+        if (n > room) {
+            memcpy(err->msg + len, old, room);
+            err->msg[sizeof(err->msg) - 1] = '\0';
+            memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
+        } else {
+            memcpy(err->msg + len, old, n + 1);
+        }
+    }
+    return code;
+}
+
 void td_error_clear(td_error *err)
 {
     if (!err)

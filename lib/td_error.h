@@ -33,6 +33,16 @@ int td_error_set(td_error *err, int code, const char *fmt, ...)
 int td_error_append(td_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Puts the formatted text before what err holds and sets the code: the way
+ * to add context to an error on its way up, e.g.
+ *     return td_error_prefix(err, r, "alert %s: ", id);
+ * turns "disk full" into "alert 1f2e: disk full". Never pass err->msg (or
+ * td_error_msg(err)) as an argument of td_error_set/append for the same err:
+ * use this instead (tests/unit/test_error.c scans the tree for it). Returns
+ * code. */
+int td_error_prefix(td_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Resets err to "no error". Accepts NULL. */
 void td_error_clear(td_error *err);
 
