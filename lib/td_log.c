@@ -1,5 +1,6 @@
 #include "td_log.h"
 
+#include "td_date.h"
 #include "td_time.h"
 
 #include <errno.h>
@@ -124,6 +125,57 @@ static size_t td_log_x_at(const unsigned char *s)
     return 0;
 }
 
+/* Longest run of digits whose windows are checked one by one; a longer run
+ * is masked whole (no number tuodi prints is that long). */
+#define TD_LOG_RUN_MAX 64
+
+/* Whether the 15 (n == 15) or 18 (n == 18) digits at d look like an identity
+ * number: a region code that does not start with 0 and a birth date that
+ * exists (19YYMMDD for 15 digits). The check character is not verified: a
+ * mistyped identity number is still one. d[17] may be 10 (the X). */
+static bool td_log_id_shape(const unsigned char *d, size_t n)
+{
+    int32_t days;
+    int y, m, day;
+
+    if (d[0] == 0)
+        return false;
+    for (size_t i = 0; i < n - 1; i++)
+        if (d[i] > 9)
+            return false;
+    if (n == 15) {
+        y = 1900 + d[6] * 10 + d[7];
+        m = d[8] * 10 + d[9];
+        day = d[10] * 10 + d[11];
+        return d[14] <= 9 && td_date_from_ymd(y, m, day, &days);
+    }
+    y = d[6] * 1000 + d[7] * 100 + d[8] * 10 + d[9];
+    m = d[10] * 10 + d[11];
+    day = d[12] * 10 + d[13];
+    return y >= 1800 && y <= 2099 && td_date_from_ymd(y, m, day, &days);
+}
+
+/* Whether a run of n digits (values in d, the last one 10 for a trailing X
+ * when has_x) holds an identity number: exactly 15 or 18 characters, or any
+ * 15- or 18-character window of a longer run shaped like one. */
+static bool td_log_run_is_id(const unsigned char *d, size_t n, bool has_x)
+{
+    if (n == 15 || n == 18)
+        return true;
+    if (n < 15)
+        return false;
+    if (n > TD_LOG_RUN_MAX)
+        return true;
+    for (size_t i = 0; i + 15 <= n; i++) {
+        if (i + 15 <= n - (has_x ? 1 : 0) && td_log_id_shape(d + i, 15))
+            return true;
+        if (i + 18 <= n && (!has_x || i + 18 == n || d[i + 17] <= 9) &&
+            td_log_id_shape(d + i, 18))
+            return true;
+    }
+    return false;
+}
+
 size_t td_log_redact(char *text)
 {
     unsigned char *s = (unsigned char *)text;
@@ -131,9 +183,14 @@ size_t td_log_redact(char *text)
     size_t masked = 0;
 
     while (*s) {
+        unsigned char val[TD_LOG_RUN_MAX + 1];
         size_t ndigits = 0, len = 0, d;
+        bool has_x = false;
 
         while ((d = td_log_digit_at(s + len)) != 0) {
+            if (ndigits < TD_LOG_RUN_MAX)
+                val[ndigits] = d == 1 ? (unsigned char)(s[len] - '0')
+                                      : (unsigned char)(s[len + 2] - 0x90);
             len += d;
             ndigits++;
         }
@@ -141,12 +198,15 @@ size_t td_log_redact(char *text)
             *w++ = *s++;
             continue;
         }
-        /* A run of 17 digits may end in the check character X. */
-        if (ndigits == 17 && (d = td_log_x_at(s + len)) != 0) {
+        /* A run of 17 or more digits may end in the check character X. */
+        if (ndigits >= 17 && (d = td_log_x_at(s + len)) != 0) {
+            if (ndigits < TD_LOG_RUN_MAX)
+                val[ndigits] = 10;
             len += d;
             ndigits++;
+            has_x = true;
         }
-        if ((ndigits == 15 || ndigits == 18) && !td_log_x_at(s + len)) {
+        if (td_log_run_is_id(val, ndigits, has_x)) {
             memset(w, '*', ndigits);
             w += ndigits;
             masked++;

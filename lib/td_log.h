@@ -59,12 +59,16 @@ void td_log_componentv(td_log_level level, const char *component,
 #define td_log_info(...) td_log(TD_LOG_INFO, __VA_ARGS__)
 #define td_log_debug(...) td_log(TD_LOG_DEBUG, __VA_ARGS__)
 
-/* Masks every run that looks like a PRC identity number (15 digits, or 17
- * digits followed by a digit or X/x; ASCII or full-width digits) in the
- * NUL-terminated text s, in place, with '*' over its whole length (full-width
- * digits become '*' plus padding so the string stays valid UTF-8 and shrinks
- * at most). Runs of other lengths (offsets, timestamps, amounts) are kept.
- * Returns how many runs were masked. */
+/* Masks, in place in the NUL-terminated text s, with '*' over its whole
+ * length, every run of digits (ASCII or full-width) that is or holds a PRC
+ * identity number: a run of exactly 15 or 18 (the last may be X/x), and a
+ * longer run in which any 15- or 18-character window has an identity
+ * number's shape (a region code not starting with 0 and a birth date that
+ * exists), such as an identity number with digits glued on by a lost
+ * delimiter. Runs over 64 digits are masked whole. Full-width digits become
+ * '*' plus padding so the string stays valid UTF-8 and shrinks at most.
+ * Other runs (offsets, timestamps, amounts, codes) are kept. Returns how
+ * many runs were masked. */
 size_t td_log_redact(char *s);
 
 #endif

@@ -159,6 +159,12 @@ static void test_validation(void)
          "就诊类型", "unknown value \"******************\""},
         {"34052419800101001X|张三|340402100201|34052419800101001X|住院|100|50|50|否|A",
          "结算日期", "\"******************\" is not a date"},
+        /* regression (issue 10.6): an identity number with digits glued on
+         * (a lost delimiter) was quoted in clear */
+        {"34052419800101001X|张三|340402100201|2024-03-05|34040219810321001911|100|50|50|否|A",
+         "就诊类型", "unknown value \"********************\""},
+        {"34052419800101001X|张三|340402100201|2024-03-05|734052419800101001X|100|50|50|否|A",
+         "就诊类型", "unknown value \"*******************\""},
         /* a long value is cut, never through a run of digits */
         {"34052419800101001X|张三|340402100201|2024-03-05|aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "34052419800101001X|100|50|50|否|A",
@@ -176,7 +182,8 @@ static void test_validation(void)
          "姓名", "not valid UTF-8"},
     };
     static const char *const ids[] = {"34052419800101001X", "340524202501010015",
-                                      "340524189901010010", "990524198001010010", NULL};
+                                      "340524189901010010", "990524198001010010",
+                                      "340402198103210019", NULL};
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         t_sink s;

@@ -95,7 +95,8 @@ static void test_redact_keeps_other_numbers(void)
     CU_ASSERT_EQUAL(td_log_redact(s), 0);
     CU_ASSERT_STRING_EQUAL(s, "offset 1234567 ts 1764334800123 fen 99999999999999999999 code 340421100201");
 
-    snprintf(s, sizeof(s), "1234567890123456789"); /* 19 digits: not an id */
+    /* 19 digits with no identity number's shape in any window */
+    snprintf(s, sizeof(s), "9999999999999999999 0000000000000000000000");
     CU_ASSERT_EQUAL(td_log_redact(s), 0);
 
     snprintf(s, sizeof(s), "x123456789012345y"); /* 15 digits between letters */
@@ -104,6 +105,40 @@ static void test_redact_keeps_other_numbers(void)
 
     snprintf(s, sizeof(s), "%s", "");
     CU_ASSERT_EQUAL(td_log_redact(s), 0);
+}
+
+/* Regression (issue 10.6): an identity number with digits glued on by a lost
+ * delimiter appeared in clear in a dead letter's reason:
+ * 医疗类别: unknown value "34040219810321001911". */
+static void test_redact_ids_inside_longer_runs(void)
+{
+    static const char *const cases[] = {
+        "unknown value \"34040219810321001911\"",   /* 18 + 2 glued on */
+        "unknown value \"1234040219810321001X\"",   /* 1 + 17 + X */
+        "unknown value \"9934040219810321001x\"",   /* 2 + 17 + x */
+        "unknown value \"44190089010122177\"",      /* 15-digit legacy + 2 */
+        "v 0034040219810321001534040219810321001612", /* two ids glued */
+        "fw \xEF\xBC\x93\xEF\xBC\x94\xEF\xBC\x90\xEF\xBC\x95"
+        "\xEF\xBC\x92\xEF\xBC\x94" "19800101001477",         /* full-width start, 20 */
+    };
+    static const char *const secret[] = {
+        "3404021981032100", "3404021981032100", "3404021981032100", "441900890101221",
+        "3404021981032100", "198001010014",
+    };
+    char s[256];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(s, sizeof(s), "%s", cases[i]);
+        CU_ASSERT_EQUAL(td_log_redact(s), 1);
+        CU_ASSERT_PTR_NULL(strstr(s, secret[i]));
+        /* nothing of the run is left: no digit at all in these texts */
+        CU_ASSERT_PTR_NULL(strpbrk(s, "0123456789"));
+    }
+    /* a run too long to look at window by window is masked whole */
+    memset(s, '7', 100);
+    s[100] = '\0';
+    CU_ASSERT_EQUAL(td_log_redact(s), 1);
+    CU_ASSERT_PTR_NULL(strchr(s, '7'));
 }
 
 static void test_errno_preserved(void)
@@ -132,6 +167,7 @@ static void add_suites(void)
     TD_TEST(test_level_parse);
     TD_TEST(test_identity_numbers_never_logged);
     TD_TEST(test_redact_keeps_other_numbers);
+    TD_TEST(test_redact_ids_inside_longer_runs);
     TD_TEST(test_errno_preserved);
     TD_TEST(test_long_message_is_cut_not_overflowed);
 }
