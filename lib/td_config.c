@@ -160,6 +160,40 @@ static const char *show(char buf[CFG_SHOW_SIZE], const char *s, size_t len)
     return buf;
 }
 
+/* An unknown key as a message may quote it: at most CFG_KEY_SHOW_MAX
+ * characters, and only when it looks like a key name (letters, digits, _ . -
+ * or non-ASCII letters). Anything else (a line of /etc/shadow that YAML read
+ * as a key, say) is described, never copied into the log. */
+#define CFG_KEY_SHOW_MAX 32
+static const char *show_key(char buf[CFG_SHOW_SIZE], const char *s, size_t len)
+{
+    size_t i, chars = 0, cut = len;
+    bool name_like = true;
+
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if ((ch & 0xC0) == 0x80)
+            continue;
+        if (chars++ == CFG_KEY_SHOW_MAX && cut == len)
+            cut = i;
+        if (!(ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
+            name_like = false;
+    }
+    if (!name_like) {
+        snprintf(buf, CFG_SHOW_SIZE, "of %zu characters that is not a key name (not shown)",
+                 chars);
+        return buf;
+    }
+    show(buf, s, cut);
+    if (cut < len) { /* the ellipsis inside the quotes */
+        size_t o = strlen(buf);
+        memcpy(buf + o - 1, "...\"", 5);
+    }
+    return buf;
+}
+
 static const char *show_str(char buf[CFG_SHOW_SIZE], const char *s)
 {
     return show(buf, s, strlen(s));
@@ -351,7 +385,7 @@ static int ctx_finish(cfg_ctx *c, td_error *err)
     if (c->oom)
         td_error_append(err, code, "%s: out of memory", c->name);
     if (shown < total)
-        td_error_append(err, code, "%s: %zu more problem%s not shown", c->name,
+        td_error_append(err, code, "%s: and %zu more problem%s, not shown", c->name,
                         total - shown, total - shown == 1 ? "" : "s");
     if (err)
         err->code = code;
@@ -1913,10 +1947,10 @@ static void fill_section(cfg_ctx *c, const td_cfg_entry *table, void *base, node
         s = suggest(p->key->text, &table->key, nkeys, sizeof(*table));
         if (s)
             report(c, p->key->line, p->key->col, "unknown key %s%s (did you mean \"%s\"?)",
-                   show(buf, p->key->text, p->key->len), in, s);
+                   show_key(buf, p->key->text, p->key->len), in, s);
         else
             report(c, p->key->line, p->key->col, "unknown key %s%s",
-                   show(buf, p->key->text, p->key->len), in);
+                   show_key(buf, p->key->text, p->key->len), in);
     }
 }
 
@@ -1990,6 +2024,42 @@ static int apply_defaults(const td_cfg_entry *table, void *base, const char *bas
     return 0;
 }
 
+/* Whether the top-level mapping root is some other file: two keys or more,
+ * none of them a key of table and none close to one (a rules path pointing
+ * at /etc/shadow, whose lines YAML reads as keys). Then one message says so,
+ * instead of a problem per line that copies the file into the log. */
+static bool foreign_file(cfg_ctx *c, const td_cfg_entry *table, const node *root)
+{
+    const td_cfg_entry *e;
+    size_t i, nkeys = 0, o = 0;
+    char expect[256];
+
+    if (root->n < 2)
+        return false;
+    for (e = table; e->key; e++)
+        nkeys++;
+    for (i = 0; i < root->n; i++) {
+        const node *k = root->pairs[i].key;
+
+        if (k->kind != NODE_SCALAR || k->bad)
+            continue;
+        for (e = table; e->key; e++)
+            if (strcmp(e->key, k->text) == 0)
+                return false;
+        if (suggest(k->text, &table->key, nkeys, sizeof(*table)))
+            return false;
+    }
+    expect[0] = '\0';
+    for (e = table; e->key && o + 40 < sizeof(expect); e++) {
+        if (!(e->flags & TD_CFG_REQUIRED) && e != table)
+            continue;
+        o += (size_t)snprintf(expect + o, sizeof(expect) - o, "%s%s", o ? ", " : "", e->key);
+    }
+    report(c, root->line, root->col, "not a file of this kind: none of its %zu top-level "
+           "keys is known (it needs keys such as %s); is the path right?", root->n, expect);
+    return true;
+}
+
 static int load_buffer(const td_cfg_entry *table, const char *name, const char *base_dir,
                        const char *buf, size_t len, void *out, td_error *err)
 {
@@ -2010,8 +2080,10 @@ static int load_buffer(const td_cfg_entry *table, const char *name, const char *
     if (r == 0) {
         if (!root || (root->kind == NODE_SCALAR && root->null))
             fill_section(&c, table, out, NULL, "", 1, 1);
-        else if (root->kind == NODE_MAP)
-            fill_section(&c, table, out, root, "", root->line, root->col);
+        else if (root->kind == NODE_MAP) {
+            if (!foreign_file(&c, table, root))
+                fill_section(&c, table, out, root, "", root->line, root->col);
+        }
         else if (!root->bad)
             report(&c, root->line, root->col, "expected a mapping of keys to values at "
                    "the top, got %s", node_kind_name(root));

@@ -53,7 +53,7 @@
 /* Deeper nesting of mappings and lists is a syntax error. */
 #define TD_CONFIG_MAX_DEPTH 64
 /* At most this many problems are listed; a last line counts the rest. */
-#define TD_CONFIG_MAX_ERRORS 20
+#define TD_CONFIG_MAX_ERRORS 10
 
 /* The kind of an entry, and the C type of the member it fills. */
 typedef enum td_cfg_type {

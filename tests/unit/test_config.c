@@ -321,6 +321,47 @@ static void test_unknown_key(void)
     }
 }
 
+/* Regression (issue 10.8): a rules path pointing at /etc/shadow put 20 of its
+ * lines (password hashes included) into matchd's log as "unknown key"
+ * messages. A file none of whose keys is known is refused in one message
+ * that quotes nothing of it. */
+static void test_foreign_file_is_one_message(void)
+{
+    struct t_cfg c;
+    td_error err;
+    const char *shadow = "root:$y$j9T$SECRETSALT$SECRETHASHSECRETHASH:20228:0:99999:7:::\n"
+                         "daemon:*:20228:0:99999:7:::\n"
+                         "bin:*:20228:0:99999:7:::\n"
+                         "nobody:*:20228:0:99999:7:::\n";
+
+    CU_ASSERT_EQUAL(load(shadow, &c, &err), -EINVAL);
+    CU_ASSERT_EQUAL(count_lines(td_error_msg(&err)), 1);
+    CU_ASSERT_TRUE(msg_has(&err, "cfg.yaml:1:1: not a file of this kind: none of its 4 "
+                                 "top-level keys is known"));
+    CU_ASSERT_PTR_NULL(strstr(td_error_msg(&err), "SECRET"));
+    CU_ASSERT_PTR_NULL(strstr(td_error_msg(&err), "daemon"));
+    CU_ASSERT_PTR_NULL(strstr(td_error_msg(&err), "20228"));
+    CU_ASSERT_TRUE(cfg_is_zero(&c));
+}
+
+/* An unknown key is quoted only when it looks like a key name, and then at
+ * most 32 characters of it. */
+static void test_unknown_key_quoted_short(void)
+{
+    struct t_cfg c;
+    td_error err;
+
+    CU_ASSERT_EQUAL(load("group_id: g\n"
+                         "abcdefghijklmnopqrstuvwxyz0123456789abcdefghij: 1\n"
+                         "root:$y$j9T$SECRET:20228:0:99999:7::: x\n", &c, &err), -EINVAL);
+    CU_ASSERT_TRUE(msg_has(&err, "cfg.yaml:2:1: unknown key "
+                                 "\"abcdefghijklmnopqrstuvwxyz012345...\"\n"));
+    CU_ASSERT_TRUE(msg_has(&err, "cfg.yaml:3:1: unknown key of 36 characters that is not a "
+                                 "key name (not shown)"));
+    CU_ASSERT_PTR_NULL(strstr(td_error_msg(&err), "SECRET"));
+    CU_ASSERT_PTR_NULL(strstr(td_error_msg(&err), "6789"));
+}
+
 static void test_duplicate_key(void)
 {
     expect_error("group_id: a\n"
@@ -610,7 +651,7 @@ static void test_aliases_rejected(void)
         CU_ASSERT_EQUAL(load(lol, &c, &err), -EINVAL);
         CU_ASSERT_TRUE(msg_has(&err, "cfg.yaml:1:1: unknown key \"a\""));
         CU_ASSERT_TRUE(msg_has(&err, "cfg.yaml:2:8: YAML aliases are not supported (*a)"));
-        CU_ASSERT_TRUE(msg_has(&err, "more problems not shown"));
+        CU_ASSERT_TRUE(msg_has(&err, "more problems, not shown"));
     }
 }
 
@@ -644,24 +685,27 @@ static void test_error_limit(void)
     char yaml[4096];
     size_t i, o = 0;
 
+    o += (size_t)snprintf(yaml + o, sizeof(yaml) - o, "group_id: g\n");
     for (i = 0; i < 30; i++)
         o += (size_t)snprintf(yaml + o, sizeof(yaml) - o, "unknown_%02zu: %zu\n", i, i);
     CU_ASSERT_EQUAL(load(yaml, &c, &err), -EINVAL);
     CU_ASSERT_EQUAL(count_lines(td_error_msg(&err)), TD_CONFIG_MAX_ERRORS + 1);
-    CU_ASSERT_TRUE(msg_has(&err, "cfg.yaml:1:1: unknown key \"unknown_00\"\n"));
-    CU_ASSERT_TRUE(msg_has(&err, "cfg.yaml:20:1: unknown key \"unknown_19\"\n"
-                                 "cfg.yaml: 10 more problems not shown"));
-    /* Long messages fill td_error before 20 lines: whole lines only, and the
+    CU_ASSERT_TRUE(msg_has(&err, "cfg.yaml:2:1: unknown key \"unknown_00\"\n"));
+    CU_ASSERT_TRUE(msg_has(&err, "cfg.yaml:11:1: unknown key \"unknown_09\"\n"
+                                 "cfg.yaml: and 20 more problems, not shown"));
+    /* Long messages fill td_error before 10 lines: whole lines only, and the
      * count line still fits. */
     o = (size_t)snprintf(yaml, sizeof(yaml), "kafka:\n");
-    for (i = 0; i < 30; i++)
+    for (i = 0; i < 20; i++)
         o += (size_t)snprintf(yaml + o, sizeof(yaml) - o,
-                              "  no.such.property.with.a.rather.long.name.number.%02zu: 1\n", i);
+                              "  no.such.property.with.a.rather.long.name.number.%02zu.and.a."
+                              "longer.tail.still.to.make.this.line.long.enough.to.fill: 1\n", i);
     CU_ASSERT_EQUAL(load(yaml, &c, &err), -EINVAL);
     CU_ASSERT_TRUE(count_lines(td_error_msg(&err)) < TD_CONFIG_MAX_ERRORS);
     CU_ASSERT_TRUE(msg_has(&err, "cfg.yaml:2:3: kafka.no.such.property.with.a.rather.long."
-                                 "name.number.00: No such configuration property"));
-    CU_ASSERT_TRUE(msg_has(&err, "more problems not shown"));
+                                 "name.number.00.and.a.longer.tail.still.to.make.this.line.long."
+                                 "enough.to.fill: No such configuration property"));
+    CU_ASSERT_TRUE(msg_has(&err, "more problems, not shown"));
     CU_ASSERT_PTR_NULL(strstr(td_error_msg(&err), "..."));
     CU_ASSERT_TRUE(strlen(td_error_msg(&err)) < TD_ERROR_MSG_MAX - 1);
 }
@@ -1290,6 +1334,8 @@ static void add_suites(void)
     TD_TEST(test_values);
     TD_TEST(test_null_values);
     TD_TEST(test_unknown_key);
+    TD_TEST(test_foreign_file_is_one_message);
+    TD_TEST(test_unknown_key_quoted_short);
     TD_TEST(test_duplicate_key);
     TD_TEST(test_wrong_type);
     TD_TEST(test_integers);
