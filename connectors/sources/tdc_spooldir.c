@@ -65,7 +65,20 @@ enum { U_NONE, U_READING, U_END_PENDING, U_ENDED, U_MOVE, U_REOPEN };
 typedef struct spool_entry {
     char *name;
     int64_t ino, size, mtime_ns;
+    int why; /* skipped entries: a skip_why */
 } spool_entry;
+
+/* Why an entry of input_dir is never taken (hidden names are not reported:
+ * they are how a file is written in place before it is renamed in). */
+typedef enum skip_why {
+    SKIP_PATTERN = 0,
+    SKIP_MARKER,
+    SKIP_SYMLINK,
+    SKIP_DIRECTORY,
+    SKIP_FIFO,
+    SKIP_SOCKET,
+    SKIP_DEVICE,
+} skip_why;
 
 typedef struct tdc_spooldir {
     tdc_source base;
@@ -84,6 +97,9 @@ typedef struct tdc_spooldir {
     int64_t last_scan;
     spool_entry *seen; /* the previous scan's candidates, sorted (age) */
     size_t nseen;
+    spool_entry *skipped; /* entries of input_dir never taken, each warned about
+                             once: the previous scan's, sorted */
+    size_t nskipped;
     size_t not_ready;  /* candidates not ready at the last scan */
 
     int ustate;
@@ -249,18 +265,75 @@ static void free_entries(spool_entry *v, size_t n)
     free(v);
 }
 
-/* Regular files in dirfd, sorted by strcmp; with match, only those whose
- * name matches the pattern and is not a marker (input_dir). processing_dir
- * holds only files this source took (maybe under an older pattern): every
- * regular, non-hidden file there is listed. */
-static int list_dir(const tdc_spooldir *s, int dirfd, bool match, spool_entry **ret,
-                    size_t *ret_n)
+typedef struct entry_vec {
+    spool_entry *v;
+    size_t n, cap;
+} entry_vec;
+
+static int push_entry(entry_vec *ev, const char *name, const struct stat *st, int why)
 {
-    spool_entry *v = NULL;
-    size_t n = 0, cap = 0;
+    if (ev->n == ev->cap) {
+        size_t nc = ev->cap ? ev->cap * 2 : 16;
+        spool_entry *nv = realloc(ev->v, nc * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        ev->v = nv;
+        ev->cap = nc;
+    }
+    spool_entry *e = &ev->v[ev->n];
+    e->name = strdup(name);
+    if (!e->name)
+        return -ENOMEM;
+    e->ino = (int64_t)st->st_ino;
+    e->size = (int64_t)st->st_size;
+    e->mtime_ns = mtime_ns(st);
+    e->why = why;
+    ev->n++;
+    return 0;
+}
+
+/* The reason an entry of input_dir that is not a candidate is never taken,
+ * or -1 when it is no concern (one of our own directories). */
+static int skip_reason(const tdc_spooldir *s, const struct stat *st, bool matches, bool marker)
+{
+    int fds[3] = {s->proc_fd, s->fin_fd, s->err_fd};
+
+    if (S_ISDIR(st->st_mode)) {
+        for (int i = 0; i < 3; i++) {
+            struct stat o;
+            if (fstat(fds[i], &o) == 0 && o.st_dev == st->st_dev && o.st_ino == st->st_ino)
+                return -1;
+        }
+    }
+    if (marker)
+        return SKIP_MARKER;
+    if (!matches)
+        return SKIP_PATTERN;
+    if (S_ISLNK(st->st_mode))
+        return SKIP_SYMLINK;
+    if (S_ISDIR(st->st_mode))
+        return SKIP_DIRECTORY;
+    if (S_ISFIFO(st->st_mode))
+        return SKIP_FIFO;
+    if (S_ISSOCK(st->st_mode))
+        return SKIP_SOCKET;
+    return SKIP_DEVICE;
+}
+
+/* Regular files in dirfd, sorted by strcmp. With skipped (input_dir): only
+ * those whose name matches the pattern and is not a marker, and in
+ * *skipped (sorted) the entries that will never be taken, with why: names
+ * that do not match, entries that are not regular files, markers whose file
+ * is not there. Hidden names are left out of both. processing_dir holds only
+ * files this source took (maybe under an older pattern): every regular,
+ * non-hidden file there is listed. */
+static int list_dir(const tdc_spooldir *s, int dirfd, spool_entry **ret, size_t *ret_n,
+                    spool_entry **skipped, size_t *nskipped)
+{
+    entry_vec v = {0}, sk = {0};
     struct dirent *de;
     DIR *d;
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0, fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     if (fd < 0)
         return -errno;
@@ -275,36 +348,120 @@ static int list_dir(const tdc_spooldir *s, int dirfd, bool match, spool_entry **
         const char *nm = de->d_name;
         if (strlen(nm) >= TDC_UNIT_MAX || nm[0] == '.')
             continue;
-        if (match && (fnmatch(s->pattern, nm, FNM_PERIOD) != 0 || has_suffix(nm, s->marker)))
+        if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue; /* gone meanwhile */
+        if (skipped) {
+            bool marker = has_suffix(nm, s->marker);
+            bool matches = fnmatch(s->pattern, nm, FNM_PERIOD) == 0;
+            if (marker || !matches || !S_ISREG(st.st_mode)) {
+                int why = skip_reason(s, &st, matches, marker);
+                if (marker) {
+                    /* the marker of an entry that is there: that entry speaks for it */
+                    char base[TDC_UNIT_MAX];
+                    snprintf(base, sizeof(base), "%.*s", (int)(strlen(nm) - strlen(s->marker)), nm);
+                    if (base[0] && faccessat(dirfd, base, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                        why = -1;
+                }
+                if (why >= 0 && (rc = push_entry(&sk, nm, &st, why)) < 0)
+                    goto fail;
+                continue;
+            }
+        } else if (!S_ISREG(st.st_mode)) {
             continue;
-        if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-            continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            spool_entry *nv = realloc(v, nc * sizeof(*nv));
-            if (!nv)
-                goto nomem;
-            v = nv;
-            cap = nc;
         }
-        v[n].name = strdup(nm);
-        if (!v[n].name)
-            goto nomem;
-        v[n].ino = (int64_t)st.st_ino;
-        v[n].size = (int64_t)st.st_size;
-        v[n].mtime_ns = mtime_ns(&st);
-        n++;
+        if ((rc = push_entry(&v, nm, &st, 0)) < 0)
+            goto fail;
     }
     closedir(d);
-    if (n > 1)
-        qsort(v, n, sizeof(*v), cmp_entry);
-    *ret = v;
-    *ret_n = n;
+    if (v.n > 1)
+        qsort(v.v, v.n, sizeof(*v.v), cmp_entry);
+    if (sk.n > 1)
+        qsort(sk.v, sk.n, sizeof(*sk.v), cmp_entry);
+    *ret = v.v;
+    *ret_n = v.n;
+    if (skipped) {
+        *skipped = sk.v;
+        *nskipped = sk.n;
+    }
     return 0;
-nomem:
+fail:
     closedir(d);
-    free_entries(v, n);
-    return -ENOMEM;
+    free_entries(v.v, v.n);
+    free_entries(sk.v, sk.n);
+    return rc;
+}
+
+/* Copies a file name for a log line: control characters and bytes that are
+ * not UTF-8 become '?'. */
+static void printable_name(char *dst, size_t size, const char *name)
+{
+    const unsigned char *p = (const unsigned char *)name;
+    size_t o = 0;
+
+    while (*p && o + 5 < size) {
+        size_t len = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                   : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        bool ok = len > 0 && (len == 1 ? *p >= 0x20 && *p != 0x7F : *p >= 0xC2 && *p <= 0xF4);
+        for (size_t k = 1; ok && k < len; k++)
+            ok = (p[k] & 0xC0) == 0x80;
+        if (!ok) {
+            dst[o++] = '?';
+            p++;
+            continue;
+        }
+        memcpy(dst + o, p, len);
+        o += len;
+        p += len;
+    }
+    dst[o] = '\0';
+}
+
+/* Warns once about each entry of input_dir that will never be taken: those
+ * in now that were not in the previous scan's list (same name and inode).
+ * Takes now (sorted) as the new list. */
+static void warn_skipped(tdc_spooldir *s, spool_entry *now, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const spool_entry *e = &now[i];
+        const spool_entry *old = s->nskipped ? bsearch(e, s->skipped, s->nskipped, sizeof(*e),
+                                                       cmp_entry)
+                                             : NULL;
+        char nm[TDC_UNIT_MAX * 3], why[TDC_UNIT_MAX * 3 + 160];
+        if (old && old->ino == e->ino && old->why == e->why)
+            continue;
+        printable_name(nm, sizeof(nm), e->name);
+        switch ((skip_why)e->why) {
+        case SKIP_PATTERN:
+            snprintf(why, sizeof(why), "its name does not match pattern \"%s\"", s->pattern);
+            break;
+        case SKIP_MARKER: {
+            char base[TDC_UNIT_MAX * 3];
+            snprintf(base, sizeof(base), "%.*s", (int)(strlen(nm) - strlen(s->marker)), nm);
+            snprintf(why, sizeof(why), "a marker (marker_suffix \"%s\") without its file \"%s\"",
+                     s->marker, base);
+            break;
+        }
+        case SKIP_SYMLINK:
+            snprintf(why, sizeof(why), "a symbolic link (only regular files are taken)");
+            break;
+        case SKIP_DIRECTORY:
+            snprintf(why, sizeof(why), "a directory (only regular files are taken)");
+            break;
+        case SKIP_FIFO:
+            snprintf(why, sizeof(why), "a FIFO (only regular files are taken)");
+            break;
+        case SKIP_SOCKET:
+            snprintf(why, sizeof(why), "a socket (only regular files are taken)");
+            break;
+        case SKIP_DEVICE:
+            snprintf(why, sizeof(why), "a device (only regular files are taken)");
+            break;
+        }
+        td_log_component(TD_LOG_WARNING, "spooldir", "%s/%s: never taken: %s", s->input, nm, why);
+    }
+    free_entries(s->skipped, s->nskipped);
+    s->skipped = now;
+    s->nskipped = n;
 }
 
 /* --- units ------------------------------------------------------------- */
@@ -605,9 +762,12 @@ static int take_file(tdc_spooldir *s, char *out, size_t size, td_error *err)
 
     if (rc < 0)
         return rc;
-    rc = list_dir(s, s->in_fd, true, &v, &n);
+    spool_entry *sk = NULL;
+    size_t nsk = 0;
+    rc = list_dir(s, s->in_fd, &v, &n, &sk, &nsk);
     if (rc < 0)
         return td_error_set(err, rc, "spooldir: listing %s: %s", s->input, strerror(-rc));
+    warn_skipped(s, sk, nsk);
     s->last_scan = now;
     s->not_ready = 0;
     int found = 0;
@@ -655,7 +815,7 @@ static int leftover(tdc_spooldir *s, char *out, size_t size, td_error *err)
 
     if (rc < 0)
         return rc;
-    rc = list_dir(s, s->proc_fd, false, &v, &n);
+    rc = list_dir(s, s->proc_fd, &v, &n, NULL, NULL);
     if (rc < 0)
         return td_error_set(err, rc, "spooldir: listing %s: %s", s->processing, strerror(-rc));
     if (n > 0)
@@ -707,7 +867,7 @@ static int spool_resume(tdc_source *src, const tdc_position *committed, td_error
 
     /* markers of files taken just before a crash */
     if (s->ready == TDC_SPOOLDIR_READY_MARKER) {
-        if ((rc = list_dir(s, s->proc_fd, false, &v, &n)) < 0)
+        if ((rc = list_dir(s, s->proc_fd, &v, &n, NULL, NULL)) < 0)
             return td_error_set(err, rc, "spooldir: listing %s: %s", s->processing, strerror(-rc));
         for (size_t i = 0; i < n; i++) {
             char m[TDC_UNIT_MAX + 64];
@@ -927,6 +1087,7 @@ static void spool_free(tdc_source *src)
     if (s->ino_fd >= 0)
         close(s->ino_fd);
     free_entries(s->seen, s->nseen);
+    free_entries(s->skipped, s->nskipped);
     free(s->input);
     free(s->processing);
     free(s->finished);

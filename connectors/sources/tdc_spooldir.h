@@ -21,6 +21,15 @@
  *                  a crash between the two, when the connector restarts).
  *   ready: age     its mtime is at least min_age old and its inode, size and
  *                  mtime were the same at the previous scan of the directory.
+ * Entries of input_dir that will never be taken are logged once each, as a
+ * warning naming the entry and why ("never taken: a symbolic link", "a
+ * FIFO", "a directory", "its name does not match pattern", "a marker
+ * without its file"): once per entry (name and inode) for the life of the
+ * source, not at every scan; an entry removed and created again is a new
+ * one. Not reported: hidden names (the way to write a file in place before
+ * renaming it in), markers of entries that are there, files still waiting
+ * for their marker or min_age (STATUS= counts them), and our own
+ * processing/finished/error directories.
  * Among ready files the one whose base name is first by strcmp(3) (bytes,
  * not locale) is taken; a file that becomes ready later is taken later even
  * if its name sorts first. Taking = rename(2) (RENAME_NOREPLACE) into

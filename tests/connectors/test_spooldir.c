@@ -4,6 +4,7 @@
 #include "tdc_spooldir.h"
 
 #include "td_config.h"
+#include "td_log.h"
 #include "td_test.h"
 
 #include <errno.h>
@@ -1056,6 +1057,98 @@ static void test_inotify_wakeup(void)
     tdc_source_free(src);
 }
 
+/* --- entries never taken: one warning each ------------------------------ */
+
+#define MAX_WARN 64
+static char warned[MAX_WARN][512];
+static size_t nwarned;
+
+static void warn_sink(td_log_level level, const char *line, void *opaque)
+{
+    (void)opaque;
+    if (level == TD_LOG_WARNING && strstr(line, "never taken") && nwarned < MAX_WARN)
+        snprintf(warned[nwarned++], sizeof(warned[0]), "%s", line);
+}
+
+/* How many warnings name in/<name>: and say why. */
+static size_t warnings_for(const char *name, const char *why)
+{
+    char key[1200];
+    size_t n = 0;
+    snprintf(key, sizeof(key), "%s/%s: never taken: ", in, name);
+    for (size_t i = 0; i < nwarned; i++)
+        if (strstr(warned[i], key) && strstr(warned[i], why))
+            n++;
+    return n;
+}
+
+/* Issue 10, defect 10: a symlink, a FIFO, a directory (each with its
+ * marker), a file that does not match the pattern (with a marker) and a
+ * marker without its file were skipped silently at every scan. Each is
+ * warned about exactly once over many scans; a hidden file and a file
+ * still waiting for its marker are not; an entry that comes back (a new
+ * inode) is warned about again, once. */
+static void test_never_taken_warned_once(void)
+{
+    char *p, *q;
+    got rows[12];
+    tdc_position end;
+
+    fresh();
+    nwarned = 0;
+    td_log_set_sink(warn_sink, NULL);
+    drop("a.csv", ten, true);
+    p = path_of("", "link.csv");
+    q = path_of("", "a.csv");
+    CU_ASSERT_FATAL(symlink(q, p) == 0);
+    free(p);
+    free(q);
+    put_bytes("", "link.csv.done", "", 0);
+    p = path_of("", "pipe.csv");
+    CU_ASSERT_FATAL(mkfifo(p, 0640) == 0);
+    free(p);
+    put_bytes("", "pipe.csv.done", "", 0);
+    p = path_of("", "dir.csv");
+    CU_ASSERT_FATAL(mkdir(p, 0750) == 0);
+    free(p);
+    put_bytes("", "dir.csv.done", "", 0);
+    drop("data.txt", ten, true);
+    put_bytes("", "gone.csv.done", "", 0);
+    drop(".upload.csv", ten, true);
+    drop("pending.csv", ten, false);
+
+    tdc_source *src = make(NULL);
+    CU_ASSERT_EQUAL(read_unit(src, rows, 12, &end), 10);
+    commit(src);
+    CU_ASSERT(exists("finished", "a.csv"));
+    CU_ASSERT_EQUAL(idle_steps(src, 20), 0); /* 20 more scans */
+
+    CU_ASSERT_EQUAL(warnings_for("link.csv", "symbolic link"), 1);
+    CU_ASSERT_EQUAL(warnings_for("pipe.csv", "FIFO"), 1);
+    CU_ASSERT_EQUAL(warnings_for("dir.csv", "directory"), 1);
+    CU_ASSERT_EQUAL(warnings_for("data.txt", "does not match pattern \"*.csv\""), 1);
+    CU_ASSERT_EQUAL(warnings_for("gone.csv.done", "without its file \"gone.csv\""), 1);
+    CU_ASSERT_EQUAL(nwarned, 5); /* nothing about markers of present entries, hidden
+                                    files, pending.csv or processing/finished/error */
+    for (size_t i = 0; i < nwarned; i++)
+        printf("\n    %s", warned[i]);
+
+    /* the same name again as a new entry: one more warning, once */
+    p = path_of("", "link.csv");
+    CU_ASSERT_FATAL(unlink(p) == 0);
+    CU_ASSERT_EQUAL(idle_steps(src, 2), 0); /* its marker is alone now */
+    CU_ASSERT_EQUAL(warnings_for("link.csv.done", "without its file \"link.csv\""), 1);
+    CU_ASSERT_FATAL(symlink("/nonexistent", p) == 0);
+    free(p);
+    CU_ASSERT_EQUAL(idle_steps(src, 5), 0);
+    CU_ASSERT_EQUAL(warnings_for("link.csv", "symbolic link"), 2);
+    CU_ASSERT_EQUAL(warnings_for("link.csv.done", "without its file"), 1);
+    CU_ASSERT_EQUAL(nwarned, 7);
+    CU_ASSERT(exists("", "pending.csv"));
+    td_log_set_sink(NULL, NULL);
+    tdc_source_free(src);
+}
+
 static int all_clean(void)
 {
     if (root) {
@@ -1089,6 +1182,7 @@ static void add_suites(void)
     TD_TEST(test_status);
     TD_TEST(test_gb18030_file);
     TD_TEST(test_inotify_wakeup);
+    TD_TEST(test_never_taken_warned_once);
     (void)t_clean;
 }
 
