@@ -593,7 +593,11 @@ static void tdc_unit_end(tdc_connector *c)
         td_log_error("%s: %" PRId64 " rows read but %" PRId64 " published + %" PRId64
                      " rejected: please report this", u->name, u->rows, u->published, u->rejected);
     td_log_info("%s: %" PRId64 " rows read (from row %" PRId64 ") = %" PRId64 " published + %" PRId64
-                " rejected, %.0f rows/s", u->name[0] ? u->name : "(empty file)", u->rows,
+                " rejected, %.0f rows/s",
+                u->name[0]                                  ? u->name
+                : c->committed.kind == TDC_POSITION_SPOOLDIR ? c->committed.file_name
+                                                             : "(empty file)",
+                u->rows,
                 u->first_row, u->published, u->rejected,
                 ms > 0 ? (double)u->rows * 1000.0 / (double)ms : (double)u->rows);
     memset(u, 0, sizeof(*u));
@@ -758,6 +762,8 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
                 return r;
             continue;
         }
+        tdc_source_unit_counts(c->src, c->unit.rows > 0 ? c->unit.first_row : 0,
+                               c->unit.published, c->unit.rejected);
         r = tdc_commit(c, err);
         if (r < 0)
             return r;

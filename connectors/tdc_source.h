@@ -19,6 +19,8 @@
  *                                                            ended after its last row;
  *                                                            tdc_source_position() now
  *                                                            says FINISHED (or ERROR)
+ *     tdc_source_unit_counts(src, ...)    after END_UNIT, before the commit:
+ *                                         how this run's rows of the unit went
  *     ... the engine commits a transaction holding the rows' records and
  *     tdc_source_position() ...
  *     tdc_source_committed(src, &pos)     after the commit: a spooldir moves a
@@ -59,6 +61,11 @@ typedef struct tdc_source_ops {
     int (*committed)(tdc_source *src, const tdc_position *pos, td_error *err);
     int (*wait_fd)(const tdc_source *src); /* -1: poll by interval */
     const char *(*status)(const tdc_source *src); /* for STATUS= and logs */
+    /* Optional. After END_UNIT, before the commit of the unit's end: of the
+     * unit's rows this run read (from first_row on; first_row 0: none),
+     * how many were published and how many dead-lettered. A spooldir puts
+     * them in the .error.txt of a file that ended in ERROR. */
+    void (*unit_counts)(tdc_source *src, int64_t first_row, int64_t published, int64_t rejected);
     void (*free)(tdc_source *src);
 } tdc_source_ops;
 
@@ -90,6 +97,12 @@ static inline int tdc_source_wait_fd(const tdc_source *s)
 static inline const char *tdc_source_status(const tdc_source *s)
 {
     return s->ops->status ? s->ops->status(s) : "";
+}
+static inline void tdc_source_unit_counts(tdc_source *s, int64_t first_row, int64_t published,
+                                          int64_t rejected)
+{
+    if (s->ops->unit_counts)
+        s->ops->unit_counts(s, first_row, published, rejected);
 }
 static inline tdc_source *tdc_source_free(tdc_source *s)
 {

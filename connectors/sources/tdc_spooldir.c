@@ -114,6 +114,9 @@ typedef struct tdc_spooldir {
     bool have_pos;
     const char *row_error;
     char status[TDC_UNIT_MAX + 160];
+    /* how the rows of the unit went, as the engine said (unit_counts) */
+    bool have_counts;
+    int64_t counts_first_row, counts_published, counts_rejected;
 } tdc_spooldir;
 
 static const tdc_source_ops spooldir_ops;
@@ -511,6 +514,7 @@ static int unit_open(tdc_spooldir *s, const char *name, const tdc_position *at)
     td_error_clear(&e);
     copy_text(s->name, sizeof(s->name), name);
     s->row_error = NULL;
+    s->have_counts = false;
     if (at) {
         s->pos = *at;
     } else {
@@ -681,65 +685,215 @@ static int rename_noreplace(int ofd, const char *oname, int nfd, const char *nna
     return renameat(ofd, oname, nfd, nname) == 0 ? 0 : -errno;
 }
 
-static int write_error_txt(const tdc_spooldir *s, const char *final, td_error *err)
+/* Where a file that ended in ERROR went. */
+typedef enum end_where {
+    END_MOVED,    /* renamed into error_dir */
+    END_REPLACED, /* processing/<name> is another file now */
+    END_REMOVED,  /* processing/<name> is gone */
+} end_where;
+
+#define STORY_MAX 4096
+
+/* Appends to buf (size STORY_MAX) what happened to the unit that ended in
+ * ERROR, as "key: value" lines: the reason, where the file is, which rows
+ * were read (and, when the engine said, how they went) and where the rest
+ * is. now_size: the file's size at the move (END_MOVED). */
+static void end_story(const tdc_spooldir *s, end_where where, const char *final, int64_t now_size,
+                      char *buf)
 {
-    char path[TDC_UNIT_MAX + 80], when[40];
+    const tdc_position *p = &s->pos;
+    size_t n = 0;
+    int64_t last_row = p->next_row - 1;
+
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        if (n < STORY_MAX)                                                                         \
+            n += (size_t)snprintf(buf + n, STORY_MAX - n, __VA_ARGS__);                            \
+    } while (0)
+    ADD("file: %s\nreason: %s\n", p->file_name, p->error[0] ? p->error : "(none given)");
+    switch (where) {
+    case END_MOVED:
+        ADD("moved to: %s/%s\n", s->errdir, final);
+        break;
+    case END_REPLACED:
+        ADD("not moved: it is no longer in %s: another file of the same name took its place "
+            "there while it was read (that file is read as a new one)\n",
+            s->processing);
+        break;
+    case END_REMOVED:
+        ADD("not moved: it is no longer in %s: it was removed or renamed while it was read\n",
+            s->processing);
+        break;
+    }
+    if (last_row >= 2)
+        ADD("rows read: 2 to %lld (bytes up to %lld), each one published or dead-lettered\n",
+            (long long)last_row, (long long)p->next_byte_offset);
+    else
+        ADD("rows read: none\n");
+    if (s->have_counts && s->counts_first_row >= 2 && s->counts_first_row <= last_row)
+        ADD("this run: rows %lld to %lld: %lld published, %lld dead-lettered\n",
+            (long long)s->counts_first_row, (long long)last_row, (long long)s->counts_published,
+            (long long)s->counts_rejected);
+    else if (s->have_counts && s->counts_first_row == 0 && last_row >= 2)
+        ADD("this run: no row (the rows above were committed by an earlier run)\n");
+    if (p->next_byte_offset >= p->size)
+        ADD("not read: nothing (read to its end, byte %lld)\n", (long long)p->size);
+    else if (where == END_MOVED && now_size == p->size)
+        ADD("not read: bytes %lld to %lld (row %lld on): in %s/%s from byte %lld\n",
+            (long long)p->next_byte_offset, (long long)p->size, (long long)p->next_row, s->errdir,
+            final, (long long)p->next_byte_offset);
+    else if (where == END_MOVED)
+        ADD("not read: bytes %lld to %lld (row %lld on) of the file as it was taken; it changed "
+            "since (%lld bytes now): what is left of them is in %s/%s\n",
+            (long long)p->next_byte_offset, (long long)p->size, (long long)p->next_row,
+            (long long)now_size, s->errdir, final);
+    else
+        ADD("not read: bytes %lld to %lld (row %lld on): not in the spool any more\n",
+            (long long)p->next_byte_offset, (long long)p->size, (long long)p->next_row);
+#undef ADD
+}
+
+/* The name error.txt is written under before it is renamed into place. */
+#define ERROR_TXT_PARTIAL ".error.txt.partial"
+
+static int write_error_txt(const tdc_spooldir *s, const char *story, td_error *err)
+{
+    char when[40];
     int fd;
     FILE *f;
 
-    snprintf(path, sizeof(path), "%s.error.txt", final);
-    fd = openat(s->err_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+    fd = openat(s->err_fd, ERROR_TXT_PARTIAL, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                0640);
     if (fd < 0)
-        return td_error_set(err, -errno, "%s/%s: %s", s->errdir, path, strerror(errno));
+        return td_error_set(err, -errno, "%s/%s: %s", s->errdir, ERROR_TXT_PARTIAL, strerror(errno));
     f = fdopen(fd, "w");
     if (!f) {
         int e = errno;
         close(fd);
-        return td_error_set(err, -e, "%s/%s: %s", s->errdir, path, strerror(e));
+        return td_error_set(err, -e, "%s/%s: %s", s->errdir, ERROR_TXT_PARTIAL, strerror(e));
     }
     td_time_format_iso(spool_now(s) / 1000000, when, sizeof(when));
-    fprintf(f,
-            "file: %s\nmoved to: %s/%s\nreason: %s\nstopped at: row %lld, byte %lld of %lld\n"
-            "time: %s\n",
-            s->pos.file_name, s->errdir, final, s->pos.error[0] ? s->pos.error : "(none given)",
-            (long long)s->pos.next_row, (long long)s->pos.next_byte_offset,
-            (long long)s->pos.size, when);
+    fprintf(f, "%stime: %s\n", story, when);
     if (fclose(f) != 0)
-        return td_error_set(err, -EIO, "%s/%s: write failed", s->errdir, path);
+        return td_error_set(err, -EIO, "%s/%s: write failed", s->errdir, ERROR_TXT_PARTIAL);
     return 0;
 }
 
-/* Moves processing/<pos.file_name> to finished/ or error/ by pos.state. */
+/* The name in error_dir of a regular file with inode ino, into out: a unit
+ * we moved there before a crash, before its .error.txt was in place. */
+static bool find_moved(const tdc_spooldir *s, int64_t ino, char *out, size_t size)
+{
+    int fd = openat(s->err_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct dirent *de;
+    bool found = false;
+    DIR *d;
+
+    if (fd < 0)
+        return false;
+    if (!(d = fdopendir(fd))) {
+        close(fd);
+        return false;
+    }
+    while (!found && (de = readdir(d))) {
+        struct stat st;
+        if (de->d_name[0] != '.' && (int64_t)de->d_ino == ino &&
+            fstatat(s->err_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            (int64_t)st.st_ino == ino && strlen(de->d_name) < size) {
+            copy_text(out, size, de->d_name);
+            found = true;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* Moves processing/<pos.file_name> to finished/ or error/ by pos.state. An
+ * ERROR unit gets error/<final>.error.txt saying what happened, also when
+ * the file is not there to move (replaced or removed while it was read): it
+ * is written aside, the file is moved, then it is renamed into place, and
+ * the same story goes to the log. */
 static int unit_move(tdc_spooldir *s, td_error *err)
 {
     const char *name = s->pos.file_name;
     bool is_err = s->pos.state == TDC_FILE_ERROR;
     const char *dname = is_err ? s->errdir : s->finished;
-    char final[TDC_UNIT_MAX + 64];
+    char final[TDC_UNIT_MAX + 64], txt[TDC_UNIT_MAX + 80];
+    char *story = NULL;
+    end_where where = END_MOVED;
     struct stat st;
-    bool present;
+    bool present, there;
     int rc, dfd;
 
     if ((rc = check_dirs(s, err)) < 0)
         return rc;
     dfd = is_err ? s->err_fd : s->fin_fd; /* after check_dirs() may have reopened it */
-    present = fstatat(s->proc_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-              (int64_t)st.st_ino == s->pos.inode;
+    if (is_err && !(story = malloc(STORY_MAX)))
+        return td_error_set(err, -ENOMEM, "spooldir: out of memory");
+again:
+    there = fstatat(s->proc_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    present = there && (int64_t)st.st_ino == s->pos.inode;
     if (!present && !is_err)
         return 0; /* gone (or replaced: a new file, read later) */
-    if ((rc = free_name(s, dfd, name, is_err, final, sizeof(final))) < 0)
-        return td_error_set(err, rc, "%s: no free name for %s", dname, name);
-    if (is_err && (rc = write_error_txt(s, final, err)) < 0)
-        return rc;
-    if (!present)
-        return 0;
-    rc = rename_noreplace(s->proc_fd, name, dfd, final);
-    if (rc == -ENOENT && faccessat(s->proc_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-        return 0; /* the file went away meanwhile */
-    if (rc < 0)
-        return td_error_set(err, rc, "moving %s/%s to %s/%s: %s", s->processing, name, dname, final,
-                            strerror(-rc));
-    return 0;
+    if (!present && find_moved(s, s->pos.inode, final, sizeof(final))) {
+        /* moved before a crash: only its .error.txt is missing */
+        if (fstatat(s->err_fd, final, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            st.st_size = 0;
+        where = END_MOVED;
+    } else {
+        if ((rc = free_name(s, dfd, name, is_err, final, sizeof(final))) < 0) {
+            rc = td_error_set(err, rc, "%s: no free name for %s", dname, name);
+            goto out;
+        }
+        where = present ? END_MOVED : there ? END_REPLACED : END_REMOVED;
+    }
+    if (is_err) {
+        end_story(s, where, final, where == END_MOVED ? (int64_t)st.st_size : 0, story);
+        if ((rc = write_error_txt(s, story, err)) < 0)
+            goto out;
+    }
+    if (present) {
+        rc = rename_noreplace(s->proc_fd, name, dfd, final);
+        if (rc == -ENOENT && faccessat(s->proc_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+            rc = 0;
+            if (is_err)
+                goto again; /* it went away meanwhile: tell that instead */
+            goto out;
+        }
+        if (rc < 0) {
+            if (is_err)
+                unlinkat(s->err_fd, ERROR_TXT_PARTIAL, 0);
+            rc = td_error_set(err, rc, "moving %s/%s to %s/%s: %s", s->processing, name, dname,
+                              final, strerror(-rc));
+            goto out;
+        }
+    }
+    if (is_err) {
+        snprintf(txt, sizeof(txt), "%s.error.txt", final);
+        rc = rename_noreplace(s->err_fd, ERROR_TXT_PARTIAL, s->err_fd, txt);
+        if (rc < 0) {
+            rc = td_error_set(err, rc, "%s/%s: %s", s->errdir, txt, strerror(-rc));
+            goto out;
+        }
+        /* the story after "file:", on one line */
+        const char *from = strchr(story, '\n');
+        char line[STORY_MAX];
+        size_t o = 0;
+        for (const char *c = from ? from + 1 : story; *c && o + 3 < sizeof(line); c++) {
+            if (*c != '\n') {
+                line[o++] = *c;
+            } else if (c[1]) {
+                line[o++] = ';';
+                line[o++] = ' ';
+            }
+        }
+        line[o] = '\0';
+        td_log_component(TD_LOG_WARNING, "spooldir", "%s ended in error: %s; see %s/%s", name,
+                         line, s->errdir, txt);
+    }
+    rc = 0;
+out:
+    free(story);
+    return rc;
 }
 
 /* --- taking files ------------------------------------------------------ */
@@ -857,6 +1011,7 @@ static int spool_resume(tdc_source *src, const tdc_position *committed, td_error
         s->have_pos = false;
         s->name[0] = '\0';
         s->row_error = NULL;
+        s->have_counts = false;
         memset(&s->pos, 0, sizeof(s->pos));
     }
     if (committed && committed->kind != TDC_POSITION_NONE &&
@@ -898,8 +1053,17 @@ static int spool_resume(tdc_source *src, const tdc_position *committed, td_error
                      committed->file_name, s->processing);
         return 0;
     }
-    if ((int64_t)st.st_ino != committed->inode)
-        return 0; /* another file of that name: never committed, read from the top */
+    if ((int64_t)st.st_ino != committed->inode) {
+        /* another file of that name: never committed, read from the top; an
+         * IN_PROGRESS one it replaced ends in ERROR first, so that the rows
+         * of it never read are on record */
+        if (committed->state == TDC_FILE_IN_PROGRESS)
+            unit_end(s, TDC_FILE_ERROR,
+                     "%s: replaced in %s by another file of the same name before it was read to "
+                     "the end",
+                     committed->file_name, s->processing);
+        return 0;
+    }
     if (committed->state == TDC_FILE_IN_PROGRESS)
         return unit_open(s, committed->file_name, committed) < 0
                    ? td_error_set(err, -ENOMEM, "spooldir: out of memory")
@@ -1033,6 +1197,17 @@ static int spool_committed(tdc_source *src, const tdc_position *pos, td_error *e
     return 0;
 }
 
+static void spool_unit_counts(tdc_source *src, int64_t first_row, int64_t published,
+                              int64_t rejected)
+{
+    tdc_spooldir *s = to_spool(src);
+
+    s->have_counts = true;
+    s->counts_first_row = first_row;
+    s->counts_published = published;
+    s->counts_rejected = rejected;
+}
+
 static int spool_wait_fd(const tdc_source *src)
 {
     return to_spool(src)->ino_fd;
@@ -1105,6 +1280,7 @@ static const tdc_source_ops spooldir_ops = {
     .committed = spool_committed,
     .wait_fd = spool_wait_fd,
     .status = spool_status,
+    .unit_counts = spool_unit_counts,
     .free = spool_free,
 };
 

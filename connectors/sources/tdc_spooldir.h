@@ -55,6 +55,29 @@
  * "x.20260128T130501.123Z.csv" (then "-2", "-3" ...): nothing is ever
  * overwritten.
  *
+ * error.txt. A unit that ends in ERROR gets error_dir/<final>.error.txt,
+ * also when there is no file to move, and the same text goes to the log as
+ * one warning ("<name> ended in error: ..."). Its lines:
+ *   file:        the base name
+ *   reason:      why it ended (the position's error)
+ *   moved to:    error_dir/<final>, only when the file was moved there; else
+ *   not moved:   it is no longer in processing_dir: another file of that
+ *                name took its place (that one is read as a new file), or
+ *                it was removed or renamed
+ *   rows read:   2 to N (bytes up to B), each published or dead-lettered,
+ *                or none
+ *   this run:    rows R to N: P published, D dead-lettered (when the engine
+ *                gave the counts, tdc_source_unit_counts)
+ *   not read:    nothing (read to its end), or bytes B to size (row N+1
+ *                on) and where they are: in the moved file from byte B, in
+ *                it as it is now (when it changed), or not in the spool any
+ *                more
+ *   time:        when it was written
+ * It is written as error_dir/.error.txt.partial and renamed into place once
+ * the file is moved, so that it never says "moved to" a file that is not
+ * there; after a crash between the two renames the file is found in
+ * error_dir by its inode.
+ *
  * File identity: inode, size and mtime_ns as fstat(2) gives them after the
  * rename (rename keeps them); device is recorded but not compared, because
  * device numbers of the same filesystem can change across reboots (dm, md).
@@ -73,6 +96,9 @@
  *       FINISHED / ERROR: moved to finished / error now, without reading.
  *   - committed IN_PROGRESS but the file is gone from processing_dir: the
  *     unit ends in ERROR ("disappeared") so that the loss is on record.
+ *   - committed IN_PROGRESS but the name now holds another inode: the
+ *     committed file was replaced; its unit ends in ERROR ("replaced"), then
+ *     the other file is read as below.
  *   - any other regular file in processing_dir (a crash after the rename,
  *     before any commit; or the same name with another inode) was never
  *     committed: it is read again from row 2, in name order, before any new
@@ -83,7 +109,10 @@
  * the error (the engine retries) instead of losing track of a file.
  * A file that shrinks, grows, is modified, replaced or removed while it is
  * being read ends its unit in ERROR with the reason. The file is never read
- * past the size it had when it was taken.
+ * past the size it had when it was taken. A file replaced (renamed over) or
+ * removed is still read to its end through the open descriptor, so every
+ * row of it is published or dead-lettered; its error.txt says so and that
+ * it was not moved.
  *
  * Thread-safety: one thread drives a source (tdc_source.h).
  */

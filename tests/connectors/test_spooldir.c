@@ -227,6 +227,31 @@ static void commit(tdc_source *src)
     CU_ASSERT_EQUAL(rc, 0);
 }
 
+/* The text of in/<sub>/<name> (freed by the caller), or NULL. */
+static char *read_in(const char *sub, const char *name)
+{
+    char *p = path_of(sub, name);
+    char *t = td_test_read_file(p, NULL);
+    free(p);
+    return t;
+}
+
+static bool lacks(const char *text, const char *what)
+{
+    bool r = text && !strstr(text, what);
+    if (!r)
+        fprintf(stderr, "\n    \"%s\" should not be in:\n%s\n", what, text ? text : "(no text)");
+    return r;
+}
+
+static bool has(const char *text, const char *what)
+{
+    bool r = text && strstr(text, what);
+    if (!r)
+        fprintf(stderr, "\n    missing \"%s\" in:\n%s\n", what, text ? text : "(no text)");
+    return r;
+}
+
 static int idle_steps(tdc_source *src, int n)
 {
     int rows = 0;
@@ -634,10 +659,28 @@ static void test_identity_mismatch_restarts(void)
     free(b);
     src = make(NULL);
     CU_ASSERT_EQUAL_FATAL(tdc_source_resume(src, &g.after, NULL), 0);
+    /* first the old file's end, on record: rows 5 on were never read */
+    CU_ASSERT_EQUAL(read_unit(src, rows, 12, &end), 0);
+    CU_ASSERT_EQUAL(end.state, TDC_FILE_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(end.error, "replaced"));
+    CU_ASSERT_EQUAL(end.inode, g.after.inode);
+    commit(src);
+    char *txt = read_in("error", "x.csv.error.txt");
+    CU_ASSERT(has(txt, "not moved: it is no longer in "));
+    CU_ASSERT(has(txt, "another file of the same name took its place"));
+    CU_ASSERT(has(txt, "rows read: 2 to 4 "));
+    CU_ASSERT(has(txt, "row 5 on): not in the spool any more"));
+    CU_ASSERT(lacks(txt, "moved to:"));
+    free(txt);
+    CU_ASSERT(!exists("error", "x.csv"));
+    /* then the new one, from row 2 */
+    CU_ASSERT(exists("processing", "x.csv"));
     CU_ASSERT_EQUAL(read_unit(src, rows, 12, &end), 2);
     CU_ASSERT_STRING_EQUAL(rows[0].f0, "N1");
     CU_ASSERT_EQUAL(rows[0].row, 2);
     CU_ASSERT_EQUAL(end.state, TDC_FILE_FINISHED);
+    commit(src);
+    CU_ASSERT(exists("finished", "x.csv"));
     tdc_source_free(src);
 }
 
@@ -705,6 +748,16 @@ static void test_truncated_while_reading(void)
     commit(src);
     CU_ASSERT(exists("error", "big.csv"));
     CU_ASSERT(exists("error", "big.csv.error.txt"));
+    {
+        char *txt = read_in("error", "big.csv.error.txt"), want[256];
+        CU_ASSERT(has(txt, "moved to: "));
+        CU_ASSERT(has(txt, "/error/big.csv\n"));
+        snprintf(want, sizeof(want), "it changed since (%zu bytes now): what is left of them is in ",
+                 n / 2);
+        CU_ASSERT(has(txt, want));
+        CU_ASSERT(lacks(txt, "not moved"));
+        free(txt);
+    }
     tdc_source_free(src);
 
     /* a small file is wholly buffered: the check at its end catches it */
@@ -747,6 +800,15 @@ static void test_disappeared(void)
     commit(src);
     CU_ASSERT(exists("error", "x.csv.error.txt"));
     CU_ASSERT(!exists("error", "x.csv"));
+    /* issue 10, defect 7: it said "moved to: error/x.csv" */
+    char *txt = read_in("error", "x.csv.error.txt");
+    CU_ASSERT(lacks(txt, "moved to:"));
+    CU_ASSERT(has(txt, "not moved: it is no longer in "));
+    CU_ASSERT(has(txt, "it was removed or renamed while it was read"));
+    CU_ASSERT(has(txt, "rows read: 2 to 11 (bytes up to 49), each one published or dead-lettered"));
+    CU_ASSERT(has(txt, "not read: nothing (read to its end, byte 49)"));
+    free(txt);
+    CU_ASSERT_EQUAL(count_files("error"), 1); /* the .error.txt alone */
     CU_ASSERT_EQUAL(idle_steps(src, 3), 0);
     tdc_source_free(src);
 
@@ -766,6 +828,11 @@ static void test_disappeared(void)
     CU_ASSERT_EQUAL(end.state, TDC_FILE_ERROR);
     commit(src);
     CU_ASSERT(exists("error", "y.csv.error.txt"));
+    txt = read_in("error", "y.csv.error.txt");
+    CU_ASSERT(lacks(txt, "moved to:"));
+    CU_ASSERT(has(txt, "rows read: 2 to 2 (bytes up to 12)"));
+    CU_ASSERT(has(txt, "not read: bytes 12 to 49 (row 3 on): not in the spool any more"));
+    free(txt);
     tdc_source_free(src);
 }
 
@@ -1060,13 +1127,20 @@ static void test_inotify_wakeup(void)
 /* --- entries never taken: one warning each ------------------------------ */
 
 #define MAX_WARN 64
-static char warned[MAX_WARN][512];
+static char warned[MAX_WARN][2048];
 static size_t nwarned;
 
 static void warn_sink(td_log_level level, const char *line, void *opaque)
 {
     (void)opaque;
     if (level == TD_LOG_WARNING && strstr(line, "never taken") && nwarned < MAX_WARN)
+        snprintf(warned[nwarned++], sizeof(warned[0]), "%s", line);
+}
+
+static void ended_sink(td_log_level level, const char *line, void *opaque)
+{
+    (void)opaque;
+    if (level == TD_LOG_WARNING && strstr(line, "ended in error") && nwarned < MAX_WARN)
         snprintf(warned[nwarned++], sizeof(warned[0]), "%s", line);
 }
 
@@ -1149,6 +1223,61 @@ static void test_never_taken_warned_once(void)
     tdc_source_free(src);
 }
 
+/* Issue 10, defect 7: a file replaced (renamed over) in processing/ while
+ * it is read. The open descriptor still reads the old file to its end; the
+ * unit ends in ERROR; error.txt says that nothing was moved, that every row
+ * was read and how the rows went (as the engine told), and the new file is
+ * read next as a file of its own. The log says the same. */
+static void test_replaced_while_reading(void)
+{
+    got rows[12], g;
+    tdc_position end;
+
+    fresh();
+    nwarned = 0;
+    drop("x.csv", ten, true);
+    tdc_source *src = make(NULL);
+    CU_ASSERT_EQUAL_FATAL(step(src, &g), TDC_NEXT_ROW);
+    put_bytes("", ".new", "id,name\nN1,new\nN2,new\n", 22);
+    char *a = path_of("", ".new"), *b = path_of("processing", "x.csv");
+    CU_ASSERT_FATAL(rename(a, b) == 0);
+    free(a);
+    free(b);
+    CU_ASSERT_EQUAL(read_unit(src, rows, 12, &end), 9); /* rows 3 to 11 of the old one */
+    CU_ASSERT_STRING_EQUAL(rows[8].f0, "10");
+    CU_ASSERT_EQUAL(end.state, TDC_FILE_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(end.error, "replaced"));
+    tdc_source_unit_counts(src, 2, 8, 2);
+    td_log_set_sink(ended_sink, NULL);
+    commit(src);
+    td_log_set_sink(NULL, NULL);
+    CU_ASSERT(!exists("error", "x.csv"));
+    char *txt = read_in("error", "x.csv.error.txt");
+    CU_ASSERT(lacks(txt, "moved to:"));
+    CU_ASSERT(has(txt, "reason: x.csv: replaced in "));
+    CU_ASSERT(has(txt, "not moved: it is no longer in "));
+    CU_ASSERT(has(txt, "another file of the same name took its place there while it was read "
+                       "(that file is read as a new one)"));
+    CU_ASSERT(has(txt, "rows read: 2 to 11 (bytes up to 49), each one published or dead-lettered"));
+    CU_ASSERT(has(txt, "this run: rows 2 to 11: 8 published, 2 dead-lettered"));
+    CU_ASSERT(has(txt, "not read: nothing (read to its end, byte 49)"));
+    free(txt);
+    CU_ASSERT_EQUAL(nwarned, 1);
+    CU_ASSERT(nwarned == 1 && has(warned[0], "x.csv ended in error: reason: x.csv: replaced in "));
+    CU_ASSERT(nwarned == 1 && has(warned[0], "not moved: it is no longer in"));
+    CU_ASSERT(nwarned == 1 && has(warned[0], "this run: rows 2 to 11: 8 published, 2 dead-lettered"));
+    CU_ASSERT(nwarned == 1 && has(warned[0], "x.csv.error.txt"));
+    /* the new x.csv: a file of its own, from row 2 */
+    CU_ASSERT_EQUAL(read_unit(src, rows, 12, &end), 2);
+    CU_ASSERT_STRING_EQUAL(rows[0].f0, "N1");
+    CU_ASSERT_EQUAL(rows[0].row, 2);
+    CU_ASSERT_EQUAL(end.state, TDC_FILE_FINISHED);
+    commit(src);
+    CU_ASSERT(exists("finished", "x.csv"));
+    CU_ASSERT_EQUAL(count_files("error"), 1);
+    tdc_source_free(src);
+}
+
 static int all_clean(void)
 {
     if (root) {
@@ -1183,6 +1312,7 @@ static void add_suites(void)
     TD_TEST(test_gb18030_file);
     TD_TEST(test_inotify_wakeup);
     TD_TEST(test_never_taken_warned_once);
+    TD_TEST(test_replaced_while_reading);
     (void)t_clean;
 }
 
