@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@ struct tdc_csv {
     bool gb_pipe; /* GB18030 with '|': step over two-byte characters */
     size_t max_row;
     int64_t limit; /* expect_size, 0: none */
+    int64_t mtime_ns; /* expect_mtime_ns, 0: not checked */
     iconv_t cd;
 
     unsigned char *buf;
@@ -290,6 +292,27 @@ static int csv_fill(tdc_csv *c)
         }
         c->eof = true;
         return 0;
+    }
+    if (c->limit > 0 && c->mtime_ns != 0) {
+        /* A write updates mtime before it changes a byte: if the file still
+         * has the size and mtime it was taken with after this read, every
+         * byte read so far is from the file as it was taken. */
+        struct stat st;
+        if (fstat(c->f ? fileno(c->f) : c->fd, &st) < 0) {
+            int e = errno;
+            snprintf(c->failmsg, sizeof(c->failmsg), "%s: fstat: %s", c->name, strerror(e));
+            return -e;
+        }
+        int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        if ((int64_t)st.st_size != c->limit || mt != c->mtime_ns) {
+            snprintf(c->failmsg, sizeof(c->failmsg),
+                     "%s: changed while being read (size %lld -> %lld bytes%s), seen at byte %lld: "
+                     "nothing from there on is used",
+                     c->name, (long long)c->limit, (long long)st.st_size,
+                     mt != c->mtime_ns ? ", modified" : "",
+                     (long long)(c->buf_off + (int64_t)c->end));
+            return -ESTALE;
+        }
     }
     c->end += (size_t)n;
     if (c->limit > 0 && c->buf_off + (int64_t)c->end >= c->limit)
@@ -1014,6 +1037,7 @@ static int csv_open(int fd, FILE *f, const char *name, const tdc_csv_options *op
     c->delim = (unsigned char)o.delimiter;
     c->max_row = o.max_row_bytes;
     c->limit = o.expect_size;
+    c->mtime_ns = o.expect_size > 0 ? o.expect_mtime_ns : 0;
     c->grow_max = o.max_row_bytes + 4;
     if (c->grow_max < o.buffer_bytes)
         c->grow_max = o.buffer_bytes;

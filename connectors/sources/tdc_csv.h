@@ -99,6 +99,13 @@ typedef struct tdc_csv_options {
      * earlier is an error (-EIO, "truncated while being read") instead of a
      * short last row. 0: read to the end of the file. */
     int64_t expect_size;
+    /* With expect_size: the file's mtime (ns since the epoch) as it was
+     * taken. After every read the file is fstat'ed, and a size or mtime
+     * that differs fails the reader (-ESTALE, "changed while being read")
+     * before a byte of that read is used: a file rewritten in place under
+     * the reader never yields rows of its new content (a write updates
+     * mtime before it changes a byte). 0: not checked. */
+    int64_t expect_mtime_ns;
 } tdc_csv_options;
 
 /* Where to start: the resume position. */
@@ -168,7 +175,8 @@ tdc_csv *tdc_csv_free(tdc_csv *csv);
 
 /* Reads the next row into *row. Returns 1 (a row, maybe one with error set),
  * 0 at the end of the file, or a negative errno when reading failed (-EIO
- * with "truncated" when the file is shorter than expect_size, -ENOMEM); a
+ * with "truncated" when the file is shorter than expect_size, -ESTALE when
+ * it changed (expect_mtime_ns), -ENOMEM); a
  * failure is sticky: later calls return it again. */
 int tdc_csv_next(tdc_csv *csv, tdc_csv_row *row, td_error *err);
 

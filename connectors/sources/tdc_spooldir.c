@@ -582,6 +582,7 @@ static int unit_open(tdc_spooldir *s, const char *name, const tdc_position *at)
 
     tdc_csv_options o = s->csvopt;
     o.expect_size = (int64_t)st.st_size;
+    o.expect_mtime_ns = mtime_ns(&st);
     tdc_csv_start start = {0};
     bool resume = at && at->next_row > 2;
     if (resume) {
@@ -694,12 +695,12 @@ typedef enum end_where {
 
 #define STORY_MAX 4096
 
-/* Appends to buf (size STORY_MAX) what happened to the unit that ended in
+/* Writes to buf (size STORY_MAX) what happened to the unit that ended in
  * ERROR, as "key: value" lines: the reason, where the file is, which rows
  * were read (and, when the engine said, how they went) and where the rest
- * is. now_size: the file's size at the move (END_MOVED). */
-static void end_story(const tdc_spooldir *s, end_where where, const char *final, int64_t now_size,
-                      char *buf)
+ * is. now: the file as it is at the move (END_MOVED), else NULL. */
+static void end_story(const tdc_spooldir *s, end_where where, const char *final,
+                      const struct stat *now, char *buf)
 {
     const tdc_position *p = &s->pos;
     size_t n = 0;
@@ -738,15 +739,17 @@ static void end_story(const tdc_spooldir *s, end_where where, const char *final,
         ADD("this run: no row (the rows above were committed by an earlier run)\n");
     if (p->next_byte_offset >= p->size)
         ADD("not read: nothing (read to its end, byte %lld)\n", (long long)p->size);
-    else if (where == END_MOVED && now_size == p->size)
+    else if (where == END_MOVED && now && (int64_t)now->st_size == p->size &&
+             mtime_ns(now) == p->mtime_ns)
         ADD("not read: bytes %lld to %lld (row %lld on): in %s/%s from byte %lld\n",
             (long long)p->next_byte_offset, (long long)p->size, (long long)p->next_row, s->errdir,
             final, (long long)p->next_byte_offset);
     else if (where == END_MOVED)
         ADD("not read: bytes %lld to %lld (row %lld on) of the file as it was taken; it changed "
-            "since (%lld bytes now): what is left of them is in %s/%s\n",
+            "since (%lld bytes now%s): %s/%s is the file as it is now\n",
             (long long)p->next_byte_offset, (long long)p->size, (long long)p->next_row,
-            (long long)now_size, s->errdir, final);
+            now ? (long long)now->st_size : 0LL,
+            now && mtime_ns(now) != p->mtime_ns ? ", modified" : "", s->errdir, final);
     else
         ADD("not read: bytes %lld to %lld (row %lld on): not in the spool any more\n",
             (long long)p->next_byte_offset, (long long)p->size, (long long)p->next_row);
@@ -837,7 +840,7 @@ again:
     if (!present && find_moved(s, s->pos.inode, final, sizeof(final))) {
         /* moved before a crash: only its .error.txt is missing */
         if (fstatat(s->err_fd, final, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            st.st_size = 0;
+            memset(&st, 0, sizeof(st));
         where = END_MOVED;
     } else {
         if ((rc = free_name(s, dfd, name, is_err, final, sizeof(final))) < 0) {
@@ -847,7 +850,7 @@ again:
         where = present ? END_MOVED : there ? END_REPLACED : END_REMOVED;
     }
     if (is_err) {
-        end_story(s, where, final, where == END_MOVED ? (int64_t)st.st_size : 0, story);
+        end_story(s, where, final, where == END_MOVED ? &st : NULL, story);
         if ((rc = write_error_txt(s, story, err)) < 0)
             goto out;
     }

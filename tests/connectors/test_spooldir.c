@@ -743,7 +743,7 @@ static void test_truncated_while_reading(void)
     CU_ASSERT(rows < nrows);
     tdc_source_position(src, &end);
     CU_ASSERT_EQUAL(end.state, TDC_FILE_ERROR);
-    CU_ASSERT_PTR_NOT_NULL(strstr(end.error, "truncated"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(end.error, "changed while being read"));
     CU_ASSERT_EQUAL(end.next_byte_offset, last_after);
     commit(src);
     CU_ASSERT(exists("error", "big.csv"));
@@ -752,8 +752,7 @@ static void test_truncated_while_reading(void)
         char *txt = read_in("error", "big.csv.error.txt"), want[256];
         CU_ASSERT(has(txt, "moved to: "));
         CU_ASSERT(has(txt, "/error/big.csv\n"));
-        snprintf(want, sizeof(want), "it changed since (%zu bytes now): what is left of them is in ",
-                 n / 2);
+        snprintf(want, sizeof(want), "it changed since (%zu bytes now, modified): ", n / 2);
         CU_ASSERT(has(txt, want));
         CU_ASSERT(lacks(txt, "not moved"));
         free(txt);
@@ -776,6 +775,61 @@ static void test_truncated_while_reading(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(end.error, "changed while being read"));
     tdc_source_free(src);
     free(t);
+}
+
+/* Rewritten in place (same inode, same size, other bytes) while it is read:
+ * the reader used to go on with the new bytes at the old offsets, so rows
+ * of the new content came out as rows of the file taken (issue 10, found by
+ * itest_spool_hostile). Now no row of the new content is returned and the
+ * unit ends in ERROR where the change was seen. */
+static void test_rewritten_while_reading(void)
+{
+    got g;
+    tdc_position end;
+    const size_t nrows = 100000;
+    size_t cap = nrows * 40, n = 0, m = 0;
+    char *old = xmalloc(cap), *neu = xmalloc(cap);
+    int rc;
+
+    fresh();
+    n += (size_t)sprintf(old, "id,name,note\n");
+    m += (size_t)sprintf(neu, "id,name,note\n");
+    for (size_t i = 0; i < nrows; i++) {
+        n += (size_t)sprintf(old + n, "%07zu,old-%07zu,some text\n", i, i);
+        m += (size_t)sprintf(neu + m, "%07zu,NEW-%07zu,some text\n", i, i);
+    }
+    CU_ASSERT_FATAL(n == m && n > 2 * 1024 * 1024); /* more than the read buffer */
+    put_bytes("", "rw.csv", old, n);
+    char *p = path_of("", "rw.csv");
+    struct timespec hour_ago[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
+    CU_ASSERT_FATAL(utimensat(AT_FDCWD, p, hour_ago, 0) == 0);
+    free(p);
+    put_bytes("", "rw.csv.done", "", 0);
+    tdc_source *src = make(NULL);
+    CU_ASSERT_EQUAL_FATAL(step(src, &g), TDC_NEXT_ROW);
+    put_bytes("processing", "rw.csv", neu, m); /* O_TRUNC and write: the same inode */
+    size_t rows = 1, of_new = 0;
+    while ((rc = step(src, &g)) == TDC_NEXT_ROW) {
+        rows++;
+        of_new += strncmp(g.f1, "NEW", 3) == 0;
+    }
+    CU_ASSERT_EQUAL(rc, TDC_NEXT_END_UNIT);
+    printf("\n    %zu rows returned, %zu of them from the new content ", rows, of_new);
+    CU_ASSERT_EQUAL(of_new, 0);
+    CU_ASSERT(rows < nrows);
+    tdc_source_position(src, &end);
+    CU_ASSERT_EQUAL(end.state, TDC_FILE_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(end.error, "changed while being read (size"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(end.error, ", modified)"));
+    CU_ASSERT_EQUAL(end.next_row, (int64_t)rows + 2);
+    commit(src);
+    char *txt = read_in("error", "rw.csv.error.txt");
+    CU_ASSERT(has(txt, "moved to: "));
+    CU_ASSERT(has(txt, "is the file as it is now"));
+    free(txt);
+    tdc_source_free(src);
+    free(old);
+    free(neu);
 }
 
 static void test_disappeared(void)
@@ -1304,6 +1358,7 @@ static void add_suites(void)
     TD_TEST(test_identity_mismatch_restarts);
     TD_TEST(test_changed_while_down);
     TD_TEST(test_truncated_while_reading);
+    TD_TEST(test_rewritten_while_reading);
     TD_TEST(test_disappeared);
     TD_TEST(test_dirs_removed);
     TD_TEST(test_count_invariant);
