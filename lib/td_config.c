@@ -1,4 +1,5 @@
 #include "td_config.h"
+#include "td_suggest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -213,44 +214,6 @@ static void path_index(char out[CFG_PATH_SIZE], const char *parent, size_t i)
     cut_printf(out, CFG_PATH_SIZE, "%s[%zu]", parent, i);
 }
 
-/* Optimal string alignment distance, capped: returns cap + 1 when larger or
- * when a string is too long to bother. */
-static size_t edit_distance(const char *a, const char *b, size_t cap)
-{
-    enum { MAXLEN = 64 };
-    size_t la = strlen(a), lb = strlen(b), i, j;
-    size_t r0[MAXLEN + 1], r1[MAXLEN + 1], r2[MAXLEN + 1];
-    size_t *pp = r0, *p = r1, *c = r2, *t;
-
-    if (la > MAXLEN || lb > MAXLEN)
-        return cap + 1;
-    if ((la > lb ? la - lb : lb - la) > cap)
-        return cap + 1;
-    for (j = 0; j <= lb; j++)
-        p[j] = j;
-    for (i = 1; i <= la; i++) {
-        c[0] = i;
-        for (j = 1; j <= lb; j++) {
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            size_t v = p[j] + 1;
-
-            if (c[j - 1] + 1 < v)
-                v = c[j - 1] + 1;
-            if (p[j - 1] + cost < v)
-                v = p[j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                pp[j - 2] + 1 < v)
-                v = pp[j - 2] + 1;
-            c[j] = v;
-        }
-        t = pp;
-        pp = p;
-        p = c;
-        c = t;
-    }
-    return p[lb];
-}
-
 /* The closest candidate within distance 2 (and shorter than word), else one
  * that word (3 characters at least) is the start of, or NULL. */
 static const char *suggest(const char *word, const char *const *names, size_t n,
@@ -261,7 +224,7 @@ static const char *suggest(const char *word, const char *const *names, size_t n,
 
     for (i = 0; i < n; i++) {
         const char *cand = *(const char *const *)(const void *)((const char *)names + i * stride);
-        size_t d = edit_distance(word, cand, 2);
+        size_t d = td_edit_distance(word, cand, 2);
 
         if (d < best_d && d < wl) {
             best = cand;

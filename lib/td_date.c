@@ -35,13 +35,18 @@ static bool td_date_leap(int y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-bool td_date_from_ymd(int y, int m, int d, int32_t *ret_days)
+int td_date_days_in_month(int y, int m)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
-    if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1)
-        return false;
-    if (d > mdays[m - 1] + (m == 2 && td_date_leap(y)))
+    if (y < 1 || y > 9999 || m < 1 || m > 12)
+        return 0;
+    return mdays[m - 1] + (m == 2 && td_date_leap(y));
+}
+
+bool td_date_from_ymd(int y, int m, int d, int32_t *ret_days)
+{
+    if (d < 1 || d > td_date_days_in_month(y, m))
         return false;
     *ret_days = (int32_t)td_date_days_from_civil(y, (unsigned)m, (unsigned)d);
     return true;

@@ -11,6 +11,9 @@
 /* Days since 1970-01-01 of y-m-d, if that is a real date (year 1..9999). */
 bool td_date_from_ymd(int y, int m, int d, int32_t *ret_days);
 void td_date_to_ymd(int32_t days, int *y, int *m, int *d);
+/* Days in month m (1..12) of year y (1..9999); 0 when either is out of
+ * range. */
+int td_date_days_in_month(int y, int m);
 
 /* Parses a date as departments write it: "2023-05-01", "2023/5/1",
  * "2023.05.01", "20230501", "2023年5月1日", optionally followed by a time

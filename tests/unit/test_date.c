@@ -47,6 +47,17 @@ static void test_impossible_dates(void)
     CU_ASSERT_FALSE(td_date_from_ymd(2023, 13, 1, &d));
     CU_ASSERT_FALSE(td_date_from_ymd(2023, 0, 1, &d));
     CU_ASSERT_FALSE(td_date_from_ymd(2023, 1, 0, &d));
+    CU_ASSERT_FALSE(td_date_from_ymd(10000, 1, 1, &d));
+
+    /* what tuodictl says of a day that does not exist */
+    CU_ASSERT_EQUAL(td_date_days_in_month(2023, 2), 28);
+    CU_ASSERT_EQUAL(td_date_days_in_month(2024, 2), 29);
+    CU_ASSERT_EQUAL(td_date_days_in_month(1900, 2), 28);
+    CU_ASSERT_EQUAL(td_date_days_in_month(2000, 2), 29);
+    CU_ASSERT_EQUAL(td_date_days_in_month(2023, 4), 30);
+    CU_ASSERT_EQUAL(td_date_days_in_month(2023, 12), 31);
+    CU_ASSERT_EQUAL(td_date_days_in_month(2023, 13), 0);
+    CU_ASSERT_EQUAL(td_date_days_in_month(0, 1), 0);
 }
 
 static void test_department_formats(void)
