@@ -227,12 +227,15 @@ static int collect(const rd_kafka_message_t *m, void *opaque)
     return 0;
 }
 
+/* An alert id as tuodi-matchd makes them: 64 lower-case hex characters. */
+#define ID64 "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2"
+
 static void test_verify(void)
 {
     char *prefix = td_test_unique("ctl-verify");
     const char *cfg = config(prefix);
     const char *create[] = {"tuodictl", "--config", cfg, "topics", "create", NULL};
-    const char *verify[] = {"tuodictl", "--config", cfg, "verify", "a1b2c3d4e5f6",
+    const char *verify[] = {"tuodictl", "--config", cfg, "verify", ID64,
                             "--outcome", "identified", "--category", "marginal",
                             "--verifier", "王五", "--reviewer", "赵六",
                             "--visit-date", "2023-05-06", "--outcome-id", "OUT-1", NULL};
@@ -261,7 +264,7 @@ static void test_verify(void)
         CU_ASSERT(tdt_kafka_read(&c, topics, 1, false, false, collect, NULL, &g, &err) == 0);
     }
     CU_ASSERT_EQUAL(g.n, 1);
-    CU_ASSERT_STRING_EQUAL(g.key, "a1b2c3d4e5f6"); /* keyed by alert id, as matchd expects */
+    CU_ASSERT_STRING_EQUAL(g.key, ID64); /* keyed by alert id, as matchd expects */
     CU_ASSERT_PTR_NOT_NULL(strstr(g.json, "\"outcome\":\"IDENTIFIED_AS_MONITORING_OBJECT\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(g.json, "\"cn.tuodi.MonitoringCategory\":\"MARGINAL\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(g.json, "\"verifier\":\"王五\""));
@@ -511,11 +514,23 @@ static void test_alerts(void)
         free(e);
     }
     {
+        /* a county the places file does not know: refused before Kafka */
         const char *a[] = {"tuodictl", "--config", cfg, "alerts", "--county", "340499", NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "--county 340499: no such county"));
+        free(o);
+        free(e);
+    }
+    {
+        /* a county whose topic was never created */
+        char *p2 = td_test_unique("ctl-none");
+        const char *a[] = {"tuodictl", "--config", config(p2), "alerts", "--county", "340421",
+                           NULL};
         CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_FAILURE);
         CU_ASSERT_PTR_NOT_NULL(strstr(e, "does not exist"));
         free(o);
         free(e);
+        free(p2);
     }
 }
 
@@ -576,6 +591,16 @@ static void test_report(void)
         free(e);
     }
     {
+        /* a county given twice is one row, counted once */
+        const char *t[] = {"tuodictl", "--config", cfg, "report", "--county", "340421",
+                           "--county", "340421", "--format", "csv", NULL};
+        CU_ASSERT_FATAL(run(t, &o, &e) == TDT_EXIT_OK);
+        CU_ASSERT_EQUAL(count(o, "340421,凤台县,"), 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "total,合计,5,"));
+        free(o);
+        free(e);
+    }
+    {
         const char *t[] = {"tuodictl", "--config", cfg, "report", "--today", "2023-05-10",
                            NULL};
         CU_ASSERT_FATAL(run(t, &o, &e) == TDT_EXIT_OK);
@@ -600,6 +625,12 @@ static void test_verify_county(void)
         {"A4-old", "verify the alert that replaced it, A5-escalated", TDT_EXIT_USAGE},
         {"nope", "is not on", TDT_EXIT_USAGE},
         {"A2-warned", "would record (dry run)", TDT_EXIT_OK},
+        /* the 12 characters the table shows: the one alert they start */
+        {"A1-open-past", "alert      A1-open-past-due\n", TDT_EXIT_OK},
+        {"A3-close", "alert A3-closed is closed already", TDT_EXIT_USAGE},
+        {"A1-o", "alert id A1-o is too short to look up: give at least 8 characters",
+         TDT_EXIT_USAGE},
+        {"A1-open-past-due-x", "is not on", TDT_EXIT_USAGE},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *a[] = {"tuodictl", "--config", cfg, "verify", cases[i].id, "--outcome",
@@ -608,6 +639,8 @@ static void test_verify_county(void)
         char *o, *e;
         CU_ASSERT_EQUAL(run(a, &o, &e), cases[i].status);
         CU_ASSERT_PTR_NOT_NULL(strstr(cases[i].status ? e : o, cases[i].want));
+        if (!strstr(cases[i].status ? e : o, cases[i].want))
+            fprintf(stderr, "\n  verify %s: %s%s", cases[i].id, o, e);
         free(o);
         free(e);
     }

@@ -5,9 +5,15 @@
 #include "td_kafka.h"
 #include "tdt.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* ---- helpers ---- */
 
@@ -586,11 +592,14 @@ static void test_places(void)
 
 /* ---- verify's checks ---- */
 
+/* An alert id as tuodi-matchd makes them: 64 lower-case hex characters. */
+#define ID64 "0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd"
+
 static tdt_verify_input vin(void)
 {
     tdt_verify_input in;
     memset(&in, 0, sizeof(in));
-    in.alert_id = "0123abcd";
+    in.alert_id = ID64;
     in.outcome = "dismissed";
     in.reason = " 家庭收入稳定 ";
     in.verifier = "王五";
@@ -695,7 +704,7 @@ static void test_verify_encode(void)
     CU_ASSERT_FATAL(td_avro_decoder_new(reg, s, &dec, &err) == 0);
     CU_ASSERT_FATAL(td_avro_decode(dec, b.data, b.len, &out, &err) == 0);
     CU_ASSERT_FATAL(td_avro_value_to_json(s, out, &j, &err) == 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "\"alert_id\":\"0123abcd\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "\"alert_id\":\"" ID64 "\""));
     CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "\"outcome\":\"DISMISSED\""));
     CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "已核实 \\\"稳定\\\""));
     CU_ASSERT_PTR_NOT_NULL(strstr((char *)j.data, "\"visit_date\":\"2023-05-06\""));
@@ -707,6 +716,402 @@ static void test_verify_encode(void)
     td_avro_decoder_free(dec);
     td_avro_registry_free(reg);
     tdt_verification_done(&v);
+}
+
+
+/* ---- bad arguments, as a new user types them (issue 10, defect 13) ---- */
+
+/* A port on 127.0.0.1 that nothing listens on: bound, then closed. */
+static int closed_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    CU_ASSERT_FATAL(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* A config with the shipped places file and schemas and a broker that is
+ * not there (what reaches Kafka fails with exit 1 after timeout). extra is
+ * appended. Returns the path (static buffer). */
+static const char *bad_args_config_t(const char *dir, const char *timeout, const char *extra)
+{
+    static char cfg[4096];
+    char text[8192];
+    snprintf(cfg, sizeof(cfg), "%s/ctl-args.yaml", dir);
+    snprintf(text, sizeof(text),
+             "kafka:\n  bootstrap.servers: 127.0.0.1:%d\ntimeout: %s\n"
+             "places: %s/deploy/data/huainan-divisions.csv\nschemas_dir: %s/schemas\n"
+             "topics_file: %s/deploy/topics.yaml\n%s",
+             closed_port(), timeout, td_test_source_root(), td_test_source_root(), td_test_source_root(),
+             extra ? extra : "");
+    CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
+    return cfg;
+}
+
+static const char *bad_args_config(const char *dir, const char *extra)
+{
+    return bad_args_config_t(dir, "1s", extra);
+}
+
+static int run(const char *const *args, char **out, char **errs);
+
+/* Runs args (after "tuodictl --config cfg") and checks the exit status and
+ * that stderr holds every string of want (NULL-terminated) and none of
+ * unwanted. */
+static void expect(const char *cfg, const char *const *args, int status,
+                   const char *const *want, const char *const *unwanted)
+{
+    const char *a[32] = {"tuodictl", "--config", cfg};
+    char *o, *e;
+    size_t n = 3;
+    int r;
+    for (size_t i = 0; args[i] && n < 31; i++)
+        a[n++] = args[i];
+    a[n] = NULL;
+    r = run(a, &o, &e);
+    CU_ASSERT_EQUAL(r, status);
+    for (size_t i = 0; want && want[i]; i++) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, want[i]));
+        if (!strstr(e, want[i]))
+            fprintf(stderr, "\n  %s %s: stderr lacks \"%s\":\n%s", args[0], args[1] ? args[1] : "",
+                    want[i], e);
+    }
+    for (size_t i = 0; unwanted && unwanted[i]; i++)
+        CU_ASSERT_PTR_NULL(strstr(e, unwanted[i]));
+    if (r != status)
+        fprintf(stderr, "\n  %s %s: exit %d, wanted %d:\n%s", args[0], args[1] ? args[1] : "", r,
+                status, e);
+    free(o);
+    free(e);
+}
+
+#define L(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* --county: a code of the wrong length says so (not "required") and names
+ * the nearest counties; an unknown code is refused before Kafka, by every
+ * command that takes one; report prints no row of zeros for it. */
+static void test_args_county(void)
+{
+    char *dir = td_test_tmpdir();
+    const char *cfg = bad_args_config(dir, NULL);
+
+    expect(cfg, L("alerts", "--county", "34042"), TDT_EXIT_USAGE,
+           L("--county 34042: a county code has 6 digits, not 5", "did you mean 340421 凤台县",
+             "340422 寿县"),
+           L("is required", "kafka"));
+    expect(cfg, L("alerts", "--county", "凤台"), TDT_EXIT_USAGE, L("did you mean 340421 凤台县?"),
+           NULL);
+    expect(cfg, L("alerts", "--county", "999999"), TDT_EXIT_USAGE,
+           L("--county 999999: no such county in the places file", "huainan-divisions.csv",
+             "the counties are 340402 大通区", "340422 寿县"),
+           L("kafka"));
+    expect(cfg, L("alerts", "--county", "340412"), TDT_EXIT_USAGE,
+           L("did you mean 340402 大通区, 340421 凤台县"), NULL);
+    expect(cfg, L("verify", ID64, "--outcome", "could-not-reach", "--verifier", "王五",
+                  "--reviewer", "赵六", "--county", "999999"),
+           TDT_EXIT_USAGE, L("--county 999999: no such county"), L("kafka"));
+    expect(cfg, L("report", "--county", "340499"), TDT_EXIT_USAGE,
+           L("--county 340499: no such county"), L("kafka"));
+    expect(cfg, L("report", "--county", "340421", "--county", "3404"), TDT_EXIT_USAGE,
+           L("--county 3404: a county code has 6 digits, not 4"), NULL);
+    expect(cfg, L("report", "--county", "unrouted"), TDT_EXIT_USAGE,
+           L("row 未定位 of the report without --county"), NULL);
+    /* a missing value is missing, not the next option */
+    expect(cfg, L("alerts", "--county", "--all"), TDT_EXIT_USAGE, L("--county needs a value"),
+           NULL);
+    expect(cfg, L("alerts", "--county="), TDT_EXIT_USAGE,
+           L("--county needs a value", "the counties are"), NULL);
+    expect(cfg, L("report", "--county", "--format", "json"), TDT_EXIT_USAGE,
+           L("--county needs a value"), NULL);
+    expect(cfg, L("alerts"), TDT_EXIT_USAGE, L("--county CODE is required", "340421 凤台县"),
+           NULL);
+    /* the report of a county the places file does not know: nothing printed */
+    {
+        const char *a[] = {"tuodictl", "--config", cfg, "report", "--county", "340499", NULL};
+        char *o, *e;
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_STRING_EQUAL(o, "");
+        free(o);
+        free(e);
+    }
+    /* counties: in the config is checked the same way */
+    cfg = bad_args_config(dir, "counties: [340421, 340499]\n");
+    expect(cfg, L("report"), TDT_EXIT_USAGE,
+           L("counties: 340499 is not a county of the places file"), L("kafka"));
+    td_test_rmtree(dir);
+    free(dir);
+}
+
+/* --township: of the county, and in the places file. */
+static void test_args_township(void)
+{
+    char *dir = td_test_tmpdir();
+    const char *cfg = bad_args_config(dir, NULL);
+    expect(cfg, L("alerts", "--county", "340421", "--township", "340422100"), TDT_EXIT_USAGE,
+           L("--township 340422100 (寿春镇) is in 340422 寿县, not in 340421 凤台县"), NULL);
+    expect(cfg, L("alerts", "--county", "340421", "--township", "340421999"), TDT_EXIT_USAGE,
+           L("--township 340421999: no such township of 340421 凤台县",
+             "the townships of 340421 凤台县 are 340421100 城关镇"),
+           L("kafka"));
+    expect(cfg, L("alerts", "--county", "340421", "--township", "城关镇"), TDT_EXIT_USAGE,
+           L("did you mean 340421100 城关镇?"), NULL);
+    expect(cfg, L("alerts", "--county", "340421", "--township", "3404211"), TDT_EXIT_USAGE,
+           L("a township code has 9 digits, not 7"), NULL);
+    expect(cfg, L("alerts", "--county", "unrouted", "--township", "340421100"), TDT_EXIT_USAGE,
+           L("--township goes with a county code"), NULL);
+    td_test_rmtree(dir);
+    free(dir);
+}
+
+/* Dates: a well-formed day that does not exist says why; a visit in the
+ * future is refused. */
+static void test_args_dates(void)
+{
+    char *dir = td_test_tmpdir();
+    const char *cfg = bad_args_config(dir, NULL);
+    td_error err = {0};
+    int32_t d = 0;
+
+    expect(cfg, L("verify", ID64, "--outcome", "could-not-reach", "--verifier", "王五",
+                  "--reviewer", "赵六", "--visit-date", "2023-02-30"),
+           TDT_EXIT_USAGE, L("--visit-date 2023-02-30 is not a date: February 2023 has 28 days"),
+           L("expected YYYY-MM-DD"));
+    expect(cfg, L("verify", ID64, "--outcome", "could-not-reach", "--verifier", "王五",
+                  "--reviewer", "赵六", "--visit-date", "2999-01-01"),
+           TDT_EXIT_USAGE, L("--visit-date 2999-01-01 is in the future (today is "), NULL);
+    expect(cfg, L("alerts", "--county", "340421", "--today", "2023-04-31"), TDT_EXIT_USAGE,
+           L("tuodictl alerts: --today 2023-04-31 is not a date: April 2023 has 30 days"), NULL);
+    expect(cfg, L("report", "--today", "2023/05/06"), TDT_EXIT_USAGE,
+           L("--today 2023/05/06: expected a date as YYYY-MM-DD, e.g. 2023-05-06"), NULL);
+
+    CU_ASSERT(tdt_date_arg("--d", "2024-02-29", &d, &err) == 0);
+    CU_ASSERT_EQUAL(d, D(2024, 2, 29));
+    CU_ASSERT(tdt_date_arg("--d", "1900-02-29", &d, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "February 1900 has 28 days"));
+    CU_ASSERT(tdt_date_arg("--d", "2023-13-01", &d, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no month 13"));
+    CU_ASSERT(tdt_date_arg("--d", "2023-00-10", &d, &err) == -EINVAL);
+    CU_ASSERT(tdt_date_arg("--d", "2023-01-00", &d, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "January 2023 has 31 days"));
+    CU_ASSERT(tdt_date_arg("--d", "0000-01-01", &d, &err) == -EINVAL);
+    CU_ASSERT(tdt_date_arg("--d", "2023-5-6", &d, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "expected a date as YYYY-MM-DD"));
+    CU_ASSERT(tdt_date_arg("--d", "", &d, &err) == -EINVAL);
+    td_test_rmtree(dir);
+    free(dir);
+}
+
+/* Options: a typo gets the nearest name, a flag takes no value, the
+ * options of every command also after it, one subcommand of topics. */
+static void test_args_options(void)
+{
+    char *dir = td_test_tmpdir();
+    const char *cfg = bad_args_config(dir, NULL);
+    expect(cfg, L("alerts", "--county", "340421", "--countyy", "340421"), TDT_EXIT_USAGE,
+           L("unknown option --countyy; did you mean --county?"), NULL);
+    expect(cfg, L("alerts", "--county", "340421", "--all=yes"), TDT_EXIT_USAGE,
+           L("--all takes no value"), NULL);
+    expect(cfg, L("alerts", "--county", "340421", "--format", "bogus"), TDT_EXIT_USAGE,
+           L("--format bogus: expected table, csv or json"), NULL);
+    expect(cfg, L("report", "--format", "xml"), TDT_EXIT_USAGE,
+           L("--format xml: expected table, csv or json"), NULL);
+    expect(cfg, L("topics", "delete"), TDT_EXIT_USAGE, L("unknown subcommand \"delete\""), NULL);
+    expect(cfg, L("topics", "create", "--replication-factor", "three"), TDT_EXIT_USAGE,
+           L("--replication-factor three: expected a whole number from 1 to 16"), NULL);
+    expect(cfg, L("topics", "create", "--replication-factor"), TDT_EXIT_USAGE,
+           L("--replication-factor needs a value"), NULL);
+    expect(cfg, L("verify", ID64, "extra"), TDT_EXIT_USAGE, L("unexpected argument \"extra\""),
+           NULL);
+    /* --config after the command is the config too (not "unknown option") */
+    {
+        const char *a[] = {"tuodictl", "alerts", "--county", "340421", "--config",
+                           "/nonexistent/ctl.yaml", NULL};
+        char *o, *e;
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "/nonexistent/ctl.yaml"));
+        free(o);
+        free(e);
+    }
+    {
+        const char *a[] = {"tuodictl", "help", "verify", NULL};
+        char *o, *e;
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_OK);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "verify ALERT_ID --outcome"));
+        free(o);
+        free(e);
+    }
+    td_test_rmtree(dir);
+    free(dir);
+}
+
+/* Alert ids: a shortened one (the table shows 12 characters) is refused
+ * without --county, and looked up with it: unique prefix, ambiguous, too
+ * short. */
+static void test_args_alert_id(void)
+{
+    char *dir = td_test_tmpdir();
+    const char *cfg = bad_args_config(dir, NULL);
+    tdt_queue *q = NULL;
+    const tdt_alert *found[4];
+    size_t n = 0;
+    tdt_alert_msg m;
+
+    expect(cfg, L("verify", "0123abcd0123", "--outcome", "could-not-reach", "--verifier", "王五",
+                  "--reviewer", "赵六"),
+           TDT_EXIT_USAGE,
+           L("alert id 0123abcd0123 has 12 characters, tuodi-matchd's have 64",
+             "--county CODE"),
+           L("kafka"));
+    /* ids that are not tuodi-matchd's shape are taken as given */
+    CU_ASSERT_FALSE(tdt_alert_id_shortened("A1-open-past-due"));
+    CU_ASSERT_FALSE(tdt_alert_id_shortened(ID64));
+    CU_ASSERT_FALSE(tdt_alert_id_shortened("0123ABCD"));
+    CU_ASSERT(tdt_alert_id_shortened("0123abcd"));
+
+    CU_ASSERT_FATAL(tdt_queue_new(&q) == 0);
+    m = msg("5f0c1a2b3c4d5e6f-one", TDT_KIND_ALERT, D(2023, 5, 9));
+    CU_ASSERT(tdt_queue_apply(q, &m, NULL) == 0);
+    m = msg("5f0c1a2b3c4d9999-two", TDT_KIND_ALERT, D(2023, 5, 9));
+    CU_ASSERT(tdt_queue_apply(q, &m, NULL) == 0);
+    m = msg("5f0c", TDT_KIND_ALERT, D(2023, 5, 9));
+    CU_ASSERT(tdt_queue_apply(q, &m, NULL) == 0);
+    CU_ASSERT(tdt_queue_resolve(q, "5f0c1a2b3c4d5", found, 4, &n) == 0); /* unique prefix */
+    CU_ASSERT_STRING_EQUAL(found[0]->alert_id, "5f0c1a2b3c4d5e6f-one");
+    CU_ASSERT(tdt_queue_resolve(q, "5f0c1a2b3c4d", found, 4, &n) == -ENOTUNIQ);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT(tdt_queue_resolve(q, "5f0c1a", found, 4, &n) == -EINVAL); /* too short */
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT(tdt_queue_resolve(q, "5f0c", found, 4, &n) == 0); /* a whole id, however short */
+    CU_ASSERT_STRING_EQUAL(found[0]->alert_id, "5f0c");
+    CU_ASSERT(tdt_queue_resolve(q, "5f0c1a2b3c4d7", found, 4, &n) == -ENOENT);
+    CU_ASSERT(tdt_queue_resolve(q, "", found, 4, &n) == -ENOENT);
+    CU_ASSERT(tdt_queue_resolve(q, "zz", found, 4, &n) == -ENOENT); /* short, but no alert */
+    tdt_queue_free(q);
+    td_test_rmtree(dir);
+    free(dir);
+}
+
+/* The suggestions themselves. */
+static void test_places_suggest(void)
+{
+    tdt_places *p = NULL;
+    td_error err = {0};
+    const char *codes[8];
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/deploy/data/huainan-divisions.csv", td_test_source_root());
+    CU_ASSERT_FATAL(tdt_places_load(path, &p, &err) == 0);
+    CU_ASSERT_EQUAL(tdt_places_level(p, "340421"), TDT_LEVEL_COUNTY);
+    CU_ASSERT_EQUAL(tdt_places_level(p, "340421100"), TDT_LEVEL_TOWNSHIP);
+    CU_ASSERT_EQUAL(tdt_places_level(p, "340421000"), TDT_LEVEL_NONE);
+    CU_ASSERT_EQUAL(tdt_places_level(p, "340499"), TDT_LEVEL_NONE);
+    CU_ASSERT_EQUAL(tdt_places_level(p, "340400"), TDT_LEVEL_NONE); /* the city */
+    CU_ASSERT_EQUAL(tdt_places_suggest(p, NULL, "34042", codes, 8), 3);
+    CU_ASSERT_STRING_EQUAL(codes[0], "340421");
+    CU_ASSERT_STRING_EQUAL(codes[1], "340422");
+    CU_ASSERT_STRING_EQUAL(codes[2], "340402"); /* a 0 left out */
+    CU_ASSERT_EQUAL(tdt_places_suggest(p, NULL, "寿县", codes, 8), 1);
+    CU_ASSERT_STRING_EQUAL(codes[0], "340422");
+    CU_ASSERT_EQUAL(tdt_places_suggest(p, NULL, "999999", codes, 8), 0);
+    CU_ASSERT(tdt_places_suggest(p, "340421", "340421190", codes, 8) >= 1);
+    CU_ASSERT_STRING_EQUAL(codes[0], "340421100"); /* a digit off */
+    CU_ASSERT_EQUAL(tdt_places_list(p, NULL, codes, 8), 7);
+    CU_ASSERT_EQUAL(tdt_places_list(p, "340421", codes, 2), 19);
+    CU_ASSERT_STRING_EQUAL(codes[0], "340421100");
+    tdt_places_free(p);
+}
+
+/* Kafka unreachable: the program itself, stderr to a file. Without -v one
+ * line (the summary, saying what to check), none of librdkafka's; with -v
+ * librdkafka's lines too. */
+static char *run_program(const char *const *args, int *status)
+{
+    const char *build = getenv("TD_BUILD_ROOT");
+    char exe[4096], errp[4096];
+    char *dir = td_test_tmpdir(), *text;
+    pid_t pid;
+    snprintf(exe, sizeof(exe), "%s/tools/tuodictl/tuodictl", build ? build : ".");
+    snprintf(errp, sizeof(errp), "%s/stderr", dir);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        int fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int nul = open("/dev/null", O_WRONLY);
+        if (fd < 0 || nul < 0)
+            _exit(127);
+        dup2(fd, 2);
+        dup2(nul, 1);
+        execv(exe, (char *const *)args);
+        _exit(127);
+    }
+    CU_ASSERT_FATAL(waitpid(pid, status, 0) == pid);
+    text = td_test_read_file(errp, NULL);
+    td_test_rmtree(dir);
+    free(dir);
+    return text ? text : strdup("");
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void test_kafka_quiet(void)
+{
+    char *dir = td_test_tmpdir();
+    char cfg[4096];
+    int status = 0;
+    /* 2 s: librdkafka has said something by then */
+    snprintf(cfg, sizeof(cfg), "%s", bad_args_config_t(dir, "2s", NULL));
+    {
+        const char *const cmds[][12] = {
+            {"tuodictl", "--config", cfg, "alerts", "--county", "340421", NULL},
+            {"tuodictl", "--config", cfg, "verify", ID64, "--outcome", "could-not-reach",
+             "--verifier", "王五", "--reviewer", "赵六", NULL},
+            {"tuodictl", "--config", cfg, "topics", "create", NULL},
+        };
+        for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+            char *e = run_program(cmds[i], &status);
+            CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == TDT_EXIT_FAILURE);
+            CU_ASSERT_EQUAL(count_lines(e), 1);
+            CU_ASSERT_PTR_NULL(strstr(e, "rdkafka#")); /* rdkafka#consumer-1: FAIL: ... */
+            CU_ASSERT_PTR_NOT_NULL(strstr(e, "cannot reach a broker at 127.0.0.1:"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(e, "Connection refused"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(e, "Check that a broker listens there"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(e, "-v shows librdkafka's messages"));
+            if (count_lines(e) != 1)
+                fprintf(stderr, "\n  %s: stderr:\n%s", cmds[i][3], e);
+            free(e);
+        }
+    }
+    {
+        const char *a[] = {"tuodictl", "--config", cfg, "-v", "alerts", "--county", "340421",
+                           NULL};
+        const char *b[] = {"tuodictl", "--config", cfg, "alerts", "--county", "340421", "-v",
+                           NULL};
+        char *e = run_program(a, &status);
+        CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == TDT_EXIT_FAILURE);
+        CU_ASSERT(count_lines(e) > 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "rdkafka#"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "cannot reach a broker at 127.0.0.1:"));
+        free(e);
+        e = run_program(b, &status); /* -v after the command too */
+        CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == TDT_EXIT_FAILURE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "rdkafka#"));
+        free(e);
+    }
+    td_test_rmtree(dir);
+    free(dir);
 }
 
 /* ---- the command line without Kafka ---- */
@@ -858,6 +1263,13 @@ static void add_suites(void)
     TD_TEST(test_verify_encode);
     td_test_suite("cli", NULL, NULL);
     TD_TEST(test_cli);
+    TD_TEST(test_args_county);
+    TD_TEST(test_args_township);
+    TD_TEST(test_args_dates);
+    TD_TEST(test_args_options);
+    TD_TEST(test_args_alert_id);
+    TD_TEST(test_places_suggest);
+    TD_TEST(test_kafka_quiet);
 }
 
 TD_TEST_MAIN(add_suites)

@@ -19,6 +19,7 @@
 #include "td_error.h"
 #include "td_kafka.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,7 @@ typedef struct tdt_config {
     char *topic_prefix;        /* "tuodi": names starting "tuodi." are renamed */
     int64_t replication_factor;/* 0: as the topics file says */
     int64_t timeout_ms;
+    bool verbose;              /* not a key: -v shows librdkafka's own lines */
     tdt_topic_names topics;
     char **counties;           /* empty: every county of the places file */
     size_t ncounties;
@@ -129,6 +131,30 @@ const char *tdt_places_name(const tdt_places *p, const char *code);
 /* The county codes (6 digits) in file order. */
 size_t tdt_places_ncounties(const tdt_places *p);
 const char *tdt_places_county(const tdt_places *p, size_t i);
+/* The file it was read from. */
+const char *tdt_places_path(const tdt_places *p);
+
+typedef enum tdt_level {
+    TDT_LEVEL_NONE = 0, /* not in the file, or another level (city) */
+    TDT_LEVEL_COUNTY,   /* level "county": code of 6 digits */
+    TDT_LEVEL_TOWNSHIP, /* level "town": 9 digits */
+    TDT_LEVEL_VILLAGE,  /* level "village": 12 digits */
+} tdt_level;
+
+/* What code (6, 9 or 12 digits, as tdt_places_name takes it) is in the file:
+ * a county only as 6 digits, a township only as 9. */
+tdt_level tdt_places_level(const tdt_places *p, const char *code);
+
+/* The counties (county NULL) or the townships of county whose code or name
+ * comes close to what a user typed: a code that what starts or that starts
+ * with what, a name that holds what or that what holds, else a code one
+ * edit from what. Writes up to max of their codes (6 or 9 digits, borrowed
+ * from p) into ret, closest first, then in file order; returns how many. */
+size_t tdt_places_suggest(const tdt_places *p, const char *county, const char *what,
+                          const char **ret, size_t max);
+/* Every county (county NULL) or township of county, in file order: up to max
+ * codes into ret; returns how many there are (which may be more). */
+size_t tdt_places_list(const tdt_places *p, const char *county, const char **ret, size_t max);
 
 /* ---- the alert fold (tdt_fold.c) ------------------------------------------ */
 
@@ -219,6 +245,23 @@ int tdt_queue_apply(tdt_queue *q, const tdt_alert_msg *m, const tdt_alert **ret)
 size_t tdt_queue_count(const tdt_queue *q);
 const tdt_alert *tdt_queue_at(const tdt_queue *q, size_t i);
 const tdt_alert *tdt_queue_find(const tdt_queue *q, const char *alert_id);
+
+/* tuodi-matchd's alert ids are 64 lower-case hex characters; the table shows
+ * the first 12. A shortened id is looked up on the queue as a prefix of at
+ * least TDT_ALERT_PREFIX_MIN characters. */
+#define TDT_ALERT_ID_LEN 64
+#define TDT_ALERT_PREFIX_MIN 8
+/* True when id is 1 to 63 lower-case hex digits: the start of one of
+ * tuodi-matchd's ids, not a whole one. */
+bool tdt_alert_id_shortened(const char *id);
+/* The alert that id names on q: the one with exactly that id, else the only
+ * one whose id starts with id. Returns 0 (*ret_n 1), -ENOENT (none),
+ * -ENOTUNIQ (*ret_n alerts start with id) or -EINVAL (no exact match, some
+ * start with id, but it is shorter than TDT_ALERT_PREFIX_MIN: not guessed;
+ * *ret_n as for -ENOTUNIQ). Up to max of the alerts found go to ret
+ * (borrowed, valid until the next apply). */
+int tdt_queue_resolve(const tdt_queue *q, const char *id, const tdt_alert **ret, size_t max,
+                      size_t *ret_n);
 
 /* Open and past its visit due date on today, or an OVERDUE_WARNING came. */
 bool tdt_alert_overdue(const tdt_alert *a, int32_t today);
@@ -323,7 +366,39 @@ void tdt_table_write_rows(const tdt_table *t, size_t from, tdt_format fmt, FILE 
 void tdt_csv_field(FILE *f, const char *s);
 void tdt_json_string(FILE *f, const char *s);
 
+/* ---- dates on the command line (tdt_fold.c) -------------------------------- */
+
+/* Parses a YYYY-MM-DD date given as option opt (e.g. "--visit-date") into
+ * days since 1970-01-01. -EINVAL saying what is wrong: the form ("expected
+ * YYYY-MM-DD, e.g. 2023-05-06"), or the date ("2023-02-30 is not a date:
+ * February 2023 has 28 days"). */
+int tdt_date_arg(const char *opt, const char *s, int32_t *ret, td_error *err);
+
 /* ---- Kafka (tdt_kafka.c) -------------------------------------------------- */
+
+/* librdkafka's own log lines and client errors, for one client: shown
+ * through td_log (as the other programs show them) only when verbose (-v);
+ * the last error or warning is kept either way for the one-line summary of a
+ * failure. The callbacks run on librdkafka's threads; the struct must outlive
+ * the client. */
+typedef struct tdt_kafka_diag {
+    pthread_mutex_t lock;
+    bool verbose;
+    char last[320]; /* the last error librdkafka reported; "" none */
+} tdt_kafka_diag;
+
+void tdt_kafka_diag_init(tdt_kafka_diag *d, bool verbose);
+void tdt_kafka_diag_done(tdt_kafka_diag *d);
+/* Puts d's log and error callbacks on conf instead of td_kafka's (and d as
+ * the conf's opaque). */
+void tdt_kafka_diag_install(tdt_kafka_diag *d, rd_kafka_conf_t *conf);
+/* The summary of a broker that did not answer, as -ETIMEDOUT: what failed
+ * (head, formatted), librdkafka's last error, what to check (the bootstrap
+ * address, the broker, the network, TLS or SASL, in an order the error
+ * suggests), that -v shows librdkafka's lines, then tail (may be NULL). */
+int tdt_kafka_unreachable(tdt_kafka_diag *d, const char *tail, td_error *err,
+                          const char *head, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* The schemas (schemas_dir and its history/). */
 int tdt_registry_load(const tdt_config *c, td_avro_registry **ret, td_error *err);
@@ -384,6 +459,8 @@ typedef struct tdt_verify_input {
     const char *reviewer;
     const char *visit_date; /* YYYY-MM-DD, NULL: today (CST) */
     const char *outcome_id; /* NULL: a new UUID */
+    bool lookup;            /* the id will be looked up on a county's queue
+                               (--county): a shortened id is allowed */
     int64_t now_ms;         /* recorded_at */
 } tdt_verify_input;
 

@@ -2,6 +2,7 @@
 #include "tdt.h"
 
 #include "td_log.h"
+#include "td_suggest.h"
 #include "td_time.h"
 
 #include <stdarg.h>
@@ -30,6 +31,16 @@ static void tdt_errf(FILE *f, const char *fmt, ...)
     fputs(buf, f);
 }
 
+/* ---- the context every command shares ---- */
+
+typedef struct tdt_ctx {
+    const char *config_path;
+    const char *prefix;
+    bool verbose;      /* -v: librdkafka's own lines too */
+    tdt_config cfg;
+    FILE *out, *errf;
+} tdt_ctx;
+
 /* ---- option parsing (re-entrant: the tests call tdt_main many times) ---- */
 
 typedef struct tdt_opt {
@@ -39,17 +50,69 @@ typedef struct tdt_opt {
     bool *flag;
 } tdt_opt;
 
-/* Parses argv[0..argc): options of opts and up to maxpos positionals.
- * Returns -1 to go on, or an exit status after printing to errf. */
-static int tdt_parse(int argc, char **argv, const tdt_opt *opts, const char **pos,
-                     size_t maxpos, size_t *npos, const char *cmd, FILE *errf)
+/* The option of opts, then of common, that a names; *inl: its "=value". */
+static const tdt_opt *tdt_opt_find(const tdt_opt *const *lists, const char *a, const char **inl,
+                                   bool *bad_value)
 {
+    *inl = NULL;
+    *bad_value = false;
+    for (size_t l = 0; lists[l]; l++)
+        for (const tdt_opt *p = lists[l]; p->name; p++) {
+            size_t n = strlen(p->name);
+            if (a[1] == '-' && strncmp(a + 2, p->name, n) == 0 &&
+                (a[2 + n] == '\0' || a[2 + n] == '=')) {
+                if (a[2 + n] == '=') {
+                    *inl = a + 3 + n;
+                    *bad_value = !p->val; /* a flag takes no value */
+                }
+                return p;
+            }
+            if (a[1] != '-' && p->shortc && a[1] == p->shortc && a[2] == '\0')
+                return p;
+        }
+    return NULL;
+}
+
+/* The long option closest to a (--countyy: county), or NULL. */
+static const char *tdt_opt_suggest(const tdt_opt *const *lists, const char *a)
+{
+    char word[64];
+    const char *best = NULL;
+    size_t best_d = 3;
+    if (a[0] != '-' || a[1] != '-')
+        return NULL;
+    snprintf(word, sizeof(word), "%.*s", (int)strcspn(a + 2, "="), a + 2);
+    for (size_t l = 0; lists[l]; l++)
+        for (const tdt_opt *p = lists[l]; p->name; p++) {
+            size_t d = td_edit_distance(word, p->name, 2);
+            if (d < best_d && d < strlen(word)) {
+                best = p->name;
+                best_d = d;
+            }
+        }
+    return best;
+}
+
+/* Parses argv[0..argc): options of opts, the options every command takes
+ * (--config, --prefix, -v; also before the command), and up to maxpos
+ * positionals. Returns -1 to go on, or an exit status after printing to
+ * errf. */
+static int tdt_parse(tdt_ctx *x, int argc, char **argv, const tdt_opt *opts, const char **pos,
+                     size_t maxpos, size_t *npos, const char *cmd)
+{
+    const tdt_opt common[] = {{"config", 'c', &x->config_path, NULL},
+                              {"prefix", 0, &x->prefix, NULL},
+                              {"verbose", 'v', NULL, &x->verbose},
+                              {NULL, 0, NULL, NULL}};
+    const tdt_opt *const lists[] = {opts, common, NULL};
+    FILE *errf = x->errf;
     bool only_pos = false;
     *npos = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        const tdt_opt *o = NULL;
-        const char *inl = NULL;
+        const tdt_opt *o;
+        const char *inl;
+        bool bad_value;
         if (only_pos || a[0] != '-' || a[1] == '\0') {
             if (*npos >= maxpos) {
                 tdt_errf(errf, "tuodictl %s: unexpected argument \"%s\" (see tuodictl %s "
@@ -63,27 +126,27 @@ static int tdt_parse(int argc, char **argv, const tdt_opt *opts, const char **po
             only_pos = true;
             continue;
         }
-        for (const tdt_opt *p = opts; p->name; p++) {
-            size_t n = strlen(p->name);
-            if (a[1] == '-' && strncmp(a + 2, p->name, n) == 0 &&
-                (a[2 + n] == '\0' || (a[2 + n] == '=' && p->val))) {
-                o = p;
-                inl = a[2 + n] == '=' ? a + 3 + n : NULL;
-                break;
-            }
-            if (a[1] != '-' && p->shortc && a[1] == p->shortc && a[2] == '\0') {
-                o = p;
-                break;
-            }
-        }
+        o = tdt_opt_find(lists, a, &inl, &bad_value);
         if (!o) {
-            tdt_errf(errf, "tuodictl %s: unknown option %s (see tuodictl %s --help)\n", cmd, a,
+            const char *near = tdt_opt_suggest(lists, a);
+            tdt_errf(errf, "tuodictl %s: unknown option %s%s%s%s (see tuodictl %s --help)\n",
+                    cmd, a, near ? "; did you mean --" : "", near ? near : "", near ? "?" : "",
                     cmd);
+            return TDT_EXIT_USAGE;
+        }
+        if (bad_value) {
+            tdt_errf(errf, "tuodictl %s: --%s takes no value (see tuodictl %s --help)\n", cmd,
+                    o->name, cmd);
             return TDT_EXIT_USAGE;
         }
         if (o->val) {
             if (!inl) {
-                if (i + 1 >= argc) {
+                const char *nx = i + 1 < argc ? argv[i + 1] : NULL;
+                const char *ninl;
+                bool nbad;
+                /* "--county --all": the value is missing, not "--all" */
+                if (!nx || (nx[0] == '-' && nx[1] != '\0' &&
+                            (strcmp(nx, "--") == 0 || tdt_opt_find(lists, nx, &ninl, &nbad)))) {
                     tdt_errf(errf, "tuodictl %s: --%s needs a value (see tuodictl %s --help)\n",
                             cmd, o->name, cmd);
                     return TDT_EXIT_USAGE;
@@ -98,19 +161,14 @@ static int tdt_parse(int argc, char **argv, const tdt_opt *opts, const char **po
     return -1;
 }
 
-/* ---- the context every command shares ---- */
-
-typedef struct tdt_ctx {
-    const char *config_path;
-    const char *prefix;
-    tdt_config cfg;
-    FILE *out, *errf;
-} tdt_ctx;
-
 static int tdt_ctx_load(tdt_ctx *x)
 {
     td_error err = {0};
     int r;
+    if (x->prefix && (!*x->prefix || strchr(x->prefix, '/'))) {
+        tdt_errf(x->errf, "tuodictl: --prefix must be a non-empty topic name part\n");
+        return TDT_EXIT_USAGE;
+    }
     memset(&x->cfg, 0, sizeof(x->cfg));
     r = tdt_config_load(x->config_path, &x->cfg, &err);
     if (r < 0) {
@@ -120,6 +178,7 @@ static int tdt_ctx_load(tdt_ctx *x)
                     "TUODI_CONFIG=FILE (default %s)\n", TDT_DEFAULT_CONFIG);
         return TDT_EXIT_USAGE;
     }
+    x->cfg.verbose = x->verbose;
     /* --prefix wins over topic_prefix: in the config. */
     if (tdt_config_set_prefix(&x->cfg, x->prefix ? x->prefix : x->cfg.topic_prefix) < 0) {
         tdt_errf(x->errf, "tuodictl: out of memory\n");
@@ -145,17 +204,191 @@ static bool tdt_county_ok(const char *s)
     return true;
 }
 
-static int tdt_today(tdt_ctx *x, const char *s, int32_t *ret)
+static int tdt_today(tdt_ctx *x, const char *cmd, const char *s, int32_t *ret)
 {
+    td_error err = {0};
     if (!s) {
         *ret = tdt_day_cst(td_time_wall_ms());
         return 0;
     }
-    if (td_avro_date_parse(s, strlen(s), ret, NULL) < 0) {
-        tdt_errf(x->errf, "tuodictl: --today %s: expected YYYY-MM-DD\n", s);
+    if (tdt_date_arg("--today", s, ret, &err) < 0) {
+        tdt_errf(x->errf, "tuodictl %s: %s\n", cmd, err.msg);
         return TDT_EXIT_USAGE;
     }
     return 0;
+}
+
+/* ---- county and township codes, against the places file ---- */
+
+static const char *tdt_or(const char *s, const char *dflt)
+{
+    return s && *s ? s : dflt;
+}
+
+#define TDT_SUGGEST_MAX 5
+#define TDT_LIST_MAX 12
+
+/* The places file of the config, loaded without a word (NULL when the
+ * config or the file cannot be read): only to suggest codes in a usage
+ * error found before the config is loaded. */
+static tdt_places *tdt_places_quiet(const tdt_ctx *x)
+{
+    tdt_config c;
+    td_error err = {0};
+    tdt_places *p = NULL;
+    memset(&c, 0, sizeof(c));
+    if (tdt_config_load(x->config_path, &c, &err) == 0)
+        (void)tdt_places_load(c.places, &p, &err);
+    tdt_config_free(&c);
+    return p;
+}
+
+/* "340421 凤台县, 340422 寿县" (sep before the last: " or " or ", "). */
+static void tdt_put_places(FILE *f, const tdt_places *p, const char *const *codes, size_t n,
+                           const char *last_sep)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *name = tdt_places_name(p, codes[i]);
+        fprintf(f, "%s%s%s%s", i == 0 ? "" : i + 1 == n ? last_sep : ", ", codes[i],
+                name ? " " : "", name ? name : "");
+    }
+}
+
+/* "; did you mean ...?" with the counties (county NULL) or townships of
+ * county closest to what, else "; the counties are ..." (all of them, or the
+ * first TDT_LIST_MAX and how many more). */
+static void tdt_put_suggestions(FILE *f, const tdt_places *p, const char *county, const char *what)
+{
+    const char *codes[TDT_LIST_MAX];
+    size_t n, total;
+    if (!p)
+        return;
+    n = tdt_places_suggest(p, county, what, codes, TDT_SUGGEST_MAX);
+    if (n > 0) {
+        fputs("; did you mean ", f);
+        tdt_put_places(f, p, codes, n, " or ");
+        fputc('?', f);
+        return;
+    }
+    total = tdt_places_list(p, county, codes, TDT_LIST_MAX);
+    if (total == 0)
+        return;
+    if (county)
+        fprintf(f, "; the townships of %s %s are ", county, tdt_or(tdt_places_name(p, county), ""));
+    else
+        fputs("; the counties are ", f);
+    n = total < TDT_LIST_MAX ? total : TDT_LIST_MAX;
+    tdt_put_places(f, p, codes, n, total > n ? ", " : " and ");
+    if (total > n)
+        fprintf(f, " and %zu more (see %s)", total - n, tdt_places_path(p));
+}
+
+/* Prints the text of f (an open_memstream) to x->errf and closes it. */
+static int tdt_usage_msg(tdt_ctx *x, FILE *f, char **buf)
+{
+    fputc('\n', f);
+    fclose(f);
+    tdt_errf(x->errf, "%s", *buf ? *buf : "");
+    free(*buf);
+    return TDT_EXIT_USAGE;
+}
+
+/* Checks a --county value as typed: 6 digits, and a county of places (NULL:
+ * only the form is checked now; when it is wrong, the places file is read
+ * quietly for suggestions). unrouted_ok: "unrouted" is a county too (the
+ * queue of alerts without a village). Returns -1 to go on, else the exit
+ * status, after saying what is wrong and which counties come close. */
+static int tdt_county_arg(tdt_ctx *x, const char *cmd, const char *county, bool unrouted_ok,
+                          const tdt_places *places)
+{
+    tdt_places *loaded = NULL;
+    bool form = tdt_county_ok(county);
+    size_t n = strlen(county);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (unrouted_ok && strcmp(county, "unrouted") == 0)
+        return -1;
+    if (form && (!places || tdt_places_level(places, county) == TDT_LEVEL_COUNTY))
+        return -1;
+    if (!places)
+        places = loaded = tdt_places_quiet(x);
+    f = open_memstream(&buf, &len);
+    if (!f) {
+        tdt_places_free(loaded);
+        return TDT_EXIT_FAILURE;
+    }
+    if (n == 0)
+        fprintf(f, "tuodictl %s: --county needs a value: a county code (6 digits)%s", cmd,
+                unrouted_ok ? " or unrouted" : "");
+    else if (form)
+        fprintf(f, "tuodictl %s: --county %s: no such county in the places file %s", cmd,
+                county, tdt_places_path(places));
+    else if (strspn(county, "0123456789") == n)
+        fprintf(f, "tuodictl %s: --county %s: a county code has 6 digits, not %zu", cmd, county,
+                n);
+    else
+        fprintf(f, "tuodictl %s: --county %s: expected a county code (6 digits, e.g. 340421)%s",
+                cmd, county, unrouted_ok ? " or unrouted" : "");
+    tdt_put_suggestions(f, places, NULL, county);
+    tdt_places_free(loaded);
+    return tdt_usage_msg(x, f, &buf);
+}
+
+/* Checks --township as typed: 9 digits, a township of county in places
+ * (NULL: the form only, as tdt_county_arg). Returns -1 or the exit status. */
+static int tdt_township_arg(tdt_ctx *x, const char *county, const char *township,
+                            const tdt_places *places)
+{
+    tdt_places *loaded = NULL;
+    size_t n = strlen(township);
+    bool form = n == 9 && strspn(township, "0123456789") == 9;
+    char cname[160], *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (strcmp(county, "unrouted") == 0) {
+        tdt_errf(x->errf, "tuodictl alerts: --township goes with a county code, not with "
+                "--county unrouted (alerts without a village have no township)\n");
+        return TDT_EXIT_USAGE;
+    }
+    if (form && strncmp(township, county, 6) == 0 &&
+        (!places || tdt_places_level(places, township) == TDT_LEVEL_TOWNSHIP))
+        return -1;
+    if (!places)
+        places = loaded = tdt_places_quiet(x);
+    f = open_memstream(&buf, &len);
+    if (!f) {
+        tdt_places_free(loaded);
+        return TDT_EXIT_FAILURE;
+    }
+    snprintf(cname, sizeof(cname), "%s%s%s", county, tdt_places_name(places, county) ? " " : "",
+             tdt_or(tdt_places_name(places, county), ""));
+    if (n == 0) {
+        fprintf(f, "tuodictl alerts: --township needs a value: a township code (9 digits)");
+    } else if (form && tdt_places_level(places, township) == TDT_LEVEL_TOWNSHIP) {
+        char other[7];
+        snprintf(other, sizeof(other), "%.6s", township);
+        fprintf(f, "tuodictl alerts: --township %s (%s) is in %s %s, not in %s", township,
+                tdt_places_name(places, township), other, tdt_or(tdt_places_name(places, other),
+                ""), cname);
+    } else if (form && strncmp(township, county, 6) != 0) {
+        fprintf(f, "tuodictl alerts: --township %s is not in %s: a township's code starts with "
+                "its county's", township, cname);
+    } else if (form) {
+        fprintf(f, "tuodictl alerts: --township %s: no such township of %s in the places file "
+                "%s", township, cname, tdt_places_path(places));
+    } else if (strspn(township, "0123456789") == n) {
+        fprintf(f, "tuodictl alerts: --township %s: a township code has 9 digits, not %zu",
+                township, n);
+    } else {
+        fprintf(f, "tuodictl alerts: --township %s: expected a township code (9 digits, e.g. "
+                "340421100)", township);
+    }
+    tdt_put_suggestions(f, places, county, township);
+    tdt_places_free(loaded);
+    return tdt_usage_msg(x, f, &buf);
 }
 
 /* ---- topics ---- */
@@ -200,7 +433,7 @@ static int tdt_cmd_topics(tdt_ctx *x, int argc, char **argv)
     long rf = 0;
     int r;
 
-    r = tdt_parse(argc, argv, opts, pos, 1, &npos, "topics", x->errf);
+    r = tdt_parse(x, argc, argv, opts, pos, 1, &npos, "topics");
     if (r >= 0)
         return r;
     if (help) {
@@ -208,16 +441,21 @@ static int tdt_cmd_topics(tdt_ctx *x, int argc, char **argv)
         return TDT_EXIT_OK;
     }
     if (npos != 1 || strcmp(pos[0], "create") != 0) {
-        tdt_errf(x->errf, "tuodictl topics: expected \"create\"\n");
-        tdt_topics_usage(x->errf);
+        if (npos == 0)
+            tdt_errf(x->errf, "tuodictl topics: what to do? \"tuodictl topics create\" is the "
+                    "one subcommand (see tuodictl topics --help)\n");
+        else
+            tdt_errf(x->errf, "tuodictl topics: unknown subcommand \"%s\": \"create\" is the "
+                    "one there is (see tuodictl topics --help)\n", pos[0]);
         return TDT_EXIT_USAGE;
     }
     if (rf_s) {
         char *end;
+        errno = 0;
         rf = strtol(rf_s, &end, 10);
-        if (*end || rf < 1 || rf > 16) {
-            tdt_errf(x->errf, "tuodictl topics create: --replication-factor %s: expected 1..16\n",
-                    rf_s);
+        if (!*rf_s || *end || errno || rf < 1 || rf > 16) {
+            tdt_errf(x->errf, "tuodictl topics create: --replication-factor %s: expected a "
+                    "whole number from 1 to 16 (at most the number of brokers)\n", rf_s);
             return TDT_EXIT_USAGE;
         }
     }
@@ -266,11 +504,6 @@ static const tdt_column tdt_alert_cols_machine[] = {
     {"superseded_by", "", false},  {"message", "", false},
 };
 #define TDT_NM (sizeof(tdt_alert_cols_machine) / sizeof(tdt_alert_cols_machine[0]))
-
-static const char *tdt_or(const char *s, const char *dflt)
-{
-    return s && *s ? s : dflt;
-}
 
 /* Adds a's row to t in fmt's columns. */
 static int tdt_alert_row(tdt_table *t, const tdt_alert *a, const tdt_places *places,
@@ -455,29 +688,37 @@ static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
     int r;
 
     memset(&a, 0, sizeof(a));
-    r = tdt_parse(argc, argv, opts, pos, 0, &npos, "alerts", x->errf);
+    r = tdt_parse(x, argc, argv, opts, pos, 0, &npos, "alerts");
     if (r >= 0)
         return r;
     if (help) {
         tdt_alerts_usage(x->out);
         return TDT_EXIT_OK;
     }
-    if (!county || (!tdt_county_ok(county) && strcmp(county, "unrouted") != 0)) {
-        tdt_errf(x->errf, "tuodictl alerts: --county CODE is required: a 6-digit county code "
-                "such as 340421, or unrouted\n");
-        return TDT_EXIT_USAGE;
+    if (!county) {
+        tdt_places *p = tdt_places_quiet(x);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f) {
+            tdt_places_free(p);
+            return TDT_EXIT_FAILURE;
+        }
+        fputs("tuodictl alerts: --county CODE is required: a county code (6 digits) such as "
+              "340421, or unrouted", f);
+        tdt_put_suggestions(f, p, NULL, "");
+        tdt_places_free(p);
+        return tdt_usage_msg(x, f, &buf);
     }
-    if (township && (strlen(township) != 9 || strncmp(township, county, 6) != 0 ||
-                     strspn(township, "0123456789") != 9)) {
-        tdt_errf(x->errf, "tuodictl alerts: --township %s: expected a 9-digit township code "
-                "of county %s\n", township, county);
-        return TDT_EXIT_USAGE;
-    }
+    if ((r = tdt_county_arg(x, "alerts", county, true, NULL)) >= 0)
+        return r;
+    if (township && (r = tdt_township_arg(x, county, township, NULL)) >= 0)
+        return r;
     if (fmt_s && tdt_format_parse(fmt_s, &a.fmt) < 0) {
         tdt_errf(x->errf, "tuodictl alerts: --format %s: expected table, csv or json\n", fmt_s);
         return TDT_EXIT_USAGE;
     }
-    if ((r = tdt_today(x, today_s, &a.today)) != 0)
+    if ((r = tdt_today(x, "alerts", today_s, &a.today)) != 0)
         return r;
     a.today_fixed = today_s != NULL;
     if ((r = tdt_ctx_load(x)) != 0)
@@ -485,8 +726,15 @@ static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
     a.x = x;
     a.all = all;
     a.township = township;
-    if ((r = tdt_places_load(x->cfg.places, &places, &err)) < 0 ||
-        (r = tdt_registry_load(&x->cfg, &reg, &err)) < 0 ||
+    if ((r = tdt_places_load(x->cfg.places, &places, &err)) < 0) {
+        r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
+        goto out;
+    }
+    /* before Kafka: a county or township the places file does not know */
+    if ((r = tdt_county_arg(x, "alerts", county, true, places)) >= 0 ||
+        (township && (r = tdt_township_arg(x, county, township, places)) >= 0))
+        goto out;
+    if ((r = tdt_registry_load(&x->cfg, &reg, &err)) < 0 ||
         (r = td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Alert"), &a.dec,
                                  &err)) < 0 ||
         (r = tdt_queue_new(&a.q)) < 0) {
@@ -532,14 +780,31 @@ static int tdt_fold_msg(const rd_kafka_message_t *m, void *opaque)
     return tdt_queue_apply(f->q, &am, NULL) < 0 ? -ENOMEM : 0;
 }
 
+static const char *tdt_state_word(const tdt_alert *a)
+{
+    switch (a->state) {
+    case TDT_STATE_OPEN:
+        return "open";
+    case TDT_STATE_CLOSED:
+        return "closed";
+    case TDT_STATE_SUPERSEDED:
+        return "escalated";
+    }
+    return "?";
+}
+
 /* With --county: the alert must be open on the county's queue, or matchd
- * would reject the outcome. Returns -1 to go on, else the exit status. */
+ * would reject the outcome. A shortened id (a prefix of one id on the
+ * queue) becomes the whole id in v. Returns -1 to go on, else the exit
+ * status. */
 static int tdt_verify_open(tdt_ctx *x, const td_avro_registry *reg, const char *county,
-                           const char *alert_id)
+                           tdt_verification *v)
 {
     tdt_fold_run f = {NULL, NULL};
     char *topic = tdt_alert_topic(&x->cfg, county);
-    const tdt_alert *a;
+    const char *alert_id = v->alert_id;
+    const tdt_alert *a, *found[5];
+    size_t nfound = 0;
     td_error err = {0};
     int r;
 
@@ -557,7 +822,32 @@ static int tdt_verify_open(tdt_ctx *x, const td_avro_registry *reg, const char *
         r = tdt_fail(x, &err, r);
         goto out;
     }
-    a = tdt_queue_find(f.q, alert_id);
+    r = tdt_queue_resolve(f.q, alert_id, found, sizeof(found) / sizeof(found[0]), &nfound);
+    a = r == 0 ? found[0] : NULL;
+    if (r == -EINVAL || r == -ENOTUNIQ) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        if (!m) {
+            r = TDT_EXIT_FAILURE;
+            goto out;
+        }
+        if (r == -EINVAL)
+            fprintf(m, "tuodictl verify: alert id %s is too short to look up: give at least %d "
+                    "characters (the table shows 12)", alert_id, TDT_ALERT_PREFIX_MIN);
+        else
+            fprintf(m, "tuodictl verify: alert id %s is ambiguous: give more characters", alert_id);
+        if (nfound > 0)
+            fprintf(m, "; %zu alert%s on %s start%s with it: ", nfound, nfound == 1 ? "" : "s",
+                    topic, nfound == 1 ? "s" : "");
+        for (size_t i = 0; i < nfound && i < sizeof(found) / sizeof(found[0]); i++)
+            fprintf(m, "%s%s (%s)", i ? ", " : "", found[i]->alert_id, tdt_state_word(found[i]));
+        if (nfound > sizeof(found) / sizeof(found[0]))
+            fprintf(m, " and %zu more", nfound - sizeof(found) / sizeof(found[0]));
+        fputs("; nothing was recorded", m);
+        r = tdt_usage_msg(x, m, &buf);
+        goto out;
+    }
     r = TDT_EXIT_USAGE;
     if (!a)
         tdt_errf(x->errf, "tuodictl verify: alert %s is not on %s: check the id (tuodictl "
@@ -565,14 +855,16 @@ static int tdt_verify_open(tdt_ctx *x, const td_avro_registry *reg, const char *
                 "recorded\n", alert_id, topic, county);
     else if (a->state == TDT_STATE_CLOSED)
         tdt_errf(x->errf, "tuodictl verify: alert %s is closed already (%s, outcome id %s); "
-                "nothing was recorded\n", alert_id, tdt_outcome_words(a->outcome),
+                "nothing was recorded\n", a->alert_id, tdt_outcome_words(a->outcome),
                 tdt_or(a->outcome_id, "-"));
     else if (a->state == TDT_STATE_SUPERSEDED)
         tdt_errf(x->errf, "tuodictl verify: alert %s was escalated: verify the alert that "
-                "replaced it, %s; nothing was recorded\n", alert_id,
+                "replaced it, %s; nothing was recorded\n", a->alert_id,
                 tdt_or(a->superseded_by, "-"));
     else
         r = -1;
+    if (r == -1 && strcmp(a->alert_id, v->alert_id) != 0)
+        snprintf(v->alert_id, sizeof(v->alert_id), "%s", a->alert_id); /* the whole id */
 out:
     free(topic);
     tdt_queue_free(f.q);
@@ -591,7 +883,8 @@ static void tdt_verify_usage(FILE *f)
             "Records the outcome of a household visit (入户核查) on topics.verifications, keyed\n"
             "by the alert id, for tuodi-matchd to close the alert.\n"
             "\n"
-            "  ALERT_ID           the full alert id (tuodictl alerts --format csv shows it)\n"
+            "  ALERT_ID           the whole alert id (tuodictl alerts --format csv shows it);\n"
+            "                     with --county, its first 8 or more characters will do\n"
             "  --outcome O        identified (识别为监测对象), already-monitored (已是监测对象),\n"
             "                     dismissed (排除) or could-not-reach (无法联系)\n"
             "  --category C       with identified only, required: unstable-alleviated\n"
@@ -629,6 +922,7 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
                       {NULL, 0, NULL, NULL}};
     tdt_verification v;
     td_avro_registry *reg = NULL;
+    tdt_places *places = NULL;
     td_error err = {0};
     int32_t part = -1;
     int64_t off = -1;
@@ -636,7 +930,8 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
     int r;
 
     memset(&in, 0, sizeof(in));
-    r = tdt_parse(argc, argv, opts, pos, 1, &npos, "verify", x->errf);
+    memset(&v, 0, sizeof(v));
+    r = tdt_parse(x, argc, argv, opts, pos, 1, &npos, "verify");
     if (r >= 0)
         return r;
     if (help) {
@@ -650,22 +945,28 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
     }
     in.alert_id = pos[0];
     in.now_ms = td_time_wall_ms();
-    if (county && !tdt_county_ok(county) && strcmp(county, "unrouted") != 0) {
-        tdt_errf(x->errf, "tuodictl verify: --county %s: expected a 6-digit county code or "
-                "unrouted\n", county);
-        return TDT_EXIT_USAGE;
-    }
+    in.lookup = county != NULL;
+    if (county && (r = tdt_county_arg(x, "verify", county, true, NULL)) >= 0)
+        return r;
     if (tdt_verify_check(&in, &v, &err) < 0) {
         tdt_errf(x->errf, "tuodictl verify: %s\n", err.msg);
         return TDT_EXIT_USAGE;
     }
     if ((r = tdt_ctx_load(x)) != 0)
         goto out;
+    if (county && strcmp(county, "unrouted") != 0) {
+        if ((r = tdt_places_load(x->cfg.places, &places, &err)) < 0) {
+            r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
+            goto out;
+        }
+        if ((r = tdt_county_arg(x, "verify", county, true, places)) >= 0)
+            goto out;
+    }
     if ((r = tdt_registry_load(&x->cfg, &reg, &err)) < 0) {
         r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
         goto out;
     }
-    if (county && (r = tdt_verify_open(x, reg, county, v.alert_id)) >= 0)
+    if (county && (r = tdt_verify_open(x, reg, county, &v)) >= 0)
         goto out;
     if (dry) {
         td_avro_buf b = TD_AVRO_BUF_INIT;
@@ -696,6 +997,7 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
     r = TDT_EXIT_OK;
 out:
     td_avro_registry_free(reg);
+    tdt_places_free(places);
     tdt_verification_done(&v);
     return r;
 }
@@ -854,14 +1156,29 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
             return TDT_EXIT_FAILURE;
         }
         for (int i = 0; i < argc; i++) {
-            if (strcmp(argv[i], "--county") == 0 && i + 1 < argc)
-                counties[nc++] = argv[++i];
+            const char *c = NULL;
+            if (strcmp(argv[i], "--") == 0) {
+                while (i < argc)
+                    rest[na++] = argv[i++];
+                break;
+            }
+            if (strcmp(argv[i], "--county") == 0 && i + 1 < argc &&
+                strncmp(argv[i + 1], "--", 2) != 0)
+                c = argv[++i];
             else if (strncmp(argv[i], "--county=", 9) == 0)
-                counties[nc++] = argv[i] + 9;
-            else
+                c = argv[i] + 9;
+            if (!c) {
                 rest[na++] = argv[i];
+                continue;
+            }
+            /* the same county twice is one row */
+            bool dup = false;
+            for (int k = 0; k < nc; k++)
+                dup = dup || strcmp(counties[k], c) == 0;
+            if (!dup)
+                counties[nc++] = c;
         }
-        r = tdt_parse(na, rest, opts, pos, 0, &npos, "report", x->errf);
+        r = tdt_parse(x, na, rest, opts, pos, 0, &npos, "report");
         free(rest);
         rr.ncounties = (size_t)nc;
         if (r >= 0)
@@ -872,25 +1189,51 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
         r = TDT_EXIT_OK;
         goto out;
     }
-    for (size_t i = 0; i < rr.ncounties; i++)
-        if (!tdt_county_ok(counties[i])) {
-            tdt_errf(x->errf, "tuodictl report: --county %s: expected a 6-digit county code\n",
-                    counties[i]);
+    for (size_t i = 0; i < rr.ncounties; i++) {
+        if (strcmp(counties[i], "unrouted") == 0) {
+            tdt_errf(x->errf, "tuodictl report: --county unrouted: the alerts without a village "
+                    "are the row 未定位 of the report without --county\n");
             r = TDT_EXIT_USAGE;
             goto out;
         }
+        if ((r = tdt_county_arg(x, "report", counties[i], false, NULL)) >= 0)
+            goto out;
+    }
     if (fmt_s && tdt_format_parse(fmt_s, &fmt) < 0) {
         tdt_errf(x->errf, "tuodictl report: --format %s: expected table, csv or json\n", fmt_s);
         r = TDT_EXIT_USAGE;
         goto out;
     }
-    if ((r = tdt_today(x, today_s, &today)) != 0)
+    if ((r = tdt_today(x, "report", today_s, &today)) != 0)
         goto out;
     if ((r = tdt_ctx_load(x)) != 0)
         goto out;
     rr.x = x;
-    if ((r = tdt_places_load(x->cfg.places, &places, &err)) < 0 ||
-        (r = tdt_registry_load(&x->cfg, &reg, &err)) < 0 ||
+    if ((r = tdt_places_load(x->cfg.places, &places, &err)) < 0) {
+        r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
+        goto out;
+    }
+    /* Before Kafka: a county the places file does not know would be a row
+     * of zeros that looks like a county without alerts. */
+    for (size_t i = 0; i < rr.ncounties; i++)
+        if ((r = tdt_county_arg(x, "report", counties[i], false, places)) >= 0)
+            goto out;
+    for (size_t i = 0; rr.ncounties == 0 && i < x->cfg.ncounties; i++)
+        if (tdt_places_level(places, x->cfg.counties[i]) != TDT_LEVEL_COUNTY) {
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *f = open_memstream(&buf, &len);
+            if (!f) {
+                r = TDT_EXIT_FAILURE;
+                goto out;
+            }
+            fprintf(f, "tuodictl report: %s: counties: %s is not a county of the places file "
+                    "%s", x->config_path, x->cfg.counties[i], tdt_places_path(places));
+            tdt_put_suggestions(f, places, NULL, x->cfg.counties[i]);
+            r = tdt_usage_msg(x, f, &buf);
+            goto out;
+        }
+    if ((r = tdt_registry_load(&x->cfg, &reg, &err)) < 0 ||
         (r = td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Alert"),
                                  &rr.adec, &err)) < 0) {
         r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
@@ -1020,6 +1363,8 @@ static void tdt_usage(FILE *f)
             "\n"
             "  -c, --config FILE  the config (default $TUODI_CONFIG, else %s)\n"
             "      --prefix P     topic names start with P. instead of tuodi.\n"
+            "  -v, --verbose      show librdkafka's own messages (hidden otherwise: a Kafka\n"
+            "                     failure is summed up in one line)\n"
             "  -V, --version      print the version\n"
             "  -h, --help         this text; COMMAND --help for a command's\n"
             "\n"
@@ -1055,6 +1400,8 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
             x.config_path = a + 9;
         } else if (strncmp(a, "--prefix=", 9) == 0) {
             x.prefix = a + 9;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            x.verbose = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             tdt_usage(out);
             return TDT_EXIT_OK;
@@ -1068,10 +1415,6 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
         } else {
             break;
         }
-    }
-    if (x.prefix && (!*x.prefix || strchr(x.prefix, '/'))) {
-        tdt_errf(errf, "tuodictl: --prefix must be a non-empty topic name part\n");
-        return TDT_EXIT_USAGE;
     }
     if (i >= argc) {
         tdt_errf(errf, "tuodictl: a command is required\n");
@@ -1090,7 +1433,18 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
     else if (strcmp(cmd, "report") == 0)
         r = tdt_cmd_report(&x, argc, argv);
     else if (strcmp(cmd, "help") == 0) {
-        tdt_usage(out);
+        /* "tuodictl help alerts": the command's own text */
+        const char *c = argc >= 1 ? argv[0] : "";
+        if (strcmp(c, "topics") == 0)
+            tdt_topics_usage(out);
+        else if (strcmp(c, "alerts") == 0)
+            tdt_alerts_usage(out);
+        else if (strcmp(c, "verify") == 0)
+            tdt_verify_usage(out);
+        else if (strcmp(c, "report") == 0)
+            tdt_report_usage(out);
+        else
+            tdt_usage(out);
         r = TDT_EXIT_OK;
     } else {
         tdt_errf(errf, "tuodictl: unknown command \"%s\"\n", cmd);

@@ -2,6 +2,8 @@
  * monitoring states, and the report's figures. */
 #include "tdt.h"
 
+#include "td_date.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,39 @@ static tdt_alert *tdt_queue_lookup(const tdt_queue *q, const char *id)
 const tdt_alert *tdt_queue_find(const tdt_queue *q, const char *alert_id)
 {
     return q && alert_id ? tdt_queue_lookup(q, alert_id) : NULL;
+}
+
+bool tdt_alert_id_shortened(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    return n > 0 && n < TDT_ALERT_ID_LEN && strspn(id, "0123456789abcdef") == n;
+}
+
+int tdt_queue_resolve(const tdt_queue *q, const char *id, const tdt_alert **ret, size_t max,
+                      size_t *ret_n)
+{
+    const tdt_alert *exact = tdt_queue_find(q, id);
+    size_t n = 0, idl;
+
+    if (exact) {
+        if (max > 0)
+            ret[0] = exact;
+        *ret_n = 1;
+        return 0;
+    }
+    idl = id ? strlen(id) : 0;
+    for (size_t i = 0; q && idl > 0 && i < q->n; i++)
+        if (strncmp(q->v[i].alert_id, id, idl) == 0) {
+            if (n < max)
+                ret[n] = &q->v[i];
+            n++;
+        }
+    *ret_n = n;
+    if (n == 0)
+        return -ENOENT;
+    if (idl < TDT_ALERT_PREFIX_MIN)
+        return -EINVAL;
+    return n == 1 ? 0 : -ENOTUNIQ;
 }
 
 static tdt_alert *tdt_queue_insert(tdt_queue *q, const char *id)
@@ -299,6 +334,35 @@ int32_t tdt_day_cst(int64_t wall_ms)
     if (ms % 86400000 < 0)
         d--;
     return (int32_t)d;
+}
+
+int tdt_date_arg(const char *opt, const char *s, int32_t *ret, td_error *err)
+{
+    static const char *const months[] = {"January", "February", "March",     "April",
+                                         "May",     "June",     "July",      "August",
+                                         "September", "October", "November", "December"};
+    int y, m, d, dim;
+
+    if (!s || strlen(s) != 10 || strspn(s, "0123456789") != 4 || s[4] != '-' ||
+        strspn(s + 5, "0123456789") != 2 || s[7] != '-' || strspn(s + 8, "0123456789") != 2)
+        return td_error_set(err, -EINVAL, "%s %s: expected a date as YYYY-MM-DD, e.g. "
+                            "2023-05-06", opt, s ? s : "");
+    y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    m = (s[5] - '0') * 10 + (s[6] - '0');
+    d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (y < 1)
+        return td_error_set(err, -EINVAL, "%s %s is not a date: years run from 0001 to 9999",
+                            opt, s);
+    if (m < 1 || m > 12)
+        return td_error_set(err, -EINVAL, "%s %s is not a date: there is no month %02d "
+                            "(01 to 12)", opt, s, m);
+    dim = td_date_days_in_month(y, m);
+    if (d < 1 || d > dim)
+        return td_error_set(err, -EINVAL, "%s %s is not a date: %s %04d has %d days", opt, s,
+                            months[m - 1], y, dim);
+    if (!td_date_from_ymd(y, m, d, ret))
+        return td_error_set(err, -EINVAL, "%s %s is not a date", opt, s);
+    return 0;
 }
 
 /* ---- reading an Alert value ---- */

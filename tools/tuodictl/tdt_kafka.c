@@ -1,11 +1,13 @@
 /* tdt_kafka: the schemas, and reading topics from the beginning to the end. */
 #include "tdt.h"
 
+#include "td_log.h"
 #include "td_signal.h"
 #include "td_time.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +37,112 @@ int tdt_registry_load(const tdt_config *c, td_avro_registry **ret, td_error *err
     return 0;
 }
 
+/* ---- librdkafka's own messages ---- */
+
+void tdt_kafka_diag_init(tdt_kafka_diag *d, bool verbose)
+{
+    memset(d, 0, sizeof(*d));
+    pthread_mutex_init(&d->lock, NULL);
+    d->verbose = verbose;
+}
+
+void tdt_kafka_diag_done(tdt_kafka_diag *d)
+{
+    pthread_mutex_destroy(&d->lock);
+}
+
+static void tdt_kafka_diag_keep(tdt_kafka_diag *d, const char *what)
+{
+    pthread_mutex_lock(&d->lock);
+    snprintf(d->last, sizeof(d->last), "%s", what);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* librdkafka's threads. */
+static void tdt_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    tdt_kafka_diag *d = rk ? rd_kafka_opaque(rk) : NULL;
+    td_log_level lv = level <= TD_LOG_ERR ? TD_LOG_ERR
+                      : level >= TD_LOG_DEBUG ? TD_LOG_DEBUG
+                                               : (td_log_level)level;
+    if (d && lv <= TD_LOG_WARNING && buf)
+        tdt_kafka_diag_keep(d, buf);
+    if (!d || d->verbose)
+        td_log_component(lv, "rdkafka", "%s: %s: %s", rk ? rd_kafka_name(rk) : "rdkafka",
+                         fac ? fac : "-", buf ? buf : "");
+}
+
+/* The thread that polls the client. */
+static void tdt_kafka_error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    tdt_kafka_diag *d = opaque;
+    char why[512] = "";
+    rd_kafka_resp_err_t e = (rd_kafka_resp_err_t)code;
+    if (code == RD_KAFKA_RESP_ERR__FATAL)
+        e = rd_kafka_fatal_error(rk, why, sizeof(why));
+    if (!why[0])
+        snprintf(why, sizeof(why), "%s", reason ? reason : "");
+    if (d && why[0])
+        tdt_kafka_diag_keep(d, why);
+    if (!d || d->verbose)
+        td_log_component(code == RD_KAFKA_RESP_ERR__FATAL ? TD_LOG_ERR : TD_LOG_WARNING,
+                         "rdkafka", "%s: %s%s: %s", rd_kafka_name(rk),
+                         code == RD_KAFKA_RESP_ERR__FATAL ? "fatal error " : "",
+                         rd_kafka_err2name(e), why);
+}
+
+void tdt_kafka_diag_install(tdt_kafka_diag *d, rd_kafka_conf_t *conf)
+{
+    rd_kafka_conf_set_opaque(conf, d);
+    rd_kafka_conf_set_log_cb(conf, tdt_kafka_log_cb);
+    rd_kafka_conf_set_error_cb(conf, tdt_kafka_error_cb);
+}
+
+/* What to check, the likeliest first, judging by librdkafka's last error. */
+static const char *tdt_kafka_hint(const char *last)
+{
+    if (strstr(last, "SSL") || strstr(last, "ssl") || strstr(last, "certificate") ||
+        strstr(last, "handshake"))
+        return "Check TLS under kafka: (security.protocol ssl or sasl_ssl; ssl.ca.location, "
+               "the CA that signed the brokers' certificates; the address must be the name in "
+               "the certificate)";
+    if (strstr(last, "SASL") || strstr(last, "uthentication"))
+        return "Check SASL under kafka: (sasl.mechanism, sasl.username, sasl.password)";
+    if (strstr(last, "resolve"))
+        return "Check the host names in kafka: bootstrap.servers (they do not resolve here), "
+               "then DNS";
+    if (strstr(last, "refused"))
+        return "Check that a broker listens there (kafka: bootstrap.servers, host:port), then "
+               "the network (firewall)";
+    if (strstr(last, "Disconnected") || strstr(last, "APIVERSION"))
+        return "The broker closed the connection: check whether the cluster wants TLS or SASL "
+               "(security.protocol, ssl.*, sasl.* under kafka:) and that kafka: "
+               "bootstrap.servers names the port of that listener";
+    return "Check kafka: bootstrap.servers (host:port of the brokers), that the brokers run "
+           "and this host reaches them (firewall), and TLS or SASL (security.protocol, ssl.*, "
+           "sasl.* under kafka:) if the cluster wants them";
+}
+
+int tdt_kafka_unreachable(tdt_kafka_diag *d, const char *tail, td_error *err,
+                          const char *head, ...)
+{
+    char h[512], last[sizeof(d->last)];
+    const char *l = last;
+    va_list ap;
+
+    va_start(ap, head);
+    vsnprintf(h, sizeof(h), head, ap);
+    va_end(ap);
+    pthread_mutex_lock(&d->lock);
+    memcpy(last, d->last, sizeof(last));
+    pthread_mutex_unlock(&d->lock);
+    if (strncmp(l, "[thrd:", 6) == 0 && strstr(l, "]: "))
+        l = strstr(l, "]: ") + 3; /* librdkafka's thread name: not for people */
+    return td_error_set(err, -ETIMEDOUT, "kafka: %s%s%s. %s. tuodictl -v shows librdkafka's "
+                        "messages%s%s", h, *l ? ": " : "", l, tdt_kafka_hint(l),
+                        tail ? "; " : "", tail ? tail : "");
+}
+
 typedef struct tdt_part {
     const char *topic;
     int32_t partition;
@@ -55,6 +163,7 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
     char group[96], errstr[512];
     int64_t deadline;
     rd_kafka_resp_err_t x;
+    tdt_kafka_diag diag;
     int r = 0;
 
     if (!td_kafka_props_find(&c->kafka, "bootstrap.servers"))
@@ -69,15 +178,17 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
         rd_kafka_conf_destroy(conf);
         return td_error_set(err, -EINVAL, "kafka: %s", errstr);
     }
+    tdt_kafka_diag_init(&diag, c->verbose);
+    tdt_kafka_diag_install(&diag, conf);
     r = td_kafka_new(RD_KAFKA_CONSUMER, conf, &rk, err);
     if (r < 0)
-        return r;
+        goto out;
     x = rd_kafka_metadata(rk, 1, NULL, &md, (int)c->timeout_ms);
     if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        r = td_error_set(err, -ETIMEDOUT, "kafka: cannot reach the broker (%s) within %" PRId64
-                         " ms: %s; check kafka.bootstrap.servers and that the broker runs",
-                         td_kafka_props_find(&c->kafka, "bootstrap.servers")->value,
-                         c->timeout_ms, rd_kafka_err2str(x));
+        r = tdt_kafka_unreachable(&diag, NULL, err, "cannot reach a broker at %s within %"
+                                  PRId64 " ms",
+                                  td_kafka_props_find(&c->kafka, "bootstrap.servers")->value,
+                                  c->timeout_ms);
         md = NULL;
         goto out;
     }
@@ -125,9 +236,9 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         if (!m) {
             if (!caught && td_time_mono_ms() > deadline) {
-                r = td_error_set(err, -ETIMEDOUT, "kafka: nothing came from the broker for %" PRId64
-                                 " ms before the end of the topics (is it reachable? timeout: "
-                                 "in the config)", c->timeout_ms);
+                r = tdt_kafka_unreachable(&diag, "or a longer timeout: in the config", err,
+                                          "nothing came from the brokers for %" PRId64 " ms "
+                                          "before the end of the topics", c->timeout_ms);
                 goto out;
             }
             continue;
@@ -176,5 +287,6 @@ out:
         rd_kafka_topic_partition_list_destroy(l);
     free(parts);
     td_kafka_destroy(rk);
+    tdt_kafka_diag_done(&diag);
     return r;
 }

@@ -149,6 +149,7 @@ int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry
     td_kafka_topic_spec *specs = NULL;
     rd_kafka_resp_err_t x;
     size_t namew = 0;
+    tdt_kafka_diag diag;
     int r;
 
     if (!td_kafka_props_find(&c->kafka, "bootstrap.servers"))
@@ -157,16 +158,18 @@ int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry
     r = td_kafka_producer_conf_new(NULL, NULL, &c->kafka, &conf, err);
     if (r < 0)
         return r;
+    tdt_kafka_diag_init(&diag, c->verbose);
+    tdt_kafka_diag_install(&diag, conf);
     r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, err);
     if (r < 0)
-        return r;
+        goto out;
     x = rd_kafka_metadata(rk, 1, NULL, &md, (int)c->timeout_ms);
     if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
         md = NULL;
-        r = td_error_set(err, -ETIMEDOUT, "kafka: cannot reach the broker (%s) within %" PRId64
-                         " ms: %s; check kafka.bootstrap.servers and that the broker runs",
-                         td_kafka_props_find(&c->kafka, "bootstrap.servers")->value,
-                         c->timeout_ms, rd_kafka_err2str(x));
+        r = tdt_kafka_unreachable(&diag, "nothing was created", err, "cannot reach a broker "
+                                  "at %s within %" PRId64 " ms",
+                                  td_kafka_props_find(&c->kafka, "bootstrap.servers")->value,
+                                  c->timeout_ms);
         goto out;
     }
     existing = calloc(n ? n : 1, sizeof(*existing));
@@ -306,5 +309,6 @@ out:
     if (md)
         rd_kafka_metadata_destroy(md);
     td_kafka_destroy(rk);
+    tdt_kafka_diag_done(&diag);
     return r;
 }

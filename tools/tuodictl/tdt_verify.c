@@ -126,6 +126,12 @@ int tdt_verify_check(const tdt_verify_input *in, tdt_verification *ret, td_error
         return td_error_set(err, -EINVAL, "alert id: give the id as tuodictl alerts shows it "
                             "in full (--format csv or json): 1 to 128 printable ASCII "
                             "characters");
+    if (!in->lookup && tdt_alert_id_shortened(in->alert_id))
+        return td_error_set(err, -EINVAL, "alert id %s has %zu characters, tuodi-matchd's have "
+                            "%d (the table shows the first 12): give the whole id (tuodictl "
+                            "alerts --county CODE --format csv shows it), or add --county CODE "
+                            "to look the shortened one up", in->alert_id, strlen(in->alert_id),
+                            TDT_ALERT_ID_LEN);
     snprintf(v.alert_id, sizeof(v.alert_id), "%s", in->alert_id);
     if (!in->outcome)
         return td_error_set(err, -EINVAL, "--outcome is required: identified, "
@@ -186,13 +192,14 @@ int tdt_verify_check(const tdt_verify_input *in, tdt_verification *ret, td_error
         goto fail;
     }
     if (in->visit_date) {
-        if (td_avro_date_parse(in->visit_date, strlen(in->visit_date), &v.visit_date, NULL) < 0) {
-            r = td_error_set(err, -EINVAL, "--visit-date %s: expected YYYY-MM-DD",
-                             in->visit_date);
+        if ((r = tdt_date_arg("--visit-date", in->visit_date, &v.visit_date, err)) < 0)
             goto fail;
-        }
         if (v.visit_date > today) {
-            r = td_error_set(err, -EINVAL, "--visit-date %s is in the future", in->visit_date);
+            char t[TD_AVRO_DATE_BUFSZ] = "";
+            td_avro_date_format(today, t);
+            r = td_error_set(err, -EINVAL, "--visit-date %s is in the future (today is %s, "
+                             "China time): give the day the household was visited",
+                             in->visit_date, t);
             goto fail;
         }
     } else {
@@ -315,11 +322,13 @@ int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
     rd_kafka_t *rk = NULL;
     tdt_delivery d = {false, 0, -1, -1};
     rd_kafka_resp_err_t x;
+    tdt_kafka_diag diag;
     int r;
 
     if (!td_kafka_props_find(&c->kafka, "bootstrap.servers"))
         return td_error_set(err, -EINVAL, "no kafka: bootstrap.servers in the config: add the "
                             "broker addresses (host:port,...)");
+    tdt_kafka_diag_init(&diag, c->verbose);
     r = tdt_verification_encode(reg, v, &buf, err);
     if (r < 0)
         goto out;
@@ -327,6 +336,7 @@ int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
     if (r < 0)
         goto out;
     rd_kafka_conf_set_dr_msg_cb(conf, tdt_dr);
+    tdt_kafka_diag_install(&diag, conf);
     {
         char num[32], errstr[256];
         snprintf(num, sizeof(num), "%" PRId64, c->timeout_ms);
@@ -347,9 +357,11 @@ int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
         bool found = false;
         x = rd_kafka_metadata(rk, 1, NULL, &md, (int)c->timeout_ms);
         if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            r = td_error_set(err, -ETIMEDOUT, "kafka: cannot reach the broker within %" PRId64
-                             " ms: %s; check kafka.bootstrap.servers and that the broker runs; "
-                             "nothing was recorded", c->timeout_ms, rd_kafka_err2str(x));
+            r = tdt_kafka_unreachable(&diag, "nothing was recorded", err, "cannot reach a "
+                                      "broker at %s within %" PRId64 " ms",
+                                      td_kafka_props_find(&c->kafka,
+                                                          "bootstrap.servers")->value,
+                                      c->timeout_ms);
             goto out;
         }
         for (int i = 0; i < md->topic_cnt; i++)
@@ -391,10 +403,9 @@ int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
     }
     rd_kafka_flush(rk, (int)c->timeout_ms + 1000);
     if (!d.done) {
-        r = td_error_set(err, -ETIMEDOUT, "kafka: no acknowledgement from the broker for %s "
-                         "within %" PRId64 " ms: check kafka.bootstrap.servers and that the "
-                         "broker runs; nothing was recorded (run the command again)",
-                         c->topics.verifications, c->timeout_ms);
+        r = tdt_kafka_unreachable(&diag, "nothing was recorded (run the command again)", err,
+                                  "no acknowledgement from the broker for %s within %" PRId64
+                                  " ms", c->topics.verifications, c->timeout_ms);
         goto out;
     }
     if (d.err) {
@@ -411,6 +422,7 @@ int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
     r = 0;
 out:
     td_kafka_destroy(rk);
+    tdt_kafka_diag_done(&diag);
     td_avro_buf_done(&buf);
     return r;
 }
