@@ -930,6 +930,11 @@ static void test_args_options(void)
            L("--replication-factor needs a value"), NULL);
     expect(cfg, L("verify", ID64, "extra"), TDT_EXIT_USAGE, L("unexpected argument \"extra\""),
            NULL);
+    expect(cfg, L("alert", "--county", "340421"), TDT_EXIT_USAGE,
+           L("unknown command \"alert\"; did you mean alerts?"), NULL);
+    /* the command forgotten: its option first */
+    expect(cfg, L("--county", "340421"), TDT_EXIT_USAGE,
+           L("--county goes after the command, e.g. tuodictl alerts --county 340421"), NULL);
     /* --config after the command is the config too (not "unknown option") */
     {
         const char *a[] = {"tuodictl", "alerts", "--county", "340421", "--config",

@@ -1409,8 +1409,18 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
             fprintf(out, "tuodictl %s\n", TUODI_VERSION);
             return TDT_EXIT_OK;
         } else if (a[0] == '-') {
-            tdt_errf(errf, "tuodictl: unknown option %s\n", a);
-            tdt_usage(errf);
+            static const char *const cmd_opts[] = {
+                "--county", "--township", "--all", "--follow", "--format", "--today",
+                "--outcome", "--category", "--reason", "--verifier", "--reviewer",
+                "--visit-date", "--outcome-id", "--dry-run", "--file", "--replication-factor"};
+            size_t k = 0, n = sizeof(cmd_opts) / sizeof(cmd_opts[0]);
+            while (k < n && strncmp(a, cmd_opts[k], strcspn(a, "=")) != 0)
+                k++;
+            if (k < n && strlen(cmd_opts[k]) == strcspn(a, "="))
+                tdt_errf(errf, "tuodictl: %s goes after the command, e.g. tuodictl alerts "
+                        "--county 340421 (see tuodictl --help)\n", cmd_opts[k]);
+            else
+                tdt_errf(errf, "tuodictl: unknown option %s (see tuodictl --help)\n", a);
             return TDT_EXIT_USAGE;
         } else {
             break;
@@ -1447,7 +1457,15 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
             tdt_usage(out);
         r = TDT_EXIT_OK;
     } else {
-        tdt_errf(errf, "tuodictl: unknown command \"%s\"\n", cmd);
+        static const char *const cmds[] = {"topics", "alerts", "verify", "report", "help"};
+        const char *near = NULL;
+        for (size_t k = 0; !near && k < sizeof(cmds) / sizeof(cmds[0]); k++)
+            if (td_edit_distance(cmd, cmds[k], 2) <= 2)
+                near = cmds[k];
+        if (near)
+            tdt_errf(errf, "tuodictl: unknown command \"%s\"; did you mean %s?\n", cmd, near);
+        else
+            tdt_errf(errf, "tuodictl: unknown command \"%s\"\n", cmd);
         tdt_usage(errf);
         r = TDT_EXIT_USAGE;
     }
