@@ -63,6 +63,22 @@ static const td_cfg_entry tdm_clock_table[] = {
     TD_CFG_END,
 };
 
+/* Defaults as in tdm_store.h (TDM_STORE_DEFAULT_MAP_SIZE and _MAX_MAP_SIZE;
+ * tests/daemon/test_matchd_config.c checks that they agree). */
+static const td_cfg_entry tdm_store_table[] = {
+    TD_CFG_SIZE("map_size", tdm_store_config, map_size, "32GiB", (int64_t)1 << 20,
+                (int64_t)1 << 50,
+                "Size of the LMDB map the state store opens with (address space, not memory "
+                "or disk: the file grows only as data is written); it grows by itself when "
+                "full, up to max_map_size. The default holds a province's roster of 30 million "
+                "persons about three times over"),
+    TD_CFG_SIZE("max_map_size", tdm_store_config, max_map_size, "1TiB", (int64_t)1 << 20,
+                (int64_t)1 << 50,
+                "Most the map may grow to; a state that needs more stops tuodi-matchd with "
+                "\"raise store.max_map_size\" (at least map_size)"),
+    TD_CFG_END,
+};
+
 const td_cfg_entry tdm_config_table[] = {
     TD_CFG_KAFKA("kafka", tdm_config, kafka,
                  "librdkafka properties (bootstrap.servers, security, ...); the exactly-once settings are fixed",
@@ -80,6 +96,8 @@ const td_cfg_entry tdm_config_table[] = {
     TD_CFG_SECTION("transaction", tdm_config, transaction, tdm_txn_table, "Kafka transactions"),
     TD_CFG_SECTION("clock", tdm_config, clock, tdm_clock_table,
                    "The stream clock: the order of the inputs, ticks, lateness"),
+    TD_CFG_SECTION("store", tdm_config, store, tdm_store_table,
+                   "The LMDB state store under state_dir"),
     TD_CFG_END,
 };
 
@@ -118,6 +136,10 @@ int tdm_config_load(const char *path, tdm_config *cfg, td_error *err)
             goto fail;
         }
         snprintf(cfg->topics.clock, n, "tuodi.matchd.%s.clock", cfg->group_id);
+    }
+    if (cfg->store.max_map_size < cfg->store.map_size) {
+        r = td_error_set(err, -EINVAL, "%s: store.max_map_size is below store.map_size", path);
+        goto fail;
     }
     if (!cfg->topics.alerts_prefix || strlen(cfg->topics.alerts_prefix) > 200) {
         r = td_error_set(err, -EINVAL, "%s: topics.alerts_prefix: at most 200 bytes", path);

@@ -33,6 +33,11 @@ typedef struct tdm_clock_config {
     int64_t max_idle_ms;
 } tdm_clock_config;
 
+typedef struct tdm_store_config {
+    int64_t map_size;          /* bytes the LMDB map starts with */
+    int64_t max_map_size;      /* bytes it may grow to */
+} tdm_store_config;
+
 typedef struct tdm_config {
     td_kafka_props kafka;
     char *group_id;
@@ -43,6 +48,7 @@ typedef struct tdm_config {
     tdm_topics_config topics;
     tdm_txn_config transaction;
     tdm_clock_config clock;
+    tdm_store_config store;
 } tdm_config;
 
 extern const td_cfg_entry tdm_config_table[];

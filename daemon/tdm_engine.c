@@ -80,6 +80,7 @@ typedef struct tdm_dirty {
 struct tdm_engine {
     const tdm_config *cfg;
     tdm_store *store;
+    size_t map_size;     /* the store's map when last logged (it grows) */
     td_avro_registry *reg;
     tdm_roster *roster;
     tdm_rules *rules;
@@ -522,6 +523,11 @@ static int tdm_store_batch(tdm_engine *e, td_error *err)
     r = tdm_store_commit(txn, err);
     if (r < 0)
         return r;
+    if (tdm_store_map_size(e->store) != e->map_size) {
+        e->map_size = tdm_store_map_size(e->store);
+        td_log_notice("state store: the map grew to %zu MiB (store.max_map_size %" PRId64
+                      " MiB)", e->map_size >> 20, e->cfg->store.max_map_size >> 20);
+    }
     for (size_t i = 0; i < e->nparts; i++)
         if (e->parts[i].next >= 0)
             e->parts[i].base = e->parts[i].next;
@@ -1875,9 +1881,11 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     if (r < 0)
         goto fail;
     e->has_alert_value = true;
-    r = tdm_store_open(cfg->state_dir, 0, &e->store, err);
+    r = tdm_store_open(cfg->state_dir, (size_t)cfg->store.map_size,
+                       (size_t)cfg->store.max_map_size, &e->store, err);
     if (r < 0)
         goto fail;
+    e->map_size = tdm_store_map_size(e->store);
     if (tdm_store_was_reset(e->store))
         td_log_warning("state in %s was unreadable and has been reset: rebuilding from Kafka",
                        cfg->state_dir);

@@ -17,13 +17,43 @@
  * caller reads from the beginning). LMDB has no page checksums, so damage
  * past the meta pages may go unnoticed until a read fails with -EIO.
  *
+ * The map grows by itself. LMDB maps the data file into memory with a fixed
+ * size (address space, not memory or disk: the file grows only as pages are
+ * written). The store opens it with map_size and, when a write transaction
+ * finds the map full (MDB_MAP_FULL), aborts that LMDB transaction, doubles
+ * the map (up to max_map_size), begins a new one and redoes the writes made
+ * so far: every put and delete of the open write transaction is kept in a
+ * redo log (a copy of its key and value, freed at its end), so the caller
+ * sees neither the abort nor the redo, and the transaction commits all of
+ * its writes exactly once or none. The redo starts from the state the
+ * aborted transaction started from and repeats the same writes in the same
+ * order, so the reads made between them saw what they will see after it.
+ * A map that cannot grow (max_map_size reached, a read-only transaction open,
+ * no address space left) fails the write with -ENOSPC and a text saying
+ * which limit to raise. A failed resize leaves the environment unmapped: the
+ * store then refuses everything (-EIO) until it is closed and reopened.
+ *
+ * Pointers from tdm_store_get and tdm_store_first are valid until the next
+ * write in the transaction (a put or delete may move the map).
+ *
+ * A full disk: LMDB writes the pages of a transaction at commit; a short
+ * write (the filesystem ran out of space half-way) comes back as EIO. A
+ * commit or an open that fails with ENOSPC or EDQUOT, or with EIO while the
+ * filesystem of the state directory has less room than the transaction
+ * needs, is -ENOSPC "no space left on device" with the state directory, the
+ * room needed (an upper bound: a page per write plus the bytes written) and
+ * the room free. tdm_store_open refuses a filesystem with less than
+ * TDM_STORE_MIN_FREE bytes free (LMDB would then fault on its memory-mapped
+ * lock file instead of reporting an error).
+ *
  * Errors: 0 or a negative errno, out-parameters written only on success, the
  * text (with mdb_strerror's text for LMDB errors) in the caller's td_error.
- * LMDB codes map to: MDB_NOTFOUND -ENOENT, MDB_MAP_FULL -ENOSPC (raise the map
- * size), MDB_BAD_VALSIZE -EINVAL (key longer than tdm_store_max_key_len or
- * empty), MDB_KEYEXIST -EEXIST, MDB_DBS_FULL -EMFILE, MDB_READERS_FULL and
- * MDB_MAP_RESIZED -EAGAIN, MDB_TXN_FULL -E2BIG, corruption and the other LMDB
- * codes -EIO; LMDB's errno values pass through negated.
+ * LMDB codes map to: MDB_NOTFOUND -ENOENT, MDB_MAP_FULL -ENOSPC (the map
+ * cannot grow, above), MDB_BAD_VALSIZE -EINVAL (key longer than
+ * tdm_store_max_key_len or empty), MDB_KEYEXIST -EEXIST, MDB_DBS_FULL -EMFILE,
+ * MDB_READERS_FULL and MDB_MAP_RESIZED -EAGAIN, MDB_TXN_FULL -E2BIG,
+ * corruption and the other LMDB codes -EIO; LMDB's errno values pass through
+ * negated.
  *
  * Threads: a store is opened with MDB_NOTLS; a transaction is used by one
  * thread at a time. One write transaction is open at a time per store
@@ -42,7 +72,14 @@
 /* Bump when the layout of any database changes: the store is then rebuilt
  * from Kafka on the next start. */
 #define TDM_STORE_FORMAT 2u
-#define TDM_STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30)
+/* The map a store opens with, and the most it grows to, unless the caller
+ * says otherwise (tuodi-matchd: store.map_size, store.max_map_size). 32 GiB
+ * holds a province's roster of 30 million persons with its states and alerts
+ * about three times over (docs/benchmarks.md); it costs address space only. */
+#define TDM_STORE_DEFAULT_MAP_SIZE ((size_t)32 << 30)
+#define TDM_STORE_DEFAULT_MAX_MAP_SIZE ((size_t)1 << 40)
+/* Free bytes the state directory's filesystem must have for an open. */
+#define TDM_STORE_MIN_FREE ((size_t)1 << 20)
 /* Named databases a store can hold, 'meta' included. */
 #define TDM_STORE_MAX_DBS 32
 
@@ -52,10 +89,13 @@ typedef struct tdm_txn tdm_txn;
 typedef unsigned int tdm_db;
 
 /* Opens (creating dir and the environment if missing) the store under dir,
- * with a map of map_size bytes (0: TDM_STORE_DEFAULT_MAP_SIZE). Resets a
- * corrupt or foreign-format environment as described above. The caller frees
- * *ret with tdm_store_close(). */
-int tdm_store_open(const char *dir, size_t map_size, tdm_store **ret, td_error *err);
+ * with a map of map_size bytes (0: TDM_STORE_DEFAULT_MAP_SIZE; at least what
+ * the data file holds already) that grows up to max_map_size (0:
+ * TDM_STORE_DEFAULT_MAX_MAP_SIZE; never below the map). Resets a corrupt or
+ * foreign-format environment as described above. The caller frees *ret with
+ * tdm_store_close(). */
+int tdm_store_open(const char *dir, size_t map_size, size_t max_map_size, tdm_store **ret,
+                   td_error *err);
 /* Aborts an open transaction, closes the environment. Accepts NULL; returns
  * NULL. */
 tdm_store *tdm_store_close(tdm_store *s);
@@ -64,6 +104,8 @@ tdm_store *tdm_store_close(tdm_store *s);
 bool tdm_store_was_reset(const tdm_store *s);
 /* The longest key LMDB accepts (511 bytes for Debian's LMDB 0.9.24). */
 size_t tdm_store_max_key_len(const tdm_store *s);
+/* The size of the map now (it grows; see above). */
+size_t tdm_store_map_size(const tdm_store *s);
 
 /* The handle of the named database name (created if missing), in a short
  * transaction of its own: call it at set-up, not while a write transaction

@@ -3,6 +3,7 @@
  * files are refused with file:line:col, and docs/configuration.md holds the
  * generated reference. */
 #include "tdm_config.h"
+#include "tdm_store.h"
 #include "td_test.h"
 
 #include <errno.h>
@@ -41,8 +42,48 @@ static void test_shipped_example(void)
     CU_ASSERT_EQUAL(cfg.clock.lateness_ms, 365LL * 86400000);
     CU_ASSERT_EQUAL(cfg.clock.max_idle_ms, 5000);
     CU_ASSERT_EQUAL(cfg.transaction.max_records, 10000);
+    /* the table's defaults are the store's */
+    CU_ASSERT_EQUAL(cfg.store.map_size, (int64_t)TDM_STORE_DEFAULT_MAP_SIZE);
+    CU_ASSERT_EQUAL(cfg.store.max_map_size, (int64_t)TDM_STORE_DEFAULT_MAX_MAP_SIZE);
     tdm_config_free(&cfg);
     free(p);
+}
+
+static void test_store_keys(void)
+{
+    char *dir = td_test_tmpdir();
+    tdm_config cfg;
+    td_error err = {0};
+    char *p = write_tmp(dir, "m.yaml",
+                        "kafka: {bootstrap.servers: 'localhost:9092'}\n"
+                        "rules: r.yaml\n"
+                        "store: {map_size: 64GiB, max_map_size: 2TiB}\n");
+    memset(&cfg, 0, sizeof(cfg));
+    CU_ASSERT_EQUAL_FATAL(tdm_config_load(p, &cfg, &err), 0);
+    CU_ASSERT_EQUAL(cfg.store.map_size, (int64_t)64 << 30);
+    CU_ASSERT_EQUAL(cfg.store.max_map_size, (int64_t)2 << 40);
+    tdm_config_free(&cfg);
+    free(p);
+
+    p = write_tmp(dir, "below.yaml",
+                  "kafka: {bootstrap.servers: 'localhost:9092'}\n"
+                  "rules: r.yaml\n"
+                  "store: {map_size: 64GiB, max_map_size: 16GiB}\n");
+    memset(&cfg, 0, sizeof(cfg));
+    CU_ASSERT_EQUAL(tdm_config_load(p, &cfg, &err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "store.max_map_size is below store.map_size"));
+    free(p);
+
+    p = write_tmp(dir, "small.yaml",
+                  "kafka: {bootstrap.servers: 'localhost:9092'}\n"
+                  "rules: r.yaml\n"
+                  "store:\n  map_size: 4096\n");
+    memset(&cfg, 0, sizeof(cfg));
+    CU_ASSERT_EQUAL(tdm_config_load(p, &cfg, &err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "small.yaml:4:"));
+    free(p);
+    td_test_rmtree(dir);
+    free(dir);
 }
 
 static void test_clock_keys(void)
@@ -103,6 +144,7 @@ static void add_suites(void)
     td_test_suite("matchd_config", NULL, NULL);
     TD_TEST(test_shipped_example);
     TD_TEST(test_clock_keys);
+    TD_TEST(test_store_keys);
     TD_TEST(test_reference_in_docs);
 }
 

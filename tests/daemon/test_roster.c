@@ -127,7 +127,7 @@ static void fx_open(fixture *f)
 {
     td_error err = {0};
 
-    CU_ASSERT_EQUAL_FATAL(tdm_store_open(f->dir, 0, &f->store, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_open(f->dir, 0, 0, &f->store, &err), 0);
     if (tdm_roster_new(f->store, reg, &f->roster, &err) < 0) {
         fprintf(stderr, "\n%s\n", err.msg);
         CU_FAIL_FATAL("tdm_roster_new");

@@ -1,16 +1,22 @@
 /* tdm_store: named databases, one write transaction at a time, offsets in
  * the same transaction as the state, abort leaves nothing, reopen keeps the
- * data, and a corrupt, foreign or other-format environment is reset (and
- * says so) into a usable store. */
+ * data, a corrupt, foreign or other-format environment is reset (and says
+ * so) into a usable store, the map grows under a write transaction without
+ * losing or repeating a write, a map at its limit and a full disk say so. */
 #include "tdm_store.h"
 #include "td_test.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char *state_dir(char **root)
@@ -24,16 +30,21 @@ static char *state_dir(char **root)
     return dir;
 }
 
-static tdm_store *open_ok(const char *dir, size_t map_size)
+static tdm_store *open_max(const char *dir, size_t map_size, size_t max_map_size)
 {
     tdm_store *s = NULL;
     td_error err = {0};
-    int r = tdm_store_open(dir, map_size, &s, &err);
+    int r = tdm_store_open(dir, map_size, max_map_size, &s, &err);
 
     if (r != 0)
         fprintf(stderr, "\n%s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(r, 0);
     return s;
+}
+
+static tdm_store *open_ok(const char *dir, size_t map_size)
+{
+    return open_max(dir, map_size, 0);
 }
 
 static void put_str(tdm_txn *t, tdm_db db, const char *k, const char *v)
@@ -323,7 +334,7 @@ static void test_foreign_env_is_reset(void)
     td_error err = {0};
 
     CU_ASSERT_EQUAL_FATAL(td_test_rmtree(root), 0);
-    CU_ASSERT_EQUAL_FATAL(tdm_store_open(dir, 0, &s, &err), 0); /* creates the dirs */
+    CU_ASSERT_EQUAL_FATAL(tdm_store_open(dir, 0, 0, &s, &err), 0); /* creates the dirs */
     tdm_store_close(s);
     {
         char path[4096];
@@ -340,17 +351,133 @@ static void test_foreign_env_is_reset(void)
     free(dir);
 }
 
+/* The value of key i in the growth test: its length and bytes depend on i
+ * and on the round that last wrote it. */
+static size_t grow_val(int i, int pass, char *buf)
+{
+    size_t n = 200 + (size_t)(i * 37 % 1800);
+    if (i % 97 == 0)
+        n = 40000 + (size_t)i; /* overflow pages */
+    for (size_t j = 0; j < n; j++)
+        buf[j] = (char)('a' + (i + pass + (int)j) % 26);
+    return n;
+}
+
+/* A map of 1 MiB that must grow several times inside one write transaction
+ * (and again in a later one): every put and delete lands exactly once,
+ * reads inside the transaction see its writes across the growth, the
+ * offsets commit with the data, and a reopen with the small map still finds
+ * everything. The old store failed the first put past 1 MiB with
+ * MDB_MAP_FULL. */
+static void test_map_grows(void)
+{
+    enum { KEYS = 3000 };
+    char *root, *dir = state_dir(&root);
+    tdm_store *s = open_ok(dir, (size_t)1 << 20);
+    static char buf[50000];
+    static int last[KEYS]; /* the pass that wrote key i last, -1: deleted */
+    td_error err = {0};
+    tdm_txn *t;
+    tdm_db db;
+    size_t n, map0 = tdm_store_map_size(s), map1;
+    int64_t off;
+    char k[32];
+
+    CU_ASSERT_EQUAL(map0, (size_t)1 << 20);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_db(s, "things", &db, &err), 0);
+    for (int pass = 0; pass < 2; pass++) {
+        CU_ASSERT_EQUAL_FATAL(tdm_store_begin(s, &t, &err), 0);
+        for (int i = 0; i < KEYS; i++) {
+            int r;
+            if (pass == 1 && i % 3 != 0)
+                continue;
+            snprintf(k, sizeof(k), "key-%05d", i);
+            n = grow_val(i, pass, buf);
+            r = tdm_store_put(t, db, k, strlen(k), buf, n, &err);
+            if (r != 0)
+                fprintf(stderr, "\nput %d: %s\n", i, err.msg);
+            CU_ASSERT_EQUAL_FATAL(r, 0);
+            last[i] = pass;
+            if (i % 5 == 4) { /* delete an earlier one */
+                snprintf(k, sizeof(k), "key-%05d", i - 2);
+                CU_ASSERT_EQUAL_FATAL(tdm_store_del(t, db, k, strlen(k), &err),
+                                      last[i - 2] >= 0 ? 0 : -ENOENT);
+                last[i - 2] = -1;
+            }
+            if (i % 50 == 0) { /* read back one written before */
+                const void *got;
+                size_t len;
+                int j = i / 2;
+                snprintf(k, sizeof(k), "key-%05d", j);
+                r = tdm_store_get(t, db, k, strlen(k), &got, &len, &err);
+                if (last[j] < 0) {
+                    CU_ASSERT_EQUAL(r, -ENOENT);
+                } else {
+                    n = grow_val(j, last[j], buf);
+                    CU_ASSERT(r == 0 && len == n && memcmp(got, buf, n) == 0);
+                }
+            }
+        }
+        CU_ASSERT_EQUAL(tdm_store_offset_set(t, "tuodi.roster.households", 0, 1000 + pass, &err),
+                        0);
+        CU_ASSERT_EQUAL_FATAL(tdm_store_commit(t, &err), 0);
+        map1 = tdm_store_map_size(s);
+        CU_ASSERT(map1 > map0); /* it grew in each pass */
+        map0 = map1;
+    }
+    tdm_store_close(s);
+
+    s = open_ok(dir, (size_t)1 << 20); /* LMDB maps at least what the file holds */
+    CU_ASSERT_EQUAL_FATAL(tdm_store_db(s, "things", &db, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_begin_read(s, &t, &err), 0);
+    {
+        size_t want = 0, bad = 0;
+        for (int i = 0; i < KEYS; i++) {
+            const void *got;
+            size_t len;
+            int r;
+            snprintf(k, sizeof(k), "key-%05d", i);
+            r = tdm_store_get(t, db, k, strlen(k), &got, &len, &err);
+            if (last[i] < 0) {
+                bad += r != -ENOENT;
+                continue;
+            }
+            want++;
+            n = grow_val(i, last[i], buf);
+            bad += !(r == 0 && len == n && memcmp(got, buf, n) == 0);
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        CU_ASSERT_EQUAL(tdm_store_count(t, db, &n, &err), 0);
+        CU_ASSERT_EQUAL(n, want);
+    }
+    CU_ASSERT_EQUAL(tdm_store_offset_get(t, "tuodi.roster.households", 0, &off, &err), 0);
+    CU_ASSERT_EQUAL(off, 1001);
+    tdm_store_abort(t);
+    tdm_store_close(s);
+    td_test_rmtree(root);
+    free(root);
+    free(dir);
+}
+
+/* A map at store.max_map_size: the write fails with -ENOSPC and says which
+ * limit to raise; the transaction aborts cleanly, what was committed stays,
+ * and the store takes the next transaction. A map that would have to grow
+ * under an open read-only transaction says so. */
 static void test_map_full(void)
 {
     char *root, *dir = state_dir(&root);
-    tdm_store *s = open_ok(dir, (size_t)1 << 20);
+    tdm_store *s = open_max(dir, (size_t)1 << 20, (size_t)2 << 20);
     td_error err = {0};
     static char big[256 * 1024];
-    tdm_txn *t;
+    tdm_txn *t, *rt;
     tdm_db db;
     int r = 0;
 
     CU_ASSERT_EQUAL_FATAL(tdm_store_db(s, "things", &db, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_begin(s, &t, &err), 0);
+    put_str(t, db, "kept", "yes");
+    CU_ASSERT_EQUAL_FATAL(tdm_store_commit(t, &err), 0);
+
     CU_ASSERT_EQUAL_FATAL(tdm_store_begin(s, &t, &err), 0);
     for (int i = 0; i < 16 && r == 0; i++) {
         char k[16];
@@ -358,12 +485,245 @@ static void test_map_full(void)
         r = tdm_store_put(t, db, k, strlen(k), big, sizeof(big), &err);
     }
     CU_ASSERT_EQUAL(r, -ENOSPC);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "MDB_MAP_FULL"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is full: its map reached store.max_map_size (2.0 MiB"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "raise store.max_map_size"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, dir));
+    CU_ASSERT_EQUAL(tdm_store_map_size(s), (size_t)2 << 20);
     tdm_store_abort(t);
+
+    CU_ASSERT_EQUAL_FATAL(tdm_store_begin(s, &t, &err), 0);
+    CU_ASSERT_EQUAL(has_str(t, db, "kept", "yes"), 1);
+    CU_ASSERT_EQUAL(has_str(t, db, "k0", ""), 0);
+    put_str(t, db, "after", "ok");
+    CU_ASSERT_EQUAL(tdm_store_commit(t, &err), 0);
+    tdm_store_close(s);
+
+    /* room to grow, but a reader holds the map in place */
+    s = open_max(dir, (size_t)1 << 20, (size_t)64 << 20);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_db(s, "things", &db, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_begin_read(s, &rt, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_begin(s, &t, &err), 0);
+    r = 0;
+    for (int i = 0; i < 16 && r == 0; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "k%d", i);
+        r = tdm_store_put(t, db, k, strlen(k), big, sizeof(big), &err);
+    }
+    CU_ASSERT_EQUAL(r, -ENOSPC);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot grow while a read-only transaction is open"));
+    /* the failed transaction refuses more work until it is aborted */
+    CU_ASSERT_EQUAL(tdm_store_put(t, db, "x", 1, "y", 1, &err), -EIO);
+    tdm_store_abort(t);
+    CU_ASSERT_EQUAL(has_str(rt, db, "after", "ok"), 1);
+    tdm_store_abort(rt);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_begin(s, &t, &err), 0); /* now it grows */
+    r = 0;
+    for (int i = 0; i < 16 && r == 0; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "k%d", i);
+        r = tdm_store_put(t, db, k, strlen(k), big, sizeof(big), &err);
+    }
+    CU_ASSERT_EQUAL(r, 0);
+    CU_ASSERT_EQUAL(tdm_store_commit(t, &err), 0);
+    CU_ASSERT(tdm_store_map_size(s) > ((size_t)4 << 20));
     tdm_store_close(s);
     td_test_rmtree(root);
     free(root);
     free(dir);
+}
+
+/* ------------------------------------------------------------ full disk */
+
+/* What the child of test_disk_full saw. */
+typedef struct disk_result {
+    int setup;             /* 0, or the errno of the step that failed */
+    char setup_step[64];
+    int commit_r;          /* the commit that found the disk full */
+    char commit_msg[TD_ERROR_MSG_MAX];
+    long committed;        /* batches committed before it */
+    int open_r;            /* a reopen on the full disk */
+    char open_msg[TD_ERROR_MSG_MAX];
+    int reopen_r;          /* a reopen after space was freed */
+    long found;            /* batches found then */
+} disk_result;
+
+static int write_whole(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* In a mount namespace of its own (a user namespace too when not root), a
+ * 4 MiB tmpfs on fsdir: seen by this process only, gone when it exits. */
+static int private_tmpfs(const char *fsdir, disk_result *res)
+{
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    char map[64];
+
+    if (geteuid() == 0) {
+        if (unshare(CLONE_NEWNS) != 0)
+            goto fail_unshare;
+    } else {
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+            goto fail_unshare;
+        snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
+        if (write_whole("/proc/self/uid_map", map) != 0 ||
+            write_whole("/proc/self/setgroups", "deny") != 0)
+            goto fail_map;
+        snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
+        if (write_whole("/proc/self/gid_map", map) != 0)
+            goto fail_map;
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", fsdir, "tmpfs", 0, "size=4m,mode=0700") != 0) {
+        res->setup = errno;
+        snprintf(res->setup_step, sizeof(res->setup_step), "mount tmpfs");
+        return -1;
+    }
+    return 0;
+fail_unshare:
+    res->setup = errno;
+    snprintf(res->setup_step, sizeof(res->setup_step), "unshare");
+    return -1;
+fail_map:
+    res->setup = errno;
+    snprintf(res->setup_step, sizeof(res->setup_step), "user namespace id maps");
+    return -1;
+}
+
+/* The child: batches of 64 values of 3,000 bytes committed until the disk
+ * is full, a reopen on the full disk, a reopen after freeing space. */
+static void disk_child(const char *fsdir, disk_result *res)
+{
+    char dir[4096], filler[4096], k[32];
+    static char val[3000];
+    tdm_store *s = NULL;
+    td_error err = {0};
+    tdm_txn *t;
+    tdm_db db;
+    int fd, r = 0;
+
+    if (private_tmpfs(fsdir, res) < 0)
+        return;
+    snprintf(dir, sizeof(dir), "%s/state", fsdir);
+    snprintf(filler, sizeof(filler), "%s/filler", fsdir);
+    /* 1.5 MiB that can be freed later */
+    fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    memset(val, 'f', sizeof(val));
+    for (int i = 0; fd >= 0 && i < 512; i++)
+        if (write(fd, val, sizeof(val)) != (ssize_t)sizeof(val))
+            fd = (close(fd), -1);
+    if (fd < 0) {
+        res->setup = errno ? errno : EIO;
+        snprintf(res->setup_step, sizeof(res->setup_step), "filler");
+        return;
+    }
+    close(fd);
+    if ((r = tdm_store_open(dir, 0, 0, &s, &err)) < 0 ||
+        (r = tdm_store_db(s, "things", &db, &err)) < 0) {
+        res->setup = -r;
+        snprintf(res->setup_step, sizeof(res->setup_step), "first open: %.40s", err.msg);
+        tdm_store_close(s);
+        return;
+    }
+    memset(val, 'v', sizeof(val));
+    for (long b = 0; b < 10000; b++) {
+        if ((r = tdm_store_begin(s, &t, &err)) < 0)
+            break;
+        for (int i = 0; i < 64 && r == 0; i++) {
+            snprintf(k, sizeof(k), "b%06ld-%02d", b, i);
+            r = tdm_store_put(t, db, k, strlen(k), val, sizeof(val), &err);
+        }
+        if (r < 0) {
+            tdm_store_abort(t);
+            break;
+        }
+        if ((r = tdm_store_commit(t, &err)) < 0)
+            break;
+        res->committed++;
+    }
+    res->commit_r = r;
+    snprintf(res->commit_msg, sizeof(res->commit_msg), "%s", err.msg);
+    tdm_store_close(s);
+    s = NULL;
+
+    td_error_clear(&err);
+    res->open_r = tdm_store_open(dir, 0, 0, &s, &err);
+    snprintf(res->open_msg, sizeof(res->open_msg), "%s", err.msg);
+    s = tdm_store_close(s);
+
+    unlink(filler);
+    td_error_clear(&err);
+    res->reopen_r = tdm_store_open(dir, 0, 0, &s, &err);
+    if (res->reopen_r == 0 && tdm_store_db(s, "things", &db, &err) == 0 &&
+        tdm_store_begin_read(s, &t, &err) == 0) {
+        size_t n = 0;
+        if (tdm_store_count(t, db, &n, &err) == 0)
+            res->found = (long)(n / 64);
+        tdm_store_abort(t);
+    }
+    tdm_store_close(s);
+}
+
+/* A full disk (a 4 MiB tmpfs) is reported as "no space left on device" with
+ * the state directory and the room needed and free, not as LMDB's
+ * "Input/output error" of a short write; a reopen on the full disk says so
+ * too; after space is freed the store opens with every committed batch. */
+static void test_disk_full(void)
+{
+    char *root = td_test_tmpdir(), fsdir[2048], dir[4096];
+    disk_result *res;
+    pid_t pid;
+    int status = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    snprintf(fsdir, sizeof(fsdir), "%s/fs", root);
+    snprintf(dir, sizeof(dir), "%s/state", fsdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(fsdir, 0700), 0);
+    res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CU_ASSERT_FATAL(res != MAP_FAILED);
+    memset(res, 0, sizeof(*res));
+    fflush(NULL);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        disk_child(fsdir, res);
+        _exit(0);
+    }
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (res->setup)
+        fprintf(stderr, "\ncannot make a small filesystem for the test (%s: %s): it needs root, "
+                "or unprivileged user namespaces\n", res->setup_step, strerror(res->setup));
+    CU_ASSERT_EQUAL_FATAL(res->setup, 0);
+    if (res->commit_r != -ENOSPC || !strstr(res->commit_msg, "no space left on device"))
+        fprintf(stderr, "\ncommit on the full disk: %d %s\n", res->commit_r, res->commit_msg);
+    CU_ASSERT(res->committed > 0);
+    CU_ASSERT_EQUAL(res->commit_r, -ENOSPC);
+    CU_ASSERT_PTR_NOT_NULL(strstr(res->commit_msg, "state store: no space left on device: "
+                                                   "committing 64 changes in "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(res->commit_msg, dir));
+    CU_ASSERT_PTR_NOT_NULL(strstr(res->commit_msg, " needs up to "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(res->commit_msg, " free (data.mdb holds "));
+    CU_ASSERT_PTR_NULL(strstr(res->commit_msg, "Input/output error"));
+    if (res->open_r != -ENOSPC)
+        fprintf(stderr, "\nreopen on the full disk: %d %s\n", res->open_r, res->open_msg);
+    CU_ASSERT_EQUAL(res->open_r, -ENOSPC);
+    CU_ASSERT_PTR_NOT_NULL(strstr(res->open_msg, "no space left on device: opening the state "
+                                                 "store in "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(res->open_msg, "needs at least 1.0 MiB free"));
+    CU_ASSERT_EQUAL(res->reopen_r, 0);
+    CU_ASSERT_EQUAL(res->found, res->committed);
+    munmap(res, sizeof(*res));
+    td_test_rmtree(root);
+    free(root);
 }
 
 static void add_suites(void)
@@ -376,7 +736,9 @@ static void add_suites(void)
     TD_TEST(test_corrupt_env_is_reset);
     TD_TEST(test_format_bump_is_reset);
     TD_TEST(test_foreign_env_is_reset);
+    TD_TEST(test_map_grows);
     TD_TEST(test_map_full);
+    TD_TEST(test_disk_full);
 }
 
 TD_TEST_MAIN(add_suites)
