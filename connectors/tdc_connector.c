@@ -23,6 +23,14 @@
 #define TDC_IDLE_WAIT_MS 500
 #define TDC_RETRY_WAIT_MS 2000
 #define TDC_STARTUP_TIMEOUT_MS 30000
+/* What a row's record or dead letter may add to the row's own bytes: the
+ * Avro framing and the record's source fields and key, or the dead-letter
+ * headers (each value at most TDC_HEADER_MAX bytes, about a dozen of them).
+ * The row limit stays this far below the largest message Kafka takes. */
+#define TDC_ROW_HEADROOM 16384
+#define TDC_HEADER_MAX 1024
+/* The smallest row limit a spool directory takes (spooldir.max_row_bytes). */
+#define TDC_ROW_MIN 1024
 
 static const char *const tdc_record_schema_names[] = {
     [TDC_DATASET_CIVIL_AFFAIRS] = "cn.tuodi.CivilAffairsEvent",
@@ -70,6 +78,18 @@ struct tdc_connector {
     int64_t progress_ms;
     bool broker_down_logged;
 
+    /* Kafka's size limits (tdc_read_limits): the producer's
+     * message.max.bytes as built, the cap it is lowered to when a topic
+     * takes smaller batches (0: none), the largest message (as
+     * td_kafka_message_size counts) that every topic takes, and where the
+     * smallest limit comes from (for messages). refused: the producer was
+     * told (delivery report) that a broker refused a message for its size. */
+    int64_t producer_max, producer_cap;
+    size_t max_message;
+    char max_message_why[300];
+    _Atomic bool refused;
+    size_t refused_bytes;
+
     _Atomic bool stop;
     int sink_rc;
     td_error sink_err;
@@ -90,62 +110,48 @@ static void tdc_log_cb(td_log_level level, const char *fmt, ...)
 static int tdc_produce(tdc_connector *c, const char *topic, const char *key, size_t key_len,
                        const void *value, size_t len, rd_kafka_headers_t *hdrs)
 {
-    for (;;) {
-        rd_kafka_resp_err_t e;
-        if (hdrs)
-            e = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(topic),
-                                  RD_KAFKA_V_KEY(key, key_len),
-                                  RD_KAFKA_V_VALUE((void *)value, len),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-        else
-            e = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(topic),
-                                  RD_KAFKA_V_KEY(key, key_len),
-                                  RD_KAFKA_V_VALUE((void *)value, len),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-            return 0; /* the headers now belong to the message */
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(c->producer, 100);
-            continue;
-        }
-        if (hdrs)
-            rd_kafka_headers_destroy(hdrs);
-        return td_error_set(&c->sink_err, -EIO, "producing to %s: %s", topic,
-                            rd_kafka_err2str(e));
-    }
+    rd_kafka_resp_err_t e = td_kafka_produce(c->producer, topic, key, key_len, value, len, hdrs);
+
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0; /* the headers now belong to the message */
+    if (hdrs)
+        rd_kafka_headers_destroy(hdrs);
+    return td_error_set(&c->sink_err, -EIO, "producing to %s: %s", topic, rd_kafka_err2str(e));
 }
 
-static int tdc_sink_record(void *opaque, const char *key, avro_value_t *value,
-                           const tdc_row *first, const tdc_row *last)
+/* The longest prefix of s[0..n) that ends on a UTF-8 character boundary
+ * (for bytes that are not UTF-8: at most 3 bytes shorter than n). */
+static size_t tdc_utf8_cut(const char *s, size_t len, size_t n)
 {
-    tdc_connector *c = opaque;
-    td_error err = {0};
-    int r;
+    size_t k = n;
 
-    r = td_avro_encode(c->record_schema, value, &c->buf, &err);
-    if (r < 0)
-        return td_error_set(&c->sink_err, r, "%s row %" PRId64 ": cannot encode the record: %s",
-                            first->unit, first->row, err.msg);
-    r = tdc_produce(c, c->cfg.topics.records, key, strlen(key), c->buf.data, c->buf.len, NULL);
-    if (r < 0)
-        return r;
-    c->stats.records++;
-    c->stats.published += last->row - first->row + 1;
-    c->unit.published += last->row - first->row + 1;
-    return 0;
+    if (n >= len)
+        return len;
+    while (k > 0 && n - k < 3 && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
+    return ((unsigned char)s[k] & 0xC0) == 0x80 ? n : k;
 }
 
+/* Adds a header whose value is at most TDC_HEADER_MAX bytes (cut at a
+ * character): the dead-letter headers stay within TDC_ROW_HEADROOM. */
 static void tdc_header_add(rd_kafka_headers_t *h, const char *name, const char *value)
 {
-    rd_kafka_header_add(h, name, -1, value, -1);
+    size_t n = strlen(value);
+
+    rd_kafka_header_add(h, name, -1, value, (ssize_t)tdc_utf8_cut(value, n, TDC_HEADER_MAX));
 }
 
-static int tdc_sink_reject(void *opaque, const tdc_row *row, const char *column, const char *reason)
+static const char tdc_truncated_header[] = "tuodi.truncated";
+
+/* Puts row into the dead-letter topic with its reason. The value is the
+ * row as read; when that and the headers would not fit in one Kafka message
+ * (c->max_message), it is cut to fit, and tuodi.truncated says so. */
+static int tdc_dead_letter(tdc_connector *c, const tdc_row *row, const char *column,
+                           const char *reason, const char *stage)
 {
-    tdc_connector *c = opaque;
-    rd_kafka_headers_t *h = rd_kafka_headers_new(10);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(12);
     char num[32], masked[1024];
+    size_t len = row->raw_len, fixed;
 
     /* The dataset masks identity numbers; mask again, cheaply, to be sure. */
     snprintf(masked, sizeof(masked), "%s", reason ? reason : "");
@@ -159,12 +165,83 @@ static int tdc_sink_reject(void *opaque, const tdc_row *row, const char *column,
     tdc_header_add(h, "tuodi.line", num);
     tdc_header_add(h, "tuodi.column", column ? column : "");
     tdc_header_add(h, "tuodi.reason", masked);
-    tdc_header_add(h, "tuodi.stage", "validate");
+    tdc_header_add(h, "tuodi.stage", stage);
     if (row->source_record_id)
         tdc_header_add(h, "tuodi.record_id", row->source_record_id);
+    snprintf(num, sizeof(num), "%" PRId64,
+             row->source_bytes > 0 ? row->source_bytes : (int64_t)row->raw_len);
+    tdc_header_add(h, "tuodi.source_bytes", num);
+    /* room for tuodi.truncated (1-byte lengths, "true") in every case */
+    fixed = td_kafka_message_size(0, 0, h) + 2 + sizeof(tdc_truncated_header) - 1 + 4;
+    if (fixed + len > c->max_message)
+        len = tdc_utf8_cut(row->raw, row->raw_len,
+                           c->max_message > fixed ? c->max_message - fixed : 0);
+    if (row->raw_cut || len < row->raw_len)
+        tdc_header_add(h, tdc_truncated_header, "true");
     c->stats.rejected++;
     c->unit.rejected++;
-    return tdc_produce(c, c->cfg.topics.dlq, NULL, 0, row->raw, row->raw_len, h);
+    return tdc_produce(c, c->cfg.topics.dlq, NULL, 0, row->raw, len, h);
+}
+
+static int tdc_sink_record(void *opaque, const char *key, avro_value_t *value,
+                           const tdc_row *first, const tdc_row *last)
+{
+    tdc_connector *c = opaque;
+    td_error err = {0};
+    size_t size;
+    int r;
+
+    r = td_avro_encode(c->record_schema, value, &c->buf, &err);
+    if (r < 0)
+        return td_error_set(&c->sink_err, r, "%s row %" PRId64 ": cannot encode the record: %s",
+                            first->unit, first->row, err.msg);
+    size = td_kafka_message_size(strlen(key), c->buf.len, NULL);
+    if (size > c->max_message) {
+        /* Kafka would refuse it: each of its rows becomes a dead letter */
+        char why[512];
+
+        if (first != last)
+            snprintf(why, sizeof(why), "the household record of rows %" PRId64 "-%" PRId64
+                     " is %zu bytes, more than the %zu a Kafka message may have (%s)",
+                     first->row, last->row, size, c->max_message, c->max_message_why);
+        else
+            snprintf(why, sizeof(why), "the record of this row is %zu bytes, more than the %zu "
+                     "a Kafka message may have (%s)", size, c->max_message, c->max_message_why);
+        for (const tdc_row *row = first; row <= last; row++)
+            if ((r = tdc_dead_letter(c, row, "", why, "produce")) < 0)
+                return r;
+        return 0;
+    }
+    r = tdc_produce(c, c->cfg.topics.records, key, strlen(key), c->buf.data, c->buf.len, NULL);
+    if (r < 0)
+        return r;
+    c->stats.records++;
+    c->stats.published += last->row - first->row + 1;
+    c->unit.published += last->row - first->row + 1;
+    return 0;
+}
+
+static int tdc_sink_reject(void *opaque, const tdc_row *row, const char *column, const char *reason)
+{
+    return tdc_dead_letter(opaque, row, column, reason, "validate");
+}
+
+/* Delivery reports (served by rd_kafka_poll and the commit's flush, on the
+ * connector's thread): note a message a broker refused for its size, which
+ * makes the commit fail; tdc_commit then reads the limits again. */
+static void tdc_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    tdc_connector *c = opaque;
+    rd_kafka_headers_t *h = NULL;
+
+    (void)rk;
+    if (m->err != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE &&
+        m->err != RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE)
+        return;
+    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        h = NULL;
+    c->refused_bytes = td_kafka_message_size(m->key_len, m->len, h);
+    atomic_store(&c->refused, true);
 }
 
 /* ----------------------------------------------------------- set-up */
@@ -343,22 +420,152 @@ out:
     return r;
 }
 
-/* Retries op (init or topics) while it times out, until stopped. */
-static int tdc_start_kafka(tdc_connector *c, td_error *err)
+/* An integer property of conf as librdkafka holds it (-1: unreadable). */
+static int64_t tdc_conf_int(const rd_kafka_conf_t *conf, const char *key)
+{
+    char v[64];
+    size_t n = sizeof(v);
+
+    if (rd_kafka_conf_get(conf, key, v, &n) != RD_KAFKA_CONF_OK)
+        return -1;
+    return atoll(v);
+}
+
+/* Makes c->producer from the config, with message.max.bytes and batch.size
+ * lowered to c->producer_cap when that is set. */
+static int tdc_new_producer(tdc_connector *c, td_error *err)
 {
     rd_kafka_conf_t *conf = NULL;
+    char v[32], errstr[256];
+    int64_t batch;
     int r;
-    bool logged = false;
 
     r = td_kafka_producer_conf_new(NULL, c->txn_id, &c->cfg.kafka, &conf, err);
     if (r < 0)
         return r;
-    r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &c->producer, err);
-    if (r < 0)
-        return r;
+    c->producer_max = tdc_conf_int(conf, "message.max.bytes");
+    batch = tdc_conf_int(conf, "batch.size");
+    snprintf(v, sizeof(v), "%" PRId64, c->producer_cap);
+    if (c->producer_cap > 0 && c->producer_max > c->producer_cap) {
+        if (rd_kafka_conf_set(conf, "message.max.bytes", v, errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return td_error_set(err, -EINVAL, "kafka.message.max.bytes=%s: %s", v, errstr);
+        }
+        c->producer_max = c->producer_cap;
+    }
+    if (c->producer_cap > 0 && batch > c->producer_cap &&
+        rd_kafka_conf_set(conf, "batch.size", v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return td_error_set(err, -EINVAL, "kafka.batch.size=%s: %s", v, errstr);
+    }
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_dr_msg_cb(conf, tdc_delivered);
+    return td_kafka_new(RD_KAFKA_PRODUCER, conf, &c->producer, err);
+}
+
+/* Reads the topics' max.message.bytes and works out c->max_message, the
+ * largest message that both the producer and every topic take. If the
+ * producer would send batches bigger than a topic takes, sets
+ * c->producer_cap and returns 1: the caller makes a new producer. A topic
+ * that takes too little for the smallest row is refused (-EINVAL). 0, 1 or
+ * -errno (-ETIMEDOUT: try again). */
+static int tdc_read_limits(tdc_connector *c, td_error *err)
+{
+    const char *topics[3] = {c->cfg.topics.records, c->cfg.topics.dlq, c->cfg.topics.offsets};
+    const td_kafka_prop *mmb = td_kafka_props_find(&c->cfg.kafka, "message.max.bytes");
+    int64_t max[3], cap;
+    size_t low = 0;
+    td_error e = {0};
+    int r;
+
+    r = td_kafka_topics_max_message_bytes(c->producer, topics, 3, TDC_STARTUP_TIMEOUT_MS, max,
+                                          &e);
+    if (r == -ETIMEDOUT)
+        return td_error_set(err, r, "%s", e.msg);
+    if (r < 0) {
+        /* not allowed to describe, or not created yet (topics.create: false) */
+        td_log_warning("cannot read the topics' max.message.bytes (%s); assuming Kafka's "
+                       "default, %d", e.msg, TD_KAFKA_BROKER_DEFAULT_MAX_MESSAGE_BYTES);
+        for (size_t i = 0; i < 3; i++)
+            max[i] = TD_KAFKA_BROKER_DEFAULT_MAX_MESSAGE_BYTES;
+    }
+    for (size_t i = 1; i < 3; i++)
+        if (max[i] < max[low])
+            low = i;
+    cap = max[low] - (int64_t)td_kafka_batch_overhead((size_t)max[low]);
+    if (cap < TDC_ROW_HEADROOM + TDC_ROW_MIN)
+        return td_error_set(err, -EINVAL, "topic %s takes record batches of at most %" PRId64
+                            " bytes (max.message.bytes): too little for a row of %d bytes and "
+                            "its record or dead letter; raise it to at least %" PRId64,
+                            topics[low], max[low], TDC_ROW_MIN,
+                            (int64_t)TDC_ROW_HEADROOM + TDC_ROW_MIN +
+                                (int64_t)td_kafka_batch_overhead(2 * (TDC_ROW_HEADROOM +
+                                                                      TDC_ROW_MIN)));
+    if (c->producer_max < TDC_ROW_HEADROOM + TDC_ROW_MIN)
+        return td_error_set(err, -EINVAL, "%s%skafka.message.max.bytes: %" PRId64 " is too "
+                            "little for a row of %d bytes and its record or dead letter; "
+                            "use at least %d", mmb && mmb->origin ? mmb->origin : "",
+                            mmb && mmb->origin ? ": " : "", c->producer_max, TDC_ROW_MIN,
+                            TDC_ROW_HEADROOM + TDC_ROW_MIN);
+    if (c->producer_max > cap && c->producer_cap != cap) {
+        td_log_notice("topic %s takes record batches of at most %" PRId64 " bytes "
+                      "(max.message.bytes): kafka.message.max.bytes and kafka.batch.size "
+                      "lowered from %" PRId64 " to %" PRId64 " to agree", topics[low], max[low],
+                      c->producer_max, cap);
+        c->producer_cap = cap;
+        return 1;
+    }
+    if (c->producer_max <= cap) {
+        c->max_message = (size_t)c->producer_max;
+        snprintf(c->max_message_why, sizeof(c->max_message_why), "kafka.message.max.bytes");
+    } else {
+        c->max_message = (size_t)cap;
+        snprintf(c->max_message_why, sizeof(c->max_message_why),
+                 "max.message.bytes %" PRId64 " of topic %s", max[low], topics[low]);
+    }
+    return 0;
+}
+
+/* Lowers cfg's row limit (spooldir.max_row_bytes) to what one Kafka message
+ * carries with the row's record or dead letter, with a notice. True if it
+ * lowered it. */
+static bool tdc_clamp_rows(tdc_connector *c, tdc_config *cfg)
+{
+    int64_t fit = (int64_t)c->max_message - TDC_ROW_HEADROOM;
+
+    if (cfg->use_postgres || c->max_message == 0 || cfg->source.spooldir.max_row_bytes <= fit)
+        return false;
+    td_log_notice("%s: source.spooldir.max_row_bytes lowered from %" PRId64 " to %" PRId64
+                  ": a row, with its record or its dead letter's headers, must fit in one "
+                  "Kafka message of %zu bytes (%s)", c->config_path ? c->config_path : "config",
+                  cfg->source.spooldir.max_row_bytes, fit, c->max_message, c->max_message_why);
+    cfg->source.spooldir.max_row_bytes = fit;
+    return true;
+}
+
+/* Makes the producer, the topics (if configured), reads Kafka's size limits
+ * and initialises transactions; retries while Kafka times out, until
+ * stopped. */
+static int tdc_start_kafka(tdc_connector *c, td_error *err)
+{
+    int r;
+    bool logged = false;
+
     for (;;) {
         td_error e = {0};
+
+        if (!c->producer && (r = tdc_new_producer(c, err)) < 0)
+            return r;
         r = c->cfg.topics.create ? tdc_topics(c, &e) : 0;
+        if (r == 0)
+            r = tdc_read_limits(c, &e);
+        if (r == 1) {
+            /* batches too big for a topic: a producer with smaller ones */
+            td_kafka_destroy(c->producer);
+            c->producer = NULL;
+            continue;
+        }
         if (r == 0)
             r = td_kafka_txn_init(c->producer, (int)c->cfg.transaction.timeout_ms, &e);
         if (r == 0)
@@ -448,9 +655,44 @@ static void tdc_status(tdc_connector *c)
                      c->stats.published, c->stats.rejected);
 }
 
-static int tdc_start_kafka(tdc_connector *c, td_error *err);
 static int tdc_read_position(tdc_connector *c, td_error *err);
 static int tdc_rewind(tdc_connector *c, td_error *err);
+
+/* After Kafka's limits are known: lowers the row limit if it must, and
+ * then rebuilds the source with it (the caller resumes it). */
+static int tdc_apply_limits(tdc_connector *c, td_error *err)
+{
+    tdc_source *src = NULL;
+    int r;
+
+    if (!tdc_clamp_rows(c, &c->cfg))
+        return 0;
+    r = tdc_build_source(&c->cfg, &src, err);
+    if (r < 0)
+        return r;
+    tdc_source_free(c->src);
+    c->src = src;
+    return 0;
+}
+
+/* A new producer (which reads Kafka's limits again), the committed position
+ * read back, and the source rewound to it. */
+static int tdc_restart(tdc_connector *c, td_error *err)
+{
+    int r;
+
+    td_kafka_destroy(c->producer);
+    c->producer = NULL;
+    c->txn_open = false;
+    r = tdc_start_kafka(c, err);
+    if (r == 0)
+        r = tdc_apply_limits(c, err);
+    if (r == 0)
+        r = tdc_read_position(c, err);
+    if (r == 0)
+        r = tdc_rewind(c, err);
+    return r;
+}
 
 /* The producer hit a fatal error. If another instance with our name fenced
  * us, stop: that is an operator's mistake to fix. Anything else (for example
@@ -484,14 +726,7 @@ static int tdc_recover(tdc_connector *c, int rc, td_error *err)
     }
     td_log_warning("the producer failed (%s: %s); starting a new one and resuming from the "
                    "committed position", rd_kafka_err2name(fe), why);
-    td_kafka_destroy(c->producer);
-    c->producer = NULL;
-    c->txn_open = false;
-    r = tdc_start_kafka(c, err);
-    if (r == 0)
-        r = tdc_read_position(c, err);
-    if (r == 0)
-        r = tdc_rewind(c, err);
+    r = tdc_restart(c, err);
     return r < 0 ? r : 1;
 }
 
@@ -541,6 +776,18 @@ static int tdc_commit(tdc_connector *c, td_error *err)
     c->txn_open = false;
     if (r == -ENOTRECOVERABLE)
         return tdc_recover(c, td_error_set(err, r, "%s", e.msg), err);
+    if (r == -ECANCELED && atomic_exchange(&c->refused, false)) {
+        /* A broker refused a message for its size although it fitted the
+         * limits read at start (a topic's max.message.bytes lowered since):
+         * read them again with a new producer and redo the rows, which now
+         * become dead letters if they must. */
+        td_log_warning("transaction aborted (%s): Kafka refused a message of %zu bytes for its "
+                       "size; reading the limits again and redoing it from the committed "
+                       "position", e.msg, c->refused_bytes);
+        tdc_wait(c, TDC_RETRY_WAIT_MS);
+        r = tdc_restart(c, err);
+        return r < 0 ? r : 1;
+    }
     if (r == -ECANCELED) {
         td_log_warning("transaction aborted (%s); redoing it from the committed position", e.msg);
         /* An abort needs the broker too: while it is away, keep trying. */
@@ -643,6 +890,7 @@ static void tdc_reload(tdc_connector *c)
         tdc_config_free(&ncfg);
         goto out;
     }
+    tdc_clamp_rows(c, &ncfg);
     schema = c->record_schema;
     r = tdc_dataset_new((tdc_dataset_kind)ncfg.dataset, &ncfg.mapping, schema, ncfg.instance, &ds, &e);
     if (r == 0)
@@ -678,6 +926,8 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
     int r, next;
 
     r = tdc_start_kafka(c, err);
+    if (r == 0)
+        r = tdc_apply_limits(c, err);
     if (r == 0)
         r = tdc_read_position(c, err);
     if (r < 0 && tdc_stopping(c)) {

@@ -46,7 +46,10 @@ typedef struct tdc_sink {
     /* key: the Kafka key (person key, or household id for the roster), NUL-
      * terminated. value: an instance of the dataset's schema, borrowed for
      * the call. first/last: the rows it was built from (for logs and the
-     * evidence trail). */
+     * evidence trail), every one of them: first == last, or first..last
+     * point into one array (the roster's household). The sink may refuse
+     * the record (too big for Kafka) by rejecting each of those rows itself
+     * and returning 0: counts stay rows = records' rows + rejections. */
     int (*record)(void *opaque, const char *key, avro_value_t *value,
                   const tdc_row *first, const tdc_row *last);
     /* column: the column at fault ("" for the row as a whole); reason: a

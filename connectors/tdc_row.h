@@ -63,6 +63,11 @@ typedef struct tdc_row {
     const char *raw;           /* the row as read, converted to UTF-8, without its
                                   line ending: the dead-letter value */
     size_t raw_len;
+    bool raw_cut;              /* raw is only the row's beginning: the row was
+                                  longer than the source's row limit */
+    int64_t source_bytes;      /* the row's size in the source: CSV, its bytes in
+                                  the file, line end included; postgres, raw_len.
+                                  0: unknown (then raw_len stands for it) */
     const char *source_record_id; /* postgres: the id column; CSV: NULL (the
                                      dataset takes it from a mapped column) */
     const char *reject_reason; /* NULL, or why the source could not read the

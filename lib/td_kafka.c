@@ -688,6 +688,196 @@ out:
     return r;
 }
 
+size_t td_kafka_batch_overhead(size_t n)
+{
+    /* 61: the v2 record batch header. lz4 (tuodi's compression.type): at
+     * most n/255 + 16 per block, a 4-byte size per 64 KiB block, a frame
+     * header and end mark of at most 23 bytes; 64 more for good measure. */
+    return 61 + n / 255 + 4 * (n / 65536 + 1) + 16 + 23 + 64;
+}
+
+int td_kafka_topics_max_message_bytes(rd_kafka_t *rk, const char *const *topics, size_t n,
+                                      int timeout_ms, int64_t *ret, td_error *err)
+{
+    char errstr[TD_KAFKA_ERRSTR];
+    rd_kafka_ConfigResource_t **res = NULL;
+    rd_kafka_AdminOptions_t *options = NULL;
+    rd_kafka_queue_t *queue = NULL;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_DescribeConfigs_result_t *result;
+    const rd_kafka_ConfigResource_t **out;
+    int64_t *found = NULL;
+    size_t nout = 0;
+    int r = 0;
+
+    if (!rk || (!topics && n > 0) || !ret || timeout_ms <= 0)
+        return td_error_set(err, -EINVAL, "kafka: describe topics: bad arguments");
+    if (n == 0)
+        return 0;
+    res = calloc(n, sizeof(*res));
+    found = calloc(n, sizeof(*found));
+    if (!res || !found) {
+        r = td_error_set(err, -ENOMEM, "kafka: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        found[i] = -1;
+        res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topics[i]);
+        if (!res[i]) {
+            r = td_error_set(err, -ENOMEM, "kafka: out of memory");
+            goto out;
+        }
+    }
+    options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    queue = rd_kafka_queue_new(rk);
+    if (!options || !queue) {
+        r = td_error_set(err, -ENOMEM, "kafka: out of memory");
+        goto out;
+    }
+    if (rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, errstr, sizeof(errstr))) {
+        r = td_error_set(err, -EINVAL, "kafka: describe topics: %s", errstr);
+        goto out;
+    }
+    rd_kafka_DescribeConfigs(rk, res, n, options, queue);
+    ev = rd_kafka_queue_poll(queue, timeout_ms + 1000);
+    if (!ev) {
+        r = td_error_set(err, -ETIMEDOUT, "kafka: describe topics: no answer in time");
+        goto out;
+    }
+    if (rd_kafka_event_error(ev)) {
+        r = td_error_set(err, td_kafka_create_error(rd_kafka_event_error(ev)),
+                         "kafka: describe topics: %s", rd_kafka_event_error_string(ev));
+        goto out;
+    }
+    result = rd_kafka_event_DescribeConfigs_result(ev);
+    out = result ? rd_kafka_DescribeConfigs_result_resources(result, &nout) : NULL;
+    for (size_t k = 0; k < nout; k++) {
+        const char *name = rd_kafka_ConfigResource_name(out[k]);
+        rd_kafka_resp_err_t code = rd_kafka_ConfigResource_error(out[k]);
+        const rd_kafka_ConfigEntry_t **entries;
+        size_t nent = 0, i;
+
+        for (i = 0; i < n && strcmp(topics[i], name) != 0; i++)
+            ;
+        if (i == n)
+            continue;
+        if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            r = code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? -ENOENT
+                                                                 : td_kafka_create_error(code);
+            td_error_set(err, r, "kafka topic %s: describe: %s: %s", name,
+                         rd_kafka_err2name(code),
+                         rd_kafka_ConfigResource_error_string(out[k])
+                             ? rd_kafka_ConfigResource_error_string(out[k])
+                             : rd_kafka_err2str(code));
+            goto out;
+        }
+        entries = rd_kafka_ConfigResource_configs(out[k], &nent);
+        for (size_t e = 0; e < nent; e++) {
+            const char *v = rd_kafka_ConfigEntry_value(entries[e]);
+            char *end;
+            long long x;
+
+            if (strcmp(rd_kafka_ConfigEntry_name(entries[e]), "max.message.bytes") != 0 || !v)
+                continue;
+            errno = 0;
+            x = strtoll(v, &end, 10);
+            if (errno == 0 && end != v && *end == '\0' && x > 0)
+                found[i] = x;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (found[i] < 0) {
+            r = td_error_set(err, -EIO, "kafka topic %s: describe: no max.message.bytes in the "
+                             "answer", topics[i]);
+            goto out;
+        }
+    memcpy(ret, found, n * sizeof(*ret));
+out:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (queue)
+        rd_kafka_queue_destroy(queue);
+    if (options)
+        rd_kafka_AdminOptions_destroy(options);
+    if (res)
+        rd_kafka_ConfigResource_destroy_array(res, n);
+    free(res);
+    free(found);
+    return r;
+}
+
+/* ---- producing ------------------------------------------------------------ */
+
+/* Bytes of x as a zigzag varint (librdkafka's rd_uvarint_enc_i64). */
+static size_t td_kafka_varint_size(size_t x)
+{
+    uint64_t z = (uint64_t)x << 1;
+    size_t n = 1;
+
+    while (z >= 0x80) {
+        z >>= 7;
+        n++;
+    }
+    return n;
+}
+
+size_t td_kafka_message_size(size_t key_len, size_t value_len, const rd_kafka_headers_t *hdrs)
+{
+    /* RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD: length (varint32, 5), attributes
+     * (1), timestamp delta (varint64, 10) and offset delta, key length,
+     * value length and header count (varint32, 5 each). */
+    size_t n = 5 + 1 + 10 + 4 * 5 + key_len + value_len;
+
+    for (size_t i = 0; hdrs; i++) {
+        const char *name;
+        const void *value;
+        size_t size;
+
+        if (rd_kafka_header_get_all(hdrs, i, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        n += td_kafka_varint_size(strlen(name)) + strlen(name) + td_kafka_varint_size(size) +
+             size;
+    }
+    return n;
+}
+
+rd_kafka_resp_err_t td_kafka_produce(rd_kafka_t *rk, const char *topic, const void *key,
+                                     size_t key_len, const void *value, size_t value_len,
+                                     rd_kafka_headers_t *hdrs)
+{
+    rd_kafka_vu_t vu[5];
+    size_t n = 0;
+
+    vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[n++].u.cstr = topic;
+    if (key) {
+        vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+        vu[n].u.mem.ptr = (void *)(uintptr_t)key;
+        vu[n++].u.mem.size = key_len;
+    }
+    vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[n].u.mem.ptr = (void *)(uintptr_t)value;
+    vu[n++].u.mem.size = value_len;
+    vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+    if (hdrs) {
+        vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+        vu[n++].u.headers = hdrs;
+    }
+    for (;;) {
+        rd_kafka_error_t *error = rd_kafka_produceva(rk, vu, n);
+        rd_kafka_resp_err_t code;
+
+        if (!error)
+            return RD_KAFKA_RESP_ERR_NO_ERROR;
+        code = rd_kafka_error_code(error);
+        rd_kafka_error_destroy(error);
+        if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return code;
+        rd_kafka_poll(rk, 100);
+    }
+}
+
 /* ---- transactions --------------------------------------------------------- */
 
 td_kafka_txn_class td_kafka_txn_classify(const rd_kafka_error_t *error)

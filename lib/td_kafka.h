@@ -167,6 +167,49 @@ typedef struct td_kafka_topic_spec {
 int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, size_t n,
                            int timeout_ms, td_error *err);
 
+/* The max.message.bytes of each of the n topics: the largest record batch
+ * (after compression) their brokers accept, read with DescribeConfigs (the
+ * topic's own setting, else the broker's message.max.bytes). ret[i] is
+ * topics[i]'s. Waits at most timeout_ms. Returns 0, -ETIMEDOUT, -EACCES (not
+ * allowed to describe), -ENOENT (a topic does not exist), -EIO (other broker
+ * errors, or the answer lacks the setting) or -ENOMEM, with the topic named
+ * in err; ret is written only on success. */
+int td_kafka_topics_max_message_bytes(rd_kafka_t *rk, const char *const *topics, size_t n,
+                                      int timeout_ms, int64_t *ret, td_error *err);
+
+/* Kafka's default max.message.bytes (the broker's message.max.bytes): what
+ * a topic takes when nothing else is known. */
+#define TD_KAFKA_BROKER_DEFAULT_MAX_MESSAGE_BYTES 1048588
+
+/* What a record batch of up to n bytes of records can grow to on the way to
+ * the broker: the batch header (61 bytes) and the worst case of lz4 on
+ * incompressible data. A producer whose batches (batch.size and
+ * message.max.bytes) stay below max.message.bytes minus this never has a
+ * batch refused for its size. */
+size_t td_kafka_batch_overhead(size_t n);
+
+/* ---- producing ------------------------------------------------------------ */
+
+/* The size librdkafka compares with the producer's message.max.bytes for
+ * one message (its largest per-record framing, 35 bytes, plus the key, the
+ * value and the headers as they are serialised; hdrs may be NULL). A message
+ * at most this big is never refused with "Message size too large" by a
+ * producer whose message.max.bytes is at least this. */
+size_t td_kafka_message_size(size_t key_len, size_t value_len, const rd_kafka_headers_t *hdrs);
+
+/* Produces one message to topic (partitioned by key, or by the partitioner
+ * when key is NULL) with rd_kafka_produceva() and RD_KAFKA_MSG_F_COPY: key
+ * and value stay the caller's. (produceva, not producev: producev's
+ * RD_KAFKA_V_* macros are GNU statement expressions, which clang refuses
+ * under -Wpedantic -Werror.) A full local queue is waited out, serving rk's
+ * callbacks meanwhile. hdrs: NULL, or headers that the message owns on
+ * success (on failure they stay the caller's). Returns librdkafka's code:
+ * RD_KAFKA_RESP_ERR_NO_ERROR, or e.g. RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+ * (see td_kafka_message_size), RD_KAFKA_RESP_ERR__FATAL. */
+rd_kafka_resp_err_t td_kafka_produce(rd_kafka_t *rk, const char *topic, const void *key,
+                                     size_t key_len, const void *value, size_t value_len,
+                                     rd_kafka_headers_t *hdrs);
+
 /* ---- transactions --------------------------------------------------------- */
 
 /* What the caller must do about a transactional API error. */

@@ -1176,6 +1176,8 @@ static int pg_emit(tdc_postgres *pg, tdc_row *row, td_error *err)
     row->ncolumns = pg->nuser;
     row->raw = pg->raw;
     row->raw_len = pg->raw_len;
+    row->raw_cut = false;
+    row->source_bytes = (int64_t)pg->raw_len;
     row->source_record_id = pg->pos_id;
     pg->next_row++;
     pg->stats.rows++;

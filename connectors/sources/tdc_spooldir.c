@@ -52,8 +52,8 @@ const td_cfg_entry tdc_spooldir_config_table[] = {
                 "File encoding: auto (BOM, else UTF-8 if the first 64 KiB are valid UTF-8, else GB18030), utf-8, gb18030, gbk (read as GB18030)"),
     TD_CFG_STRING("delimiter", CFG, delimiter, ",",
                   "Field delimiter: \",\", \";\", \"|\", or \"tab\" (or a TAB character)"),
-    TD_CFG_SIZE("max_row_bytes", CFG, max_row_bytes, "1MiB", 1024, 268435456,
-                "Longest row accepted; a longer one is rejected and the reader resyncs at the next line end"),
+    TD_CFG_SIZE("max_row_bytes", CFG, max_row_bytes, "960KiB", 1024, 268435456,
+                "Longest row accepted; a longer one is rejected and the reader resyncs at the next line end. Lowered at start, with a notice, to what one Kafka message can carry with the record's framing or a dead letter's headers (16 KiB below the smallest of kafka.message.max.bytes and the topics' max.message.bytes)"),
     TD_CFG_BOOL("create_dirs", CFG, create_dirs, "true",
                 "Create missing processing, finished and error directories (never input_dir)"),
     TD_CFG_END,
@@ -1092,6 +1092,8 @@ static void fill_row(tdc_spooldir *s, const tdc_csv_row *r, tdc_row *row)
     row->ncolumns = s->ncols;
     row->raw = r->raw;
     row->raw_len = r->raw_len;
+    row->raw_cut = r->error == TDC_CSV_ROW_TOO_LONG;
+    row->source_bytes = r->next_offset - r->offset;
     row->source_record_id = NULL;
     row->after = s->pos;
     s->row_error = r->error != TDC_CSV_ROW_OK ? r->reason : NULL;

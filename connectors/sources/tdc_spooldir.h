@@ -155,7 +155,7 @@ struct tdc_spooldir_config {
     int64_t poll_interval;  /* ms; "2s" */
     int encoding;           /* tdc_spooldir_encoding; "auto" */
     char *delimiter;        /* ",", ";", "|", a TAB or "tab"; "," */
-    int64_t max_row_bytes;  /* "1MiB" */
+    int64_t max_row_bytes;  /* "960KiB" */
     bool create_dirs;       /* true */
 };
 

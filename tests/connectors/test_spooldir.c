@@ -1030,7 +1030,7 @@ static void test_config(void)
     CU_ASSERT_EQUAL(cfg.poll_interval, 2000);
     CU_ASSERT_EQUAL(cfg.encoding, TDC_SPOOLDIR_ENCODING_AUTO);
     CU_ASSERT_STRING_EQUAL(cfg.delimiter, ",");
-    CU_ASSERT_EQUAL(cfg.max_row_bytes, 1024 * 1024);
+    CU_ASSERT_EQUAL(cfg.max_row_bytes, 960 * 1024);
     CU_ASSERT(cfg.create_dirs);
     CU_ASSERT_PTR_NULL(cfg.processing_dir);
     CU_ASSERT_EQUAL_FATAL(tdc_spooldir_new(&cfg, &src, &e), 0);

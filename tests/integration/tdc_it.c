@@ -21,8 +21,7 @@ const char *tdc_it_id_column = "身份证号";
 
 static const char *const tdc_it_surnames[] = {"张", "王", "李", "赵", "刘", "陈", "杨", "黄"};
 
-/* A valid identity number for person k of file f. */
-static void tdc_it_id(int f, int k, char out[19])
+void tdc_it_person_id(int f, int k, char out[19])
 {
     unsigned uf = (unsigned)f, uk = (unsigned)k;
 
@@ -49,7 +48,7 @@ int tdc_it_write_medical(const char *dir, const char *name, int file, int nrows,
                             "个人负担,是否大病,结算单号\r\n");
     for (int k = 0; k < nrows; k++) {
         char id[19];
-        tdc_it_id(file, k, id);
+        tdc_it_person_id(file, k, id);
         if (bad_every > 0 && k % bad_every == bad_every - 1) {
             id[17] = id[17] == '0' ? '1' : '0'; /* a wrong check character */
             bad++;

@@ -19,6 +19,10 @@
  * the number of bad rows, or -1. */
 int tdc_it_write_medical(const char *dir, const char *name, int file, int nrows, int bad_every,
                          bool gb18030);
+/* The valid identity number of person k of file f (as the rows of
+ * tdc_it_write_medical carry them). */
+void tdc_it_person_id(int f, int k, char out[19]);
+
 /* The header of the identity number column in the files written next
  * (default 身份证号). */
 extern const char *tdc_it_id_column;
