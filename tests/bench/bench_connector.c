@@ -49,19 +49,12 @@ static double baseline(const char *bootstrap, const char *path, const char *topi
     while (p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        for (;;) {
-            rd_kafka_resp_err_t e = rd_kafka_producev(
-                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(p, l > 18 ? 18 : l),
-                RD_KAFKA_V_VALUE(p, l), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-            if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                rd_kafka_poll(rk, 10);
-                continue;
-            }
+        {
+            rd_kafka_resp_err_t e = td_kafka_produce(rk, topic, p, l > 18 ? 18 : l, p, l, NULL);
             if (e) {
                 fprintf(stderr, "baseline: %s\n", rd_kafka_err2str(e));
                 exit(1);
             }
-            break;
         }
         n++;
         if (n % TXN_ROWS == 0) {

@@ -115,19 +115,8 @@ static int loader_emit(void *opaque, enum bmd_topic topic, const char *key, size
                        const void *value, size_t value_len)
 {
     loader *l = opaque;
-    for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            l->rk, RD_KAFKA_V_TOPIC(l->topics[topic]), RD_KAFKA_V_KEY(key, key_len),
-            RD_KAFKA_V_VALUE((void *)value, value_len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(l->rk, 10);
-            continue;
-        }
-        if (e)
-            return -EIO;
-        break;
-    }
+    if (td_kafka_produce(l->rk, l->topics[topic], key, key_len, value, value_len, NULL))
+        return -EIO;
     l->sent++;
     if (l->sent % 1024 == 0)
         rd_kafka_poll(l->rk, 0);
@@ -500,18 +489,8 @@ static double baseline(long total, long *ret_n, double *ret_secs)
                     die("baseline begin", &err);
                 batch_start = now;
             }
-            for (;;) {
-                rd_kafka_resp_err_t e = rd_kafka_producev(
-                    p, RD_KAFKA_V_TOPIC(B.t_raw), RD_KAFKA_V_KEY(m->key, m->key_len),
-                    RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                    RD_KAFKA_V_END);
-                if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                    rd_kafka_poll(p, 10);
-                    continue;
-                }
-                FATAL(e == RD_KAFKA_RESP_ERR_NO_ERROR);
-                break;
-            }
+            FATAL(td_kafka_produce(p, B.t_raw, m->key, m->key_len, m->payload, m->len, NULL) ==
+                  RD_KAFKA_RESP_ERR_NO_ERROR);
             rd_kafka_message_destroy(m);
             n++;
             batch++;
@@ -920,11 +899,8 @@ int main(int argc, char **argv)
                 if (bmd_gen_latency_record(gen, produced, key, &b, &err) < 0)
                     die("latency record", &err);
                 sent[produced] = td_time_mono_us();
-                FATAL(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(B.t_civil),
-                                        RD_KAFKA_V_KEY(key, strlen(key)),
-                                        RD_KAFKA_V_VALUE(b.data, b.len),
-                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                        RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+                FATAL(td_kafka_produce(p, B.t_civil, key, strlen(key), b.data, b.len, NULL) ==
+                      RD_KAFKA_RESP_ERR_NO_ERROR);
                 produced++;
             }
             rd_kafka_poll(p, 0);
