@@ -1022,6 +1022,7 @@ static int spool_resume(tdc_source *src, const tdc_position *committed, td_error
         return td_error_set(err, -EINVAL, "spooldir: the committed position is not a spooldir one");
     s->started = true;
     s->scan_due = true;
+    unlinkat(s->err_fd, ERROR_TXT_PARTIAL, 0); /* of a move cut short by a crash */
 
     /* markers of files taken just before a crash */
     if (s->ready == TDC_SPOOLDIR_READY_MARKER) {
@@ -1054,6 +1055,19 @@ static int spool_resume(tdc_source *src, const tdc_position *committed, td_error
         if (committed->state == TDC_FILE_IN_PROGRESS)
             unit_end(s, TDC_FILE_ERROR, "%s: disappeared from %s before it was read to the end",
                      committed->file_name, s->processing);
+        if (committed->state == TDC_FILE_ERROR) {
+            /* moved to error/ just before a crash, without its .error.txt? */
+            char final[TDC_UNIT_MAX + 64], txt[TDC_UNIT_MAX + 80];
+            if (find_moved(s, committed->inode, final, sizeof(final))) {
+                snprintf(txt, sizeof(txt), "%s.error.txt", final);
+                if (faccessat(s->err_fd, txt, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+                    s->ustate = U_MOVE;
+                    if ((rc = unit_move(s, err)) < 0)
+                        return rc; /* next() retries */
+                    s->ustate = U_NONE;
+                }
+            }
+        }
         return 0;
     }
     if ((int64_t)st.st_ino != committed->inode) {

@@ -75,8 +75,8 @@
  *   time:        when it was written
  * It is written as error_dir/.error.txt.partial and renamed into place once
  * the file is moved, so that it never says "moved to" a file that is not
- * there; after a crash between the two renames the file is found in
- * error_dir by its inode.
+ * there; after a crash between the two renames, resume finds the file in
+ * error_dir by its inode and writes its .error.txt.
  *
  * File identity: inode, size and mtime_ns as fstat(2) gives them after the
  * rename (rename keeps them); device is recorded but not compared, because

@@ -587,6 +587,37 @@ static void test_resume_finished_not_moved(void)
     CU_ASSERT(exists("error", "u.csv.error.txt"));
     CU_ASSERT_EQUAL(idle_steps(src, 3), 0);
     tdc_source_free(src);
+
+    /* ERROR committed, the file moved to error/, then a crash before its
+     * .error.txt was renamed into place: found there by its inode, and the
+     * text says where it is (not "removed") */
+    fresh();
+    drop("v.csv", "", true);
+    src = make(NULL);
+    CU_ASSERT_EQUAL(read_unit(src, rows, 12, &end), 0);
+    CU_ASSERT_EQUAL(end.state, TDC_FILE_ERROR);
+    tdc_source_free(src);
+    char *a = path_of("processing", "v.csv"), *b = path_of("error", "v.csv");
+    CU_ASSERT_FATAL(rename(a, b) == 0);
+    free(a);
+    free(b);
+    put_bytes("error", ".error.txt.partial", "file: v.csv\n", 12);
+    src = make(NULL);
+    CU_ASSERT_EQUAL_FATAL(tdc_source_resume(src, &end, NULL), 0);
+    char *txt = read_in("error", "v.csv.error.txt");
+    CU_ASSERT(has(txt, "moved to: "));
+    CU_ASSERT(has(txt, "/error/v.csv\n"));
+    CU_ASSERT(lacks(txt, "not moved"));
+    free(txt);
+    CU_ASSERT(!exists("error", ".error.txt.partial"));
+    CU_ASSERT_EQUAL(count_files("error"), 2);
+    tdc_source_free(src);
+    /* a later restart at the same position writes nothing more */
+    src = make(NULL);
+    CU_ASSERT_EQUAL_FATAL(tdc_source_resume(src, &end, NULL), 0);
+    CU_ASSERT_EQUAL(idle_steps(src, 3), 0);
+    CU_ASSERT_EQUAL(count_files("error"), 2);
+    tdc_source_free(src);
 }
 
 static void test_uncommitted_restarts(void)

@@ -449,6 +449,21 @@ static bool wait_for(const fixture *fx, const char *sub, const char *name, int t
     return false;
 }
 
+/* Waits until the connector's log holds what. */
+static bool log_has(const fixture *fx, const char *what, int timeout_ms)
+{
+    int64_t until = td_time_mono_ms() + timeout_ms;
+    do {
+        char *log = td_test_read_file(fx->log, NULL);
+        bool found = log && strstr(log, what);
+        free(log);
+        if (found)
+            return true;
+        usleep(50000);
+    } while (td_time_mono_ms() < until);
+    return false;
+}
+
 static char *read_in(const fixture *fx, const char *sub, const char *name)
 {
     char p[4500];
@@ -467,7 +482,9 @@ static void takes_next(fixture *fx, dfile *next)
 {
     int st;
     dfile_drop(fx, next, false);
-    if (!wait_for(fx, "finished", next->name, 60000)) {
+    char line[300];
+    snprintf(line, sizeof(line), "%s: %zu rows read", next->name, next->n - 1);
+    if (!wait_for(fx, "finished", next->name, 60000) || !log_has(fx, line, 10000)) {
         show_log(fx);
         CU_FAIL("the next file was not taken");
     }
@@ -502,10 +519,44 @@ static void test_nul_and_bad_utf8(void)
     dfile_add_dead(&bad, "\xe5\xbc", 2, "not valid UTF-8");           /* cut at the very end */
     dfile_drop(&fx, &bad, true);
 
+    {
+        /* NULs everywhere: a UTF-16LE export. No header can be read: the
+         * file goes to error/ with its reason, no row of it anywhere */
+        const char *text = "\xff\xfeid,name\r\n1,a\r\n2,b\r\n";
+        char u16[128], path[4300];
+        size_t n = 0;
+        for (size_t i = 0; text[i]; i++) {
+            u16[n++] = text[i];
+            if (i >= 2)
+                u16[n++] = '\0';
+        }
+        snprintf(path, sizeof(path), "%s/.utf16.csv.tmp", fx.spool);
+        write_bytes(path, u16, n);
+        char to[4300];
+        snprintf(to, sizeof(to), "%s/utf16.csv", fx.spool);
+        CU_ASSERT_FATAL(rename(path, to) == 0);
+        snprintf(path, sizeof(path), "%s/utf16.csv.done", fx.spool);
+        write_bytes(path, "", 0);
+    }
+
     const char *names[] = {"nul.csv", "bad-utf8.csv"};
-    if (!tdc_it_wait_finished(fx.spool, names, 2, 60000)) {
+    if (!tdc_it_wait_finished(fx.spool, names, 2, 60000) ||
+        !wait_for(&fx, "error", "utf16.csv.error.txt", 60000)) {
         show_log(&fx);
         CU_FAIL("files not finished");
+    }
+    {
+        char *txt = read_in(&fx, "error", "utf16.csv.error.txt");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(txt);
+        printf("\n    utf16.csv.error.txt:\n%s", txt);
+        CU_ASSERT_PTR_NOT_NULL(strstr(txt, "reason: utf16.csv:1: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(txt, "moved to: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(txt, "rows read: none"));
+        CU_ASSERT(exists_in(&fx, "error", "utf16.csv"));
+        free(txt);
+        /* the log names it (it said "(empty file)" for a file without rows) */
+        CU_ASSERT(log_has(&fx, "utf16.csv: 0 rows read", 10000));
+        CU_ASSERT(log_has(&fx, "utf16.csv ended in error: reason: utf16.csv:1: ", 10000));
     }
     dfile_medical(&fx, &next, "next.csv", 2, 50, false);
     takes_next(&fx, &next);
@@ -697,11 +748,9 @@ static void test_rewritten_while_read(void)
             snprintf(line, sizeof(line), "this run: rows 2 to %lld: %lld published, 0 dead-lettered",
                      (long long)prefix + 1, (long long)prefix);
             CU_ASSERT_PTR_NOT_NULL(strstr(txt, line));
-            char *log = td_test_read_file(fx.log, NULL);
             snprintf(line, sizeof(line), "rw.csv: %lld rows read (from row 2) = %lld published + 0 rejected",
                      (long long)prefix, (long long)prefix);
-            CU_ASSERT(log && strstr(log, line));
-            free(log);
+            CU_ASSERT(log_has(&fx, line, 10000));
         }
         CU_ASSERT_EQUAL(twice, 0);
         CU_ASSERT_EQUAL(holes, 0);
