@@ -1071,6 +1071,27 @@ static size_t count_lines(const char *s)
     return n;
 }
 
+/* What is told without -v: every broker down while --follow waits, once
+ * until messages come again; nothing before the catch-up (the one-line
+ * summary says it then). */
+static void test_kafka_notice(void)
+{
+    tdt_kafka_diag d;
+    tdt_kafka_diag_init(&d, false);
+    CU_ASSERT_FALSE(tdt_kafka_diag_notice(&d, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN));
+    d.following = true;
+    CU_ASSERT_FALSE(tdt_kafka_diag_notice(&d, RD_KAFKA_RESP_ERR__TRANSPORT));
+    CU_ASSERT_TRUE(tdt_kafka_diag_notice(&d, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN));
+    CU_ASSERT_FALSE(tdt_kafka_diag_notice(&d, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN));
+    d.told_down = false; /* a message came */
+    CU_ASSERT_TRUE(tdt_kafka_diag_notice(&d, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN));
+    tdt_kafka_diag_done(&d);
+    tdt_kafka_diag_init(&d, true); /* -v: librdkafka's own line says it */
+    d.following = true;
+    CU_ASSERT_FALSE(tdt_kafka_diag_notice(&d, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN));
+    tdt_kafka_diag_done(&d);
+}
+
 static void test_kafka_quiet(void)
 {
     char *dir = td_test_tmpdir();
@@ -1275,6 +1296,7 @@ static void add_suites(void)
     TD_TEST(test_args_alert_id);
     TD_TEST(test_places_suggest);
     TD_TEST(test_kafka_quiet);
+    TD_TEST(test_kafka_notice);
 }
 
 TD_TEST_MAIN(add_suites)

@@ -384,10 +384,16 @@ int tdt_date_arg(const char *opt, const char *s, int32_t *ret, td_error *err);
 typedef struct tdt_kafka_diag {
     pthread_mutex_t lock;
     bool verbose;
-    char last[320]; /* the last error librdkafka reported; "" none */
+    char last[320];  /* the last error librdkafka reported; "" none */
+    bool following;  /* --follow after the catch-up (the polling thread's) */
+    bool told_down;  /* "every broker is down" said since the last message */
 } tdt_kafka_diag;
 
 void tdt_kafka_diag_init(tdt_kafka_diag *d, bool verbose);
+/* Whether a client error (code: rd_kafka_resp_err_t) is told without -v:
+ * only that every broker is down while following, once until a message
+ * comes again (d->told_down cleared). Called on the polling thread. */
+bool tdt_kafka_diag_notice(tdt_kafka_diag *d, int code);
 void tdt_kafka_diag_done(tdt_kafka_diag *d);
 /* Puts d's log and error callbacks on conf instead of td_kafka's (and d as
  * the conf's opaque). */

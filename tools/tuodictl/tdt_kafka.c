@@ -72,6 +72,15 @@ static void tdt_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, c
                          fac ? fac : "-", buf ? buf : "");
 }
 
+bool tdt_kafka_diag_notice(tdt_kafka_diag *d, int code)
+{
+    if (d->verbose || !d->following || d->told_down ||
+        code != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        return false;
+    d->told_down = true;
+    return true;
+}
+
 /* The thread that polls the client. */
 static void tdt_kafka_error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 {
@@ -89,6 +98,10 @@ static void tdt_kafka_error_cb(rd_kafka_t *rk, int code, const char *reason, voi
                          "rdkafka", "%s: %s%s: %s", rd_kafka_name(rk),
                          code == RD_KAFKA_RESP_ERR__FATAL ? "fatal error " : "",
                          rd_kafka_err2name(e), why);
+    else if (tdt_kafka_diag_notice(d, code))
+        /* --follow would otherwise go quiet with nobody knowing why */
+        td_log_component(TD_LOG_WARNING, "kafka", "every broker is down (%s); --follow goes "
+                         "on when one is back (tuodictl -v shows librdkafka's messages)", why);
 }
 
 void tdt_kafka_diag_install(tdt_kafka_diag *d, rd_kafka_conf_t *conf)
@@ -227,6 +240,7 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
     deadline = td_time_mono_ms() + c->timeout_ms;
     if (nparts == 0) {
         caught = true;
+        diag.following = follow;
         if (caught_up && (r = caught_up(opaque)) != 0)
             goto out;
         if (!follow)
@@ -244,6 +258,7 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
             continue;
         }
         deadline = td_time_mono_ms() + c->timeout_ms; /* progress: the wait starts again */
+        diag.told_down = false;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             const char *tn = rd_kafka_topic_name(m->rkt);
             for (size_t i = 0; i < nparts; i++)
@@ -272,6 +287,7 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
         }
         if (!caught && neof == nparts) {
             caught = true;
+            diag.following = follow;
             if (caught_up && (r = caught_up(opaque)) != 0)
                 goto out;
             if (!follow)
