@@ -34,7 +34,8 @@ static void usage(FILE *f)
             "  -h, --help          this text\n"
             "\n"
             "Signals: SIGTERM/SIGINT commit the open transaction and exit; SIGHUP reloads the\n"
-            "rules file (the current rules stay if the new file is bad).\n"
+            "rules file (the current rules stay if the new file is bad, or drops all or more\n"
+            "than rules_max_drop_percent of the running rules; docs/rules.md).\n"
             "Exit status: 0 clean stop, 1 runtime failure, 2 usage or config error.\n");
 }
 

@@ -88,6 +88,11 @@ const td_cfg_entry tdm_config_table[] = {
     TD_CFG_PATH("state_dir", tdm_config, state_dir, "/var/lib/tuodi/matchd",
                 "Directory of the LMDB state (rebuilt from Kafka when lost)"),
     TD_CFG_PATH("rules", tdm_config, rules, NULL, "The rules file (YAML)", TD_CFG_REQUIRED),
+    TD_CFG_INT("rules_max_drop_percent", tdm_config, rules_max_drop_percent, "50", 0, 100,
+               "A reload (SIGHUP) that drops more than this percentage of the running rules is "
+               "refused and the running rules stay (a cut file?); one that drops all of them "
+               "always is. A rules file that says expected_rules: N is an intended change and "
+               "passes (docs/rules.md)"),
     TD_CFG_PATH("schemas_dir", tdm_config, schemas_dir, TD_SCHEMAS_DIR,
                 "Directory of the Avro schemas (*.avsc)"),
     TD_CFG_ENUM("log_level", tdm_config, log_level, "info", tdm_log_levels,

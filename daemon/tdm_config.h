@@ -43,6 +43,7 @@ typedef struct tdm_config {
     char *group_id;
     char *state_dir;
     char *rules;
+    int64_t rules_max_drop_percent; /* a reload may drop at most this share (%) */
     char *schemas_dir;
     int log_level;             /* index into error, warning, notice, info, debug */
     tdm_topics_config topics;

@@ -1666,7 +1666,8 @@ static void tdm_reload(tdm_engine *e)
     td_error err = {0};
 
     td_notify_reloading();
-    if (tdm_rules_reload(e->rules, e->cfg->rules, &next, &err) < 0) {
+    if (tdm_rules_reload(e->rules, e->cfg->rules, (int)e->cfg->rules_max_drop_percent, &next,
+                         &err) < 0) {
         td_log_error("rules not reloaded, keeping the current ones: %s", err.msg);
     } else {
         tdm_rules_free(e->rules);

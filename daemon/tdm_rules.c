@@ -11,6 +11,7 @@
 #include "tdm_rules.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,6 +95,7 @@ struct cfg_file {
     size_t n_lines;
     struct cfg_rule *rules;
     size_t n_rules;
+    int64_t expected_rules;     /* -1: not said */
 };
 
 /* Enum names: the index is the C enum value. */
@@ -227,6 +229,12 @@ const td_cfg_entry tdm_rules_file_table[] = {
                     "Monitoring lines keyed by (province, year)"),
     TD_CFG_SECTIONS("rules", struct cfg_file, rules, n_rules, struct cfg_rule, rule_table,
                     "The rules, in evaluation order"),
+    TD_CFG_INT("expected_rules", struct cfg_file, expected_rules, "-1", -1, 100000,
+               "How many enabled rules the file is meant to have: the file is refused when it "
+               "has another number, and a reload to it may drop any share of the running rules "
+               "(an intended big change; 0: monitoring off on purpose). -1: not said (a file "
+               "without an enabled rule is refused, and a reload may drop at most "
+               "rules_max_drop_percent of them)"),
     TD_CFG_END,
 };
 
@@ -988,6 +996,29 @@ static void build_lines(vctx *c, tdm_rules *rs)
     rs->n_lines = rs->cfg.n_lines;
 }
 
+static size_t count_enabled(const tdm_rules *rs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rs->n_rules; i++)
+        n += rs->rules[i].enabled;
+    return n;
+}
+
+/* A file without an enabled rule (an empty file: an interrupted write)
+ * would switch monitoring off: refused unless it says expected_rules: 0;
+ * a file that says how many it has must have that many (a cut file). */
+static void check_count(vctx *c, const tdm_rules *rs)
+{
+    size_t n = count_enabled(rs);
+
+    if (rs->cfg.expected_rules < 0 && n == 0)
+        verr(c, "rules", "no enabled rule: monitoring would be off (an empty or cut file?); "
+             "if that is intended, say expected_rules: 0");
+    else if (rs->cfg.expected_rules >= 0 && (int64_t)n != rs->cfg.expected_rules)
+        verr(c, "expected_rules", "expected_rules: %" PRId64 ", but the file has %zu enabled "
+             "rules (a cut file?)", rs->cfg.expected_rules, n);
+}
+
 static int read_text(const char *path, char **ret, td_error *err)
 {
     FILE *f = fopen(path, "rb");
@@ -1061,6 +1092,7 @@ int tdm_rules_load_string(const char *name, const char *yaml, tdm_rules **ret_ru
         rs->n_rules = rs->cfg.n_rules;
         for (size_t i = 0; i < rs->n_rules && !c.oom; i++)
             build_rule(&c, rs, i);
+        check_count(&c, rs);
     }
     if (c.oom) {
         rc = td_error_set(err, -ENOMEM, "%s: out of memory", name);
@@ -1099,11 +1131,65 @@ int tdm_rules_load(const char *path, tdm_rules **ret_rules, td_error *err)
     return rc;
 }
 
-int tdm_rules_reload(const tdm_rules *current, const char *path, tdm_rules **ret_next,
-                     td_error *err)
+int tdm_rules_check_drop(const tdm_rules *current, const tdm_rules *next, int max_drop_percent,
+                         td_error *err)
 {
-    (void)current; /* never changed: the caller keeps it on failure */
-    return tdm_rules_load(path, ret_next, err);
+    size_t running = 0, dropped = 0, shown = 0;
+    char names[400] = "";
+
+    if (!current || !next || next->cfg.expected_rules >= 0)
+        return 0;
+    for (size_t i = 0; i < current->n_rules; i++) {
+        const tdm_rule *r = &current->rules[i];
+        const tdm_rule *n;
+        if (!r->enabled)
+            continue;
+        running++;
+        n = tdm_rules_find(next, r->id);
+        if (n && n->enabled)
+            continue;
+        dropped++;
+        if (shown < 5) {
+            size_t len = strlen(names);
+            snprintf(names + len, sizeof(names) - len, "%s%s", shown ? ", " : "", r->id);
+            shown++;
+        }
+    }
+    if (dropped == 0)
+        return 0;
+    if (dropped > shown) {
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof(names) - len, " and %zu more", dropped - shown);
+    }
+    if (dropped == running)
+        return td_error_set(err, -EINVAL, "%s: refused: it drops all %zu running rules (%s): "
+                            "an empty or cut file? If that is intended, say expected_rules: %zu "
+                            "in the file", next->source, running, names, count_enabled(next));
+    if (dropped * 100 > (size_t)max_drop_percent * running)
+        return td_error_set(err, -EINVAL, "%s: refused: it drops %zu of the %zu running rules "
+                            "(%s), more than rules_max_drop_percent (%d%%): a cut file? If that "
+                            "is intended, say expected_rules: %zu in the file", next->source,
+                            dropped, running, names, max_drop_percent, count_enabled(next));
+    return 0;
+}
+
+int tdm_rules_reload(const tdm_rules *current, const char *path, int max_drop_percent,
+                     tdm_rules **ret_next, td_error *err)
+{
+    tdm_rules *next = NULL;
+    int r;
+
+    if (!ret_next)
+        return td_error_set(err, -EINVAL, "tdm_rules_reload: NULL argument");
+    r = tdm_rules_load(path, &next, err);
+    if (r == 0)
+        r = tdm_rules_check_drop(current, next, max_drop_percent, err);
+    if (r < 0) {
+        tdm_rules_free(next); /* current is never changed: the caller keeps it */
+        return r;
+    }
+    *ret_next = next;
+    return 0;
 }
 
 /* ---- Accessors. ---- */

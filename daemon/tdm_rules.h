@@ -19,7 +19,10 @@
  * Reload (SIGHUP) is parse, validate, swap: tdm_rules_reload() builds a new
  * object and never touches the current one; the caller swaps its pointer and
  * frees the old object once no evaluation uses it. On error the caller keeps
- * the current object.
+ * the current object. A file that would switch monitoring off by accident
+ * (empty, cut, or dropping more than a configured share of the running rules)
+ * is an error unless it says how many rules it is meant to have
+ * (expected_rules).
  */
 #ifndef TDM_RULES_H
 #define TDM_RULES_H
@@ -169,7 +172,9 @@ typedef struct tdm_rules tdm_rules;
 /* Loads and validates the rules file at path. On success returns 0 and sets
  * *ret_rules to a new object the caller frees with tdm_rules_free(). On
  * failure returns -EINVAL (every problem in err as FILE:LINE:COL lines),
- * -ENOENT/-EACCES/... (unreadable), -EFBIG or -ENOMEM; *ret_rules untouched. */
+ * -ENOENT/-EACCES/... (unreadable), -EFBIG or -ENOMEM; *ret_rules untouched.
+ * A file without an enabled rule (an empty file is one) is -EINVAL unless it
+ * says expected_rules: 0; one that says expected_rules: N must have N. */
 int tdm_rules_load(const char *path, tdm_rules **ret_rules, td_error *err);
 
 /* Like tdm_rules_load() on the NUL-terminated text yaml; name is used in
@@ -178,12 +183,26 @@ int tdm_rules_load_string(const char *name, const char *yaml, tdm_rules **ret_ru
                           td_error *err);
 
 /* Parse-validate for SIGHUP: loads path into a new object (*ret_next) exactly
- * like tdm_rules_load(); current is neither changed nor freed (it may be NULL).
- * Swapping is the caller's: on success it replaces its pointer with *ret_next
- * and frees current when no evaluation still uses it; on failure it keeps
- * current and logs err. */
-int tdm_rules_reload(const tdm_rules *current, const char *path, tdm_rules **ret_next,
-                     td_error *err);
+ * like tdm_rules_load(), then refuses it when it would switch off what runs
+ * (tdm_rules_check_drop()); current is neither changed nor freed (it may be
+ * NULL: only the load's own checks). Swapping is the caller's: on success it
+ * replaces its pointer with *ret_next and frees current when no evaluation
+ * still uses it; on failure (-EINVAL, or as tdm_rules_load()) *ret_next is
+ * untouched, the caller keeps current and logs err, which names path. */
+int tdm_rules_reload(const tdm_rules *current, const char *path, int max_drop_percent,
+                     tdm_rules **ret_next, td_error *err);
+
+/* The guard of a reload against an empty or cut file (docs/rules.md,
+ * "Reload"). A running rule is an enabled rule of current; it is dropped when
+ * next has no enabled rule of that id. Returns -EINVAL (err names next's
+ * source, the dropped rule ids and what to write if it is intended) when next
+ * drops every running rule, or more than max_drop_percent of them (0..100);
+ * else 0. A next that says expected_rules: N (the load checked it has N) is
+ * an intended change and always passes; so does a NULL current. Loading
+ * itself refuses a file without an enabled rule unless it says
+ * expected_rules: 0, so the same holds at start. */
+int tdm_rules_check_drop(const tdm_rules *current, const tdm_rules *next, int max_drop_percent,
+                         td_error *err);
 
 /* Frees rules and everything obtained from it. Accepts NULL; returns NULL. */
 tdm_rules *tdm_rules_free(tdm_rules *rules);

@@ -591,7 +591,7 @@ static void test_reload(void)
 
     /* a bad file: an error, nothing returned, the current rules untouched */
     CU_ASSERT_EQUAL(td_test_write_file(path, bad), 0);
-    CU_ASSERT_EQUAL(tdm_rules_reload(cur, path, &next, &e), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_rules_reload(cur, path, 50, &next, &e), -EINVAL);
     CU_ASSERT_PTR_NULL(next);
     char want[600];
     snprintf(want, sizeof(want), "%s:8:9: duplicate rule id", path);
@@ -603,13 +603,20 @@ static void test_reload(void)
 
     /* a syntax error too */
     CU_ASSERT_EQUAL(td_test_write_file(path, "rules: [\n"), 0);
-    CU_ASSERT_EQUAL(tdm_rules_reload(cur, path, &next, &e), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_rules_reload(cur, path, 50, &next, &e), -EINVAL);
     CU_ASSERT_PTR_NULL(next);
     CU_ASSERT_EQUAL(tdm_rules_count(cur), 1);
 
-    /* a good file: the new rules, the caller swaps */
+    /* a good file: the new rules, the caller swaps (it replaces the one
+     * running rule, an intended change: it says so, test_reload_guard) */
     CU_ASSERT_EQUAL(td_test_write_file(path, shipped_text), 0);
-    CU_ASSERT_EQUAL_FATAL(tdm_rules_reload(cur, path, &next, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_reload(cur, path, 50, &next, &e), -EINVAL);
+    CU_ASSERT_PTR_NULL(next);
+    char *intended = NULL;
+    CU_ASSERT_FATAL(asprintf(&intended, "expected_rules: 8\n%s", shipped_text) > 0);
+    CU_ASSERT_EQUAL(td_test_write_file(path, intended), 0);
+    free(intended);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_reload(cur, path, 50, &next, &e), 0);
     CU_ASSERT_EQUAL(tdm_rules_count(next), 8);
     CU_ASSERT_EQUAL(tdm_rules_count(cur), 1);
     tdm_rules_free(cur);
@@ -624,6 +631,126 @@ static void test_reload(void)
     free(bad);
     free(good_path);
     free(bad_path);
+    free(path);
+    td_test_rmtree(dir);
+    free(dir);
+}
+
+/* The shipped file cut before its (keep+1)-th rule, as an interrupted write
+ * leaves it (malloc'd). */
+static char *shipped_cut(int keep)
+{
+    char *sp = shipped_path();
+    char *text = td_test_read_file(sp, NULL);
+    char *at = text;
+    free(sp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    for (int i = 0; i <= keep && at; i++)
+        at = strstr(at + 1, "\n  - id:");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    if (at)
+        at[1] = '\0';
+    return text;
+}
+
+/* Issue 10, defect 3: an empty or cut rules file must not switch monitoring
+ * off on SIGHUP (nor at start); an intended big change says so. */
+static void test_reload_guard(void)
+{
+    char *dir = td_test_tmpdir();
+    char *path = NULL, *sp = shipped_path();
+    char *cut2 = shipped_cut(2), *cut4 = shipped_cut(4), *text = NULL;
+    tdm_rules *cur = NULL, *next = NULL;
+    td_error e;
+
+    CU_ASSERT_FATAL(asprintf(&path, "%s/rules.yaml", dir) > 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load(sp, &cur, &e), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_count(cur), 8);
+
+    /* zero bytes: refused by the load itself (so at start too), naming the file */
+    CU_ASSERT_EQUAL(td_test_write_file(path, ""), 0);
+    CU_ASSERT_EQUAL(tdm_rules_reload(cur, path, 50, &next, &e), -EINVAL);
+    CU_ASSERT_PTR_NULL(next);
+    CU_ASSERT(has_error(&e, path, "1:1", "no enabled rule"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "expected_rules: 0"));
+    CU_ASSERT_EQUAL(tdm_rules_load(path, &next, &e), -EINVAL);
+    CU_ASSERT_PTR_NULL(next);
+    CU_ASSERT_EQUAL(tdm_rules_count(cur), 8);
+
+    /* cut after two rules: it loads (2 rules), but drops 6 of the 8 running */
+    CU_ASSERT_EQUAL(td_test_write_file(path, cut2), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load(path, &next, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_count(next), 2);
+    next = tdm_rules_free(next);
+    CU_ASSERT_EQUAL(tdm_rules_reload(cur, path, 50, &next, &e), -EINVAL);
+    CU_ASSERT_PTR_NULL(next);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "drops 6 of the 8 running rules (dibao-tekun, "
+                                         "temp-assistance, severe-disability, "
+                                         "working-age-death, employment-loss and 1 more)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "say expected_rules: 2"));
+    CU_ASSERT_EQUAL(tdm_rules_count(cur), 8);
+    /* ... unless the share allows it */
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_reload(cur, path, 75, &next, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_count(next), 2);
+    next = tdm_rules_free(next);
+
+    /* half of them: the boundary of 50% */
+    CU_ASSERT_EQUAL(td_test_write_file(path, cut4), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_reload(cur, path, 50, &next, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_count(next), 4);
+    next = tdm_rules_free(next);
+    CU_ASSERT_EQUAL(tdm_rules_reload(cur, path, 49, &next, &e), -EINVAL);
+    CU_ASSERT_PTR_NULL(next);
+
+    /* the intended change says how many rules the file has */
+    CU_ASSERT_FATAL(asprintf(&text, "expected_rules: 2\n%s", cut2) > 0);
+    CU_ASSERT_EQUAL(td_test_write_file(path, text), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_reload(cur, path, 0, &next, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_count(next), 2);
+    next = tdm_rules_free(next);
+    free(text);
+    /* ... and a file cut below what it says is refused even at start */
+    CU_ASSERT_FATAL(asprintf(&text, "expected_rules: 4\n%s", cut2) > 0);
+    CU_ASSERT_EQUAL(td_test_write_file(path, text), 0);
+    CU_ASSERT_EQUAL(tdm_rules_load(path, &next, &e), -EINVAL);
+    CU_ASSERT(has_error(&e, path, "1:17", "expected_rules: 4, but the file has 2 enabled rules"));
+    CU_ASSERT_EQUAL(tdm_rules_check_drop(NULL, cur, 50, &e), 0);
+    free(text);
+
+    /* every rule disabled is every rule dropped, whatever the share */
+    CU_ASSERT_FATAL(asprintf(&text, "lines: []\nrules:\n  - {id: a, name: 甲, version: '1', "
+                             "enabled: false, dataset: civil_affairs, condition: {kind: event, "
+                             "events: [DIBAO_APPLIED]}, severity: low}\n") > 0);
+    CU_ASSERT_EQUAL(td_test_write_file(path, text), 0);
+    CU_ASSERT_EQUAL(tdm_rules_reload(cur, path, 100, &next, &e), -EINVAL);
+    CU_ASSERT_PTR_NULL(next);
+    free(text);
+    /* a file of other rules drops all the running ones */
+    CU_ASSERT_FATAL(asprintf(&text, "lines: []\nrules:\n  - {id: a, name: 甲, version: '1', "
+                             "dataset: civil_affairs, condition: {kind: event, "
+                             "events: [DIBAO_APPLIED]}, severity: low}\n") > 0);
+    CU_ASSERT_EQUAL(td_test_write_file(path, text), 0);
+    CU_ASSERT_EQUAL(tdm_rules_reload(cur, path, 100, &next, &e), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "drops all 8 running rules"));
+    free(text);
+
+    /* monitoring off on purpose, and back on from there */
+    CU_ASSERT_EQUAL(td_test_write_file(path, "expected_rules: 0\nrules: []\n"), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_reload(cur, path, 50, &next, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_count(next), 0);
+    tdm_rules_free(cur);
+    cur = next;
+    next = NULL;
+    CU_ASSERT_EQUAL(td_test_write_file(path, cut2), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_reload(cur, path, 50, &next, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_count(next), 2);
+
+    tdm_rules_free(next);
+    tdm_rules_free(cur);
+    free(cut2);
+    free(cut4);
+    free(sp);
     free(path);
     td_test_rmtree(dir);
     free(dir);
@@ -669,6 +796,7 @@ static void add_suites(void)
     TD_TEST(test_rule_income_boundaries);
     TD_TEST(test_rule_event_boundaries);
     TD_TEST(test_reload);
+    TD_TEST(test_reload_guard);
     TD_TEST(test_reference_in_docs);
 }
 
