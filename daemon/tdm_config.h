@@ -14,6 +14,10 @@ typedef struct tdm_topics_config {
     char *civil;
     char *hr;
     char *verifications;
+    char *dlq_roster;          /* dead letters of each input (docs/matchd-design.md) */
+    char *dlq_medical;
+    char *dlq_civil;
+    char *dlq_hr;
     char *dlq_verifications;
     char *clock;               /* the daemon's clock ticks */
     char *alerts_prefix;       /* alert topics are <prefix><county> */

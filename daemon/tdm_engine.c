@@ -50,6 +50,11 @@ static const char *const tdm_in_schema[TDM_IN_COUNT] = {
     NULL, NULL, "cn.tuodi.MedicalSettlement", "cn.tuodi.CivilAffairsEvent",
     "cn.tuodi.EmploymentEvent", "cn.tuodi.VerificationOutcome",
 };
+/* The dataset an input's dead letters name (tuodi.dataset, as the
+ * connectors name theirs). */
+static const char *const tdm_in_name[TDM_IN_COUNT] = {
+    "roster", "clock", "medical_insurance", "civil_affairs", "human_resources", "verifications",
+};
 static const tdm_dataset tdm_in_dataset[TDM_IN_COUNT] = {
     TDM_DATASET_HOUSEHOLD,         TDM_DATASET_ANY,           TDM_DATASET_MEDICAL_INSURANCE,
     TDM_DATASET_CIVIL_AFFAIRS,     TDM_DATASET_HUMAN_RESOURCES, TDM_DATASET_ANY,
@@ -587,6 +592,35 @@ static int tdm_topic_ensure(tdm_engine *e, const char *topic, int partitions, td
     return 0;
 }
 
+/* The dead-letter topic of input in (NULL: the clock, the daemon's own). */
+static const char *tdm_dlq_topic(const tdm_engine *e, int in)
+{
+    const tdm_topics_config *t = &e->cfg->topics;
+    switch (in) {
+    case TDM_IN_ROSTER:
+        return t->dlq_roster;
+    case TDM_IN_MEDICAL:
+        return t->dlq_medical;
+    case TDM_IN_CIVIL:
+        return t->dlq_civil;
+    case TDM_IN_HR:
+        return t->dlq_hr;
+    case TDM_IN_VERIFY:
+        return t->dlq_verifications;
+    case TDM_IN_CLOCK:
+        return NULL;
+    }
+    return NULL;
+}
+
+static bool tdm_is_dlq(const tdm_engine *e, const char *topic)
+{
+    for (int i = 0; i < TDM_IN_COUNT; i++)
+        if (tdm_dlq_topic(e, i) && strcmp(tdm_dlq_topic(e, i), topic) == 0)
+            return true;
+    return false;
+}
+
 static int tdm_begin(tdm_engine *e, td_error *err)
 {
     int r;
@@ -607,7 +641,8 @@ static int tdm_produce(tdm_engine *e, const char *topic, const void *key, size_t
                        int32_t partition, int64_t ts, td_error *err)
 {
     bool clock = strcmp(topic, e->cfg->topics.clock) == 0;
-    int r = tdm_topic_ensure(e, topic, clock ? 1 : (int)e->cfg->topics.alert_partitions, err);
+    bool one = clock || tdm_is_dlq(e, topic); /* as deploy/topics.yaml */
+    int r = tdm_topic_ensure(e, topic, one ? 1 : (int)e->cfg->topics.alert_partitions, err);
     if (r == 0)
         r = tdm_begin(e, err);
     if (r < 0) {
@@ -760,33 +795,67 @@ static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error
     return 0;
 }
 
-static int tdm_dlq(tdm_engine *e, const rd_kafka_message_t *m, const char *reason, td_error *err)
+/* ------------------------------------------------------------ processing */
+
+/* Dead-letter stages (tuodi.stage): the bytes are no record of the input's
+ * schema; the record lacks or breaks what matchd needs; an outcome that
+ * cannot apply (unknown alert, the two-person rule). */
+#define TDM_STAGE_DECODE "decode"
+#define TDM_STAGE_VALIDATE "validate"
+#define TDM_STAGE_VERIFY "verify"
+
+/* An input record that is not processed: logged where it is, counted, and
+ * dead-lettered to its input's DLQ topic in the open transaction, so that it
+ * is there exactly once with the batch (in restore mode it was already: only
+ * logged at debug level). The dead letter is the record's key and value as
+ * read, with the connectors' headers (docs/matchd-design.md, "Dead
+ * letters"); identity numbers in reason are masked. A record of the clock
+ * topic has no DLQ: logged and counted only. */
+static int tdm_reject(tdm_engine *e, int in, const rd_kafka_message_t *m, bool restore,
+                      const char *stage, const char *reason, td_error *err)
 {
-    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    const char *topic = tdm_dlq_topic(e, in);
+    rd_kafka_headers_t *h;
     char num[32], masked[1024];
 
-    snprintf(masked, sizeof(masked), "%s", reason);
+    snprintf(masked, sizeof(masked), "%s", reason && *reason ? reason : "rejected");
     td_log_redact(masked);
-    rd_kafka_header_add(h, "tuodi.reason", -1, masked, -1);
-    rd_kafka_header_add(h, "tuodi.stage", -1, "verify", -1);
+    if (restore) {
+        td_log_debug("%s [%" PRId32 "] @%" PRId64 ": rejected again while restoring (%s)",
+                     rd_kafka_topic_name(m->rkt), m->partition, m->offset, masked);
+        return 0;
+    }
+    if (!topic) {
+        td_log_warning("%s [%" PRId32 "] @%" PRId64 ": skipped (%s): %s",
+                       rd_kafka_topic_name(m->rkt), m->partition, m->offset, stage, masked);
+        e->n_skipped++;
+        return 0;
+    }
+    td_log_warning("%s [%" PRId32 "] @%" PRId64 ": rejected (%s): %s; dead letter to %s",
+                   rd_kafka_topic_name(m->rkt), m->partition, m->offset, stage, masked, topic);
+    h = rd_kafka_headers_new(8);
+    rd_kafka_header_add(h, "tuodi.matchd", -1, e->instance, -1);
+    rd_kafka_header_add(h, "tuodi.dataset", -1, tdm_in_name[in], -1);
     rd_kafka_header_add(h, "tuodi.topic", -1, rd_kafka_topic_name(m->rkt), -1);
     snprintf(num, sizeof(num), "%" PRId32, m->partition);
     rd_kafka_header_add(h, "tuodi.partition", -1, num, -1);
     snprintf(num, sizeof(num), "%" PRId64, m->offset);
     rd_kafka_header_add(h, "tuodi.offset", -1, num, -1);
+    rd_kafka_header_add(h, "tuodi.reason", -1, masked, -1);
+    rd_kafka_header_add(h, "tuodi.stage", -1, stage, -1);
     e->n_rejected++;
-    return tdm_produce(e, e->cfg->topics.dlq_verifications, m->key, m->key_len, m->payload,
-                       m->len, h, 0, 0, err);
+    return tdm_produce(e, topic, m->key, m->key_len, m->payload, m->len, h, 0, 0, err);
 }
 
-/* ------------------------------------------------------------ processing */
-
-/* A record that is not evaluated: counted and logged where it is. */
-static void tdm_skip(tdm_engine *e, const rd_kafka_message_t *m, const char *why)
+/* A decoder's or an evaluation's failure on a record: out of memory is the
+ * daemon's (fatal, the batch aborts), anything else the record's. */
+static int tdm_reject_or_fail(tdm_engine *e, int in, const rd_kafka_message_t *m, bool restore,
+                              const char *stage, int rc, const td_error *why, td_error *err)
 {
-    td_log_warning("%s [%" PRId32 "] @%" PRId64 ": skipped: %s", rd_kafka_topic_name(m->rkt),
-                   m->partition, m->offset, why);
-    e->n_skipped++;
+    if (rc == -ENOMEM)
+        return td_error_set(err, rc, "%s [%" PRId32 "] @%" PRId64 ": out of memory",
+                            rd_kafka_topic_name(m->rkt), m->partition, m->offset);
+    return tdm_reject(e, in, m, restore, stage, why->msg[0] ? why->msg : strerror(-rc), err);
 }
 
 /* Before an evaluation of st: empties the alert list and keeps a copy of
@@ -868,12 +937,13 @@ static int tdm_process_record(tdm_engine *e, int in, const rd_kafka_message_t *m
     int r;
 
     r = td_avro_decode(e->dec[in], m->payload, m->len, &value, &e2);
-    if (r == 0)
-        r = tdm_get_string(value, "person_key", &person_key);
-    if (r < 0 || !person_key || !*person_key || strlen(person_key) > 400) {
-        tdm_skip(e, m, e2.msg[0] ? e2.msg : "no person_key");
-        return 0;
-    }
+    if (r < 0)
+        return tdm_reject_or_fail(e, in, m, restore, TDM_STAGE_DECODE, r, &e2, err);
+    if (tdm_get_string(value, "person_key", &person_key) < 0 || !person_key || !*person_key)
+        return tdm_reject(e, in, m, restore, TDM_STAGE_VALIDATE, "no person_key", err);
+    if (strlen(person_key) > 400)
+        return tdm_reject(e, in, m, restore, TDM_STAGE_VALIDATE,
+                          "person_key longer than 400 bytes", err);
     r = tdm_find_subject(e, person_key, &view, &on_roster, key, sizeof(key), err);
     if (r == 0)
         r = tdm_state(e, key, &st, err);
@@ -885,8 +955,7 @@ static int tdm_process_record(tdm_engine *e, int in, const rd_kafka_message_t *m
                         st->w, &e->alerts, &e2);
     if (r < 0) {
         tdm_eval_undo(st, &backup);
-        tdm_skip(e, m, e2.msg);
-        r = 0;
+        r = tdm_reject_or_fail(e, in, m, restore, TDM_STAGE_VALIDATE, r, &e2, err);
         goto out;
     }
     r = tdm_emit(e, key, restore, err);
@@ -910,13 +979,13 @@ static int tdm_process_outcome(tdm_engine *e, const rd_kafka_message_t *m, bool 
     int r;
 
     r = td_avro_decode(e->dec[TDM_IN_VERIFY], m->payload, m->len, &value, &e2);
-    if (r == 0 && tdm_get_string(value, "alert_id", &alert_id) < 0)
-        r = td_error_set(&e2, -EINVAL, "no alert_id");
     if (r < 0)
-        return restore ? 0 : tdm_dlq(e, m, e2.msg, err);
+        return tdm_reject_or_fail(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_DECODE, r, &e2, err);
+    if (tdm_get_string(value, "alert_id", &alert_id) < 0)
+        return tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VALIDATE, "no alert_id", err);
     r = tdm_idx_find(e, alert_id, key, sizeof(key), err);
     if (r == -ENOENT)
-        return restore ? 0 : tdm_dlq(e, m, "unknown alert", err);
+        return tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, "unknown alert", err);
     if (r == 0)
         r = tdm_view_of(e, key, &view, &on_roster, err);
     if (r == 0)
@@ -931,7 +1000,7 @@ static int tdm_process_outcome(tdm_engine *e, const rd_kafka_message_t *m, bool 
                          st->w, &e->alerts, &e2);
     if (r < 0) {
         tdm_eval_undo(st, &backup);
-        r = restore ? 0 : tdm_dlq(e, m, e2.msg[0] ? e2.msg : strerror(-r), err);
+        r = tdm_reject_or_fail(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, r, &e2, err);
         goto out;
     }
     r = tdm_emit(e, key, restore, err);
@@ -956,25 +1025,25 @@ static int tdm_process_roster(tdm_engine *e, const rd_kafka_message_t *m, bool r
     td_error e2 = {0};
     int r;
 
-    if (!m->key || m->key_len == 0 || m->key_len >= sizeof(key)) {
-        tdm_skip(e, m, "no household id key");
-        return 0;
-    }
+    if (!m->key || m->key_len == 0)
+        return tdm_reject(e, TDM_IN_ROSTER, m, restore, TDM_STAGE_VALIDATE,
+                          "no household id (the record has no key)", err);
+    if (m->key_len >= sizeof(key))
+        return tdm_reject(e, TDM_IN_ROSTER, m, restore, TDM_STAGE_VALIDATE,
+                          "household id (the key) too long", err);
     if (m->payload) {
         avro_value_t *v;
-        if (td_avro_decode(e->hh_dec, m->payload, m->len, &v, &e2) < 0) {
-            tdm_skip(e, m, e2.msg);
-            return 0;
-        }
+        r = td_avro_decode(e->hh_dec, m->payload, m->len, &v, &e2);
+        if (r < 0)
+            return tdm_reject_or_fail(e, TDM_IN_ROSTER, m, restore, TDM_STAGE_DECODE, r, &e2,
+                                      err);
     }
     r = tdm_wtxn(e, &txn, err);
     if (r < 0)
         return r;
     r = tdm_roster_apply(e->roster, txn, m->key, m->key_len, m->payload, m->len, &e2);
-    if (r == -EINVAL || r == -EBADMSG) { /* a bad record that apply refused before writing */
-        tdm_skip(e, m, e2.msg);
-        return 0;
-    }
+    if (r == -EINVAL || r == -EBADMSG) /* a bad record that apply refused before writing */
+        return tdm_reject(e, TDM_IN_ROSTER, m, restore, TDM_STAGE_VALIDATE, e2.msg, err);
     if (r < 0)
         return td_error_set(err, r, "%s", e2.msg);
     e->n_roster++;
@@ -994,9 +1063,10 @@ static int tdm_process_roster(tdm_engine *e, const rd_kafka_message_t *m, bool r
     memset(&e2, 0, sizeof(e2));
     r = tdm_eval_household(&e->ctx, &view, &coords, st->w, &e->alerts, &e2);
     if (r < 0) {
+        /* the index has the household (a valid record); its rules could not
+         * be evaluated: the record is dead-lettered with why */
         tdm_eval_undo(st, &backup);
-        tdm_skip(e, m, e2.msg);
-        r = 0;
+        r = tdm_reject_or_fail(e, TDM_IN_ROSTER, m, restore, TDM_STAGE_VALIDATE, r, &e2, err);
         goto out;
     }
     r = tdm_emit(e, key, restore, err);
@@ -1130,9 +1200,13 @@ static int tdm_process(tdm_engine *e, tdm_part *p, td_error *err)
             memcpy(v, m->payload, m->len);
             v[m->len] = '\0';
             t = strtoll(v, &end, 10);
-            if (end && *end == '\0' && t > 0)
+            if (end && *end == '\0' && t > 0) {
                 r = tdm_clock_advance(e, (int64_t)t, restore, err);
+                break;
+            }
         }
+        r = tdm_reject(e, TDM_IN_CLOCK, m, restore, TDM_STAGE_DECODE,
+                       "a tick's value is not a time (decimal ms since 1970)", err);
         break;
     }
     case TDM_IN_VERIFY:
