@@ -754,6 +754,7 @@ static void end_story(const tdc_spooldir *s, end_where where, const char *final,
         ADD("not read: bytes %lld to %lld (row %lld on): not in the spool any more\n",
             (long long)p->next_byte_offset, (long long)p->size, (long long)p->next_row);
 #undef ADD
+    td_log_redact(buf); /* a file name can hold an identity number too */
 }
 
 /* The name error.txt is written under before it is renamed into place. */

@@ -1363,6 +1363,26 @@ static void test_replaced_while_reading(void)
     tdc_source_free(src);
 }
 
+/* Identity numbers never reach an error message: not even through a file
+ * name in error.txt (or the log line that tells the same). */
+static void test_error_txt_masks_ids(void)
+{
+    got rows[4];
+    tdc_position end;
+
+    fresh();
+    drop("id-340421198103210019.csv", "", true);
+    tdc_source *src = make(NULL);
+    CU_ASSERT_EQUAL(read_unit(src, rows, 4, &end), 0);
+    CU_ASSERT_EQUAL(end.state, TDC_FILE_ERROR);
+    commit(src);
+    char *txt = read_in("error", "id-340421198103210019.csv.error.txt");
+    CU_ASSERT(has(txt, "file: id-******************.csv"));
+    CU_ASSERT(lacks(txt, "340421198103210019"));
+    free(txt);
+    tdc_source_free(src);
+}
+
 static int all_clean(void)
 {
     if (root) {
@@ -1399,6 +1419,7 @@ static void add_suites(void)
     TD_TEST(test_inotify_wakeup);
     TD_TEST(test_never_taken_warned_once);
     TD_TEST(test_replaced_while_reading);
+    TD_TEST(test_error_txt_masks_ids);
     (void)t_clean;
 }
 
