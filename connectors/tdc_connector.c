@@ -684,6 +684,7 @@ static int tdc_restart(tdc_connector *c, td_error *err)
     td_kafka_destroy(c->producer);
     c->producer = NULL;
     c->txn_open = false;
+    atomic_store(&c->refused, false);
     r = tdc_start_kafka(c, err);
     if (r == 0)
         r = tdc_apply_limits(c, err);
@@ -776,20 +777,19 @@ static int tdc_commit(tdc_connector *c, td_error *err)
     c->txn_open = false;
     if (r == -ENOTRECOVERABLE)
         return tdc_recover(c, td_error_set(err, r, "%s", e.msg), err);
-    if (r == -ECANCELED && atomic_exchange(&c->refused, false)) {
-        /* A broker refused a message for its size although it fitted the
-         * limits read at start (a topic's max.message.bytes lowered since):
-         * read them again with a new producer and redo the rows, which now
-         * become dead letters if they must. */
-        td_log_warning("transaction aborted (%s): Kafka refused a message of %zu bytes for its "
-                       "size; reading the limits again and redoing it from the committed "
-                       "position", e.msg, c->refused_bytes);
-        tdc_wait(c, TDC_RETRY_WAIT_MS);
-        r = tdc_restart(c, err);
-        return r < 0 ? r : 1;
-    }
     if (r == -ECANCELED) {
-        td_log_warning("transaction aborted (%s); redoing it from the committed position", e.msg);
+        /* refused: a broker refused a message for its size although it
+         * fitted the limits read at start (a topic's max.message.bytes
+         * lowered since) */
+        bool refused = atomic_exchange(&c->refused, false);
+
+        if (refused)
+            td_log_warning("transaction aborted (%s): Kafka refused a message of %zu bytes for "
+                           "its size; reading the limits again and redoing it from the "
+                           "committed position", e.msg, c->refused_bytes);
+        else
+            td_log_warning("transaction aborted (%s); redoing it from the committed position",
+                           e.msg);
         /* An abort needs the broker too: while it is away, keep trying. */
         while ((r = td_kafka_txn_abort(c->producer, (int)c->cfg.transaction.timeout_ms, &e)) ==
                    -ETIMEDOUT &&
@@ -799,7 +799,9 @@ static int tdc_commit(tdc_connector *c, td_error *err)
             return tdc_recover(c, td_error_set(err, r, "%s", e.msg), err);
         if (r < 0)
             return td_error_set(err, r, "%s", e.msg);
-        r = tdc_rewind(c, err);
+        /* refused: a new producer reads the limits again, and the rows are
+         * redone under them (dead letters where they must be) */
+        r = refused ? tdc_restart(c, err) : tdc_rewind(c, err);
         return r < 0 ? r : 1;
     }
     if (r < 0)

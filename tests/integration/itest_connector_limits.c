@@ -197,7 +197,23 @@ typedef struct dead_letter {
     bool truncated;
     size_t len;           /* of the value */
     size_t size;          /* of the whole message, as librdkafka counts it */
+    bool utf8;            /* the value is valid UTF-8 (not cut inside a character) */
 } dead_letter;
+
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t k = s[i] < 0x80 ? 1 : (s[i] & 0xE0) == 0xC0 ? 2 : (s[i] & 0xF0) == 0xE0 ? 3
+                                   : (s[i] & 0xF8) == 0xF0 ? 4 : 0;
+        if (k == 0 || i + k > n)
+            return false;
+        for (size_t j = 1; j < k; j++)
+            if ((s[i + j] & 0xC0) != 0x80)
+                return false;
+        i += k;
+    }
+    return true;
+}
 
 static void header_text(rd_kafka_headers_t *h, const char *name, char *buf, size_t size)
 {
@@ -259,6 +275,7 @@ static int read_dead_letters(const char *bootstrap, const char *topic, dead_lett
             header_text(h, "tuodi.truncated", num, sizeof(num));
             d->truncated = strcmp(num, "true") == 0;
             d->len = m->len;
+            d->utf8 = valid_utf8(m->payload, m->len);
             d->size = td_kafka_message_size(m->key_len, m->len, h);
         } else if (!m->err) {
             (*n)++; /* a message without headers: counted, and fails the checks */
@@ -369,6 +386,7 @@ static void test_hostile_rows(void)
                dl[i].stage, dl[i].reason);
         CU_ASSERT(dl[i].size <= KAFKA_MAX_MESSAGE);
         CU_ASSERT(dl[i].reason[0] != '\0');
+        CU_ASSERT(dl[i].utf8);
     }
     CU_ASSERT_EQUAL(ndl, 4);
 
@@ -418,10 +436,150 @@ static void test_hostile_rows(void)
     fixture_free(&fx);
 }
 
+/* Sets topic's config key to value (AlterConfigs, which replaces the
+ * topic's other overrides: fine for a test topic). 0 or -1. */
+static int alter_topic(const char *bootstrap, const char *topic, const char *key,
+                       const char *value)
+{
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    rd_kafka_queue_t *q;
+    rd_kafka_ConfigResource_t *res;
+    rd_kafka_event_t *ev;
+    td_error err = {0};
+    int rc = -1;
+
+    if (td_kafka_producer_conf_new(bootstrap, NULL, NULL, &conf, &err) < 0 ||
+        td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) < 0) {
+        fprintf(stderr, "alter_topic: %s\n", err.msg);
+        return -1;
+    }
+    q = rd_kafka_queue_new(rk);
+    res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_ConfigResource_set_config(res, key, value);
+    rd_kafka_AlterConfigs(rk, &res, 1, NULL, q);
+    ev = rd_kafka_queue_poll(q, 30000);
+    if (ev && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        size_t n = 0;
+        const rd_kafka_ConfigResource_t **rs = rd_kafka_AlterConfigs_result_resources(
+            rd_kafka_event_AlterConfigs_result(ev), &n);
+        rc = n == 1 && rd_kafka_ConfigResource_error(rs[0]) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0
+                                                                                        : -1;
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_ConfigResource_destroy(res);
+    rd_kafka_queue_destroy(q);
+    td_kafka_destroy(rk);
+    return rc;
+}
+
+/* The records topic's max.message.bytes lowered to 100,000 while the
+ * connector runs: the limits read at start let a 300 KB row (of letters
+ * that lz4 cannot shrink) through to the producer, and the broker refuses
+ * its batch. The transaction aborts; the connector reads the limits again
+ * with a new producer and redoes the rows from the committed position:
+ * the row becomes a dead letter, the others are published once, and the
+ * connector keeps running. */
+static void test_limit_lowered_while_running(void)
+{
+    fixture fx;
+    const char *names[] = {"first.csv", "second.csv"};
+    text a = {0}, b = {0};
+    tdc_it_seen rec;
+    dead_letter dl[8];
+    size_t ndl = 0;
+    char topic[300], schemas[4096], v[64] = "", big[300001];
+    uint32_t x = 12345;
+    char *log;
+    pid_t pid;
+    int st;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap()), 0);
+    for (size_t i = 0; i < sizeof(big) - 1; i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (char)('a' + (x >> 16) % 26);
+    }
+    big[sizeof(big) - 1] = '\0';
+    puts_(&a, header);
+    for (int k = 0; k < 5; k++)
+        put_row(&a, 0, k, NULL, 0);
+    puts_(&b, header);
+    for (int k = 0; k < 5; k++)
+        put_row(&b, 1, k, k == 2 ? big : NULL, 1);
+
+    CU_ASSERT_EQUAL_FATAL(write_file(fx.spool, names[0], &a, false), 0);
+    pid = tdc_it_spawn(fx.config, fx.log);
+    CU_ASSERT_FATAL(pid > 0);
+    if (!tdc_it_wait_finished(fx.spool, names, 1, 60000)) {
+        show_log(&fx);
+        CU_FAIL("first file not finished");
+    }
+    snprintf(topic, sizeof(topic), "%s.records", fx.prefix);
+    CU_ASSERT_EQUAL_FATAL(alter_topic(fx.bootstrap, topic, "max.message.bytes", "100000"), 0);
+    CU_ASSERT_EQUAL(tdc_it_topic_config(fx.bootstrap, topic, "max.message.bytes", v, sizeof(v)),
+                    0);
+    CU_ASSERT_STRING_EQUAL(v, "100000");
+    CU_ASSERT_EQUAL_FATAL(write_file(fx.spool, names[1], &b, false), 0);
+    {
+        int64_t until = td_time_mono_ms() + 120000;
+        bool done = false;
+        while (!done && td_time_mono_ms() < until && waitpid(pid, &st, WNOHANG) == 0)
+            done = tdc_it_wait_finished(fx.spool, names, 2, 500);
+        if (!done) {
+            show_log(&fx);
+            CU_FAIL("second file not finished");
+        }
+    }
+    if (kill(pid, 0) != 0 || waitpid(pid, &st, WNOHANG) != 0) {
+        show_log(&fx);
+        CU_FAIL("the connector exited");
+    } else {
+        st = tdc_it_stop(pid, SIGTERM, 30000);
+        CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+
+    snprintf(schemas, sizeof(schemas), "%s/schemas", td_test_source_root());
+    CU_ASSERT_EQUAL_FATAL(tdc_it_read(fx.bootstrap, topic, false, schemas, &rec), 0);
+    CU_ASSERT_EQUAL(rec.total, 5 + 4);
+    CU_ASSERT_EQUAL(rec.unparsed, 0);
+    for (int k = 0; k < 5; k++) {
+        CU_ASSERT_EQUAL(rec.count[k], 1);
+        CU_ASSERT_EQUAL(rec.count[TDC_IT_MAX_ROWS + k], k == 2 ? 0 : 1);
+    }
+    tdc_it_seen_free(&rec);
+
+    snprintf(topic, sizeof(topic), "%s.dlq", fx.prefix);
+    CU_ASSERT_EQUAL_FATAL(read_dead_letters(fx.bootstrap, topic, dl, 8, &ndl), 0);
+    CU_ASSERT_EQUAL(ndl, 1);
+    if (ndl >= 1) {
+        printf("\n    %s row %lld: %zu bytes (message %zu), source %lld bytes%s: %.160s\n",
+               dl[0].location, (long long)dl[0].row, dl[0].len, dl[0].size,
+               (long long)dl[0].source_bytes, dl[0].truncated ? ", truncated" : "", dl[0].reason);
+        CU_ASSERT_STRING_EQUAL(dl[0].location, "second.csv");
+        CU_ASSERT_EQUAL(dl[0].row, 4);
+        CU_ASSERT(dl[0].truncated);
+        CU_ASSERT(dl[0].source_bytes > 300000);
+        CU_ASSERT(dl[0].size < 100000);
+    }
+
+    log = td_test_read_file(fx.log, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "second.csv: 5 rows read (from row 2) = 4 published + "
+                                       "1 rejected"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "kafka.message.max.bytes and kafka.batch.size lowered"));
+    CU_ASSERT_PTR_NULL(strstr(log, "please report"));
+    free(log);
+    free(a.p);
+    free(b.p);
+    fixture_free(&fx);
+}
+
 static void add_suites(void)
 {
     td_test_suite("connector_limits", NULL, NULL);
     TD_TEST(test_hostile_rows);
+    TD_TEST(test_limit_lowered_while_running);
 }
 
 TD_TEST_MAIN(add_suites)

@@ -429,6 +429,70 @@ static void test_new_routes_logs_and_takes_conf(void)
     CU_ASSERT_EQUAL(td_kafka_new(RD_KAFKA_PRODUCER, NULL, &rk, &err), -EINVAL);
 }
 
+/* td_kafka_message_size is exactly what librdkafka compares with
+ * message.max.bytes: a message of that size is taken, one byte more is
+ * refused ("Message size too large"), for keys, values and headers of
+ * several sizes (the connector relies on it to never have a message
+ * refused). No broker: produce only queues. */
+static void test_message_size_agrees_with_librdkafka(void)
+{
+    static const size_t values[] = {0, 1, 100, 5000, 70000};
+    static const size_t keys[] = {0, 18, 200};
+    static const size_t hvals[] = {0, 1, 63, 64, 1024, 9000};
+    static char buf[100000]; /* more than limit */
+    td_kafka_props p = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    td_error err = {0};
+    const size_t limit = 90000;
+    char v[32];
+    int checked = 0;
+
+    memset(buf, 'x', sizeof(buf));
+    snprintf(v, sizeof(v), "%zu", limit);
+    td_kafka_props_add(&p, "message.max.bytes", v, NULL);
+    CU_ASSERT_EQUAL_FATAL(td_kafka_producer_conf_new("127.0.0.1:9", NULL, &p, &conf, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err), 0);
+    for (size_t a = 0; a < sizeof(keys) / sizeof(keys[0]); a++)
+        for (size_t b = 0; b < sizeof(values) / sizeof(values[0]); b++)
+            for (size_t c = 0; c < sizeof(hvals) / sizeof(hvals[0]); c++) {
+                rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+                size_t size, pad;
+
+                rd_kafka_header_add(h, "tuodi.reason", -1, buf, (ssize_t)hvals[c]);
+                rd_kafka_header_add(h, "tuodi.row", -1, "12345", -1);
+                size = td_kafka_message_size(keys[a], values[b], h);
+                CU_ASSERT_FATAL(size < limit);
+                /* pad the value so that the message is exactly limit bytes,
+                 * then one byte more */
+                pad = values[b] + (limit - size);
+                CU_ASSERT_EQUAL(td_kafka_message_size(keys[a], pad, h), limit);
+                CU_ASSERT_EQUAL(td_kafka_produce(rk, "t", keys[a] ? buf : NULL, keys[a], buf,
+                                                 pad + 1, h),
+                                RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+                /* refused: the headers are still ours */
+                CU_ASSERT_EQUAL(td_kafka_produce(rk, "t", keys[a] ? buf : NULL, keys[a], buf,
+                                                 pad, h),
+                                RD_KAFKA_RESP_ERR_NO_ERROR);
+                checked++;
+            }
+    CU_ASSERT_EQUAL(checked, 90);
+    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE);
+    td_kafka_destroy(rk);
+    td_kafka_props_clear(&p);
+}
+
+static void test_batch_overhead(void)
+{
+    /* the record batch header at least, and lz4's worst case on 1 MB */
+    CU_ASSERT(td_kafka_batch_overhead(0) >= 61);
+    CU_ASSERT(td_kafka_batch_overhead(1000000) >= 61 + 1000000 / 255 + 16);
+    /* Kafka's defaults agree: a 1,000,000-byte producer batch fits a topic
+     * of 1,048,588 */
+    CU_ASSERT(1000000 + td_kafka_batch_overhead(1000000) <=
+              TD_KAFKA_BROKER_DEFAULT_MAX_MESSAGE_BYTES);
+}
+
 static void test_txn_classify_null(void)
 {
     CU_ASSERT_EQUAL(td_kafka_txn_classify(NULL), TD_KAFKA_TXN_OK);
@@ -458,6 +522,8 @@ static void add_suites(void)
     td_test_suite("kafka_client", NULL, NULL);
     TD_TEST(test_new_routes_logs_and_takes_conf);
     TD_TEST(test_txn_classify_null);
+    TD_TEST(test_message_size_agrees_with_librdkafka);
+    TD_TEST(test_batch_overhead);
 }
 
 TD_TEST_MAIN(add_suites)
