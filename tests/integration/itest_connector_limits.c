@@ -575,11 +575,78 @@ static void test_limit_lowered_while_running(void)
     fixture_free(&fx);
 }
 
+/* Runs the connector on fx's config until it exits (at most 60 s); its
+ * exit status as from waitpid, or -1. */
+static int run_until_exit(const fixture *fx)
+{
+    pid_t pid = tdc_it_spawn(fx->config, fx->log);
+    int64_t until = td_time_mono_ms() + 60000;
+    int st;
+
+    while (td_time_mono_ms() < until) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return st;
+        usleep(50000);
+    }
+    tdc_it_stop(pid, SIGKILL, 5000);
+    return -1;
+}
+
+/* Limits that cannot agree are refused at start with an error naming the
+ * setting's file:line:col or the topic: kafka.message.max.bytes too small
+ * for any row, then a DLQ topic whose max.message.bytes is. */
+static void test_limits_that_cannot_agree(void)
+{
+    fixture fx;
+    char *conf, *with, *log, topic[300], want[512];
+    const char *anchor = "  bootstrap.servers:";
+    int st, line = 1;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap()), 0);
+    conf = td_test_read_file(fx.config, NULL);
+    CU_ASSERT_FATAL(conf && strstr(conf, anchor));
+    for (const char *p = conf; p < strstr(conf, anchor); p++)
+        line += *p == '\n';
+    with = malloc(strlen(conf) + 64);
+    CU_ASSERT_FATAL(with != NULL);
+    snprintf(with, strlen(conf) + 64, "%.*s  message.max.bytes: 5000\n%s",
+             (int)(strstr(conf, anchor) - conf), conf, strstr(conf, anchor));
+    CU_ASSERT_EQUAL(td_test_write_file(fx.config, with), 0);
+    st = run_until_exit(&fx);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    log = td_test_read_file(fx.log, NULL);
+    snprintf(want, sizeof(want), "connector.yaml:%d:3: kafka.message.max.bytes: 5000 is too "
+             "little", line);
+    CU_ASSERT_PTR_NOT_NULL(log && strstr(log, want));
+    if (!log || !strstr(log, want))
+        show_log(&fx);
+    free(log);
+
+    /* the original config; a DLQ topic that takes 10,000-byte batches */
+    CU_ASSERT_EQUAL(td_test_write_file(fx.config, conf), 0);
+    snprintf(topic, sizeof(topic), "%s.dlq", fx.prefix);
+    CU_ASSERT_EQUAL(alter_topic(fx.bootstrap, topic, "max.message.bytes", "10000"), 0);
+    CU_ASSERT_EQUAL(td_test_write_file(fx.log, ""), 0);
+    st = run_until_exit(&fx);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    log = td_test_read_file(fx.log, NULL);
+    snprintf(want, sizeof(want), "topic %s takes record batches of at most 10000 bytes "
+             "(max.message.bytes): too little", topic);
+    CU_ASSERT_PTR_NOT_NULL(log && strstr(log, want));
+    if (!log || !strstr(log, want))
+        show_log(&fx);
+    free(log);
+    free(with);
+    free(conf);
+    fixture_free(&fx);
+}
+
 static void add_suites(void)
 {
     td_test_suite("connector_limits", NULL, NULL);
     TD_TEST(test_hostile_rows);
     TD_TEST(test_limit_lowered_while_running);
+    TD_TEST(test_limits_that_cannot_agree);
 }
 
 TD_TEST_MAIN(add_suites)
