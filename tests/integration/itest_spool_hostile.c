@@ -646,6 +646,7 @@ static void test_replaced_while_read(void)
     free(b);
     dfile_drop(&fx, &old, false);
     CU_ASSERT_FATAL(wait_reading(&fx, "swap.csv", 30000));
+    usleep(100 * 1000); /* opened and being read (150,000 rows take over a second) */
     snprintf(path, sizeof(path), "%s/processing/swap.csv", fx.spool);
     CU_ASSERT_FATAL(rename(tmp, path) == 0);
     if (!wait_for(&fx, "error", "swap.csv.error.txt", 60000) ||
@@ -701,7 +702,7 @@ static void test_rewritten_while_read(void)
     dfile_medical(&fx, &other, "rw.csv", 10, 150000, false);
     dfile_drop(&fx, &old, false);
     CU_ASSERT_FATAL(wait_reading(&fx, "rw.csv", 30000));
-    usleep(300 * 1000);
+    usleep(100 * 1000); /* opened and being read (150,000 rows take over a second) */
     b = dfile_bytes(&other, false, &n);
     snprintf(path, sizeof(path), "%s/processing/rw.csv", fx.spool);
     write_bytes(path, b, n); /* fopen "wb": O_TRUNC, the same inode */
