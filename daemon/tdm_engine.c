@@ -101,6 +101,7 @@ struct tdm_engine {
     tdm_eval_ctx ctx;
     char instance[160];
     char txn_id[160];
+    size_t max_message;  /* the largest message the producer and a default topic take */
     int keep_days;       /* longest window + lateness */
 
     rd_kafka_t *producer, *consumer;
@@ -817,6 +818,8 @@ static int tdm_reject(tdm_engine *e, int in, const rd_kafka_message_t *m, bool r
     const char *topic = tdm_dlq_topic(e, in);
     rd_kafka_headers_t *h;
     char num[32], masked[1024];
+    const void *key = m->key;
+    size_t key_len = m->key_len, len = m->len, fixed;
 
     snprintf(masked, sizeof(masked), "%s", reason && *reason ? reason : "rejected");
     td_log_redact(masked);
@@ -843,8 +846,23 @@ static int tdm_reject(tdm_engine *e, int in, const rd_kafka_message_t *m, bool r
     rd_kafka_header_add(h, "tuodi.offset", -1, num, -1);
     rd_kafka_header_add(h, "tuodi.reason", -1, masked, -1);
     rd_kafka_header_add(h, "tuodi.stage", -1, stage, -1);
+    snprintf(num, sizeof(num), "%zu", m->len);
+    rd_kafka_header_add(h, "tuodi.source_bytes", -1, num, -1);
+    /* A record near the size limit does not fit with the headers: it is cut
+     * (its key dropped if even that is too long), as the connector does,
+     * rather than refused by Kafka at every retry of the batch. Room for
+     * tuodi.truncated (1-byte lengths, "true") in every case. */
+    fixed = td_kafka_message_size(0, 0, h) + 2 + strlen("tuodi.truncated") + 4;
+    if (fixed + key_len > e->max_message) {
+        key = NULL;
+        key_len = 0;
+    }
+    if (fixed + key_len + len > e->max_message)
+        len = e->max_message > fixed + key_len ? e->max_message - fixed - key_len : 0;
+    if (key_len < m->key_len || len < m->len)
+        rd_kafka_header_add(h, "tuodi.truncated", -1, "true", -1);
     e->n_rejected++;
-    return tdm_produce(e, topic, m->key, m->key_len, m->payload, m->len, h, 0, 0, err);
+    return tdm_produce(e, topic, key, key_len, m->payload, len, h, 0, 0, err);
 }
 
 /* A decoder's or an evaluation's failure on a record: out of memory is the
@@ -1643,8 +1661,18 @@ static int tdm_start_producer(tdm_engine *e, td_error *err)
     int r;
 
     r = td_kafka_producer_conf_new(NULL, e->txn_id, &e->cfg->kafka, &conf, err);
-    if (r == 0)
+    if (r == 0) {
+        /* dead letters are cut to what both the producer and a topic with
+         * Kafka's default max.message.bytes take (tdm_reject) */
+        char v[32];
+        size_t n = sizeof(v);
+        long long mmb = rd_kafka_conf_get(conf, "message.max.bytes", v, &n) == RD_KAFKA_CONF_OK
+                            ? atoll(v) : 0;
+        size_t cap = TD_KAFKA_BROKER_DEFAULT_MAX_MESSAGE_BYTES -
+                     td_kafka_batch_overhead(TD_KAFKA_BROKER_DEFAULT_MAX_MESSAGE_BYTES);
+        e->max_message = mmb > 0 && (size_t)mmb < cap ? (size_t)mmb : cap;
         r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &e->producer, err);
+    }
     if (r < 0)
         return r;
     for (;;) {
