@@ -623,8 +623,8 @@ static bool wait_reading(const fixture *fx, const char *name, int timeout_ms)
     return wait_for(fx, "processing", name, timeout_ms);
 }
 
-/* Files replaced while they are read: renamed over in processing/ (a new
- * inode), and rewritten in place (the same inode, other bytes). */
+/* Files replaced or removed while they are read: renamed over in
+ * processing/ (a new inode), and unlinked. */
 static void test_replaced_while_read(void)
 {
     fixture fx;
@@ -668,14 +668,41 @@ static void test_replaced_while_read(void)
     }
     free(txt);
 
+    /* removed while it is read: read to its end all the same, nothing
+     * moved, and error.txt says so */
+    dfile gone;
+    dfile_medical(&fx, &gone, "gone.csv", 12, 100000, false);
+    dfile_drop(&fx, &gone, false);
+    CU_ASSERT_FATAL(wait_reading(&fx, "gone.csv", 30000));
+    usleep(100 * 1000);
+    snprintf(path, sizeof(path), "%s/processing/gone.csv", fx.spool);
+    CU_ASSERT_FATAL(unlink(path) == 0);
+    if (!wait_for(&fx, "error", "gone.csv.error.txt", 60000)) {
+        show_log(&fx);
+        CU_FAIL_FATAL("gone.csv: no error.txt");
+    }
+    CU_ASSERT(!exists_in(&fx, "error", "gone.csv"));
+    txt = read_in(&fx, "error", "gone.csv.error.txt");
+    CU_ASSERT_PTR_NOT_NULL(txt);
+    if (txt) {
+        printf("\n    gone.csv.error.txt:\n%s", txt);
+        CU_ASSERT_PTR_NULL(strstr(txt, "moved to:"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(txt, "not moved: it is no longer in "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(txt, "it was removed or renamed while it was read"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(txt, "this run: rows 2 to 100001: 100000 published, 0 dead-lettered"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(txt, "not read: nothing"));
+    }
+    free(txt);
+
     dfile_medical(&fx, &next, "next.csv", 8, 50, false);
     takes_next(&fx, &next);
     {
         /* both swap.csv are checked: the first by its records, the second
          * (read as a new file, the log's second line for the name) too */
-        dfile *all[] = {&old, &repl, &next};
-        verify(&fx, all, 3);
+        dfile *all[] = {&old, &repl, &gone, &next};
+        verify(&fx, all, 4);
     }
+    dfile_free(&gone);
     dfile_free(&old);
     dfile_free(&repl);
     dfile_free(&next);
