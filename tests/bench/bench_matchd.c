@@ -359,14 +359,16 @@ static void run_stop(run *r, long *records, long *alerts)
     }
 }
 
+/* VmRSS is RssAnon (the heap: buffers, the open batch) plus RssFile (the
+ * LMDB pages mapped and touched: page cache, shared, reclaimable). */
 typedef struct memory {
-    long rss_kb, hwm_kb;
+    long rss_kb, hwm_kb, anon_kb, file_kb;
 } memory;
 
 static memory proc_memory(pid_t pid)
 {
     char path[64], line[256];
-    memory m = {-1, -1};
+    memory m = {-1, -1, -1, -1};
     FILE *f;
 
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -378,6 +380,10 @@ static memory proc_memory(pid_t pid)
             m.rss_kb = atol(line + 6);
         else if (strncmp(line, "VmHWM:", 6) == 0)
             m.hwm_kb = atol(line + 6);
+        else if (strncmp(line, "RssAnon:", 8) == 0)
+            m.anon_kb = atol(line + 8);
+        else if (strncmp(line, "RssFile:", 8) == 0)
+            m.file_kb = atol(line + 8);
     }
     fclose(f);
     return m;
@@ -957,10 +963,12 @@ int main(int argc, char **argv)
         printf("roster load (run 1, fresh state): ready %.2f s after start = %.0f persons/s\n",
                secs(r1.ready_us - r1.spawned_us),
                (double)persons / secs(r1.ready_us - r1.spawned_us));
-        printf("index per roster person: RSS at ready %.0f B (VmRSS %ld kB, VmHWM %ld kB); "
-               "LMDB %.0f B allocated (%lld bytes; apparent %lld)\n",
+        printf("index per roster person: RSS at ready %.0f B (VmRSS %ld kB = RssAnon %ld kB + "
+               "RssFile %ld kB, VmHWM %ld kB); LMDB %.0f B allocated (%lld bytes; apparent "
+               "%lld)\n",
                (double)mem_ready.rss_kb * 1024 / (double)persons, mem_ready.rss_kb,
-               mem_ready.hwm_kb, (double)disk1_alloc / (double)persons, disk1_alloc, disk1_app);
+               mem_ready.anon_kb, mem_ready.file_kb, mem_ready.hwm_kb,
+               (double)disk1_alloc / (double)persons, disk1_alloc, disk1_app);
         if (ready_note)
             printf("NOTE: at ready (run 1) matchd reported fewer roster persons than the topic "
                    "holds (see above)\n");
@@ -978,9 +986,11 @@ int main(int argc, char **argv)
         printf("ratio matchd/baseline: %.2f\n", matchd_rate / raw_rate);
         printf("alerts: %ld, as expected: %s\n", ty.total,
                ty.total == ex.alerts && failures == 0 ? "yes" : "NO");
-        printf("after the run, per roster person: RSS %.0f B (VmRSS %ld kB, VmHWM %ld kB); "
-               "LMDB %.0f B allocated (%lld bytes; apparent %lld)\n",
-               (double)mem_end.rss_kb * 1024 / (double)persons, mem_end.rss_kb, mem_end.hwm_kb,
+        printf("after the run, per roster person: RSS %.0f B (VmRSS %ld kB = RssAnon %ld kB + "
+               "RssFile %ld kB, VmHWM %ld kB); LMDB %.0f B allocated (%lld bytes; apparent "
+               "%lld)\n",
+               (double)mem_end.rss_kb * 1024 / (double)persons, mem_end.rss_kb,
+               mem_end.anon_kb, mem_end.file_kb, mem_end.hwm_kb,
                (double)disk2_alloc / (double)persons, disk2_alloc, disk2_app);
         printf("latency (run 3, max_interval %d ms): %ld records at %ld/s, record produced -> "
                "alert read (read_committed): p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
