@@ -575,6 +575,103 @@ static void test_limit_lowered_while_running(void)
     fixture_free(&fx);
 }
 
+/* A roster household whose record is too big for a Kafka message (three
+ * members with 600 KB names, each row inside the row limit): each of its
+ * rows becomes a dead letter naming the household's rows; the households
+ * around it are published. */
+static void test_roster_household_too_big(void)
+{
+    fixture fx;
+    const char *names[] = {"roster.csv"};
+    text t = {0};
+    tdc_it_seen rec;
+    dead_letter dl[8];
+    size_t ndl = 0;
+    char topic[300], schemas[4096], *cfg, *at, *log;
+    int rows = 0, st;
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap()), 0);
+    cfg = td_test_read_file(fx.config, NULL);
+    CU_ASSERT_FATAL(cfg && (at = strstr(cfg, "medical_insurance")));
+    memcpy(at, "roster           ", 17);
+    CU_ASSERT_EQUAL(td_test_write_file(fx.config, cfg), 0);
+    free(cfg);
+
+    puts_(&t, "户编号,村级区划代码,网格编号,户类型,监测状态,身份证号,姓名,与户主关系,劳动技能,"
+              "行号\n");
+    /* households 0 (2 members), 1 (3 members, too big together), 2 (1) */
+    for (int h = 0; h < 3; h++) {
+        int n = h == 0 ? 2 : h == 1 ? 3 : 1;
+        for (int m = 0; m < n; m++) {
+            char id[19], line[256];
+            tdc_it_person_id(5, h * 5 + m, id);
+            snprintf(line, sizeof(line), "F0R%d,340421100201,G001,一般农户,,%s,", h, id);
+            puts_(&t, line);
+            if (h == 1)
+                put_repeat(&t, "x", 600000);
+            else
+                puts_(&t, "李四");
+            snprintf(line, sizeof(line), ",%s,普通劳动力,F1R%d\n", m == 0 ? "户主" : "配偶",
+                     rows++);
+            puts_(&t, line);
+        }
+    }
+    CU_ASSERT_EQUAL_FATAL(write_file(fx.spool, names[0], &t, false), 0);
+    free(t.p);
+
+    pid = tdc_it_spawn(fx.config, fx.log);
+    CU_ASSERT_FATAL(pid > 0);
+    {
+        int64_t until = td_time_mono_ms() + 60000;
+        bool done = false;
+        while (!done && td_time_mono_ms() < until && waitpid(pid, &st, WNOHANG) == 0)
+            done = tdc_it_wait_finished(fx.spool, names, 1, 500);
+        if (!done) {
+            show_log(&fx);
+            CU_FAIL("roster not finished");
+        }
+    }
+    if (kill(pid, 0) != 0 || waitpid(pid, &st, WNOHANG) != 0) {
+        show_log(&fx);
+        CU_FAIL("the connector exited");
+    } else {
+        st = tdc_it_stop(pid, SIGTERM, 30000);
+        CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+
+    snprintf(schemas, sizeof(schemas), "%s/schemas", td_test_source_root());
+    snprintf(topic, sizeof(topic), "%s.records", fx.prefix);
+    CU_ASSERT_EQUAL_FATAL(tdc_it_read_records(fx.bootstrap, topic, "cn.tuodi.Household",
+                                              schemas, &rec, NULL), 0);
+    CU_ASSERT_EQUAL(rec.total, 2);
+    CU_ASSERT_EQUAL(rec.count[0], 1);
+    CU_ASSERT_EQUAL(rec.count[1], 0);
+    CU_ASSERT_EQUAL(rec.count[2], 1);
+    tdc_it_seen_free(&rec);
+
+    snprintf(topic, sizeof(topic), "%s.dlq", fx.prefix);
+    CU_ASSERT_EQUAL_FATAL(read_dead_letters(fx.bootstrap, topic, dl, 8, &ndl), 0);
+    CU_ASSERT_EQUAL(ndl, 3);
+    for (size_t i = 0; i < ndl; i++) {
+        printf("\n    %s row %lld: %zu bytes (message %zu)%s, %s: %.160s", dl[i].location,
+               (long long)dl[i].row, dl[i].len, dl[i].size, dl[i].truncated ? ", truncated" : "",
+               dl[i].stage, dl[i].reason);
+        CU_ASSERT_EQUAL(dl[i].row, 4 + (int64_t)i); /* rows 4-6, in order */
+        CU_ASSERT_STRING_EQUAL(dl[i].stage, "produce");
+        CU_ASSERT_PTR_NOT_NULL(strstr(dl[i].reason, "the household record of rows 4-6 is "));
+        CU_ASSERT(!dl[i].truncated);
+        CU_ASSERT(dl[i].size <= KAFKA_MAX_MESSAGE);
+    }
+    printf("\n");
+    log = td_test_read_file(fx.log, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "roster.csv: 6 rows read (from row 2) = 3 published + 3 "
+                                       "rejected"));
+    free(log);
+    fixture_free(&fx);
+}
+
 /* Runs the connector on fx's config until it exits (at most 60 s); its
  * exit status as from waitpid, or -1. */
 static int run_until_exit(const fixture *fx)
@@ -647,6 +744,7 @@ static void add_suites(void)
     TD_TEST(test_hostile_rows);
     TD_TEST(test_limit_lowered_while_running);
     TD_TEST(test_limits_that_cannot_agree);
+    TD_TEST(test_roster_household_too_big);
 }
 
 TD_TEST_MAIN(add_suites)
