@@ -516,10 +516,11 @@ static int tdc_read_limits(tdc_connector *c, td_error *err)
         c->producer_cap = cap;
         return 1;
     }
-    if (c->producer_max <= cap) {
+    if (c->producer_max < cap || (c->producer_max == cap && c->producer_cap != cap)) {
         c->max_message = (size_t)c->producer_max;
         snprintf(c->max_message_why, sizeof(c->max_message_why), "kafka.message.max.bytes");
     } else {
+        /* the topic's limit, directly or through the lowered producer */
         c->max_message = (size_t)cap;
         snprintf(c->max_message_why, sizeof(c->max_message_why),
                  "max.message.bytes %" PRId64 " of topic %s", max[low], topics[low]);

@@ -567,7 +567,10 @@ static void test_limit_lowered_while_running(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(log);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "second.csv: 5 rows read (from row 2) = 4 published + "
                                        "1 rejected"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(log, "kafka.message.max.bytes and kafka.batch.size lowered"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "kafka.message.max.bytes and kafka.batch.size lowered "
+                                       "from 1000000 to 99436"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "message of 99436 bytes (max.message.bytes 100000 of "
+                                       "topic "));
     CU_ASSERT_PTR_NULL(strstr(log, "please report"));
     free(log);
     free(a.p);
