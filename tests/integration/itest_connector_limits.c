@@ -596,7 +596,8 @@ static void test_roster_household_too_big(void)
 
     CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap()), 0);
     cfg = td_test_read_file(fx.config, NULL);
-    CU_ASSERT_FATAL(cfg && (at = strstr(cfg, "medical_insurance")));
+    at = cfg ? strstr(cfg, "medical_insurance") : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
     memcpy(at, "roster           ", 17);
     CU_ASSERT_EQUAL(td_test_write_file(fx.config, cfg), 0);
     free(cfg);
