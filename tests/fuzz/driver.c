@@ -1,17 +1,24 @@
 /* A stand-in for libFuzzer when there is none (meson -Dfuzzer=false): runs a
  * fuzz target over every file of a corpus directory, then over seeded random
  * mutations of them, so that the target builds and runs as a plain test and
- * never rots. A crash or a sanitizer report fails the test; the seed and the
- * input number are printed first so that a failure can be replayed.
+ * never rots. A crash or a sanitizer report fails the test; the seed is
+ * printed first, and an input that aborts (a failed property, a sanitizer
+ * report with abort_on_error) is written to crash-<target>-<seed>-<n> in the
+ * current directory (or $TD_FUZZ_CRASH_DIR) so that it can be replayed:
  *
  *   driver CORPUS_DIR [-n MUTATIONS_PER_FILE] [-s SEED]
+ *   driver FILE...          runs the target once over each file
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,6 +29,50 @@ typedef struct input {
 } input;
 
 static uint64_t state;
+
+/* The input being run, for the crash handler. */
+static struct {
+    const unsigned char *data;
+    size_t len;
+    char path[4096];
+} current;
+
+/* Writes the current input to current.path (async-signal-safe calls only),
+ * then dies of the signal. */
+static void on_crash(int sig)
+{
+    int fd = open(current.path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+    if (fd >= 0 && current.data) {
+        size_t off = 0;
+        while (off < current.len) {
+            ssize_t n = write(fd, current.data + off, current.len - off);
+            if (n <= 0)
+                break;
+            off += (size_t)n;
+        }
+        close(fd);
+        static const char msg[] = "driver: the input is in ";
+        (void)!write(2, msg, sizeof(msg) - 1);
+        (void)!write(2, current.path, strlen(current.path));
+        (void)!write(2, "\n", 1);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void run_one(const char *target, uint64_t seed, size_t n, const unsigned char *data,
+                    size_t len)
+{
+    const char *dir = getenv("TD_FUZZ_CRASH_DIR");
+
+    snprintf(current.path, sizeof(current.path), "%s/crash-%s-%llu-%zu",
+             dir && *dir ? dir : ".", target, (unsigned long long)seed, n);
+    current.data = data;
+    current.len = len;
+    LLVMFuzzerTestOneInput(data, len);
+    current.data = NULL;
+}
 
 static uint64_t rnd(void)
 {
@@ -132,18 +183,52 @@ static size_t mutate(const input *src, const input *other, unsigned char *dst, s
     return len;
 }
 
+static const char *target_name(const char *argv0)
+{
+    const char *slash = strrchr(argv0, '/');
+
+    return slash ? slash + 1 : argv0;
+}
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr, "usage: %s CORPUS_DIR [-n MUTATIONS] [-s SEED]\n"
+                    "       %s FILE...\n", argv0, argv0);
+}
+
 int main(int argc, char **argv)
 {
-    const char *dir = NULL;
+    const char *dir = NULL, *target = target_name(argv[0]);
     long mutations = 100;
     uint64_t seed = 20261128;
     input *in = NULL;
     size_t n = 0, cap = 0, runs = 0;
     unsigned char *buf;
     size_t bufcap = 1 << 16;
+    struct stat st;
     DIR *d;
     struct dirent *e;
 
+    signal(SIGABRT, on_crash);
+    signal(SIGSEGV, on_crash);
+    signal(SIGBUS, on_crash);
+    signal(SIGFPE, on_crash);
+    signal(SIGILL, on_crash);
+    if (argc > 1 && stat(argv[1], &st) == 0 && !S_ISDIR(st.st_mode)) {
+        /* replay files */
+        for (int i = 1; i < argc; i++) {
+            input it;
+            if (read_file(argv[i], &it.data, &it.len) < 0) {
+                fprintf(stderr, "%s: %s\n", argv[i], strerror(errno));
+                return 1;
+            }
+            printf("driver: %s (%zu bytes)\n", argv[i], it.len);
+            fflush(stdout);
+            run_one(target, 0, (size_t)i, it.data, it.len);
+            free(it.data);
+        }
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
             mutations = strtol(argv[++i], NULL, 10);
@@ -152,12 +237,12 @@ int main(int argc, char **argv)
         else if (!dir)
             dir = argv[i];
         else {
-            fprintf(stderr, "usage: %s CORPUS_DIR [-n MUTATIONS] [-s SEED]\n", argv[0]);
+            usage(argv[0]);
             return 2;
         }
     }
     if (!dir) {
-        fprintf(stderr, "usage: %s CORPUS_DIR [-n MUTATIONS] [-s SEED]\n", argv[0]);
+        usage(argv[0]);
         return 2;
     }
     d = opendir(dir);
@@ -200,7 +285,7 @@ int main(int argc, char **argv)
         if (!copy)
             return 1;
         memcpy(copy, in[i].data, in[i].len); /* exact size: ASan sees over-reads */
-        LLVMFuzzerTestOneInput(copy, in[i].len);
+        run_one(target, seed, runs, copy, in[i].len);
         free(copy);
         runs++;
     }
@@ -211,7 +296,7 @@ int main(int argc, char **argv)
             if (!copy)
                 return 1;
             memcpy(copy, buf, len);
-            LLVMFuzzerTestOneInput(copy, len);
+            run_one(target, seed, runs, copy, len);
             free(copy);
             runs++;
         }

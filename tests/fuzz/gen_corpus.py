@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the text fuzz targets (docs/fuzzing.md).
+
+    tests/fuzz/gen_corpus.py            rewrites tests/fuzz/corpus/<target>/seed-*
+    tests/fuzz/gen_corpus.py csv        only that target
+
+Seeds are named seed-*; inputs kept for a bug found by fuzzing are named
+crash-* / regress-* and are never touched here. The binary seeds of the Avro
+and matchd targets come from gen_avro_corpus.c and gen_matchd_corpus.c.
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+ENCODINGS = {'auto': 0, 'utf-8': 1, 'gb18030': 2}
+DELIMS = {',': 0, '\t': 1, ';': 2, '|': 3}
+
+
+def write(target, seeds):
+    d = os.path.join(HERE, 'corpus', target)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        if f.startswith('seed-'):
+            os.remove(os.path.join(d, f))
+    for i, (name, data) in enumerate(seeds):
+        with open(os.path.join(d, 'seed-%02d-%s' % (i, name)), 'wb') as f:
+            f.write(data)
+
+
+def source(rel):
+    with open(os.path.join(ROOT, rel), 'rb') as f:
+        return f.read()
+
+
+def psv_rows(rel):
+    """The header and rows of a tests/data/datasets fixture (comments dropped)."""
+    return [l for l in source(rel).decode('utf-8').split('\n') if l and not l.startswith('#')]
+
+
+# ------------------------------------------------------------------ csv
+def csv_opts(enc='auto', delim=',', via_file=False, expect=0, max_row=0):
+    b0 = ENCODINGS[enc] + 3 * DELIMS[delim] + 12 * int(via_file) + 24 * expect
+    return bytes([b0, max_row])
+
+
+def csv_seeds():
+    zh = '身份证号,姓名,金额\r\n34052419800101001X,张三,"1,234.50"\r\n340402196811200031,"李""秀英",12\r\n'
+    text = ('a,b,c\n1,2,3\n\n"x, y","multi\nline",z\n"a""b",5",\n  ,,\nlast,row,no-eol')
+    seeds = [
+        ('plain', csv_opts() + text.encode()),
+        ('utf8-crlf', csv_opts('utf-8') + zh.encode()),
+        ('utf8-bom', csv_opts('utf-8', via_file=True) + b'\xef\xbb\xbf' + zh.encode()),
+        ('gb18030', csv_opts('gb18030') + zh.encode('gb18030')),
+        ('gb18030-auto', csv_opts('auto', via_file=True) + zh.encode('gb18030')),
+        ('gb18030-bom', csv_opts('auto') + b'\x84\x31\x95\x33' + zh.encode('gb18030')),
+        # 0x7C ('|') as the second byte of a GB18030 character
+        ('gb18030-pipe', csv_opts('gb18030', '|') +
+         '列|名\n丨|亅|乂\n"丨|"|x\n'.encode('gb18030') + b'\x81\x7c|\x81\x7c\n'),
+        ('tab', csv_opts('utf-8', '\t') + b'a\tb\n1\t"2\t3"\n\t\n'),
+        ('semicolon', csv_opts('auto', ';', expect=1) + b'a;b\r\n1;2\r\n3;4\r'),
+        ('pipe', csv_opts('utf-8', '|', via_file=True) + b'a|b\n"|"|x\n'),
+        ('bad-quote', csv_opts() + b'h1,h2\n"ab"c,d\n"open,\nx,y\n'),
+        ('unterminated', csv_opts('utf-8') + b'h\n"never closed\nmore\n'),
+        ('bad-utf8', csv_opts('utf-8') + b'h,i\n\xff\xfe,1\nok,\x00\nfine,2\n'),
+        ('too-long', csv_opts('utf-8', max_row=2) + b'h,i\n' + b'x' * 40 + b',1\n"' +
+         b'q' * 30 + b'\n' + b'y' * 10 + b'",2\nok,3\n'),
+        ('too-long-gb', csv_opts('gb18030', '|', max_row=1) +
+         ('头|尾\n' + '长' * 20 + '|x\nok|y\n').encode('gb18030')),
+        ('truncated', csv_opts('auto', expect=2) + b'a,b\n1,2\n3,'),
+        ('blank-only', csv_opts() + b'\n\r\n\n'),
+        ('idnum-header', csv_opts() + b'340524198001010013,x\n1,2\n"a\xe2\x80\x9d",b\n'),
+    ]
+    return seeds
+
+
+TARGETS = {'csv': csv_seeds}
+
+if __name__ == '__main__':
+    for t in (sys.argv[1:] or TARGETS):
+        write(t, TARGETS[t]())
