@@ -74,7 +74,48 @@ def csv_seeds():
     return seeds
 
 
-TARGETS = {'csv': csv_seeds}
+# ------------------------------------------------------------ values
+def idnum_seeds():
+    return [(n, t.encode()) for n, t in [
+        ('valid-18', '34052419800101001X'),
+        ('valid-18-lower', '34052419800101001x'),
+        ('valid-15', '340524800101001'),
+        ('full-width', '３４０５２４１９８００１０１００１Ｘ'),
+        ('spaces', '\u3000 340402196811200031\t'),
+        ('bad-check', '340524198001010010'),
+        ('bad-date', '340524198002300013'),
+        ('future', '340524209901010013'),
+        ('bad-province', '000524198001010013'),
+        ('x-inside', '3405241980X1010013'),
+        ('too-long', '3405241980010100131'),
+        ('glued', '1340524198001010013'),
+        ('empty', ''),
+    ]]
+
+
+def date_seeds():
+    return [(n, t.encode()) for n, t in [
+        ('iso', '2023-05-01'), ('slash', '2023/5/1'), ('dot', '2023.05.01'),
+        ('compact', '20230501'), ('chinese', '2023年5月1日'),
+        ('time', ' 2023-05-01 08:30:00 '), ('t', '2023-05-01T08:30'),
+        ('leap', '2024-02-29'), ('not-leap', '1900-02-29'), ('year-1', '0001-01-01'),
+        ('year-9999', '9999-12-31'), ('bad-month', '2023-13-01'), ('cr', '2023-05-01\r'),
+        ('binary', '\x00\x01\x02\x03\x04\x05\x06'),
+    ]]
+
+
+def money_seeds():
+    return [(n, t.encode()) for n, t in [
+        ('plain', '1234'), ('one-decimal', '1234.5'), ('two-decimals', '1234.56'),
+        ('negative', '-0.05'), ('plus', '+12'), ('grouped', '12,345.60'),
+        ('grouped-bad', '1,23,456'), ('spaces', '  88.80 \r'), ('max', '900000000000000.00'),
+        ('over', '900000000000000.01'), ('huge', '99999999999999999999'),
+        ('three-decimals', '1.234'), ('dot', '.5'), ('trailing-dot', '5.'),
+        ('binary', '\xff\xfe\x00\x01\x80\x7f\x10\x20\x30'),
+    ]]
+
+
+TARGETS = {'csv': csv_seeds, 'idnum': idnum_seeds, 'date': date_seeds, 'money': money_seeds}
 
 if __name__ == '__main__':
     for t in (sys.argv[1:] or TARGETS):
