@@ -115,7 +115,42 @@ def money_seeds():
     ]]
 
 
-TARGETS = {'csv': csv_seeds, 'idnum': idnum_seeds, 'date': date_seeds, 'money': money_seeds}
+# ------------------------------------------------------------ datasets
+KINDS = ['civil_affairs', 'medical_insurance', 'human_resources', 'roster']
+# the column names of deploy/connectors/<dataset>.yaml's mapping
+CUSTOM = {
+    'civil_affairs': {'业务类型': 'business_type', '身份证号': 'id_number', '姓名': 'person_name',
+                      '村级区划代码': 'village_code', '业务日期': 'business_date',
+                      '救助金额': 'amount_yuan', '残疾等级': 'disability_grade',
+                      '业务编号': 'case_id', '低保申请': '0101', '临时救助': '0401',
+                      '残疾认定': '0501', '死亡登记': '0901', '特困供养批准': '0201'},
+    'medical_insurance': {'就诊类型': '医疗类别'},
+    'human_resources': {'业务类型': '业务类别', '外出务工月数': '本年外出务工月数'},
+    'roster': {'身份证号': '证件号码'},
+}
+
+
+def dataset_opts(kind, mapping, delim='|'):
+    return bytes([KINDS.index(kind) + 4 * mapping, DELIMS[delim]])
+
+
+def dataset_seeds():
+    seeds = []
+    for kind in KINDS:
+        rows = psv_rows('tests/data/datasets/%s_mixed.psv' % kind)
+        text = '\n'.join(rows) + '\n'
+        custom = text
+        for a, b in CUSTOM[kind].items():
+            custom = custom.replace(a, b)
+        seeds.append((kind + '-default', dataset_opts(kind, 0) + text.encode()))
+        seeds.append((kind + '-custom', dataset_opts(kind, 1) + custom.encode()))
+        seeds.append((kind + '-pseudonyms', dataset_opts(kind, 2) + custom.encode()))
+        seeds.append((kind + '-gb18030-csv', dataset_opts(kind, 0, ',') +
+                      '\r\n'.join(r.replace('|', ',') for r in rows).encode('gb18030')))
+    return seeds
+
+
+TARGETS = {'dataset': dataset_seeds, 'csv': csv_seeds, 'idnum': idnum_seeds, 'date': date_seeds, 'money': money_seeds}
 
 if __name__ == '__main__':
     for t in (sys.argv[1:] or TARGETS):
