@@ -150,7 +150,35 @@ def dataset_seeds():
     return seeds
 
 
-TARGETS = {'dataset': dataset_seeds, 'csv': csv_seeds, 'idnum': idnum_seeds, 'date': date_seeds, 'money': money_seeds}
+# ------------------------------------------------------------ config, rules
+def config_seeds():
+    seeds = []
+    for kind in KINDS:
+        text = source('deploy/connectors/%s.yaml' % kind)
+        seeds.append((kind, b'\x00' + text))
+        # without its secret file, and with a pseudonym key that is not there
+        seeds.append((kind + '-spooldir', b'\x00' + text.replace(
+            b'${file:', b'${HOME:-').replace(b'# pseudonymize:', b'pseudonymize:')))
+        seeds.append((kind + '-demo', b'\x00' + source('deploy/data/demo-config/%s.yaml' % kind)))
+    seeds.append(('matchd', b'\x01' + source('deploy/matchd.yaml')))
+    seeds.append(('matchd-demo', b'\x01' + source('deploy/data/demo-config/matchd.yaml')))
+    seeds.append(('errors', b'\x00instance: a/b\ndataset: roste\nkafka: {bootstrap.servers: x, '
+                  b'sasl.password: s3cret}\nsource: {spooldir: {input_dir: in}, postgres: '
+                  b'{conninfo: "${NOPE}"}}\ntransaction: {max_interval: 5 fortnights}\n'))
+    seeds.append(('anchors', b'\x01a: &x [1, 2]\nb: *x\n? [c]\n: d\n--- \n...\n'))
+    seeds.append(('not-a-mapping', b'\x01- just\n- a list\n'))
+    return seeds
+
+
+def rules_seeds():
+    seeds = [('huainan-2023', source('deploy/rules/huainan-2023.yaml'))]
+    d = os.path.join(ROOT, 'tests', 'data', 'rules')
+    for f in sorted(os.listdir(d)):
+        seeds.append((f[:-5], source('tests/data/rules/' + f)))
+    return seeds
+
+
+TARGETS = {'config': config_seeds, 'rules': rules_seeds, 'dataset': dataset_seeds, 'csv': csv_seeds, 'idnum': idnum_seeds, 'date': date_seeds, 'money': money_seeds}
 
 if __name__ == '__main__':
     for t in (sys.argv[1:] or TARGETS):
