@@ -19,7 +19,8 @@
  *   - resuming at the position after any row (and after the header), with
  *     the line known or counted by the reader, gives exactly the rows of the
  *     first pass from there: numbers, lines, offsets, fields, raw text,
- *     errors and reasons.
+ *     errors and reasons. Each input resumes after the header, after its
+ *     last row and after two rows picked by a hash of the input.
  * corpus/csv/ holds seeds: every encoding and delimiter, quoting, CRLF,
  * BOMs, blank lines, bad rows (tests/fuzz/gen_corpus.py writes them).
  */
@@ -37,7 +38,6 @@
 #define T "fuzz_csv"
 #define NAME "fz.csv"
 #define MAX_ROWS 4096
-#define MAX_RESUMES 12
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -249,19 +249,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tdc_csv_free(c);
     src_close(&s);
 
-    /* resume after the header and after rows, spread over the file */
+    /* resume after the header, after the last row, and after two rows
+     * picked by a hash of the input (over many inputs: after every row) */
     if (!truncated) {
-        size_t step = nrows / MAX_RESUMES + 1;
-        for (size_t k = 0, i = 0; k <= nrows; k += step, i++) {
+        uint32_t h = 2166136261u;
+        size_t at[4];
+
+        for (size_t i = 0; i < size; i++)
+            h = (h ^ data[i]) * 16777619u;
+        at[0] = 0;
+        at[1] = nrows;
+        at[2] = h % (nrows + 1);
+        at[3] = (h >> 16) % (nrows + 1);
+        for (size_t i = 0; i < 4; i++) {
+            size_t k = at[i], j = k;
             tdc_csv_start st;
-            size_t j = k;
 
             if (k == 0)
                 st = (tdc_csv_start){hdr_off, 2, hdr_line};
             else
                 st = (tdc_csv_start){rows[k - 1].r.next_offset, rows[k - 1].r.row + 1,
                                      rows[k - 1].r.next_line};
-            if (i & 1)
+            if ((h >> (24 + i)) & 1)
                 st.line = 0; /* the reader counts the lines */
             src_open(&s, use_file, data, size);
             rc = open_reader(&s, &o, &st, &c, &err);
