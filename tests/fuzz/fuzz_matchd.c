@@ -147,7 +147,7 @@ static void fuzz_init(void)
              access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     if (!mkdtemp(fz.dir))
         fuzz_fail(T, "init: mkdtemp");
-    if (tdm_store_open(fz.dir, (size_t)64 << 20, &fz.store, &err) < 0 ||
+    if (tdm_store_open(fz.dir, (size_t)64 << 20, (size_t)256 << 20, &fz.store, &err) < 0 ||
         tdm_roster_new(fz.store, fz.reg, &fz.roster, &err) < 0)
         fuzz_fail(T, "init: the store: %s", err.msg);
     fz.ctx.rules = fz.rules;
