@@ -58,8 +58,8 @@ static inline bool fuzz_is_idnum(const char *d, size_t n)
     return td_idnum_normalize(d, n, INT32_MAX, out, NULL) == 0;
 }
 
-/* Where text holds an identity number: a run of digits (ASCII or full-width,
- * the last maybe X/x) of exactly 15 or 18 characters, or any 15- or
+/* Where text holds an identity number: a run of exactly 15 digits (ASCII or
+ * full-width), or of 17 digits and a digit or X/x, or any 15- or
  * 18-character window of a longer run that is an identity number (an
  * identity number with digits glued on by a lost delimiter). Returns the
  * byte offset of the run, or -1 when there is none. */
@@ -82,6 +82,7 @@ static inline long fuzz_idnum_shape_at(const char *text, size_t n)
             i++;
             continue;
         }
+        size_t only_digits = digits;
         if (i < n && (s[i] == 'X' || s[i] == 'x')) {
             if (digits < sizeof(run) - 1)
                 run[digits] = 'X';
@@ -96,7 +97,8 @@ static inline long fuzz_idnum_shape_at(const char *text, size_t n)
         }
         if (digits > sizeof(run) - 1)
             digits = sizeof(run) - 1; /* the windows of its first 255 characters */
-        if (digits == 15 || digits == 18)
+        /* 15 digits, or 17 digits and a digit or X */
+        if ((only_digits == 15 && digits == 15) || (only_digits >= 17 && digits == 18))
             return (long)start;
         for (size_t w = 0; w + 15 <= digits; w++) {
             if (run[w + 14] != 'X' && fuzz_is_idnum(run + w, 15))
