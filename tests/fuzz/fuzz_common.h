@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "td_date.h"
 #include "td_idnum.h"
 
 /* The targets' own checks are not instrumented for coverage: they are not
@@ -58,13 +59,16 @@ FUZZ_UNTRACED static inline size_t fuzz_digit_at(const unsigned char *s, size_t 
 
 /* Whether the n characters at d (ASCII digits, the last of 18 maybe X) are
  * an identity number as tuodi itself reads one: td_idnum_normalize accepts
- * them (province, a real birth date from 1900, and for 18 the check
- * character), whatever the date today. */
+ * them (province, a real birth date in 1900..2099, and for 18 the check
+ * character). */
 FUZZ_UNTRACED static inline bool fuzz_is_idnum(const char *d, size_t n)
 {
+    static int32_t last_day; /* 2099-12-31 */
     char out[TD_IDNUM_LEN + 1];
 
-    return td_idnum_normalize(d, n, INT32_MAX, out, NULL) == 0;
+    if (!last_day && !td_date_from_ymd(2099, 12, 31, &last_day))
+        abort();
+    return td_idnum_normalize(d, n, last_day, out, NULL) == 0;
 }
 
 /* Where text holds an identity number: a run of exactly 15 digits (ASCII or
