@@ -242,6 +242,33 @@ static int csv_grow(tdc_csv *c, size_t ncap)
 /* Moves [pos, end) to the front, grows a full buffer if allowed, and reads
  * once. Returns 0 (also at EOF: c->eof is set) or a negative errno, with the
  * text in c->failmsg. */
+
+/* After a read of a file taken with a known size and mtime: 0 if it still
+ * has both, else -ESTALE with the reason in failmsg. A write updates mtime
+ * before it changes a byte, so when the file is unchanged after a read,
+ * every byte read so far is from the file as it was taken. */
+static int csv_check_unchanged(tdc_csv *c)
+{
+    struct stat st;
+
+    if (fstat(c->f ? fileno(c->f) : c->fd, &st) < 0) {
+        int e = errno;
+        snprintf(c->failmsg, sizeof(c->failmsg), "%s: fstat: %s", c->name, strerror(e));
+        return -e;
+    }
+    int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if ((int64_t)st.st_size != c->limit || mt != c->mtime_ns) {
+        snprintf(c->failmsg, sizeof(c->failmsg),
+                 "%s: changed while being read (size %lld -> %lld bytes%s), seen at byte %lld: "
+                 "nothing from there on is used",
+                 c->name, (long long)c->limit, (long long)st.st_size,
+                 mt != c->mtime_ns ? ", modified" : "",
+                 (long long)(c->buf_off + (int64_t)c->end));
+        return -ESTALE;
+    }
+    return 0;
+}
+
 static int csv_fill(tdc_csv *c)
 {
     int r;
@@ -285,6 +312,10 @@ static int csv_fill(tdc_csv *c)
     }
     if (n == 0) {
         if (c->limit > 0) {
+            /* cut short by a rewrite in place (O_TRUNC): say so, as when the
+             * change is seen after a read */
+            if (c->mtime_ns != 0 && (r = csv_check_unchanged(c)) < 0)
+                return r;
             snprintf(c->failmsg, sizeof(c->failmsg),
                      "%s: file ends at byte %lld, expected %lld bytes (truncated while being read)",
                      c->name, (long long)(c->buf_off + (int64_t)c->end), (long long)c->limit);
@@ -293,27 +324,8 @@ static int csv_fill(tdc_csv *c)
         c->eof = true;
         return 0;
     }
-    if (c->limit > 0 && c->mtime_ns != 0) {
-        /* A write updates mtime before it changes a byte: if the file still
-         * has the size and mtime it was taken with after this read, every
-         * byte read so far is from the file as it was taken. */
-        struct stat st;
-        if (fstat(c->f ? fileno(c->f) : c->fd, &st) < 0) {
-            int e = errno;
-            snprintf(c->failmsg, sizeof(c->failmsg), "%s: fstat: %s", c->name, strerror(e));
-            return -e;
-        }
-        int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-        if ((int64_t)st.st_size != c->limit || mt != c->mtime_ns) {
-            snprintf(c->failmsg, sizeof(c->failmsg),
-                     "%s: changed while being read (size %lld -> %lld bytes%s), seen at byte %lld: "
-                     "nothing from there on is used",
-                     c->name, (long long)c->limit, (long long)st.st_size,
-                     mt != c->mtime_ns ? ", modified" : "",
-                     (long long)(c->buf_off + (int64_t)c->end));
-            return -ESTALE;
-        }
-    }
+    if (c->limit > 0 && c->mtime_ns != 0 && (r = csv_check_unchanged(c)) < 0)
+        return r;
     c->end += (size_t)n;
     if (c->limit > 0 && c->buf_off + (int64_t)c->end >= c->limit)
         c->eof = true;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <iconv.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1068,6 +1069,50 @@ static void test_expect_size(void)
     free(p);
 }
 
+/* Regression (flaky itest_spool_hostile): a file rewritten in place (O_TRUNC)
+ * under the reader may be seen empty by the next read; that is a change
+ * while being read (-ESTALE), the same as when new bytes are seen, not a
+ * truncation. */
+static void test_truncated_in_place_is_a_change(void)
+{
+    size_t n = 0, cap = 1024 * 1024;
+    char *t = xmalloc(cap);
+    struct stat st;
+    tdc_csv *c = NULL;
+    tdc_csv_row row;
+    td_error e;
+    int fd, rc, rows = 0;
+
+    n += (size_t)sprintf(t, "a,b\n");
+    while (n < 600 * 1000)
+        n += (size_t)sprintf(t + n, "%zu,some text\n", n);
+    char *p = put("inplace.csv", t, n);
+    fd = open(p, O_RDONLY);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL_FATAL(fstat(fd, &st), 0);
+    tdc_csv_options o = {.expect_size = (int64_t)n,
+                         .expect_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+                                            st.st_mtim.tv_nsec,
+                         .buffer_bytes = 128 * 1024};
+    CU_ASSERT_EQUAL_FATAL(tdc_csv_open_fd(fd, "inplace.csv", &o, NULL, &c, &e), 0);
+    CU_ASSERT_EQUAL_FATAL(tdc_csv_next(c, &row, &e), 1);
+    rows++;
+    /* rewritten in place: truncated, nothing written yet */
+    int w = open(p, O_WRONLY | O_TRUNC);
+    CU_ASSERT_FATAL(w >= 0);
+    close(w);
+    while ((rc = tdc_csv_next(c, &row, &e)) == 1)
+        rows++;
+    CU_ASSERT_EQUAL(rc, -ESTALE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "inplace.csv: changed while being read (size "));
+    CU_ASSERT_PTR_NULL(strstr(e.msg, "truncated"));
+    CU_ASSERT(rows > 1 && (size_t)rows < n / 10);
+    tdc_csv_free(c);
+    close(fd);
+    free(p);
+    free(t);
+}
+
 /* --- rate --------------------------------------------------------------- */
 
 static double now_s(void)
@@ -1147,6 +1192,7 @@ static void add_suites(void)
     TD_TEST(test_random_roundtrip);
     TD_TEST(test_buffer_growth);
     TD_TEST(test_expect_size);
+    TD_TEST(test_truncated_in_place_is_a_change);
     TD_TEST(test_hostile_bytes);
     td_test_suite("csv_rate", suite_init, suite_clean);
     TD_TEST(test_parse_rate);
