@@ -494,9 +494,125 @@ static int td_kafka_remaining_ms(int64_t deadline)
     return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
-/* Sends CreateTopics for specs; existed[i] tells which ones were there. */
-static int td_kafka_create_topics(rd_kafka_t *rk, const td_kafka_topic_spec *specs, size_t n,
-                                  int64_t deadline, bool *existed, td_error *err)
+/* Admin requests while a node is down.
+ *
+ * librdkafka 2.0.2 sends CreateTopics, and DescribeConfigs of topics, to the
+ * controller named in its cached metadata. A KRaft broker answers a Metadata
+ * request with a random live broker as "controller" (every broker forwards
+ * admin requests to the active controller), and a node that was just killed
+ * counts as live until its session times out (broker.session.timeout.ms,
+ * 9 s by default). A client that learns such a controller waits for it until
+ * the request times out ("Failed while waiting for controller: Local: Timed
+ * out") and learns no other, because the controller lookup refreshes the
+ * metadata only while no controller is known at all. Meanwhile every state
+ * change of the dead broker wakes the lookup (rd_kafka_broker_controller_async),
+ * which asks for a connection (rd_kafka_broker_schedule_connection), and the
+ * broker thread handles that by resetting its reconnect backoff
+ * (RD_KAFKA_OP_CONNECT sets rkb_ts_reconnect = 0): connect, refused, connect,
+ * without a pause. That is the loop of hundreds of thousands of attempts in
+ * 30 s, and no reconnect.backoff.ms / reconnect.backoff.max.ms setting slows
+ * it down. An explicit target broker that is down loops the same way
+ * (rd_kafka_broker_get_async).
+ *
+ * So: topics are described from a Metadata response first and only the
+ * missing ones are created; CreateTopics goes to the broker that has just
+ * answered that Metadata request (rd_kafka_AdminOptions_set_broker), which is
+ * up; and each attempt is short (TD_KAFKA_ATTEMPT_MS), so that if that broker
+ * dies meanwhile the next attempt asks another one. A ZooKeeper-mode broker
+ * that is not the controller refuses CreateTopics with NOT_CONTROLLER: then
+ * the next attempt goes to the controller. */
+
+/* Longest single Metadata or CreateTopics attempt. */
+#define TD_KAFKA_ATTEMPT_MS 5000
+/* Metadata requests until one is answered by a broker with a known node id. */
+#define TD_KAFKA_NODE_TRIES 3
+
+static int td_kafka_attempt_ms(int64_t deadline)
+{
+    int left = td_kafka_remaining_ms(deadline);
+
+    if (left < 1)
+        return 1;
+    return left > TD_KAFKA_ATTEMPT_MS ? TD_KAFKA_ATTEMPT_MS : left;
+}
+
+rd_kafka_resp_err_t td_kafka_metadata(rd_kafka_t *rk, int timeout_ms,
+                                      const struct rd_kafka_metadata **ret)
+{
+    int64_t deadline;
+
+    if (!rk || !ret)
+        return RD_KAFKA_RESP_ERR__INVALID_ARG;
+    deadline = td_time_mono_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+    for (int i = 1;; i++) {
+        const struct rd_kafka_metadata *md = NULL;
+        int left = td_kafka_remaining_ms(deadline);
+        rd_kafka_resp_err_t x = rd_kafka_metadata(rk, 1, NULL, &md, left > 0 ? left : 1);
+
+        if (x != RD_KAFKA_RESP_ERR_NO_ERROR)
+            return x;
+        /* The first request of a new client may go to a bootstrap broker,
+         * whose id librdkafka learns from this very answer; it prefers
+         * brokers with a known id from now on. */
+        if (md->orig_broker_id >= 0 || i == TD_KAFKA_NODE_TRIES ||
+            td_kafka_remaining_ms(deadline) == 0) {
+            *ret = md;
+            return RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
+        rd_kafka_metadata_destroy(md);
+    }
+}
+
+/* What md says of spec: 1 ready (every partition has a leader), 0 not yet
+ * (*missing tells whether it does not exist; why says what is missing), or
+ * -EEXIST when it has another number of partitions. */
+static int td_kafka_topic_state(const struct rd_kafka_metadata *md,
+                                const td_kafka_topic_spec *spec, bool *missing, char *why,
+                                size_t whysize, td_error *err)
+{
+    const struct rd_kafka_metadata_topic *t = NULL;
+
+    *missing = false;
+    for (int i = 0; i < md->topic_cnt && !t; i++)
+        if (strcmp(md->topics[i].topic, spec->name) == 0)
+            t = &md->topics[i];
+    if (!t || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        *missing = true;
+        snprintf(why, whysize, "kafka topic %s: does not exist", spec->name);
+        return 0;
+    }
+    if (t->partition_cnt > 0 && t->partition_cnt != spec->partitions)
+        return td_error_set(err, -EEXIST, "kafka topic %s exists with %d partitions, not %d",
+                            spec->name, t->partition_cnt, spec->partitions);
+    if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partition_cnt == 0) {
+        snprintf(why, whysize, "kafka topic %s: %s", spec->name,
+                 t->err ? rd_kafka_err2str(t->err) : "no partitions yet");
+        return 0;
+    }
+    for (int p = 0; p < t->partition_cnt; p++) {
+        const struct rd_kafka_metadata_partition *mp = &t->partitions[p];
+
+        /* REPLICA_NOT_AVAILABLE: a follower is down, the leader serves */
+        if (mp->leader < 0 || (mp->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+                               mp->err != RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE)) {
+            snprintf(why, whysize, "kafka topic %s: no leader for partition %d%s%s", spec->name,
+                     (int)mp->id, mp->err ? ": " : "", mp->err ? rd_kafka_err2str(mp->err) : "");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* One CreateTopics attempt for the specs marked missing, sent to broker_id
+ * (-1: the controller), waiting at most wait_ms. Returns 0 when answered or
+ * failed in a way worth another attempt (why says how), or a negative errno
+ * when the broker refused a topic for good (bad spec, not authorised). Sets
+ * *to_controller when the broker is not the controller of a ZooKeeper-mode
+ * cluster. */
+static int td_kafka_create_missing(rd_kafka_t *rk, const td_kafka_topic_spec *specs,
+                                   const bool *missing, size_t n, int32_t broker_id,
+                                   int wait_ms, bool *to_controller, char *why, size_t whysize,
+                                   td_error *err)
 {
     char errstr[TD_KAFKA_ERRSTR];
     rd_kafka_NewTopic_t **newt = NULL;
@@ -505,8 +621,8 @@ static int td_kafka_create_topics(rd_kafka_t *rk, const td_kafka_topic_spec *spe
     rd_kafka_event_t *ev = NULL;
     const rd_kafka_CreateTopics_result_t *res;
     const rd_kafka_topic_result_t **results;
-    size_t nres = 0;
-    int r = 0, wait_ms = td_kafka_remaining_ms(deadline);
+    size_t m = 0, nres = 0;
+    int r = 0;
 
     newt = calloc(n, sizeof(*newt));
     if (!newt)
@@ -514,14 +630,17 @@ static int td_kafka_create_topics(rd_kafka_t *rk, const td_kafka_topic_spec *spe
     for (size_t i = 0; i < n; i++) {
         const td_kafka_props *cfg = specs[i].config;
 
-        newt[i] = rd_kafka_NewTopic_new(specs[i].name, specs[i].partitions,
+        if (!missing[i])
+            continue;
+        newt[m] = rd_kafka_NewTopic_new(specs[i].name, specs[i].partitions,
                                         specs[i].replication_factor, errstr, sizeof(errstr));
-        if (!newt[i]) {
+        if (!newt[m]) {
             r = td_error_set(err, -EINVAL, "kafka topic %s: %s", specs[i].name, errstr);
             goto out;
         }
+        m++;
         for (size_t c = 0; cfg && c < cfg->n; c++) {
-            if (rd_kafka_NewTopic_set_config(newt[i], cfg->v[c].key, cfg->v[c].value)) {
+            if (rd_kafka_NewTopic_set_config(newt[m - 1], cfg->v[c].key, cfg->v[c].value)) {
                 r = td_error_set(err, -EINVAL, "%s%skafka topic %s: config %s rejected",
                                  cfg->v[c].origin ? cfg->v[c].origin : "",
                                  cfg->v[c].origin ? ": " : "", specs[i].name, cfg->v[c].key);
@@ -537,21 +656,28 @@ static int td_kafka_create_topics(rd_kafka_t *rk, const td_kafka_topic_spec *spe
         goto out;
     }
     if (rd_kafka_AdminOptions_set_request_timeout(options, wait_ms, errstr, sizeof(errstr)) ||
-        rd_kafka_AdminOptions_set_operation_timeout(options, wait_ms, errstr, sizeof(errstr))) {
+        rd_kafka_AdminOptions_set_operation_timeout(options, wait_ms, errstr, sizeof(errstr)) ||
+        (broker_id >= 0 &&
+         rd_kafka_AdminOptions_set_broker(options, broker_id, errstr, sizeof(errstr)))) {
         r = td_error_set(err, -EINVAL, "kafka: create topics: %s", errstr);
         goto out;
     }
-    rd_kafka_CreateTopics(rk, newt, n, options, queue);
+    rd_kafka_CreateTopics(rk, newt, m, options, queue);
 
     /* The result comes as one event; nothing else is sent to this queue. */
-    ev = rd_kafka_queue_poll(queue, td_kafka_remaining_ms(deadline) + 1000);
+    ev = rd_kafka_queue_poll(queue, wait_ms + 1000);
     if (!ev) {
-        r = td_error_set(err, -ETIMEDOUT, "kafka: create topics: no answer in time");
+        snprintf(why, whysize, "kafka: create topics: no answer in %d ms", wait_ms);
         goto out;
     }
     if (rd_kafka_event_error(ev)) {
-        r = td_error_set(err, td_kafka_create_error(rd_kafka_event_error(ev)),
-                         "kafka: create topics: %s", rd_kafka_event_error_string(ev));
+        rd_kafka_resp_err_t code = rd_kafka_event_error(ev);
+
+        if (code == RD_KAFKA_RESP_ERR__TIMED_OUT || code == RD_KAFKA_RESP_ERR__TRANSPORT)
+            snprintf(why, whysize, "kafka: create topics: %s", rd_kafka_event_error_string(ev));
+        else
+            r = td_error_set(err, td_kafka_create_error(code), "kafka: create topics: %s",
+                             rd_kafka_event_error_string(ev));
         goto out;
     }
     res = rd_kafka_event_CreateTopics_result(ev);
@@ -559,24 +685,26 @@ static int td_kafka_create_topics(rd_kafka_t *rk, const td_kafka_topic_spec *spe
     for (size_t i = 0; i < nres; i++) {
         rd_kafka_resp_err_t code = rd_kafka_topic_result_error(results[i]);
         const char *name = rd_kafka_topic_result_name(results[i]);
+        const char *text = rd_kafka_topic_result_error_string(results[i]);
 
-        if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
-            continue;
-        if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-            for (size_t s = 0; s < n; s++)
-                if (strcmp(specs[s].name, name) == 0)
-                    existed[s] = true;
-            continue;
+        if (!text)
+            text = rd_kafka_err2str(code);
+        switch (code) {
+        case RD_KAFKA_RESP_ERR_NO_ERROR:
+        case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
+            break;
+        case RD_KAFKA_RESP_ERR_NOT_CONTROLLER:
+            *to_controller = true;
+            /* fall through */
+        case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+            snprintf(why, whysize, "kafka topic %s: %s: %s", name, rd_kafka_err2name(code), text);
+            break;
+        default:
+            r = td_error_set(err, td_kafka_create_error(code), "kafka topic %s: %s: %s", name,
+                             rd_kafka_err2name(code), text);
+            goto out;
         }
-        r = td_error_set(err, td_kafka_create_error(code), "kafka topic %s: %s: %s", name,
-                         rd_kafka_err2name(code),
-                         rd_kafka_topic_result_error_string(results[i])
-                             ? rd_kafka_topic_result_error_string(results[i])
-                             : rd_kafka_err2str(code));
-        goto out;
     }
-    if (nres != n)
-        r = td_error_set(err, -EIO, "kafka: create topics: %zu results for %zu topics", nres, n);
 
 out:
     if (ev)
@@ -585,55 +713,18 @@ out:
         rd_kafka_queue_destroy(queue);
     if (options)
         rd_kafka_AdminOptions_destroy(options);
-    rd_kafka_NewTopic_destroy_array(newt, n);
+    rd_kafka_NewTopic_destroy_array(newt, m);
     free(newt);
-    return r;
-}
-
-/* 1: every partition of spec has a leader; 0: not yet; < 0: error. */
-static int td_kafka_topic_ready(rd_kafka_t *rk, const td_kafka_topic_spec *spec, bool existed,
-                                int timeout_ms, td_error *err)
-{
-    const struct rd_kafka_metadata *md = NULL;
-    const struct rd_kafka_metadata_topic *t;
-    rd_kafka_topic_t *rkt;
-    int r = 0;
-
-    rkt = rd_kafka_topic_new(rk, spec->name, NULL);
-    if (!rkt)
-        return td_error_set(err, -EINVAL, "kafka topic %s: %s", spec->name,
-                            rd_kafka_err2str(rd_kafka_last_error()));
-    if (rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms > 0 ? timeout_ms : 1) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR)
-        goto out; /* not yet: the caller retries until its deadline */
-    if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        goto out;
-    t = &md->topics[0];
-    if (t->partition_cnt != spec->partitions) {
-        if (existed && t->partition_cnt > 0)
-            r = td_error_set(err, -EEXIST,
-                             "kafka topic %s exists with %d partitions, not %d", spec->name,
-                             t->partition_cnt, spec->partitions);
-        goto out;
-    }
-    for (int p = 0; p < t->partition_cnt; p++)
-        if (t->partitions[p].err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partitions[p].leader < 0)
-            goto out;
-    r = 1;
-out:
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
     return r;
 }
 
 int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, size_t n,
                            int timeout_ms, td_error *err)
 {
+    char why[TD_KAFKA_ERRSTR] = "";
     int64_t deadline;
-    bool *existed = NULL, *ready = NULL;
-    size_t nready = 0;
-    int r;
+    bool *missing = NULL, to_controller = false;
+    int r = 0;
 
     if (!rk || (!specs && n > 0) || timeout_ms <= 0)
         return td_error_set(err, -EINVAL, "kafka: create topics: bad arguments");
@@ -645,46 +736,44 @@ int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, siz
             return td_error_set(err, -EINVAL, "kafka topic %s: bad name, partitions or "
                                 "replication factor", specs[i].name ? specs[i].name : "(null)");
     deadline = td_time_mono_ms() + timeout_ms;
-    existed = calloc(n, sizeof(*existed));
-    ready = calloc(n, sizeof(*ready));
-    if (!existed || !ready) {
-        r = td_error_set(err, -ENOMEM, "kafka: out of memory");
-        goto out;
-    }
-    r = td_kafka_create_topics(rk, specs, n, deadline, existed, err);
-    if (r < 0)
-        goto out;
+    missing = calloc(n, sizeof(*missing));
+    if (!missing)
+        return td_error_set(err, -ENOMEM, "kafka: out of memory");
     for (;;) {
-        for (size_t i = 0; i < n; i++) {
-            if (ready[i])
-                continue;
-            r = td_kafka_topic_ready(rk, &specs[i], existed[i],
-                                     td_kafka_remaining_ms(deadline), err);
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t x = td_kafka_metadata(rk, td_kafka_attempt_ms(deadline), &md);
+        size_t nready = 0, nmissing = 0;
+
+        r = 0;
+        if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(why, sizeof(why), "kafka: no broker answered a Metadata request: %s",
+                     rd_kafka_err2str(x));
+        } else {
+            for (size_t i = 0; i < n && r >= 0; i++) {
+                r = td_kafka_topic_state(md, &specs[i], &missing[i], why, sizeof(why), err);
+                nready += r == 1;
+                nmissing += missing[i];
+            }
+            if (r >= 0 && nmissing > 0)
+                r = td_kafka_create_missing(rk, specs, missing, n,
+                                            to_controller ? -1 : md->orig_broker_id,
+                                            td_kafka_attempt_ms(deadline), &to_controller, why,
+                                            sizeof(why), err);
+            rd_kafka_metadata_destroy(md);
             if (r < 0)
-                goto out;
-            if (r == 1) {
-                ready[i] = true;
-                nready++;
+                break;
+            if (nready == n) {
+                r = 0;
+                break;
             }
         }
-        if (nready == n) {
-            r = 0;
-            break;
-        }
         if (td_kafka_remaining_ms(deadline) == 0) {
-            for (size_t i = 0; i < n; i++)
-                if (!ready[i]) {
-                    r = td_error_set(err, -ETIMEDOUT, "kafka topic %s: no leader for every "
-                                     "partition after %d ms", specs[i].name, timeout_ms);
-                    break;
-                }
+            r = td_error_set(err, -ETIMEDOUT, "%s (still after %d ms)", why, timeout_ms);
             break;
         }
         td_kafka_sleep_ms(TD_KAFKA_RETRY_PAUSE_MS);
     }
-out:
-    free(existed);
-    free(ready);
+    free(missing);
     return r;
 }
 

@@ -7,7 +7,8 @@
  *    props may override) and its invariants (which they may not): exactly-once
  *    producers and read_committed consumers;
  *  - librdkafka's logs and errors routed into td_log (component "rdkafka");
- *  - topic creation that waits until the topics are usable;
+ *  - topic creation that waits until the topics are usable, and admin
+ *    requests that do not wait for a controller that may be down;
  *  - transactional calls with librdkafka's retriable / abortable / fatal
  *    error classes turned into return codes.
  *
@@ -156,14 +157,18 @@ typedef struct td_kafka_topic_spec {
     const td_kafka_props *config; /* topic configs (cleanup.policy=compact, ...), or NULL */
 } td_kafka_topic_spec;
 
-/* Creates the n topics of specs through rk (any client type) and waits until
- * the metadata shows every partition of each with a leader. A topic that
- * exists already counts as created (TOPIC_ALREADY_EXISTS), but if it has a
- * different number of partitions that is an error (-EEXIST), since the key
- * to partition mapping depends on it; its config is not compared. Waits at
- * most timeout_ms in total. Returns 0, -EINVAL (bad spec, or the broker
- * rejected it), -EEXIST, -ETIMEDOUT, -EIO (other broker errors) or -ENOMEM,
- * with the topic named in err. */
+/* Makes sure the n topics of specs exist, through rk (any client type), and
+ * waits until the metadata shows every partition of each with a leader. The
+ * topics are looked up in a Metadata response first, and only the missing
+ * ones are created (CreateTopics, sent to the broker that has just answered,
+ * not to the controller: see td_kafka.c for why), so that starting needs no
+ * controller when the topics exist. A topic that exists with a different
+ * number of partitions is an error (-EEXIST), since the key to partition
+ * mapping depends on it; its config is not compared. Retries what may pass
+ * (no broker answers, a timeout, no leader yet) until timeout_ms has passed
+ * in total. Returns 0, -EINVAL (bad spec, or the broker rejected it),
+ * -EEXIST, -EACCES, -ETIMEDOUT (with the last reason), -EIO (other broker
+ * errors) or -ENOMEM, with the topic named in err. */
 int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, size_t n,
                            int timeout_ms, td_error *err);
 
@@ -209,6 +214,17 @@ size_t td_kafka_message_size(size_t key_len, size_t value_len, const rd_kafka_he
 rd_kafka_resp_err_t td_kafka_produce(rd_kafka_t *rk, const char *topic, const void *key,
                                      size_t key_len, const void *value, size_t value_len,
                                      rd_kafka_headers_t *hdrs);
+
+/* rd_kafka_metadata() for every topic (which never auto-creates one), asking
+ * again (at most 3 times in all) while the answer comes from a bootstrap
+ * broker whose node id librdkafka does not know yet, so that
+ * (*ret)->orig_broker_id names a broker that is up whenever it can. Admin
+ * requests that any broker serves (CreateTopics under KRaft, DescribeConfigs
+ * of topics) should go there with rd_kafka_AdminOptions_set_broker rather
+ * than to librdkafka 2.0.2's cached controller, which may be a dead node.
+ * On success *ret is owned by the caller (rd_kafka_metadata_destroy). */
+rd_kafka_resp_err_t td_kafka_metadata(rd_kafka_t *rk, int timeout_ms,
+                                      const struct rd_kafka_metadata **ret);
 
 /* ---- transactions --------------------------------------------------------- */
 

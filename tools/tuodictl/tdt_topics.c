@@ -49,9 +49,12 @@ static const char *tdt_policy_name(int p)
 }
 
 /* Fills cleanup.policy and retention.ms of the n existing topics in
- * names[] into policy[] / retention[] (retention -2 when unknown). */
-static int tdt_describe(rd_kafka_t *rk, char **names, size_t n, char (*policy)[32],
-                        int64_t *retention, int timeout_ms, td_error *err)
+ * names[] into policy[] / retention[] (retention -2 when unknown). Asks
+ * broker (a broker that is up, from td_kafka_metadata; -1: the controller):
+ * librdkafka 2.0.2 would ask the controller it has cached, which can be a
+ * node that has just died, and loop on connecting to it (see td_kafka.c). */
+static int tdt_describe(rd_kafka_t *rk, int32_t broker, char **names, size_t n,
+                        char (*policy)[32], int64_t *retention, int timeout_ms, td_error *err)
 {
     rd_kafka_ConfigResource_t **res = calloc(n ? n : 1, sizeof(*res));
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
@@ -65,6 +68,8 @@ static int tdt_describe(rd_kafka_t *rk, char **names, size_t n, char (*policy)[3
         goto out;
     }
     rd_kafka_AdminOptions_set_request_timeout(opt, timeout_ms, errstr, sizeof(errstr));
+    if (broker >= 0)
+        rd_kafka_AdminOptions_set_broker(opt, broker, errstr, sizeof(errstr));
     for (size_t i = 0; i < n; i++)
         res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, names[i]);
     rd_kafka_DescribeConfigs(rk, res, n, opt, q);
@@ -163,7 +168,7 @@ int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry
     r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, err);
     if (r < 0)
         goto out;
-    x = rd_kafka_metadata(rk, 1, NULL, &md, (int)c->timeout_ms);
+    x = td_kafka_metadata(rk, (int)c->timeout_ms, &md);
     if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
         md = NULL;
         r = tdt_kafka_unreachable(&diag, "nothing was created", err, "cannot reach a broker "
@@ -207,7 +212,8 @@ int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry
         nex++;
     }
     if (nex > 0) {
-        r = tdt_describe(rk, existing, nex, policy, retention, (int)c->timeout_ms, err);
+        r = tdt_describe(rk, md->orig_broker_id, existing, nex, policy, retention,
+                         (int)c->timeout_ms, err);
         if (r < 0)
             goto out;
     }

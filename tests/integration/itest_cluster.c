@@ -1,0 +1,566 @@
+/* Every tuodi program starts on a three-node cluster with one node down
+ * (issue 10, defect 12).
+ *
+ * The test starts a cluster of its own (deploy/kafka/dev-broker --nodes 3,
+ * under the build dir, small heaps), creates what a running installation
+ * already has (some topics, the transaction and offsets topics), SIGKILLs
+ * node 1 and at once starts, against all three addresses:
+ *   - tuodi-connector A, whose topics exist, and B, whose topics do not: each
+ *     must publish its CSV file (in finished/, every row in the topic);
+ *   - tuodi-matchd, whose clock topic does not exist: it must log "ready:";
+ *   - tuodictl topics create (one topic missing: created), then several
+ *     topics create --dry-run and a report: each must answer, exit 0.
+ * Each must get there within START_BOUND_MS of its own start, and the
+ * connection attempts to the dead node that its log shows (librdkafka logs
+ * the first failure and then, every 30 s, "N identical error(s) suppressed")
+ * must stay below MAX_ATTEMPTS. The programs run until HOLD_MS after the
+ * kill, so that a tight reconnect loop would have logged its count.
+ *
+ * Why it failed before: the Metadata response names a random live broker as
+ * "controller" (KRaft), and for about 9 s after the kill (the broker session
+ * timeout) the dead node still counts as live. librdkafka 2.0.2 sends
+ * CreateTopics and DescribeConfigs to that controller; while it waits for
+ * the dead one, every change of the broker's state wakes the lookup, which
+ * asks for a connection with the reconnect backoff reset: hundreds of
+ * thousands of connection attempts, and "Failed while waiting for
+ * controller: Local: Timed out" until the next full metadata refresh. A
+ * program is hit with a chance of about 1 in 3, so the test starts fourteen
+ * that ask the controller (the daemons, and tuodictl topics create eleven
+ * times) while the dead node counts as live: all of them pass the old code
+ * with a chance of (2/3)^14, 0.3 %.
+ *
+ *   itest_cluster
+ */
+#include "td_kafka.h"
+#include "td_test.h"
+#include "td_time.h"
+#include "tdc_it.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define START_BOUND_MS 30000
+#define HOLD_MS 40000
+#define MAX_ATTEMPTS 300
+#define DEAD_NODE 1
+#define ROWS 2000
+#define DRY_RUNS 10
+
+static char kdir[1024], tmp[1024], boot[1024], dead_addr[128];
+static pid_t running[8]; /* the daemons, for the cleanup */
+static size_t nrunning;
+
+/* A daemon under test: when it started, and when it got past start-up. */
+typedef struct program {
+    const char *what;
+    char log[4200];
+    char spool[4200]; /* a connector's: the file in finished/ is the sign */
+    pid_t pid;
+    int64_t started, reached; /* monotonic ms; reached 0: not yet */
+} program;
+
+static program conn_a = {.what = "tuodi-connector A (topics exist)"},
+               conn_b = {.what = "tuodi-connector B (topics missing)"},
+               matchd = {.what = "tuodi-matchd (clock topic missing)"};
+static program *const daemons[] = {&conn_a, &conn_b, &matchd};
+
+static const char *source_root(void)
+{
+    return td_test_source_root();
+}
+
+static const char *build_root(void)
+{
+    const char *b = getenv("TD_BUILD_ROOT");
+    return b && *b ? b : "build";
+}
+
+/* Runs a dev-broker command line (after "dev-broker"); its exit status. */
+static int dev_broker(const char *args)
+{
+    char cmd[16384];
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker %s --dir %s >>%s/dev-broker.log 2>&1",
+             source_root(), args, kdir, tmp);
+    return system(cmd);
+}
+
+/* The address node k listens on (PLAINTEXT), from its server.properties. */
+static int node_addr(int k, char *out, size_t size)
+{
+    char path[4200], *text, *at, *end;
+    snprintf(path, sizeof(path), "%s/node-%d/server.properties", kdir, k);
+    text = td_test_read_file(path, NULL);
+    if (!text)
+        return -1;
+    at = strstr(text, "\nlisteners=PLAINTEXT://");
+    if (!at) {
+        free(text);
+        return -1;
+    }
+    at += strlen("\nlisteners=PLAINTEXT://");
+    end = at + strcspn(at, ",\n");
+    snprintf(out, size, "%.*s", (int)(end - at), at);
+    free(text);
+    return 0;
+}
+
+/* Starts argv[0] (a path) with stdout and stderr into log. */
+static pid_t spawn(const char *const *argv, const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a test killed by its timeout leaves nothing */
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+            close(fd);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static pid_t spawn_daemon(const char *const *argv, const char *log)
+{
+    pid_t pid = spawn(argv, log);
+    if (pid > 0 && nrunning < sizeof(running) / sizeof(running[0]))
+        running[nrunning++] = pid;
+    return pid;
+}
+
+/* Waits for pid up to timeout_ms (then SIGKILL); the status, -1 if killed. */
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+    int64_t until = td_time_mono_ms() + timeout_ms;
+    int st;
+    while (td_time_mono_ms() < until) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return st;
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+static bool finished(const char *spool)
+{
+    char path[4300];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/finished/rows.csv", spool);
+    return stat(path, &st) == 0;
+}
+
+static bool file_has(const char *path, const char *text)
+{
+    char *s = td_test_read_file(path, NULL);
+    bool yes = s && strstr(s, text);
+    free(s);
+    return yes;
+}
+
+/* Connection attempts to addr that the log shows: failures logged, plus the
+ * identical ones librdkafka counted as suppressed. */
+static long attempts_logged(const char *log, const char *addr)
+{
+    char *s = td_test_read_file(log, NULL), needle[200];
+    long n = 0;
+    snprintf(needle, sizeof(needle), "Connect to ipv4#%s failed", addr);
+    for (char *p = s ? strstr(s, needle) : NULL; p; p = strstr(p + 1, needle)) {
+        char *eol = strchr(p, '\n'), *sup = strstr(p, " identical error(s) suppressed");
+        n++;
+        if (sup && (!eol || sup < eol)) {
+            char *d = sup;
+            while (d > p && d[-1] >= '0' && d[-1] <= '9')
+                d--;
+            n += strtol(d, NULL, 10);
+        }
+    }
+    free(s);
+    return n;
+}
+
+/* Notes which daemons got past start-up since the last call. */
+static void poll_daemons(void)
+{
+    int64_t now = td_time_mono_ms();
+    for (size_t i = 0; i < 3; i++) {
+        program *p = daemons[i];
+        if (p->pid <= 0 || p->reached)
+            continue;
+        if (p->spool[0] ? finished(p->spool) : file_has(p->log, "ready: roster caught up"))
+            p->reached = now;
+    }
+}
+
+/* wait_exit, noting the daemons' progress meanwhile. */
+static int wait_exit_polling(pid_t pid, int timeout_ms)
+{
+    int64_t until = td_time_mono_ms() + timeout_ms;
+    int st;
+    while (td_time_mono_ms() < until) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return st;
+        poll_daemons();
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+static void show_tail(const char *what, const char *log)
+{
+    char *s = td_test_read_file(log, NULL);
+    if (s) {
+        size_t len = strlen(s);
+        fprintf(stderr, "--- %s: %s (last 3000 bytes) ---\n%s\n", what, log,
+                len > 3000 ? s + len - 3000 : s);
+        free(s);
+    }
+}
+
+/* ---- what an installation has before the node dies ---- */
+
+static rd_kafka_t *admin(const char *txn_id)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    td_error err = {0};
+    if (td_kafka_producer_conf_new(boot, txn_id, &props, &conf, &err) < 0 ||
+        td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) < 0)
+        fprintf(stderr, "admin client: %s\n", err.msg);
+    return rk;
+}
+
+/* The topics of connector A and of matchd's inputs, and the internal
+ * transaction and offsets topics (created on first use, which needs all
+ * three replicas). */
+static int prepare(void)
+{
+    const char *names[] = {"ita.records", "ita.dlq", "ita.offsets", "itm.roster",
+                           "itm.medical", "itm.civil", "itm.hr", "itm.verifications"};
+    const int parts[] = {3, 1, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS, 2, 2, 1, 1, 1};
+    td_kafka_props compact = {0};
+    td_kafka_topic_spec specs[8];
+    rd_kafka_t *rk = admin("itest-cluster-warmup"), *c = NULL;
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    td_error err = {0};
+    int r = -1;
+
+    if (!rk || td_kafka_props_add(&compact, "cleanup.policy", "compact", NULL) < 0)
+        goto out;
+    memset(specs, 0, sizeof(specs));
+    for (int i = 0; i < 8; i++) {
+        specs[i].name = names[i];
+        specs[i].partitions = parts[i];
+        specs[i].replication_factor = 3;
+        specs[i].config = i == 2 || i == 3 ? &compact : NULL;
+    }
+    if (td_kafka_topics_ensure(rk, specs, 8, 60000, &err) < 0 ||
+        td_kafka_txn_init(rk, 60000, &err) < 0) {
+        fprintf(stderr, "prepare: %s\n", err.msg);
+        goto out;
+    }
+    /* __consumer_offsets: an OffsetFetch waits until the group has a
+     * coordinator. */
+    if (td_kafka_consumer_conf_new(boot, "itest-cluster-warmup", NULL, &conf, &err) < 0 ||
+        td_kafka_new(RD_KAFKA_CONSUMER, conf, &c, &err) < 0) {
+        fprintf(stderr, "prepare: %s\n", err.msg);
+        goto out;
+    }
+    l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, "itm.roster", 0);
+    if (rd_kafka_committed(c, l, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "prepare: the offsets topic did not come up\n");
+        goto out;
+    }
+    r = 0;
+out:
+    if (l)
+        rd_kafka_topic_partition_list_destroy(l);
+    td_kafka_destroy(c);
+    td_kafka_destroy(rk);
+    td_kafka_props_clear(&compact);
+    return r;
+}
+
+static void write_connector(const char *name, const char *prefix, char *spool, size_t ssize,
+                            char *config, size_t csize)
+{
+    char text[4096];
+    snprintf(spool, ssize, "%s/%s-spool", tmp, name);
+    snprintf(config, csize, "%s/%s.yaml", tmp, name);
+    CU_ASSERT_FATAL(mkdir(spool, 0755) == 0);
+    snprintf(text, sizeof(text),
+             "instance: %s\n"
+             "dataset: medical_insurance\n"
+             "schemas_dir: %s/schemas\n"
+             "log_level: info\n"
+             "kafka:\n"
+             "  bootstrap.servers: \"%s\"\n"
+             "topics:\n"
+             "  records: %s.records\n"
+             "  dlq: %s.dlq\n"
+             "  offsets: %s.offsets\n"
+             "  partitions: 3\n"
+             "  replication_factor: 3\n"
+             "source:\n"
+             "  spooldir:\n"
+             "    input_dir: %s\n"
+             "    poll_interval: 200ms\n"
+             "transaction:\n"
+             "  max_records: 500\n"
+             "  max_interval: 500ms\n",
+             name, source_root(), boot, prefix, prefix, prefix, spool);
+    CU_ASSERT_FATAL(td_test_write_file(config, text) == 0);
+    CU_ASSERT_FATAL(tdc_it_write_medical(spool, "rows.csv", 0, ROWS, 0, false) == 0);
+}
+
+static void test_one_node_down(void)
+{
+    char cfg_a[4200], cfg_b[4200], cfg_m[4200], cfg_t[4200];
+    char topics1[4200], topics2[4200], text[8192], bin[4200], tlog[4200];
+    int64_t killed, t_start;
+    long total_attempts = 0;
+    int st;
+
+    /* the cluster */
+    {
+        char *d = td_test_tmpdir();
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+        snprintf(tmp, sizeof(tmp), "%s", d);
+        free(d);
+    }
+    snprintf(kdir, sizeof(kdir), "%s/itest-cluster-%d", build_root(), (int)getpid());
+    setenv("KAFKA_HEAP_OPTS", "-Xmx256m -Xms64m", 0);
+    t_start = td_time_mono_ms();
+    {
+        char cmd[16384];
+        FILE *p;
+        snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker start --fresh --nodes 3 --dir %s "
+                 "2>>%s/dev-broker.log", source_root(), kdir, tmp);
+        p = popen(cmd, "r");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        if (!fgets(boot, sizeof(boot), p))
+            boot[0] = '\0';
+        pclose(p);
+        boot[strcspn(boot, "\n")] = '\0';
+    }
+    if (!boot[0]) {
+        snprintf(text, sizeof(text), "%s/dev-broker.log", tmp);
+        show_tail("dev-broker start", text);
+    }
+    CU_ASSERT_FATAL(boot[0] != '\0');
+    CU_ASSERT_FATAL(node_addr(DEAD_NODE, dead_addr, sizeof(dead_addr)) == 0);
+    printf("\n    3 nodes up in %.1f s: %s\n", (td_time_mono_ms() - t_start) / 1000.0, boot);
+    CU_ASSERT_FATAL(prepare() == 0);
+
+    /* the programs' configs */
+    write_connector("ita", "ita", conn_a.spool, sizeof(conn_a.spool), cfg_a, sizeof(cfg_a));
+    write_connector("itb", "itb", conn_b.spool, sizeof(conn_b.spool), cfg_b, sizeof(cfg_b));
+    snprintf(cfg_m, sizeof(cfg_m), "%s/matchd.yaml", tmp);
+    snprintf(text, sizeof(text),
+             "kafka:\n  bootstrap.servers: \"%s\"\n"
+             "group_id: itest-cluster\nstate_dir: %s/state\n"
+             "rules: %s/deploy/rules/huainan-2023.yaml\n"
+             "schemas_dir: %s/schemas\nlog_level: info\n"
+             "topics:\n  roster: itm.roster\n  medical_insurance: itm.medical\n"
+             "  civil_affairs: itm.civil\n  human_resources: itm.hr\n"
+             "  verifications: itm.verifications\n  dlq_verifications: itm.dlq.verifications\n"
+             "  alerts_prefix: itm.alerts.\n  clock: itm.clock\n  replication_factor: 3\n",
+             boot, tmp, source_root(), source_root());
+    CU_ASSERT_FATAL(td_test_write_file(cfg_m, text) == 0);
+    snprintf(topics1, sizeof(topics1), "%s/topics1.yaml", tmp);
+    snprintf(topics2, sizeof(topics2), "%s/topics2.yaml", tmp);
+    CU_ASSERT_FATAL(td_test_write_file(topics1,
+                                       "topics:\n"
+                                       "  - name: tuodi.roster.households\n"
+                                       "    partitions: 3\n"
+                                       "    cleanup_policy: compact\n"
+                                       "  - name: tuodi.alerts.340421\n"
+                                       "    partitions: 3\n"
+                                       "    retention: 7d\n") == 0);
+    CU_ASSERT_FATAL(td_test_write_file(topics2,
+                                       "topics:\n"
+                                       "  - name: tuodi.roster.households\n"
+                                       "    partitions: 3\n"
+                                       "    cleanup_policy: compact\n"
+                                       "  - name: tuodi.alerts.340421\n"
+                                       "    partitions: 3\n"
+                                       "    retention: 7d\n"
+                                       "  - name: tuodi.alerts.340422\n"
+                                       "    partitions: 3\n"
+                                       "    retention: 7d\n") == 0);
+    snprintf(cfg_t, sizeof(cfg_t), "%s/tuodictl.yaml", tmp);
+    snprintf(text, sizeof(text),
+             "kafka:\n  bootstrap.servers: \"%s\"\n"
+             "schemas_dir: %s/schemas\n"
+             "places: %s/deploy/data/huainan-divisions.csv\n"
+             "topics_file: %s\n"
+             "topic_prefix: itt\n"
+             "counties: [340421, 340422]\n"
+             "timeout: 30s\n",
+             boot, source_root(), source_root(), topics1);
+    CU_ASSERT_FATAL(td_test_write_file(cfg_t, text) == 0);
+    snprintf(bin, sizeof(bin), "%s/tools/tuodictl/tuodictl", build_root());
+    snprintf(tlog, sizeof(tlog), "%s/tuodictl.log", tmp);
+    {
+        const char *a[] = {bin, "--config", cfg_t, "topics", "create", NULL};
+        st = wait_exit(spawn(a, tlog), 60000);
+        if (!(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
+            show_tail("tuodictl topics create (all nodes up)", tlog);
+        CU_ASSERT_FATAL(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    printf("    prepared in %.1f s\n", (td_time_mono_ms() - t_start) / 1000.0);
+
+    /* node 1 dies; everything starts at once */
+    CU_ASSERT_FATAL(dev_broker("kill-node 1") == 0);
+    killed = td_time_mono_ms();
+    {
+        char cbin[4200], mbin[4200];
+        const char *a[] = {cbin, "--config", cfg_a, NULL};
+        const char *b[] = {cbin, "--config", cfg_b, NULL};
+        const char *m[] = {mbin, "--config", cfg_m, NULL};
+        snprintf(cbin, sizeof(cbin), "%s", tdc_it_connector_bin());
+        snprintf(mbin, sizeof(mbin), "%s/daemon/tuodi-matchd", build_root());
+        snprintf(conn_a.log, sizeof(conn_a.log), "%s/connector-a.log", tmp);
+        snprintf(conn_b.log, sizeof(conn_b.log), "%s/connector-b.log", tmp);
+        snprintf(matchd.log, sizeof(matchd.log), "%s/matchd.log", tmp);
+        conn_a.started = td_time_mono_ms();
+        conn_a.pid = spawn_daemon(a, conn_a.log);
+        conn_b.started = td_time_mono_ms();
+        conn_b.pid = spawn_daemon(b, conn_b.log);
+        matchd.started = td_time_mono_ms();
+        matchd.pid = spawn_daemon(m, matchd.log);
+    }
+
+    /* tuodictl, one command after the other, while the daemons start */
+    {
+        char ctl_log[4300];
+        int n = 0;
+        for (int i = 0; i < DRY_RUNS + 2; i++) {
+            const char *create[] = {bin, "--config", cfg_t, "topics", "create", "--file",
+                                    topics2, NULL};
+            const char *dry[] = {bin, "--config", cfg_t, "topics", "create", "--file", topics2,
+                                 "--dry-run", NULL};
+            const char *report[] = {bin, "--config", cfg_t, "report", "--format", "csv", NULL};
+            const char *const *args = i == 0 ? create : i <= DRY_RUNS ? dry : report;
+            const char *want = i == 0 ? "created" : i <= DRY_RUNS ? "exists, ok" : "total,";
+            int64_t t0 = td_time_mono_ms(), took;
+            bool ok;
+
+            snprintf(ctl_log, sizeof(ctl_log), "%s/tuodictl-%d.log", tmp, i);
+            st = wait_exit_polling(spawn(args, ctl_log), START_BOUND_MS);
+            took = td_time_mono_ms() - t0;
+            ok = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && file_has(ctl_log, want);
+            printf("    tuodictl %-22s %s in %5.1f s (%.1f s after the kill), %ld attempts "
+                   "to the dead node logged\n",
+                   i == 0 ? "topics create" : i <= DRY_RUNS ? "topics create --dry-run" : "report",
+                   ok ? "answered" : "FAILED", took / 1000.0, (td_time_mono_ms() - killed) / 1000.0,
+                   attempts_logged(ctl_log, dead_addr));
+            if (!ok)
+                show_tail("tuodictl", ctl_log);
+            CU_ASSERT(ok);
+            CU_ASSERT(attempts_logged(ctl_log, dead_addr) <= MAX_ATTEMPTS);
+            n += ok;
+        }
+        CU_ASSERT_EQUAL(n, DRY_RUNS + 2);
+    }
+
+    /* the daemons past start-up */
+    {
+        int64_t until = matchd.started + START_BOUND_MS + 1000;
+        while (td_time_mono_ms() < until && (!conn_a.reached || !conn_b.reached || !matchd.reached)) {
+            poll_daemons();
+            usleep(100000);
+        }
+    }
+
+    /* long enough for a tight loop to log its count, then stop */
+    while (td_time_mono_ms() - killed < HOLD_MS) {
+        poll_daemons();
+        usleep(100000);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        program *p = daemons[i];
+        long n = attempts_logged(p->log, dead_addr);
+        bool in_time = p->reached && p->reached - p->started <= START_BOUND_MS;
+
+        st = tdc_it_stop(p->pid, SIGTERM, 30000);
+        p->pid = 0;
+        running[i] = 0;
+        printf("    %-36s %s after %5.1f s; %ld attempts to the dead node logged in %.0f s\n",
+               p->what, !p->reached ? "NEVER got past start-up" : in_time ? "past start-up"
+               : "past start-up TOO LATE", p->reached ? (p->reached - p->started) / 1000.0 : 0.0,
+               n, HOLD_MS / 1000.0);
+        if (!in_time || n > MAX_ATTEMPTS || !(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
+            show_tail(p->what, p->log);
+        CU_ASSERT(in_time);
+        CU_ASSERT(n <= MAX_ATTEMPTS);
+        CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        total_attempts += n;
+    }
+    printf("    %ld connection attempts to the dead node logged by the daemons\n", total_attempts);
+
+    /* what the connectors published */
+    {
+        tdc_it_seen seen;
+        char schemas[4200];
+        const char *topics[] = {"ita.records", "itb.records"};
+        snprintf(schemas, sizeof(schemas), "%s/schemas", source_root());
+        for (int i = 0; i < 2; i++) {
+            if (!(i == 0 ? conn_a.reached : conn_b.reached))
+                continue;
+            CU_ASSERT_FATAL(tdc_it_read(boot, topics[i], false, schemas, &seen) == 0);
+            CU_ASSERT_EQUAL(seen.total, ROWS);
+            tdc_it_seen_free(&seen);
+        }
+    }
+
+    printf("    whole test %.1f s (without stopping the cluster)\n",
+           (td_time_mono_ms() - t_start) / 1000.0);
+}
+
+/* Also after a fatal assertion: the nodes run detached from the test. A
+ * throwaway cluster, killed (a clean stop waits for the dead voter). */
+static int cluster_cleanup(void)
+{
+    for (size_t i = 0; i < nrunning; i++)
+        if (running[i] > 0)
+            tdc_it_stop(running[i], SIGKILL, 5000);
+    if (!kdir[0])
+        return 0;
+    for (int k = 1; k <= 3; k++) {
+        char args[32];
+        snprintf(args, sizeof(args), "kill-node %d", k);
+        dev_broker(args);
+    }
+    if (getenv("TD_KEEP_TMP")) {
+        fprintf(stderr, "kept %s and %s\n", tmp, kdir);
+    } else {
+        td_test_rmtree(kdir);
+        td_test_rmtree(tmp);
+    }
+    return 0;
+}
+
+static void add_suites(void)
+{
+    td_test_suite("cluster", NULL, cluster_cleanup);
+    TD_TEST(test_one_node_down);
+}
+
+TD_TEST_MAIN(add_suites)
