@@ -354,18 +354,34 @@ fail:
     return r;
 }
 
+/* How soon a client notices that a broker died and its partitions or its
+ * transaction or group coordinator moved. librdkafka 2.0.2 asks for the new
+ * coordinator when its connection to the old one fails again, that is after
+ * the reconnect backoff, which grows to reconnect.backoff.max.ms (10 s by
+ * default): with a node SIGKILLed, a transactional producer's start took
+ * 12-18 s (Kafka fences the node after about 8 s), with 2 s at most 10-12 s,
+ * for one more connection attempt every 2 s to a dead broker. A host that
+ * is gone (no RST) holds a connection attempt for
+ * socket.connection.setup.timeout.ms, 30 s by default; Java clients use 10 s.
+ */
+#define TD_KAFKA_FAILOVER_DEFAULTS \
+    { "reconnect.backoff.max.ms", "2000" }, { "socket.connection.setup.timeout.ms", "10000" }
+
 int td_kafka_producer_conf_new(const char *bootstrap, const char *transactional_id,
                                const td_kafka_props *user, rd_kafka_conf_t **ret,
                                td_error *err)
 {
     /* linger.ms: records arrive in bursts (files, table scans); 20 ms fills
      * batches without a latency anyone notices, and commit_transaction()
-     * flushes anyway. lz4: cheap on the CPU, good on repetitive records. */
+     * flushes anyway. lz4: cheap on the CPU, good on repetitive records.
+     * reconnect.backoff.max.ms and socket.connection.setup.timeout.ms: see
+     * TD_KAFKA_FAILOVER_DEFAULTS. */
     static const td_kafka_setting defaults[] = {
         { "linger.ms", "20" },
         { "batch.size", "1000000" },
         { "compression.type", "lz4" },
         { "log.connection.close", "false" },
+        TD_KAFKA_FAILOVER_DEFAULTS,
     };
     const td_kafka_setting fixed[] = {
         { "enable.idempotence", "true" },
@@ -390,6 +406,7 @@ int td_kafka_consumer_conf_new(const char *bootstrap, const char *group_id,
         { "auto.offset.reset", "earliest" },
         { "partition.assignment.strategy", "roundrobin" },
         { "log.connection.close", "false" },
+        TD_KAFKA_FAILOVER_DEFAULTS,
     };
     const td_kafka_setting fixed[] = {
         { "group.id", group_id },

@@ -232,6 +232,9 @@ static void test_producer_defaults_and_invariants(void)
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "acks"), "-1"); /* all */
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "partitioner"), "murmur2_random");
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "transactional.id"), "tuodi-tx-1");
+    /* a crashed broker's successor is found within 2 s of Kafka moving on */
+    CU_ASSERT_STRING_EQUAL(conf_value(conf, "reconnect.backoff.max.ms"), "2000");
+    CU_ASSERT_STRING_EQUAL(conf_value(conf, "socket.connection.setup.timeout.ms"), "10000");
     rd_kafka_conf_destroy(conf);
 
     /* idempotent only: no transactional.id */
@@ -255,6 +258,7 @@ static void test_producer_user_overrides_win(void)
     td_kafka_props_add(&p, "linger.ms", "5", "u.yaml:1:1");
     td_kafka_props_add(&p, "compression.type", "zstd", "u.yaml:2:1");
     td_kafka_props_add(&p, "bootstrap.servers", "10.0.0.1:9092", "u.yaml:3:1");
+    td_kafka_props_add(&p, "reconnect.backoff.max.ms", "10000", "u.yaml:6:1");
     td_kafka_props_add(&p, "acks", "all", "u.yaml:4:1"); /* same as required: fine */
     td_kafka_props_add(&p, "enable.idempotence", "true", "u.yaml:5:1");
     CU_ASSERT_EQUAL(td_kafka_producer_conf_new("127.0.0.1:9", "tx", &p, &conf, &err), 0);
@@ -262,6 +266,7 @@ static void test_producer_user_overrides_win(void)
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "linger.ms"), "5");
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "compression.type"), "zstd");
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "bootstrap.servers"), "10.0.0.1:9092");
+    CU_ASSERT_STRING_EQUAL(conf_value(conf, "reconnect.backoff.max.ms"), "10000");
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "batch.size"), "1000000"); /* untouched default */
     rd_kafka_conf_destroy(conf);
     td_kafka_props_clear(&p);
@@ -316,6 +321,8 @@ static void test_consumer_defaults_and_overrides(void)
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "enable.auto.commit"), "false");
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "auto.offset.reset"), "smallest"); /* earliest */
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "partition.assignment.strategy"), "roundrobin");
+    CU_ASSERT_STRING_EQUAL(conf_value(conf, "reconnect.backoff.max.ms"), "2000");
+    CU_ASSERT_STRING_EQUAL(conf_value(conf, "socket.connection.setup.timeout.ms"), "10000");
     rd_kafka_conf_destroy(conf);
 
     conf = NULL;
