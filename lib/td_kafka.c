@@ -802,8 +802,14 @@ size_t td_kafka_batch_overhead(size_t n)
     return 61 + n / 255 + 4 * (n / 65536 + 1) + 16 + 23 + 64;
 }
 
-int td_kafka_topics_max_message_bytes(rd_kafka_t *rk, const char *const *topics, size_t n,
-                                      int timeout_ms, int64_t *ret, td_error *err)
+/* One DescribeConfigs attempt for the n topics, sent to broker_id (-1: the
+ * controller), waiting at most wait_ms; fills found[] (max.message.bytes,
+ * -1 when absent). 0 answered, 1 worth another attempt (why says why), or a
+ * negative errno. */
+static int td_kafka_describe_max_message_bytes(rd_kafka_t *rk, const char *const *topics,
+                                               size_t n, int32_t broker_id, int wait_ms,
+                                               int64_t *found, char *why, size_t whysize,
+                                               td_error *err)
 {
     char errstr[TD_KAFKA_ERRSTR];
     rd_kafka_ConfigResource_t **res = NULL;
@@ -812,20 +818,12 @@ int td_kafka_topics_max_message_bytes(rd_kafka_t *rk, const char *const *topics,
     rd_kafka_event_t *ev = NULL;
     const rd_kafka_DescribeConfigs_result_t *result;
     const rd_kafka_ConfigResource_t **out;
-    int64_t *found = NULL;
     size_t nout = 0;
     int r = 0;
 
-    if (!rk || (!topics && n > 0) || !ret || timeout_ms <= 0)
-        return td_error_set(err, -EINVAL, "kafka: describe topics: bad arguments");
-    if (n == 0)
-        return 0;
     res = calloc(n, sizeof(*res));
-    found = calloc(n, sizeof(*found));
-    if (!res || !found) {
-        r = td_error_set(err, -ENOMEM, "kafka: out of memory");
-        goto out;
-    }
+    if (!res)
+        return td_error_set(err, -ENOMEM, "kafka: out of memory");
     for (size_t i = 0; i < n; i++) {
         found[i] = -1;
         res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topics[i]);
@@ -840,19 +838,29 @@ int td_kafka_topics_max_message_bytes(rd_kafka_t *rk, const char *const *topics,
         r = td_error_set(err, -ENOMEM, "kafka: out of memory");
         goto out;
     }
-    if (rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, errstr, sizeof(errstr))) {
+    if (rd_kafka_AdminOptions_set_request_timeout(options, wait_ms, errstr, sizeof(errstr)) ||
+        (broker_id >= 0 &&
+         rd_kafka_AdminOptions_set_broker(options, broker_id, errstr, sizeof(errstr)))) {
         r = td_error_set(err, -EINVAL, "kafka: describe topics: %s", errstr);
         goto out;
     }
     rd_kafka_DescribeConfigs(rk, res, n, options, queue);
-    ev = rd_kafka_queue_poll(queue, timeout_ms + 1000);
+    ev = rd_kafka_queue_poll(queue, wait_ms + 1000);
     if (!ev) {
-        r = td_error_set(err, -ETIMEDOUT, "kafka: describe topics: no answer in time");
+        snprintf(why, whysize, "kafka: describe topics: no answer in %d ms", wait_ms);
+        r = 1;
         goto out;
     }
     if (rd_kafka_event_error(ev)) {
-        r = td_error_set(err, td_kafka_create_error(rd_kafka_event_error(ev)),
-                         "kafka: describe topics: %s", rd_kafka_event_error_string(ev));
+        rd_kafka_resp_err_t code = rd_kafka_event_error(ev);
+
+        if (code == RD_KAFKA_RESP_ERR__TIMED_OUT || code == RD_KAFKA_RESP_ERR__TRANSPORT) {
+            snprintf(why, whysize, "kafka: describe topics: %s", rd_kafka_event_error_string(ev));
+            r = 1;
+        } else {
+            r = td_error_set(err, td_kafka_create_error(code), "kafka: describe topics: %s",
+                             rd_kafka_event_error_string(ev));
+        }
         goto out;
     }
     result = rd_kafka_event_DescribeConfigs_result(ev);
@@ -891,13 +899,6 @@ int td_kafka_topics_max_message_bytes(rd_kafka_t *rk, const char *const *topics,
                 found[i] = x;
         }
     }
-    for (size_t i = 0; i < n; i++)
-        if (found[i] < 0) {
-            r = td_error_set(err, -EIO, "kafka topic %s: describe: no max.message.bytes in the "
-                             "answer", topics[i]);
-            goto out;
-        }
-    memcpy(ret, found, n * sizeof(*ret));
 out:
     if (ev)
         rd_kafka_event_destroy(ev);
@@ -905,9 +906,58 @@ out:
         rd_kafka_queue_destroy(queue);
     if (options)
         rd_kafka_AdminOptions_destroy(options);
-    if (res)
-        rd_kafka_ConfigResource_destroy_array(res, n);
+    for (size_t i = 0; i < n; i++)
+        if (res[i])
+            rd_kafka_ConfigResource_destroy(res[i]);
     free(res);
+    return r;
+}
+
+int td_kafka_topics_max_message_bytes(rd_kafka_t *rk, const char *const *topics, size_t n,
+                                      int timeout_ms, int64_t *ret, td_error *err)
+{
+    char why[TD_KAFKA_ERRSTR] = "";
+    int64_t *found = NULL, deadline;
+    int r;
+
+    if (!rk || (!topics && n > 0) || !ret || timeout_ms <= 0)
+        return td_error_set(err, -EINVAL, "kafka: describe topics: bad arguments");
+    if (n == 0)
+        return 0;
+    found = calloc(n, sizeof(*found));
+    if (!found)
+        return td_error_set(err, -ENOMEM, "kafka: out of memory");
+    deadline = td_time_mono_ms() + timeout_ms;
+    /* Not to the cached controller, which may be a dead node: to a broker
+     * that has just answered (see "Admin requests while a node is down"). */
+    for (;;) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t x = td_kafka_metadata(rk, td_kafka_attempt_ms(deadline), &md);
+
+        if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(why, sizeof(why), "kafka: no broker answered a Metadata request: %s",
+                     rd_kafka_err2str(x));
+            r = 1;
+        } else {
+            r = td_kafka_describe_max_message_bytes(rk, topics, n, md->orig_broker_id,
+                                                    td_kafka_attempt_ms(deadline), found, why,
+                                                    sizeof(why), err);
+            rd_kafka_metadata_destroy(md);
+        }
+        if (r <= 0)
+            break;
+        if (td_kafka_remaining_ms(deadline) == 0) {
+            r = td_error_set(err, -ETIMEDOUT, "%s (still after %d ms)", why, timeout_ms);
+            break;
+        }
+        td_kafka_sleep_ms(TD_KAFKA_RETRY_PAUSE_MS);
+    }
+    for (size_t i = 0; r == 0 && i < n; i++)
+        if (found[i] < 0)
+            r = td_error_set(err, -EIO, "kafka topic %s: describe: no max.message.bytes in the "
+                             "answer", topics[i]);
+    if (r == 0)
+        memcpy(ret, found, n * sizeof(*ret));
     free(found);
     return r;
 }

@@ -178,7 +178,10 @@ int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, siz
 /* The max.message.bytes of each of the n topics: the largest record batch
  * (after compression) their brokers accept, read with DescribeConfigs (the
  * topic's own setting, else the broker's message.max.bytes). ret[i] is
- * topics[i]'s. Waits at most timeout_ms. Returns 0, -ETIMEDOUT, -EACCES (not
+ * topics[i]'s. DescribeConfigs goes to a broker that has just answered a
+ * Metadata request (td_kafka_metadata), not to the cached controller, and
+ * no answer or a timeout is tried again, in all for at most timeout_ms.
+ * Returns 0, -ETIMEDOUT (with the last reason), -EACCES (not
  * allowed to describe), -ENOENT (a topic does not exist), -EIO (other broker
  * errors, or the answer lacks the setting) or -ENOMEM, with the topic named
  * in err; ret is written only on success. */
