@@ -540,6 +540,8 @@ static void test_one_node_down(void)
             CU_ASSERT(attempts_logged(ctl_log, dead_addr) <= MAX_ATTEMPTS);
             CU_ASSERT(cpu <= MAX_CPU_S);
             n += ok;
+            if (!ok)
+                break; /* failed already: the next runs would only add 30 s each */
         }
         CU_ASSERT_EQUAL(n, DRY_RUNS + 2);
     }
@@ -568,7 +570,7 @@ static void test_one_node_down(void)
         bool in_time = p->reached && p->reached - p->started <= START_BOUND_MS;
         double cpu = cpu_seconds(p->pid);
 
-        st = tdc_it_stop(p->pid, SIGTERM, 30000);
+        st = tdc_it_stop(p->pid, SIGTERM, 15000);
         p->pid = 0;
         running[i] = 0;
         printf("    %-36s %s after %5.1f s; %ld attempts to the dead node logged, %.2f s CPU "
@@ -629,8 +631,20 @@ static int cluster_cleanup(void)
     return 0;
 }
 
+/* meson's timeout sends SIGTERM: the nodes must not outlive the test.
+ * (system() in a handler is not async-signal-safe; the main thread only
+ * sleeps, waits or reads files, and this is a test.) */
+static void on_term(int sig)
+{
+    (void)sig;
+    cluster_cleanup();
+    _exit(1);
+}
+
 static void add_suites(void)
 {
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
     td_test_suite("cluster", NULL, cluster_cleanup);
     TD_TEST(test_one_node_down);
 }
