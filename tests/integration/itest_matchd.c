@@ -35,6 +35,7 @@
  * <prefix>.alerts.340421, keyed by the village code. */
 #include "td_avro.h"
 #include "td_kafka.h"
+#include "td_proc.h"
 #include "td_time.h"
 
 #include <errno.h>
@@ -388,59 +389,8 @@ static int rule_count(const seen *s, const char *rule)
 static pid_t spawn(const char *config, const char *log)
 {
     char bin[4200];
-    pid_t pid;
     snprintf(bin, sizeof(bin), "%s/daemon/tuodi-matchd", build_root);
-    pid = fork();
-    if (pid == 0) {
-        int fd;
-        /* a test killed by its timeout leaves no daemon behind */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-            close(fd);
-        }
-        execl(bin, "tuodi-matchd", "--config", config, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Waits until text appears n times in the log. */
-static bool wait_log(const char *path, const char *text, int n, int timeout_ms)
-{
-    int64_t until = td_time_mono_ms() + timeout_ms;
-    while (td_time_mono_ms() < until) {
-        FILE *f = fopen(path, "r");
-        char line[4096];
-        int hits = 0;
-        if (f) {
-            while (fgets(line, sizeof(line), f))
-                if (strstr(line, text))
-                    hits++;
-            fclose(f);
-        }
-        if (hits >= n)
-            return true;
-        usleep(50000);
-    }
-    return false;
-}
-
-static int stop(pid_t pid, int timeout_ms)
-{
-    int64_t until = td_time_mono_ms() + timeout_ms;
-    int status;
-    kill(pid, SIGTERM);
-    while (td_time_mono_ms() < until) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return status;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
+    return td_proc_spawn_config(bin, config, log);
 }
 
 int main(void)
@@ -524,8 +474,8 @@ int main(void)
                  dir, config, config0);
         CHECK(system(cmd) == 0);
         pid0 = spawn(config0, log0);
-        CHECK(wait_log(log0, "not reachable yet", 1, 30000));
-        status = stop(pid0, 30000);
+        CHECK(td_proc_wait_log(log0, "not reachable yet", 1, 30000));
+        status = td_proc_stop(pid0, SIGTERM, 30000);
         fprintf(stderr, "SIGTERM during start-up: exit %d (%.1fs)\n",
                 status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1,
                 (double)(td_time_mono_ms() - t0) / 1000.0);
@@ -548,7 +498,7 @@ int main(void)
     CHECK(rule_count(&s, "dibao-tekun") == 1);
     CHECK(rule_count(&s, "medical-oop-365d") == 1);
     CHECK(s.bad_key == 0);
-    status = stop(pid, 60000);
+    status = td_proc_stop(pid, SIGTERM, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     {
         /* The state as run 1 left it, to roll back to below. */
@@ -569,7 +519,7 @@ int main(void)
     medical(P_HEAD, day(42), 50000, "YB-4");
     dibao(P_OTHER, VILLAGE2, day(43), "MZ-2");
     pid = spawn(config, log);
-    CHECK(wait_log(log, "notice: ready:", 2, 60000));
+    CHECK(td_proc_wait_log(log, "notice: ready:", 2, 60000));
     kill(pid, SIGHUP); /* reloads the rules file; the daemon goes on */
     read_topic(t_alerts, false, &s, 4, 0, 90000);
     fprintf(stderr, "after restart: %d alerts, %d distinct (%.1fs)\n", s.total, s.n,
@@ -585,8 +535,8 @@ int main(void)
     read_topic(t_dlq, true, &s, 2, 0, 60000);
     CHECK(s.total == 2);
     CHECK(s.bad_key == 0);
-    CHECK(wait_log(log, "notice: rules reloaded", 1, 10000));
-    status = stop(pid, 60000);
+    CHECK(td_proc_wait_log(log, "notice: rules reloaded", 1, 10000));
+    status = td_proc_stop(pid, SIGTERM, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     /* A crash between the Kafka commit and the LMDB write, as run 2 would
@@ -610,7 +560,7 @@ int main(void)
     for (int i = 0; i < s.n; i++)
         CHECK(s.count[i] == 1);
     CHECK(rule_count(&s, "dibao-tekun") == 4);
-    status = stop(pid, 60000);
+    status = td_proc_stop(pid, SIGTERM, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     /* The state directory lost: rebuilt from the roster and by replaying the
@@ -697,9 +647,9 @@ int main(void)
         if (first_exited)
             CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0);
         else
-            stop(pid, 60000);
-        CHECK(wait_log(log, "fenced", 1, 10000) || wait_log(log, "Fenced", 1, 1000));
-        CHECK(wait_log(log2, "notice: ready:", 1, 60000));
+            td_proc_stop(pid, SIGTERM, 60000);
+        CHECK(td_proc_wait_log(log, "fenced", 1, 10000) || td_proc_wait_log(log, "Fenced", 1, 1000));
+        CHECK(td_proc_wait_log(log2, "notice: ready:", 1, 60000));
         dibao(P_OTHER5, VILLAGE2, day(60), "MZ-6");
         read_topic(t_alerts, false, &s, 8, 5, 90000);
         fprintf(stderr, "after the second instance took over: %d alerts, %d distinct, %d "
@@ -725,7 +675,7 @@ int main(void)
     CHECK(s.total == 9);
     CHECK(s.n == 9);
     CHECK(rule_count(&s, "medical-oop-365d") == 2);
-    status = stop(pid, 60000);
+    status = td_proc_stop(pid, SIGTERM, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     {

@@ -45,6 +45,7 @@
 #include "td_date.h"
 #include "td_idnum.h"
 #include "td_kafka.h"
+#include "td_proc.h"
 #include "td_time.h"
 
 #include <errno.h>
@@ -560,57 +561,9 @@ static pid_t spawn(const char *config, const char *log)
     char bin[4200];
     pid_t pid;
     snprintf(bin, sizeof(bin), "%s/daemon/tuodi-matchd", build_root);
-    pid = fork();
+    pid = td_proc_spawn_config(bin, config, log);
     FATAL(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-            close(fd);
-        }
-        execl(bin, "tuodi-matchd", "--config", config, (char *)NULL);
-        _exit(127);
-    }
     return pid;
-}
-
-static int stop(pid_t pid, int sig, int timeout_ms)
-{
-    int64_t until = td_time_mono_ms() + timeout_ms;
-    int status;
-    kill(pid, sig);
-    while (td_time_mono_ms() < until) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return status;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
-}
-
-static void show_log(const char *log)
-{
-    char cmd[4300];
-    snprintf(cmd, sizeof(cmd), "tail -n 40 %s >&2", log);
-    if (system(cmd) != 0)
-        fprintf(stderr, "(no log)\n");
-}
-
-/* How many lines of the log contain text. */
-static int count_log(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "r");
-    char line[8192];
-    int n = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        if (strstr(line, text))
-            n++;
-    fclose(f);
-    return n;
 }
 
 /* SIGTERM once the daemon has said it is ready (a SIGTERM during start-up is
@@ -619,9 +572,9 @@ static bool stop_when_ready(pid_t pid, const char *log, int ready_before)
 {
     int64_t until = td_time_mono_ms() + 120000;
     int status;
-    while (count_log(log, "notice: ready:") <= ready_before && td_time_mono_ms() < until)
+    while (td_proc_log_count(log, "notice: ready:") <= ready_before && td_time_mono_ms() < until)
         usleep(100000);
-    status = stop(pid, SIGTERM, 60000);
+    status = td_proc_stop(pid, SIGTERM, 60000);
     if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return true;
     fprintf(stderr, "matchd did not exit 0 on SIGTERM (status %d: %s %d)\n", status,
@@ -1069,12 +1022,12 @@ int main(void)
     watch_new(&wa, group_a);
     FATAL(wa.total == nrec);
     t = td_time_mono_ms();
-    ready = count_log(log_a, "notice: ready:");
+    ready = td_proc_log_count(log_a, "notice: ready:");
     pid = spawn(cfg_a, log_a);
     if (!watch_wait_done(&wa, pid, 300000)) {
         fprintf(stderr, "run A did not consume everything (%" PRId64 " of %" PRId64 ")\n",
                 watch_committed(&wa), wa.total);
-        show_log(log_a);
+        td_proc_show_log(log_a, 40);
         failures++;
     }
     CHECK(stop_when_ready(pid, log_a, ready));
@@ -1097,11 +1050,11 @@ int main(void)
         /* At least min_kills, and on until three quarters of the stream are
          * through, so that the kills spread over all of it. */
         if (kills >= min_kills && (before >= wb.total * 3 / 4 || kills >= 3 * min_kills)) {
-            ready = count_log(log_b, "notice: ready:");
+            ready = td_proc_log_count(log_b, "notice: ready:");
             pid = spawn(cfg_b, log_b);
             if (!watch_wait_done(&wb, pid, 300000)) {
                 fprintf(stderr, "run B did not consume everything after the kills\n");
-                show_log(log_b);
+                td_proc_show_log(log_b, 40);
                 failures++;
             }
             CHECK(stop_when_ready(pid, log_b, ready));
@@ -1142,7 +1095,7 @@ int main(void)
         if (waitpid(pid, &status, WNOHANG) == pid) {
             fprintf(stderr, "matchd exited by itself before kill %d (status 0x%x)\n", kills + 1,
                     status);
-            show_log(log_b);
+            td_proc_show_log(log_b, 40);
             failures++;
         } else {
             kill(pid, SIGKILL);
@@ -1158,9 +1111,9 @@ int main(void)
     /* Informational: instances that became ready while a killed predecessor
      * still held some of the partitions (matchd warns about it). */
     printf("  B instances that started with only part of the roster's partitions: %d\n",
-           count_log(log_b, "of the roster's"));
-    printf("  B's state store map grew %d times\n", count_log(log_b, "the map grew to"));
-    CHECK(count_log(log_b, "the map grew to") > 0);
+           td_proc_log_count(log_b, "of the roster's"));
+    printf("  B's state store map grew %d times\n", td_proc_log_count(log_b, "the map grew to"));
+    CHECK(td_proc_log_count(log_b, "the map grew to") > 0);
     CHECK(kills >= min_kills);
     CHECK(min_kills == 0 || mid >= min_kills / 4);
     watch_free(&wb);
@@ -1190,7 +1143,7 @@ int main(void)
         printf("%s\n", d == 0 ? "A == B" : "A != B");
     }
     if (failures) {
-        show_log(log_b);
+        td_proc_show_log(log_b, 40);
         fprintf(stderr, "logs kept in %s\n", dir);
     } else {
         char cmd[200];

@@ -19,6 +19,7 @@
  *      run 3 re-processes them in restore mode: no second dead letter. */
 #include "td_avro.h"
 #include "td_kafka.h"
+#include "td_proc.h"
 #include "td_time.h"
 
 #include <ctype.h>
@@ -406,57 +407,8 @@ static void dl_check(const dls *d, const char *topic, const char *dataset)
 static pid_t spawn(const char *config, const char *log)
 {
     char bin[4200];
-    pid_t pid;
     snprintf(bin, sizeof(bin), "%s/daemon/tuodi-matchd", build_root);
-    pid = fork();
-    if (pid == 0) {
-        int fd;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-            close(fd);
-        }
-        execl(bin, "tuodi-matchd", "--config", config, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static bool wait_log(const char *path, const char *text, int n, int timeout_ms)
-{
-    int64_t until = td_time_mono_ms() + timeout_ms;
-    while (td_time_mono_ms() < until) {
-        FILE *f = fopen(path, "r");
-        char line[8192];
-        int hits = 0;
-        if (f) {
-            while (fgets(line, sizeof(line), f))
-                if (strstr(line, text))
-                    hits++;
-            fclose(f);
-        }
-        if (hits >= n)
-            return true;
-        usleep(50000);
-    }
-    return false;
-}
-
-static int stop(pid_t pid, int timeout_ms)
-{
-    int64_t until = td_time_mono_ms() + timeout_ms;
-    int status;
-    kill(pid, SIGTERM);
-    while (td_time_mono_ms() < until) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return status;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
+    return td_proc_spawn_config(bin, config, log);
 }
 
 static double secs(int64_t t0)
@@ -592,7 +544,7 @@ int main(void)
     fprintf(stderr, "medical dead letters: %d (%.1fs)\n", d.n, secs(t0));
     dl_check(&d, t_med, "medical");
     dls_free(&d);
-    CHECK(wait_log(log, "rejected (decode): unknown schema fingerprint", 2, 1000));
+    CHECK(td_proc_wait_log(log, "rejected (decode): unknown schema fingerprint", 2, 1000));
 
     /* 2. The rules file emptied, SIGHUP: refused, the rules stay. */
     f = fopen(rules, "w");
@@ -601,8 +553,8 @@ int main(void)
     kill(pid, SIGHUP);
     snprintf(cmd, sizeof(cmd), "rules not reloaded, keeping the current ones: %s:1:1: no enabled "
              "rule", rules);
-    CHECK(wait_log(log, cmd, 1, 10000));
-    CHECK(!wait_log(log, "rules reloaded from", 1, 100));
+    CHECK(td_proc_wait_log(log, cmd, 1, 10000));
+    CHECK(!td_proc_wait_log(log, "rules reloaded from", 1, 100));
     {
         char civil[2048];
         snprintf(civil, sizeof(civil),
@@ -619,7 +571,7 @@ int main(void)
     fprintf(stderr, "after an empty rules file and SIGHUP: %d alerts (%.1fs)\n", n, secs(t0));
     CHECK(n == 2);
     CHECK(n >= 2 && strcmp(rl[1], "dibao-tekun") == 0);
-    status = stop(pid, 60000);
+    status = td_proc_stop(pid, SIGTERM, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     snprintf(cmd, sizeof(cmd), "cp -a %s/state %s/state.run1", dir, dir);
     CHECK(system(cmd) == 0);
@@ -635,11 +587,11 @@ int main(void)
                 usleep(50000);
         }
         if (!exited)
-            status = stop(pid, 10000);
+            status = td_proc_stop(pid, SIGTERM, 10000);
         CHECK(exited && WIFEXITED(status) && WEXITSTATUS(status) == 1);
     }
     snprintf(cmd, sizeof(cmd), "%s:1:1: no enabled rule", rules);
-    CHECK(wait_log(log, cmd, 2, 1000));
+    CHECK(td_proc_wait_log(log, cmd, 2, 1000));
 
     /* 4. Run 2 dead-letters two more; LMDB is then rolled back to run 1's
      * and run 3 re-processes them in restore mode: no second dead letter. */
@@ -657,12 +609,12 @@ int main(void)
     read_all(t_dlq_med, &d, 6, 60000, NULL);
     CHECK(d.n == 6);
     dls_free(&d);
-    status = stop(pid, 60000);
+    status = td_proc_stop(pid, SIGTERM, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     snprintf(cmd, sizeof(cmd), "rm -rf %s/state && mv %s/state.run1 %s/state", dir, dir, dir);
     CHECK(system(cmd) == 0);
     pid = spawn(config, log);
-    CHECK(wait_log(log, "restore done", 1, 60000));
+    CHECK(td_proc_wait_log(log, "restore done", 1, 60000));
     txn_begin();
     put_random(t_roster, 10, "roster-random-3", 5, 200);
     txn_commit();
@@ -675,7 +627,7 @@ int main(void)
     dls_free(&d);
     n = read_all(t_alerts, NULL, 2, 60000, rl);
     CHECK(n == 2);
-    status = stop(pid, 60000);
+    status = td_proc_stop(pid, SIGTERM, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     if (failures)

@@ -3,6 +3,7 @@
 #include "td_avro.h"
 #include "td_idnum.h"
 #include "td_kafka.h"
+#include "td_proc.h"
 #include "td_time.h"
 
 #include <errno.h>
@@ -141,36 +142,12 @@ const char *tdc_it_connector_bin(void)
 
 pid_t tdc_it_spawn(const char *config, const char *log)
 {
-    pid_t pid = fork();
-
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-            close(fd);
-        }
-        execl(tdc_it_connector_bin(), "tuodi-connector", "--config", config, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    return td_proc_spawn_config(tdc_it_connector_bin(), config, log);
 }
 
 int tdc_it_stop(pid_t pid, int sig, int timeout_ms)
 {
-    int64_t until = td_time_mono_ms() + timeout_ms;
-    int status;
-
-    kill(pid, sig);
-    while (td_time_mono_ms() < until) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return status;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
+    return td_proc_stop(pid, sig, timeout_ms);
 }
 
 bool tdc_it_wait_finished(const char *spool, const char *const *names, size_t n, int timeout_ms)

@@ -21,6 +21,7 @@
  * The differences are printed on failure. */
 #include "td_avro.h"
 #include "td_kafka.h"
+#include "td_proc.h"
 #include "td_time.h"
 
 #include <errno.h>
@@ -113,68 +114,12 @@ static bool same(const char *what, list *want, list *got)
 
 /* ---------------------------------------------------------- processes */
 
-static pid_t spawn(const char *bin, const char *config, const char *log)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-            close(fd);
-        }
-        execl(bin, bin, "--config", config, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int stop(pid_t pid, int timeout_ms)
-{
-    int64_t until = td_time_mono_ms() + timeout_ms;
-    int status;
-    kill(pid, SIGTERM);
-    while (td_time_mono_ms() < until) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return status;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
-}
-
-static bool alive(pid_t pid)
-{
-    int status;
-    return waitpid(pid, &status, WNOHANG) == 0;
-}
-
 static bool wait_file(const char *path, int timeout_ms)
 {
     int64_t until = td_time_mono_ms() + timeout_ms;
     struct stat st;
     while (td_time_mono_ms() < until) {
         if (stat(path, &st) == 0)
-            return true;
-        usleep(100000);
-    }
-    return false;
-}
-
-static bool wait_log(const char *path, const char *text, int timeout_ms)
-{
-    int64_t until = td_time_mono_ms() + timeout_ms;
-    while (td_time_mono_ms() < until) {
-        FILE *f = fopen(path, "r");
-        char line[4096];
-        bool hit = false;
-        if (f) {
-            while (!hit && fgets(line, sizeof(line), f))
-                hit = strstr(line, text) != NULL;
-            fclose(f);
-        }
-        if (hit)
             return true;
         usleep(100000);
     }
@@ -476,7 +421,7 @@ int main(void)
     /* 3. the roster first, to its end */
     snprintf(cfg, sizeof(cfg), "%s/deploy/data/demo-config/roster.yaml", src_root);
     snprintf(log, sizeof(log), "%s/roster.log", dir);
-    roster = spawn(bin_conn, cfg, log);
+    roster = td_proc_spawn_config(bin_conn, cfg, log);
     snprintf(path, sizeof(path), "%s/roster/finished/huainan-roster.csv", data);
     FATAL(wait_file(path, 120000));
     fprintf(stderr, "roster published (%.1fs)\n", (double)(td_time_mono_ms() - t0) / 1000.0);
@@ -488,7 +433,7 @@ int main(void)
     for (int i = 0; i < 3; i++) {
         snprintf(cfg, sizeof(cfg), "%s/deploy/data/demo-config/%s.yaml", src_root, depts[i]);
         snprintf(log, sizeof(log), "%s/%s.log", dir, depts[i]);
-        conn[i] = spawn(bin_conn, cfg, log);
+        conn[i] = td_proc_spawn_config(bin_conn, cfg, log);
     }
     for (size_t i = 0; i < sizeof(dept_files) / sizeof(dept_files[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", data, dept_files[i]);
@@ -498,8 +443,8 @@ int main(void)
             (double)(td_time_mono_ms() - t0) / 1000.0);
     snprintf(cfg, sizeof(cfg), "%s/deploy/data/demo-config/matchd.yaml", src_root);
     snprintf(log, sizeof(log), "%s/matchd.log", dir);
-    matchd = spawn(bin_matchd, cfg, log);
-    if (!wait_log(log, "ready", 120000))
+    matchd = td_proc_spawn_config(bin_matchd, cfg, log);
+    if (!td_proc_wait_log(log, "ready", 1, 120000))
         fprintf(stderr, "matchd did not say ready (see %s)\n", log);
 
     /* 5. until matchd has committed every input */
@@ -509,7 +454,7 @@ int main(void)
         rd_kafka_t *c = consumer(group, false);
         int64_t until = td_time_mono_ms() + 180000;
         bool ok = false;
-        while (!(ok = matchd_caught_up(c)) && td_time_mono_ms() < until && alive(matchd))
+        while (!(ok = matchd_caught_up(c)) && td_time_mono_ms() < until && td_proc_alive(matchd))
             usleep(500000);
         CHECK(ok);
         td_kafka_destroy(c);
@@ -609,12 +554,12 @@ int main(void)
 
     /* 8. everything stops cleanly */
     for (int i = 0; i < 3; i++) {
-        status = stop(conn[i], 60000);
+        status = td_proc_stop(conn[i], SIGTERM, 60000);
         CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    status = stop(roster, 60000);
+    status = td_proc_stop(roster, SIGTERM, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    status = stop(matchd, 60000);
+    status = td_proc_stop(matchd, SIGTERM, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     list_free(&as.alerts);
