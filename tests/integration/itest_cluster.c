@@ -35,17 +35,16 @@
  *   itest_cluster
  */
 #include "td_kafka.h"
+#include "td_proc.h"
 #include "td_test.h"
 #include "td_time.h"
 #include "tdc_it.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -133,19 +132,7 @@ static int node_addr(int k, char *out, size_t size)
 /* Starts argv[0] (a path) with stdout and stderr into log. */
 static pid_t spawn(const char *const *argv, const char *log)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a test killed by its timeout leaves nothing */
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-            close(fd);
-        }
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    return td_proc_spawn(argv[0], argv, log);
 }
 
 static pid_t spawn_daemon(const char *const *argv, const char *log)
@@ -154,21 +141,6 @@ static pid_t spawn_daemon(const char *const *argv, const char *log)
     if (pid > 0 && nrunning < sizeof(running) / sizeof(running[0]))
         running[nrunning++] = pid;
     return pid;
-}
-
-/* Waits for pid up to timeout_ms (then SIGKILL); the status, -1 if killed. */
-static int wait_exit(pid_t pid, int timeout_ms)
-{
-    int64_t until = td_time_mono_ms() + timeout_ms;
-    int st;
-    while (td_time_mono_ms() < until) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return st;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
 }
 
 static bool finished(const char *spool)
@@ -181,10 +153,7 @@ static bool finished(const char *spool)
 
 static bool file_has(const char *path, const char *text)
 {
-    char *s = td_test_read_file(path, NULL);
-    bool yes = s && strstr(s, text);
-    free(s);
-    return yes;
+    return td_proc_log_count(path, text) > 0;
 }
 
 /* Connection attempts to addr that the log shows: failures logged, plus the
@@ -221,8 +190,9 @@ static void poll_daemons(void)
     }
 }
 
-/* wait_exit, noting the daemons' progress meanwhile; *cpu: the CPU seconds
- * pid used. */
+/* Waits for pid up to timeout_ms (then SIGKILL), noting the daemons'
+ * progress meanwhile; the status, -1 if killed; *cpu: the CPU seconds pid
+ * used. */
 static int wait_exit_polling(pid_t pid, int timeout_ms, double *cpu)
 {
     int64_t until = td_time_mono_ms() + timeout_ms;
@@ -271,13 +241,8 @@ static double cpu_seconds(pid_t pid)
 
 static void show_tail(const char *what, const char *log)
 {
-    char *s = td_test_read_file(log, NULL);
-    if (s) {
-        size_t len = strlen(s);
-        fprintf(stderr, "--- %s: %s (last 3000 bytes) ---\n%s\n", what, log,
-                len > 3000 ? s + len - 3000 : s);
-        free(s);
-    }
+    fprintf(stderr, "--- %s: %s ---\n", what, log);
+    td_proc_show_log(log, 30);
 }
 
 /* ---- what an installation has before the node dies ---- */
@@ -489,7 +454,8 @@ static void test_one_node_down(void)
     snprintf(tlog, sizeof(tlog), "%s/tuodictl.log", tmp);
     {
         const char *a[] = {bin, "--config", cfg_t, "topics", "create", NULL};
-        st = wait_exit(spawn(a, tlog), 60000);
+        double cpu;
+        st = wait_exit_polling(spawn(a, tlog), 60000, &cpu);
         if (!(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
             show_tail("tuodictl topics create (all nodes up)", tlog);
         CU_ASSERT_FATAL(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -570,7 +536,7 @@ static void test_one_node_down(void)
         bool in_time = p->reached && p->reached - p->started <= START_BOUND_MS;
         double cpu = cpu_seconds(p->pid);
 
-        st = tdc_it_stop(p->pid, SIGTERM, 15000);
+        st = td_proc_stop(p->pid, SIGTERM, 15000);
         p->pid = 0;
         running[i] = 0;
         printf("    %-36s %s after %5.1f s; %ld attempts to the dead node logged, %.2f s CPU "
@@ -614,7 +580,7 @@ static int cluster_cleanup(void)
 {
     for (size_t i = 0; i < nrunning; i++)
         if (running[i] > 0)
-            tdc_it_stop(running[i], SIGKILL, 5000);
+            td_proc_stop(running[i], SIGKILL, 5000);
     if (!kdir[0])
         return 0;
     for (int k = 1; k <= 3; k++) {
