@@ -5,6 +5,7 @@
  * DISMISSED outcome, tuodi-matchd closes the alert, and `tuodictl alerts
  * --all` and `report` show it closed. */
 #include "td_kafka.h"
+#include "td_proc.h"
 #include "td_test.h"
 #include "td_time.h"
 #include "tdt.h"
@@ -203,20 +204,12 @@ static void test_matchd_queue(void)
     td_kafka_destroy(rk);
 
     fflush(NULL);
-    pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
-    if (pid == 0) {
+    {
         char bin[4200];
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-            close(fd);
-        }
         snprintf(bin, sizeof(bin), "%s/daemon/tuodi-matchd", build);
-        execl(bin, "tuodi-matchd", "--config", mcfg, (char *)NULL);
-        _exit(127);
+        pid = td_proc_spawn_config(bin, mcfg, log);
     }
+    CU_ASSERT_FATAL(pid >= 0);
 
     j = poll_alerts(one_alert, 120000);
     CU_ASSERT_PTR_NOT_NULL(j);
@@ -266,8 +259,8 @@ static void test_matchd_queue(void)
         free(o);
         free(e);
     }
-    kill(pid, SIGTERM);
-    CU_ASSERT(waitpid(pid, &status, 0) == pid);
+    status = td_proc_stop(pid, SIGTERM, 60000);
+    CU_ASSERT(status >= 0);
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
