@@ -375,8 +375,14 @@ int td_kafka_producer_conf_new(const char *bootstrap, const char *transactional_
      * batches without a latency anyone notices, and commit_transaction()
      * flushes anyway. lz4: cheap on the CPU, good on repetitive records.
      * reconnect.backoff.max.ms and socket.connection.setup.timeout.ms: see
-     * TD_KAFKA_FAILOVER_DEFAULTS. */
+     * TD_KAFKA_FAILOVER_DEFAULTS. allow.auto.create.topics: a producer's
+     * metadata request (matchd waiting for its roster topic, a record for a
+     * topic not made yet) would make a broker with Kafka's default
+     * auto.create.topics.enable=true create the topic with the broker's
+     * defaults (the roster not compacted, records kept 7 days); tuodi makes
+     * its topics itself. librdkafka's producer default is true. */
     static const td_kafka_setting defaults[] = {
+        { "allow.auto.create.topics", "false" },
         { "linger.ms", "20" },
         { "batch.size", "1000000" },
         { "compression.type", "lz4" },

@@ -226,6 +226,8 @@ static void test_producer_defaults_and_invariants(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "bootstrap.servers"), "127.0.0.1:9");
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "linger.ms"), "20");
+    /* a producer's metadata request never makes a broker create a topic */
+    CU_ASSERT_STRING_EQUAL(conf_value(conf, "allow.auto.create.topics"), "false");
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "batch.size"), "1000000");
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "compression.type"), "lz4");
     CU_ASSERT_STRING_EQUAL(conf_value(conf, "enable.idempotence"), "true");
