@@ -13,6 +13,8 @@
  *     all zero (td_config.h: nothing to free);
  *   - an accepted file frees cleanly; the connector's mapping then builds
  *     its dataset or is refused with a message (never a crash).
+ * The ${TUODI_...} variables of the demo configs are set as deploy/demo
+ * sets them.
  * corpus/config/ holds seeds: the configs of deploy/connectors, deploy/matchd.yaml
  * and broken variants (tests/fuzz/gen_corpus.py).
  */
@@ -61,6 +63,16 @@ static void fuzz_init(void)
     if (!mkdtemp(fz.dir))
         fuzz_fail(T, "init: mkdtemp");
     snprintf(fz.path, sizeof(fz.path), "%s/fz.yaml", fz.dir);
+    /* what deploy/demo sets for the demo configs (${TUODI_...}) */
+    snprintf(schemas, sizeof(schemas), "%s/deploy/rules/huainan-2023.yaml", fuzz_source_root());
+    setenv("TUODI_RULES", schemas, 0);
+    snprintf(schemas, sizeof(schemas), "%s/schemas", fuzz_source_root());
+    setenv("TUODI_SCHEMAS_DIR", schemas, 0);
+    setenv("TUODI_BOOTSTRAP", "localhost:9092", 0);
+    setenv("TUODI_CREATE_TOPICS", "true", 0);
+    setenv("TUODI_PREFIX", "demo.", 0);
+    setenv("TUODI_SAMPLE_DIR", fz.dir, 0);
+    setenv("TUODI_STATE_DIR", fz.dir, 0);
     snprintf(schemas, sizeof(schemas), "%s/schemas", fuzz_source_root());
     if (td_avro_registry_new(&fz.reg) < 0 ||
         td_avro_registry_load_dir(fz.reg, schemas, NULL, &err) < 0)
