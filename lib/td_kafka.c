@@ -718,7 +718,7 @@ static int td_kafka_create_missing(rd_kafka_t *rk, const td_kafka_topic_spec *sp
             break;
         case RD_KAFKA_RESP_ERR_NOT_CONTROLLER:
             *to_controller = true;
-            /* fall through */
+            __attribute__((fallthrough));
         case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
             snprintf(why, whysize, "kafka topic %s: %s: %s", name, rd_kafka_err2name(code), text);
             break;

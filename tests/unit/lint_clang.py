@@ -9,6 +9,9 @@
   td_kafka_produce() (lib/td_kafka.h) or rd_kafka_produceva();
 - CU_ASSERT_PTR_NULL / CU_ASSERT_PTR_NOT_NULL of a condition (a && b): CUnit
   casts it to a pointer (-Wint-to-void-pointer-cast). Use CU_ASSERT.
+- a /* fall through */ comment: GCC takes it for -Wimplicit-fallthrough,
+  clang does not (lib/td_kafka.c broke the fuzz build so). Write
+  __attribute__((fallthrough));
 
 usage: lint_clang.py SOURCE_ROOT"""
 import os
@@ -16,6 +19,7 @@ import re
 import sys
 
 USE = re.compile(r'\brd_kafka_producev\s*\(|\bRD_KAFKA_V_[A-Z_]+\s*\(')
+FALL_COMMENT = re.compile(r'/[*/]\s*-*\s*fall(?:s|ing)?[\s-]*thr(?:ough|u)\b', re.I)
 PTR_COND = re.compile(r'\bCU_ASSERT_PTR_(?:NOT_)?NULL(?:_FATAL)?\s*\(([^;]*?)\)\s*;')
 
 
@@ -44,7 +48,12 @@ def main():
                     continue
                 path = os.path.join(d, n)
                 files += 1
-                text = strip_comments(open(path, encoding='utf-8', errors='replace').read())
+                raw = open(path, encoding='utf-8', errors='replace').read()
+                for m in FALL_COMMENT.finditer(raw):
+                    line = raw.count('\n', 0, m.start()) + 1
+                    problems.append('%s:%d: a fall-through comment: clang wants '
+                                    '__attribute__((fallthrough));' % (path, line))
+                text = strip_comments(raw)
                 for m in USE.finditer(text):
                     line = text.count('\n', 0, m.start()) + 1
                     problems.append('%s:%d: %s: use td_kafka_produce() or rd_kafka_produceva()'
@@ -55,6 +64,8 @@ def main():
                         problems.append('%s:%d: a pointer assert of a condition: use CU_ASSERT'
                                         % (path, line))
     # the check itself must see the pattern it looks for
+    assert FALL_COMMENT.search('        /* fall through */') and FALL_COMMENT.search('// FALLTHROUGH')
+    assert not FALL_COMMENT.search('__attribute__((fallthrough));')
     assert USE.search(strip_comments('e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(t));'))
     assert not USE.search(strip_comments('/* rd_kafka_producev(x) */ rd_kafka_produceva(rk, vu, 2);'))
     assert is_condition(PTR_COND.search('CU_ASSERT_PTR_NOT_NULL(log && strstr(log, "x"));').group(1))
