@@ -2115,6 +2115,58 @@ int td_config_load_file(const td_cfg_entry *table, const char *path, void *out,
     return r;
 }
 
+/* The value under key in map: the key equal to the whole of rest, or, for a
+ * mapping value, a key that rest starts with followed by '.' (keys may hold
+ * dots themselves: "kafka" -> "ssl.ca.location"). */
+static const node *origin_find(const node *map, const char *rest)
+{
+    for (size_t i = 0; map && map->kind == NODE_MAP && i < map->n; i++) {
+        const pair *p = &map->pairs[i];
+        const node *k = p->key;
+
+        if (k->kind != NODE_SCALAR || k->bad || strlen(k->text) != k->len)
+            continue;
+        if (strcmp(k->text, rest) == 0)
+            return k;
+        if (strncmp(k->text, rest, k->len) == 0 && rest[k->len] == '.' && p->value &&
+            p->value->kind == NODE_MAP) {
+            const node *found = origin_find(p->value, rest + k->len + 1);
+            if (found)
+                return found;
+        }
+    }
+    return NULL;
+}
+
+int td_config_origin(const char *path, const char *key_path, char *buf, size_t size)
+{
+    cfg_ctx c = {.name = path};
+    node *root = NULL;
+    const node *k;
+    char *text = NULL;
+    size_t len = 0;
+    int r;
+
+    if (!path || !key_path || !buf || size == 0)
+        return -EINVAL;
+    snprintf(buf, size, "%s", path);
+    r = read_all(path, TD_CONFIG_MAX_BYTES, &text, &len);
+    if (r < 0)
+        return r;
+    r = build_tree(&c, text, len, &root);
+    free(text);
+    ctx_done(&c);
+    if (r < 0) {
+        node_free(root);
+        return r;
+    }
+    k = origin_find(root, key_path);
+    if (k)
+        snprintf(buf, size, "%s:%d:%d", path, k->line, k->col);
+    node_free(root);
+    return k ? 0 : -ENOENT;
+}
+
 void td_config_free(const td_cfg_entry *table, void *out)
 {
     const td_cfg_entry *e;

@@ -160,6 +160,16 @@ int td_config_load_file(const td_cfg_entry *table, const char *path,
 int td_config_load_string(const td_cfg_entry *table, const char *name,
                           const char *yaml, void *out, td_error *err);
 
+/* Where key_path ("source.spooldir.input_dir"; a kafka: property as
+ * "kafka.ssl.ca.location") is written in the config file at path, for
+ * messages about a value that loaded fine but is unusable (a directory the
+ * user cannot write): "FILE:LINE:COL" of the key into buf (size bytes,
+ * cut to fit). Reads and parses the file again, so call it only to report a
+ * problem. Returns 0; or -ENOENT when the file does not set the key (its
+ * default applies) and other -errno when the file cannot be read or parsed,
+ * with buf then holding path alone. List items are not looked into. */
+int td_config_origin(const char *path, const char *key_path, char *buf, size_t size);
+
 /* Frees everything the table owns in out (strings, arrays, sections in
  * lists, kafka props) and zeroes every field the table describes; out itself
  * belongs to the caller. Accepts a zeroed struct and a NULL out. */

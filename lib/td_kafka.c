@@ -22,9 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "td_log.h"
+#include "td_path.h"
 #include "td_time.h"
 
 #define TD_KAFKA_ERRSTR 512
@@ -1225,4 +1227,36 @@ out:
     if (assigned)
         rd_kafka_topic_partition_list_destroy(assigned);
     return r;
+}
+
+int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
+                               const char *section, td_error *err)
+{
+    static const struct {
+        const char *key;
+        bool dir_ok; /* a directory of certificates will do too */
+    } files[] = {{"ssl.ca.location", true},       {"ssl.certificate.location", false},
+                 {"ssl.key.location", false},     {"ssl.keystore.location", false},
+                 {"ssl.crl.location", false},     {"sasl.kerberos.keytab", false}};
+    int rc = 0, r;
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        const td_kafka_prop *prop = td_kafka_props_find(p, files[i].key);
+        struct stat st;
+        char key[200];
+
+        if (!prop || !prop->value[0])
+            continue;
+        /* "probe": librdkafka looks for the system's CA store itself */
+        if (strcmp(files[i].key, "ssl.ca.location") == 0 && strcmp(prop->value, "probe") == 0)
+            continue;
+        snprintf(key, sizeof(key), "%s.%s", section ? section : "kafka", files[i].key);
+        r = td_path_check(config_path, key, prop->value,
+                          files[i].dir_ok && stat(prop->value, &st) == 0 && S_ISDIR(st.st_mode)
+                              ? TD_PATH_READ_DIR : TD_PATH_READ_FILE,
+                          NULL, err);
+        if (r < 0 && rc == 0)
+            rc = r;
+    }
+    return rc;
 }

@@ -78,6 +78,16 @@ bool td_kafka_key_is_secret(const char *key);
  * apply). conf stays owned by the caller. */
 int td_kafka_conf_apply(rd_kafka_conf_t *conf, const td_kafka_props *p, td_error *err);
 
+/* For --check-config: that the files the props name (ssl.ca.location, a
+ * file or a directory; ssl.certificate.location, ssl.key.location,
+ * ssl.keystore.location, ssl.crl.location, sasl.kerberos.keytab) are
+ * readable by this user (td_path.h). section is where the props are in the
+ * config file ("kafka"; NULL: "kafka"), config_path the file, for
+ * FILE:LINE:COL (NULL: none). Every problem is appended to err; returns 0 or
+ * the code of the first. Connects to nothing. */
+int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
+                               const char *section, td_error *err);
+
 /* ---- client configurations ---------------------------------------------- */
 
 /* Installs td_kafka's log callback (librdkafka's logs go to td_log with

@@ -1054,6 +1054,52 @@ static void test_bad_table_default(void)
                                  "\"c\""));
 }
 
+/* td_config_origin: where a key is written, for problems found after
+ * loading (--check-config's paths); a default has only the file. */
+static void test_origin(void)
+{
+    char *dir = td_test_tmpdir(), path[4096], buf[4200];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    snprintf(path, sizeof(path), "%s/o.yaml", dir);
+    CU_ASSERT_EQUAL(td_test_write_file(path,
+                                       "name: x\n"
+                                       "kafka:\n"
+                                       "  bootstrap.servers: b:9092\n"
+                                       "  ssl.ca.location: /ca.pem\n"
+                                       "source:\n"
+                                       "  spooldir:\n"
+                                       "     input_dir: /in\n"), 0);
+    CU_ASSERT_EQUAL(td_config_origin(path, "name", buf, sizeof(buf)), 0);
+    CU_ASSERT(strstr(buf, "/o.yaml:1:1") != NULL && strncmp(buf, dir, strlen(dir)) == 0);
+    CU_ASSERT_EQUAL(td_config_origin(path, "kafka.ssl.ca.location", buf, sizeof(buf)), 0);
+    CU_ASSERT(strstr(buf, "/o.yaml:4:3") != NULL);
+    CU_ASSERT_EQUAL(td_config_origin(path, "source.spooldir.input_dir", buf, sizeof(buf)), 0);
+    CU_ASSERT(strstr(buf, "/o.yaml:7:6") != NULL);
+    CU_ASSERT_EQUAL(td_config_origin(path, "source", buf, sizeof(buf)), 0);
+    CU_ASSERT(strstr(buf, "/o.yaml:5:1") != NULL);
+    /* not in the file: the file alone */
+    CU_ASSERT_EQUAL(td_config_origin(path, "source.spooldir.error_dir", buf, sizeof(buf)),
+                    -ENOENT);
+    CU_ASSERT_STRING_EQUAL(buf, path);
+    CU_ASSERT_EQUAL(td_config_origin(path, "kafka.ssl", buf, sizeof(buf)), -ENOENT);
+    CU_ASSERT_EQUAL(td_config_origin(path, "name.more", buf, sizeof(buf)), -ENOENT);
+    /* an unreadable or broken file: the file alone, and the error */
+    snprintf(path, sizeof(path), "%s/none.yaml", dir);
+    CU_ASSERT_EQUAL(td_config_origin(path, "name", buf, sizeof(buf)), -ENOENT);
+    CU_ASSERT_STRING_EQUAL(buf, path);
+    snprintf(path, sizeof(path), "%s/bad.yaml", dir);
+    CU_ASSERT_EQUAL(td_test_write_file(path, "a: [1, 2\n"), 0);
+    CU_ASSERT(td_config_origin(path, "a", buf, sizeof(buf)) < 0);
+    CU_ASSERT_STRING_EQUAL(buf, path);
+    /* cut to fit */
+    CU_ASSERT_EQUAL(td_config_origin(path, "a", buf, 4) < 0, 1);
+    CU_ASSERT_EQUAL(strlen(buf), 3);
+    CU_ASSERT_EQUAL(td_config_origin(NULL, "a", buf, sizeof(buf)), -EINVAL);
+    td_test_rmtree(dir);
+    free(dir);
+}
+
 /* The reference must match the checked-in one (TD_UPDATE_REFERENCE=1
  * rewrites it). */
 static void test_reference(void)
@@ -1359,6 +1405,7 @@ static void add_suites(void)
     TD_TEST(test_golden_errors);
     TD_TEST(test_bad_table_default);
     TD_TEST(test_reference);
+    TD_TEST(test_origin);
     TD_TEST(test_mutations);
 }
 
