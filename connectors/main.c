@@ -27,7 +27,10 @@ static void usage(FILE *f)
             "or dead-lettered exactly once.\n"
             "\n"
             "  -c, --config FILE   the instance's YAML file (/etc/tuodi/connectors/NAME.yaml)\n"
-            "      --check-config  load and validate FILE, print problems as file:line:col, exit\n"
+            "      --check-config  load and validate FILE and what it names (schemas, mapping,\n"
+            "                      source, the directories and files this user must be able\n"
+            "                      to use), print every problem as file:line:col, exit;\n"
+            "                      creates, changes and connects to nothing\n"
             "  -V, --version       print the version\n"
             "  -h, --help          this text\n"
             "\n"
@@ -54,18 +57,18 @@ int main(int argc, char **argv)
         return 2;
     }
     if (cli.check) {
-        /* Also build what the file describes (schemas, mapping, source
-         * directories or connection settings), without touching Kafka. */
-        char summary[512];
-        snprintf(summary, sizeof(summary), "instance %s, dataset %s, source %s", cfg.instance,
-                 tdc_dataset_kind_names[cfg.dataset], cfg.use_postgres ? "postgres" : "spooldir");
-        r = tdc_connector_new(&cfg, cli.config, &c, &err);
-        tdc_connector_free(c);
+        /* Check what the file describes (schemas, mapping, source directories
+         * or connection settings, the files Kafka's settings name) as this
+         * user, creating, changing and connecting to nothing. */
+        r = tdc_connector_check(&cfg, cli.config, &err);
         if (r < 0) {
             fprintf(stderr, "%s\n", err.msg);
+            tdc_config_free(&cfg);
             return 2;
         }
-        printf("%s: ok (%s)\n", cli.config, summary);
+        printf("%s: ok (instance %s, dataset %s, source %s)\n", cli.config, cfg.instance,
+               tdc_dataset_kind_names[cfg.dataset], cfg.use_postgres ? "postgres" : "spooldir");
+        tdc_config_free(&cfg);
         return 0;
     }
 

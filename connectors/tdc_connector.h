@@ -39,6 +39,19 @@ typedef struct tdc_connector tdc_connector;
 int tdc_connector_new(tdc_config *cfg, const char *config_path, tdc_connector **ret,
                       td_error *err);
 
+/* For --check-config: checks everything tdc_connector_new() and the start
+ * would use, as the calling user, and creates, changes and connects to
+ * nothing: the schemas (schemas_dir readable, the dataset's record and the
+ * position schema there), the mapping (the dataset built and dropped, the
+ * pseudonymisation key read), the source (tdc_spooldir_check(): the spool
+ * directories usable or creatable; tdc_postgres_check(): the conninfo and the
+ * files it names, no connection), the Kafka producer settings and the files
+ * they name (td_kafka_props_check_files()). Every problem is appended to err
+ * as a line of its own, with FILE:LINE:COL of the key where the config file
+ * sets it (config_path; NULL: none). cfg stays the caller's. Returns 0, or
+ * the negative code of the first problem. */
+int tdc_connector_check(const tdc_config *cfg, const char *config_path, td_error *err);
+
 /* Runs until a stop is requested (td_signal) or a fatal error: connects,
  * initialises transactions (retrying while the broker is away), reads the
  * committed position, resumes the source, sends READY=1, and loops. Returns

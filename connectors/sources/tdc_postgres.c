@@ -3,6 +3,7 @@
 #include "tdc_postgres.h"
 
 #include "td_log.h"
+#include "td_path.h"
 #include "td_time.h"
 
 #include <errno.h>
@@ -403,6 +404,55 @@ oom:
     if (pg)
         pg_free(&pg->base);
     return td_error_set(err, -ENOMEM, "postgres: out of memory");
+}
+
+int tdc_postgres_check(const struct tdc_postgres_config *cfg, const char *config_path,
+                       const char *key_prefix, td_error *err)
+{
+    /* conninfo options that name a file (or, sslcrldir, a directory) */
+    static const struct {
+        const char *name;
+        td_path_need need;
+    } files[] = {{"sslcert", TD_PATH_READ_FILE},     {"sslkey", TD_PATH_READ_FILE},
+                 {"sslrootcert", TD_PATH_READ_FILE}, {"sslcrl", TD_PATH_READ_FILE},
+                 {"sslcrldir", TD_PATH_READ_DIR},    {"passfile", TD_PATH_READ_FILE}};
+    PQconninfoOption *opts;
+    tdc_source *src = NULL;
+    td_error local = {0};
+    char key[200], why[64];
+    char *msg = NULL;
+    int rc = 0, r;
+
+    if (!cfg)
+        return td_error_append(err, -EINVAL, "tdc_postgres_check: NULL argument");
+    if (!key_prefix)
+        key_prefix = "postgres";
+    r = tdc_postgres_new(cfg, &src, &local);
+    tdc_source_free(src);
+    if (r < 0)
+        return td_error_append(err, r, "%s", local.msg);
+    if (!strchr(cfg->conninfo, '=') && strncmp(cfg->conninfo, "postgresql://", 13) != 0 &&
+        strncmp(cfg->conninfo, "postgres://", 11) != 0)
+        return 0;
+    opts = PQconninfoParse(cfg->conninfo, &msg);
+    PQfreemem(msg);
+    if (!opts)
+        return 0; /* tdc_postgres_new() said so already */
+    snprintf(key, sizeof(key), "%s.conninfo", key_prefix);
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+            if (strcmp(o->keyword, files[i].name) != 0 || !o->val || !*o->val)
+                continue;
+            /* libpq's "system": the system's trusted roots, no file */
+            if (strcmp(o->keyword, "sslrootcert") == 0 && strcmp(o->val, "system") == 0)
+                continue;
+            snprintf(why, sizeof(why), "its %s", files[i].name);
+            r = td_path_check(config_path, key, o->val, files[i].need, why, err);
+            if (r < 0 && rc == 0)
+                rc = r;
+        }
+    PQconninfoFree(opts);
+    return rc;
 }
 
 int tdc_postgres_stats_get(const tdc_source *src, tdc_postgres_stats *ret)

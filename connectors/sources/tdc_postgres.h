@@ -156,6 +156,16 @@ extern const td_cfg_entry tdc_postgres_config_table[];
 int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
                      td_error *err);
 
+/* For --check-config: what tdc_postgres_new() checks (no connection), and
+ * that the files the conninfo names (sslcert, sslkey, sslrootcert, sslcrl,
+ * sslcrldir, passfile) are readable by this user (td_path.h). key_prefix
+ * names the section in the file ("source.postgres"; NULL: "postgres") and
+ * config_path the file, for FILE:LINE:COL (NULL: none). Every problem is
+ * appended to err, never the conninfo itself; returns 0 or the code of the
+ * first problem. */
+int tdc_postgres_check(const struct tdc_postgres_config *cfg, const char *config_path,
+                       const char *key_prefix, td_error *err);
+
 /* Counters since tdc_postgres_new(), for logs and metrics. */
 typedef struct tdc_postgres_stats {
     uint64_t rows;          /* rows returned by next() */

@@ -10,6 +10,7 @@
 #include "tdc_spooldir.h"
 
 #include "td_log.h"
+#include "td_path.h"
 #include "td_time.h"
 
 #include <dirent.h>
@@ -1315,14 +1316,11 @@ static char *sub_dir(const char *input, const char *given, const char *sub)
     return p;
 }
 
-int tdc_spooldir_new(const struct tdc_spooldir_config *cfg, tdc_source **ret, td_error *err)
+/* The checks of cfg's values that need no directory; *ret_delim gets the
+ * delimiter character. 0 or -EINVAL with the problem in err. */
+static int spool_check_values(const struct tdc_spooldir_config *cfg, char *ret_delim,
+                              td_error *err)
 {
-    tdc_spooldir *s = NULL;
-    struct stat st[4];
-    int rc;
-
-    if (!cfg || !ret)
-        return td_error_set(err, -EINVAL, "tdc_spooldir_new: NULL argument");
     if (!cfg->input_dir || !cfg->input_dir[0])
         return td_error_set(err, -EINVAL, "spooldir.input_dir: not set");
     if (!cfg->pattern || !cfg->pattern[0] || strchr(cfg->pattern, '/'))
@@ -1338,14 +1336,27 @@ int tdc_spooldir_new(const struct tdc_spooldir_config *cfg, tdc_source **ret, td
     if (cfg->max_row_bytes < 1024 || cfg->max_row_bytes > 268435456)
         return td_error_set(err, -EINVAL, "spooldir.max_row_bytes: must be 1KiB to 256MiB");
     const char *d = cfg->delimiter ? cfg->delimiter : ",";
-    char delim;
     if (strcmp(d, "tab") == 0 || strcmp(d, "\t") == 0)
-        delim = '\t';
+        *ret_delim = '\t';
     else if (strcmp(d, ",") == 0 || strcmp(d, ";") == 0 || strcmp(d, "|") == 0)
-        delim = d[0];
+        *ret_delim = d[0];
     else
         return td_error_set(err, -EINVAL,
                             "spooldir.delimiter: must be \",\", \";\", \"|\" or \"tab\"");
+    return 0;
+}
+
+int tdc_spooldir_new(const struct tdc_spooldir_config *cfg, tdc_source **ret, td_error *err)
+{
+    tdc_spooldir *s = NULL;
+    struct stat st[4];
+    char delim;
+    int rc;
+
+    if (!cfg || !ret)
+        return td_error_set(err, -EINVAL, "tdc_spooldir_new: NULL argument");
+    if ((rc = spool_check_values(cfg, &delim, err)) < 0)
+        return rc;
 
     s = calloc(1, sizeof(*s));
     if (!s)
@@ -1409,6 +1420,109 @@ int tdc_spooldir_new(const struct tdc_spooldir_config *cfg, tdc_source **ret, td
 
 fail:
     spool_free(&s->base);
+    return rc;
+}
+
+int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config_path,
+                       const char *key_prefix, td_error *err)
+{
+    static const char *const keys[4] = {"input_dir", "processing_dir", "finished_dir",
+                                        "error_dir"};
+    static const char *const why[4] = {
+        "files are taken from it by renaming them into processing_dir",
+        "the file being read is kept there", "finished files are moved there",
+        "unreadable files and their .error.txt go there"};
+    char *paths[4] = {NULL, NULL, NULL, NULL}, key[4][200], delim;
+    struct stat st[4];
+    bool there[4] = {false, false, false, false};
+    td_error local = {0};
+    int rc = 0, r;
+
+    if (!cfg)
+        return td_error_append(err, -EINVAL, "tdc_spooldir_check: NULL argument");
+    if (!key_prefix)
+        key_prefix = "spooldir";
+    for (int i = 0; i < 4; i++)
+        snprintf(key[i], sizeof(key[i]), "%s.%s", key_prefix, keys[i]);
+    if ((r = spool_check_values(cfg, &delim, &local)) < 0) {
+        td_error_append(err, r, "%s", local.msg);
+        if (!cfg->input_dir || !cfg->input_dir[0])
+            return r;
+        rc = r;
+    }
+    paths[0] = strdup(cfg->input_dir);
+    paths[1] = paths[0] ? sub_dir(paths[0], cfg->processing_dir, "processing") : NULL;
+    paths[2] = paths[0] ? sub_dir(paths[0], cfg->finished_dir, "finished") : NULL;
+    paths[3] = paths[0] ? sub_dir(paths[0], cfg->error_dir, "error") : NULL;
+    if (!paths[0] || !paths[1] || !paths[2] || !paths[3]) {
+        rc = td_error_append(err, -ENOMEM, "spooldir: out of memory");
+        goto out;
+    }
+    for (int i = 0; i < 4; i++) {
+        td_path_need need = i == 0 ? TD_PATH_WRITE_DIR
+                            : cfg->create_dirs ? TD_PATH_MAKE_DIR : TD_PATH_WRITE_DIR;
+        if (i > 0 && !cfg->create_dirs && stat(paths[i], &st[i]) < 0 && errno == ENOENT)
+            r = td_path_problem(err, config_path, key[i], -ENOENT, "%s: missing (set "
+                                "create_dirs: true to have it created)", paths[i]);
+        else
+            r = td_path_check(config_path, key[i], paths[i], need, why[i], err);
+        if (r < 0 && rc == 0)
+            rc = r;
+        there[i] = stat(paths[i], &st[i]) == 0 && S_ISDIR(st[i].st_mode);
+    }
+    /* rename() cannot cross filesystems; a missing directory will be made
+     * on the filesystem of its nearest existing parent */
+    for (int i = 0; i < 4; i++) {
+        char up[4096];
+        size_t n;
+
+        if (there[i])
+            continue;
+        snprintf(up, sizeof(up), "%s", paths[i]);
+        for (n = strlen(up); n > 1;) {
+            char *slash = strrchr(up, '/');
+            if (!slash)
+                break;
+            *(slash == up ? slash + 1 : slash) = '\0';
+            n = strlen(up);
+            if (stat(up, &st[i]) == 0) {
+                there[i] = i > 0; /* a parent stands in for its filesystem only */
+                break;
+            }
+            if (slash == up)
+                break;
+        }
+        if (there[i])
+            st[i].st_ino = 0; /* not the directory itself: never "the same" */
+    }
+    for (int i = 1; i < 4 && there[0]; i++) {
+        if (!there[i])
+            continue;
+        if (st[i].st_dev != st[0].st_dev) {
+            r = td_path_problem(err, config_path, key[i], -EXDEV,
+                                "%s is on another filesystem than input_dir %s (files are "
+                                "moved with rename(), which cannot cross filesystems)",
+                                paths[i], paths[0]);
+            if (rc == 0)
+                rc = r;
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++) {
+            bool same = strcmp(paths[i], paths[j]) == 0 ||
+                        (there[i] && there[j] && st[i].st_ino != 0 &&
+                         st[i].st_ino == st[j].st_ino && st[i].st_dev == st[j].st_dev);
+            if (same) {
+                r = td_path_problem(err, config_path, key[j], -EINVAL,
+                                    "%s and %s are the same directory (%s)", key[i], key[j],
+                                    paths[j]);
+                if (rc == 0)
+                    rc = r;
+            }
+        }
+out:
+    for (int i = 0; i < 4; i++)
+        free(paths[i]);
     return rc;
 }
 

@@ -170,6 +170,19 @@ extern const td_cfg_entry tdc_spooldir_config_table[];
  * (input_dir missing), -EACCES, -ENOMEM; the text names the key and path. */
 int tdc_spooldir_new(const struct tdc_spooldir_config *cfg, tdc_source **ret, td_error *err);
 
+/* For --check-config: checks cfg as tdc_spooldir_new() does, but creating,
+ * opening and changing nothing: the values; input_dir is a directory this
+ * user (the effective one, td_path.h) may read, write and search;
+ * processing_dir, finished_dir and error_dir are such directories too or,
+ * when missing and create_dirs is on, their nearest existing parent is one
+ * this user may write and search (so they can be created); all four are on
+ * one filesystem and are four different directories. key_prefix names the
+ * section in the file ("source.spooldir"; NULL: "spooldir") and config_path
+ * the file, for FILE:LINE:COL in messages (NULL: none). Every problem is
+ * appended to err as a line of its own; returns 0 or the code of the first. */
+int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config_path,
+                       const char *key_prefix, td_error *err);
+
 /* NULL when the row last returned by next() is well-formed; else the reason
  * ("FILE:LINE: ...", no row data in it) why the CSV reader could not read it.
  * Valid until the next call on the source. src must be a spooldir source. */

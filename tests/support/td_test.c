@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,4 +167,169 @@ char *td_test_read_file(const char *path, size_t *len)
     if (len)
         *len = n;
     return buf;
+}
+
+int td_test_run_unprivileged(const char *cmd, char *out, size_t size)
+{
+    int fds[2], st;
+    size_t n = 0;
+    pid_t pid;
+
+    if (size == 0 || pipe(fds) < 0)
+        return -1;
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        if (fds[1] > STDERR_FILENO)
+            close(fds[1]);
+        if (geteuid() == 0 &&
+            (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+             setresuid(65534, 65534, 65534) < 0)) {
+            perror("td_test_run_unprivileged: cannot become nobody");
+            _exit(126);
+        }
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    for (;;) {
+        char buf[4096];
+        ssize_t k = read(fds[0], buf, sizeof(buf));
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        if (n + 1 < size) {
+            size_t take = (size_t)k < size - 1 - n ? (size_t)k : size - 1 - n;
+            memcpy(out + n, buf, take);
+            n += take;
+        }
+    }
+    out[n] = '\0';
+    close(fds[0]);
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* nftw has no opaque pointer: the listing being built (tests are
+ * single-threaded). */
+static struct {
+    char **lines;
+    size_t n, cap;
+    size_t root_len;
+    bool oom;
+} td_tree;
+
+static int td_tree_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    char *line = NULL;
+
+    (void)flag;
+    (void)ftw;
+    if (td_tree.n == td_tree.cap) {
+        size_t cap = td_tree.cap ? td_tree.cap * 2 : 64;
+        char **v = realloc(td_tree.lines, cap * sizeof(*v));
+        if (!v) {
+            td_tree.oom = true;
+            return 1;
+        }
+        td_tree.lines = v;
+        td_tree.cap = cap;
+    }
+    if (asprintf(&line, "%s %s %04o %lld %lld%09ld %llu\n",
+                 path[td_tree.root_len] ? path + td_tree.root_len : "/",
+                 S_ISDIR(st->st_mode) ? "dir" : S_ISREG(st->st_mode) ? "file" : "other",
+                 (unsigned)(st->st_mode & 07777), (long long)st->st_size,
+                 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+                 (unsigned long long)st->st_ino) < 0) {
+        td_tree.oom = true;
+        return 1;
+    }
+    td_tree.lines[td_tree.n++] = line;
+    return 0;
+}
+
+static int td_tree_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *td_test_tree_listing(const char *dir)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f;
+    int r;
+
+    memset(&td_tree, 0, sizeof(td_tree));
+    td_tree.root_len = strlen(dir);
+    r = nftw(dir, td_tree_one, 16, FTW_PHYS);
+    if (r == 0 && !td_tree.oom) {
+        qsort(td_tree.lines, td_tree.n, sizeof(*td_tree.lines), td_tree_cmp);
+        f = open_memstream(&out, &len);
+        for (size_t i = 0; f && i < td_tree.n; i++)
+            fputs(td_tree.lines[i], f);
+        if (f)
+            fclose(f);
+    }
+    for (size_t i = 0; i < td_tree.n; i++)
+        free(td_tree.lines[i]);
+    free(td_tree.lines);
+    memset(&td_tree, 0, sizeof(td_tree));
+    return out;
+}
+
+bool td_test_reference_block(const char *doc, const char *name, const char *generated)
+{
+    char path[4096], begin[256], end[256], *text, *b, *e;
+    size_t have, len = strlen(generated);
+    bool same;
+
+    snprintf(path, sizeof(path), "%s/%s", td_test_source_root(), doc);
+    snprintf(begin, sizeof(begin), "<!-- BEGIN reference %s -->\n", name);
+    snprintf(end, sizeof(end), "<!-- END reference %s -->", name);
+    text = td_test_read_file(path, NULL);
+    if (!text) {
+        fprintf(stderr, "\n    %s: cannot read\n", path);
+        return false;
+    }
+    b = strstr(text, begin);
+    e = b ? strstr(b, end) : NULL;
+    if (!e) {
+        fprintf(stderr, "\n    %s: no lines \"%.*s\" and \"%s\"\n", path,
+                (int)strlen(begin) - 1, begin, end);
+        free(text);
+        return false;
+    }
+    b += strlen(begin);
+    have = (size_t)(e - b);
+    same = have == len && memcmp(b, generated, len) == 0;
+    if (!same && getenv("TD_UPDATE_REFERENCE")) {
+        size_t head = (size_t)(b - text);
+        char *nd = malloc(strlen(text) - have + len + 1);
+
+        if (nd) {
+            memcpy(nd, text, head);
+            memcpy(nd + head, generated, len);
+            strcpy(nd + head + len, e);
+            same = td_test_write_file(path, nd) == 0;
+            free(nd);
+        }
+    } else if (!same) {
+        fprintf(stderr, "\n    %s: the %s reference differs from the code; run the test with "
+                "TD_UPDATE_REFERENCE=1. Generated:\n%s", path, name, generated);
+    }
+    free(text);
+    return same;
 }

@@ -9,6 +9,7 @@
 #define TD_TEST_H
 
 #include <CUnit/CUnit.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 int td_test_main(int argc, char **argv, void (*add_suites)(void));
@@ -45,5 +46,27 @@ int td_test_write_file(const char *path, const char *text);
 
 /* Reads a whole file into a malloc'd NUL-terminated buffer, NULL on error. */
 char *td_test_read_file(const char *path, size_t *len);
+
+/* Runs the shell command cmd, its stdout and stderr into out (size bytes,
+ * NUL-terminated, cut to fit). When this process is root (as in CI), the
+ * command runs as the unprivileged user nobody (uid and gid 65534, no
+ * supplementary groups), so that what a program says about permissions means
+ * the same for root and for a developer's account; everything it needs must
+ * then be readable by others. Returns the exit status, or -1 (not started,
+ * or killed by a signal). */
+int td_test_run_unprivileged(const char *cmd, char *out, size_t size);
+
+/* Every entry under dir (dir itself too), one line each, sorted: relative
+ * path, type, mode, size, mtime in ns and inode. Two listings are equal
+ * when nothing there was created, removed, renamed, written or chmod-ed.
+ * Returns a malloc'd string, NULL on error. */
+char *td_test_tree_listing(const char *dir);
+
+/* The generated reference text must stand in the file doc (relative to the
+ * source root) between the lines "<!-- BEGIN reference NAME -->" and
+ * "<!-- END reference NAME -->". With TD_UPDATE_REFERENCE set in the
+ * environment a differing block is rewritten; otherwise the difference is
+ * printed. Returns true when the doc holds (or now holds) the text. */
+bool td_test_reference_block(const char *doc, const char *name, const char *generated);
 
 #endif
