@@ -7,7 +7,6 @@
 #include "td_signal.h"
 #include "tdm_config.h"
 #include "tdm_engine.h"
-#include "tdm_rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +27,10 @@ static void usage(FILE *f)
             "Kafka transactions together with the consumer offsets: exactly once.\n"
             "\n"
             "  -c, --config FILE   the YAML file (/etc/tuodi/matchd.yaml)\n"
-            "      --check-config  load and validate FILE and the rules file, print problems\n"
-            "                      as file:line:col, exit\n"
+            "      --check-config  load and validate FILE and what it names (rules, schemas,\n"
+            "                      state_dir, the files this user must be able to use),\n"
+            "                      print every problem as file:line:col, exit; creates,\n"
+            "                      changes and connects to nothing\n"
             "  -V, --version       print the version\n"
             "  -h, --help          this text\n"
             "\n"
@@ -58,16 +59,19 @@ int main(int argc, char **argv)
         return 2;
     }
     if (cli.check) {
-        tdm_rules *rules = NULL;
-        r = tdm_rules_load(cfg.rules, &rules, &err);
+        /* Check the rules, the schemas, state_dir and the files Kafka's
+         * settings name as this user, creating, changing and connecting to
+         * nothing. */
+        size_t nrules = 0;
+
+        r = tdm_engine_check(&cfg, cli.config, &nrules, &err);
         if (r < 0) {
             fprintf(stderr, "%s\n", err.msg);
             tdm_config_free(&cfg);
             return 2;
         }
-        printf("%s: ok (group %s, %zu rules from %s)\n", cli.config, cfg.group_id,
-               tdm_rules_count(rules), cfg.rules);
-        tdm_rules_free(rules);
+        printf("%s: ok (group %s, %zu rules from %s)\n", cli.config, cfg.group_id, nrules,
+               cfg.rules);
         tdm_config_free(&cfg);
         return 0;
     }

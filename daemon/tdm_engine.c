@@ -5,6 +5,7 @@
 #include "td_kafka.h"
 #include "td_log.h"
 #include "td_notify.h"
+#include "td_path.h"
 #include "td_signal.h"
 #include "td_time.h"
 #include "tdm_eval.h"
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TDM_STARTUP_TIMEOUT_MS 30000
 #define TDM_RETRY_WAIT_MS 1000
@@ -1934,6 +1936,94 @@ static int tdm_longest_window(const tdm_rules *rules)
             longest = r->condition.within_days;
     }
     return longest;
+}
+
+int tdm_engine_check(const tdm_config *cfg, const char *config_path, size_t *ret_nrules,
+                     td_error *err)
+{
+    static const char *const store_files[] = {"data.mdb", "lock.mdb"};
+    td_avro_registry *reg = NULL;
+    tdm_rules *rules = NULL;
+    rd_kafka_conf_t *conf = NULL;
+    td_error local = {0};
+    char txn_id[200];
+    int rc = 0, r;
+
+#define TDM_CHECK_ADD(expr)                                                          \
+    do {                                                                             \
+        memset(&local, 0, sizeof(local));                                            \
+        if ((r = (expr)) < 0) {                                                      \
+            td_error_append(err, r, "%s", local.msg[0] ? local.msg : strerror(-r));  \
+            if (!rc)                                                                 \
+                rc = r;                                                              \
+        }                                                                            \
+    } while (0)
+#define TDM_CHECK_NOTE(expr)         \
+    do {                             \
+        if ((r = (expr)) < 0 && !rc) \
+            rc = r;                  \
+    } while (0)
+
+    if (!cfg)
+        return td_error_append(err, -EINVAL, "tdm_engine_check: no config");
+    /* the rules file */
+    r = td_path_check(config_path, "rules", cfg->rules, TD_PATH_READ_FILE, NULL, err);
+    TDM_CHECK_NOTE(r);
+    if (r == 0) {
+        TDM_CHECK_ADD(tdm_rules_load(cfg->rules, &rules, &local));
+        if (rules && ret_nrules)
+            *ret_nrules = tdm_rules_count(rules);
+        tdm_rules_free(rules);
+    }
+    /* the schemas tdm_engine_new() needs */
+    r = td_path_check(config_path, "schemas_dir", cfg->schemas_dir, TD_PATH_READ_DIR,
+                      "the Avro schemas are read from it", err);
+    TDM_CHECK_NOTE(r);
+    if (r == 0) {
+        if (td_avro_registry_new(&reg) < 0)
+            TDM_CHECK_NOTE(td_error_append(err, -ENOMEM, "out of memory"));
+        if (reg) {
+            TDM_CHECK_ADD(td_avro_registry_load_dir(reg, cfg->schemas_dir, NULL, &local));
+            for (int i = 0; i < TDM_IN_COUNT; i++)
+                if (tdm_in_schema[i] && !td_avro_registry_find_name(reg, tdm_in_schema[i]))
+                    TDM_CHECK_NOTE(td_path_problem(err, config_path, "schemas_dir", -ENOENT,
+                                                   "%s: no schema %s", cfg->schemas_dir,
+                                                   tdm_in_schema[i]));
+            if (!td_avro_registry_find_name(reg, TDM_ROSTER_SCHEMA) ||
+                !td_avro_registry_find_name(reg, "cn.tuodi.Alert"))
+                TDM_CHECK_NOTE(td_path_problem(err, config_path, "schemas_dir", -ENOENT,
+                                               "%s: no Household or Alert schema",
+                                               cfg->schemas_dir));
+        }
+        td_avro_registry_free(reg);
+    }
+    /* the state store: a directory it may write (or create), and its files */
+    r = td_path_check(config_path, "state_dir", cfg->state_dir, TD_PATH_MAKE_DIR,
+                      "the LMDB state store lives there", err);
+    TDM_CHECK_NOTE(r);
+    for (size_t i = 0; r == 0 && i < sizeof(store_files) / sizeof(store_files[0]); i++) {
+        char path[4096];
+
+        snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, store_files[i]);
+        if (access(path, F_OK) == 0)
+            TDM_CHECK_NOTE(td_path_check(config_path, "state_dir", path, TD_PATH_WRITE_FILE,
+                                         "a file of the state store", err));
+    }
+    /* Kafka: the settings of both clients and the files they name, no connection */
+    snprintf(txn_id, sizeof(txn_id), "tuodi-matchd.%s", cfg->group_id);
+    TDM_CHECK_ADD(td_kafka_producer_conf_new(NULL, txn_id, &cfg->kafka, &conf, &local));
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    conf = NULL;
+    if (r == 0) { /* else the same property would be reported twice */
+        TDM_CHECK_ADD(td_kafka_consumer_conf_new(NULL, cfg->group_id, &cfg->kafka, &conf, &local));
+        if (conf)
+            rd_kafka_conf_destroy(conf);
+    }
+    TDM_CHECK_NOTE(td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", err));
+#undef TDM_CHECK_ADD
+#undef TDM_CHECK_NOTE
+    return rc;
 }
 
 int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)

@@ -41,7 +41,22 @@
 #include "td_error.h"
 #include "tdm_config.h"
 
+#include <stddef.h>
+
 typedef struct tdm_engine tdm_engine;
+
+/* For --check-config: checks what tdm_engine_new() and the start would use,
+ * as the calling user, and creates, changes and connects to nothing: the
+ * rules file (readable, valid; *ret_nrules, if not NULL, gets the number of
+ * rules), schemas_dir (readable, with the schemas the inputs, the roster and
+ * the alerts need), state_dir (a directory this user may write, or missing
+ * and creatable; data.mdb and lock.mdb there readable and writable), the
+ * Kafka producer and consumer settings and the files they name. Every
+ * problem is appended to err as a line of its own, with FILE:LINE:COL of the
+ * key where config_path sets it (NULL: none). Returns 0 or the negative code
+ * of the first problem. */
+int tdm_engine_check(const tdm_config *cfg, const char *config_path, size_t *ret_nrules,
+                     td_error *err);
 
 /* Opens the state store, the schemas and the rules (no Kafka yet). Borrows
  * cfg (it outlives the engine). */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *write_tmp(const char *dir, const char *name, const char *text)
 {
@@ -119,6 +120,87 @@ static void test_clock_keys(void)
     free(dir);
 }
 
+/* --check-config (issue 11): as the unprivileged user when the tests run as
+ * root. It checks state_dir, the schemas and the files Kafka's settings name,
+ * not only the rules, lists every problem with the file:line:col of its key,
+ * and creates nothing (a missing state_dir that could be made is fine). */
+static int run_check(const char *config, char *out, size_t size)
+{
+    char cmd[8192];
+    const char *b = getenv("TD_BUILD_ROOT");
+
+    snprintf(cmd, sizeof(cmd), "%s/daemon/tuodi-matchd --config %s --check-config",
+             b ? b : "build", config);
+    return td_test_run_unprivileged(cmd, out, size);
+}
+
+static void test_check_config(void)
+{
+    char *dir = td_test_tmpdir(), *p, *before, *after, text[4096], out[16384], ro[4096];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL(chmod(dir, 0777), 0); /* the unprivileged user makes state/ here */
+    snprintf(ro, sizeof(ro), "%s/ro", dir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(ro, 0555), 0);
+    CU_ASSERT_EQUAL(chmod(ro, 0555), 0);
+
+    /* fine: state_dir missing but creatable; nothing is created */
+    snprintf(text, sizeof(text),
+             "kafka: {bootstrap.servers: 'localhost:9092'}\n"
+             "rules: %s/deploy/rules/huainan-2023.yaml\n"
+             "schemas_dir: %s/schemas\n"
+             "state_dir: state/matchd\n",
+             td_test_source_root(), td_test_source_root());
+    p = write_tmp(dir, "ok.yaml", text);
+    CU_ASSERT_EQUAL(chmod(p, 0644), 0);
+    before = td_test_tree_listing(dir);
+    CU_ASSERT_EQUAL(run_check(p, out, sizeof(out)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok.yaml: ok (group tuodi-matchd, "));
+    after = td_test_tree_listing(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(after);
+    CU_ASSERT_STRING_EQUAL(before, after);
+    free(before);
+    free(after);
+    free(p);
+
+    /* every problem, each where its key is */
+    snprintf(text, sizeof(text),
+             "kafka:\n"                                         /* 1 */
+             "  bootstrap.servers: localhost:9092\n"            /* 2 */
+             "  ssl.certificate.location: %s/cert.pem\n"        /* 3 */
+             "rules: %s/deploy/rules/huainan-2023.yaml\n"       /* 4 */
+             "schemas_dir: no-such-dir\n"                       /* 5 */
+             "state_dir: ro/state\n",                           /* 6 */
+             dir, td_test_source_root());
+    p = write_tmp(dir, "bad.yaml", text);
+    CU_ASSERT_EQUAL(chmod(p, 0644), 0);
+    free(write_tmp(dir, "cert.pem", "not a certificate\n"));
+    snprintf(ro, sizeof(ro), "%s/cert.pem", dir);
+    CU_ASSERT_EQUAL(chmod(ro, 0000), 0);
+    before = td_test_tree_listing(dir);
+    CU_ASSERT_EQUAL(run_check(p, out, sizeof(out)), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "bad.yaml:6:1: state_dir: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "/ro/state: missing, and "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "cannot create it: no write and search permission on "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "bad.yaml:5:1: schemas_dir: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "/no-such-dir: No such file or directory"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "bad.yaml:3:3: kafka.ssl.certificate.location: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "/cert.pem: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "has no read permission on it"));
+    if (!strstr(out, "bad.yaml:6:1:"))
+        fprintf(stderr, "\n    output:\n%s", out);
+    after = td_test_tree_listing(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(after);
+    CU_ASSERT_STRING_EQUAL(before, after);
+    free(before);
+    free(after);
+    free(p);
+    td_test_rmtree(dir);
+    free(dir);
+}
+
 static void test_reference_in_docs(void)
 {
     char *ref = NULL, *p = NULL, *doc;
@@ -145,6 +227,7 @@ static void add_suites(void)
     TD_TEST(test_shipped_example);
     TD_TEST(test_clock_keys);
     TD_TEST(test_store_keys);
+    TD_TEST(test_check_config);
     TD_TEST(test_reference_in_docs);
 }
 
