@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1264,6 +1265,70 @@ static void test_cli(void)
     free(dir);
 }
 
+/* --check-config (issue 11): the config and the files it names, every
+ * problem at once with its key's file:line:col, nothing created; as nobody
+ * when the tests run as root, for the permission check. */
+static void test_check_config(void)
+{
+    char *o, *e, cfg[4096], text[8192], cmd[8192], out[16384], want[4300];
+    char *dir = td_test_tmpdir();
+    const char *b = getenv("TD_BUILD_ROOT");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL(chmod(dir, 0755), 0);
+    snprintf(cfg, sizeof(cfg), "%s/ctl.yaml", dir);
+    snprintf(text, sizeof(text),
+             "kafka:\n  bootstrap.servers: 127.0.0.1:1\n"
+             "schemas_dir: %s/schemas\nplaces: %s/deploy/data/huainan-divisions.csv\n"
+             "topics_file: %s/deploy/topics.yaml\n",
+             td_test_source_root(), td_test_source_root(), td_test_source_root());
+    CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
+    {
+        const char *a[] = {"tuodictl", "--config", cfg, "--check-config", NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_OK);
+        snprintf(want, sizeof(want), "%s: ok (", cfg);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, want));
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, " topics in "));
+        free(o);
+        free(e);
+    }
+    {
+        const char *a[] = {"tuodictl", "--config", cfg, "--check-config", "report", NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "--check-config takes no command"));
+        free(o);
+        free(e);
+    }
+    /* every problem: a missing topics file and places file, an unreadable
+     * certificate (as nobody) */
+    snprintf(text, sizeof(text),
+             "kafka:\n"                                /* 1 */
+             "  bootstrap.servers: 127.0.0.1:1\n"      /* 2 */
+             "  ssl.ca.location: %s/ca.pem\n"          /* 3 */
+             "schemas_dir: %s/schemas\n"               /* 4 */
+             "places: no-places.csv\n"                 /* 5 */
+             "topics_file: no-topics.yaml\n",          /* 6 */
+             dir, td_test_source_root());
+    CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
+    snprintf(want, sizeof(want), "%s/ca.pem", dir);
+    CU_ASSERT_FATAL(td_test_write_file(want, "not a certificate\n") == 0);
+    CU_ASSERT_EQUAL(chmod(want, 0000), 0);
+    snprintf(cmd, sizeof(cmd), "%s/tools/tuodictl/tuodictl --config %s --check-config",
+             b ? b : "build", cfg);
+    CU_ASSERT_EQUAL(td_test_run_unprivileged(cmd, out, sizeof(out)), TDT_EXIT_USAGE);
+    snprintf(want, sizeof(want), "%s:6:1: topics_file: %s/no-topics.yaml: ", cfg, dir);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+    snprintf(want, sizeof(want), "%s:5:1: places: %s/no-places.csv: ", cfg, dir);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+    snprintf(want, sizeof(want), "%s:3:3: kafka.ssl.ca.location: %s/ca.pem: ", cfg, dir);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "has no read permission on it"));
+    if (!strstr(out, "has no read permission"))
+        fprintf(stderr, "\n    output:\n%s", out);
+    td_test_rmtree(dir);
+    free(dir);
+}
+
 static void add_suites(void)
 {
     td_test_suite("fold", NULL, NULL);
@@ -1289,6 +1354,7 @@ static void add_suites(void)
     TD_TEST(test_verify_encode);
     td_test_suite("cli", NULL, NULL);
     TD_TEST(test_cli);
+    TD_TEST(test_check_config);
     TD_TEST(test_args_county);
     TD_TEST(test_args_township);
     TD_TEST(test_args_dates);

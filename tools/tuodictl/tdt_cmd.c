@@ -2,6 +2,7 @@
 #include "tdt.h"
 
 #include "td_log.h"
+#include "td_path.h"
 #include "td_suggest.h"
 #include "td_time.h"
 
@@ -1349,10 +1350,62 @@ out:
 
 /* ---- main ---- */
 
+/* --check-config: the config, the topics file, the places file, the schemas
+ * and the files kafka: names, as this user; creates, changes and connects
+ * to nothing. Every problem on errf (exit 2), or one "ok" line. */
+static int tdt_check_config(tdt_ctx *x)
+{
+    tdt_topics_file tf;
+    tdt_places *places = NULL;
+    td_avro_registry *reg = NULL;
+    td_error err = {0}, local = {0};
+    const char *cp = x->config_path;
+    size_t ntopics = 0, ncounties = 0;
+    int r;
+
+    r = tdt_ctx_load(x);
+    if (r != 0)
+        return r;
+    memset(&tf, 0, sizeof(tf));
+    if (td_path_check(cp, "topics_file", x->cfg.topics_file, TD_PATH_READ_FILE,
+                      "tuodictl topics create reads it", &err) == 0) {
+        if ((r = tdt_topics_file_load(x->cfg.topics_file, &tf, &local)) < 0)
+            td_error_append(&err, r, "%s", local.msg);
+        ntopics = tf.ntopics;
+        tdt_topics_file_free(&tf);
+    }
+    memset(&local, 0, sizeof(local));
+    if (td_path_check(cp, "places", x->cfg.places, TD_PATH_READ_FILE, NULL, &err) == 0) {
+        if ((r = tdt_places_load(x->cfg.places, &places, &local)) < 0)
+            td_error_append(&err, r, "%s", local.msg);
+        if (places)
+            ncounties = tdt_places_ncounties(places);
+        tdt_places_free(places);
+    }
+    memset(&local, 0, sizeof(local));
+    if (td_path_check(cp, "schemas_dir", x->cfg.schemas_dir, TD_PATH_READ_DIR,
+                      "the Avro schemas are read from it", &err) == 0) {
+        if ((r = tdt_registry_load(&x->cfg, &reg, &local)) < 0)
+            td_error_append(&err, r, "%s", local.msg);
+        td_avro_registry_free(reg);
+    }
+    td_kafka_props_check_files(&x->cfg.kafka, cp, "kafka", &err);
+    if (err.code < 0) {
+        tdt_errf(x->errf, "%s\n", err.msg);
+        tdt_config_free(&x->cfg);
+        return TDT_EXIT_USAGE;
+    }
+    fprintf(x->out, "%s: ok (%zu topics in %s, %zu counties in %s)\n", cp, ntopics,
+            x->cfg.topics_file, ncounties, x->cfg.places);
+    tdt_config_free(&x->cfg);
+    return TDT_EXIT_OK;
+}
+
 static void tdt_usage(FILE *f)
 {
     fprintf(f,
             "Usage: tuodictl [--config FILE] [--prefix P] COMMAND [OPTIONS]\n"
+            "       tuodictl [--config FILE] --check-config\n"
             "       tuodictl --version | --help\n"
             "\n"
             "Commands:\n"
@@ -1362,6 +1415,10 @@ static void tdt_usage(FILE *f)
             "  report          per county: alerts, outcomes, risk-eliminated share\n"
             "\n"
             "  -c, --config FILE  the config (default $TUODI_CONFIG, else %s)\n"
+            "      --check-config load and validate the config and the files it names\n"
+            "                     (topics file, places, schemas, kafka: TLS files) as this\n"
+            "                     user, print every problem as file:line:col, exit; no\n"
+            "                     command, and nothing is created or connected to\n"
             "      --prefix P     topic names start with P. instead of tuodi.\n"
             "  -v, --verbose      show librdkafka's own messages (hidden otherwise: a Kafka\n"
             "                     failure is summed up in one line)\n"
@@ -1378,6 +1435,7 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
     tdt_ctx x;
     int i, r;
     const char *cmd;
+    bool check = false;
 
     memset(&x, 0, sizeof(x));
     x.out = out;
@@ -1402,6 +1460,8 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
             x.prefix = a + 9;
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             x.verbose = true;
+        } else if (strcmp(a, "--check-config") == 0) {
+            check = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             tdt_usage(out);
             return TDT_EXIT_OK;
@@ -1425,6 +1485,13 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
         } else {
             break;
         }
+    }
+    if (check) {
+        if (i < argc) {
+            tdt_errf(errf, "tuodictl: --check-config takes no command (see tuodictl --help)\n");
+            return TDT_EXIT_USAGE;
+        }
+        return tdt_check_config(&x);
     }
     if (i >= argc) {
         tdt_errf(errf, "tuodictl: a command is required\n");
