@@ -18,7 +18,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: tuodi-connector --config FILE [--check-config]\n"
+            "Usage: tuodi-connector --config FILE [--check-config [--connect]]\n"
             "       tuodi-connector --version | --help\n"
             "\n"
             "Reads one department's rows (CSV files in a spool directory, or a PostgreSQL\n"
@@ -31,6 +31,8 @@ static void usage(FILE *f)
             "                      source, the directories and files this user must be able\n"
             "                      to use), print every problem as file:line:col, exit;\n"
             "                      creates, changes and connects to nothing\n"
+            "      --connect       with --check-config: also ask the brokers (10 s at most)\n"
+            "                      whether the topics exist (or topics.create makes them)\n"
             "  -V, --version       print the version\n"
             "  -h, --help          this text\n"
             "\n"
@@ -60,14 +62,15 @@ int main(int argc, char **argv)
         /* Check what the file describes (schemas, mapping, source directories
          * or connection settings, the files Kafka's settings name) as this
          * user, creating, changing and connecting to nothing. */
-        r = tdc_connector_check(&cfg, cli.config, &err);
+        r = tdc_connector_check(&cfg, cli.config, cli.connect, &err);
         if (r < 0) {
             fprintf(stderr, "%s\n", err.msg);
             tdc_config_free(&cfg);
             return 2;
         }
-        printf("%s: ok (instance %s, dataset %s, source %s)\n", cli.config, cfg.instance,
-               tdc_dataset_kind_names[cfg.dataset], cfg.use_postgres ? "postgres" : "spooldir");
+        printf("%s: ok (instance %s, dataset %s, source %s%s)\n", cli.config, cfg.instance,
+               tdc_dataset_kind_names[cfg.dataset], cfg.use_postgres ? "postgres" : "spooldir",
+               cli.connect ? "; the brokers answer, the topics exist or will be created" : "");
         tdc_config_free(&cfg);
         return 0;
     }

@@ -24,6 +24,7 @@
 #define TDC_IDLE_WAIT_MS 500
 #define TDC_RETRY_WAIT_MS 2000
 #define TDC_STARTUP_TIMEOUT_MS 30000
+#define TDC_PROBE_TIMEOUT_MS 10000 /* --check-config --connect */
 /* What a row's record or dead letter may add to the row's own bytes: the
  * Avro framing and the record's source fields and key, or the dead-letter
  * headers (each value at most TDC_HEADER_MAX bytes, about a dozen of them).
@@ -329,7 +330,31 @@ static int tdc_check_add(td_error *err, int r, const td_error *local)
     return r;
 }
 
-int tdc_connector_check(const tdc_config *cfg, const char *config_path, td_error *err)
+/* --connect: the brokers answer, and the topics exist or will be created. */
+static int tdc_check_kafka(const tdc_config *cfg, const char *config_path, td_error *err)
+{
+    const char *const topics[3] = {cfg->topics.records, cfg->topics.dlq, cfg->topics.offsets};
+    static const char *const keys[3] = {"topics.records", "topics.dlq", "topics.offsets"};
+    bool exists[3] = {false, false, false};
+    td_error local = {0};
+    int rc = 0, r;
+
+    r = td_kafka_probe(&cfg->kafka, topics, 3, TDC_PROBE_TIMEOUT_MS, exists, &local);
+    if (r < 0)
+        return td_path_problem(err, config_path, "kafka.bootstrap.servers", r, "%s", local.msg);
+    for (int i = 0; i < 3; i++)
+        if (!exists[i] && !cfg->topics.create) {
+            r = td_path_problem(err, config_path, keys[i], -ENOENT,
+                                "topic %s does not exist, and topics.create is false "
+                                "(tuodictl topics create makes it)", topics[i]);
+            if (rc == 0)
+                rc = r;
+        }
+    return rc;
+}
+
+int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool connect,
+                        td_error *err)
 {
     td_avro_registry *reg = NULL;
     const td_avro_schema *record = NULL, *offset = NULL;
@@ -399,6 +424,8 @@ int tdc_connector_check(const tdc_config *cfg, const char *config_path, td_error
     if (conf)
         rd_kafka_conf_destroy(conf);
     TDC_CHECK_NOTE(td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", err));
+    if (connect)
+        TDC_CHECK_NOTE(tdc_check_kafka(cfg, config_path, err));
 #undef TDC_CHECK_NOTE
     td_avro_registry_free(reg);
     return rc;

@@ -18,6 +18,7 @@
 #include "td_error.h"
 #include "tdc_config.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Counters since start, for logs, STATUS= and tests. */
@@ -46,11 +47,15 @@ int tdc_connector_new(tdc_config *cfg, const char *config_path, tdc_connector **
  * pseudonymisation key read), the source (tdc_spooldir_check(): the spool
  * directories usable or creatable; tdc_postgres_check(): the conninfo and the
  * files it names, no connection), the Kafka producer settings and the files
- * they name (td_kafka_props_check_files()). Every problem is appended to err
- * as a line of its own, with FILE:LINE:COL of the key where the config file
- * sets it (config_path; NULL: none). cfg stays the caller's. Returns 0, or
- * the negative code of the first problem. */
-int tdc_connector_check(const tdc_config *cfg, const char *config_path, td_error *err);
+ * they name (td_kafka_props_check_files()). With connect (--connect) it also
+ * asks the brokers for their metadata (td_kafka_probe(), up to 10 s) and
+ * checks that the records, dead-letter and offsets topics exist, unless
+ * topics.create would make them; that is all it sends. Every problem is
+ * appended to err as a line of its own, with FILE:LINE:COL of the key where
+ * the config file sets it (config_path; NULL: none). cfg stays the
+ * caller's. Returns 0, or the negative code of the first problem. */
+int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool connect,
+                        td_error *err);
 
 /* Runs until a stop is requested (td_signal) or a fatal error: connects,
  * initialises transactions (retrying while the broker is away), reads the

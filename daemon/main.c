@@ -19,7 +19,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: tuodi-matchd --config FILE [--check-config]\n"
+            "Usage: tuodi-matchd --config FILE [--check-config [--connect]]\n"
             "       tuodi-matchd --version | --help\n"
             "\n"
             "Reads the roster and the department topics, keeps each household's windows in\n"
@@ -31,6 +31,8 @@ static void usage(FILE *f)
             "                      state_dir, the files this user must be able to use),\n"
             "                      print every problem as file:line:col, exit; creates,\n"
             "                      changes and connects to nothing\n"
+            "      --connect       with --check-config: also ask the brokers (10 s at most)\n"
+            "                      whether the input topics exist\n"
             "  -V, --version       print the version\n"
             "  -h, --help          this text\n"
             "\n"
@@ -64,14 +66,14 @@ int main(int argc, char **argv)
          * nothing. */
         size_t nrules = 0;
 
-        r = tdm_engine_check(&cfg, cli.config, &nrules, &err);
+        r = tdm_engine_check(&cfg, cli.config, cli.connect, &nrules, &err);
         if (r < 0) {
             fprintf(stderr, "%s\n", err.msg);
             tdm_config_free(&cfg);
             return 2;
         }
-        printf("%s: ok (group %s, %zu rules from %s)\n", cli.config, cfg.group_id, nrules,
-               cfg.rules);
+        printf("%s: ok (group %s, %zu rules from %s%s)\n", cli.config, cfg.group_id, nrules,
+               cfg.rules, cli.connect ? "; the brokers answer, the input topics exist" : "");
         tdm_config_free(&cfg);
         return 0;
     }

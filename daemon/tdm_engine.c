@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #define TDM_STARTUP_TIMEOUT_MS 30000
+#define TDM_PROBE_TIMEOUT_MS 10000 /* --check-config --connect */
 #define TDM_RETRY_WAIT_MS 1000
 #define TDM_KEY_MAX 600
 #define TDM_DAY_MS 86400000LL
@@ -1938,8 +1939,35 @@ static int tdm_longest_window(const tdm_rules *rules)
     return longest;
 }
 
-int tdm_engine_check(const tdm_config *cfg, const char *config_path, size_t *ret_nrules,
-                     td_error *err)
+/* --connect: the brokers answer, and the input topics exist (the daemon
+ * creates its own: alerts, dead letters, clock). */
+static int tdm_check_kafka(const tdm_config *cfg, const char *config_path, td_error *err)
+{
+    const char *const topics[5] = {cfg->topics.roster, cfg->topics.medical, cfg->topics.civil,
+                                   cfg->topics.hr, cfg->topics.verifications};
+    static const char *const keys[5] = {"topics.roster", "topics.medical_insurance",
+                                        "topics.civil_affairs", "topics.human_resources",
+                                        "topics.verifications"};
+    bool exists[5] = {false, false, false, false, false};
+    td_error local = {0};
+    int rc = 0, r;
+
+    r = td_kafka_probe(&cfg->kafka, topics, 5, TDM_PROBE_TIMEOUT_MS, exists, &local);
+    if (r < 0)
+        return td_path_problem(err, config_path, "kafka.bootstrap.servers", r, "%s", local.msg);
+    for (int i = 0; i < 5; i++)
+        if (!exists[i]) {
+            r = td_path_problem(err, config_path, keys[i], -ENOENT,
+                                "topic %s does not exist (tuodictl topics create makes it; "
+                                "tuodi-matchd would wait for it)", topics[i]);
+            if (rc == 0)
+                rc = r;
+        }
+    return rc;
+}
+
+int tdm_engine_check(const tdm_config *cfg, const char *config_path, bool connect,
+                     size_t *ret_nrules, td_error *err)
 {
     static const char *const store_files[] = {"data.mdb", "lock.mdb"};
     td_avro_registry *reg = NULL;
@@ -2021,6 +2049,8 @@ int tdm_engine_check(const tdm_config *cfg, const char *config_path, size_t *ret
             rd_kafka_conf_destroy(conf);
     }
     TDM_CHECK_NOTE(td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", err));
+    if (connect)
+        TDM_CHECK_NOTE(tdm_check_kafka(cfg, config_path, err));
 #undef TDM_CHECK_ADD
 #undef TDM_CHECK_NOTE
     return rc;

@@ -41,6 +41,7 @@
 #include "td_error.h"
 #include "tdm_config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct tdm_engine tdm_engine;
@@ -51,12 +52,15 @@ typedef struct tdm_engine tdm_engine;
  * rules), schemas_dir (readable, with the schemas the inputs, the roster and
  * the alerts need), state_dir (a directory this user may write, or missing
  * and creatable; data.mdb and lock.mdb there readable and writable), the
- * Kafka producer and consumer settings and the files they name. Every
- * problem is appended to err as a line of its own, with FILE:LINE:COL of the
- * key where config_path sets it (NULL: none). Returns 0 or the negative code
- * of the first problem. */
-int tdm_engine_check(const tdm_config *cfg, const char *config_path, size_t *ret_nrules,
-                     td_error *err);
+ * Kafka producer and consumer settings and the files they name. With
+ * connect (--connect) it also asks the brokers for their metadata
+ * (td_kafka_probe(), up to 10 s) and checks that the input topics exist
+ * (roster, the three departments', verifications; the daemon creates the
+ * others). Every problem is appended to err as a line of its own, with
+ * FILE:LINE:COL of the key where config_path sets it (NULL: none). Returns
+ * 0 or the negative code of the first problem. */
+int tdm_engine_check(const tdm_config *cfg, const char *config_path, bool connect,
+                     size_t *ret_nrules, td_error *err);
 
 /* Opens the state store, the schemas and the rules (no Kafka yet). Borrows
  * cfg (it outlives the engine). */

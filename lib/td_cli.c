@@ -9,11 +9,12 @@ int td_cli_parse(int argc, char **argv, const char *program, const char *version
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'k'},
+        {"connect", no_argument, NULL, 'n'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    td_cli cli = {NULL, false};
+    td_cli cli = {NULL, false, false};
     int opt;
 
     optind = 1;
@@ -21,12 +22,13 @@ int td_cli_parse(int argc, char **argv, const char *program, const char *version
         switch (opt) {
         case 'c': cli.config = optarg; break;
         case 'k': cli.check = true; break;
+        case 'n': cli.connect = true; break;
         case 'V': printf("%s %s\n", program, version); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (!cli.config || optind != argc) {
+    if (!cli.config || optind != argc || (cli.connect && !cli.check)) {
         usage(stderr);
         return 2;
     }

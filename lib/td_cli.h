@@ -1,6 +1,6 @@
 /* td_cli: the command line every tuodi program shares:
  *
- *   PROGRAM --config FILE [--check-config]
+ *   PROGRAM --config FILE [--check-config [--connect]]
  *   PROGRAM --version | --help
  *
  * usage(f) prints the program's own text (for --help on stdout, for a usage
@@ -16,11 +16,14 @@
 typedef struct td_cli {
     const char *config; /* the --config argument (points into argv) */
     bool check;         /* --check-config */
+    bool connect;       /* --connect: with --check-config only; also reach
+                           the brokers and look for the topics */
 } td_cli;
 
 /* Parses argv into *ret. Returns -1 when the program should go on, or the
  * exit status to return at once: 0 after --help or --version (printed as
- * "<program> <version>"), 2 on a usage error (usage printed to stderr). */
+ * "<program> <version>"), 2 on a usage error (usage printed to stderr;
+ * --connect without --check-config is one). */
 int td_cli_parse(int argc, char **argv, const char *program, const char *version,
                  void (*usage)(FILE *f), td_cli *ret);
 

@@ -1260,3 +1260,69 @@ int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
     }
     return rc;
 }
+
+/* What td_kafka_probe's client heard: its last error, instead of logs. */
+typedef struct td_kafka_probe_state {
+    char last[256];
+} td_kafka_probe_state;
+
+static void td_kafka_probe_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    (void)level;
+    (void)fac;
+    (void)buf;
+}
+
+static void td_kafka_probe_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    td_kafka_probe_state *st = opaque;
+
+    (void)rk;
+    (void)code;
+    snprintf(st->last, sizeof(st->last), "%s", reason ? reason : "");
+}
+
+int td_kafka_probe(const td_kafka_props *props, const char *const *topics, size_t n,
+                   int timeout_ms, bool *ret_exists, td_error *err)
+{
+    td_kafka_probe_state st = {.last = ""};
+    const struct rd_kafka_metadata *md = NULL;
+    const td_kafka_prop *bs = td_kafka_props_find(props, "bootstrap.servers");
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_resp_err_t x;
+    rd_kafka_t *rk = NULL;
+    int r;
+
+    if (!bs)
+        bs = td_kafka_props_find(props, "metadata.broker.list");
+    r = td_kafka_producer_conf_new(NULL, NULL, props, &conf, err);
+    if (r < 0)
+        return r;
+    rd_kafka_conf_set_log_cb(conf, td_kafka_probe_log);
+    rd_kafka_conf_set_error_cb(conf, td_kafka_probe_error);
+    rd_kafka_conf_set_opaque(conf, &st);
+    r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, err);
+    if (r < 0)
+        return r;
+    x = td_kafka_metadata(rk, timeout_ms, &md);
+    if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        r = td_error_set(err, x == RD_KAFKA_RESP_ERR__TRANSPORT ? -ECONNREFUSED : -ETIMEDOUT,
+                         "no broker of bootstrap.servers %s answered within %d ms: "
+                         "%s%s%s",
+                         bs ? bs->value : "(unset)", timeout_ms, rd_kafka_err2str(x),
+                         st.last[0] ? "; last error: " : "", st.last);
+        td_kafka_destroy(rk);
+        return r;
+    }
+    for (size_t i = 0; ret_exists && i < n; i++) {
+        ret_exists[i] = false;
+        for (int t = 0; t < md->topic_cnt; t++)
+            if (strcmp(md->topics[t].topic, topics[i]) == 0 &&
+                md->topics[t].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                ret_exists[i] = true;
+    }
+    rd_kafka_metadata_destroy(md);
+    td_kafka_destroy(rk);
+    return 0;
+}

@@ -88,6 +88,16 @@ int td_kafka_conf_apply(rd_kafka_conf_t *conf, const td_kafka_props *p, td_error
 int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
                                const char *section, td_error *err);
 
+/* For --check-config --connect: connects with props (an idempotent, not
+ * transactional producer that sends nothing and creates no topic), waits up
+ * to timeout_ms for the cluster's metadata and, when ret_exists is not NULL,
+ * sets ret_exists[i] to whether topics[i] exists. librdkafka's logs are not
+ * shown; its last error goes into the message. Returns 0; -ECONNREFUSED or
+ * -ETIMEDOUT (no broker answered: err names bootstrap.servers and why),
+ * -EINVAL (props refused) or -ENOMEM. */
+int td_kafka_probe(const td_kafka_props *props, const char *const *topics, size_t n,
+                   int timeout_ms, bool *ret_exists, td_error *err);
+
 /* ---- client configurations ---------------------------------------------- */
 
 /* Installs td_kafka's log callback (librdkafka's logs go to td_log with
