@@ -62,9 +62,8 @@ int main(int argc, char **argv)
         /* Check what the file describes (schemas, mapping, source directories
          * or connection settings, the files Kafka's settings name) as this
          * user, creating, changing and connecting to nothing. */
-        r = tdc_connector_check(&cfg, cli.config, cli.connect, &err);
+        r = tdc_connector_check(&cfg, cli.config, cli.connect, stderr);
         if (r < 0) {
-            fprintf(stderr, "%s\n", err.msg);
             tdc_config_free(&cfg);
             return 2;
         }

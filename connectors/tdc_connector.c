@@ -321,15 +321,6 @@ fail:
     return r;
 }
 
-/* Appends local's text to err (tdc_dataset_new() and others clear or set
- * their err): the check lists every problem. Returns r. */
-static int tdc_check_add(td_error *err, int r, const td_error *local)
-{
-    if (r < 0)
-        td_error_append(err, r, "%s", local->msg[0] ? local->msg : strerror(-r));
-    return r;
-}
-
 /* --connect: the brokers answer, and the topics exist or will be created. */
 static int tdc_check_kafka(const tdc_config *cfg, const char *config_path, td_error *err)
 {
@@ -354,79 +345,81 @@ static int tdc_check_kafka(const tdc_config *cfg, const char *config_path, td_er
 }
 
 int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool connect,
-                        td_error *err)
+                        FILE *out)
 {
     td_avro_registry *reg = NULL;
     const td_avro_schema *record = NULL, *offset = NULL;
     tdc_dataset *ds = NULL;
     rd_kafka_conf_t *conf = NULL;
-    td_error local = {0};
+    td_error step;
     char txn_id[200];
     int rc = 0, r;
 
-#define TDC_CHECK_NOTE(expr)          \
-    do {                              \
-        if ((r = (expr)) < 0 && !rc)  \
-            rc = r;                   \
+    /* Each step's problems go to out at once: there may be more than one
+     * td_error holds. */
+#define TDC_CHECK(expr)                                    \
+    do {                                                   \
+        memset(&step, 0, sizeof(step));                    \
+        r = (expr);                                        \
+        if (r < 0 && !step.msg[0])                         \
+            td_error_set(&step, r, "%s", strerror(-r));    \
+        td_path_report(&step, out);                        \
+        if (r < 0 && !rc)                                  \
+            rc = r;                                        \
+    } while (0)
+    /* a step that writes its problems to out itself */
+#define TDC_CHECK_OUT(expr)          \
+    do {                             \
+        if ((r = (expr)) < 0 && !rc) \
+            rc = r;                  \
     } while (0)
 
-    if (!cfg)
-        return td_error_append(err, -EINVAL, "tdc_connector_check: no config");
+    if (!cfg || !out)
+        return -EINVAL;
     /* schemas and mapping: what tdc_connector_new() builds */
-    r = td_path_check(config_path, "schemas_dir", cfg->schemas_dir, TD_PATH_READ_DIR,
-                      "the Avro schemas are read from it", err);
-    TDC_CHECK_NOTE(r);
+    TDC_CHECK(td_path_check(config_path, "schemas_dir", cfg->schemas_dir, TD_PATH_READ_DIR,
+                            "the Avro schemas are read from it", &step));
     if (r == 0) {
         char hist[4096];
         struct stat st;
 
-        if (td_avro_registry_new(&reg) < 0)
-            TDC_CHECK_NOTE(td_error_append(err, -ENOMEM, "out of memory"));
+        TDC_CHECK(td_avro_registry_new(&reg));
         if (reg) {
-            memset(&local, 0, sizeof(local));
-            TDC_CHECK_NOTE(tdc_check_add(
-                err, td_avro_registry_load_dir(reg, cfg->schemas_dir, NULL, &local), &local));
+            TDC_CHECK(td_avro_registry_load_dir(reg, cfg->schemas_dir, NULL, &step));
             snprintf(hist, sizeof(hist), "%s/history", cfg->schemas_dir);
-            if (stat(hist, &st) == 0) {
-                memset(&local, 0, sizeof(local));
-                TDC_CHECK_NOTE(tdc_check_add(
-                    err, td_avro_registry_load_dir(reg, hist, NULL, &local), &local));
-            }
+            if (stat(hist, &st) == 0)
+                TDC_CHECK(td_avro_registry_load_dir(reg, hist, NULL, &step));
             record = td_avro_registry_find_name(reg, tdc_record_schema_names[cfg->dataset]);
             offset = td_avro_registry_find_name(reg, "cn.tuodi.ConnectorOffset");
             if (!record || !offset)
-                TDC_CHECK_NOTE(td_path_problem(err, config_path, "schemas_dir", -ENOENT,
-                                               "%s: the schemas %s and "
-                                               "cn.tuodi.ConnectorOffset are needed",
-                                               cfg->schemas_dir,
-                                               tdc_record_schema_names[cfg->dataset]));
+                TDC_CHECK(td_path_problem(&step, config_path, "schemas_dir", -ENOENT,
+                                          "%s: the schemas %s and cn.tuodi.ConnectorOffset "
+                                          "are needed", cfg->schemas_dir,
+                                          tdc_record_schema_names[cfg->dataset]));
         }
     }
     if (record) {
-        memset(&local, 0, sizeof(local));
-        r = tdc_dataset_new((tdc_dataset_kind)cfg->dataset, &cfg->mapping, record,
-                            cfg->instance, &ds, &local);
-        TDC_CHECK_NOTE(tdc_check_add(err, r, &local));
+        TDC_CHECK(tdc_dataset_new((tdc_dataset_kind)cfg->dataset, &cfg->mapping, record,
+                                  cfg->instance, &ds, &step));
         tdc_dataset_free(ds);
     }
     /* the source: directories or connection settings, touching nothing */
     if (cfg->use_postgres)
-        TDC_CHECK_NOTE(tdc_postgres_check(&cfg->source.postgres, config_path,
-                                          "source.postgres", err));
+        TDC_CHECK_OUT(tdc_postgres_check(&cfg->source.postgres, config_path, "source.postgres",
+                                     out));
     else
-        TDC_CHECK_NOTE(tdc_spooldir_check(&cfg->source.spooldir, config_path,
-                                          "source.spooldir", err));
+        TDC_CHECK_OUT(tdc_spooldir_check(&cfg->source.spooldir, config_path, "source.spooldir",
+                                     out));
     /* Kafka: the producer's settings and the files they name, no connection */
     snprintf(txn_id, sizeof(txn_id), "tuodi-connector.%s", cfg->instance);
-    memset(&local, 0, sizeof(local));
-    r = td_kafka_producer_conf_new(NULL, txn_id, &cfg->kafka, &conf, &local);
-    TDC_CHECK_NOTE(tdc_check_add(err, r, &local));
+    TDC_CHECK(td_kafka_producer_conf_new(NULL, txn_id, &cfg->kafka, &conf, &step));
     if (conf)
         rd_kafka_conf_destroy(conf);
-    TDC_CHECK_NOTE(td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", err));
+    TDC_CHECK_OUT(td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", out));
     if (connect)
-        TDC_CHECK_NOTE(tdc_check_kafka(cfg, config_path, err));
-#undef TDC_CHECK_NOTE
+        TDC_CHECK(tdc_check_kafka(cfg, config_path, &step));
+#undef TDC_CHECK
+#undef TDC_CHECK_OUT
     td_avro_registry_free(reg);
     return rc;
 }

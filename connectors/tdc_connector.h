@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Counters since start, for logs, STATUS= and tests. */
 typedef struct tdc_stats {
@@ -51,11 +52,12 @@ int tdc_connector_new(tdc_config *cfg, const char *config_path, tdc_connector **
  * asks the brokers for their metadata (td_kafka_probe(), up to 10 s) and
  * checks that the records, dead-letter and offsets topics exist, unless
  * topics.create would make them; that is all it sends. Every problem is
- * appended to err as a line of its own, with FILE:LINE:COL of the key where
- * the config file sets it (config_path; NULL: none). cfg stays the
- * caller's. Returns 0, or the negative code of the first problem. */
+ * written to out as a line of its own (there may be more than a td_error
+ * holds), with FILE:LINE:COL of the key where the config file sets it
+ * (config_path; NULL: none). cfg stays the caller's. Returns 0, or the
+ * negative code of the first problem (-EINVAL without cfg or out). */
 int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool connect,
-                        td_error *err);
+                        FILE *out);
 
 /* Runs until a stop is requested (td_signal) or a fatal error: connects,
  * initialises transactions (retrying while the broker is away), reads the

@@ -66,9 +66,8 @@ int main(int argc, char **argv)
          * nothing. */
         size_t nrules = 0;
 
-        r = tdm_engine_check(&cfg, cli.config, cli.connect, &nrules, &err);
+        r = tdm_engine_check(&cfg, cli.config, cli.connect, &nrules, stderr);
         if (r < 0) {
-            fprintf(stderr, "%s\n", err.msg);
             tdm_config_free(&cfg);
             return 2;
         }

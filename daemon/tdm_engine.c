@@ -1967,92 +1967,92 @@ static int tdm_check_kafka(const tdm_config *cfg, const char *config_path, td_er
 }
 
 int tdm_engine_check(const tdm_config *cfg, const char *config_path, bool connect,
-                     size_t *ret_nrules, td_error *err)
+                     size_t *ret_nrules, FILE *out)
 {
     static const char *const store_files[] = {"data.mdb", "lock.mdb"};
     td_avro_registry *reg = NULL;
     tdm_rules *rules = NULL;
     rd_kafka_conf_t *conf = NULL;
-    td_error local = {0};
+    td_error step;
     char txn_id[200];
     int rc = 0, r;
 
-#define TDM_CHECK_ADD(expr)                                                          \
-    do {                                                                             \
-        memset(&local, 0, sizeof(local));                                            \
-        if ((r = (expr)) < 0) {                                                      \
-            td_error_append(err, r, "%s", local.msg[0] ? local.msg : strerror(-r));  \
-            if (!rc)                                                                 \
-                rc = r;                                                              \
-        }                                                                            \
+    /* Each step's problems go to out at once: there may be more than one
+     * td_error holds. */
+#define TDM_CHECK(expr)                                    \
+    do {                                                   \
+        memset(&step, 0, sizeof(step));                    \
+        r = (expr);                                        \
+        if (r < 0 && !step.msg[0])                         \
+            td_error_set(&step, r, "%s", strerror(-r));    \
+        td_path_report(&step, out);                        \
+        if (r < 0 && !rc)                                  \
+            rc = r;                                        \
     } while (0)
-#define TDM_CHECK_NOTE(expr)         \
+    /* a step that writes its problems to out itself */
+#define TDM_CHECK_OUT(expr)          \
     do {                             \
         if ((r = (expr)) < 0 && !rc) \
             rc = r;                  \
     } while (0)
 
-    if (!cfg)
-        return td_error_append(err, -EINVAL, "tdm_engine_check: no config");
+    if (!cfg || !out)
+        return -EINVAL;
     /* the rules file */
-    r = td_path_check(config_path, "rules", cfg->rules, TD_PATH_READ_FILE, NULL, err);
-    TDM_CHECK_NOTE(r);
+    TDM_CHECK(td_path_check(config_path, "rules", cfg->rules, TD_PATH_READ_FILE, NULL, &step));
     if (r == 0) {
-        TDM_CHECK_ADD(tdm_rules_load(cfg->rules, &rules, &local));
+        TDM_CHECK(tdm_rules_load(cfg->rules, &rules, &step));
         if (rules && ret_nrules)
             *ret_nrules = tdm_rules_count(rules);
         tdm_rules_free(rules);
     }
     /* the schemas tdm_engine_new() needs */
-    r = td_path_check(config_path, "schemas_dir", cfg->schemas_dir, TD_PATH_READ_DIR,
-                      "the Avro schemas are read from it", err);
-    TDM_CHECK_NOTE(r);
+    TDM_CHECK(td_path_check(config_path, "schemas_dir", cfg->schemas_dir, TD_PATH_READ_DIR,
+                            "the Avro schemas are read from it", &step));
     if (r == 0) {
-        if (td_avro_registry_new(&reg) < 0)
-            TDM_CHECK_NOTE(td_error_append(err, -ENOMEM, "out of memory"));
+        TDM_CHECK(td_avro_registry_new(&reg));
         if (reg) {
-            TDM_CHECK_ADD(td_avro_registry_load_dir(reg, cfg->schemas_dir, NULL, &local));
+            TDM_CHECK(td_avro_registry_load_dir(reg, cfg->schemas_dir, NULL, &step));
             for (int i = 0; i < TDM_IN_COUNT; i++)
                 if (tdm_in_schema[i] && !td_avro_registry_find_name(reg, tdm_in_schema[i]))
-                    TDM_CHECK_NOTE(td_path_problem(err, config_path, "schemas_dir", -ENOENT,
-                                                   "%s: no schema %s", cfg->schemas_dir,
-                                                   tdm_in_schema[i]));
+                    TDM_CHECK(td_path_problem(&step, config_path, "schemas_dir", -ENOENT,
+                                              "%s: no schema %s", cfg->schemas_dir,
+                                              tdm_in_schema[i]));
             if (!td_avro_registry_find_name(reg, TDM_ROSTER_SCHEMA) ||
                 !td_avro_registry_find_name(reg, "cn.tuodi.Alert"))
-                TDM_CHECK_NOTE(td_path_problem(err, config_path, "schemas_dir", -ENOENT,
-                                               "%s: no Household or Alert schema",
-                                               cfg->schemas_dir));
+                TDM_CHECK(td_path_problem(&step, config_path, "schemas_dir", -ENOENT,
+                                          "%s: no Household or Alert schema",
+                                          cfg->schemas_dir));
         }
         td_avro_registry_free(reg);
     }
     /* the state store: a directory it may write (or create), and its files */
-    r = td_path_check(config_path, "state_dir", cfg->state_dir, TD_PATH_MAKE_DIR,
-                      "the LMDB state store lives there", err);
-    TDM_CHECK_NOTE(r);
+    TDM_CHECK(td_path_check(config_path, "state_dir", cfg->state_dir, TD_PATH_MAKE_DIR,
+                            "the LMDB state store lives there", &step));
     for (size_t i = 0; r == 0 && i < sizeof(store_files) / sizeof(store_files[0]); i++) {
         char path[4096];
 
         snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, store_files[i]);
         if (access(path, F_OK) == 0)
-            TDM_CHECK_NOTE(td_path_check(config_path, "state_dir", path, TD_PATH_WRITE_FILE,
-                                         "a file of the state store", err));
+            TDM_CHECK(td_path_check(config_path, "state_dir", path, TD_PATH_WRITE_FILE,
+                                    "a file of the state store", &step));
     }
     /* Kafka: the settings of both clients and the files they name, no connection */
     snprintf(txn_id, sizeof(txn_id), "tuodi-matchd.%s", cfg->group_id);
-    TDM_CHECK_ADD(td_kafka_producer_conf_new(NULL, txn_id, &cfg->kafka, &conf, &local));
+    TDM_CHECK(td_kafka_producer_conf_new(NULL, txn_id, &cfg->kafka, &conf, &step));
     if (conf)
         rd_kafka_conf_destroy(conf);
     conf = NULL;
     if (r == 0) { /* else the same property would be reported twice */
-        TDM_CHECK_ADD(td_kafka_consumer_conf_new(NULL, cfg->group_id, &cfg->kafka, &conf, &local));
+        TDM_CHECK(td_kafka_consumer_conf_new(NULL, cfg->group_id, &cfg->kafka, &conf, &step));
         if (conf)
             rd_kafka_conf_destroy(conf);
     }
-    TDM_CHECK_NOTE(td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", err));
+    TDM_CHECK_OUT(td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", out));
     if (connect)
-        TDM_CHECK_NOTE(tdm_check_kafka(cfg, config_path, err));
-#undef TDM_CHECK_ADD
-#undef TDM_CHECK_NOTE
+        TDM_CHECK(tdm_check_kafka(cfg, config_path, &step));
+#undef TDM_CHECK
+#undef TDM_CHECK_OUT
     return rc;
 }
 

@@ -43,6 +43,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct tdm_engine tdm_engine;
 
@@ -56,11 +57,12 @@ typedef struct tdm_engine tdm_engine;
  * connect (--connect) it also asks the brokers for their metadata
  * (td_kafka_probe(), up to 10 s) and checks that the input topics exist
  * (roster, the three departments', verifications; the daemon creates the
- * others). Every problem is appended to err as a line of its own, with
- * FILE:LINE:COL of the key where config_path sets it (NULL: none). Returns
- * 0 or the negative code of the first problem. */
+ * others). Every problem is written to out as a line of its own (there may
+ * be more than a td_error holds), with FILE:LINE:COL of the key where
+ * config_path sets it (NULL: none). Returns 0 or the negative code of the
+ * first problem (-EINVAL without cfg or out). */
 int tdm_engine_check(const tdm_config *cfg, const char *config_path, bool connect,
-                     size_t *ret_nrules, td_error *err);
+                     size_t *ret_nrules, FILE *out);
 
 /* Opens the state store, the schemas and the rules (no Kafka yet). Borrows
  * cfg (it outlives the engine). */

@@ -1230,7 +1230,7 @@ out:
 }
 
 int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
-                               const char *section, td_error *err)
+                               const char *section, FILE *out)
 {
     static const struct {
         const char *key;
@@ -1238,6 +1238,7 @@ int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
     } files[] = {{"ssl.ca.location", true},       {"ssl.certificate.location", false},
                  {"ssl.key.location", false},     {"ssl.keystore.location", false},
                  {"ssl.crl.location", false},     {"sasl.kerberos.keytab", false}};
+    td_error err = {0};
     int rc = 0, r;
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -1254,7 +1255,8 @@ int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
         r = td_path_check(config_path, key, prop->value,
                           files[i].dir_ok && stat(prop->value, &st) == 0 && S_ISDIR(st.st_mode)
                               ? TD_PATH_READ_DIR : TD_PATH_READ_FILE,
-                          NULL, err);
+                          NULL, &err);
+        td_path_report(&err, out);
         if (r < 0 && rc == 0)
             rc = r;
     }

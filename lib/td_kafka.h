@@ -83,10 +83,11 @@ int td_kafka_conf_apply(rd_kafka_conf_t *conf, const td_kafka_props *p, td_error
  * ssl.keystore.location, ssl.crl.location, sasl.kerberos.keytab) are
  * readable by this user (td_path.h). section is where the props are in the
  * config file ("kafka"; NULL: "kafka"), config_path the file, for
- * FILE:LINE:COL (NULL: none). Every problem is appended to err; returns 0 or
- * the code of the first. Connects to nothing. */
+ * FILE:LINE:COL (NULL: none). Every problem is written to out as a line of
+ * its own (td_path_report(); out NULL: nowhere); returns 0 or the code of
+ * the first. Connects to nothing. */
 int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
-                               const char *section, td_error *err);
+                               const char *section, FILE *out);
 
 /* For --check-config --connect: connects with props (an idempotent, not
  * transactional producer that sends nothing and creates no topic), waits up

@@ -185,3 +185,20 @@ int td_path_check(const char *config_path, const char *key, const char *path,
     }
     return 0;
 }
+
+int td_path_report(td_error *step, FILE *f)
+{
+    int code;
+
+    if (!step)
+        return 0;
+    code = step->code;
+    if (f && step->msg[0]) {
+        size_t n = strlen(step->msg);
+        fputs(step->msg, f);
+        if (step->msg[n - 1] != '\n')
+            fputc('\n', f);
+    }
+    td_error_clear(step);
+    return code;
+}

@@ -20,6 +20,8 @@
 
 #include "td_error.h"
 
+#include <stdio.h>
+
 typedef enum td_path_need {
     TD_PATH_READ_FILE,  /* exists, is not a directory, readable */
     TD_PATH_WRITE_FILE, /* exists, is not a directory, readable and writable */
@@ -45,5 +47,10 @@ int td_path_check(const char *config_path, const char *key, const char *path,
  * problems about a key, in the same form. */
 int td_path_problem(td_error *err, const char *config_path, const char *key, int code,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* For checks with more problems than one td_error holds: writes what step
+ * holds (a problem a line, each ending in a newline) to f, then clears
+ * step. Returns step's code (0 when it held nothing). */
+int td_path_report(td_error *step, FILE *f);
 
 #endif

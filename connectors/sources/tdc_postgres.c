@@ -407,7 +407,7 @@ oom:
 }
 
 int tdc_postgres_check(const struct tdc_postgres_config *cfg, const char *config_path,
-                       const char *key_prefix, td_error *err)
+                       const char *key_prefix, FILE *out)
 {
     /* conninfo options that name a file (or, sslcrldir, a directory) */
     static const struct {
@@ -423,14 +423,16 @@ int tdc_postgres_check(const struct tdc_postgres_config *cfg, const char *config
     char *msg = NULL;
     int rc = 0, r;
 
-    if (!cfg)
-        return td_error_append(err, -EINVAL, "tdc_postgres_check: NULL argument");
+    if (!cfg || !out)
+        return -EINVAL;
     if (!key_prefix)
         key_prefix = "postgres";
     r = tdc_postgres_new(cfg, &src, &local);
     tdc_source_free(src);
-    if (r < 0)
-        return td_error_append(err, r, "%s", local.msg);
+    if (r < 0) {
+        td_path_report(&local, out);
+        return r;
+    }
     if (!strchr(cfg->conninfo, '=') && strncmp(cfg->conninfo, "postgresql://", 13) != 0 &&
         strncmp(cfg->conninfo, "postgres://", 11) != 0)
         return 0;
@@ -447,7 +449,8 @@ int tdc_postgres_check(const struct tdc_postgres_config *cfg, const char *config
             if (strcmp(o->keyword, "sslrootcert") == 0 && strcmp(o->val, "system") == 0)
                 continue;
             snprintf(why, sizeof(why), "its %s", files[i].name);
-            r = td_path_check(config_path, key, o->val, files[i].need, why, err);
+            r = td_path_check(config_path, key, o->val, files[i].need, why, &local);
+            td_path_report(&local, out);
             if (r < 0 && rc == 0)
                 rc = r;
         }

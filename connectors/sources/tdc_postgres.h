@@ -126,6 +126,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The `postgres:` section of a source's config; filled by td_config from
  * tdc_postgres_config_table, released with td_config_free(). */
@@ -161,10 +162,10 @@ int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
  * sslcrldir, passfile) are readable by this user (td_path.h). key_prefix
  * names the section in the file ("source.postgres"; NULL: "postgres") and
  * config_path the file, for FILE:LINE:COL (NULL: none). Every problem is
- * appended to err, never the conninfo itself; returns 0 or the code of the
- * first problem. */
+ * written to out as a line of its own (td_path_report()), never the conninfo
+ * itself; returns 0 or the code of the first (-EINVAL without cfg or out). */
 int tdc_postgres_check(const struct tdc_postgres_config *cfg, const char *config_path,
-                       const char *key_prefix, td_error *err);
+                       const char *key_prefix, FILE *out);
 
 /* Counters since tdc_postgres_new(), for logs and metrics. */
 typedef struct tdc_postgres_stats {

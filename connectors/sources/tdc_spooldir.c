@@ -1424,7 +1424,7 @@ fail:
 }
 
 int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config_path,
-                       const char *key_prefix, td_error *err)
+                       const char *key_prefix, FILE *out)
 {
     static const char *const keys[4] = {"input_dir", "processing_dir", "finished_dir",
                                         "error_dir"};
@@ -1435,17 +1435,17 @@ int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config
     char *paths[4] = {NULL, NULL, NULL, NULL}, key[4][200], delim;
     struct stat st[4];
     bool there[4] = {false, false, false, false};
-    td_error local = {0};
+    td_error local = {0}, *err = &local; /* one problem at a time, then to out */
     int rc = 0, r;
 
-    if (!cfg)
-        return td_error_append(err, -EINVAL, "tdc_spooldir_check: NULL argument");
+    if (!cfg || !out)
+        return -EINVAL;
     if (!key_prefix)
         key_prefix = "spooldir";
     for (int i = 0; i < 4; i++)
         snprintf(key[i], sizeof(key[i]), "%s.%s", key_prefix, keys[i]);
-    if ((r = spool_check_values(cfg, &delim, &local)) < 0) {
-        td_error_append(err, r, "%s", local.msg);
+    if ((r = spool_check_values(cfg, &delim, err)) < 0) {
+        td_path_report(err, out);
         if (!cfg->input_dir || !cfg->input_dir[0])
             return r;
         rc = r;
@@ -1455,8 +1455,9 @@ int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config
     paths[2] = paths[0] ? sub_dir(paths[0], cfg->finished_dir, "finished") : NULL;
     paths[3] = paths[0] ? sub_dir(paths[0], cfg->error_dir, "error") : NULL;
     if (!paths[0] || !paths[1] || !paths[2] || !paths[3]) {
-        rc = td_error_append(err, -ENOMEM, "spooldir: out of memory");
-        goto out;
+        rc = td_error_set(err, -ENOMEM, "spooldir: out of memory");
+        td_path_report(err, out);
+        goto done;
     }
     for (int i = 0; i < 4; i++) {
         td_path_need need = i == 0 ? TD_PATH_WRITE_DIR
@@ -1466,6 +1467,7 @@ int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config
                                 "create_dirs: true to have it created)", paths[i]);
         else
             r = td_path_check(config_path, key[i], paths[i], need, why[i], err);
+        td_path_report(err, out);
         if (r < 0 && rc == 0)
             rc = r;
         there[i] = stat(paths[i], &st[i]) == 0 && S_ISDIR(st[i].st_mode);
@@ -1503,6 +1505,7 @@ int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config
                                 "%s is on another filesystem than input_dir %s (files are "
                                 "moved with rename(), which cannot cross filesystems)",
                                 paths[i], paths[0]);
+            td_path_report(err, out);
             if (rc == 0)
                 rc = r;
         }
@@ -1516,11 +1519,12 @@ int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config
                 r = td_path_problem(err, config_path, key[j], -EINVAL,
                                     "%s and %s are the same directory (%s)", key[i], key[j],
                                     paths[j]);
+                td_path_report(err, out);
                 if (rc == 0)
                     rc = r;
             }
         }
-out:
+done:
     for (int i = 0; i < 4; i++)
         free(paths[i]);
     return rc;

@@ -126,6 +126,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef enum tdc_spooldir_ready {
     TDC_SPOOLDIR_READY_MARKER = 0,
@@ -179,9 +180,10 @@ int tdc_spooldir_new(const struct tdc_spooldir_config *cfg, tdc_source **ret, td
  * one filesystem and are four different directories. key_prefix names the
  * section in the file ("source.spooldir"; NULL: "spooldir") and config_path
  * the file, for FILE:LINE:COL in messages (NULL: none). Every problem is
- * appended to err as a line of its own; returns 0 or the code of the first. */
+ * written to out as a line of its own (td_path_report()); returns 0 or the
+ * code of the first (-EINVAL without cfg or out). */
 int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config_path,
-                       const char *key_prefix, td_error *err);
+                       const char *key_prefix, FILE *out);
 
 /* NULL when the row last returned by next() is well-formed; else the reason
  * ("FILE:LINE: ...", no row data in it) why the CSV reader could not read it.

@@ -216,6 +216,31 @@ static void test_check_config_permissions(void)
     free(before);
     free(after);
 
+    /* more problems than one td_error holds (2 KiB): every one is listed */
+    {
+        char longname[201];
+        memset(longname, 'x', 200);
+        longname[200] = '\0';
+        mkdir_mode(dir, longname, 0555);
+        snprintf(text, sizeof(text),
+                 "instance: medical\ndataset: medical_insurance\nschemas_dir: %s/schemas\n"
+                 "kafka:\n  bootstrap.servers: 127.0.0.1:9\n"
+                 "  ssl.ca.location: %s/%s/ca.pem\n"
+                 "  ssl.certificate.location: %s/%s/cert.pem\n"
+                 "source:\n  spooldir:\n    input_dir: %s\n",
+                 td_test_source_root(), dir, longname, dir, longname, longname);
+        write_mode(dir, "long.yaml", text, 0644);
+        CU_ASSERT_EQUAL(check_unprivileged(dir, "long.yaml"), 2);
+        CU_ASSERT(strlen(out) > 2048);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "long.yaml:10:5: source.spooldir.input_dir: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "long.yaml: source.spooldir.processing_dir: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "long.yaml: source.spooldir.finished_dir: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "long.yaml: source.spooldir.error_dir: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "long.yaml:6:3: kafka.ssl.ca.location: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "long.yaml:7:3: kafka.ssl.certificate.location: "));
+        CU_ASSERT_PTR_NULL(strstr(out, "..."));
+    }
+
     /* a ${file:...} secret the user cannot read: where it is written */
     write_mode(dir, "secret", "hunter2\n", 0000);
     mkdir_mode(dir, "in", 0777);

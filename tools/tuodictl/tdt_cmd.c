@@ -1358,47 +1358,54 @@ static int tdt_check_config(tdt_ctx *x)
     tdt_topics_file tf;
     tdt_places *places = NULL;
     td_avro_registry *reg = NULL;
-    td_error err = {0}, local = {0};
+    td_error step = {0};
     const char *cp = x->config_path;
     size_t ntopics = 0, ncounties = 0;
+    bool bad = false;
     int r;
 
     r = tdt_ctx_load(x);
     if (r != 0)
         return r;
+    /* each step's problems are printed at once: there may be more than one
+     * td_error holds */
+#define TDT_CHECK_REPORT()                          \
+    do {                                            \
+        if (step.msg[0]) {                          \
+            tdt_errf(x->errf, "%s\n", step.msg);    \
+            bad = true;                             \
+        }                                           \
+        td_error_clear(&step);                      \
+    } while (0)
     memset(&tf, 0, sizeof(tf));
     if (td_path_check(cp, "topics_file", x->cfg.topics_file, TD_PATH_READ_FILE,
-                      "tuodictl topics create reads it", &err) == 0) {
-        if ((r = tdt_topics_file_load(x->cfg.topics_file, &tf, &local)) < 0)
-            td_error_append(&err, r, "%s", local.msg);
+                      "tuodictl topics create reads it", &step) == 0) {
+        tdt_topics_file_load(x->cfg.topics_file, &tf, &step);
         ntopics = tf.ntopics;
         tdt_topics_file_free(&tf);
     }
-    memset(&local, 0, sizeof(local));
-    if (td_path_check(cp, "places", x->cfg.places, TD_PATH_READ_FILE, NULL, &err) == 0) {
-        if ((r = tdt_places_load(x->cfg.places, &places, &local)) < 0)
-            td_error_append(&err, r, "%s", local.msg);
+    TDT_CHECK_REPORT();
+    if (td_path_check(cp, "places", x->cfg.places, TD_PATH_READ_FILE, NULL, &step) == 0) {
+        tdt_places_load(x->cfg.places, &places, &step);
         if (places)
             ncounties = tdt_places_ncounties(places);
         tdt_places_free(places);
     }
-    memset(&local, 0, sizeof(local));
+    TDT_CHECK_REPORT();
     if (td_path_check(cp, "schemas_dir", x->cfg.schemas_dir, TD_PATH_READ_DIR,
-                      "the Avro schemas are read from it", &err) == 0) {
-        if ((r = tdt_registry_load(&x->cfg, &reg, &local)) < 0)
-            td_error_append(&err, r, "%s", local.msg);
+                      "the Avro schemas are read from it", &step) == 0) {
+        tdt_registry_load(&x->cfg, &reg, &step);
         td_avro_registry_free(reg);
     }
-    td_kafka_props_check_files(&x->cfg.kafka, cp, "kafka", &err);
-    if (err.code < 0) {
-        tdt_errf(x->errf, "%s\n", err.msg);
-        tdt_config_free(&x->cfg);
-        return TDT_EXIT_USAGE;
-    }
-    fprintf(x->out, "%s: ok (%zu topics in %s, %zu counties in %s)\n", cp, ntopics,
-            x->cfg.topics_file, ncounties, x->cfg.places);
+    TDT_CHECK_REPORT();
+    if (td_kafka_props_check_files(&x->cfg.kafka, cp, "kafka", x->errf) < 0)
+        bad = true;
+#undef TDT_CHECK_REPORT
+    if (!bad)
+        fprintf(x->out, "%s: ok (%zu topics in %s, %zu counties in %s)\n", cp, ntopics,
+                x->cfg.topics_file, ncounties, x->cfg.places);
     tdt_config_free(&x->cfg);
-    return TDT_EXIT_OK;
+    return bad ? TDT_EXIT_USAGE : TDT_EXIT_OK;
 }
 
 static void tdt_usage(FILE *f)
