@@ -1134,6 +1134,94 @@ static void test_config(void)
     free(ref);
 }
 
+/* tdc_spooldir_check (--check-config): what tdc_spooldir_new() would refuse,
+ * every problem at once, and nothing created. Runs in-process: the
+ * permission cases are in tests/connectors/test_cli.c (as nobody). */
+static int check(const char *yaml, char **ret_out)
+{
+    struct tdc_spooldir_config cfg = {0};
+    td_error e;
+    size_t len = 0;
+    FILE *f = open_memstream(ret_out, &len);
+    int r;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    r = td_config_load_string(tdc_spooldir_config_table, "t.yaml", yaml, &cfg, &e);
+    if (r < 0)
+        printf("\n    %s\n", e.msg);
+    CU_ASSERT_EQUAL_FATAL(r, 0);
+    r = tdc_spooldir_check(&cfg, NULL, "source.spooldir", f);
+    fclose(f);
+    td_config_free(tdc_spooldir_config_table, &cfg);
+    return r;
+}
+
+static void test_check(void)
+{
+    char yaml[4096], *out = NULL, p[2048];
+    struct stat st;
+
+    fresh();
+    /* defaults: the three subdirectories would be made; none is */
+    snprintf(yaml, sizeof(yaml), "input_dir: %s\n", in);
+    CU_ASSERT_EQUAL(check(yaml, &out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "");
+    free(out);
+    snprintf(p, sizeof(p), "%s/processing", in);
+    CU_ASSERT_EQUAL(stat(p, &st), -1);
+    snprintf(p, sizeof(p), "%s/error", in);
+    CU_ASSERT_EQUAL(stat(p, &st), -1);
+
+    /* several problems at once: a bad delimiter, an existing directory
+     * twice, a missing one twice, one missing without create_dirs */
+    snprintf(yaml, sizeof(yaml),
+             "input_dir: %s\ndelimiter: \"#\"\nfinished_dir: %s\n"
+             "processing_dir: %s/p\nerror_dir: %s/p\n",
+             in, in, root, root);
+    CU_ASSERT(check(yaml, &out) < 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "spooldir.delimiter: must be"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "source.spooldir.finished_dir: source.spooldir.input_dir "
+                                       "and source.spooldir.finished_dir are the same directory"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "source.spooldir.processing_dir and "
+                                       "source.spooldir.error_dir are the same directory"));
+    free(out);
+    snprintf(yaml, sizeof(yaml), "input_dir: %s\ncreate_dirs: false\n", in);
+    CU_ASSERT_EQUAL(check(yaml, &out), -ENOENT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "source.spooldir.processing_dir: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "source.spooldir.finished_dir: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "source.spooldir.error_dir: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "missing (set create_dirs: true to have it created)"));
+    free(out);
+    /* input_dir is never created, and must be a directory */
+    snprintf(yaml, sizeof(yaml), "input_dir: %s/none\n", root);
+    CU_ASSERT_EQUAL(check(yaml, &out), -ENOENT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "source.spooldir.input_dir: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "/none: No such file or directory"));
+    free(out);
+    snprintf(p, sizeof(p), "%s/file", root);
+    CU_ASSERT_EQUAL(td_test_write_file(p, "x"), 0);
+    snprintf(yaml, sizeof(yaml), "input_dir: %s\n", p);
+    CU_ASSERT_EQUAL(check(yaml, &out), -ENOTDIR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "/file: not a directory"));
+    free(out);
+
+    /* a missing directory is made on its parent's filesystem */
+    struct stat a, b;
+    if (stat(root, &a) == 0 && stat("/dev/shm", &b) == 0 && a.st_dev != b.st_dev &&
+        access("/dev/shm", W_OK) == 0) {
+        char *shm = td_test_unique("/dev/shm/tdc-check");
+        snprintf(yaml, sizeof(yaml), "input_dir: %s\nerror_dir: %s/error\n", in, shm);
+        CU_ASSERT_EQUAL(check(yaml, &out), -EXDEV);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "source.spooldir.error_dir: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "is on another filesystem than input_dir"));
+        CU_ASSERT_EQUAL(stat(shm, &st), -1);
+        free(out);
+        free(shm);
+    } else {
+        printf("\n    (no second filesystem writable: EXDEV check skipped) ");
+    }
+}
+
 static void test_status(void)
 {
     got g;
@@ -1414,6 +1502,7 @@ static void add_suites(void)
     TD_TEST(test_dirs_removed);
     TD_TEST(test_count_invariant);
     TD_TEST(test_config);
+    TD_TEST(test_check);
     TD_TEST(test_status);
     TD_TEST(test_gb18030_file);
     TD_TEST(test_inotify_wakeup);
