@@ -9,23 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The docs show the paths of a build with prefix /usr (the package's). */
-static char *usr_paths(char *text, const char *built, const char *usr)
-{
-    for (char *at; built && strcmp(built, usr) != 0 && (at = strstr(text, built)) != NULL;) {
-        size_t bl = strlen(built), ul = strlen(usr), len = strlen(text);
-        char *nt = malloc(len - bl + ul + 1);
-
-        CU_ASSERT_PTR_NOT_NULL_FATAL(nt);
-        memcpy(nt, text, (size_t)(at - text));
-        memcpy(nt + (at - text), usr, ul);
-        strcpy(nt + (at - text) + ul, at + bl);
-        free(text);
-        text = nt;
-    }
-    return text;
-}
-
 static void test_reference_docs(void)
 {
     const char *schemas = NULL;
@@ -40,7 +23,8 @@ static void test_reference_docs(void)
         if (strcmp(e->key, "schemas_dir") == 0)
             schemas = e->def;
     CU_ASSERT_PTR_NOT_NULL_FATAL(schemas);
-    ref = usr_paths(ref, schemas, "/usr/share/tuodi/schemas");
+    /* the docs show the paths of a build with prefix /usr (the package's) */
+    ref = td_test_replace(ref, schemas, "/usr/share/tuodi/schemas");
     /* the sources' tables are in it, not only the top level */
     CU_ASSERT_PTR_NOT_NULL(strstr(ref, "| `source.spooldir.input_dir` | path | **required**"));
     CU_ASSERT_PTR_NOT_NULL(strstr(ref, "| `source.postgres.settle_delay` | duration |"));

@@ -427,48 +427,18 @@ static void test_mutations(void)
  * rewrites the sections). */
 static void test_reference_docs(void)
 {
-    char path[4096], *doc;
-    bool update = getenv("TD_UPDATE_REFERENCE") != NULL;
-
-    snprintf(path, sizeof(path), "%s/docs/connector-datasets.md", td_test_source_root());
-    doc = td_test_read_file(path, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     for (int k = 0; k < 4; k++) {
-        char begin[128], end[128], *buf = NULL, *b, *e;
+        char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(f);
         CU_ASSERT_EQUAL(tdc_dataset_write_reference((tdc_dataset_kind)k, f), 0);
         fclose(f);
-        snprintf(begin, sizeof(begin), "<!-- BEGIN reference %s -->\n", tdc_dataset_kind_names[k]);
-        snprintf(end, sizeof(end), "<!-- END reference %s -->", tdc_dataset_kind_names[k]);
-        b = strstr(doc, begin);
-        e = b ? strstr(b, end) : NULL;
-        CU_ASSERT_PTR_NOT_NULL(e);
-        if (e) {
-            size_t have = (size_t)(e - (b + strlen(begin)));
-
-            if (update && (have != len || memcmp(b + strlen(begin), buf, len) != 0)) {
-                size_t head = (size_t)(b + strlen(begin) - doc);
-                char *nd = malloc(strlen(doc) - have + len + 1);
-
-                memcpy(nd, doc, head);
-                memcpy(nd + head, buf, len);
-                strcpy(nd + head + len, e);
-                free(doc);
-                doc = nd;
-                CU_ASSERT_EQUAL(td_test_write_file(path, doc), 0);
-            } else if (have != len || memcmp(b + strlen(begin), buf, len) != 0) {
-                fprintf(stderr, "\n    %s: the %s reference differs from the code; run the "
-                        "test with TD_UPDATE_REFERENCE=1. Generated:\n%s", path,
-                        tdc_dataset_kind_names[k], buf);
-                CU_FAIL("reference");
-            }
-        }
+        CU_ASSERT(td_test_reference_block("docs/connector-datasets.md",
+                                          tdc_dataset_kind_names[k], buf));
         free(buf);
     }
-    free(doc);
 }
 
 /* The mapping sections of deploy/connectors/<dataset>.yaml build. */

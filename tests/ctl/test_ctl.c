@@ -518,57 +518,19 @@ static void test_reference_docs(void)
         const char *name;
         const td_cfg_entry *table;
     } refs[] = {{"tuodictl.yaml", tdt_config_table}, {"topics.yaml", tdt_topics_file_table}};
-    char path[4096], *doc;
-    bool update = getenv("TD_UPDATE_REFERENCE") != NULL;
 
-    snprintf(path, sizeof(path), "%s/docs/tuodictl.md", td_test_source_root());
-    doc = td_test_read_file(path, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     for (size_t k = 0; k < sizeof(refs) / sizeof(refs[0]); k++) {
-        char begin[128], end[128], *buf = NULL, *b, *e;
+        char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
         CU_ASSERT_PTR_NOT_NULL_FATAL(f);
         CU_ASSERT_EQUAL(td_config_write_reference(refs[k].table, f), 0);
         fclose(f);
         /* The docs show the paths of a build with prefix /usr. */
-        for (char *at; (at = strstr(buf, tdt_data_dir)) != NULL;) {
-            size_t dl = strlen(tdt_data_dir), nl = strlen("/usr/share/tuodi");
-            char *nb = malloc(len - dl + nl + 1);
-            memcpy(nb, buf, (size_t)(at - buf));
-            memcpy(nb + (at - buf), "/usr/share/tuodi", nl);
-            strcpy(nb + (at - buf) + nl, at + dl);
-            len = len - dl + nl;
-            free(buf);
-            buf = nb;
-        }
-        snprintf(begin, sizeof(begin), "<!-- BEGIN reference %s -->\n", refs[k].name);
-        snprintf(end, sizeof(end), "<!-- END reference %s -->", refs[k].name);
-        b = strstr(doc, begin);
-        e = b ? strstr(b, end) : NULL;
-        CU_ASSERT_PTR_NOT_NULL(e);
-        if (e) {
-            size_t have = (size_t)(e - (b + strlen(begin)));
-            bool same = have == len && memcmp(b + strlen(begin), buf, len) == 0;
-            if (update && !same) {
-                size_t head = (size_t)(b + strlen(begin) - doc);
-                char *nd = malloc(strlen(doc) - have + len + 1);
-                memcpy(nd, doc, head);
-                memcpy(nd + head, buf, len);
-                strcpy(nd + head + len, e);
-                free(doc);
-                doc = nd;
-                CU_ASSERT_EQUAL(td_test_write_file(path, doc), 0);
-            } else if (!same) {
-                fprintf(stderr, "\n    %s: the %s reference differs from the code; run the "
-                        "test with TD_UPDATE_REFERENCE=1. Generated:\n%s", path, refs[k].name,
-                        buf);
-                CU_FAIL("reference");
-            }
-        }
+        buf = td_test_replace(buf, tdt_data_dir, "/usr/share/tuodi");
+        CU_ASSERT(td_test_reference_block("docs/tuodictl.md", refs[k].name, buf));
         free(buf);
     }
-    free(doc);
 }
 
 /* ---- places ---- */

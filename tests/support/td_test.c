@@ -333,3 +333,29 @@ bool td_test_reference_block(const char *doc, const char *name, const char *gene
     free(text);
     return same;
 }
+
+char *td_test_replace(char *text, const char *from, const char *to)
+{
+    size_t fl = strlen(from), tl = strlen(to), n = 0;
+    char *out, *o;
+    const char *at, *p;
+
+    if (fl == 0 || strcmp(from, to) == 0)
+        return text;
+    for (p = text; (at = strstr(p, from)) != NULL; p = at + fl)
+        n++;
+    out = malloc(strlen(text) + n * tl + 1);
+    if (!out) {
+        fprintf(stderr, "td_test_replace: out of memory\n");
+        exit(1);
+    }
+    for (o = out, p = text; (at = strstr(p, from)) != NULL; p = at + fl) {
+        memcpy(o, p, (size_t)(at - p));
+        o += at - p;
+        memcpy(o, to, tl);
+        o += tl;
+    }
+    strcpy(o, p);
+    free(text);
+    return out;
+}

@@ -62,6 +62,11 @@ int td_test_run_unprivileged(const char *cmd, char *out, size_t size);
  * Returns a malloc'd string, NULL on error. */
 char *td_test_tree_listing(const char *dir);
 
+/* text (malloc'd, freed here) with every occurrence of from replaced by to,
+ * malloc'd: e.g. a build's install prefix by the /usr of the docs. Exits the
+ * test binary when out of memory. */
+char *td_test_replace(char *text, const char *from, const char *to);
+
 /* The generated reference text must stand in the file doc (relative to the
  * source root) between the lines "<!-- BEGIN reference NAME -->" and
  * "<!-- END reference NAME -->". With TD_UPDATE_REFERENCE set in the
