@@ -194,8 +194,18 @@ int td_test_run_unprivileged(const char *cmd, char *out, size_t size)
             (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
              setresuid(65534, 65534, 65534) < 0)) {
             perror("td_test_run_unprivileged: cannot become nobody");
-            _exit(126);
+            _exit(125);
         }
+        /* a checkout nobody cannot read (under /root, say) would fail every
+         * such test for a reason that has nothing to do with it: say so */
+        const char *roots[2] = {getenv("TD_SOURCE_ROOT"), getenv("TD_BUILD_ROOT")};
+        for (int i = 0; i < 2; i++)
+            if (roots[i] && *roots[i] && access(roots[i], R_OK | X_OK) < 0) {
+                fprintf(stderr, "td_test_run_unprivileged: %s: %s: as root the permission "
+                        "tests run as nobody, who must be able to read the source and "
+                        "build trees (chmod o+rx up to them)\n", roots[i], strerror(errno));
+                _exit(125);
+            }
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
@@ -219,6 +229,8 @@ int td_test_run_unprivileged(const char *cmd, char *out, size_t size)
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)
             return -1;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 125)
+        fprintf(stderr, "\n    %s", out);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

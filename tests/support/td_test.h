@@ -52,8 +52,9 @@ char *td_test_read_file(const char *path, size_t *len);
  * command runs as the unprivileged user nobody (uid and gid 65534, no
  * supplementary groups), so that what a program says about permissions means
  * the same for root and for a developer's account; everything it needs must
- * then be readable by others. Returns the exit status, or -1 (not started,
- * or killed by a signal). */
+ * then be readable by others (when TD_SOURCE_ROOT or TD_BUILD_ROOT is not,
+ * the command is not run, the reason is printed and 125 returned). Returns
+ * the exit status, or -1 (not started, or killed by a signal). */
 int td_test_run_unprivileged(const char *cmd, char *out, size_t size);
 
 /* Every entry under dir (dir itself too), one line each, sorted: relative
