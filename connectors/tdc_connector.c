@@ -399,7 +399,18 @@ int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool con
         }
     }
     if (record) {
-        TDC_CHECK(tdc_dataset_new((tdc_dataset_kind)cfg->dataset, &cfg->mapping, record,
+        struct tdc_mapping_config mapping = cfg->mapping; /* shallow: read only */
+
+        /* a key file this user cannot read: said where it is written, and
+         * the rest of the mapping still checked without it */
+        if (mapping.pseudonymize.key_file) {
+            TDC_CHECK(td_path_check(config_path, "mapping.pseudonymize.key_file",
+                                    mapping.pseudonymize.key_file, TD_PATH_READ_FILE,
+                                    "person keys are pseudonymised with it", &step));
+            if (r < 0)
+                mapping.pseudonymize.key_file = NULL;
+        }
+        TDC_CHECK(tdc_dataset_new((tdc_dataset_kind)cfg->dataset, &mapping, record,
                                   cfg->instance, &ds, &step));
         tdc_dataset_free(ds);
     }
