@@ -1133,7 +1133,8 @@ static void test_cli(void)
                              {"tuodictl", "topics", "--help", NULL},
                              {"tuodictl", "alerts", "--help", NULL},
                              {"tuodictl", "verify", "--help", NULL},
-                             {"tuodictl", "report", "--help", NULL}};
+                             {"tuodictl", "report", "--help", NULL},
+                             {"tuodictl", "dead-letters", "--help", NULL}};
     for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) {
         CU_ASSERT_EQUAL(run(help[i], &o, &e), TDT_EXIT_OK);
         CU_ASSERT_PTR_NOT_NULL(strstr(o, "Usage: tuodictl"));
@@ -1291,6 +1292,254 @@ static void test_check_config(void)
     free(dir);
 }
 
+/* ---- dead letters ---- */
+
+#define DLQ_ID "340421198001010011"
+
+static rd_kafka_headers_t *dlq_headers(const char *const *kv)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+    for (size_t i = 0; kv[i]; i += 2)
+        rd_kafka_header_add(h, kv[i], -1, kv[i + 1], -1);
+    return h;
+}
+
+/* A connector's dead letter of row (line = row + 1) at ts, reason with an
+ * identity number the writer failed to mask. */
+static void dlq_connector(tdt_dead_letter *d, const char *instance, const char *location,
+                          const char *row, const char *line, int64_t ts, const char *value)
+{
+    rd_kafka_headers_t *h = dlq_headers(L(
+        "tuodi.connector", instance, "tuodi.dataset", "medical_insurance", "tuodi.location",
+        location, "tuodi.row", row, "tuodi.line", line, "tuodi.column", "身份证号",
+        "tuodi.reason", "a.csv:7: 身份证号 " DLQ_ID ": wrong check character", "tuodi.stage",
+        "validate", "tuodi.source_bytes", "120"));
+    CU_ASSERT_FATAL(tdt_dead_letter_parse(h, value, strlen(value), d) == 0);
+    rd_kafka_headers_destroy(h);
+    d->timestamp = ts;
+}
+
+static void dlq_matchd(tdt_dead_letter *d, int64_t ts)
+{
+    rd_kafka_headers_t *h = dlq_headers(L(
+        "tuodi.matchd", "matchd-1", "tuodi.dataset", "medical_insurance", "tuodi.topic",
+        "tuodi.medical_insurance.settlements", "tuodi.partition", "2", "tuodi.offset", "17",
+        "tuodi.reason", "no person_key", "tuodi.stage", "decode", "tuodi.source_bytes", "31",
+        "tuodi.truncated", "true"));
+    CU_ASSERT_FATAL(tdt_dead_letter_parse(h, "\x01\x02", 2, d) == 0);
+    rd_kafka_headers_destroy(h);
+    d->timestamp = ts;
+}
+
+static char *dlq_print(tdt_dead_letter *v, size_t n, tdt_format fmt)
+{
+    tdt_table t;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    tdt_dlq_table_init(&t, fmt);
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT(tdt_dead_letter_row(&t, &v[i], fmt) == 0);
+    tdt_table_write(&t, fmt, f);
+    tdt_dlq_summary(v, n, f);
+    tdt_table_done(&t);
+    fclose(f);
+    return buf;
+}
+
+/* The headers of both writers, the selection, oldest first, and the three
+ * formats: no row and no identity number printed. */
+static void test_dlq_list(void)
+{
+    tdt_dead_letter v[4];
+    tdt_dlq_filter f = {NULL, NULL, INT64_MIN};
+    char *o;
+
+    dlq_connector(&v[0], "medical", "b.csv", "11", "12", 1700000300000, "row11," DLQ_ID);
+    dlq_matchd(&v[1], 1700000200000);
+    dlq_connector(&v[2], "medical", "a.csv", "6", "7", 1700000100000, "row6," DLQ_ID);
+    dlq_connector(&v[3], "medical-2", "a.csv", "9", "9", 1700000400000, "row9");
+    CU_ASSERT_FALSE(v[0].matchd);
+    CU_ASSERT_STRING_EQUAL(v[0].instance, "medical");
+    CU_ASSERT_EQUAL(v[0].row, 11);
+    CU_ASSERT_EQUAL(v[0].line, 12);
+    CU_ASSERT_EQUAL(v[0].source_bytes, 120);
+    CU_ASSERT_FALSE(v[0].truncated);
+    CU_ASSERT(v[1].matchd);
+    CU_ASSERT_STRING_EQUAL(v[1].instance, "matchd-1");
+    CU_ASSERT_EQUAL(v[1].partition, 2);
+    CU_ASSERT_EQUAL(v[1].offset, 17);
+    CU_ASSERT_EQUAL(v[1].row, -1);
+    CU_ASSERT(v[1].truncated);
+
+    /* the selection */
+    CU_ASSERT(tdt_dlq_match(&v[1], &f));
+    f.location = "a.csv";
+    CU_ASSERT(tdt_dlq_match(&v[2], &f));
+    CU_ASSERT_FALSE(tdt_dlq_match(&v[0], &f));
+    CU_ASSERT_FALSE(tdt_dlq_match(&v[1], &f)); /* matchd's have no file */
+    f.location = NULL;
+    f.connector = "medical";
+    CU_ASSERT(tdt_dlq_match(&v[0], &f));
+    CU_ASSERT_FALSE(tdt_dlq_match(&v[3], &f));
+    CU_ASSERT_FALSE(tdt_dlq_match(&v[1], &f));
+    f.connector = NULL;
+    f.since_ms = 1700000300000;
+    CU_ASSERT(tdt_dlq_match(&v[0], &f));
+    CU_ASSERT_FALSE(tdt_dlq_match(&v[2], &f));
+
+    tdt_dlq_sort(v, 4);
+    CU_ASSERT_EQUAL(v[0].timestamp, 1700000100000);
+    CU_ASSERT_EQUAL(v[3].timestamp, 1700000400000);
+
+    o = dlq_print(v, 4, TDT_FMT_TABLE);
+    CU_ASSERT_PTR_NULL(strstr(o, DLQ_ID));
+    CU_ASSERT_PTR_NULL(strstr(o, "row6"));   /* the row itself is never shown */
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "时间"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "2023-11-15 06:15:00")); /* 1700000100 s, China time */
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "6 (line 7)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "matchd matchd-1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "tuodi.medical_insurance.settlements"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "[2] @17"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "wrong check character"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "4 dead letters: a.csv 2, b.csv 1, tuodi-matchd 1\n"));
+    /* oldest first: a.csv row 6 before b.csv row 11 */
+    CU_ASSERT(strstr(o, "6 (line 7)") < strstr(o, "11 (line 12)"));
+    free(o);
+
+    o = dlq_print(v, 4, TDT_FMT_CSV);
+    CU_ASSERT_PTR_NULL(strstr(o, DLQ_ID));
+    CU_ASSERT_PTR_NULL(strstr(o, "row6"));
+    CU_ASSERT(strncmp(o, "timestamp,writer,instance,dataset,location,row,line,topic,partition,"
+                         "offset,column,stage,reason,record_id,source_bytes,truncated,"
+                         "dlq_partition,dlq_offset\r\n", 130) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "2023-11-14T22:15:00.000Z,connector,medical,"
+                                     "medical_insurance,a.csv,6,7,,,,身份证号,validate,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, ",matchd,matchd-1,medical_insurance,,,,"
+                                     "tuodi.medical_insurance.settlements,2,17,,decode,"));
+    free(o);
+
+    o = dlq_print(v, 4, TDT_FMT_JSON);
+    CU_ASSERT_PTR_NULL(strstr(o, DLQ_ID));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "\"row\":6,\"line\":7,\"topic\":null"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "\"partition\":2,\"offset\":17"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "\"truncated\":\"true\""));
+    free(o);
+    for (size_t i = 0; i < 4; i++)
+        tdt_dead_letter_done(&v[i]);
+    tdt_dead_letter_done(NULL);
+    {
+        tdt_dead_letter none;
+        CU_ASSERT(tdt_dead_letter_parse(NULL, NULL, 0, &none) == 0);
+        o = dlq_print(&none, 1, TDT_FMT_TABLE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "1 dead letter: (no location) 1\n"));
+        free(o);
+        tdt_dead_letter_done(&none);
+    }
+}
+
+/* The rows file: a BOM, the header when given, every connector row as it
+ * is in the topic with CRLF; matchd's and cut ones left out. The header of
+ * a department's file, UTF-8 or GB18030. */
+static void test_dlq_rows(void)
+{
+    tdt_dead_letter v[4];
+    tdt_dlq_rows_stats st;
+    char *buf = NULL, *dir = td_test_tmpdir(), path[4096], *h = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    td_error err = {0};
+    static const char want[] = "\xEF\xBB\xBF身份证号,姓名\r\n"
+                               "row6,\"a,b\nc\"\r\nrow9,张三\r\n";
+
+    dlq_connector(&v[0], "medical", "a.csv", "6", "7", 1, "row6,\"a,b\nc\"");
+    dlq_matchd(&v[1], 2);
+    dlq_connector(&v[2], "medical", "a.csv", "8", "9", 3, "row8-cut");
+    v[2].truncated = true;
+    dlq_connector(&v[3], "medical", "b.csv", "9", "10", 4, "row9,张三");
+    CU_ASSERT(tdt_dlq_write_rows(v, 4, "身份证号,姓名", f, &st) == 0);
+    fclose(f);
+    CU_ASSERT_EQUAL(len, sizeof(want) - 1);
+    CU_ASSERT(len == sizeof(want) - 1 && memcmp(buf, want, len) == 0);
+    CU_ASSERT_EQUAL(st.written, 2);
+    CU_ASSERT_EQUAL(st.matchd, 1);
+    CU_ASSERT_EQUAL(st.truncated, 1);
+    CU_ASSERT_EQUAL(st.locations, 2);
+    free(buf);
+    for (size_t i = 0; i < 4; i++)
+        tdt_dead_letter_done(&v[i]);
+
+    snprintf(path, sizeof(path), "%s/utf8.csv", dir);
+    CU_ASSERT_FATAL(td_test_write_file(path, "\xEF\xBB\xBF身份证号,姓名\r\n1,2\r\n") == 0);
+    CU_ASSERT(tdt_dlq_read_header(path, &h, &err) == 0);
+    CU_ASSERT_STRING_EQUAL(h, "身份证号,姓名");
+    free(h);
+    snprintf(path, sizeof(path), "%s/gb.csv", dir);
+    /* 身份证号,姓名 in GB18030 */
+    CU_ASSERT_FATAL(td_test_write_file(path, "\xC9\xED\xB7\xDD\xD6\xA4\xBA\xC5,"
+                                             "\xD0\xD5\xC3\xFB\nx\n") == 0);
+    CU_ASSERT(tdt_dlq_read_header(path, &h, &err) == 0);
+    CU_ASSERT_STRING_EQUAL(h, "身份证号,姓名");
+    free(h);
+    snprintf(path, sizeof(path), "%s/empty.csv", dir);
+    CU_ASSERT_FATAL(td_test_write_file(path, "\r\n") == 0);
+    CU_ASSERT(tdt_dlq_read_header(path, &h, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "empty"));
+    td_test_rmtree(dir);
+    free(dir);
+}
+
+/* dead-letters: every bad argument refused before Kafka with exit 2; an
+ * existing rows file is never touched. */
+static void test_args_dead_letters(void)
+{
+    char *dir = td_test_tmpdir();
+    const char *cfg = bad_args_config(dir, NULL);
+    char rows[4096], nodir[4096], *before, *after;
+
+    snprintf(rows, sizeof(rows), "%s/rows.csv", dir);
+    snprintf(nodir, sizeof(nodir), "%s/nodir/rows.csv", dir);
+    CU_ASSERT_FATAL(td_test_write_file(rows, "kept\n") == 0);
+    before = td_test_tree_listing(dir);
+    expect(cfg, L("dead-letters"), TDT_EXIT_USAGE,
+           L("--dataset NAME or --topic T is required", "roster, medical_insurance, "
+             "civil_affairs, human_resources or verifications"), L("kafka"));
+    expect(cfg, L("dead-letters", "--dataset", "medical"), TDT_EXIT_USAGE,
+           L("--dataset medical: no such dataset (did you mean medical_insurance?)"), L("kafka"));
+    expect(cfg, L("dead-letters", "--dataset", "roster", "--topic", "x"), TDT_EXIT_USAGE,
+           L("not both"), NULL);
+    expect(cfg, L("dead-letters", "--dataset", "roster", "--since", "2023-02-30"),
+           TDT_EXIT_USAGE, L("--since 2023-02-30 is not a date: February 2023 has 28 days"),
+           L("kafka"));
+    expect(cfg, L("dead-letters", "--dataset", "roster", "--format", "xml"), TDT_EXIT_USAGE,
+           L("--format xml: expected table, csv or json"), NULL);
+    expect(cfg, L("dead-letters", "--dataset", "roster", "--rows", rows), TDT_EXIT_USAGE,
+           L("the file exists; it is never overwritten"), L("kafka"));
+    expect(cfg, L("dead-letters", "--dataset", "roster", "--export", rows), TDT_EXIT_USAGE,
+           L("the file exists"), L("kafka"));
+    expect(cfg, L("dead-letters", "--dataset", "roster", "--rows", nodir), TDT_EXIT_USAGE,
+           L("cannot create a file in"), L("kafka"));
+    expect(cfg, L("dead-letters", "--dataset", "roster", "--header-from", rows), TDT_EXIT_USAGE,
+           L("--header-from goes with --rows"), NULL);
+    expect(cfg, L("dead-letters", "--dataset", "roster", "--location", "", "--rows", nodir),
+           TDT_EXIT_USAGE, L("--location needs a value"), NULL);
+    expect(cfg, L("dead-letters", "--dataset", "roster", "--connectr", "x"), TDT_EXIT_USAGE,
+           L("unknown option --connectr; did you mean --connector?"), NULL);
+    expect(cfg, L("dead-letters", "--topic", DLQ_ID), TDT_EXIT_FAILURE, L("cannot reach"),
+           L(DLQ_ID));
+    expect(cfg, L("--dataset", "roster"), TDT_EXIT_USAGE, L("--dataset goes after the command"),
+           NULL);
+    expect(cfg, L("dead-letter", "--dataset", "roster"), TDT_EXIT_USAGE,
+           L("did you mean dead-letters?"), NULL);
+    after = td_test_tree_listing(dir);
+    CU_ASSERT_PTR_NOT_NULL(before);
+    CU_ASSERT(before && after && strcmp(before, after) == 0); /* rows.csv untouched */
+    free(before);
+    free(after);
+    td_test_rmtree(dir);
+    free(dir);
+}
+
 static void add_suites(void)
 {
     td_test_suite("fold", NULL, NULL);
@@ -1325,6 +1574,10 @@ static void add_suites(void)
     TD_TEST(test_places_suggest);
     TD_TEST(test_kafka_quiet);
     TD_TEST(test_kafka_notice);
+    TD_TEST(test_args_dead_letters);
+    td_test_suite("dead_letters", NULL, NULL);
+    TD_TEST(test_dlq_list);
+    TD_TEST(test_dlq_rows);
 }
 
 TD_TEST_MAIN(add_suites)

@@ -46,6 +46,10 @@ typedef struct tdt_topic_names {
     char *civil_affairs;
     char *human_resources;
     char *verifications;
+    char *dlq_roster;      /* dead letters: the connectors' and tuodi-matchd's */
+    char *dlq_medical_insurance;
+    char *dlq_civil_affairs;
+    char *dlq_human_resources;
     char *dlq_verifications;
     char *alerts_prefix;   /* + county code, or + "unrouted" */
     char *connect_offsets; /* tdc_config's topics.offsets */
@@ -373,6 +377,99 @@ void tdt_json_string(FILE *f, const char *s);
  * YYYY-MM-DD, e.g. 2023-05-06"), or the date ("2023-02-30 is not a date:
  * February 2023 has 28 days"). */
 int tdt_date_arg(const char *opt, const char *s, int32_t *ret, td_error *err);
+
+/* ---- dead letters (tdt_dlq.c) ---------------------------------------------- */
+
+/* The datasets whose dead letters are on a topic of their own: the topic is
+ * the config's topics.dlq_<name>. NULL-terminated. */
+extern const char *const tdt_dlq_datasets[];
+/* The topic of dataset (a name of tdt_dlq_datasets) in c; NULL if unknown. */
+const char *tdt_dlq_topic(const tdt_config *c, const char *dataset);
+
+/* One dead letter as read (docs/connector.md, "Dead letters"): written by a
+ * connector (tuodi.connector: a row of a file or table) or by tuodi-matchd
+ * (tuodi.matchd: a record of topic/partition/offset). Strings are owned, as
+ * the headers hold them (NULL: header absent), NOT masked: every text
+ * printed goes through tdt_dead_letter_row or tdt_dlq_summary, which mask
+ * identity numbers. value is the row as read (personal data), owned. */
+typedef struct tdt_dead_letter {
+    int64_t timestamp;        /* the Kafka record's, ms since 1970 */
+    int32_t dlq_partition;
+    int64_t dlq_offset;
+    bool matchd;              /* tuodi.matchd; else tuodi.connector */
+    char *instance;           /* tuodi.connector or tuodi.matchd */
+    char *dataset, *location, *column, *reason, *stage, *record_id;
+    int64_t row, line;        /* -1: absent or not a number */
+    char *topic;              /* matchd's: where the record was */
+    int32_t partition;        /* -1: absent */
+    int64_t offset;           /* -1: absent */
+    int64_t source_bytes;     /* -1: absent */
+    bool truncated;           /* tuodi.truncated: true */
+    char *value;              /* NUL-terminated copy; NULL: none */
+    size_t value_len;
+} tdt_dead_letter;
+
+/* Fills *ret (zeroed on entry) from a dead letter's headers h (may be NULL)
+ * and its value (may be NULL). 0 or -ENOMEM (then *ret is freed). */
+int tdt_dead_letter_parse(const rd_kafka_headers_t *h, const void *value, size_t value_len,
+                          tdt_dead_letter *ret);
+void tdt_dead_letter_done(tdt_dead_letter *d);
+
+/* The selection of dead-letters: NULL / INT64_MIN fields select all. */
+typedef struct tdt_dlq_filter {
+    const char *connector;    /* tuodi.connector equal to this (matchd's never) */
+    const char *location;     /* tuodi.location equal to this (matchd's never) */
+    int64_t since_ms;         /* timestamp >= this */
+} tdt_dlq_filter;
+
+bool tdt_dlq_match(const tdt_dead_letter *d, const tdt_dlq_filter *f);
+
+/* Sorts v oldest first: by timestamp, then DLQ partition and offset. */
+void tdt_dlq_sort(tdt_dead_letter *v, size_t n);
+
+/* The columns of the table (people) and of csv and json (machines). Neither
+ * holds the row itself. */
+extern const tdt_column tdt_dlq_cols_table[];
+extern const size_t tdt_dlq_ncols_table;
+extern const tdt_column tdt_dlq_cols_machine[];
+extern const size_t tdt_dlq_ncols_machine;
+
+/* Initialises t with fmt's columns (tdt_table_done frees it). */
+void tdt_dlq_table_init(tdt_table *t, tdt_format fmt);
+/* Adds d's row in fmt's columns, every text masked with td_log_redact. The
+ * table shows time in China Standard Time (YYYY-MM-DD HH:MM:SS), csv and
+ * json in UTC (ISO 8601 with ms). 0 or -ENOMEM. */
+int tdt_dead_letter_row(tdt_table *t, const tdt_dead_letter *d, tdt_format fmt);
+
+/* "N dead letters: a.csv 3, b.csv 1, tuodi-matchd 2" (the counts by
+ * location, in order of first appearance, matchd's together) and a line
+ * end, masked. */
+void tdt_dlq_summary(const tdt_dead_letter *v, size_t n, FILE *f);
+
+/* What tdt_dlq_write_rows wrote and left out. */
+typedef struct tdt_dlq_rows_stats {
+    size_t written;
+    size_t matchd;      /* tuodi-matchd's: a record, not a row of a file */
+    size_t truncated;   /* only the row's beginning is in the topic */
+    size_t no_value;
+    size_t locations;   /* distinct locations of the rows written */
+} tdt_dlq_rows_stats;
+
+/* Writes the rows of v to f as a CSV file: a UTF-8 byte-order mark, then
+ * header_line (without its line end; NULL: none) and CRLF, then every
+ * connector dead letter's value exactly as in the topic (the row as read,
+ * converted to UTF-8, without its line end) and CRLF. Left out and counted:
+ * matchd's, truncated ones, those without a value. 0 or -errno of a failed
+ * write. */
+int tdt_dlq_write_rows(const tdt_dead_letter *v, size_t n, const char *header_line, FILE *f,
+                       tdt_dlq_rows_stats *ret);
+
+/* The header line of a department's file at path (e.g. the spool's
+ * finished/NAME): its first line without the line end, a UTF-8 BOM dropped,
+ * converted from GB18030 when it is not valid UTF-8 (as the connector's
+ * encoding: auto). *ret malloc'd. 0, -ENOENT etc., or -EINVAL (empty, no
+ * line end within 64 KiB, not convertible), with the text in err. */
+int tdt_dlq_read_header(const char *path, char **ret, td_error *err);
 
 /* ---- Kafka (tdt_kafka.c) -------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* tdt_cmd: tuodictl's command line and its four commands. */
+/* tdt_cmd: tuodictl's command line and its commands. */
 #include "tdt.h"
 
 #include "td_log.h"
@@ -9,6 +9,9 @@
 #include <stdarg.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1348,6 +1351,335 @@ out:
     return r;
 }
 
+/* ---- dead-letters ---- */
+
+typedef struct tdt_dlq_run {
+    tdt_ctx *x;
+    tdt_dlq_filter filter;
+    bool keep_value;       /* --rows: the rows are written out */
+    tdt_dead_letter *v;
+    size_t n, cap;
+    size_t total;          /* read, selected or not */
+} tdt_dlq_run;
+
+static int tdt_dlq_msg(const rd_kafka_message_t *m, void *opaque)
+{
+    tdt_dlq_run *a = opaque;
+    rd_kafka_headers_t *h = NULL;
+    tdt_dead_letter d;
+    rd_kafka_timestamp_type_t tt;
+
+    a->total++;
+    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        h = NULL;
+    if (tdt_dead_letter_parse(h, NULL, 0, &d) < 0)
+        return -ENOMEM;
+    d.timestamp = rd_kafka_message_timestamp(m, &tt);
+    d.dlq_partition = m->partition;
+    d.dlq_offset = m->offset;
+    if (!tdt_dlq_match(&d, &a->filter)) {
+        tdt_dead_letter_done(&d);
+        return 0;
+    }
+    if (a->keep_value && m->payload) {
+        d.value = malloc(m->len + 1);
+        if (!d.value) {
+            tdt_dead_letter_done(&d);
+            return -ENOMEM;
+        }
+        memcpy(d.value, m->payload, m->len);
+        d.value[m->len] = '\0';
+        d.value_len = m->len;
+    }
+    if (a->n == a->cap) {
+        size_t nc = a->cap ? a->cap * 2 : 64;
+        tdt_dead_letter *nv = realloc(a->v, nc * sizeof(*nv));
+        if (!nv) {
+            tdt_dead_letter_done(&d);
+            return -ENOMEM;
+        }
+        a->v = nv;
+        a->cap = nc;
+    }
+    a->v[a->n++] = d;
+    return 0;
+}
+
+static void tdt_dlq_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: tuodictl [--config FILE] [--prefix P] dead-letters\n"
+            "                (--dataset NAME | --topic T) [--connector INSTANCE]\n"
+            "                [--location FILE] [--since YYYY-MM-DD] [--format table|csv|json]\n"
+            "                [--rows OUT.csv [--header-from FILE]]\n"
+            "\n"
+            "Lists the dead letters of a dataset, oldest first: the rows the connectors set\n"
+            "aside (file and row number) and the records tuodi-matchd could not use (topic,\n"
+            "partition, offset), with the column, stage and reason. Reads the DLQ topic from\n"
+            "the beginning (committed messages only). The rows themselves hold personal data:\n"
+            "they are never shown, only written to a file with --rows.\n"
+            "\n"
+            "  --dataset NAME       roster, medical_insurance, civil_affairs, human_resources or\n"
+            "                       verifications: the topic topics.dlq_<NAME> of the config\n"
+            "                       (default tuodi.dlq.<NAME>)\n"
+            "  --topic T            this DLQ topic instead (a connector's topics.dlq)\n"
+            "  --connector NAME     only the rows of this connector instance\n"
+            "  --location FILE      only the rows of this file (its base name, as in the spool)\n"
+            "  --since DATE         only dead letters written on or after DATE (China time)\n"
+            "  --format F           table (people, default), csv or json (machines: every field)\n"
+            "  --rows OUT.csv       also write the selected rows, as they were read (converted\n"
+            "                       to UTF-8), to OUT.csv: a new file of mode 0600 (personal\n"
+            "                       data; an existing file is never overwritten), UTF-8 with a\n"
+            "                       byte-order mark, one row per line (CRLF), no header line\n"
+            "                       unless --header-from. Fix them and drop the file into the\n"
+            "                       spool again. (--export is the same option.)\n"
+            "  --header-from FILE   put the first line of FILE (the original file, e.g. the\n"
+            "                       spool's finished/NAME) first in OUT.csv, converted to UTF-8\n"
+            "\n"
+            "Identity numbers are masked in everything printed. A summary line ends the\n"
+            "table (on stderr with csv and json).\n"
+            "Exit status: 0 ok, 1 Kafka failure, no such topic or OUT.csv not written, 2 usage\n"
+            "or config error.\n");
+}
+
+/* The dataset names as "a, b or c". */
+static void tdt_put_datasets(FILE *f)
+{
+    for (size_t i = 0; tdt_dlq_datasets[i]; i++)
+        fprintf(f, "%s%s", i == 0 ? "" : tdt_dlq_datasets[i + 1] ? ", " : " or ",
+                tdt_dlq_datasets[i]);
+}
+
+static int tdt_cmd_dead_letters(tdt_ctx *x, int argc, char **argv)
+{
+    const char *dataset = NULL, *topic_s = NULL, *connector = NULL, *location = NULL,
+               *since_s = NULL, *fmt_s = NULL, *rows = NULL, *export_s = NULL,
+               *header_from = NULL, *pos[1];
+    bool help = false;
+    size_t npos;
+    tdt_opt opts[] = {{"dataset", 0, &dataset, NULL},   {"topic", 0, &topic_s, NULL},
+                      {"connector", 0, &connector, NULL}, {"location", 0, &location, NULL},
+                      {"since", 0, &since_s, NULL},     {"format", 0, &fmt_s, NULL},
+                      {"rows", 0, &rows, NULL},         {"export", 0, &export_s, NULL},
+                      {"header-from", 0, &header_from, NULL},
+                      {"help", 'h', NULL, &help},       {NULL, 0, NULL, NULL}};
+    tdt_dlq_run a;
+    tdt_format fmt = TDT_FMT_TABLE;
+    tdt_table t;
+    char *header = NULL;
+    const char *topic;
+    FILE *note;
+    td_error err = {0};
+    int r;
+
+    memset(&a, 0, sizeof(a));
+    a.filter.since_ms = INT64_MIN;
+    tdt_table_init(&t, tdt_dlq_cols_table, tdt_dlq_ncols_table);
+    r = tdt_parse(x, argc, argv, opts, pos, 0, &npos, "dead-letters");
+    if (r >= 0)
+        goto out;
+    if (help) {
+        tdt_dlq_usage(x->out);
+        r = TDT_EXIT_OK;
+        goto out;
+    }
+    r = TDT_EXIT_USAGE;
+    if (!dataset == !topic_s) {
+        if (dataset) {
+            tdt_errf(x->errf, "tuodictl dead-letters: give --dataset or --topic, not both\n");
+            goto out;
+        }
+        tdt_errf(x->errf, "tuodictl dead-letters: --dataset NAME or --topic T is required; the "
+                "datasets are ");
+        tdt_put_datasets(x->errf);
+        fputs(" (see tuodictl dead-letters --help)\n", x->errf);
+        goto out;
+    }
+    if (dataset) {
+        size_t k = 0;
+        while (tdt_dlq_datasets[k] && strcmp(tdt_dlq_datasets[k], dataset) != 0)
+            k++;
+        if (!tdt_dlq_datasets[k]) {
+            const char *near = NULL;
+            size_t best = 4;
+            for (size_t i = 0; tdt_dlq_datasets[i]; i++) {
+                size_t dd = td_edit_distance(dataset, tdt_dlq_datasets[i], 3);
+                if (dd < best || (!near && *dataset &&
+                                  strncmp(tdt_dlq_datasets[i], dataset, strlen(dataset)) == 0)) {
+                    near = tdt_dlq_datasets[i];
+                    best = dd < best ? dd : best;
+                }
+            }
+            tdt_errf(x->errf, "tuodictl dead-letters: --dataset %s: no such dataset%s%s%s; the "
+                    "datasets are ", dataset, near ? " (did you mean " : "", near ? near : "",
+                    near ? "?)" : "");
+            tdt_put_datasets(x->errf);
+            fputs("\n", x->errf);
+            goto out;
+        }
+    }
+    if (topic_s && !*topic_s) {
+        tdt_errf(x->errf, "tuodictl dead-letters: --topic needs a value: a DLQ topic name\n");
+        goto out;
+    }
+    if (connector && !*connector) {
+        tdt_errf(x->errf, "tuodictl dead-letters: --connector needs a value: a connector "
+                "instance (instance: in its config)\n");
+        goto out;
+    }
+    if (location) {
+        const char *slash = strrchr(location, '/');
+        if (slash)
+            location = slash + 1; /* the header holds the file's base name */
+        if (!*location) {
+            tdt_errf(x->errf, "tuodictl dead-letters: --location needs a value: a file's name "
+                    "as it was in the spool, e.g. 2023-05.csv\n");
+            goto out;
+        }
+    }
+    if (fmt_s && tdt_format_parse(fmt_s, &fmt) < 0) {
+        tdt_errf(x->errf, "tuodictl dead-letters: --format %s: expected table, csv or json\n",
+                fmt_s);
+        goto out;
+    }
+    if (since_s) {
+        int32_t day;
+        if (tdt_date_arg("--since", since_s, &day, &err) < 0) {
+            tdt_errf(x->errf, "tuodictl dead-letters: %s\n", err.msg);
+            goto out;
+        }
+        a.filter.since_ms = (int64_t)day * 86400000 - INT64_C(8) * 3600000; /* China time */
+    }
+    if (rows && export_s) {
+        tdt_errf(x->errf, "tuodictl dead-letters: --rows and --export are one option: give it "
+                "once\n");
+        goto out;
+    }
+    rows = rows ? rows : export_s;
+    if (header_from && !rows) {
+        tdt_errf(x->errf, "tuodictl dead-letters: --header-from goes with --rows OUT.csv\n");
+        goto out;
+    }
+    if (rows) {
+        struct stat st;
+        char dir[4096];
+        const char *slash = strrchr(rows, '/');
+        if (!*rows || (slash && !slash[1])) {
+            tdt_errf(x->errf, "tuodictl dead-letters: --rows needs a file name (a new file)\n");
+            goto out;
+        }
+        if (lstat(rows, &st) == 0) {
+            tdt_errf(x->errf, "tuodictl dead-letters: --rows %s: the file exists; it is never "
+                    "overwritten (it may hold rows of another export): give a new name, or "
+                    "remove it first\n", rows);
+            goto out;
+        }
+        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - rows) + (slash == rows) : 1,
+                 slash ? rows : ".");
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) < 0) {
+            tdt_errf(x->errf, "tuodictl dead-letters: --rows %s: cannot create a file in %s: "
+                    "%s\n", rows, dir, stat(dir, &st) < 0 ? strerror(errno) :
+                    !S_ISDIR(st.st_mode) ? "not a directory" : "not writable");
+            goto out;
+        }
+        if (header_from && tdt_dlq_read_header(header_from, &header, &err) < 0) {
+            tdt_errf(x->errf, "tuodictl dead-letters: --header-from %s\n", err.msg);
+            goto out;
+        }
+    }
+    a.filter.connector = connector;
+    a.filter.location = location;
+    a.keep_value = rows != NULL;
+    a.x = x;
+    if ((r = tdt_ctx_load(x)) != 0)
+        goto out;
+    topic = topic_s ? topic_s : tdt_dlq_topic(&x->cfg, dataset);
+    {
+        const char *topics[1] = {topic};
+        r = tdt_kafka_read(&x->cfg, topics, 1, false, false, tdt_dlq_msg, NULL, &a, &err);
+    }
+    if (r == -ENOENT) {
+        tdt_errf(x->errf, "tuodictl dead-letters: topic %s does not exist: check the name "
+                "(topics.dlq_%s in the config, --prefix, or the connector's topics.dlq for "
+                "--topic); a connector creates its DLQ topic when it starts, and 'tuodictl "
+                "topics create' creates them all\n", topic, dataset ? dataset : "<dataset>");
+        r = TDT_EXIT_FAILURE;
+        goto out;
+    }
+    if (r < 0) {
+        r = tdt_fail(x, &err, r);
+        goto out;
+    }
+    tdt_dlq_sort(a.v, a.n);
+    tdt_dlq_table_init(&t, fmt);
+    for (size_t i = 0; i < a.n; i++)
+        if (tdt_dead_letter_row(&t, &a.v[i], fmt) < 0) {
+            tdt_errf(x->errf, "tuodictl: out of memory\n");
+            r = TDT_EXIT_FAILURE;
+            goto out;
+        }
+    tdt_table_write(&t, fmt, x->out);
+    fflush(x->out);
+    /* the summary ends the table; with csv and json stdout stays data */
+    note = fmt == TDT_FMT_TABLE ? x->out : x->errf;
+    tdt_dlq_summary(a.v, a.n, note);
+    r = TDT_EXIT_OK;
+    if (rows) {
+        tdt_dlq_rows_stats st;
+        bool any = false;
+        for (size_t i = 0; i < a.n && !any; i++)
+            any = !a.v[i].matchd && !a.v[i].truncated && a.v[i].value;
+        memset(&st, 0, sizeof(st));
+        if (!any) {
+            tdt_errf(note, "no rows to write: %s not created\n", rows);
+        } else {
+            int fd = open(rows, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+            int wr;
+            if (!f) {
+                tdt_errf(x->errf, "tuodictl dead-letters: --rows %s: %s; nothing written\n",
+                        rows, strerror(errno));
+                if (fd >= 0)
+                    close(fd);
+                r = TDT_EXIT_FAILURE;
+                goto out;
+            }
+            wr = tdt_dlq_write_rows(a.v, a.n, header, f, &st);
+            if (fclose(f) != 0 && wr == 0)
+                wr = -(errno ? errno : EIO);
+            if (wr < 0) {
+                tdt_errf(x->errf, "tuodictl dead-letters: --rows %s: %s; the file is "
+                        "incomplete: remove it\n", rows, strerror(-wr));
+                r = TDT_EXIT_FAILURE;
+                goto out;
+            }
+            tdt_errf(note, "wrote %zu row%s of %zu file%s to %s (mode 0600: personal data; "
+                    "%s)\n", st.written, st.written == 1 ? "" : "s", st.locations,
+                    st.locations == 1 ? "" : "s", rows,
+                    header ? "the header line first" : "no header line: put the original "
+                    "file's first, or use --header-from");
+        }
+        for (size_t i = 0; i < a.n; i++) {
+            if (a.v[i].truncated && !a.v[i].matchd)
+                tdt_errf(note, "not written: row %" PRId64 " of %s was cut (tuodi.truncated): "
+                        "take it from the original file\n", a.v[i].row,
+                        tdt_or(a.v[i].location, "?"));
+        }
+        for (size_t i = 0; i < a.n; i++)
+            st.matchd += a.v[i].matchd;
+        if (st.matchd)
+            tdt_errf(note, "not written: %zu dead letter%s of tuodi-matchd (a record of a "
+                    "topic, not a row of a file)\n", st.matchd, st.matchd == 1 ? "" : "s");
+    }
+out:
+    tdt_table_done(&t);
+    for (size_t i = 0; i < a.n; i++)
+        tdt_dead_letter_done(&a.v[i]);
+    free(a.v);
+    free(header);
+    return r;
+}
+
 /* ---- main ---- */
 
 /* --check-config: the config, the topics file, the places file, the schemas
@@ -1420,6 +1752,7 @@ static void tdt_usage(FILE *f)
             "  alerts          a county's verification queue\n"
             "  verify          record a verification outcome\n"
             "  report          per county: alerts, outcomes, risk-eliminated share\n"
+            "  dead-letters    the rows and records set aside, and why; their rows to a file\n"
             "\n"
             "  -c, --config FILE  the config (default $TUODI_CONFIG, else %s)\n"
             "      --check-config load and validate the config and the files it names\n"
@@ -1479,7 +1812,9 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
             static const char *const cmd_opts[] = {
                 "--county", "--township", "--all", "--follow", "--format", "--today",
                 "--outcome", "--category", "--reason", "--verifier", "--reviewer",
-                "--visit-date", "--outcome-id", "--dry-run", "--file", "--replication-factor"};
+                "--visit-date", "--outcome-id", "--dry-run", "--file", "--replication-factor",
+                "--dataset", "--topic", "--connector", "--location", "--since", "--rows",
+                "--export", "--header-from"};
             size_t k = 0, n = sizeof(cmd_opts) / sizeof(cmd_opts[0]);
             while (k < n && strncmp(a, cmd_opts[k], strcspn(a, "=")) != 0)
                 k++;
@@ -1516,6 +1851,8 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
         r = tdt_cmd_verify(&x, argc, argv);
     else if (strcmp(cmd, "report") == 0)
         r = tdt_cmd_report(&x, argc, argv);
+    else if (strcmp(cmd, "dead-letters") == 0)
+        r = tdt_cmd_dead_letters(&x, argc, argv);
     else if (strcmp(cmd, "help") == 0) {
         /* "tuodictl help alerts": the command's own text */
         const char *c = argc >= 1 ? argv[0] : "";
@@ -1527,11 +1864,14 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
             tdt_verify_usage(out);
         else if (strcmp(c, "report") == 0)
             tdt_report_usage(out);
+        else if (strcmp(c, "dead-letters") == 0)
+            tdt_dlq_usage(out);
         else
             tdt_usage(out);
         r = TDT_EXIT_OK;
     } else {
-        static const char *const cmds[] = {"topics", "alerts", "verify", "report", "help"};
+        static const char *const cmds[] = {"topics", "alerts", "verify", "report",
+                                           "dead-letters", "help"};
         const char *near = NULL;
         for (size_t k = 0; !near && k < sizeof(cmds) / sizeof(cmds[0]); k++)
             if (td_edit_distance(cmd, cmds[k], 2) <= 2)

@@ -23,6 +23,14 @@ static const td_cfg_entry tdt_topics_table[] = {
                   "tuodi.human_resources.events", "Human resources events"),
     TD_CFG_STRING("verifications", tdt_topic_names, verifications, "tuodi.verifications",
                   "Verification outcomes (tuodictl verify writes here)"),
+    TD_CFG_STRING("dlq_roster", tdt_topic_names, dlq_roster, "tuodi.dlq.roster",
+                  "Dead letters of the roster (tuodictl dead-letters --dataset roster)"),
+    TD_CFG_STRING("dlq_medical_insurance", tdt_topic_names, dlq_medical_insurance,
+                  "tuodi.dlq.medical_insurance", "Dead letters of medical insurance"),
+    TD_CFG_STRING("dlq_civil_affairs", tdt_topic_names, dlq_civil_affairs,
+                  "tuodi.dlq.civil_affairs", "Dead letters of civil affairs"),
+    TD_CFG_STRING("dlq_human_resources", tdt_topic_names, dlq_human_resources,
+                  "tuodi.dlq.human_resources", "Dead letters of human resources"),
     TD_CFG_STRING("dlq_verifications", tdt_topic_names, dlq_verifications,
                   "tuodi.dlq.verifications", "Rejected verification outcomes"),
     TD_CFG_STRING("alerts_prefix", tdt_topic_names, alerts_prefix, "tuodi.alerts.",
@@ -118,7 +126,9 @@ int tdt_config_set_prefix(tdt_config *c, const char *prefix)
 {
     char **names[] = {&c->topics.roster, &c->topics.medical_insurance,
                       &c->topics.civil_affairs, &c->topics.human_resources,
-                      &c->topics.verifications, &c->topics.dlq_verifications,
+                      &c->topics.verifications, &c->topics.dlq_roster,
+                      &c->topics.dlq_medical_insurance, &c->topics.dlq_civil_affairs,
+                      &c->topics.dlq_human_resources, &c->topics.dlq_verifications,
                       &c->topics.alerts_prefix, &c->topics.connect_offsets};
     char *p = strdup(prefix);
     if (!p)
