@@ -299,8 +299,10 @@ static void test_dead_letters(void)
     }
     /* json: each rejected row with its number and a reason naming it */
     {
+        char rows3[4200];
+        snprintf(rows3, sizeof(rows3), "%s/json-rows.csv", tmp);
         const char *args[] = {"tuodictl", "--config", cfg, "dead-letters", "--topic", topic,
-                              "--format", "json", NULL};
+                              "--format", "json", "--rows", rows3, NULL};
         const dfile *ds[2] = {&a, &b};
         CU_ASSERT_EQUAL(ctl(args, &o, &e), 0);
         no_identity_numbers(o, &a, 0);
@@ -323,7 +325,10 @@ static void test_dead_letters(void)
                                 (int)(eol ? eol - at : 300), at);
                 }
             }
-        CU_ASSERT_PTR_NOT_NULL(strstr(e, "5 dead letters"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "5 dead letters: a.csv 3, b.csv 1, tuodi-matchd 1\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "wrote 4 rows of 2 files to"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "not written: 1 dead letter of tuodi-matchd"));
+        CU_ASSERT_EQUAL(o[0], '['); /* stdout stays json */
         free(o);
         free(e);
     }

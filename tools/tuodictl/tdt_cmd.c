@@ -1665,6 +1665,7 @@ static int tdt_cmd_dead_letters(tdt_ctx *x, int argc, char **argv)
                         "take it from the original file\n", a.v[i].row,
                         tdt_or(a.v[i].location, "?"));
         }
+        st.matchd = 0; /* counted again: also when no file was written */
         for (size_t i = 0; i < a.n; i++)
             st.matchd += a.v[i].matchd;
         if (st.matchd)
