@@ -1429,6 +1429,21 @@ static void test_dlq_list(void)
         tdt_dead_letter_done(&v[i]);
     tdt_dead_letter_done(NULL);
     {
+        /* many files: the first 10 by name */
+        tdt_dead_letter w[12];
+        for (int i = 0; i < 12; i++) {
+            char loc[16];
+            snprintf(loc, sizeof(loc), "f%d.csv", i);
+            dlq_connector(&w[i], "medical", loc, "2", "2", i, "x");
+        }
+        o = dlq_print(w, 12, TDT_FMT_TABLE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "12 dead letters: f0.csv 1, f1.csv 1, "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, ", f9.csv 1, 2 more files 2\n"));
+        free(o);
+        for (int i = 0; i < 12; i++)
+            tdt_dead_letter_done(&w[i]);
+    }
+    {
         tdt_dead_letter none;
         CU_ASSERT(tdt_dead_letter_parse(NULL, NULL, 0, &none) == 0);
         o = dlq_print(&none, 1, TDT_FMT_TABLE);

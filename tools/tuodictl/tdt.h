@@ -442,8 +442,8 @@ void tdt_dlq_table_init(tdt_table *t, tdt_format fmt);
 int tdt_dead_letter_row(tdt_table *t, const tdt_dead_letter *d, tdt_format fmt);
 
 /* "N dead letters: a.csv 3, b.csv 1, tuodi-matchd 2" (the counts by
- * location, in order of first appearance, matchd's together) and a line
- * end, masked. */
+ * location, in order of first appearance, the first 10 by name and the
+ * rest as ", K more files M"; matchd's together) and a line end, masked. */
 void tdt_dlq_summary(const tdt_dead_letter *v, size_t n, FILE *f);
 
 /* What tdt_dlq_write_rows wrote and left out. */

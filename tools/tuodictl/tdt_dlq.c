@@ -284,43 +284,73 @@ out:
     return r;
 }
 
+/* The distinct locations of connector dead letters, in order of first
+ * appearance, with their counts: linear in n times the locations (a few
+ * files, not one per row). */
+typedef struct tdt_loc_count {
+    const char *location; /* borrowed; "" for none */
+    size_t n;
+} tdt_loc_count;
+
+static int tdt_loc_add(tdt_loc_count **v, size_t *n, size_t *cap, const char *location)
+{
+    const char *l = location ? location : "";
+    for (size_t i = *n; i > 0; i--) /* the last one first: rows come by file */
+        if (strcmp((*v)[i - 1].location, l) == 0) {
+            (*v)[i - 1].n++;
+            return 0;
+        }
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        tdt_loc_count *nv = realloc(*v, nc * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = (tdt_loc_count){l, 1};
+    return 0;
+}
+
+#define TDT_SUMMARY_LOCATIONS 10
+
 void tdt_dlq_summary(const tdt_dead_letter *v, size_t n, FILE *f)
 {
+    tdt_loc_count *locs = NULL;
+    size_t nlocs = 0, cap = 0, nmatchd = 0, len = 0;
     char *buf = NULL;
-    size_t len = 0, nmatchd = 0;
-    FILE *m = open_memstream(&buf, &len);
-    bool first = true;
+    FILE *m;
 
-    if (!m)
-        return;
-    fprintf(m, "%zu dead letter%s", n, n == 1 ? "" : "s");
     for (size_t i = 0; i < n; i++) {
-        size_t count = 0;
-        bool seen = false;
-        if (v[i].matchd) {
+        if (v[i].matchd)
             nmatchd++;
-            continue;
-        }
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = !v[k].matchd && strcmp(v[k].location ? v[k].location : "",
-                                          v[i].location ? v[i].location : "") == 0;
-        if (seen)
-            continue;
-        for (size_t k = i; k < n; k++)
-            count += !v[k].matchd && strcmp(v[k].location ? v[k].location : "",
-                                            v[i].location ? v[i].location : "") == 0;
-        fprintf(m, "%s%s %zu", first ? ": " : ", ",
-                v[i].location && *v[i].location ? v[i].location : "(no location)", count);
-        first = false;
+        else if (tdt_loc_add(&locs, &nlocs, &cap, v[i].location) < 0)
+            nlocs = 0; /* out of memory: the total only */
     }
-    if (nmatchd)
-        fprintf(m, "%stuodi-matchd %zu", first ? ": " : ", ", nmatchd);
-    fclose(m);
+    m = open_memstream(&buf, &len);
+    if (m) {
+        fprintf(m, "%zu dead letter%s", n, n == 1 ? "" : "s");
+        size_t rest = 0;
+        for (size_t i = 0; i < nlocs; i++) {
+            if (i >= TDT_SUMMARY_LOCATIONS) {
+                rest += locs[i].n;
+                continue;
+            }
+            fprintf(m, "%s%s %zu", i == 0 ? ": " : ", ",
+                    *locs[i].location ? locs[i].location : "(no location)", locs[i].n);
+        }
+        if (nlocs > TDT_SUMMARY_LOCATIONS)
+            fprintf(m, ", %zu more files %zu", nlocs - TDT_SUMMARY_LOCATIONS, rest);
+        if (nmatchd)
+            fprintf(m, "%stuodi-matchd %zu", nlocs == 0 ? ": " : ", ", nmatchd);
+        fclose(m);
+    }
     if (buf) {
         td_log_redact(buf);
         fprintf(f, "%s\n", buf);
     }
     free(buf);
+    free(locs);
 }
 
 /* ---- the rows back out ---- */
@@ -329,6 +359,8 @@ int tdt_dlq_write_rows(const tdt_dead_letter *v, size_t n, const char *header_li
                        tdt_dlq_rows_stats *ret)
 {
     tdt_dlq_rows_stats s;
+    tdt_loc_count *locs = NULL;
+    size_t cap = 0;
     memset(&s, 0, sizeof(s));
     fputs("\xEF\xBB\xBF", f);
     if (header_line) {
@@ -337,7 +369,6 @@ int tdt_dlq_write_rows(const tdt_dead_letter *v, size_t n, const char *header_li
     }
     for (size_t i = 0; i < n; i++) {
         const tdt_dead_letter *d = &v[i];
-        bool again = false;
         if (d->matchd) {
             s.matchd++;
             continue;
@@ -353,12 +384,12 @@ int tdt_dlq_write_rows(const tdt_dead_letter *v, size_t n, const char *header_li
         fwrite(d->value, 1, d->value_len, f);
         fputs("\r\n", f);
         s.written++;
-        for (size_t k = 0; k < i && !again; k++)
-            again = !v[k].matchd && !v[k].truncated && v[k].value &&
-                    strcmp(v[k].location ? v[k].location : "",
-                           d->location ? d->location : "") == 0;
-        s.locations += !again;
+        if (tdt_loc_add(&locs, &s.locations, &cap, d->location) < 0) {
+            free(locs);
+            return -ENOMEM;
+        }
     }
+    free(locs);
     if (fflush(f) != 0 || ferror(f))
         return -(errno ? errno : EIO);
     *ret = s;
