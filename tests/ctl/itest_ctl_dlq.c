@@ -6,6 +6,7 @@
  *  - the tuodictl program (as the runbook runs it) lists every rejected row
  *    with its file, row number and reason, and matchd's with topic,
  *    partition and offset; no identity number in its output;
+ *  - --since today lists them, --since tomorrow none;
  *  - --rows --location writes exactly the file's rejected rows, byte for
  *    byte as read (converted to UTF-8), mode 0600, and refuses to overwrite
  *    it; fixed and dropped into the spool again, the file is published with
@@ -17,6 +18,7 @@
 #include "td_test.h"
 #include "td_time.h"
 #include "tdc_it.h"
+#include "tdt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -329,6 +331,25 @@ static void test_dead_letters(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(e, "wrote 4 rows of 2 files to"));
         CU_ASSERT_PTR_NOT_NULL(strstr(e, "not written: 1 dead letter of tuodi-matchd"));
         CU_ASSERT_EQUAL(o[0], '['); /* stdout stays json */
+        free(o);
+        free(e);
+    }
+    /* --since: by the record's day in China time */
+    {
+        char today[TD_AVRO_DATE_BUFSZ], tomorrow[TD_AVRO_DATE_BUFSZ];
+        int32_t day = tdt_day_cst(td_time_wall_ms());
+        td_avro_date_format(day, today);
+        td_avro_date_format(day + 1, tomorrow);
+        const char *a1[] = {"tuodictl", "--config", cfg, "dead-letters", "--dataset",
+                            "medical_insurance", "--since", today, NULL};
+        const char *a2[] = {"tuodictl", "--config", cfg, "dead-letters", "--dataset",
+                            "medical_insurance", "--since", tomorrow, NULL};
+        CU_ASSERT_EQUAL(ctl(a1, &o, &e), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "5 dead letters"));
+        free(o);
+        free(e);
+        CU_ASSERT_EQUAL(ctl(a2, &o, &e), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "0 dead letters\n"));
         free(o);
         free(e);
     }

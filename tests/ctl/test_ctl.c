@@ -1384,6 +1384,12 @@ static void test_dlq_list(void)
     CU_ASSERT_FALSE(tdt_dlq_match(&v[3], &f));
     CU_ASSERT_FALSE(tdt_dlq_match(&v[1], &f));
     f.connector = NULL;
+    /* --since 2023-11-15 is China time: 2023-11-14T16:00Z on */
+    f.since_ms = tdt_day_cst_start_ms(D(2023, 11, 15));
+    CU_ASSERT_EQUAL(f.since_ms, 1699977600000);
+    CU_ASSERT(tdt_dlq_match(&v[2], &f)); /* 2023-11-15 06:15 in China */
+    CU_ASSERT_EQUAL(tdt_day_cst(f.since_ms), D(2023, 11, 15));
+    CU_ASSERT_EQUAL(tdt_day_cst(f.since_ms - 1), D(2023, 11, 14));
     f.since_ms = 1700000300000;
     CU_ASSERT(tdt_dlq_match(&v[0], &f));
     CU_ASSERT_FALSE(tdt_dlq_match(&v[2], &f));

@@ -282,6 +282,9 @@ int tdt_alert_msg_from_avro(const avro_value_t *v, tdt_alert_msg *ret, td_error 
 
 /* Today's date in China Standard Time (UTC+8) at wall_ms. */
 int32_t tdt_day_cst(int64_t wall_ms);
+/* The first millisecond of day (days since 1970-01-01) in China Standard
+ * Time: 00:00 CST, 16:00 UTC the day before. */
+int64_t tdt_day_cst_start_ms(int32_t day);
 
 /* Words for people. */
 const char *tdt_risk_words(const char *risk_code);          /* "因病"; NULL unknown */

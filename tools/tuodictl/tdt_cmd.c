@@ -1548,7 +1548,7 @@ static int tdt_cmd_dead_letters(tdt_ctx *x, int argc, char **argv)
             tdt_errf(x->errf, "tuodictl dead-letters: %s\n", err.msg);
             goto out;
         }
-        a.filter.since_ms = (int64_t)day * 86400000 - INT64_C(8) * 3600000; /* China time */
+        a.filter.since_ms = tdt_day_cst_start_ms(day);
     }
     if (rows && export_s) {
         tdt_errf(x->errf, "tuodictl dead-letters: --rows and --export are one option: give it "

@@ -327,6 +327,11 @@ void tdt_queue_stats(const tdt_queue *q, int32_t today, tdt_stats *s)
     }
 }
 
+int64_t tdt_day_cst_start_ms(int32_t day)
+{
+    return (int64_t)day * 86400000 - INT64_C(8) * 3600000;
+}
+
 int32_t tdt_day_cst(int64_t wall_ms)
 {
     int64_t ms = wall_ms + INT64_C(8) * 3600000;
