@@ -1464,9 +1464,9 @@ static void test_dlq_list(void)
  * a department's file, UTF-8 or GB18030. */
 static void test_dlq_rows(void)
 {
-    tdt_dead_letter v[4];
+    tdt_dead_letter v[5];
     tdt_dlq_rows_stats st;
-    char *buf = NULL, *dir = td_test_tmpdir(), path[4096], *h = NULL;
+    char *buf = NULL, *dir = td_test_tmpdir(), path[4096], *h = NULL, *o;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     td_error err = {0};
@@ -1478,16 +1478,28 @@ static void test_dlq_rows(void)
     dlq_connector(&v[2], "medical", "a.csv", "8", "9", 3, "row8-cut");
     v[2].truncated = true;
     dlq_connector(&v[3], "medical", "b.csv", "9", "10", 4, "row9,张三");
-    CU_ASSERT(tdt_dlq_write_rows(v, 4, "身份证号,姓名", f, &st) == 0);
+    {
+        /* a row of a postgres table: JSON, with its record id */
+        rd_kafka_headers_t *hs = dlq_headers(L("tuodi.connector", "civil", "tuodi.location",
+                                               "civil_events", "tuodi.row", "3", "tuodi.line",
+                                               "3", "tuodi.record_id", "4711"));
+        CU_ASSERT_FATAL(tdt_dead_letter_parse(hs, "{\"id\":4711}", 11, &v[4]) == 0);
+        rd_kafka_headers_destroy(hs);
+        o = dlq_print(&v[4], 1, TDT_FMT_TABLE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "civil_events  id 4711"));
+        free(o);
+    }
+    CU_ASSERT(tdt_dlq_write_rows(v, 5, "身份证号,姓名", f, &st) == 0);
     fclose(f);
     CU_ASSERT_EQUAL(len, sizeof(want) - 1);
     CU_ASSERT(len == sizeof(want) - 1 && memcmp(buf, want, len) == 0);
     CU_ASSERT_EQUAL(st.written, 2);
     CU_ASSERT_EQUAL(st.matchd, 1);
     CU_ASSERT_EQUAL(st.truncated, 1);
+    CU_ASSERT_EQUAL(st.table, 1);
     CU_ASSERT_EQUAL(st.locations, 2);
     free(buf);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 5; i++)
         tdt_dead_letter_done(&v[i]);
 
     snprintf(path, sizeof(path), "%s/utf8.csv", dir);

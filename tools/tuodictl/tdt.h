@@ -453,6 +453,7 @@ void tdt_dlq_summary(const tdt_dead_letter *v, size_t n, FILE *f);
 typedef struct tdt_dlq_rows_stats {
     size_t written;
     size_t matchd;      /* tuodi-matchd's: a record, not a row of a file */
+    size_t table;       /* a row of a database table (tuodi.record_id): JSON */
     size_t truncated;   /* only the row's beginning is in the topic */
     size_t no_value;
     size_t locations;   /* distinct locations of the rows written */
@@ -462,8 +463,9 @@ typedef struct tdt_dlq_rows_stats {
  * header_line (without its line end; NULL: none) and CRLF, then every
  * connector dead letter's value exactly as in the topic (the row as read,
  * converted to UTF-8, without its line end) and CRLF. Left out and counted:
- * matchd's, truncated ones, those without a value. 0 or -errno of a failed
- * write. */
+ * matchd's, rows of a database table (they have a tuodi.record_id and are
+ * JSON, fixed in the database), truncated ones, those without a value.
+ * 0 or -errno of a failed write. */
 int tdt_dlq_write_rows(const tdt_dead_letter *v, size_t n, const char *header_line, FILE *f,
                        tdt_dlq_rows_stats *ret);
 

@@ -1423,7 +1423,7 @@ static void tdt_dlq_usage(FILE *f)
             "                       verifications: the topic topics.dlq_<NAME> of the config\n"
             "                       (default tuodi.dlq.<NAME>)\n"
             "  --topic T            this DLQ topic instead (a connector's topics.dlq)\n"
-            "  --connector NAME     only the rows of this connector instance\n"
+            "  --connector INSTANCE only the rows of this connector instance\n"
             "  --location FILE      only the rows of this file (its base name, as in the spool)\n"
             "  --since DATE         only dead letters written on or after DATE (China time)\n"
             "  --format F           table (people, default), csv or json (machines: every field)\n"
@@ -1628,7 +1628,7 @@ static int tdt_cmd_dead_letters(tdt_ctx *x, int argc, char **argv)
         tdt_dlq_rows_stats st;
         bool any = false;
         for (size_t i = 0; i < a.n && !any; i++)
-            any = !a.v[i].matchd && !a.v[i].truncated && a.v[i].value;
+            any = !a.v[i].matchd && !a.v[i].record_id && !a.v[i].truncated && a.v[i].value;
         memset(&st, 0, sizeof(st));
         if (!any) {
             tdt_errf(note, "no rows to write: %s not created\n", rows);
@@ -1659,8 +1659,16 @@ static int tdt_cmd_dead_letters(tdt_ctx *x, int argc, char **argv)
                     header ? "the header line first" : "no header line: put the original "
                     "file's first, or use --header-from");
         }
+        st.table = 0;
+        for (size_t i = 0; i < a.n; i++)
+            st.table += !a.v[i].matchd && a.v[i].record_id;
+        if (st.table)
+            tdt_errf(note, "not written: %zu row%s of a database table (JSON, with a record "
+                    "id): fix %s in the database; the connector reads a row again when it "
+                    "changes\n", st.table, st.table == 1 ? "" : "s", st.table == 1 ? "it" :
+                    "them");
         for (size_t i = 0; i < a.n; i++) {
-            if (a.v[i].truncated && !a.v[i].matchd)
+            if (a.v[i].truncated && !a.v[i].matchd && !a.v[i].record_id)
                 tdt_errf(note, "not written: row %" PRId64 " of %s was cut (tuodi.truncated): "
                         "take it from the original file\n", a.v[i].row,
                         tdt_or(a.v[i].location, "?"));

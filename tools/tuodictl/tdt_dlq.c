@@ -262,10 +262,12 @@ int tdt_dead_letter_row(tdt_table *t, const tdt_dead_letter *d, tdt_format fmt)
         snprintf(rowcell, sizeof(rowcell), "[%s] @%s", *part ? part : "?", *off ? off : "?");
     } else {
         snprintf(where, sizeof(where), "%s", *m[LOC] ? m[LOC] : "-");
-        if (*row && *line && strcmp(row, line) != 0)
+        if (*m[RID]) /* a row of a table (postgres): its id says which */
+            snprintf(rowcell, sizeof(rowcell), "id %.56s", m[RID]);
+        else if (*row && *line && strcmp(row, line) != 0)
             snprintf(rowcell, sizeof(rowcell), "%s (line %s)", row, line);
         else
-            snprintf(rowcell, sizeof(rowcell), "%s", *row ? row : *m[RID] ? m[RID] : "-");
+            snprintf(rowcell, sizeof(rowcell), "%s", *row ? row : "-");
     }
     {
         char who[300];
@@ -371,6 +373,10 @@ int tdt_dlq_write_rows(const tdt_dead_letter *v, size_t n, const char *header_li
         const tdt_dead_letter *d = &v[i];
         if (d->matchd) {
             s.matchd++;
+            continue;
+        }
+        if (d->record_id) {
+            s.table++;
             continue;
         }
         if (d->truncated) {
