@@ -2104,12 +2104,31 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     if (r < 0)
         goto fail;
     e->has_alert_value = true;
-    r = tdm_store_open(cfg->state_dir, (size_t)cfg->store.map_size,
-                       (size_t)cfg->store.max_map_size, &e->store, err);
+    {
+        /* The state is of this group and these topics: another group's state
+         * (a changed group_id or topic names, say after a key rotation) would
+         * suppress alerts it never raised here. */
+        const tdm_topics_config *t = &cfg->topics;
+        char *owner = NULL;
+        if (asprintf(&owner, "group_id=%s roster=%s medical_insurance=%s civil_affairs=%s "
+                     "human_resources=%s verifications=%s alerts_prefix=%s",
+                     cfg->group_id, t->roster, t->medical, t->civil, t->hr, t->verifications,
+                     t->alerts_prefix) < 0) {
+            r = td_error_set(err, -ENOMEM, "out of memory");
+            goto fail;
+        }
+        r = tdm_store_open_owned(cfg->state_dir, (size_t)cfg->store.map_size,
+                                 (size_t)cfg->store.max_map_size, owner, &e->store, err);
+        free(owner);
+    }
     if (r < 0)
         goto fail;
     e->map_size = tdm_store_map_size(e->store);
-    if (tdm_store_was_reset(e->store))
+    if (tdm_store_previous_owner(e->store))
+        td_log_warning("state in %s was of another group or other topics (%s): it has been "
+                       "reset: rebuilding from Kafka",
+                       cfg->state_dir, tdm_store_previous_owner(e->store));
+    else if (tdm_store_was_reset(e->store))
         td_log_warning("state in %s was unreadable and has been reset: rebuilding from Kafka",
                        cfg->state_dir);
     r = tdm_store_db(e->store, "state", &e->db_state, err);

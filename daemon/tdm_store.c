@@ -13,6 +13,7 @@
 
 #define TDM_META "meta"
 #define TDM_FORMAT_KEY "format"
+#define TDM_OWNER_KEY "owner"
 
 /* The redo log of the open write transaction: its puts and deletes in
  * order, each a tdm_op header followed by the key and the value bytes. */
@@ -34,6 +35,8 @@ struct tdm_store {
     MDB_dbi meta;
     bool writing;     /* a write transaction is open */
     bool was_reset;
+    const char *owner; /* what the state is of (tdm_store_open_owned), or NULL */
+    char *prev_owner;  /* the other owner the state was of, when that reset it */
     bool broken;      /* a resize failed: the environment is unmapped */
     int readers;      /* read-only transactions open (the map cannot move) */
     unsigned char *log;
@@ -222,6 +225,23 @@ static int tdm_env_try(tdm_store *s, td_error *err)
         if (f != TDM_STORE_FORMAT)
             goto reset;
     }
+    if (s->owner) {
+        /* The state is of one group and its topics: another's is not ours to
+         * build on. A store without an owner (older, or new) takes this one. */
+        k = (MDB_val){strlen(TDM_OWNER_KEY), (void *)TDM_OWNER_KEY};
+        rc = mdb_get(t, s->meta, &k, &v);
+        if (rc == 0 && (v.mv_size != strlen(s->owner) || memcmp(v.mv_data, s->owner, v.mv_size))) {
+            free(s->prev_owner);
+            s->prev_owner = strndup(v.mv_data, v.mv_size);
+            goto reset;
+        }
+        if (rc == MDB_NOTFOUND) {
+            v = (MDB_val){strlen(s->owner), (void *)s->owner};
+            rc = mdb_put(t, s->meta, &k, &v, 0);
+        }
+        if (rc != 0)
+            goto fail;
+    }
     rc = mdb_txn_commit(t);
     t = NULL;
     if (rc != 0)
@@ -274,6 +294,12 @@ static int tdm_env_wipe(const tdm_store *s, td_error *err)
 int tdm_store_open(const char *dir, size_t map_size, size_t max_map_size, tdm_store **ret,
                    td_error *err)
 {
+    return tdm_store_open_owned(dir, map_size, max_map_size, NULL, ret, err);
+}
+
+int tdm_store_open_owned(const char *dir, size_t map_size, size_t max_map_size,
+                         const char *owner, tdm_store **ret, td_error *err)
+{
     tdm_store *s;
     int64_t avail;
     int r;
@@ -284,6 +310,7 @@ int tdm_store_open(const char *dir, size_t map_size, size_t max_map_size, tdm_st
         free(s);
         return td_error_set(err, -ENOMEM, "state store: out of memory");
     }
+    s->owner = owner;
     s->map_size = map_size ? map_size : TDM_STORE_DEFAULT_MAP_SIZE;
     s->max_map_size = max_map_size ? max_map_size : TDM_STORE_DEFAULT_MAX_MAP_SIZE;
     if (s->max_map_size < s->map_size)
@@ -315,6 +342,7 @@ int tdm_store_open(const char *dir, size_t map_size, size_t max_map_size, tdm_st
             goto fail;
         }
     }
+    s->owner = NULL; /* the caller's string: only for the open */
     *ret = s;
     return 0;
 
@@ -330,9 +358,15 @@ tdm_store *tdm_store_close(tdm_store *s)
     if (s->env)
         mdb_env_close(s->env);
     free(s->log);
+    free(s->prev_owner);
     free(s->dir);
     free(s);
     return NULL;
+}
+
+const char *tdm_store_previous_owner(const tdm_store *s)
+{
+    return s->prev_owner;
 }
 
 bool tdm_store_was_reset(const tdm_store *s)

@@ -96,6 +96,17 @@ typedef unsigned int tdm_db;
  * tdm_store_close(). */
 int tdm_store_open(const char *dir, size_t map_size, size_t max_map_size, tdm_store **ret,
                    td_error *err);
+/* tdm_store_open, for the state of one owner: a string naming what the
+ * state is built from (tuodi-matchd: its group and input and output topics).
+ * A store that holds another owner's state is reset like a foreign format
+ * (tdm_store_was_reset, and tdm_store_previous_owner says whose it was); one
+ * without an owner (new, or from before owners) takes this one. NULL owner:
+ * no check, as tdm_store_open. owner is not kept after the call. */
+int tdm_store_open_owned(const char *dir, size_t map_size, size_t max_map_size,
+                         const char *owner, tdm_store **ret, td_error *err);
+/* The owner of the state tdm_store_open_owned found and reset, or NULL (no
+ * reset, or a reset for another reason). Valid until tdm_store_close. */
+const char *tdm_store_previous_owner(const tdm_store *s);
 /* Aborts an open transaction, closes the environment. Accepts NULL; returns
  * NULL. */
 tdm_store *tdm_store_close(tdm_store *s);

@@ -1,7 +1,7 @@
 /* tdm_store: named databases, one write transaction at a time, offsets in
  * the same transaction as the state, abort leaves nothing, reopen keeps the
  * data, a corrupt, foreign or other-format environment is reset (and says
- * so) into a usable store, the map grows under a write transaction without
+ * so) into a usable store, so is another owner's, the map grows under a write transaction without
  * losing or repeating a write, a map at its limit and a full disk say so. */
 #include "tdm_store.h"
 #include "td_test.h"
@@ -369,6 +369,89 @@ static size_t grow_val(int i, int pass, char *buf)
  * offsets commit with the data, and a reopen with the small map still finds
  * everything. The old store failed the first put past 1 MiB with
  * MDB_MAP_FULL. */
+/* A store of one owner (matchd's group and topics) opened for another is
+ * reset, and says whose it was; the same owner keeps it; a store without an
+ * owner (from before owners) takes the first one; no owner checks nothing. */
+static tdm_store *open_owned(const char *dir, const char *owner)
+{
+    tdm_store *s = NULL;
+    td_error err = {0};
+    int r = tdm_store_open_owned(dir, 0, 0, owner, &s, &err);
+
+    if (r != 0)
+        fprintf(stderr, "\n%s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(r, 0);
+    return s;
+}
+
+static int owned_value(tdm_store *s)
+{
+    td_error err = {0};
+    tdm_txn *t;
+    tdm_db db;
+    int r;
+
+    CU_ASSERT_EQUAL_FATAL(tdm_store_db(s, "things", &db, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_begin_read(s, &t, &err), 0);
+    r = has_str(t, db, "k", "v");
+    tdm_store_abort(t);
+    return r;
+}
+
+static void test_other_owner_is_reset(void)
+{
+    char *root, *dir = state_dir(&root);
+    const char *a = "group_id=tuodi-matchd roster=tuodi.roster.households";
+    const char *b = "group_id=tuodi2-matchd roster=tuodi2.roster.households";
+    td_error err = {0};
+    tdm_store *s;
+    tdm_txn *t;
+    tdm_db db;
+
+    /* no owner yet: written by an older matchd */
+    s = open_ok(dir, 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_db(s, "things", &db, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_store_begin(s, &t, &err), 0);
+    put_str(t, db, "k", "v");
+    CU_ASSERT_EQUAL(tdm_store_commit(t, &err), 0);
+    tdm_store_close(s);
+
+    s = open_owned(dir, a); /* takes owner a */
+    CU_ASSERT_FALSE(tdm_store_was_reset(s));
+    CU_ASSERT_PTR_NULL(tdm_store_previous_owner(s));
+    CU_ASSERT_EQUAL(owned_value(s), 1);
+    tdm_store_close(s);
+
+    s = open_owned(dir, a); /* the same owner keeps it */
+    CU_ASSERT_FALSE(tdm_store_was_reset(s));
+    CU_ASSERT_EQUAL(owned_value(s), 1);
+    tdm_store_close(s);
+
+    s = open_ok(dir, 0); /* no owner: no check */
+    CU_ASSERT_FALSE(tdm_store_was_reset(s));
+    CU_ASSERT_EQUAL(owned_value(s), 1);
+    tdm_store_close(s);
+
+    s = open_owned(dir, b); /* another owner: reset, and says whose it was */
+    CU_ASSERT_TRUE(tdm_store_was_reset(s));
+    CU_ASSERT_STRING_EQUAL(tdm_store_previous_owner(s) ? tdm_store_previous_owner(s) : "", a);
+    CU_ASSERT_EQUAL(owned_value(s), 0);
+    tdm_store_close(s);
+
+    s = open_owned(dir, b); /* and is b's from then on */
+    CU_ASSERT_FALSE(tdm_store_was_reset(s));
+    CU_ASSERT_PTR_NULL(tdm_store_previous_owner(s));
+    tdm_store_close(s);
+
+    s = open_owned(dir, "group_id=tuodi2-matchd roster=tuodi2.roster.household"); /* a prefix of b */
+    CU_ASSERT_TRUE(tdm_store_was_reset(s));
+    tdm_store_close(s);
+
+    td_test_rmtree(root);
+    free(root);
+    free(dir);
+}
+
 static void test_map_grows(void)
 {
     enum { KEYS = 3000 };
@@ -736,6 +819,7 @@ static void add_suites(void)
     TD_TEST(test_corrupt_env_is_reset);
     TD_TEST(test_format_bump_is_reset);
     TD_TEST(test_foreign_env_is_reset);
+    TD_TEST(test_other_owner_is_reset);
     TD_TEST(test_map_grows);
     TD_TEST(test_map_full);
     TD_TEST(test_disk_full);
