@@ -370,8 +370,10 @@ static void ctx_done(cfg_ctx *c)
 /* Files. */
 
 /* Reads the whole file at path (at most max bytes) into a malloc'd,
- * NUL-terminated buffer. 0 or -errno (-EFBIG when larger than max). */
-static int read_all(const char *path, size_t max, char **ret, size_t *ret_len)
+ * NUL-terminated buffer; *ret_mode (if not NULL) gets its st_mode, from the
+ * descriptor that was read. 0 or -errno (-EFBIG when larger than max). */
+static int read_file(const char *path, size_t max, char **ret, size_t *ret_len,
+                     mode_t *ret_mode)
 {
     int fd, r = 0;
     struct stat st;
@@ -434,11 +436,18 @@ static int read_all(const char *path, size_t max, char **ret, size_t *ret_len)
     buf[len] = '\0';
     *ret = buf;
     *ret_len = len;
+    if (ret_mode)
+        *ret_mode = st.st_mode;
     return 0;
 fail:
     free(buf);
     close(fd);
     return r;
+}
+
+static int read_all(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+    return read_file(path, max, ret, ret_len, NULL);
 }
 
 /* base_dir + "/" + p for a relative p; a copy of p when absolute or when
@@ -1348,6 +1357,7 @@ static char *substitute(cfg_ctx *c, const node *n, const char *path, bool secret
         if (inlen >= 5 && memcmp(in, "file:", 5) == 0) {
             char *fpath, *rel = strndup(in + 5, inlen - 5), *data = NULL;
             size_t dlen = 0;
+            mode_t mode = 0;
             int r;
 
             if (!rel) {
@@ -1365,12 +1375,21 @@ static char *substitute(cfg_ctx *c, const node *n, const char *path, bool secret
                 c->oom = true;
                 goto fail;
             }
-            r = read_all(fpath, CFG_SECRET_FILE_MAX, &data, &dlen);
+            r = read_file(fpath, CFG_SECRET_FILE_MAX, &data, &dlen, &mode);
             if (r == -ENOMEM) {
                 c->oom = true;
             } else if (r < 0) {
                 report(c, n->line, n->col, "%s: cannot read ${file:%s}: %s", path,
                        show_str(shown, fpath), strerror(-r));
+            } else if (secret && (mode & (S_IROTH | S_IWOTH))) {
+                /* A secret (a password, a key) in a file any user of the
+                 * machine can read is no secret: refused, as the
+                 * pseudonymisation key file is. Group access is the
+                 * operator's choice (a tuodi group, mode 0640). */
+                report(c, n->line, n->col, "%s: ${file:%s} holds a secret but is %s by "
+                       "others (mode %04o): chmod o-rwx it", path, show_str(shown, fpath),
+                       (mode & S_IROTH) ? "readable" : "writable", (unsigned)(mode & 07777));
+                r = -EPERM;
             } else if (strlen(data) != dlen) {
                 report(c, n->line, n->col, "%s: ${file:%s} holds a NUL byte", path,
                        show_str(shown, fpath));

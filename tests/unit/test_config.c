@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A table that uses every kind of entry. */
@@ -782,6 +783,7 @@ static void test_file_substitution(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     snprintf(path, sizeof(path), "%s/db.secret", dir);
     CU_ASSERT_EQUAL(td_test_write_file(path, "s3cret\n"), 0);
+    CU_ASSERT_EQUAL(chmod(path, 0640), 0); /* a secret's file: not for others */
     snprintf(path, sizeof(path), "%s/crlf.secret", dir);
     CU_ASSERT_EQUAL(td_test_write_file(path, "two\nlines\r\n"), 0);
     snprintf(name, sizeof(name), "%s/cfg.yaml", dir);
@@ -805,6 +807,58 @@ static void test_file_substitution(void)
     CU_ASSERT_EQUAL(td_config_load_string(table, name, "password: ${file:}\n", &c, &err),
                     -EINVAL);
     CU_ASSERT_TRUE(msg_has(&err, ":1:11: password: ${file:} needs a path"));
+    CU_ASSERT_EQUAL(td_test_rmtree(dir), 0);
+    free(dir);
+}
+
+/* A secret read from a file that others may read is refused where it is
+ * written, naming the key and the file, never showing the value: a table
+ * key marked secret and the kafka: section's secret keys (sasl.password,
+ * ssl.key.password). A key that is not secret may read any file. */
+static void test_file_secret_mode(void)
+{
+    char *dir = td_test_tmpdir(), path[4096], name[4096];
+    struct t_cfg c;
+    td_error err;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    snprintf(path, sizeof(path), "%s/pw", dir);
+    CU_ASSERT_EQUAL(td_test_write_file(path, "hunter2\n"), 0);
+    CU_ASSERT_EQUAL(chmod(path, 0644), 0);
+    snprintf(name, sizeof(name), "%s/cfg.yaml", dir);
+
+    memset(&c, 0, sizeof(c));
+    CU_ASSERT_EQUAL(td_config_load_string(table, name, "group_id: ${file:pw}\n"
+                                          "password: ${file:pw}\n", &c, &err), -EINVAL);
+    CU_ASSERT_TRUE(msg_has(&err, ":2:11: password: ${file:\""));
+    CU_ASSERT_TRUE(msg_has(&err, "/pw\"} holds a secret but is readable by others "
+                                 "(mode 0644): chmod o-rwx it"));
+    CU_ASSERT_FALSE(msg_has(&err, ":1:"));
+    CU_ASSERT_FALSE(msg_has(&err, "hunter2"));
+    CU_ASSERT_TRUE(cfg_is_zero(&c));
+
+    CU_ASSERT_EQUAL(td_config_load_string(table, name, "kafka:\n"
+                                          "  sasl.username: ${file:pw}\n"
+                                          "  sasl.password: ${file:pw}\n"
+                                          "  ssl.key.password: \"${file:pw}\"\n", &c, &err),
+                    -EINVAL);
+    CU_ASSERT_TRUE(msg_has(&err, ":3:18: kafka.sasl.password: ${file:\""));
+    CU_ASSERT_TRUE(msg_has(&err, ":4:21: kafka.ssl.key.password: ${file:\""));
+    CU_ASSERT_FALSE(msg_has(&err, "sasl.username"));
+    CU_ASSERT_FALSE(msg_has(&err, "hunter2"));
+
+    CU_ASSERT_EQUAL(chmod(path, 0602), 0);
+    CU_ASSERT_EQUAL(td_config_load_string(table, name, "password: ${file:pw}\n", &c, &err),
+                    -EINVAL);
+    CU_ASSERT_TRUE(msg_has(&err, "holds a secret but is writable by others (mode 0602)"));
+
+    CU_ASSERT_EQUAL(chmod(path, 0640), 0);
+    CU_ASSERT_EQUAL_FATAL(td_config_load_string(table, name, "password: ${file:pw}\n"
+                                                "kafka:\n  sasl.password: ${file:pw}\n",
+                                                &c, &err), 0);
+    CU_ASSERT_STRING_EQUAL(c.password, "hunter2");
+    CU_ASSERT_STRING_EQUAL(prop(&c.kafka, "sasl.password"), "hunter2");
+    td_config_free(table, &c);
     CU_ASSERT_EQUAL(td_test_rmtree(dir), 0);
     free(dir);
 }
@@ -964,6 +1018,7 @@ static void test_load_file(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(real);
     snprintf(path, sizeof(path), "%s/secret", dir);
     CU_ASSERT_EQUAL(td_test_write_file(path, "pw\n"), 0);
+    CU_ASSERT_EQUAL(chmod(path, 0600), 0);
     snprintf(path, sizeof(path), "%s/connector.yaml", dir);
     CU_ASSERT_EQUAL(td_test_write_file(path, "group_id: from-file\n"
                                              "password: ${file:secret}\n"
@@ -1397,6 +1452,7 @@ static void add_suites(void)
     TD_TEST(test_error_limit);
     TD_TEST(test_env_substitution);
     TD_TEST(test_file_substitution);
+    TD_TEST(test_file_secret_mode);
     TD_TEST(test_secrets_not_shown);
     TD_TEST(test_kafka_passthrough);
     TD_TEST(test_sections_list_errors);
