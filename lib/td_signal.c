@@ -3,13 +3,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t td_signal_stop;
+/* td_time_mono_ms() of the first stop request (0: none). Lock-free, so the
+ * handler may write it. */
+static _Atomic int64_t td_signal_stop_ms;
 static volatile sig_atomic_t td_signal_reload;
 static int td_signal_pipe[2] = {-1, -1};
+
+static void td_signal_note_stop(void)
+{
+    struct timespec ts;
+    int64_t now, none = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* as td_time_mono_ms() */
+    now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    atomic_compare_exchange_strong(&td_signal_stop_ms, &none, now > 0 ? now : 1);
+    td_signal_stop = 1;
+}
 
 static void td_signal_handler(int sig)
 {
@@ -19,7 +35,7 @@ static void td_signal_handler(int sig)
     if (sig == SIGHUP)
         td_signal_reload = 1;
     else
-        td_signal_stop = 1;
+        td_signal_note_stop(); /* clock_gettime is async-signal-safe */
     if (td_signal_pipe[1] >= 0) {
         ssize_t r = write(td_signal_pipe[1], &c, 1); /* full pipe: already readable */
         (void)r;
@@ -35,6 +51,7 @@ int td_signal_setup(void)
     if (td_signal_pipe[0] < 0 && pipe2(td_signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
         return -errno;
     td_signal_stop = 0;
+    atomic_store(&td_signal_stop_ms, 0);
     td_signal_reload = 0;
 
     memset(&sa, 0, sizeof(sa));
@@ -70,6 +87,28 @@ void td_signal_teardown(void)
 bool td_signal_stop_requested(void)
 {
     return td_signal_stop != 0;
+}
+
+int64_t td_signal_stop_deadline_ms(void)
+{
+    int64_t at = atomic_load(&td_signal_stop_ms);
+
+    return at ? at + TD_SIGNAL_STOP_GRACE_MS : INT64_MAX;
+}
+
+int td_signal_budget_ms(int timeout_ms)
+{
+    struct timespec ts;
+    int64_t now, left, stop = td_signal_stop_deadline_ms();
+
+    if (stop == INT64_MAX)
+        return timeout_ms > 0 ? timeout_ms : 0;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    left = stop - now;
+    if (left > timeout_ms)
+        left = timeout_ms;
+    return left > 0 ? (int)left : 0;
 }
 
 bool td_signal_take_reload(void)

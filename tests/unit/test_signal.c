@@ -1,8 +1,11 @@
 #include "td_signal.h"
 #include "td_test.h"
+#include "td_time.h"
 
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
+#include <unistd.h>
 
 static int setup(void)
 {
@@ -56,6 +59,30 @@ static void test_int_requests_stop_after_setup_again(void)
     CU_ASSERT_TRUE(td_signal_stop_requested());
 }
 
+/* The stop deadline: none before a stop; the first stop request's time plus
+ * the grace, which a later request does not move; budgets clipped to it. */
+static void test_stop_deadline_bounds_budgets(void)
+{
+    int64_t before, deadline;
+
+    CU_ASSERT_EQUAL(td_signal_setup(), 0);
+    CU_ASSERT_EQUAL(td_signal_stop_deadline_ms(), INT64_MAX);
+    CU_ASSERT_EQUAL(td_signal_budget_ms(30000), 30000);
+    CU_ASSERT_EQUAL(td_signal_budget_ms(-5), 0);
+    before = td_time_mono_ms();
+    raise(SIGTERM);
+    deadline = td_signal_stop_deadline_ms();
+    CU_ASSERT(deadline >= before + TD_SIGNAL_STOP_GRACE_MS);
+    CU_ASSERT(deadline <= td_time_mono_ms() + TD_SIGNAL_STOP_GRACE_MS);
+    CU_ASSERT(td_signal_budget_ms(30000) <= TD_SIGNAL_STOP_GRACE_MS);
+    CU_ASSERT(td_signal_budget_ms(30000) > TD_SIGNAL_STOP_GRACE_MS - 1000);
+    CU_ASSERT_EQUAL(td_signal_budget_ms(10), 10);
+    usleep(20 * 1000);
+    raise(SIGTERM);
+    CU_ASSERT_EQUAL(td_signal_stop_deadline_ms(), deadline);
+    td_signal_drain();
+}
+
 static void add_suites(void)
 {
     td_test_suite("signal", setup, teardown);
@@ -63,6 +90,7 @@ static void add_suites(void)
     TD_TEST(test_sigpipe_is_ignored);
     TD_TEST(test_term_requests_stop_and_stays);
     TD_TEST(test_int_requests_stop_after_setup_again);
+    TD_TEST(test_stop_deadline_bounds_budgets);
 }
 
 TD_TEST_MAIN(add_suites)
