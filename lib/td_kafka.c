@@ -27,11 +27,31 @@
 
 #include "td_log.h"
 #include "td_path.h"
+#include "td_signal.h"
 #include "td_time.h"
 
 #define TD_KAFKA_ERRSTR 512
 /* Pause between retries of a retriable transactional or metadata call. */
 #define TD_KAFKA_RETRY_PAUSE_MS 100
+
+/* Stops (td_signal).
+ *
+ * A daemon asked to stop must be gone within seconds, also while the broker
+ * is away, so no call here blocks long without looking at the stop flag:
+ * librdkafka calls with a timeout are made in slices (a transactional call
+ * that times out is resumed by calling it again, which librdkafka documents;
+ * a Metadata request is simply asked again), and between slices:
+ *  - what only waits for Kafka (Metadata, topic creation, DescribeConfigs,
+ *    init_transactions) ends at once with -EINTR (RD_KAFKA_RESP_ERR__INTR);
+ *  - what finishes work (commit, abort, send offsets, a full local queue
+ *    when producing) goes on until td_signal_stop_deadline_ms() at the
+ *    latest and then ends as if its own timeout had run out (-ETIMEDOUT):
+ *    what it did not finish is redone at the next start. */
+#define TD_KAFKA_SLICE_MS 500
+/* A Metadata request for all topics of a big cluster can take longer than
+ * TD_KAFKA_SLICE_MS on a loaded machine: a longer slice, so that a request
+ * that is answered at all is answered within one. */
+#define TD_KAFKA_METADATA_SLICE_MS 2000
 
 typedef struct td_kafka_setting {
     const char *key;
@@ -480,6 +500,14 @@ rd_kafka_t *td_kafka_destroy(rd_kafka_t *rk)
 {
     if (!rk)
         return NULL;
+    if (rd_kafka_type(rk) == RD_KAFKA_CONSUMER && td_signal_stop_requested()) {
+        /* rd_kafka_consumer_close() waits for the group coordinator, up to
+         * about session.timeout.ms (45 s) while the broker is away. tuodi's
+         * consumers commit only inside transactions, and its static members
+         * (matchd) would not send LeaveGroup anyway: nothing to lose. */
+        rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        return NULL;
+    }
     if (rd_kafka_type(rk) == RD_KAFKA_CONSUMER)
         (void)rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
@@ -561,6 +589,30 @@ static int td_kafka_attempt_ms(int64_t deadline)
     return left > TD_KAFKA_ATTEMPT_MS ? TD_KAFKA_ATTEMPT_MS : left;
 }
 
+/* rd_kafka_queue_poll() for at most wait_ms, in slices; NULL when nothing
+ * came, with *stopped set when a stop request ended the wait. */
+static rd_kafka_event_t *td_kafka_queue_wait(rd_kafka_queue_t *queue, int wait_ms,
+                                             bool *stopped)
+{
+    int64_t deadline = td_time_mono_ms() + wait_ms;
+
+    *stopped = false;
+    for (;;) {
+        int left = td_kafka_remaining_ms(deadline);
+        rd_kafka_event_t *ev =
+            rd_kafka_queue_poll(queue, left < TD_KAFKA_SLICE_MS ? left : TD_KAFKA_SLICE_MS);
+
+        if (ev)
+            return ev;
+        if (td_signal_stop_requested()) {
+            *stopped = true;
+            return NULL;
+        }
+        if (left == 0)
+            return NULL;
+    }
+}
+
 rd_kafka_resp_err_t td_kafka_metadata(rd_kafka_t *rk, int timeout_ms,
                                       const struct rd_kafka_metadata **ret)
 {
@@ -572,8 +624,17 @@ rd_kafka_resp_err_t td_kafka_metadata(rd_kafka_t *rk, int timeout_ms,
     for (int i = 1;; i++) {
         const struct rd_kafka_metadata *md = NULL;
         int left = td_kafka_remaining_ms(deadline);
-        rd_kafka_resp_err_t x = rd_kafka_metadata(rk, 1, NULL, &md, left > 0 ? left : 1);
+        rd_kafka_resp_err_t x;
 
+        if (td_signal_stop_requested())
+            return RD_KAFKA_RESP_ERR__INTR;
+        if (left > TD_KAFKA_METADATA_SLICE_MS)
+            left = TD_KAFKA_METADATA_SLICE_MS;
+        x = rd_kafka_metadata(rk, 1, NULL, &md, left > 0 ? left : 1);
+        if (x == RD_KAFKA_RESP_ERR__TIMED_OUT && td_kafka_remaining_ms(deadline) > 0) {
+            i--; /* a slice ran out: not an answer */
+            continue;
+        }
         if (x != RD_KAFKA_RESP_ERR_NO_ERROR)
             return x;
         /* The first request of a new client may go to a bootstrap broker,
@@ -586,6 +647,40 @@ rd_kafka_resp_err_t td_kafka_metadata(rd_kafka_t *rk, int timeout_ms,
         }
         rd_kafka_metadata_destroy(md);
     }
+}
+
+rd_kafka_resp_err_t td_kafka_topic_metadata(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                                            const struct rd_kafka_metadata **ret)
+{
+    rd_kafka_topic_t *rkt;
+    int64_t deadline;
+    rd_kafka_resp_err_t x;
+
+    if (!rk || !topic || !ret)
+        return RD_KAFKA_RESP_ERR__INVALID_ARG;
+    rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (!rkt)
+        return rd_kafka_last_error();
+    deadline = td_time_mono_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+    for (;;) {
+        int left = td_kafka_remaining_ms(deadline);
+        const struct rd_kafka_metadata *md = NULL;
+
+        if (td_signal_stop_requested()) {
+            x = RD_KAFKA_RESP_ERR__INTR;
+            break;
+        }
+        if (left > TD_KAFKA_METADATA_SLICE_MS)
+            left = TD_KAFKA_METADATA_SLICE_MS;
+        x = rd_kafka_metadata(rk, 0, rkt, &md, left > 0 ? left : 1);
+        if (x == RD_KAFKA_RESP_ERR__TIMED_OUT && td_kafka_remaining_ms(deadline) > 0)
+            continue;
+        if (x == RD_KAFKA_RESP_ERR_NO_ERROR)
+            *ret = md;
+        break;
+    }
+    rd_kafka_topic_destroy(rkt);
+    return x;
 }
 
 /* What md says of spec: 1 ready (every partition has a leader), 0 not yet
@@ -647,6 +742,7 @@ static int td_kafka_create_missing(rd_kafka_t *rk, const td_kafka_topic_spec *sp
     const rd_kafka_CreateTopics_result_t *res;
     const rd_kafka_topic_result_t **results;
     size_t m = 0, nres = 0;
+    bool stopped;
     int r = 0;
 
     newt = calloc(n, sizeof(*newt));
@@ -690,7 +786,11 @@ static int td_kafka_create_missing(rd_kafka_t *rk, const td_kafka_topic_spec *sp
     rd_kafka_CreateTopics(rk, newt, m, options, queue);
 
     /* The result comes as one event; nothing else is sent to this queue. */
-    ev = rd_kafka_queue_poll(queue, wait_ms + 1000);
+    ev = td_kafka_queue_wait(queue, wait_ms + 1000, &stopped);
+    if (!ev && stopped) {
+        r = td_error_set(err, -EINTR, "kafka: create topics: a stop was requested");
+        goto out;
+    }
     if (!ev) {
         snprintf(why, whysize, "kafka: create topics: no answer in %d ms", wait_ms);
         goto out;
@@ -770,6 +870,10 @@ int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, siz
         size_t nready = 0, nmissing = 0;
 
         r = 0;
+        if (x == RD_KAFKA_RESP_ERR__INTR) {
+            r = td_error_set(err, -EINTR, "kafka: create topics: a stop was requested");
+            break;
+        }
         if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
             snprintf(why, sizeof(why), "kafka: no broker answered a Metadata request: %s",
                      rd_kafka_err2str(x));
@@ -827,6 +931,7 @@ static int td_kafka_describe_max_message_bytes(rd_kafka_t *rk, const char *const
     const rd_kafka_DescribeConfigs_result_t *result;
     const rd_kafka_ConfigResource_t **out;
     size_t nout = 0;
+    bool stopped;
     int r = 0;
 
     res = calloc(n, sizeof(*res));
@@ -853,7 +958,11 @@ static int td_kafka_describe_max_message_bytes(rd_kafka_t *rk, const char *const
         goto out;
     }
     rd_kafka_DescribeConfigs(rk, res, n, options, queue);
-    ev = rd_kafka_queue_poll(queue, wait_ms + 1000);
+    ev = td_kafka_queue_wait(queue, wait_ms + 1000, &stopped);
+    if (!ev && stopped) {
+        r = td_error_set(err, -EINTR, "kafka: describe topics: a stop was requested");
+        goto out;
+    }
     if (!ev) {
         snprintf(why, whysize, "kafka: describe topics: no answer in %d ms", wait_ms);
         r = 1;
@@ -942,6 +1051,10 @@ int td_kafka_topics_max_message_bytes(rd_kafka_t *rk, const char *const *topics,
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_resp_err_t x = td_kafka_metadata(rk, td_kafka_attempt_ms(deadline), &md);
 
+        if (x == RD_KAFKA_RESP_ERR__INTR) {
+            r = td_error_set(err, -EINTR, "kafka: describe topics: a stop was requested");
+            break;
+        }
         if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
             snprintf(why, sizeof(why), "kafka: no broker answered a Metadata request: %s",
                      rd_kafka_err2str(x));
@@ -1038,7 +1151,11 @@ rd_kafka_resp_err_t td_kafka_produce(rd_kafka_t *rk, const char *topic, const vo
         rd_kafka_error_destroy(error);
         if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             return code;
-        rd_kafka_poll(rk, 100);
+        /* after a stop, no longer than its deadline (the broker may be
+         * gone, and the queue full for good) */
+        if (td_signal_budget_ms(100) == 0)
+            return code;
+        rd_kafka_poll(rk, td_signal_budget_ms(100));
     }
 }
 
@@ -1068,7 +1185,8 @@ static int td_kafka_txn_fail(rd_kafka_t *rk, rd_kafka_error_t *error, td_kafka_t
     switch (cls) {
     case TD_KAFKA_TXN_RETRIABLE:
         code = -ETIMEDOUT;
-        how = "still failing when time ran out";
+        how = td_signal_stop_requested() ? "given up: a stop was requested"
+                                         : "still failing when time ran out";
         break;
     case TD_KAFKA_TXN_ABORTABLE:
         code = -ECANCELED;
@@ -1089,9 +1207,33 @@ static int td_kafka_txn_fail(rd_kafka_t *rk, rd_kafka_error_t *error, td_kafka_t
 
 typedef rd_kafka_error_t *(td_kafka_txn_op)(rd_kafka_t *rk, int timeout_ms);
 
-/* Runs op, retrying retriable errors until timeout_ms has passed. */
+/* Time left until deadline, or until the stop deadline if that is sooner
+ * (see "Stops" at the top). */
+static int td_kafka_finish_ms(int64_t deadline)
+{
+    return td_signal_budget_ms(td_kafka_remaining_ms(deadline));
+}
+
+/* The next slice of a transactional call: at most TD_KAFKA_SLICE_MS, at
+ * least 1 ms (0 would only poll). */
+static int td_kafka_slice_ms(int left)
+{
+    return left < 1 ? 1 : left > TD_KAFKA_SLICE_MS ? TD_KAFKA_SLICE_MS : left;
+}
+
+/* After a retriable error: a short pause, except after a slice that simply
+ * ran out (the operation goes on in the background). */
+static void td_kafka_retry_pause(const rd_kafka_error_t *error, int left)
+{
+    if (rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR__TIMED_OUT)
+        td_kafka_sleep_ms(left < TD_KAFKA_RETRY_PAUSE_MS ? left : TD_KAFKA_RETRY_PAUSE_MS);
+}
+
+/* Runs op in slices, retrying retriable errors until timeout_ms has passed.
+ * finishing: op finishes work (commit, abort), which a stop request cuts
+ * short only at its deadline; else a stop request ends it at once (-EINTR). */
 static int td_kafka_txn_run(rd_kafka_t *rk, td_kafka_txn_op *op, const char *what,
-                            bool abortable, int timeout_ms, td_error *err)
+                            bool abortable, bool finishing, int timeout_ms, td_error *err)
 {
     int64_t deadline;
 
@@ -1099,16 +1241,24 @@ static int td_kafka_txn_run(rd_kafka_t *rk, td_kafka_txn_op *op, const char *wha
         return td_error_set(err, -EINVAL, "kafka: %s: bad arguments", what);
     deadline = td_time_mono_ms() + timeout_ms;
     for (;;) {
-        int left = td_kafka_remaining_ms(deadline);
-        rd_kafka_error_t *error = op(rk, left > 0 ? left : 1);
-        td_kafka_txn_class cls = td_kafka_txn_classify(error);
+        int left = finishing ? td_kafka_finish_ms(deadline) : td_kafka_remaining_ms(deadline);
+        rd_kafka_error_t *error;
+        td_kafka_txn_class cls;
 
+        if (!finishing && td_signal_stop_requested())
+            return td_error_set(err, -EINTR, "kafka %s: %s: a stop was requested",
+                                rd_kafka_name(rk), what);
+        if (finishing && left == 0 && td_signal_stop_requested())
+            return td_error_set(err, -ETIMEDOUT, "kafka %s: %s: not done when the stop "
+                                "deadline came", rd_kafka_name(rk), what);
+        error = op(rk, td_kafka_slice_ms(left));
+        cls = td_kafka_txn_classify(error);
         if (cls == TD_KAFKA_TXN_OK)
             return 0;
-        left = td_kafka_remaining_ms(deadline);
+        left = finishing ? td_kafka_finish_ms(deadline) : td_kafka_remaining_ms(deadline);
         if (cls == TD_KAFKA_TXN_RETRIABLE && left > 0) {
+            td_kafka_retry_pause(error, left);
             rd_kafka_error_destroy(error);
-            td_kafka_sleep_ms(left < TD_KAFKA_RETRY_PAUSE_MS ? left : TD_KAFKA_RETRY_PAUSE_MS);
             continue;
         }
         if (cls == TD_KAFKA_TXN_ABORTABLE && !abortable)
@@ -1120,7 +1270,7 @@ static int td_kafka_txn_run(rd_kafka_t *rk, td_kafka_txn_op *op, const char *wha
 int td_kafka_txn_init(rd_kafka_t *producer, int timeout_ms, td_error *err)
 {
     return td_kafka_txn_run(producer, rd_kafka_init_transactions, "init transactions", false,
-                            timeout_ms, err);
+                            /* finishing= */ false, timeout_ms, err);
 }
 
 int td_kafka_txn_begin(rd_kafka_t *producer, td_error *err)
@@ -1141,13 +1291,13 @@ int td_kafka_txn_begin(rd_kafka_t *producer, td_error *err)
 int td_kafka_txn_commit(rd_kafka_t *producer, int timeout_ms, td_error *err)
 {
     return td_kafka_txn_run(producer, rd_kafka_commit_transaction, "commit transaction", true,
-                            timeout_ms, err);
+                            /* finishing= */ true, timeout_ms, err);
 }
 
 int td_kafka_txn_abort(rd_kafka_t *producer, int timeout_ms, td_error *err)
 {
     return td_kafka_txn_run(producer, rd_kafka_abort_transaction, "abort transaction", false,
-                            timeout_ms, err);
+                            /* finishing= */ true, timeout_ms, err);
 }
 
 int td_kafka_txn_send_offset_list(rd_kafka_t *producer, rd_kafka_t *consumer,
@@ -1168,17 +1318,24 @@ int td_kafka_txn_send_offset_list(rd_kafka_t *producer, rd_kafka_t *consumer,
         return td_error_set(err, -EINVAL, "kafka %s: send offsets: the consumer has no group",
                             rd_kafka_name(consumer));
     for (;;) {
-        int left = td_kafka_remaining_ms(deadline);
-        rd_kafka_error_t *error =
-            rd_kafka_send_offsets_to_transaction(producer, offsets, cgmd, left > 0 ? left : 1);
-        td_kafka_txn_class cls = td_kafka_txn_classify(error);
+        int left = td_kafka_finish_ms(deadline);
+        rd_kafka_error_t *error;
+        td_kafka_txn_class cls;
 
+        if (left == 0 && td_signal_stop_requested()) {
+            r = td_error_set(err, -ETIMEDOUT, "kafka %s: send offsets to transaction: not "
+                             "done when the stop deadline came", rd_kafka_name(producer));
+            break;
+        }
+        error = rd_kafka_send_offsets_to_transaction(producer, offsets, cgmd,
+                                                     td_kafka_slice_ms(left));
+        cls = td_kafka_txn_classify(error);
         if (cls == TD_KAFKA_TXN_OK)
             break;
-        left = td_kafka_remaining_ms(deadline);
+        left = td_kafka_finish_ms(deadline);
         if (cls == TD_KAFKA_TXN_RETRIABLE && left > 0) {
+            td_kafka_retry_pause(error, left);
             rd_kafka_error_destroy(error);
-            td_kafka_sleep_ms(left < TD_KAFKA_RETRY_PAUSE_MS ? left : TD_KAFKA_RETRY_PAUSE_MS);
             continue;
         }
         r = td_kafka_txn_fail(producer, error, cls, "send offsets to transaction", err);

@@ -10,7 +10,13 @@
  *  - topic creation that waits until the topics are usable, and admin
  *    requests that do not wait for a controller that may be down;
  *  - transactional calls with librdkafka's retriable / abortable / fatal
- *    error classes turned into return codes.
+ *    error classes turned into return codes;
+ *  - no call that holds up a stop request (td_signal.h): blocking calls are
+ *    made in slices of at most a second or two; what only waits for Kafka
+ *    ends at a stop request with -EINTR (RD_KAFKA_RESP_ERR__INTR), what
+ *    finishes work (commit, abort, send offsets, producing into a full
+ *    queue) goes on until the stop deadline at the latest (td_kafka.c,
+ *    "Stops").
  *
  * Conventions (td_error.h): functions return 0 or a negative errno and write
  * out-parameters only on success; the human text goes into td_error. Nothing
@@ -162,8 +168,11 @@ int td_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, rd_kafka_t **ret,
 
 /* Closes a consumer (leaving its group; nothing is committed, as auto commit
  * is off) and destroys any client. It does not flush a producer: commit or
- * abort its transaction, or rd_kafka_flush(), first. Accepts NULL; returns
- * NULL. */
+ * abort its transaction, or rd_kafka_flush(), first. After a stop request
+ * (td_signal) a consumer is destroyed without closing it
+ * (RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE), since a close waits for the group
+ * coordinator for up to session.timeout.ms while the broker is away.
+ * Accepts NULL; returns NULL. */
 rd_kafka_t *td_kafka_destroy(rd_kafka_t *rk);
 
 /* ---- topics --------------------------------------------------------------- */
@@ -192,7 +201,8 @@ typedef struct td_kafka_topic_spec {
  * (no broker answers, a timeout, no leader yet) until timeout_ms has passed
  * in total. Returns 0, -EINVAL (bad spec, or the broker rejected it),
  * -EEXIST, -EACCES, -ETIMEDOUT (with the last reason), -EIO (other broker
- * errors) or -ENOMEM, with the topic named in err. */
+ * errors), -EINTR (a stop was requested) or -ENOMEM, with the topic named
+ * in err. */
 int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, size_t n,
                            int timeout_ms, td_error *err);
 
@@ -202,8 +212,8 @@ int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, siz
  * topics[i]'s. DescribeConfigs goes to a broker that has just answered a
  * Metadata request (td_kafka_metadata), not to the cached controller, and
  * no answer or a timeout is tried again, in all for at most timeout_ms.
- * Returns 0, -ETIMEDOUT (with the last reason), -EACCES (not
- * allowed to describe), -ENOENT (a topic does not exist), -EIO (other broker
+ * Returns 0, -ETIMEDOUT (with the last reason), -EINTR (a stop was
+ * requested), -EACCES (not allowed to describe), -ENOENT (a topic does not exist), -EIO (other broker
  * errors, or the answer lacks the setting) or -ENOMEM, with the topic named
  * in err; ret is written only on success. */
 int td_kafka_topics_max_message_bytes(rd_kafka_t *rk, const char *const *topics, size_t n,
@@ -234,7 +244,8 @@ size_t td_kafka_message_size(size_t key_len, size_t value_len, const rd_kafka_he
  * and value stay the caller's. (produceva, not producev: producev's
  * RD_KAFKA_V_* macros are GNU statement expressions, which clang refuses
  * under -Wpedantic -Werror.) A full local queue is waited out, serving rk's
- * callbacks meanwhile. hdrs: NULL, or headers that the message owns on
+ * callbacks meanwhile; after a stop request only until the stop deadline
+ * (then RD_KAFKA_RESP_ERR__QUEUE_FULL). hdrs: NULL, or headers that the message owns on
  * success (on failure they stay the caller's). Returns librdkafka's code:
  * RD_KAFKA_RESP_ERR_NO_ERROR, or e.g. RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
  * (see td_kafka_message_size), RD_KAFKA_RESP_ERR__FATAL. */
@@ -249,9 +260,18 @@ rd_kafka_resp_err_t td_kafka_produce(rd_kafka_t *rk, const char *topic, const vo
  * requests that any broker serves (CreateTopics under KRaft, DescribeConfigs
  * of topics) should go there with rd_kafka_AdminOptions_set_broker rather
  * than to librdkafka 2.0.2's cached controller, which may be a dead node.
+ * A stop request ends it with RD_KAFKA_RESP_ERR__INTR.
  * On success *ret is owned by the caller (rd_kafka_metadata_destroy). */
 rd_kafka_resp_err_t td_kafka_metadata(rd_kafka_t *rk, int timeout_ms,
                                       const struct rd_kafka_metadata **ret);
+
+/* rd_kafka_metadata() for the one topic (not all of them), which never
+ * auto-creates it, in slices: a stop request ends it with
+ * RD_KAFKA_RESP_ERR__INTR. On success *ret is owned by the caller
+ * (rd_kafka_metadata_destroy); its one topic may carry an error such as
+ * RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART. */
+rd_kafka_resp_err_t td_kafka_topic_metadata(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                                            const struct rd_kafka_metadata **ret);
 
 /* ---- transactions --------------------------------------------------------- */
 
@@ -274,12 +294,17 @@ td_kafka_txn_class td_kafka_txn_classify(const rd_kafka_error_t *error);
  *                     consumer to its committed offsets, and redo the work;
  *   -ENOTRECOVERABLE  fatal (e.g. fenced by a newer instance with the same
  *                     transactional.id): destroy the producer;
- *   -ETIMEDOUT        only retriable errors until timeout_ms ran out. The
+ *   -ETIMEDOUT        only retriable errors until timeout_ms ran out, or (commit,
+ *                     abort, send offsets) until the stop deadline
+ *                     (td_signal_stop_deadline_ms) if that came first. The
  *                     operation may go on in the background; calling the same
  *                     helper again resumes it (init, commit) or repeats it
- *                     (send_offsets), or the caller may abort instead.
- * Retriable errors are retried after a short pause until timeout_ms (> 0)
- * has passed in total. The text in err names the operation and carries
+ *                     (send_offsets), or the caller may abort instead;
+ *   -EINTR            (init only) a stop was requested: nothing to finish.
+ * Each librdkafka call gets at most half a second (a call that times out is
+ * resumed by calling it again, as librdkafka documents), so that a stop
+ * request is seen. Retriable errors are retried after a short pause until
+ * timeout_ms (> 0) has passed in total. The text in err names the operation and carries
  * librdkafka's error name and message. */
 
 /* rd_kafka_init_transactions(): fences older instances with the same
