@@ -93,6 +93,7 @@ struct tdc_connector {
     size_t refused_bytes;
 
     _Atomic bool stop;
+    bool started; /* start-up finished: there is something to commit at a stop */
     int sink_rc;
     td_error sink_err;
 };
@@ -440,8 +441,11 @@ tdc_connector *tdc_connector_free(tdc_connector *c)
     if (!c)
         return NULL;
     if (c->producer) {
-        if (c->txn_open)
-            rd_kafka_abort_transaction(c->producer, 5000);
+        if (c->txn_open) {
+            /* after a stop, no longer than its deadline */
+            td_error e = {0};
+            td_kafka_txn_abort(c->producer, 5000, &e);
+        }
         td_kafka_destroy(c->producer);
     }
     tdc_source_free(c->src);
@@ -1039,7 +1043,8 @@ out:
     td_notify_ready(tdc_source_status(c->src));
 }
 
-int tdc_connector_run(tdc_connector *c, td_error *err)
+/* Start-up and the loop, until a stop request (0) or a failure. */
+static int tdc_loop(tdc_connector *c, td_error *err)
 {
     tdc_sink sink = {.record = tdc_sink_record, .reject = tdc_sink_reject, .opaque = c};
     int r, next;
@@ -1052,6 +1057,7 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
     if (r < 0 && tdc_stopping(c)) {
         /* SIGTERM while starting: nothing was read, nothing to commit */
         td_log_notice("%s: stopped while starting", c->cfg.instance);
+        c->started = false;
         return 0;
     }
     if (r < 0)
@@ -1059,6 +1065,11 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
     r = tdc_source_resume(c->src, c->committed.kind ? &c->committed : NULL, err);
     if (r < 0)
         return r;
+    if (tdc_stopping(c)) {
+        td_log_notice("%s: stopped while starting", c->cfg.instance);
+        return 0;
+    }
+    c->started = true;
     c->last = c->committed;
     td_notify_ready(tdc_source_status(c->src));
     tdc_log_cb(TD_LOG_NOTICE, "%s: running (%s -> %s)", c->cfg.instance,
@@ -1139,12 +1150,34 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
         if (r == 0)
             tdc_unit_end(c);
     }
-    td_notify_stopping("committing the open transaction");
-    r = tdc_commit(c, err);
+    return 0;
+}
+
+int tdc_connector_run(tdc_connector *c, td_error *err)
+{
+    int r;
+
+    r = tdc_loop(c, err);
+    if (r == 0 && c->started) {
+        /* Committed if Kafka answers before the stop deadline (td_signal.h);
+         * else the transaction stays open and is redone at the next start. */
+        td_notify_stopping("committing the open transaction");
+        r = tdc_commit(c, err);
+    }
+    if (r < 0 && tdc_stopping(c)) {
+        /* What failed because of the stop (a commit past the stop deadline,
+         * a call cut short) ends the run like a stop: nothing uncommitted
+         * is lost, the next start redoes it from the committed position. */
+        td_log_warning("%s: stopping without committing the open transaction (%s): its rows "
+                       "are read again at the next start", c->cfg.instance, err->msg);
+        r = 0;
+    }
+    if (!c->started || r < 0)
+        return r;
     if (isatty(STDERR_FILENO))
         fputc('\n', stderr);
     td_log_notice("%s: stopped: %" PRId64 " rows, %" PRId64 " published, %" PRId64
                   " rejected, %" PRId64 " transactions", c->cfg.instance, c->stats.rows,
                   c->stats.published, c->stats.rejected, c->stats.transactions);
-    return r < 0 && r != -ETIMEDOUT ? r : 0;
+    return 0;
 }

@@ -1,5 +1,6 @@
 #include "tdc_offsets.h"
 
+#include "td_signal.h"
 #include "td_time.h"
 
 #include <errno.h>
@@ -232,7 +233,7 @@ int tdc_offsets_read(const td_kafka_props *props, const char *topic, const char 
     rd_kafka_t *rk = NULL;
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
-    rd_kafka_topic_t *rkt = NULL;
+    rd_kafka_resp_err_t x;
     tdc_position found;
     size_t keylen = strlen(key), eof = 0, nparts = 0;
     bool *at_eof = NULL;
@@ -256,9 +257,12 @@ int tdc_offsets_read(const td_kafka_props *props, const char *topic, const char 
     if (r < 0)
         return r;
 
-    rkt = rd_kafka_topic_new(rk, topic, NULL);
-    if (!rkt || rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        md->topic_cnt != 1) {
+    x = td_kafka_topic_metadata(rk, topic, timeout_ms, &md);
+    if (x == RD_KAFKA_RESP_ERR__INTR) {
+        r = td_error_set(err, -EINTR, "offsets topic %s: a stop was requested", topic);
+        goto out;
+    }
+    if (x != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1) {
         r = td_error_set(err, -ETIMEDOUT, "offsets topic %s: no metadata within %d ms", topic,
                          timeout_ms);
         goto out;
@@ -290,6 +294,10 @@ int tdc_offsets_read(const td_kafka_props *props, const char *topic, const char 
         if (left <= 0) {
             r = td_error_set(err, -ETIMEDOUT, "offsets topic %s: not read to its end within %d ms",
                              topic, timeout_ms);
+            goto out;
+        }
+        if (td_signal_stop_requested()) {
+            r = td_error_set(err, -EINTR, "offsets topic %s: a stop was requested", topic);
             goto out;
         }
         m = rd_kafka_consumer_poll(rk, left > 500 ? 500 : (int)left);
@@ -337,8 +345,6 @@ out:
         rd_kafka_topic_partition_list_destroy(parts);
     if (md)
         rd_kafka_metadata_destroy(md);
-    if (rkt)
-        rd_kafka_topic_destroy(rkt);
     td_kafka_destroy(rk);
     return r;
 }
