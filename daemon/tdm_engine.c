@@ -26,6 +26,9 @@
 #define TDM_STARTUP_TIMEOUT_MS 30000
 #define TDM_PROBE_TIMEOUT_MS 10000 /* --check-config --connect */
 #define TDM_RETRY_WAIT_MS 1000
+/* The longest a blocking librdkafka call of this file takes before it looks
+ * at the stop flag again. */
+#define TDM_SLICE_MS 500
 #define TDM_KEY_MAX 600
 #define TDM_DAY_MS 86400000LL
 /* A partition's buffer: paused above HIGH records, resumed below LOW (a
@@ -689,9 +692,16 @@ static int tdm_produce(tdm_engine *e, const char *topic, const void *key, size_t
             rd_kafka_error_destroy(xe);
         if (x == RD_KAFKA_RESP_ERR_NO_ERROR)
             return 0;
-        if (x == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(e->producer, 100);
+        if (x == RD_KAFKA_RESP_ERR__QUEUE_FULL && td_signal_budget_ms(100) > 0) {
+            rd_kafka_poll(e->producer, td_signal_budget_ms(100));
             continue;
+        }
+        if (x == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            /* the queue stays full (Kafka away) past the stop deadline */
+            if (hdrs)
+                rd_kafka_headers_destroy(hdrs);
+            return td_error_set(err, -ETIMEDOUT, "producing to %s: %s at the stop deadline",
+                                topic, rd_kafka_err2str(x));
         }
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
@@ -1434,15 +1444,11 @@ static bool tdm_assignment_partial(tdm_engine *e)
     tdm_input_topics(e, topics);
     for (size_t i = 0; i < TDM_IN_COUNT; i++) {
         const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(e->consumer, topics[i], NULL);
-        if (!rkt)
-            continue;
-        if (rd_kafka_metadata(e->consumer, 0, rkt, &md, 5000) == 0) {
+        if (td_kafka_topic_metadata(e->consumer, topics[i], 5000, &md) == 0) {
             if (md->topic_cnt == 1 && md->topics[0].err == 0)
                 total += md->topics[0].partition_cnt;
             rd_kafka_metadata_destroy(md);
         }
-        rd_kafka_topic_destroy(rkt);
     }
     return (int)e->nparts < total;
 }
@@ -1455,7 +1461,17 @@ static void tdm_on_assign(tdm_engine *e, rd_kafka_topic_partition_list_t *parts)
 
     tdm_parts_clear(e);
     tdm_batch_drop(e);
-    x = rd_kafka_committed(e->consumer, parts, TDM_STARTUP_TIMEOUT_MS);
+    /* in slices, so that a stop request is not held up (it leaves the
+     * assignment unused: the loop ends) */
+    {
+        int64_t end = td_time_mono_ms() + TDM_STARTUP_TIMEOUT_MS;
+        do
+            x = rd_kafka_committed(e->consumer, parts, TDM_SLICE_MS);
+        while (x == RD_KAFKA_RESP_ERR__TIMED_OUT && !tdm_stopping() &&
+               td_time_mono_ms() < end);
+    }
+    if (tdm_stopping())
+        return;
     if (x) {
         e->cb_rc = td_error_set(&e->cb_err, -EIO, "reading committed offsets: %s",
                                 rd_kafka_err2str(x));
@@ -1513,7 +1529,10 @@ static void tdm_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t x,
     }
     /* Revoked: the open batch ends uncommitted; its records come again. */
     if (e->txn_open) {
-        if (td_kafka_txn_abort(e->producer, (int)e->cfg->transaction.timeout_ms, &err) < 0)
+        /* after a stop, an abort that does not finish by the deadline is
+         * done by the broker (transaction timeout) or the next start */
+        if (td_kafka_txn_abort(e->producer, (int)e->cfg->transaction.timeout_ms, &err) < 0 &&
+            !tdm_stopping())
             e->cb_rc = td_error_set(&e->cb_err, -ENOTRECOVERABLE, "%s", err.msg);
         e->txn_open = false;
     }
@@ -1588,9 +1607,16 @@ static int tdm_commit_batch(tdm_engine *e, td_error *err)
             rd_kafka_topic_partition_list_destroy(offsets);
             return r;
         }
+        if (tdm_stopping()) {
+            /* Past the stop deadline: the batch stays uncommitted, neither
+             * its offsets nor its state are written, and the next start
+             * reads its records again. Nothing is lost. (A commit that did
+             * reach the broker although the answer did not: the next start
+             * finds LMDB behind the committed offsets and restores.) */
+            rd_kafka_topic_partition_list_destroy(offsets);
+            return r;
+        }
         td_log_warning("commit: %s; retrying", err->msg);
-        if (tdm_stopping()) /* still commit: a stop must not lose the batch */
-            tdm_sleep_ms(TDM_RETRY_WAIT_MS);
     }
     rd_kafka_topic_partition_list_destroy(offsets);
     /* After the Kafka commit: the state and the offsets it reflects. A crash
@@ -1697,13 +1723,11 @@ static int tdm_start_producer(tdm_engine *e, td_error *err)
 static int tdm_roster_wait(tdm_engine *e, td_error *err)
 {
     const char *topic = e->cfg->topics.roster;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(e->producer, topic, NULL);
 
-    if (!rkt)
-        return td_error_set(err, -ENOMEM, "out of memory");
+    (void)err;
     while (!tdm_stopping()) {
         const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t x = rd_kafka_metadata(e->producer, 0, rkt, &md, 5000);
+        rd_kafka_resp_err_t x = td_kafka_topic_metadata(e->producer, topic, 5000, &md);
         if (x == 0 && md->topic_cnt == 1 && md->topics[0].err == 0 &&
             md->topics[0].partition_cnt > 0) {
             e->roster_partitions = md->topics[0].partition_cnt;
@@ -1712,10 +1736,11 @@ static int tdm_roster_wait(tdm_engine *e, td_error *err)
         }
         if (x == 0)
             rd_kafka_metadata_destroy(md);
+        if (tdm_stopping())
+            break;
         td_log_warning("roster topic %s not available yet; retrying", topic);
         tdm_wait(TDM_RETRY_WAIT_MS);
     }
-    rd_kafka_topic_destroy(rkt);
     return 0;
 }
 
@@ -1858,23 +1883,13 @@ static int tdm_work(tdm_engine *e, bool *progressed, td_error *err)
     return tdm_restore_progress(e, err);
 }
 
-int tdm_engine_run(tdm_engine *e, td_error *err)
+/* The loop, until a stop request (0) or a failure. */
+static int tdm_loop(tdm_engine *e, td_error *err)
 {
     bool progressed = false;
     int64_t last_notify_ms = 0;
     int r;
 
-    r = tdm_start_producer(e, err);
-    if (r == 0 && !tdm_stopping())
-        r = tdm_topic_ensure(e, e->cfg->topics.clock, 1, err);
-    if (r == 0)
-        r = tdm_roster_wait(e, err);
-    if (r == 0 && !tdm_stopping())
-        r = tdm_start_consumer(e, err);
-    if (r < 0)
-        return r;
-    td_log_notice("started: reading the roster %s (%" PRId32 " partitions) and the inputs",
-                  e->cfg->topics.roster, e->roster_partitions);
     while (!tdm_stopping()) {
         int64_t now = td_time_mono_ms();
         if (now - last_notify_ms >= 1000) { /* one datagram a second, not per round */
@@ -1910,8 +1925,44 @@ int tdm_engine_run(tdm_engine *e, td_error *err)
                 return r;
         }
     }
-    td_notify_stopping("stopping");
-    r = tdm_commit(e, err);
+    return 0;
+}
+
+int tdm_engine_run(tdm_engine *e, td_error *err)
+{
+    int r;
+
+    r = tdm_start_producer(e, err);
+    if (r == 0 && !tdm_stopping())
+        r = tdm_topic_ensure(e, e->cfg->topics.clock, 1, err);
+    if (r == 0 && !tdm_stopping())
+        r = tdm_roster_wait(e, err);
+    if (r == 0 && !tdm_stopping())
+        r = tdm_start_consumer(e, err);
+    if (tdm_stopping()) {
+        /* A stop request ends start-up: nothing was read, nothing to commit
+         * (and no "started": it did not). */
+        td_log_notice("stopped while starting");
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    td_log_notice("started: reading the roster %s (%" PRId32 " partitions) and the inputs",
+                  e->cfg->topics.roster, e->roster_partitions);
+    r = tdm_loop(e, err);
+    if (r == 0) {
+        /* Committed if Kafka answers before the stop deadline (td_signal.h). */
+        td_notify_stopping("committing the open transaction");
+        r = tdm_commit(e, err);
+    }
+    if (r < 0 && tdm_stopping()) {
+        /* What failed because of the stop (a commit past the stop deadline,
+         * a call cut short): the batch stays uncommitted, in Kafka and in
+         * LMDB alike, and the next start reads its records again. */
+        td_log_warning("stopping without committing the open batch (%s): its records are "
+                       "read again at the next start", err->msg);
+        r = 0;
+    }
     if (r < 0)
         return r;
     td_log_notice("stopped: %" PRIu64 " records (%" PRIu64 " roster), %" PRIu64 " alerts, %" PRIu64
@@ -2162,12 +2213,14 @@ tdm_engine *tdm_engine_free(tdm_engine *e)
     if (!e)
         return NULL;
     if (e->consumer) {
-        rd_kafka_consumer_close(e->consumer);
+        /* the messages held go first: rd_kafka_destroy() waits for them.
+         * After a stop the consumer is not closed (td_kafka_destroy). */
         tdm_parts_clear(e);
-        rd_kafka_destroy(e->consumer);
+        td_kafka_destroy(e->consumer);
     }
     if (e->producer) {
         if (e->txn_open) {
+            /* after a stop, no longer than its deadline */
             td_error err = {0};
             td_kafka_txn_abort(e->producer, 10000, &err);
         }
