@@ -4,11 +4,13 @@
 
 #include "td_log.h"
 #include "td_path.h"
+#include "td_signal.h"
 #include "td_time.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -470,6 +472,105 @@ int tdc_postgres_stats_get(const tdc_source *src, tdc_postgres_stats *ret)
     return 0;
 }
 
+/* ---- statements and connections that a stop does not wait for ------------ */
+
+/* How long a canceled statement's answer is waited for. */
+#define PG_CANCEL_WAIT_MS 1000
+
+/* A libpq socket readable (events POLLIN) or writable (POLLOUT), waited for
+ * in steps of 100 ms; false when a stop was requested (td_signal) or
+ * deadline (td_time_mono_ms) passed first. */
+static bool pg_wait_socket(int fd, short events, int64_t deadline)
+{
+    while (!td_signal_stop_requested() && td_time_mono_ms() < deadline) {
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, 100);
+
+        if (n > 0 || (n < 0 && errno != EINTR))
+            return true; /* ready, or an error libpq will report */
+    }
+    return false;
+}
+
+/* PQexecParams(), but a stop request cancels the statement (PQcancel)
+ * instead of waiting for it: a poll may run up to statement_timeout (1 min
+ * by default) or wait for a lock. The result is then the server's
+ * "canceling statement due to user request" (SQLSTATE 57014), a transient
+ * failure to the callers: nothing was read, the next start reads it. */
+static PGresult *pg_exec(PGconn *conn, const char *sql, int n, const Oid *types,
+                         const char *const *values, const int *lengths, const int *formats,
+                         int result_format)
+{
+    PGresult *res, *last = NULL;
+    int64_t give_up = 0; /* after a cancel: when to stop waiting for the answer */
+
+    if (!PQsendQueryParams(conn, sql, n, types, values, lengths, formats, result_format))
+        return NULL; /* no connection: the callers read PQerrorMessage */
+    for (;;) {
+        while (PQisBusy(conn)) {
+            if (!give_up && !pg_wait_socket(PQsocket(conn), POLLIN, INT64_MAX)) {
+                /* a stop: cancel, then wait a little for the server's answer */
+                PGcancel *c = PQgetCancel(conn);
+                char errbuf[256];
+
+                if (c) {
+                    (void)PQcancel(c, errbuf, sizeof(errbuf));
+                    PQfreeCancel(c);
+                }
+                give_up = td_time_mono_ms() + PG_CANCEL_WAIT_MS;
+            }
+            if (give_up) {
+                /* no answer in time (the server is gone): the connection
+                 * is still busy; the callers see no result and drop it */
+                struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+
+                if (td_time_mono_ms() >= give_up)
+                    return last;
+                (void)poll(&p, 1, 100);
+            }
+            if (!PQconsumeInput(conn))
+                break; /* the connection failed: PQgetResult reports it */
+        }
+        res = PQgetResult(conn);
+        if (!res)
+            break;
+        PQclear(last);
+        last = res;
+        if (PQstatus(conn) == CONNECTION_BAD)
+            break;
+    }
+    return last;
+}
+
+/* PQconnectdbParams(), but a stop request ends the attempt, as does
+ * timeout_ms (libpq does not apply connect_timeout to a non-blocking
+ * connect): a host that is gone holds it that long. Returns the connection
+ * (its status tells whether it is up; the caller frees it), or NULL with why
+ * ("a stop was requested", "timeout", or out of memory when why is empty). */
+static PGconn *pg_connect_wait(const char *const *keys, const char *const *vals,
+                               int timeout_ms, char *why, size_t whysize)
+{
+    PGconn *conn = PQconnectStartParams(keys, vals, /* expand_dbname= */ 1);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    int64_t deadline = td_time_mono_ms() + timeout_ms;
+
+    why[0] = '\0';
+    if (!conn || PQstatus(conn) == CONNECTION_BAD)
+        return conn;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        if (!pg_wait_socket(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                            deadline)) {
+            snprintf(why, whysize, "%s", td_signal_stop_requested()
+                                             ? "a stop was requested"
+                                             : "no connection within connect_timeout");
+            PQfinish(conn);
+            return NULL;
+        }
+        st = PQconnectPoll(conn);
+    }
+    return conn;
+}
+
 /* ---- errors and outages --------------------------------------------------- */
 
 /* Whether a failed statement (res may be NULL) is worth retrying: the
@@ -510,7 +611,11 @@ static void pg_outage(tdc_postgres *pg, const char *why)
     char line[512];
 
     one_line(line, sizeof(line), why);
-    if (!pg->down) {
+    if (!pg->down && td_signal_stop_requested()) {
+        /* not an outage: the statement or connection was cut short by a
+         * stop request */
+        td_log_component(TD_LOG_INFO, LOG_COMPONENT, "%s: stopping (%s)", pg->unit, line);
+    } else if (!pg->down) {
         pg->down = true;
         pg->down_since_ms = now;
         pg->stats.outages++;
@@ -579,6 +684,12 @@ static void notice_to_log(void *arg, const char *message)
     td_log_component(TD_LOG_DEBUG, LOG_COMPONENT, "server notice: %s", line);
 }
 
+/* Seconds a connection attempt may take (connect_timeout, unless the
+ * conninfo sets it; pg_connect_wait applies it). */
+#define PG_CONNECT_TIMEOUT_S 10
+#define PG_STR2(x) #x
+#define PG_STR(x) PG_STR2(x)
+
 /* Connects and sets the session up. 0 connected, 1 not (outage), <0 error. */
 static int pg_connect(tdc_postgres *pg, td_error *err)
 {
@@ -588,13 +699,19 @@ static int pg_connect(tdc_postgres *pg, td_error *err)
         "keepalives_interval", "keepalives_count", "dbname", "client_encoding", NULL,
     };
     const char *vals[] = {
-        "tuodi-connector", "10", "1", "30", "10", "3", pg->conninfo, "UTF8", NULL,
+        "tuodi-connector", PG_STR(PG_CONNECT_TIMEOUT_S), "1", "30", "10", "3", pg->conninfo,
+        "UTF8", NULL,
     };
     char timeout[32];
     const char *params[2];
+    char why[64];
     PGresult *res;
 
-    pg->conn = PQconnectdbParams(keys, vals, /* expand_dbname= */ 1);
+    pg->conn = pg_connect_wait(keys, vals, PG_CONNECT_TIMEOUT_S * 1000, why, sizeof(why));
+    if (!pg->conn && why[0]) {
+        pg_outage(pg, why);
+        return 1;
+    }
     if (!pg->conn)
         return td_error_set(err, -ENOMEM, "postgres: %s: out of memory", pg->unit);
     if (PQstatus(pg->conn) != CONNECTION_OK) {
@@ -605,7 +722,7 @@ static int pg_connect(tdc_postgres *pg, td_error *err)
     snprintf(timeout, sizeof(timeout), "%" PRId64, pg->stmt_timeout_ms);
     params[0] = timeout;
     params[1] = pg->time_zone;
-    res = PQexecParams(pg->conn,
+    res = pg_exec(pg->conn,
                        pg->time_zone
                            ? "SELECT pg_catalog.set_config('statement_timeout', $1, false),"
                              " pg_catalog.set_config('default_transaction_read_only', 'on', false),"
@@ -776,7 +893,7 @@ static int pg_check_relation(tdc_postgres *pg, td_error *err)
     int r;
 
     params[0] = pg->table_cfg;
-    res = PQexecParams(pg->conn,
+    res = pg_exec(pg->conn,
                        "SELECT n.nspname, c.relname, c.relkind, c.oid::text"
                        " FROM pg_catalog.pg_class c"
                        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
@@ -812,7 +929,7 @@ static int pg_check_relation(tdc_postgres *pg, td_error *err)
     }
 
     params[0] = PQgetvalue(res, 0, 3);
-    cres = PQexecParams(pg->conn,
+    cres = pg_exec(pg->conn,
                         "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
                         " (CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END)"
                         "::oid::text"
@@ -895,7 +1012,7 @@ static int pg_check_relation(tdc_postgres *pg, td_error *err)
     /* Try the poll: the server parses, plans and checks privileges. */
     {
         const char *pp[2] = {pg->settle_txt, "0"};
-        PGresult *t = PQexecParams(pg->conn, pg->sql_first, 2, NULL, pp, NULL, NULL, 0);
+        PGresult *t = pg_exec(pg->conn, pg->sql_first, 2, NULL, pp, NULL, NULL, 0);
         if (PQresultStatus(t) != PGRES_TUPLES_OK) {
             r = pg_failed(pg, t, "trying the poll statement", err);
             r = r < 0 ? r : 1;
@@ -1002,7 +1119,7 @@ static int pg_run_checks(tdc_postgres *pg)
         p[n++] = hi_us;
         p[n++] = c->hi_id;
         p[n++] = c->snapshot;
-        res = PQexecParams(pg->conn, c->has_lo ? pg->sql_check_next : pg->sql_check_first, n,
+        res = pg_exec(pg->conn, c->has_lo ? pg->sql_check_next : pg->sql_check_first, n,
                            NULL, p, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             if (is_transient(pg->conn, res)) {
@@ -1062,7 +1179,7 @@ static int pg_poll(tdc_postgres *pg, td_error *err)
     }
     p[n++] = pg->settle_txt;
     p[n++] = pg->batch_txt;
-    res = PQexecParams(pg->conn, pg->has_pos ? pg->sql_next : pg->sql_first, n, NULL, p, NULL,
+    res = pg_exec(pg->conn, pg->has_pos ? pg->sql_next : pg->sql_first, n, NULL, p, NULL,
                        NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         int r = pg_failed(pg, res, "polling", err);

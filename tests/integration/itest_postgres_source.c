@@ -39,16 +39,19 @@
 #include "td_config.h"
 #include "td_log.h"
 #include "td_pg.h"
+#include "td_signal.h"
 #include "td_test.h"
 #include "td_time.h"
 #include "tdc_postgres.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static td_pg *server;
@@ -722,6 +725,60 @@ static void test_view(void)
     SQL("DROP VIEW big_settlement");
 }
 
+/* A stop request (SIGTERM, td_signal) during a poll that the server works
+ * on for 20 s (a view that sleeps): the statement is canceled and next()
+ * returns within a second or two, with no row and no error. */
+static void test_stop_cancels_poll(void)
+{
+    struct tdc_postgres_config c;
+    tdc_source *s;
+    td_error err = {0};
+    int64_t t0 = td_time_mono_ms(), t_stop, ms;
+    size_t rows = 0, warn0;
+    pid_t child;
+    int r = 0, st;
+
+    make_settlement();
+    SQL("CREATE OR REPLACE VIEW slow_settlement AS"
+        " SELECT s.id, s.name, s.updated_at FROM settlement s, pg_catalog.pg_sleep(20) z");
+    c = base_cfg("public.slow_settlement");
+    c.statement_timeout_ms = 60000;
+    CU_ASSERT_FATAL(td_signal_setup() == 0);
+    child = fork();
+    CU_ASSERT_FATAL(child >= 0);
+    if (child == 0) {
+        usleep(1500 * 1000);
+        kill(getppid(), SIGTERM);
+        _exit(0);
+    }
+    warn0 = log_count("cannot read from the database");
+    s = new_src(&c);
+    /* next() until a call returns after the stop request */
+    while (td_time_mono_ms() - t0 < 60000) {
+        tdc_row row;
+
+        r = tdc_source_next(s, &row, &err);
+        if (td_signal_stop_requested() || r < 0)
+            break;
+        rows += r == TDC_NEXT_ROW;
+        if (r == TDC_NEXT_IDLE)
+            usleep(5000);
+    }
+    t_stop = td_signal_stop_deadline_ms() - TD_SIGNAL_STOP_GRACE_MS;
+    ms = td_time_mono_ms() - t_stop;
+    printf("\n    next() returned %.2f s after the stop request (%s)", (double)ms / 1000.0,
+           r < 0 ? td_error_msg(&err) : "no error");
+    CU_ASSERT(td_signal_stop_requested());
+    CU_ASSERT(ms < 2000);
+    CU_ASSERT(r >= 0);
+    CU_ASSERT_EQUAL(rows, 0);
+    CU_ASSERT_EQUAL(log_count("cannot read from the database"), warn0);
+    tdc_source_free(s);
+    waitpid(child, &st, 0);
+    td_signal_teardown();
+    SQL("DROP VIEW slow_settlement");
+}
+
 static void test_outage(void)
 {
     struct tdc_postgres_config c;
@@ -924,6 +981,7 @@ static void add_suites(void)
     TD_TEST(test_view);
     TD_TEST(test_errors);
     TD_TEST(test_outage);
+    TD_TEST(test_stop_cancels_poll);
 }
 
 TD_TEST_MAIN(add_suites)
