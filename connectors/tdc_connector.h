@@ -8,8 +8,10 @@
  * there, so every row is published once or rejected once, never lost and
  * never repeated (docs/connector.md).
  *
- * One thread. Signals (td_signal): SIGTERM/SIGINT commit the open
- * transaction and return; SIGHUP reloads the config file (parse, validate,
+ * One thread. Signals (td_signal): SIGTERM/SIGINT end start-up at once, or
+ * commit the open transaction if Kafka answers before the stop deadline
+ * (td_signal_stop_deadline_ms; else it is redone at the next start) and
+ * return 0; SIGHUP reloads the config file (parse, validate,
  * swap at a transaction boundary; a bad file keeps the old config).
  */
 #ifndef TDC_CONNECTOR_H
@@ -62,7 +64,8 @@ int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool con
 /* Runs until a stop is requested (td_signal) or a fatal error: connects,
  * initialises transactions (retrying while the broker is away), reads the
  * committed position, resumes the source, sends READY=1, and loops. Returns
- * 0 after a clean stop, or a negative errno with err (fenced by another
+ * 0 after a stop (also one that could not commit the open transaction by
+ * the stop deadline: nothing uncommitted is lost, the next start redoes it), or a negative errno with err (fenced by another
  * instance, a corrupt position, a broken source). */
 int tdc_connector_run(tdc_connector *c, td_error *err);
 

@@ -36,7 +36,9 @@ static void usage(FILE *f)
             "  -V, --version       print the version\n"
             "  -h, --help          this text\n"
             "\n"
-            "Signals: SIGTERM/SIGINT commit the open transaction and exit; SIGHUP reloads the\n"
+            "Signals: SIGTERM/SIGINT stop within 5 s: the open batch is committed if Kafka\n"
+            "answers within 2 s, else its records are read again at the next start (nothing is\n"
+            "lost or produced twice); a stop during start-up ends it. SIGHUP reloads the\n"
             "rules file (the current rules stay if the new file is bad, or drops all or more\n"
             "than rules_max_drop_percent of the running rules; docs/rules.md).\n"
             "Exit status: 0 clean stop, 1 runtime failure, 2 usage or config error.\n");

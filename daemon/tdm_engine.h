@@ -67,7 +67,10 @@ int tdm_engine_check(const tdm_config *cfg, const char *config_path, bool connec
 /* Opens the state store, the schemas and the rules (no Kafka yet). Borrows
  * cfg (it outlives the engine). */
 int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err);
-/* Runs until SIGTERM/SIGINT (commits, returns 0) or a fatal error (< 0).
+/* Runs until SIGTERM/SIGINT or a fatal error (< 0). A stop ends start-up at
+ * once, or commits the open batch if Kafka answers before the stop deadline
+ * (td_signal_stop_deadline_ms; else the batch is read again at the next
+ * start), and returns 0.
  * SIGHUP reloads the rules file, keeping the old rules when it is bad. */
 int tdm_engine_run(tdm_engine *e, td_error *err);
 /* Accepts NULL; returns NULL. */
