@@ -301,9 +301,9 @@ td_kafka_txn_class td_kafka_txn_classify(const rd_kafka_error_t *error);
  *                     helper again resumes it (init, commit) or repeats it
  *                     (send_offsets), or the caller may abort instead;
  *   -EINTR            (init only) a stop was requested: nothing to finish.
- * Each librdkafka call gets at most half a second (a call that times out is
- * resumed by calling it again, as librdkafka documents), so that a stop
- * request is seen. Retriable errors are retried after a short pause until
+ * Each librdkafka call gets at most the stop grace, 2 s (a call that times
+ * out is resumed by calling it again, as librdkafka documents), so that a
+ * stop request is seen. Retriable errors are retried after a short pause until
  * timeout_ms (> 0) has passed in total. The text in err names the operation and carries
  * librdkafka's error name and message. */
 
