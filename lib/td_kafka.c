@@ -18,6 +18,7 @@
 #include "td_kafka.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,117 @@ int td_kafka_conf_apply(rd_kafka_conf_t *conf, const td_kafka_props *p, td_error
     return 0;
 }
 
+/* ---- refusals ------------------------------------------------------------- */
+
+/* The first refusal any client of this process heard; see td_kafka_refused. */
+static pthread_mutex_t td_kafka_refusal_lock = PTHREAD_MUTEX_INITIALIZER;
+static char td_kafka_refusal_msg[1024];
+static bool td_kafka_refusal_set;
+
+bool td_kafka_err_is_refusal(rd_kafka_resp_err_t code)
+{
+    switch (code) {
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_DELEGATION_TOKEN_AUTHORIZATION_FAILED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* librdkafka's text without its "[thrd:...]: " thread prefix. */
+static const char *td_kafka_strip_thread(const char *s)
+{
+    if (s && strncmp(s, "[thrd:", 6) == 0 && strstr(s, "]: "))
+        return strstr(s, "]: ") + 3;
+    return s ? s : "";
+}
+
+/* sasl.username of rk's configuration into buf ("" when unset). */
+static void td_kafka_principal(const rd_kafka_t *rk, char *buf, size_t size)
+{
+    size_t n = size;
+
+    buf[0] = '\0';
+    if (!rk || rd_kafka_conf_get(rd_kafka_conf((rd_kafka_t *)(uintptr_t)rk), "sasl.username",
+                                 buf, &n) != RD_KAFKA_CONF_OK)
+        buf[0] = '\0';
+}
+
+static void td_kafka_refusal_note(const char *msg)
+{
+    pthread_mutex_lock(&td_kafka_refusal_lock);
+    if (!td_kafka_refusal_set) {
+        snprintf(td_kafka_refusal_msg, sizeof(td_kafka_refusal_msg), "%s", msg);
+        td_kafka_refusal_set = true;
+    }
+    pthread_mutex_unlock(&td_kafka_refusal_lock);
+}
+
+int td_kafka_refusal_error(const rd_kafka_t *rk, rd_kafka_resp_err_t code, const char *operation,
+                           const char *resource, const char *detail, td_error *err)
+{
+    char user[256], msg[sizeof(td_kafka_refusal_msg)];
+    const char *d = td_kafka_strip_thread(detail);
+
+    td_kafka_principal(rk, user, sizeof(user));
+    if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+        code == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)
+        snprintf(msg, sizeof(msg), "kafka: authentication failed for user %s%s%s "
+                 "(kafka.sasl.username)%s%s: check kafka.sasl.username, kafka.sasl.password "
+                 "and kafka.sasl.mechanisms; not retrying", user[0] ? "\"" : "",
+                 user[0] ? user : "(none)", user[0] ? "\"" : "", *d ? ": " : "", d);
+    else if (code == RD_KAFKA_RESP_ERR__SSL)
+        snprintf(msg, sizeof(msg), "kafka: the brokers' TLS certificate is not trusted%s%s: "
+                 "check kafka.ssl.ca.location (the CA that signed the brokers' certificates) "
+                 "and that bootstrap.servers names the hosts in the certificates; not retrying",
+                 *d ? ": " : "", d);
+    else
+        snprintf(msg, sizeof(msg), "kafka: not authorised: user %s%s%s may not %s%s%s (%s)%s%s: "
+                 "the brokers' ACLs do not allow it (docs/security.md); not retrying",
+                 user[0] ? "\"" : "", user[0] ? user : "(none)", user[0] ? "\"" : "",
+                 operation ? operation : "do this", resource ? " " : "",
+                 resource ? resource : "", rd_kafka_err2name(code), *d ? ": " : "", d);
+    td_kafka_refusal_note(msg);
+    return td_error_set(err, -EACCES, "%s", msg);
+}
+
+int td_kafka_refused(td_error *err)
+{
+    char msg[sizeof(td_kafka_refusal_msg)];
+    bool set;
+
+    pthread_mutex_lock(&td_kafka_refusal_lock);
+    set = td_kafka_refusal_set;
+    if (set)
+        memcpy(msg, td_kafka_refusal_msg, sizeof(msg));
+    pthread_mutex_unlock(&td_kafka_refusal_lock);
+    if (!set)
+        return 0;
+    return td_error_set(err, -EACCES, "%s", msg);
+}
+
+/* librdkafka retries a failed authentication and an untrusted certificate
+ * for ever, and reports them to the error callback only when the
+ * application polls; its log line comes at once, from the thread that met
+ * them (librdkafka 2.0.2: facility FAIL, "SASL authentication error: ...",
+ * "SSL handshake failed: ...: certificate verify failed"). */
+void td_kafka_note_log(const rd_kafka_t *rk, const char *fac, const char *buf)
+{
+    if (!fac || !buf || strcmp(fac, "FAIL") != 0)
+        return;
+    if (strstr(buf, "SASL authentication error") || strstr(buf, "SASL authentication failed"))
+        (void)td_kafka_refusal_error(rk, RD_KAFKA_RESP_ERR__AUTHENTICATION, NULL, NULL, buf,
+                                     NULL);
+    else if (strstr(buf, "certificate verify failed"))
+        (void)td_kafka_refusal_error(rk, RD_KAFKA_RESP_ERR__SSL, NULL, NULL, buf, NULL);
+}
+
 /* ---- logging -------------------------------------------------------------- */
 
 static td_log_level td_kafka_log_level(int syslog_level)
@@ -233,6 +345,7 @@ static td_log_level td_kafka_log_level(int syslog_level)
 /* Called from librdkafka's threads; td_log is thread-safe. */
 static void td_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
+    td_kafka_note_log(rk, fac, buf);
     td_log_component(td_kafka_log_level(level), "rdkafka", "%s: %s: %s",
                      rk ? rd_kafka_name(rk) : "rdkafka", fac ? fac : "-", buf ? buf : "");
 }
@@ -242,6 +355,9 @@ static void td_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, co
 static void td_kafka_error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 {
     (void)opaque;
+    if (td_kafka_err_is_refusal((rd_kafka_resp_err_t)code) ||
+        (code == RD_KAFKA_RESP_ERR__SSL && reason && strstr(reason, "certificate verify failed")))
+        (void)td_kafka_refusal_error(rk, (rd_kafka_resp_err_t)code, NULL, NULL, reason, NULL);
     if (code == RD_KAFKA_RESP_ERR__FATAL) {
         char why[TD_KAFKA_ERRSTR] = "";
         rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof(why));
@@ -697,7 +813,7 @@ rd_kafka_resp_err_t td_kafka_topic_metadata(rd_kafka_t *rk, const char *topic, i
 /* What md says of spec: 1 ready (every partition has a leader), 0 not yet
  * (*missing tells whether it does not exist; why says what is missing), or
  * -EEXIST when it has another number of partitions. */
-static int td_kafka_topic_state(const struct rd_kafka_metadata *md,
+static int td_kafka_topic_state(rd_kafka_t *rk, const struct rd_kafka_metadata *md,
                                 const td_kafka_topic_spec *spec, bool *missing, char *why,
                                 size_t whysize, td_error *err)
 {
@@ -707,6 +823,13 @@ static int td_kafka_topic_state(const struct rd_kafka_metadata *md,
     for (int i = 0; i < md->topic_cnt && !t; i++)
         if (strcmp(md->topics[i].topic, spec->name) == 0)
             t = &md->topics[i];
+    if (t && t->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        /* Kafka says this whether or not the topic exists (no Describe ACL) */
+        char res[300];
+
+        snprintf(res, sizeof(res), "topic %s", spec->name);
+        return td_kafka_refusal_error(rk, t->err, "Describe", res, NULL, err);
+    }
     if (!t || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
         *missing = true;
         snprintf(why, whysize, "kafka topic %s: does not exist", spec->name);
@@ -836,6 +959,13 @@ static int td_kafka_create_missing(rd_kafka_t *rk, const td_kafka_topic_spec *sp
             snprintf(why, whysize, "kafka topic %s: %s: %s", name, rd_kafka_err2name(code), text);
             break;
         default:
+            if (td_kafka_err_is_refusal(code)) {
+                char what[300];
+
+                snprintf(what, sizeof(what), "topic %s", name);
+                r = td_kafka_refusal_error(rk, code, "Describe or Create", what, text, err);
+                goto out;
+            }
             r = td_error_set(err, td_kafka_create_error(code), "kafka topic %s: %s: %s", name,
                              rd_kafka_err2name(code), text);
             goto out;
@@ -890,7 +1020,7 @@ int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, siz
                      rd_kafka_err2str(x));
         } else {
             for (size_t i = 0; i < n && r >= 0; i++) {
-                r = td_kafka_topic_state(md, &specs[i], &missing[i], why, sizeof(why), err);
+                r = td_kafka_topic_state(rk, md, &specs[i], &missing[i], why, sizeof(why), err);
                 nready += r == 1;
                 nmissing += missing[i];
             }
@@ -907,6 +1037,8 @@ int td_kafka_topics_ensure(rd_kafka_t *rk, const td_kafka_topic_spec *specs, siz
                 break;
             }
         }
+        if ((r = td_kafka_refused(err)) < 0)
+            break;
         if (td_kafka_remaining_ms(deadline) == 0) {
             r = td_error_set(err, -ETIMEDOUT, "%s (still after %d ms)", why, timeout_ms);
             break;
@@ -1078,6 +1210,8 @@ int td_kafka_topics_max_message_bytes(rd_kafka_t *rk, const char *const *topics,
         }
         if (r <= 0)
             break;
+        if ((r = td_kafka_refused(err)) < 0)
+            break;
         if (td_kafka_remaining_ms(deadline) == 0) {
             r = td_error_set(err, -ETIMEDOUT, "%s (still after %d ms)", why, timeout_ms);
             break;
@@ -1192,6 +1326,32 @@ static int td_kafka_txn_fail(rd_kafka_t *rk, rd_kafka_error_t *error, td_kafka_t
     char fatal[TD_KAFKA_ERRSTR] = "";
     int code;
     const char *how;
+    rd_kafka_resp_err_t x = rd_kafka_error_code(error);
+
+    if (x == RD_KAFKA_RESP_ERR__FATAL)
+        x = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+    if (td_kafka_err_is_refusal(x)) {
+        char tid[256], res[300];
+        size_t n = sizeof(tid);
+
+        if (rd_kafka_conf_get(rd_kafka_conf(rk), "transactional.id", tid, &n) !=
+            RD_KAFKA_CONF_OK)
+            tid[0] = '\0';
+        if (x == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+            snprintf(res, sizeof(res), "transactional id %s", tid);
+        else if (x == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+            snprintf(res, sizeof(res), "a topic of the transaction");
+        else if (x == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
+            snprintf(res, sizeof(res), "the consumer group of the transaction");
+        else
+            snprintf(res, sizeof(res), "the cluster");
+        code = td_kafka_refusal_error(
+            rk, x, x == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ? "Read" : "Write", res,
+            fatal[0] ? fatal : rd_kafka_error_string(error), err);
+        rd_kafka_error_destroy(error);
+        return code;
+    }
+    fatal[0] = '\0';
 
     switch (cls) {
     case TD_KAFKA_TXN_RETRIABLE:
@@ -1267,6 +1427,10 @@ static int td_kafka_txn_run(rd_kafka_t *rk, td_kafka_txn_op *op, const char *wha
         if (cls == TD_KAFKA_TXN_OK)
             return 0;
         left = finishing ? td_kafka_finish_ms(deadline) : td_kafka_remaining_ms(deadline);
+        if (cls == TD_KAFKA_TXN_RETRIABLE && td_kafka_refused(NULL) < 0) {
+            rd_kafka_error_destroy(error);
+            return td_kafka_refused(err);
+        }
         if (cls == TD_KAFKA_TXN_RETRIABLE && left > 0) {
             td_kafka_retry_pause(error, left);
             rd_kafka_error_destroy(error);

@@ -105,6 +105,42 @@ int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
 int td_kafka_probe(const td_kafka_props *props, const char *const *topics, size_t n,
                    int timeout_ms, bool *ret_exists, td_error *err);
 
+/* ---- refusals ------------------------------------------------------------ */
+
+/* Errors that mean the brokers refused who this client is or what it asked:
+ * authentication (RD_KAFKA_RESP_ERR__AUTHENTICATION, a wrong SASL user or
+ * password) and the *_AUTHORIZATION_FAILED codes (no ACL for a topic, a
+ * group, a transactional id, the cluster). Trying again does not help: a
+ * person must change the credentials or the ACLs. librdkafka itself retries
+ * a failed authentication for ever. */
+bool td_kafka_err_is_refusal(rd_kafka_resp_err_t code);
+
+/* Sets err (NULL: nowhere) to the one-line explanation of a refusal and
+ * returns -EACCES. It names the principal (rk's sasl.username), and for an
+ * authorisation failure the operation ("Write", "Read", ...; NULL: none)
+ * and the resource ("topic tuodi.records.medical"; NULL: none), with
+ * librdkafka's detail (NULL: none; secrets are never in it). code is
+ * RD_KAFKA_RESP_ERR__AUTHENTICATION, RD_KAFKA_RESP_ERR__SSL (the brokers'
+ * certificate did not verify) or an authorisation code. The first refusal
+ * of the process is also remembered for td_kafka_refused(). Any thread. */
+int td_kafka_refusal_error(const rd_kafka_t *rk, rd_kafka_resp_err_t code, const char *operation,
+                           const char *resource, const char *detail, td_error *err);
+
+/* -EACCES with the explanation in err (NULL: nowhere) if any client of this
+ * process was refused, 0 if not. Clients whose conf went through
+ * td_kafka_conf_set_logging (all of td_kafka's builders) note a failed
+ * authentication or an untrusted broker certificate as soon as librdkafka
+ * logs it, from its own thread, and authorisation errors when their error
+ * callback is served. td_kafka_topics_ensure and the transactional helpers
+ * return this instead of retrying; long waits elsewhere should check it.
+ * Any thread. */
+int td_kafka_refused(td_error *err);
+
+/* For a log callback of one's own (instead of td_kafka's): notes a refusal
+ * that librdkafka's log line (fac, buf) reports, for td_kafka_refused().
+ * Any thread. */
+void td_kafka_note_log(const rd_kafka_t *rk, const char *fac, const char *buf);
+
 /* ---- client configurations ---------------------------------------------- */
 
 /* Installs td_kafka's log callback (librdkafka's logs go to td_log with

@@ -508,6 +508,18 @@ int tdt_kafka_unreachable(tdt_kafka_diag *d, const char *tail, td_error *err,
                           const char *head, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* td_kafka_metadata() in short tries until timeout_ms has passed, so that
+ * a refusal (td_kafka_refused: a wrong password, an untrusted certificate)
+ * ends the wait at once. */
+rd_kafka_resp_err_t tdt_kafka_metadata(rd_kafka_t *rk, int64_t timeout_ms,
+                                       const struct rd_kafka_metadata **ret);
+/* For a topic missing from a Metadata answer of all topics: asks for it by
+ * name and returns -EACCES if this user may not Describe it (saying so with
+ * the user and the topic, td_kafka_refusal_error), else -ENOENT, "topic
+ * TOPIC does not exist: what_to_do". */
+int tdt_kafka_topic_missing(rd_kafka_t *rk, const tdt_config *c, const char *topic,
+                            const char *what_to_do, td_error *err);
+
 /* The schemas (schemas_dir and its history/). */
 int tdt_registry_load(const tdt_config *c, td_avro_registry **ret, td_error *err);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int tdt_registry_load(const tdt_config *c, td_avro_registry **ret, td_error *err)
@@ -62,6 +63,7 @@ static void tdt_kafka_diag_keep(tdt_kafka_diag *d, const char *what)
 static void tdt_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     tdt_kafka_diag *d = rk ? rd_kafka_opaque(rk) : NULL;
+    td_kafka_note_log(rk, fac, buf);
     td_log_level lv = level <= TD_LOG_ERR ? TD_LOG_ERR
                       : level >= TD_LOG_DEBUG ? TD_LOG_DEBUG
                                                : (td_log_level)level;
@@ -91,6 +93,8 @@ static void tdt_kafka_error_cb(rd_kafka_t *rk, int code, const char *reason, voi
         e = rd_kafka_fatal_error(rk, why, sizeof(why));
     if (!why[0])
         snprintf(why, sizeof(why), "%s", reason ? reason : "");
+    if (td_kafka_err_is_refusal(e))
+        (void)td_kafka_refusal_error(rk, e, NULL, NULL, why, NULL);
     if (d && why[0])
         tdt_kafka_diag_keep(d, why);
     if (!d || d->verbose)
@@ -114,6 +118,8 @@ void tdt_kafka_diag_install(tdt_kafka_diag *d, rd_kafka_conf_t *conf)
 /* What to check, the likeliest first, judging by librdkafka's last error. */
 static const char *tdt_kafka_hint(const char *last)
 {
+    if (strstr(last, "SASL") || strstr(last, "uthentication"))
+        return "Check SASL under kafka: (sasl.mechanisms, sasl.username, sasl.password)";
     if (strstr(last, "SSL") || strstr(last, "ssl") || strstr(last, "certificate") ||
         strstr(last, "handshake"))
         return "Check TLS under kafka: (security.protocol ssl or sasl_ssl; ssl.ca.location, "
@@ -146,6 +152,13 @@ int tdt_kafka_unreachable(tdt_kafka_diag *d, const char *tail, td_error *err,
     va_start(ap, head);
     vsnprintf(h, sizeof(h), head, ap);
     va_end(ap);
+    if (td_kafka_refused(err) < 0) {
+        /* the brokers answered, and said no: that is the whole story */
+        char why[sizeof(err->msg)];
+
+        snprintf(why, sizeof(why), "%s", err->msg);
+        return td_error_set(err, -EACCES, "%s%s%s", why, tail ? "; " : "", tail ? tail : "");
+    }
     pthread_mutex_lock(&d->lock);
     memcpy(last, d->last, sizeof(last));
     pthread_mutex_unlock(&d->lock);
@@ -154,6 +167,54 @@ int tdt_kafka_unreachable(tdt_kafka_diag *d, const char *tail, td_error *err,
     return td_error_set(err, -ETIMEDOUT, "kafka: %s%s%s. %s. tuodictl -v shows librdkafka's "
                         "messages%s%s", h, *l ? ": " : "", l, tdt_kafka_hint(l),
                         tail ? "; " : "", tail ? tail : "");
+}
+
+rd_kafka_resp_err_t tdt_kafka_metadata(rd_kafka_t *rk, int64_t timeout_ms,
+                                       const struct rd_kafka_metadata **ret)
+{
+    int64_t deadline = td_time_mono_ms() + timeout_ms;
+
+    for (;;) {
+        int64_t left = deadline - td_time_mono_ms();
+        rd_kafka_resp_err_t x;
+
+        x = td_kafka_metadata(rk, (int)(left < 1 ? 1 : left > 500 ? 500 : left), ret);
+        if (x == RD_KAFKA_RESP_ERR_NO_ERROR || td_kafka_refused(NULL) < 0 ||
+            td_time_mono_ms() >= deadline || td_signal_stop_requested())
+            return x;
+        if (x != RD_KAFKA_RESP_ERR__TIMED_OUT) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+int tdt_kafka_topic_missing(rd_kafka_t *rk, const tdt_config *c, const char *topic,
+                            const char *what_to_do, td_error *err)
+{
+    rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();
+    rd_kafka_topic_t *rkt = tc ? rd_kafka_topic_new(rk, topic, tc) : NULL;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t x = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+
+    if (!rkt && tc)
+        rd_kafka_topic_conf_destroy(tc);
+    /* Asked by name, Kafka says whether this user may not see it. */
+    if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, (int)c->timeout_ms) ==
+                   RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (md->topic_cnt == 1)
+            x = md->topics[0].err;
+        rd_kafka_metadata_destroy(md);
+    }
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    if (x == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        char res[300];
+
+        snprintf(res, sizeof(res), "topic %s", topic);
+        return td_kafka_refusal_error(rk, x, "Describe", res, NULL, err);
+    }
+    return td_error_set(err, -ENOENT, "topic %s does not exist: %s", topic, what_to_do);
 }
 
 typedef struct tdt_part {
@@ -196,7 +257,7 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
     r = td_kafka_new(RD_KAFKA_CONSUMER, conf, &rk, err);
     if (r < 0)
         goto out;
-    x = rd_kafka_metadata(rk, 1, NULL, &md, (int)c->timeout_ms);
+    x = tdt_kafka_metadata(rk, c->timeout_ms, &md);
     if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
         r = tdt_kafka_unreachable(&diag, NULL, err, "cannot reach a broker at %s within %"
                                   PRId64 " ms",
@@ -214,9 +275,9 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
         if (!mt || mt->err || mt->partition_cnt == 0) {
             if (missing_ok)
                 continue;
-            r = td_error_set(err, -ENOENT, "topic %s does not exist: check the county code and "
-                             "topic names (topics:, --prefix), or create the topics with "
-                             "'tuodictl topics create'", topics[t]);
+            r = tdt_kafka_topic_missing(rk, c, topics[t], "check the county code and "
+                                        "topic names (topics:, --prefix), or create the "
+                                        "topics with 'tuodictl topics create'", err);
             goto out;
         }
         tdt_part *np = realloc(parts, (nparts + (size_t)mt->partition_cnt) * sizeof(*np));
@@ -270,8 +331,13 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
             rd_kafka_message_destroy(m);
         } else if (m->err) {
             bool fatal = m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-                         m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
-            if (fatal)
+                         td_kafka_err_is_refusal(m->err);
+            if (td_kafka_err_is_refusal(m->err)) {
+                char res[300];
+                snprintf(res, sizeof(res), "topic %s", m->rkt ? rd_kafka_topic_name(m->rkt) : "?");
+                r = td_kafka_refusal_error(rk, m->err, "Read", res, rd_kafka_message_errstr(m),
+                                           err);
+            } else if (fatal)
                 r = td_error_set(err, -EIO, "kafka: %s: %s",
                                  m->rkt ? rd_kafka_topic_name(m->rkt) : "",
                                  rd_kafka_message_errstr(m));

@@ -168,7 +168,7 @@ int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry
     r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, err);
     if (r < 0)
         goto out;
-    x = td_kafka_metadata(rk, (int)c->timeout_ms, &md);
+    x = tdt_kafka_metadata(rk, c->timeout_ms, &md);
     if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
         md = NULL;
         r = tdt_kafka_unreachable(&diag, "nothing was created", err, "cannot reach a broker "

@@ -355,7 +355,7 @@ int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
     {
         const struct rd_kafka_metadata *md = NULL;
         bool found = false;
-        x = rd_kafka_metadata(rk, 1, NULL, &md, (int)c->timeout_ms);
+        x = tdt_kafka_metadata(rk, c->timeout_ms, &md);
         if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
             r = tdt_kafka_unreachable(&diag, "nothing was recorded", err, "cannot reach a "
                                       "broker at %s within %" PRId64 " ms",
@@ -369,9 +369,10 @@ int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
                 found = true;
         rd_kafka_metadata_destroy(md);
         if (!found) {
-            r = td_error_set(err, -ENOENT, "topic %s does not exist: create the topics with "
-                             "'tuodictl topics create' (or check topics.verifications and "
-                             "--prefix); nothing was recorded", c->topics.verifications);
+            r = tdt_kafka_topic_missing(rk, c, c->topics.verifications,
+                                        "create the topics with 'tuodictl topics create' (or "
+                                        "check topics.verifications and --prefix); nothing was "
+                                        "recorded", err);
             goto out;
         }
     }
@@ -406,6 +407,12 @@ int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
         r = tdt_kafka_unreachable(&diag, "nothing was recorded (run the command again)", err,
                                   "no acknowledgement from the broker for %s within %" PRId64
                                   " ms", c->topics.verifications, c->timeout_ms);
+        goto out;
+    }
+    if (d.err && td_kafka_err_is_refusal(d.err)) {
+        char res[300];
+        snprintf(res, sizeof(res), "topic %s", c->topics.verifications);
+        r = td_kafka_refusal_error(rk, d.err, "Write", res, "nothing was recorded", err);
         goto out;
     }
     if (d.err) {

@@ -1,0 +1,589 @@
+/* The secure bus (issue 12, first part): tuodi's programs on a broker of
+ * their own started with deploy/kafka/dev-broker --secure (TLS, SASL users,
+ * StandardAuthorizer with no access without an ACL).
+ *
+ * The admin user makes the topics (tuodictl topics create) and grants the
+ * ACLs (rd_kafka_CreateAcls) of connector-medical and county-340421. Then:
+ *   - flow: tuodi-connector as connector-medical publishes a file (its
+ *     records read back as admin) and tuodictl dead-letters, as the same
+ *     user, lists its dead-lettered row;
+ *   - wrong password: tuodictl and tuodi-connector end at once (exit 1)
+ *     saying that authentication failed for which user, instead of
+ *     retrying until their timeout or for ever;
+ *   - plaintext: a client without TLS and SASL gets nothing (exit 1);
+ *   - untrusted CA: a client without ssl.ca.location is refused at once,
+ *     saying the brokers' certificate is not trusted;
+ *   - no ACL: county-340421 reading county 340422's alerts, and
+ *     connector-roster starting, are refused, naming the user, the
+ *     operation and the topic or transactional id;
+ *   - a password file others may read: refused by --check-config (exit 2)
+ *     and at start, with file:line:col and the key.
+ * Nothing here needs KAFKA_BOOTSTRAP.
+ *
+ *   itest_secure
+ */
+#include "td_kafka.h"
+#include "td_proc.h"
+#include "td_test.h"
+#include "td_time.h"
+#include "tdc_it.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PREFIX "sec"
+/* A refusal must end a program within this (librdkafka's first attempt,
+ * one metadata try of td_kafka: 5 s), far below the timeouts it would
+ * otherwise wait out (tuodictl's 20 s, the connector's forever). */
+#define REFUSED_BOUND_MS 8000
+
+static char tmp[1024], kdir[1024], boot[1024];
+
+static const char *build_root(void)
+{
+    const char *b = getenv("TD_BUILD_ROOT");
+    return b ? b : "build";
+}
+
+static const char *tuodictl_bin(void)
+{
+    static char path[4096];
+    snprintf(path, sizeof(path), "%s/tools/tuodictl/tuodictl", build_root());
+    return path;
+}
+
+static void show_tail(const char *what, const char *path)
+{
+    fprintf(stderr, "\n    --- %s (%s) ---\n", what, path);
+    td_proc_show_log(path, 30);
+}
+
+/* The kafka: section of a client; proto "plaintext" leaves out TLS and
+ * SASL, ca NULL leaves out ssl.ca.location. */
+static void kafka_yaml(char *out, size_t size, const char *proto, const char *user,
+                       const char *pwfile, bool ca)
+{
+    if (strcmp(proto, "plaintext") == 0) {
+        snprintf(out, size, "kafka:\n  bootstrap.servers: \"%s\"\n", boot);
+        return;
+    }
+    snprintf(out, size,
+             "kafka:\n  bootstrap.servers: \"%s\"\n  security.protocol: %s\n"
+             "  sasl.mechanisms: PLAIN\n  sasl.username: %s\n"
+             "  sasl.password: ${file:%s}\n%s%s%s",
+             boot, proto, user, pwfile, ca ? "  ssl.ca.location: " : "", ca ? kdir : "",
+             ca ? "/tls/ca.pem\n" : "");
+}
+
+static const char *pwfile(const char *user)
+{
+    static char path[4][4096];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(path[i], sizeof(path[i]), "%s/users/%s.password", kdir, user);
+    return path[i];
+}
+
+/* A tuodictl config as user; returns its path (a static buffer per name). */
+static const char *ctl_config(const char *name, const char *proto, const char *user,
+                              const char *pw, bool ca)
+{
+    static char path[4096];
+    char k[4096], text[16384];
+    kafka_yaml(k, sizeof(k), proto, user, pw, ca);
+    snprintf(path, sizeof(path), "%s/%s.yaml", tmp, name);
+    snprintf(text, sizeof(text),
+             "%sschemas_dir: %s/schemas\nplaces: %s/deploy/data/huainan-divisions.csv\n"
+             "topics_file: %s/deploy/topics.yaml\ntopic_prefix: " PREFIX "\n"
+             "replication_factor: 1\ntimeout: 20s\n",
+             k, td_test_source_root(), td_test_source_root(), td_test_source_root());
+    CU_ASSERT_FATAL(td_test_write_file(path, text) == 0);
+    return path;
+}
+
+/* A connector config for instance as user, spooling from tmp/spool-<instance>. */
+static const char *connector_config(const char *instance, const char *dataset,
+                                    const char *records, const char *dlq, const char *proto,
+                                    const char *user, const char *pw, bool ca)
+{
+    static char path[4096];
+    char k[4096], text[16384], spool[4200];
+    kafka_yaml(k, sizeof(k), proto, user, pw, ca);
+    snprintf(spool, sizeof(spool), "%s/spool-%s", tmp, instance);
+    mkdir(spool, 0755);
+    snprintf(path, sizeof(path), "%s/connector-%s.yaml", tmp, instance);
+    snprintf(text, sizeof(text),
+             "instance: %s\ndataset: %s\nschemas_dir: %s/schemas\nlog_level: info\n"
+             "%s  transaction.timeout.ms: 30000\n  message.timeout.ms: 30000\n"
+             "topics:\n  records: " PREFIX ".%s\n  dlq: " PREFIX ".%s\n"
+             "  offsets: " PREFIX ".connect.offsets\n  partitions: 6\n"
+             "source:\n  spooldir:\n    input_dir: %s\n    poll_interval: 200ms\n"
+             "transaction:\n  max_records: 100\n  max_interval: 500ms\n  timeout: 10s\n",
+             instance, dataset, td_test_source_root(), k, records, dlq, spool);
+    CU_ASSERT_FATAL(td_test_write_file(path, text) == 0);
+    return path;
+}
+
+/* Runs bin with argv until it exits (killed after timeout_ms); its output
+ * into log. Returns the exit status (-1 killed) and the time in *ms. */
+static int run(const char *bin, const char *const *argv, const char *log, int timeout_ms,
+               int64_t *ms)
+{
+    int64_t t0 = td_time_mono_ms();
+    pid_t pid = td_proc_spawn(bin, argv, log);
+    int st = -1;
+    CU_ASSERT_FATAL(pid > 0);
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            break;
+        if (td_time_mono_ms() - t0 > timeout_ms) {
+            td_proc_stop(pid, SIGKILL, 5000);
+            st = -1;
+            break;
+        }
+        usleep(50 * 1000);
+    }
+    *ms = td_time_mono_ms() - t0;
+    if (st != -1 && WIFEXITED(st))
+        return WEXITSTATUS(st);
+    return -1;
+}
+
+/* tuodictl --config cfg ARGS... (NULL-terminated); the log's path in log. */
+static int ctl(const char *cfg, const char *log, int64_t *ms, ...)
+{
+    const char *argv[16] = {"tuodictl", "--config", cfg};
+    int n = 3;
+    va_list ap;
+    va_start(ap, ms);
+    for (const char *a; n < 15 && (a = va_arg(ap, const char *));)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return run(tuodictl_bin(), argv, log, 60000, ms);
+}
+
+static bool log_has(const char *log, const char *text)
+{
+    bool yes = td_proc_log_count(log, text) > 0;
+    if (!yes) {
+        fprintf(stderr, "\n    expected in %s: %s\n", log, text);
+        show_tail("log", log);
+    }
+    return yes;
+}
+
+/* The admin's librdkafka props. */
+static void admin_props(td_kafka_props *p)
+{
+    char pw[256] = "", *text = td_test_read_file(pwfile("admin"), NULL), ca[4200];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    snprintf(pw, sizeof(pw), "%.*s", (int)strcspn(text, "\n"), text);
+    free(text);
+    snprintf(ca, sizeof(ca), "%s/tls/ca.pem", kdir);
+    CU_ASSERT_FATAL(td_kafka_props_add(p, "bootstrap.servers", boot, NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(p, "security.protocol", "SASL_SSL", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(p, "sasl.mechanisms", "PLAIN", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(p, "sasl.username", "admin", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(p, "sasl.password", pw, NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(p, "ssl.ca.location", ca, NULL) == 0);
+}
+
+typedef struct acl {
+    rd_kafka_ResourceType_t type;
+    const char *name;
+    rd_kafka_ResourcePatternType_t pattern;
+    const char *user;
+    rd_kafka_AclOperation_t op;
+} acl;
+
+/* Grants the ACLs as admin, with librdkafka's admin API. */
+static int grant(const acl *acls, size_t n)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    td_error err = {0};
+    rd_kafka_AclBinding_t *b[64];
+    rd_kafka_queue_t *q;
+    rd_kafka_event_t *ev;
+    char errstr[512], principal[128];
+    int r = 0;
+
+    CU_ASSERT_FATAL(n <= 64);
+    admin_props(&props);
+    CU_ASSERT_FATAL(td_kafka_producer_conf_new(NULL, NULL, &props, &conf, &err) == 0);
+    CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) == 0);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(principal, sizeof(principal), "User:%s", acls[i].user);
+        b[i] = rd_kafka_AclBinding_new(acls[i].type, acls[i].name, acls[i].pattern, principal,
+                                       "*", acls[i].op, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW,
+                                       errstr, sizeof(errstr));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b[i]);
+    }
+    q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateAcls(rk, b, n, NULL, q);
+    ev = rd_kafka_queue_poll(q, 30000);
+    if (!ev || rd_kafka_event_error(ev)) {
+        fprintf(stderr, "CreateAcls: %s\n", ev ? rd_kafka_event_error_string(ev) : "no answer");
+        r = -1;
+    } else {
+        size_t nres = 0;
+        const rd_kafka_acl_result_t **res =
+            rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(ev), &nres);
+        for (size_t i = 0; i < nres; i++)
+            if (rd_kafka_acl_result_error(res[i])) {
+                fprintf(stderr, "CreateAcls: %s\n",
+                        rd_kafka_error_string(rd_kafka_acl_result_error(res[i])));
+                r = -1;
+            }
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_AclBinding_destroy_array(b, n);
+    td_kafka_destroy(rk);
+    td_kafka_props_clear(&props);
+    return r;
+}
+
+/* Messages in topic (committed ones), read as admin to the end. */
+static long count_as_admin(const char *topic, int partitions)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    td_error err = {0};
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(partitions);
+    long n = 0;
+    int eof = 0;
+    int64_t until = td_time_mono_ms() + 30000;
+
+    admin_props(&props);
+    CU_ASSERT_FATAL(td_kafka_props_add(&props, "enable.partition.eof", "true", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_consumer_conf_new(NULL, "itest-secure-admin", &props, &conf,
+                                               &err) == 0);
+    CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_CONSUMER, conf, &rk, &err) == 0);
+    for (int p = 0; p < partitions; p++)
+        rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    CU_ASSERT_FATAL(rd_kafka_assign(rk, l) == 0);
+    while (eof < partitions && td_time_mono_ms() < until) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            eof++;
+        else if (!m->err)
+            n++;
+        rd_kafka_message_destroy(m);
+    }
+    CU_ASSERT_EQUAL(eof, partitions);
+    rd_kafka_topic_partition_list_destroy(l);
+    td_kafka_destroy(rk);
+    td_kafka_props_clear(&props);
+    return n;
+}
+
+/* ---- the broker --------------------------------------------------------- */
+
+static int setup(void)
+{
+    char cmd[16384], log[4200];
+    char *d = td_test_tmpdir();
+    FILE *p;
+    int64_t t0 = td_time_mono_ms();
+
+    if (!d)
+        return 1;
+    snprintf(tmp, sizeof(tmp), "%s", d);
+    free(d);
+    snprintf(kdir, sizeof(kdir), "%s/itest-secure-%d", build_root(), (int)getpid());
+    setenv("KAFKA_HEAP_OPTS", "-Xmx256m -Xms64m", 0);
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker start --fresh --secure --dir %s "
+             "2>>%s/dev-broker.log", td_test_source_root(), kdir, tmp);
+    p = popen(cmd, "r");
+    if (!p)
+        return 1;
+    if (!fgets(boot, sizeof(boot), p))
+        boot[0] = '\0';
+    pclose(p);
+    boot[strcspn(boot, "\n")] = '\0';
+    snprintf(log, sizeof(log), "%s/dev-broker.log", tmp);
+    if (!boot[0]) {
+        show_tail("dev-broker start --secure", log);
+        return 1;
+    }
+    printf("\n    secured broker up in %.1f s: %s\n", (td_time_mono_ms() - t0) / 1000.0, boot);
+    /* stderr says where the CA and the passwords are */
+    if (td_proc_log_count(log, "/tls/ca.pem") < 1 || td_proc_log_count(log, "/users/") < 1) {
+        show_tail("dev-broker start --secure: no CA or password location", log);
+        return 1;
+    }
+    return 0;
+}
+
+static int teardown(void)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker stop --dir %s 2>/dev/null",
+             td_test_source_root(), kdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "dev-broker stop failed\n");
+    td_test_rmtree(kdir);
+    td_test_rmtree(tmp);
+    return 0;
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+/* The topics, as admin (a super user): the other tests need them. */
+static void test_topics(void)
+{
+    char log[4200];
+    int64_t ms;
+    snprintf(log, sizeof(log), "%s/topics.log", tmp);
+    CU_ASSERT_EQUAL_FATAL(ctl(ctl_config("admin", "SASL_SSL", "admin", pwfile("admin"), true),
+                              log, &ms, "topics", "create", NULL),
+                          0);
+    CU_ASSERT(log_has(log, "topics ok"));
+}
+
+static void test_flow(void)
+{
+    const char *rec = PREFIX ".medical_insurance.settlements";
+    const char *dlq = PREFIX ".dlq.medical_insurance";
+    const acl acls[] = {
+        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_WRITE},
+        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_DESCRIBE},
+        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS},
+        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_WRITE},
+        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_READ},
+        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_DESCRIBE},
+        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS},
+        /* its positions (shared topic, keyed by instance: see docs/security.md) */
+        {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".connect.offsets", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+         "connector-medical", RD_KAFKA_ACL_OPERATION_ALL},
+        {RD_KAFKA_RESOURCE_GROUP, "tuodi-offsets-reader.", RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
+         "connector-medical", RD_KAFKA_ACL_OPERATION_READ},
+        {RD_KAFKA_RESOURCE_GROUP, "tuodictl-", RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
+         "connector-medical", RD_KAFKA_ACL_OPERATION_READ},
+        /* county-340421: its own alerts only */
+        {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".alerts.340421", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+         "county-340421", RD_KAFKA_ACL_OPERATION_READ},
+        {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".alerts.340421", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+         "county-340421", RD_KAFKA_ACL_OPERATION_DESCRIBE},
+        {RD_KAFKA_RESOURCE_GROUP, "tuodictl-", RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
+         "county-340421", RD_KAFKA_ACL_OPERATION_READ},
+    };
+    const char *cfg = connector_config("medical", "medical_insurance", "medical_insurance.settlements",
+                                       "dlq.medical_insurance", "SASL_SSL", "connector-medical",
+                                       pwfile("connector-medical"), true);
+    const char *names[] = {"m1.csv"};
+    char spool[4200], log[4200], clog[4200];
+    int64_t ms;
+    pid_t pid;
+
+    CU_ASSERT_FATAL(grant(acls, sizeof(acls) / sizeof(acls[0])) == 0);
+    /* librdkafka 2.0.2's admin API has no transactional-id resource: Kafka's
+     * own tool, as admin */
+    {
+        char cmd[16384];
+        snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker acls --dir %s --add "
+                 "--allow-principal User:connector-medical --operation Write --operation "
+                 "Describe --transactional-id tuodi-connector.medical >>%s/acls.log 2>&1",
+                 td_test_source_root(), kdir, tmp);
+        CU_ASSERT_FATAL(system(cmd) == 0);
+    }
+    snprintf(spool, sizeof(spool), "%s/spool-medical", tmp);
+    CU_ASSERT_FATAL(tdc_it_write_medical(spool, "m1.csv", 1, 40, 20, false) == 2);
+    snprintf(clog, sizeof(clog), "%s/connector-medical.log", tmp);
+    pid = tdc_it_spawn(cfg, clog);
+    CU_ASSERT_FATAL(pid > 0);
+    if (!tdc_it_wait_finished(spool, names, 1, 60000))
+        show_tail("connector-medical", clog);
+    CU_ASSERT_EQUAL(tdc_it_stop(pid, SIGTERM, 20000), 0);
+    CU_ASSERT_EQUAL(count_as_admin(PREFIX ".medical_insurance.settlements", 6), 38);
+
+    /* its dead letters, read by the same user with tuodictl */
+    snprintf(log, sizeof(log), "%s/ctl-dlq.log", tmp);
+    CU_ASSERT_EQUAL(ctl(ctl_config("ctl-medical", "SASL_SSL", "connector-medical",
+                                   pwfile("connector-medical"), true),
+                        log, &ms, "dead-letters", "--dataset", "medical_insurance", "--format",
+                        "csv", NULL),
+                    0);
+    if (td_proc_log_count(log, ",medical,medical_insurance,m1.csv,") != 2)
+        show_tail("tuodictl dead-letters as connector-medical", log);
+    CU_ASSERT_EQUAL(td_proc_log_count(log, ",medical,medical_insurance,m1.csv,"), 2);
+
+    /* the county reads its own queue (empty, but allowed) */
+    snprintf(log, sizeof(log), "%s/ctl-county-own.log", tmp);
+    CU_ASSERT_EQUAL(ctl(ctl_config("ctl-county", "SASL_SSL", "county-340421",
+                                   pwfile("county-340421"), true),
+                        log, &ms, "alerts", "--county", "340421", NULL),
+                    0);
+}
+
+static void test_wrong_password(void)
+{
+    char pw[4200], log[4200];
+    int64_t ms;
+
+    snprintf(pw, sizeof(pw), "%s/wrong.password", tmp);
+    CU_ASSERT_FATAL(td_test_write_file(pw, "not-the-password\n") == 0);
+    CU_ASSERT_FATAL(chmod(pw, 0600) == 0);
+
+    snprintf(log, sizeof(log), "%s/ctl-wrong.log", tmp);
+    CU_ASSERT_EQUAL(ctl(ctl_config("ctl-wrong", "SASL_SSL", "county-340421", pw, true), log,
+                        &ms, "alerts", "--county", "340421", NULL),
+                    1);
+    printf("\n    tuodictl, wrong password: exit 1 after %.1f s", ms / 1000.0);
+    CU_ASSERT(ms < REFUSED_BOUND_MS);
+    CU_ASSERT(log_has(log, "kafka: authentication failed for user \"county-340421\""));
+    CU_ASSERT(log_has(log, "not retrying"));
+    CU_ASSERT_EQUAL(td_proc_log_count(log, "not-the-password"), 0);
+
+    {
+        const char *cfg = connector_config("wrongpw", "medical_insurance",
+                                           "medical_insurance.settlements",
+                                           "dlq.medical_insurance", "SASL_SSL",
+                                           "connector-medical", pw, true);
+        const char *argv[] = {"tuodi-connector", "--config", cfg, NULL};
+        snprintf(log, sizeof(log), "%s/connector-wrong.log", tmp);
+        CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
+        printf("\n    tuodi-connector, wrong password: exit 1 after %.1f s", ms / 1000.0);
+        CU_ASSERT(ms < REFUSED_BOUND_MS);
+        CU_ASSERT(log_has(log, "kafka: authentication failed for user \"connector-medical\""));
+    }
+}
+
+static void test_plaintext(void)
+{
+    char log[4200];
+    int64_t ms;
+    const char *cfg = ctl_config("ctl-plain", "plaintext", NULL, NULL, false);
+    char *text = td_test_read_file(cfg, NULL);
+
+    /* 5 s: the broker never answers a plaintext client */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    text = td_test_replace(text, "timeout: 20s", "timeout: 5s");
+    CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
+    free(text);
+    snprintf(log, sizeof(log), "%s/ctl-plain.log", tmp);
+    CU_ASSERT_EQUAL(ctl(cfg, log, &ms, "alerts", "--county", "340421", NULL), 1);
+    CU_ASSERT(log_has(log, "cannot reach a broker"));
+}
+
+static void test_untrusted_ca(void)
+{
+    char log[4200];
+    int64_t ms;
+
+    snprintf(log, sizeof(log), "%s/ctl-noca.log", tmp);
+    CU_ASSERT_EQUAL(ctl(ctl_config("ctl-noca", "SASL_SSL", "county-340421",
+                                   pwfile("county-340421"), false),
+                        log, &ms, "alerts", "--county", "340421", NULL),
+                    1);
+    printf("\n    tuodictl, CA not trusted: exit 1 after %.1f s", ms / 1000.0);
+    CU_ASSERT(ms < REFUSED_BOUND_MS);
+    CU_ASSERT(log_has(log, "kafka: the brokers' TLS certificate is not trusted"));
+    CU_ASSERT(log_has(log, "certificate verify failed"));
+    CU_ASSERT(log_has(log, "kafka.ssl.ca.location"));
+}
+
+static void test_no_acl(void)
+{
+    char log[4200];
+    int64_t ms;
+
+    /* a county reading another county's queue */
+    snprintf(log, sizeof(log), "%s/ctl-other-county.log", tmp);
+    CU_ASSERT_EQUAL(ctl(ctl_config("ctl-county2", "SASL_SSL", "county-340421",
+                                   pwfile("county-340421"), true),
+                        log, &ms, "alerts", "--county", "340422", NULL),
+                    1);
+    CU_ASSERT(ms < REFUSED_BOUND_MS);
+    CU_ASSERT(log_has(log, "not authorised: user \"county-340421\" may not Describe topic "
+                           PREFIX ".alerts.340422 (TOPIC_AUTHORIZATION_FAILED)"));
+
+    /* a connector without any ACL: its topics exist but it may not see them */
+    {
+        const char *cfg = connector_config("roster", "roster", "roster.households",
+                                           "dlq.roster", "SASL_SSL", "connector-roster",
+                                           pwfile("connector-roster"), true);
+        const char *argv[] = {"tuodi-connector", "--config", cfg, NULL};
+        char *text = td_test_read_file(cfg, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+        text = td_test_replace(text, "partitions: 6", "partitions: 3");
+        CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
+        free(text);
+        snprintf(log, sizeof(log), "%s/connector-roster.log", tmp);
+        CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
+        CU_ASSERT(ms < REFUSED_BOUND_MS);
+        CU_ASSERT(log_has(log, "not authorised: user \"connector-roster\" may not Describe or "
+                               "Create topic " PREFIX ".roster.households"));
+    }
+}
+
+static void test_password_file_mode(void)
+{
+    char pw[4200], log[4200], expect[4400];
+    const char *cfg;
+    int64_t ms;
+
+    snprintf(pw, sizeof(pw), "%s/open.password", tmp);
+    CU_ASSERT_FATAL(td_test_write_file(pw, "whatever\n") == 0);
+    CU_ASSERT_FATAL(chmod(pw, 0644) == 0);
+    snprintf(expect, sizeof(expect), "kafka.sasl.password: ${file:\"%s\"} holds a secret but "
+             "is readable by others (mode 0644): chmod o-rwx it", pw);
+
+    cfg = ctl_config("ctl-open", "SASL_SSL", "county-340421", pw, true);
+    snprintf(log, sizeof(log), "%s/ctl-open.log", tmp);
+    CU_ASSERT_EQUAL(ctl(cfg, log, &ms, "--check-config", NULL), 2);
+    CU_ASSERT(log_has(log, expect));
+    CU_ASSERT(log_has(log, "ctl-open.yaml:6:18: "));
+
+    cfg = connector_config("open", "medical_insurance", "medical_insurance.settlements",
+                           "dlq.medical_insurance", "SASL_SSL", "connector-medical", pw, true);
+    {
+        const char *check[] = {"tuodi-connector", "--config", cfg, "--check-config", NULL};
+        const char *start[] = {"tuodi-connector", "--config", cfg, NULL};
+        snprintf(log, sizeof(log), "%s/connector-open-check.log", tmp);
+        CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), check, log, 30000, &ms), 2);
+        CU_ASSERT(log_has(log, expect));
+        snprintf(log, sizeof(log), "%s/connector-open.log", tmp);
+        CU_ASSERT_NOT_EQUAL(run(tdc_it_connector_bin(), start, log, 30000, &ms), 0);
+        CU_ASSERT(log_has(log, expect));
+    }
+}
+
+static void add(void)
+{
+    td_test_suite("secure", setup, teardown);
+    td_test_add("topics created as admin", test_topics);
+    td_test_add("flow: connector and tuodictl as their users", test_flow);
+    td_test_add("wrong password: refused at once", test_wrong_password);
+    td_test_add("plaintext client: refused", test_plaintext);
+    td_test_add("untrusted CA: refused at once", test_untrusted_ca);
+    td_test_add("no ACL: refused, naming user, operation, topic", test_no_acl);
+    td_test_add("password file readable by others: refused", test_password_file_mode);
+}
+
+int main(int argc, char **argv)
+{
+    return td_test_main(argc, argv, add);
+}
