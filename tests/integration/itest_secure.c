@@ -3,10 +3,14 @@
  * StandardAuthorizer with no access without an ACL).
  *
  * The admin user makes the topics (tuodictl topics create) and grants the
- * ACLs (rd_kafka_CreateAcls) of connector-medical and county-340421. Then:
+ * ACLs of connector-medical, county-340421 and matchd (rd_kafka_CreateAcls;
+ * Kafka's AclCommand for transactional ids). Then:
  *   - flow: tuodi-connector as connector-medical publishes a file (its
  *     records read back as admin) and tuodictl dead-letters, as the same
  *     user, lists its dead-lettered row;
+ *   - matchd: tuodi-matchd as matchd (ACLs on the topics under the
+ *     prefix, its group and transactional id) gets ready; with a wrong
+ *     password it ends (exit 1) within its transaction timeout;
  *   - wrong password: tuodictl and tuodi-connector end at once (exit 1)
  *     saying that authentication failed for which user, instead of
  *     retrying until their timeout or for ever;
@@ -438,6 +442,84 @@ static void test_flow(void)
                     0);
 }
 
+/* A matchd config as matchd with pw; returns its path. */
+static const char *matchd_config(const char *name, const char *pw)
+{
+    static char path[4096];
+    char k[4096], text[16384];
+    kafka_yaml(k, sizeof(k), "SASL_SSL", "matchd", pw, true);
+    snprintf(path, sizeof(path), "%s/%s.yaml", tmp, name);
+    snprintf(text, sizeof(text),
+             "%sgroup_id: itest-secure\nstate_dir: %s/state-%s\n"
+             "rules: %s/deploy/rules/huainan-2023.yaml\nschemas_dir: %s/schemas\n"
+             "log_level: info\n"
+             "topics:\n  roster: " PREFIX ".roster.households\n"
+             "  medical_insurance: " PREFIX ".medical_insurance.settlements\n"
+             "  civil_affairs: " PREFIX ".civil_affairs.events\n"
+             "  human_resources: " PREFIX ".human_resources.events\n"
+             "  verifications: " PREFIX ".verifications\n"
+             "  dlq_roster: " PREFIX ".dlq.roster\n"
+             "  dlq_medical_insurance: " PREFIX ".dlq.medical_insurance\n"
+             "  dlq_civil_affairs: " PREFIX ".dlq.civil_affairs\n"
+             "  dlq_human_resources: " PREFIX ".dlq.human_resources\n"
+             "  dlq_verifications: " PREFIX ".dlq.verifications\n"
+             "  alerts_prefix: " PREFIX ".alerts.\n  clock: " PREFIX ".matchd.clock\n"
+             "  replication_factor: 1\n"
+             "transaction:\n  timeout: 10s\n",
+             k, tmp, name, td_test_source_root(), td_test_source_root());
+    CU_ASSERT_FATAL(td_test_write_file(path, text) == 0);
+    return path;
+}
+
+static const char *matchd_bin(void)
+{
+    static char path[4096];
+    snprintf(path, sizeof(path), "%s/daemon/tuodi-matchd", build_root());
+    return path;
+}
+
+/* tuodi-matchd as matchd, with ACLs on its topics (prefixed), its group and
+ * its transactional id: ready, and stops on SIGTERM. With a wrong password:
+ * refused, exit 1. */
+static void test_matchd(void)
+{
+    const acl acls[] = {
+        {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".", RD_KAFKA_RESOURCE_PATTERN_PREFIXED, "matchd",
+         RD_KAFKA_ACL_OPERATION_ALL},
+        {RD_KAFKA_RESOURCE_GROUP, "itest-secure", RD_KAFKA_RESOURCE_PATTERN_LITERAL, "matchd",
+         RD_KAFKA_ACL_OPERATION_ALL},
+    };
+    char cmd[16384], log[4200], pw[4200];
+    const char *argv[4] = {"tuodi-matchd", "--config", NULL, NULL};
+    int64_t ms;
+    pid_t pid;
+
+    CU_ASSERT_FATAL(grant(acls, sizeof(acls) / sizeof(acls[0])) == 0);
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker acls --dir %s --add "
+             "--allow-principal User:matchd --operation All "
+             "--transactional-id tuodi-matchd.itest-secure >>%s/acls.log 2>&1",
+             td_test_source_root(), kdir, tmp);
+    CU_ASSERT_FATAL(system(cmd) == 0);
+
+    snprintf(log, sizeof(log), "%s/matchd.log", tmp);
+    pid = td_proc_spawn_config(matchd_bin(), matchd_config("matchd", pwfile("matchd")), log);
+    CU_ASSERT_FATAL(pid > 0);
+    CU_ASSERT(td_proc_wait_log(log, "ready: ", 1, 60000));
+    CU_ASSERT_EQUAL(td_proc_stop(pid, SIGTERM, 30000), 0);
+    if (td_proc_log_count(log, "ready: ") < 1)
+        show_tail("tuodi-matchd as matchd", log);
+
+    snprintf(pw, sizeof(pw), "%s/wrong-matchd.password", tmp);
+    CU_ASSERT_FATAL(td_test_write_file(pw, "not-the-password\n") == 0);
+    CU_ASSERT_FATAL(chmod(pw, 0600) == 0);
+    argv[2] = matchd_config("matchd-wrong", pw);
+    snprintf(log, sizeof(log), "%s/matchd-wrong.log", tmp);
+    CU_ASSERT_EQUAL(run(matchd_bin(), argv, log, 60000, &ms), 1);
+    printf("\n    tuodi-matchd, wrong password: exit 1 after %.1f s", ms / 1000.0);
+    CU_ASSERT(ms < 15000); /* within its transaction timeout (10 s) */
+    CU_ASSERT(log_has(log, "kafka: authentication failed for user \"matchd\""));
+}
+
 static void test_wrong_password(void)
 {
     char pw[4200], log[4200];
@@ -576,6 +658,7 @@ static void add(void)
     td_test_suite("secure", setup, teardown);
     td_test_add("topics created as admin", test_topics);
     td_test_add("flow: connector and tuodictl as their users", test_flow);
+    td_test_add("matchd as its user; wrong password refused", test_matchd);
     td_test_add("wrong password: refused at once", test_wrong_password);
     td_test_add("plaintext client: refused", test_plaintext);
     td_test_add("untrusted CA: refused at once", test_untrusted_ca);
