@@ -1602,10 +1602,8 @@ typedef struct td_kafka_probe_state {
 
 static void td_kafka_probe_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    (void)rk;
     (void)level;
-    (void)fac;
-    (void)buf;
+    td_kafka_note_log(rk, fac, buf);
 }
 
 static void td_kafka_probe_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
@@ -1639,7 +1637,25 @@ int td_kafka_probe(const td_kafka_props *props, const char *const *topics, size_
     r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, err);
     if (r < 0)
         return r;
-    x = td_kafka_metadata(rk, timeout_ms, &md);
+    /* in short tries, so that a refusal (a wrong password, an untrusted
+     * certificate) ends the wait at once */
+    {
+        int64_t deadline = td_time_mono_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+
+        for (;;) {
+            int left = td_kafka_remaining_ms(deadline);
+
+            x = td_kafka_metadata(rk, left < 1 ? 1 : left > 500 ? 500 : left, &md);
+            if (x == RD_KAFKA_RESP_ERR_NO_ERROR || td_kafka_remaining_ms(deadline) == 0)
+                break;
+            if ((r = td_kafka_refused(err)) < 0) {
+                td_kafka_destroy(rk);
+                return r;
+            }
+            if (x != RD_KAFKA_RESP_ERR__TIMED_OUT)
+                td_kafka_sleep_ms(TD_KAFKA_RETRY_PAUSE_MS);
+        }
+    }
     if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
         r = td_error_set(err, x == RD_KAFKA_RESP_ERR__TRANSPORT ? -ECONNREFUSED : -ETIMEDOUT,
                          "no broker of bootstrap.servers %s answered within %d ms: "

@@ -101,7 +101,8 @@ int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
  * sets ret_exists[i] to whether topics[i] exists. librdkafka's logs are not
  * shown; its last error goes into the message. Returns 0; -ECONNREFUSED or
  * -ETIMEDOUT (no broker answered: err names bootstrap.servers and why),
- * -EINVAL (props refused) or -ENOMEM. */
+ * -EACCES at once when the brokers refuse the login or the certificate
+ * (td_kafka_refused), -EINVAL (props refused) or -ENOMEM. */
 int td_kafka_probe(const td_kafka_props *props, const char *const *topics, size_t n,
                    int timeout_ms, bool *ret_exists, td_error *err);
 

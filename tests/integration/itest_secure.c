@@ -13,7 +13,8 @@
  *     password it ends (exit 1) within its transaction timeout;
  *   - wrong password: tuodictl and tuodi-connector end at once (exit 1)
  *     saying that authentication failed for which user, instead of
- *     retrying until their timeout or for ever;
+ *     retrying until their timeout or for ever; --check-config --connect
+ *     says so at once too (exit 2);
  *   - plaintext: a client without TLS and SASL gets nothing (exit 1);
  *   - untrusted CA: a client without ssl.ca.location is refused at once,
  *     saying the brokers' certificate is not trusted;
@@ -550,6 +551,22 @@ static void test_wrong_password(void)
         printf("\n    tuodi-connector, wrong password: exit 1 after %.1f s", ms / 1000.0);
         CU_ASSERT(ms < REFUSED_BOUND_MS);
         CU_ASSERT(log_has(log, "kafka: authentication failed for user \"connector-medical\""));
+    }
+    {
+        /* --check-config --connect: told at once, as a problem of the config */
+        const char *cfg = connector_config("wrongpw", "medical_insurance",
+                                           "medical_insurance.settlements",
+                                           "dlq.medical_insurance", "SASL_SSL",
+                                           "connector-medical", pw, true);
+        const char *argv[] = {"tuodi-connector", "--config", cfg, "--check-config", "--connect",
+                              NULL};
+        snprintf(log, sizeof(log), "%s/connector-wrong-check.log", tmp);
+        CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 2);
+        printf("\n    tuodi-connector --check-config --connect, wrong password: exit 2 after "
+               "%.1f s", ms / 1000.0);
+        CU_ASSERT(ms < REFUSED_BOUND_MS);
+        CU_ASSERT(log_has(log, "kafka.bootstrap.servers: kafka: authentication failed for user "
+                               "\"connector-medical\""));
     }
 }
 
