@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -275,16 +276,26 @@ static void td_kafka_refusal_note(const char *msg)
 int td_kafka_refusal_error(const rd_kafka_t *rk, rd_kafka_resp_err_t code, const char *operation,
                            const char *resource, const char *detail, td_error *err)
 {
-    char user[256], msg[sizeof(td_kafka_refusal_msg)];
+    char user[256], mech[64], scram[256] = "", msg[sizeof(td_kafka_refusal_msg)];
     const char *d = td_kafka_strip_thread(detail);
+    size_t n = sizeof(mech);
 
     td_kafka_principal(rk, user, sizeof(user));
+    if (!rk || rd_kafka_conf_get(rd_kafka_conf((rd_kafka_t *)(uintptr_t)rk), "sasl.mechanisms",
+                                 mech, &n) != RD_KAFKA_CONF_OK)
+        mech[0] = '\0';
+    /* librdkafka before 2.6.1 sends a SCRAM nonce that Kafka 3.8.1 and
+     * later refuse whatever the password (librdkafka#4895) */
+    if (strncasecmp(mech, "SCRAM", 5) == 0 && rd_kafka_version() < 0x020601ff)
+        snprintf(scram, sizeof(scram), " (with librdkafka %s, SCRAM fails against Kafka "
+                 "3.8.1 and later even with the right password: use sasl.mechanisms PLAIN "
+                 "inside SASL_SSL, see docs/security.md)", rd_kafka_version_str());
     if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
         code == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)
         snprintf(msg, sizeof(msg), "kafka: authentication failed for user %s%s%s "
                  "(kafka.sasl.username)%s%s: check kafka.sasl.username, kafka.sasl.password "
-                 "and kafka.sasl.mechanisms; not retrying", user[0] ? "\"" : "",
-                 user[0] ? user : "(none)", user[0] ? "\"" : "", *d ? ": " : "", d);
+                 "and kafka.sasl.mechanisms%s; not retrying", user[0] ? "\"" : "",
+                 user[0] ? user : "(none)", user[0] ? "\"" : "", *d ? ": " : "", d, scram);
     else if (code == RD_KAFKA_RESP_ERR__SSL)
         snprintf(msg, sizeof(msg), "kafka: the brokers' TLS certificate is not trusted%s%s: "
                  "check kafka.ssl.ca.location (the CA that signed the brokers' certificates) "

@@ -570,6 +570,29 @@ static void test_wrong_password(void)
     }
 }
 
+/* librdkafka 2.0.2's SCRAM, with the right password: refused by Kafka 4,
+ * and the message says why and what to use instead. */
+static void test_scram(void)
+{
+    char log[4200];
+    int64_t ms;
+    const char *cfg = ctl_config("ctl-scram", "SASL_SSL", "county-340421",
+                                 pwfile("county-340421"), true);
+    char *text = td_test_read_file(cfg, NULL);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    text = td_test_replace(text, "sasl.mechanisms: PLAIN", "sasl.mechanisms: SCRAM-SHA-512");
+    CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
+    free(text);
+    snprintf(log, sizeof(log), "%s/ctl-scram.log", tmp);
+    CU_ASSERT_EQUAL(ctl(cfg, log, &ms, "alerts", "--county", "340421", NULL), 1);
+    CU_ASSERT(ms < REFUSED_BOUND_MS);
+    CU_ASSERT(log_has(log, "kafka: authentication failed for user \"county-340421\""));
+    if (rd_kafka_version() < 0x020601ff)
+        CU_ASSERT(log_has(log, "SCRAM fails against Kafka 3.8.1 and later even with the right "
+                               "password: use sasl.mechanisms PLAIN inside SASL_SSL"));
+}
+
 static void test_plaintext(void)
 {
     char log[4200];
@@ -677,6 +700,7 @@ static void add(void)
     td_test_add("flow: connector and tuodictl as their users", test_flow);
     td_test_add("matchd as its user; wrong password refused", test_matchd);
     td_test_add("wrong password: refused at once", test_wrong_password);
+    td_test_add("SCRAM with librdkafka < 2.6.1: refused, and why", test_scram);
     td_test_add("plaintext client: refused", test_plaintext);
     td_test_add("untrusted CA: refused at once", test_untrusted_ca);
     td_test_add("no ACL: refused, naming user, operation, topic", test_no_acl);
