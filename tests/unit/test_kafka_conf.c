@@ -507,6 +507,63 @@ static void test_txn_classify_null(void)
     CU_ASSERT_EQUAL(td_kafka_txn_classify(NULL), TD_KAFKA_TXN_OK);
 }
 
+/* Which errors are refusals, and the line a refusal makes: the user, the
+ * operation and the resource, never the password; the first is kept for
+ * td_kafka_refused (process-wide: this test runs last). */
+static void test_refusals(void)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    td_error err = {0};
+
+    CU_ASSERT_TRUE(td_kafka_err_is_refusal(RD_KAFKA_RESP_ERR__AUTHENTICATION));
+    CU_ASSERT_TRUE(td_kafka_err_is_refusal(RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED));
+    CU_ASSERT_TRUE(td_kafka_err_is_refusal(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED));
+    CU_ASSERT_TRUE(td_kafka_err_is_refusal(RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED));
+    CU_ASSERT_TRUE(td_kafka_err_is_refusal(RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED));
+    CU_ASSERT_TRUE(
+        td_kafka_err_is_refusal(RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED));
+    CU_ASSERT_FALSE(td_kafka_err_is_refusal(RD_KAFKA_RESP_ERR__TRANSPORT));
+    CU_ASSERT_FALSE(td_kafka_err_is_refusal(RD_KAFKA_RESP_ERR__TIMED_OUT));
+    CU_ASSERT_FALSE(td_kafka_err_is_refusal(RD_KAFKA_RESP_ERR__SSL)); /* not all are */
+    CU_ASSERT_FALSE(td_kafka_err_is_refusal(RD_KAFKA_RESP_ERR_NO_ERROR));
+
+    CU_ASSERT_EQUAL(td_kafka_refused(&err), 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(&props, "security.protocol", "sasl_ssl", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(&props, "sasl.mechanisms", "PLAIN", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(&props, "sasl.username", "county-340421", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(&props, "sasl.password", "s3cret-pw", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_producer_conf_new("127.0.0.1:9", NULL, &props, &conf, &err) == 0);
+    CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) == 0);
+
+    CU_ASSERT_EQUAL(td_kafka_refusal_error(rk, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                           "Read", "topic tuodi.alerts.340422",
+                                           "[thrd:main]: Broker: Topic authorization failed",
+                                           &err),
+                    -EACCES);
+    CU_ASSERT_STRING_EQUAL(err.msg, "kafka: not authorised: user \"county-340421\" may not "
+                                    "Read topic tuodi.alerts.340422 "
+                                    "(TOPIC_AUTHORIZATION_FAILED): Broker: Topic authorization "
+                                    "failed: the brokers' ACLs do not allow it "
+                                    "(docs/security.md); not retrying");
+    CU_ASSERT_EQUAL(td_kafka_refusal_error(rk, RD_KAFKA_RESP_ERR__AUTHENTICATION, NULL, NULL,
+                                           "SASL authentication error: Invalid username or "
+                                           "password", &err),
+                    -EACCES);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "kafka: authentication failed for user "
+                                           "\"county-340421\" (kafka.sasl.username): SASL"));
+    CU_ASSERT_PTR_NULL(strstr(err.msg, "s3cret-pw"));
+    CU_ASSERT_PTR_NULL(strstr(err.msg, "SCRAM fails")); /* PLAIN: no SCRAM hint */
+
+    /* the first one is what the process remembers */
+    CU_ASSERT_EQUAL(td_kafka_refused(&err), -EACCES);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "may not Read topic tuodi.alerts.340422"));
+    CU_ASSERT_EQUAL(td_kafka_refused(NULL), -EACCES);
+    td_kafka_destroy(rk);
+    td_kafka_props_clear(&props);
+}
+
 static void add_suites(void)
 {
     td_test_suite("kafka_props", NULL, NULL);
@@ -533,6 +590,9 @@ static void add_suites(void)
     TD_TEST(test_txn_classify_null);
     TD_TEST(test_message_size_agrees_with_librdkafka);
     TD_TEST(test_batch_overhead);
+
+    td_test_suite("kafka_refusals", NULL, NULL);
+    TD_TEST(test_refusals);
 }
 
 TD_TEST_MAIN(add_suites)
