@@ -227,6 +227,9 @@ int td_kafka_conf_apply(rd_kafka_conf_t *conf, const td_kafka_props *p, td_error
 static pthread_mutex_t td_kafka_refusal_lock = PTHREAD_MUTEX_INITIALIZER;
 static char td_kafka_refusal_msg[1024];
 static bool td_kafka_refusal_set;
+/* The last topic librdkafka said it could not add to a transaction for
+ * want of an ACL ("" none): the commit's error does not name it. */
+static char td_kafka_denied_topic[256];
 
 bool td_kafka_err_is_refusal(rd_kafka_resp_err_t code)
 {
@@ -333,6 +336,18 @@ int td_kafka_refused(td_error *err)
  * "SSL handshake failed: ...: certificate verify failed"). */
 void td_kafka_note_log(const rd_kafka_t *rk, const char *fac, const char *buf)
 {
+    if (fac && buf && strcmp(fac, "ADDPARTS") == 0 && strstr(buf, "authorization failed")) {
+        /* librdkafka 2.0.2: Failed to add partition "TOPIC" [N] to transaction: ... */
+        const char *q = strstr(buf, "partition \""), *e = q ? strchr(q + 11, '"') : NULL;
+
+        if (q && e) {
+            pthread_mutex_lock(&td_kafka_refusal_lock);
+            snprintf(td_kafka_denied_topic, sizeof(td_kafka_denied_topic), "%.*s",
+                     (int)(e - (q + 11)), q + 11);
+            pthread_mutex_unlock(&td_kafka_refusal_lock);
+        }
+        return;
+    }
     if (!fac || !buf || strcmp(fac, "FAIL") != 0)
         return;
     if (strstr(buf, "SASL authentication error") || strstr(buf, "SASL authentication failed"))
@@ -1350,8 +1365,14 @@ static int td_kafka_txn_fail(rd_kafka_t *rk, rd_kafka_error_t *error, td_kafka_t
             tid[0] = '\0';
         if (x == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
             snprintf(res, sizeof(res), "transactional id %s", tid);
-        else if (x == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
-            snprintf(res, sizeof(res), "a topic of the transaction");
+        else if (x == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+            pthread_mutex_lock(&td_kafka_refusal_lock);
+            if (td_kafka_denied_topic[0])
+                snprintf(res, sizeof(res), "topic %s", td_kafka_denied_topic);
+            else
+                snprintf(res, sizeof(res), "a topic of the transaction");
+            pthread_mutex_unlock(&td_kafka_refusal_lock);
+        }
         else if (x == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
             snprintf(res, sizeof(res), "the consumer group of the transaction");
         else

@@ -20,7 +20,9 @@
  *     saying the brokers' certificate is not trusted;
  *   - no ACL: county-340421 reading county 340422's alerts, and
  *     connector-roster starting, are refused, naming the user, the
- *     operation and the topic or transactional id;
+ *     operation and the topic or transactional id; a connector that may see
+ *     but not write its records topic publishes nothing and ends naming
+ *     Write and the topic;
  *   - a password file others may read: refused by --check-config (exit 2)
  *     and at start, with file:line:col and the key.
  * Nothing here needs KAFKA_BOOTSTRAP.
@@ -661,6 +663,51 @@ static void test_no_acl(void)
     }
 }
 
+/* A connector allowed to see its topics and to use its transactional id,
+ * but not to write its records topic: the file is not published, and the
+ * program ends naming the user, Write and the topic. */
+static void test_no_write_acl(void)
+{
+    const char *rec = PREFIX ".medical_insurance.settlements";
+    const char *dlq = PREFIX ".dlq.medical_insurance";
+    const char *off = PREFIX ".connect.offsets";
+    const acl acls[] = {
+        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-hr",
+         RD_KAFKA_ACL_OPERATION_DESCRIBE},
+        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-hr",
+         RD_KAFKA_ACL_OPERATION_DESCRIBE},
+        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-hr",
+         RD_KAFKA_ACL_OPERATION_WRITE},
+        {RD_KAFKA_RESOURCE_TOPIC, off, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-hr",
+         RD_KAFKA_ACL_OPERATION_ALL},
+        {RD_KAFKA_RESOURCE_GROUP, "tuodi-offsets-reader.", RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
+         "connector-hr", RD_KAFKA_ACL_OPERATION_READ},
+    };
+    const char *cfg = connector_config("hrwrite", "medical_insurance",
+                                       "medical_insurance.settlements", "dlq.medical_insurance",
+                                       "SASL_SSL", "connector-hr", pwfile("connector-hr"), true);
+    const char *argv[] = {"tuodi-connector", "--config", cfg, NULL};
+    char cmd[16384], spool[4200], log[4200];
+    long before = count_as_admin(rec, 6);
+    int64_t ms;
+
+    CU_ASSERT_FATAL(grant(acls, sizeof(acls) / sizeof(acls[0])) == 0);
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker acls --dir %s --add "
+             "--allow-principal User:connector-hr --operation Write --operation Describe "
+             "--transactional-id tuodi-connector.hrwrite >>%s/acls.log 2>&1",
+             td_test_source_root(), kdir, tmp);
+    CU_ASSERT_FATAL(system(cmd) == 0);
+    snprintf(spool, sizeof(spool), "%s/spool-hrwrite", tmp);
+    CU_ASSERT_FATAL(tdc_it_write_medical(spool, "w1.csv", 2, 10, 0, false) == 0);
+    snprintf(log, sizeof(log), "%s/connector-hrwrite.log", tmp);
+    CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
+    printf("\n    tuodi-connector, no Write ACL: exit 1 after %.1f s", ms / 1000.0);
+    CU_ASSERT(ms < REFUSED_BOUND_MS);
+    CU_ASSERT(log_has(log, "not authorised: user \"connector-hr\" may not Write topic "
+                           PREFIX ".medical_insurance.settlements (TOPIC_AUTHORIZATION_FAILED)"));
+    CU_ASSERT_EQUAL(count_as_admin(rec, 6), before);
+}
+
 static void test_password_file_mode(void)
 {
     char pw[4200], log[4200], expect[4400];
@@ -704,6 +751,7 @@ static void add(void)
     td_test_add("plaintext client: refused", test_plaintext);
     td_test_add("untrusted CA: refused at once", test_untrusted_ca);
     td_test_add("no ACL: refused, naming user, operation, topic", test_no_acl);
+    td_test_add("no Write ACL: refused, naming user, Write, topic", test_no_write_acl);
     td_test_add("password file readable by others: refused", test_password_file_mode);
 }
 
