@@ -644,6 +644,25 @@ static void test_no_acl(void)
     CU_ASSERT(log_has(log, "not authorised: user \"county-340421\" may not Describe topic "
                            PREFIX ".alerts.340422 (TOPIC_AUTHORIZATION_FAILED)"));
 
+    /* a county with its topic but no group: tuodictl's throwaway group */
+    {
+        const acl acls[] = {
+            {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".alerts.340422", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+             "county-340422", RD_KAFKA_ACL_OPERATION_READ},
+            {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".alerts.340422", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+             "county-340422", RD_KAFKA_ACL_OPERATION_DESCRIBE},
+        };
+        CU_ASSERT_FATAL(grant(acls, 2) == 0);
+        snprintf(log, sizeof(log), "%s/ctl-no-group.log", tmp);
+        CU_ASSERT_EQUAL(ctl(ctl_config("ctl-county22", "SASL_SSL", "county-340422",
+                                       pwfile("county-340422"), true),
+                            log, &ms, "alerts", "--county", "340422", NULL),
+                        1);
+        CU_ASSERT(ms < REFUSED_BOUND_MS);
+        CU_ASSERT(log_has(log, "not authorised: user \"county-340422\" may not Read group "
+                               "tuodictl-"));
+    }
+
     /* a connector without any ACL: its topics exist but it may not see them */
     {
         const char *cfg = connector_config("roster", "roster", "roster.households",

@@ -333,8 +333,15 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
             bool fatal = m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
                          td_kafka_err_is_refusal(m->err);
             if (td_kafka_err_is_refusal(m->err)) {
+                /* tuodictl reads with a group of its own (assigned
+                 * partitions, no commits), which librdkafka still looks up:
+                 * it needs Read on groups tuodictl-* (docs/security.md) */
                 char res[300];
-                snprintf(res, sizeof(res), "topic %s", m->rkt ? rd_kafka_topic_name(m->rkt) : "?");
+                if (m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
+                    snprintf(res, sizeof(res), "group %s", group);
+                else
+                    snprintf(res, sizeof(res), "topic %s",
+                             m->rkt ? rd_kafka_topic_name(m->rkt) : "(unknown)");
                 r = td_kafka_refusal_error(rk, m->err, "Read", res, rd_kafka_message_errstr(m),
                                            err);
             } else if (fatal)
