@@ -352,51 +352,35 @@ int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool con
     const td_avro_schema *record = NULL, *offset = NULL;
     tdc_dataset *ds = NULL;
     rd_kafka_conf_t *conf = NULL;
-    td_error step;
+    td_check ck = {.out = out};
+    td_error *step = &ck.step;
     char txn_id[200];
-    int rc = 0, r;
-
-    /* Each step's problems go to out at once: there may be more than one
-     * td_error holds. */
-#define TDC_CHECK(expr)                                    \
-    do {                                                   \
-        memset(&step, 0, sizeof(step));                    \
-        r = (expr);                                        \
-        if (r < 0 && !step.msg[0])                         \
-            td_error_set(&step, r, "%s", strerror(-r));    \
-        td_path_report(&step, out);                        \
-        if (r < 0 && !rc)                                  \
-            rc = r;                                        \
-    } while (0)
-    /* a step that writes its problems to out itself */
-#define TDC_CHECK_OUT(expr)          \
-    do {                             \
-        if ((r = (expr)) < 0 && !rc) \
-            rc = r;                  \
-    } while (0)
+    int r;
 
     if (!cfg || !out)
         return -EINVAL;
     /* schemas and mapping: what tdc_connector_new() builds */
-    TDC_CHECK(td_path_check(config_path, "schemas_dir", cfg->schemas_dir, TD_PATH_READ_DIR,
-                            "the Avro schemas are read from it", &step));
+    r = td_check_step(&ck, td_path_check(config_path, "schemas_dir", cfg->schemas_dir,
+                                         TD_PATH_READ_DIR, "the Avro schemas are read from it",
+                                         step));
     if (r == 0) {
         char hist[4096];
         struct stat st;
 
-        TDC_CHECK(td_avro_registry_new(&reg));
+        td_check_step(&ck, td_avro_registry_new(&reg));
         if (reg) {
-            TDC_CHECK(td_avro_registry_load_dir(reg, cfg->schemas_dir, NULL, &step));
+            td_check_step(&ck, td_avro_registry_load_dir(reg, cfg->schemas_dir, NULL, step));
             snprintf(hist, sizeof(hist), "%s/history", cfg->schemas_dir);
             if (stat(hist, &st) == 0)
-                TDC_CHECK(td_avro_registry_load_dir(reg, hist, NULL, &step));
+                td_check_step(&ck, td_avro_registry_load_dir(reg, hist, NULL, step));
             record = td_avro_registry_find_name(reg, tdc_record_schema_names[cfg->dataset]);
             offset = td_avro_registry_find_name(reg, "cn.tuodi.ConnectorOffset");
             if (!record || !offset)
-                TDC_CHECK(td_path_problem(&step, config_path, "schemas_dir", -ENOENT,
-                                          "%s: the schemas %s and cn.tuodi.ConnectorOffset "
-                                          "are needed", cfg->schemas_dir,
-                                          tdc_record_schema_names[cfg->dataset]));
+                td_check_step(&ck, td_path_problem(step, config_path, "schemas_dir", -ENOENT,
+                                                   "%s: the schemas %s and "
+                                                   "cn.tuodi.ConnectorOffset are needed",
+                                                   cfg->schemas_dir,
+                                                   tdc_record_schema_names[cfg->dataset]));
         }
     }
     if (record) {
@@ -404,36 +388,33 @@ int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool con
 
         /* a key file this user cannot read: said where it is written, and
          * the rest of the mapping still checked without it */
-        if (mapping.pseudonymize.key_file) {
-            TDC_CHECK(td_path_check(config_path, "mapping.pseudonymize.key_file",
-                                    mapping.pseudonymize.key_file, TD_PATH_READ_FILE,
-                                    "person keys are pseudonymised with it", &step));
-            if (r < 0)
-                mapping.pseudonymize.key_file = NULL;
-        }
-        TDC_CHECK(tdc_dataset_new((tdc_dataset_kind)cfg->dataset, &mapping, record,
-                                  cfg->instance, &ds, &step));
+        if (mapping.pseudonymize.key_file &&
+            td_check_step(&ck, td_path_check(config_path, "mapping.pseudonymize.key_file",
+                                             mapping.pseudonymize.key_file, TD_PATH_READ_FILE,
+                                             "person keys are pseudonymised with it",
+                                             step)) < 0)
+            mapping.pseudonymize.key_file = NULL;
+        td_check_step(&ck, tdc_dataset_new((tdc_dataset_kind)cfg->dataset, &mapping, record,
+                                           cfg->instance, &ds, step));
         tdc_dataset_free(ds);
     }
     /* the source: directories or connection settings, touching nothing */
     if (cfg->use_postgres)
-        TDC_CHECK_OUT(tdc_postgres_check(&cfg->source.postgres, config_path, "source.postgres",
-                                     out));
+        td_check_done(&ck, tdc_postgres_check(&cfg->source.postgres, config_path,
+                                              "source.postgres", out));
     else
-        TDC_CHECK_OUT(tdc_spooldir_check(&cfg->source.spooldir, config_path, "source.spooldir",
-                                     out));
+        td_check_done(&ck, tdc_spooldir_check(&cfg->source.spooldir, config_path,
+                                              "source.spooldir", out));
     /* Kafka: the producer's settings and the files they name, no connection */
     snprintf(txn_id, sizeof(txn_id), "tuodi-connector.%s", cfg->instance);
-    TDC_CHECK(td_kafka_producer_conf_new(NULL, txn_id, &cfg->kafka, &conf, &step));
+    td_check_step(&ck, td_kafka_producer_conf_new(NULL, txn_id, &cfg->kafka, &conf, step));
     if (conf)
         rd_kafka_conf_destroy(conf);
-    TDC_CHECK_OUT(td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", out));
+    td_check_done(&ck, td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", out));
     if (connect)
-        TDC_CHECK(tdc_check_kafka(cfg, config_path, &step));
-#undef TDC_CHECK
-#undef TDC_CHECK_OUT
+        td_check_step(&ck, tdc_check_kafka(cfg, config_path, step));
     td_avro_registry_free(reg);
-    return rc;
+    return ck.rc;
 }
 
 tdc_connector *tdc_connector_free(tdc_connector *c)

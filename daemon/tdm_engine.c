@@ -2024,87 +2024,70 @@ int tdm_engine_check(const tdm_config *cfg, const char *config_path, bool connec
     td_avro_registry *reg = NULL;
     tdm_rules *rules = NULL;
     rd_kafka_conf_t *conf = NULL;
-    td_error step;
+    td_check ck = {.out = out};
+    td_error *step = &ck.step;
     char txn_id[200];
-    int rc = 0, r;
-
-    /* Each step's problems go to out at once: there may be more than one
-     * td_error holds. */
-#define TDM_CHECK(expr)                                    \
-    do {                                                   \
-        memset(&step, 0, sizeof(step));                    \
-        r = (expr);                                        \
-        if (r < 0 && !step.msg[0])                         \
-            td_error_set(&step, r, "%s", strerror(-r));    \
-        td_path_report(&step, out);                        \
-        if (r < 0 && !rc)                                  \
-            rc = r;                                        \
-    } while (0)
-    /* a step that writes its problems to out itself */
-#define TDM_CHECK_OUT(expr)          \
-    do {                             \
-        if ((r = (expr)) < 0 && !rc) \
-            rc = r;                  \
-    } while (0)
+    int r;
 
     if (!cfg || !out)
         return -EINVAL;
     /* the rules file */
-    TDM_CHECK(td_path_check(config_path, "rules", cfg->rules, TD_PATH_READ_FILE, NULL, &step));
-    if (r == 0) {
-        TDM_CHECK(tdm_rules_load(cfg->rules, &rules, &step));
+    if (td_check_step(&ck, td_path_check(config_path, "rules", cfg->rules, TD_PATH_READ_FILE,
+                                         NULL, step)) == 0) {
+        td_check_step(&ck, tdm_rules_load(cfg->rules, &rules, step));
         if (rules && ret_nrules)
             *ret_nrules = tdm_rules_count(rules);
         tdm_rules_free(rules);
     }
     /* the schemas tdm_engine_new() needs */
-    TDM_CHECK(td_path_check(config_path, "schemas_dir", cfg->schemas_dir, TD_PATH_READ_DIR,
-                            "the Avro schemas are read from it", &step));
-    if (r == 0) {
-        TDM_CHECK(td_avro_registry_new(&reg));
+    if (td_check_step(&ck, td_path_check(config_path, "schemas_dir", cfg->schemas_dir,
+                                         TD_PATH_READ_DIR, "the Avro schemas are read from it",
+                                         step)) == 0) {
+        td_check_step(&ck, td_avro_registry_new(&reg));
         if (reg) {
-            TDM_CHECK(td_avro_registry_load_dir(reg, cfg->schemas_dir, NULL, &step));
+            td_check_step(&ck, td_avro_registry_load_dir(reg, cfg->schemas_dir, NULL, step));
             for (int i = 0; i < TDM_IN_COUNT; i++)
                 if (tdm_in_schema[i] && !td_avro_registry_find_name(reg, tdm_in_schema[i]))
-                    TDM_CHECK(td_path_problem(&step, config_path, "schemas_dir", -ENOENT,
-                                              "%s: no schema %s", cfg->schemas_dir,
-                                              tdm_in_schema[i]));
+                    td_check_step(&ck, td_path_problem(step, config_path, "schemas_dir", -ENOENT,
+                                                       "%s: no schema %s", cfg->schemas_dir,
+                                                       tdm_in_schema[i]));
             if (!td_avro_registry_find_name(reg, TDM_ROSTER_SCHEMA) ||
                 !td_avro_registry_find_name(reg, "cn.tuodi.Alert"))
-                TDM_CHECK(td_path_problem(&step, config_path, "schemas_dir", -ENOENT,
-                                          "%s: no Household or Alert schema",
-                                          cfg->schemas_dir));
+                td_check_step(&ck, td_path_problem(step, config_path, "schemas_dir", -ENOENT,
+                                                   "%s: no Household or Alert schema",
+                                                   cfg->schemas_dir));
         }
         td_avro_registry_free(reg);
     }
     /* the state store: a directory it may write (or create), and its files */
-    TDM_CHECK(td_path_check(config_path, "state_dir", cfg->state_dir, TD_PATH_MAKE_DIR,
-                            "the LMDB state store lives there", &step));
+    r = td_check_step(&ck, td_path_check(config_path, "state_dir", cfg->state_dir,
+                                         TD_PATH_MAKE_DIR, "the LMDB state store lives there",
+                                         step));
     for (size_t i = 0; r == 0 && i < sizeof(store_files) / sizeof(store_files[0]); i++) {
         char path[4096];
 
         snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, store_files[i]);
         if (access(path, F_OK) == 0)
-            TDM_CHECK(td_path_check(config_path, "state_dir", path, TD_PATH_WRITE_FILE,
-                                    "a file of the state store", &step));
+            r = td_check_step(&ck, td_path_check(config_path, "state_dir", path,
+                                                 TD_PATH_WRITE_FILE, "a file of the state store",
+                                                 step));
     }
     /* Kafka: the settings of both clients and the files they name, no connection */
     snprintf(txn_id, sizeof(txn_id), "tuodi-matchd.%s", cfg->group_id);
-    TDM_CHECK(td_kafka_producer_conf_new(NULL, txn_id, &cfg->kafka, &conf, &step));
+    r = td_check_step(&ck, td_kafka_producer_conf_new(NULL, txn_id, &cfg->kafka, &conf, step));
     if (conf)
         rd_kafka_conf_destroy(conf);
     conf = NULL;
     if (r == 0) { /* else the same property would be reported twice */
-        TDM_CHECK(td_kafka_consumer_conf_new(NULL, cfg->group_id, &cfg->kafka, &conf, &step));
+        td_check_step(&ck, td_kafka_consumer_conf_new(NULL, cfg->group_id, &cfg->kafka, &conf,
+                                                      step));
         if (conf)
             rd_kafka_conf_destroy(conf);
     }
-    TDM_CHECK_OUT(td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", out));
+    td_check_done(&ck, td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", out));
     if (connect)
-        TDM_CHECK(tdm_check_kafka(cfg, config_path, &step));
-#undef TDM_CHECK
-#undef TDM_CHECK_OUT
-    return rc;
+        td_check_step(&ck, tdm_check_kafka(cfg, config_path, step));
+    return ck.rc;
 }
 
 int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)

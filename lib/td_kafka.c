@@ -1602,8 +1602,7 @@ int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
     } files[] = {{"ssl.ca.location", true},       {"ssl.certificate.location", false},
                  {"ssl.key.location", false},     {"ssl.keystore.location", false},
                  {"ssl.crl.location", false},     {"sasl.kerberos.keytab", false}};
-    td_error err = {0};
-    int rc = 0, r;
+    td_check ck = {.out = out};
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         const td_kafka_prop *prop = td_kafka_props_find(p, files[i].key);
@@ -1616,15 +1615,13 @@ int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
         if (strcmp(files[i].key, "ssl.ca.location") == 0 && strcmp(prop->value, "probe") == 0)
             continue;
         snprintf(key, sizeof(key), "%s.%s", section ? section : "kafka", files[i].key);
-        r = td_path_check(config_path, key, prop->value,
-                          files[i].dir_ok && stat(prop->value, &st) == 0 && S_ISDIR(st.st_mode)
-                              ? TD_PATH_READ_DIR : TD_PATH_READ_FILE,
-                          NULL, &err);
-        td_path_report(&err, out);
-        if (r < 0 && rc == 0)
-            rc = r;
+        td_check_step(&ck, td_path_check(config_path, key, prop->value,
+                                         files[i].dir_ok && stat(prop->value, &st) == 0 &&
+                                                 S_ISDIR(st.st_mode)
+                                             ? TD_PATH_READ_DIR : TD_PATH_READ_FILE,
+                                         NULL, &ck.step));
     }
-    return rc;
+    return ck.rc;
 }
 
 /* What td_kafka_probe's client heard: its last error, instead of logs. */

@@ -202,3 +202,18 @@ int td_path_report(td_error *step, FILE *f)
     td_error_clear(step);
     return code;
 }
+
+int td_check_step(td_check *c, int r)
+{
+    if (r < 0 && !c->step.msg[0])
+        td_error_set(&c->step, r, "%s", strerror(-r));
+    td_path_report(&c->step, c->out);
+    return td_check_done(c, r);
+}
+
+int td_check_done(td_check *c, int r)
+{
+    if (r < 0 && c->rc == 0)
+        c->rc = r;
+    return r;
+}

@@ -53,4 +53,24 @@ int td_path_problem(td_error *err, const char *config_path, const char *key, int
  * step. Returns step's code (0 when it held nothing). */
 int td_path_report(td_error *step, FILE *f);
 
+/* A --check-config run of several steps, each step's problems written to
+ * out at once (a run may find more than one td_error holds):
+ *     td_check ck = {.out = f};
+ *     r = td_check_step(&ck, td_path_check(..., &ck.step));
+ *     return ck.rc;
+ */
+typedef struct td_check {
+    FILE *out;
+    int rc;        /* the first failure; 0 while there is none */
+    td_error step; /* where the running step puts its problem */
+} td_check;
+
+/* Ends a step that returned r with its problem in c->step (a failure that
+ * put none there is said as strerror(-r)): writes it to c->out, clears
+ * c->step, keeps the first failure in c->rc. Returns r. */
+int td_check_step(td_check *c, int r);
+/* Ends a step that wrote its problems to c->out itself: keeps the first
+ * failure in c->rc. Returns r. */
+int td_check_done(td_check *c, int r);
+
 #endif

@@ -420,21 +420,19 @@ int tdc_postgres_check(const struct tdc_postgres_config *cfg, const char *config
                  {"sslcrldir", TD_PATH_READ_DIR},    {"passfile", TD_PATH_READ_FILE}};
     PQconninfoOption *opts;
     tdc_source *src = NULL;
-    td_error local = {0};
+    td_check ck = {.out = out};
     char key[200], why[64];
     char *msg = NULL;
-    int rc = 0, r;
+    int r;
 
     if (!cfg || !out)
         return -EINVAL;
     if (!key_prefix)
         key_prefix = "postgres";
-    r = tdc_postgres_new(cfg, &src, &local);
+    r = td_check_step(&ck, tdc_postgres_new(cfg, &src, &ck.step));
     tdc_source_free(src);
-    if (r < 0) {
-        td_path_report(&local, out);
+    if (r < 0)
         return r;
-    }
     if (!strchr(cfg->conninfo, '=') && strncmp(cfg->conninfo, "postgresql://", 13) != 0 &&
         strncmp(cfg->conninfo, "postgres://", 11) != 0)
         return 0;
@@ -451,13 +449,11 @@ int tdc_postgres_check(const struct tdc_postgres_config *cfg, const char *config
             if (strcmp(o->keyword, "sslrootcert") == 0 && strcmp(o->val, "system") == 0)
                 continue;
             snprintf(why, sizeof(why), "its %s", files[i].name);
-            r = td_path_check(config_path, key, o->val, files[i].need, why, &local);
-            td_path_report(&local, out);
-            if (r < 0 && rc == 0)
-                rc = r;
+            td_check_step(&ck, td_path_check(config_path, key, o->val, files[i].need, why,
+                                             &ck.step));
         }
     PQconninfoFree(opts);
-    return rc;
+    return ck.rc;
 }
 
 int tdc_postgres_stats_get(const tdc_source *src, tdc_postgres_stats *ret)

@@ -1435,8 +1435,9 @@ int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config
     char *paths[4] = {NULL, NULL, NULL, NULL}, key[4][200], delim;
     struct stat st[4];
     bool there[4] = {false, false, false, false};
-    td_error local = {0}, *err = &local; /* one problem at a time, then to out */
-    int rc = 0, r;
+    td_check ck = {.out = out};
+    td_error *err = &ck.step; /* one problem at a time, then to out */
+    int r;
 
     if (!cfg || !out)
         return -EINVAL;
@@ -1444,19 +1445,15 @@ int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config
         key_prefix = "spooldir";
     for (int i = 0; i < 4; i++)
         snprintf(key[i], sizeof(key[i]), "%s.%s", key_prefix, keys[i]);
-    if ((r = spool_check_values(cfg, &delim, err)) < 0) {
-        td_path_report(err, out);
-        if (!cfg->input_dir || !cfg->input_dir[0])
-            return r;
-        rc = r;
-    }
+    if ((r = td_check_step(&ck, spool_check_values(cfg, &delim, err))) < 0 &&
+        (!cfg->input_dir || !cfg->input_dir[0]))
+        return r;
     paths[0] = strdup(cfg->input_dir);
     paths[1] = paths[0] ? sub_dir(paths[0], cfg->processing_dir, "processing") : NULL;
     paths[2] = paths[0] ? sub_dir(paths[0], cfg->finished_dir, "finished") : NULL;
     paths[3] = paths[0] ? sub_dir(paths[0], cfg->error_dir, "error") : NULL;
     if (!paths[0] || !paths[1] || !paths[2] || !paths[3]) {
-        rc = td_error_set(err, -ENOMEM, "spooldir: out of memory");
-        td_path_report(err, out);
+        td_check_step(&ck, td_error_set(err, -ENOMEM, "spooldir: out of memory"));
         goto done;
     }
     for (int i = 0; i < 4; i++) {
@@ -1467,9 +1464,7 @@ int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config
                                 "create_dirs: true to have it created)", paths[i]);
         else
             r = td_path_check(config_path, key[i], paths[i], need, why[i], err);
-        td_path_report(err, out);
-        if (r < 0 && rc == 0)
-            rc = r;
+        td_check_step(&ck, r);
         there[i] = stat(paths[i], &st[i]) == 0 && S_ISDIR(st[i].st_mode);
     }
     /* rename() cannot cross filesystems; a missing directory will be made
@@ -1500,34 +1495,26 @@ int tdc_spooldir_check(const struct tdc_spooldir_config *cfg, const char *config
     for (int i = 1; i < 4 && there[0]; i++) {
         if (!there[i])
             continue;
-        if (st[i].st_dev != st[0].st_dev) {
-            r = td_path_problem(err, config_path, key[i], -EXDEV,
-                                "%s is on another filesystem than input_dir %s (files are "
-                                "moved with rename(), which cannot cross filesystems)",
-                                paths[i], paths[0]);
-            td_path_report(err, out);
-            if (rc == 0)
-                rc = r;
-        }
+        if (st[i].st_dev != st[0].st_dev)
+            td_check_step(&ck, td_path_problem(err, config_path, key[i], -EXDEV,
+                                               "%s is on another filesystem than input_dir %s "
+                                               "(files are moved with rename(), which cannot "
+                                               "cross filesystems)", paths[i], paths[0]));
     }
     for (int i = 0; i < 4; i++)
         for (int j = i + 1; j < 4; j++) {
             bool same = strcmp(paths[i], paths[j]) == 0 ||
                         (there[i] && there[j] && st[i].st_ino != 0 &&
                          st[i].st_ino == st[j].st_ino && st[i].st_dev == st[j].st_dev);
-            if (same) {
-                r = td_path_problem(err, config_path, key[j], -EINVAL,
-                                    "%s and %s are the same directory (%s)", key[i], key[j],
-                                    paths[j]);
-                td_path_report(err, out);
-                if (rc == 0)
-                    rc = r;
-            }
+            if (same)
+                td_check_step(&ck, td_path_problem(err, config_path, key[j], -EINVAL,
+                                                   "%s and %s are the same directory (%s)",
+                                                   key[i], key[j], paths[j]));
         }
 done:
     for (int i = 0; i < 4; i++)
         free(paths[i]);
-    return rc;
+    return ck.rc;
 }
 
 const char *tdc_spooldir_row_error(const tdc_source *src)
