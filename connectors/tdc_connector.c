@@ -327,22 +327,11 @@ static int tdc_check_kafka(const tdc_config *cfg, const char *config_path, td_er
 {
     const char *const topics[3] = {cfg->topics.records, cfg->topics.dlq, cfg->topics.offsets};
     static const char *const keys[3] = {"topics.records", "topics.dlq", "topics.offsets"};
-    bool exists[3] = {false, false, false};
-    td_error local = {0};
-    int rc = 0, r;
 
-    r = td_kafka_probe(&cfg->kafka, topics, 3, TDC_PROBE_TIMEOUT_MS, exists, &local);
-    if (r < 0)
-        return td_path_problem(err, config_path, "kafka.bootstrap.servers", r, "%s", local.msg);
-    for (int i = 0; i < 3; i++)
-        if (!exists[i] && !cfg->topics.create) {
-            r = td_path_problem(err, config_path, keys[i], -ENOENT,
-                                "topic %s does not exist, and topics.create is false "
-                                "(tuodictl topics create makes it)", topics[i]);
-            if (rc == 0)
-                rc = r;
-        }
-    return rc;
+    return td_kafka_check_topics(&cfg->kafka, config_path, topics, keys,
+                                 cfg->topics.create ? 0 : 3, TDC_PROBE_TIMEOUT_MS,
+                                 "topics.create is false; tuodictl topics create makes it",
+                                 err);
 }
 
 int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool connect,

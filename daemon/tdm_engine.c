@@ -1999,22 +1999,11 @@ static int tdm_check_kafka(const tdm_config *cfg, const char *config_path, td_er
     static const char *const keys[5] = {"topics.roster", "topics.medical_insurance",
                                         "topics.civil_affairs", "topics.human_resources",
                                         "topics.verifications"};
-    bool exists[5] = {false, false, false, false, false};
-    td_error local = {0};
-    int rc = 0, r;
 
-    r = td_kafka_probe(&cfg->kafka, topics, 5, TDM_PROBE_TIMEOUT_MS, exists, &local);
-    if (r < 0)
-        return td_path_problem(err, config_path, "kafka.bootstrap.servers", r, "%s", local.msg);
-    for (int i = 0; i < 5; i++)
-        if (!exists[i]) {
-            r = td_path_problem(err, config_path, keys[i], -ENOENT,
-                                "topic %s does not exist (tuodictl topics create makes it; "
-                                "tuodi-matchd would wait for it)", topics[i]);
-            if (rc == 0)
-                rc = r;
-        }
-    return rc;
+    return td_kafka_check_topics(&cfg->kafka, config_path, topics, keys, 5,
+                                 TDM_PROBE_TIMEOUT_MS,
+                                 "tuodictl topics create makes it; tuodi-matchd would wait for it",
+                                 err);
 }
 
 int tdm_engine_check(const tdm_config *cfg, const char *config_path, bool connect,

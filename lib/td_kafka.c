@@ -1705,3 +1705,27 @@ int td_kafka_probe(const td_kafka_props *props, const char *const *topics, size_
     td_kafka_destroy(rk);
     return 0;
 }
+
+int td_kafka_check_topics(const td_kafka_props *props, const char *config_path,
+                          const char *const *topics, const char *const *keys, size_t n,
+                          int timeout_ms, const char *hint, td_error *err)
+{
+    bool exists[TD_KAFKA_CHECK_TOPICS_MAX] = {false};
+    td_error local = {0};
+    int rc = 0, r;
+
+    if (n > TD_KAFKA_CHECK_TOPICS_MAX)
+        return td_error_set(err, -EINVAL, "td_kafka_check_topics: more than %d topics",
+                            TD_KAFKA_CHECK_TOPICS_MAX);
+    r = td_kafka_probe(props, topics, n, timeout_ms, exists, &local);
+    if (r < 0)
+        return td_path_problem(err, config_path, "kafka.bootstrap.servers", r, "%s", local.msg);
+    for (size_t i = 0; i < n; i++)
+        if (!exists[i]) {
+            r = td_path_problem(err, config_path, keys[i], -ENOENT,
+                                "topic %s does not exist (%s)", topics[i], hint);
+            if (rc == 0)
+                rc = r;
+        }
+    return rc;
+}

@@ -106,6 +106,16 @@ int td_kafka_props_check_files(const td_kafka_props *p, const char *config_path,
 int td_kafka_probe(const td_kafka_props *props, const char *const *topics, size_t n,
                    int timeout_ms, bool *ret_exists, td_error *err);
 
+/* The most topics td_kafka_check_topics takes. */
+#define TD_KAFKA_CHECK_TOPICS_MAX 16
+/* For --check-config --connect: td_kafka_probe, then, for each of topics
+ * that does not exist, one problem at keys[i] of config_path
+ * ("topic T does not exist (hint)") in err. Returns 0, the first problem's
+ * code, or a problem at kafka.bootstrap.servers when no broker answered. */
+int td_kafka_check_topics(const td_kafka_props *props, const char *config_path,
+                          const char *const *topics, const char *const *keys, size_t n,
+                          int timeout_ms, const char *hint, td_error *err);
+
 /* ---- refusals ------------------------------------------------------------ */
 
 /* Errors that mean the brokers refused who this client is or what it asked:
