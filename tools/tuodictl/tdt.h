@@ -60,6 +60,7 @@ typedef struct tdt_config {
     char *schemas_dir;
     char *places;              /* the divisions CSV */
     char *topics_file;         /* deploy/topics.yaml, installed */
+    char *acls_file;           /* deploy/acls.yaml, installed */
     char *topic_prefix;        /* "tuodi": names starting "tuodi." are renamed */
     int64_t replication_factor;/* 0: as the topics file says */
     int64_t timeout_ms;
@@ -119,6 +120,113 @@ int tdt_topics_file_load(const char *path, tdt_topics_file *out, td_error *err);
 int tdt_topics_file_load_string(const char *name, const char *yaml, tdt_topics_file *out,
                                 td_error *err);
 void tdt_topics_file_free(tdt_topics_file *f);
+
+/* ---- ACLs: the policy file and its tool (tdt_acl.c, tdt_kwire.c) --------- */
+
+/* Kafka's codes (the protocol's, not librdkafka's enums: librdkafka 2.0.2
+ * has no transactional id, see tdt_kwire.c). */
+enum {
+    TDT_ACL_TOPIC = 2,
+    TDT_ACL_GROUP = 3,
+    TDT_ACL_CLUSTER = 4,
+    TDT_ACL_TRANSACTIONAL_ID = 5,
+    TDT_ACL_LITERAL = 3,  /* pattern types */
+    TDT_ACL_PREFIXED = 4,
+    TDT_ACL_DENY = 2,     /* permission types */
+    TDT_ACL_ALLOW = 3,
+};
+
+/* One ACL binding. Strings malloc'd, owned by the array holding it. */
+typedef struct tdt_acl {
+    int8_t restype;  /* TDT_ACL_TOPIC ... */
+    char *name;      /* "kafka-cluster" for the cluster */
+    int8_t pattern;  /* TDT_ACL_LITERAL or TDT_ACL_PREFIXED */
+    char *principal; /* "User:name" */
+    char *host;      /* "*" */
+    int8_t op;       /* Kafka's operation code: 3 Read, 4 Write, 8 Describe ... */
+    int8_t perm;     /* TDT_ACL_ALLOW or TDT_ACL_DENY */
+} tdt_acl;
+
+void tdt_acls_free(tdt_acl *a, size_t n);
+const char *tdt_acl_op_name(int8_t op);
+const char *tdt_acl_type_name(int8_t restype);
+
+/* The policy file (deploy/acls.yaml): what each principal may do. */
+enum { TDT_PATTERN_LITERAL = 0, TDT_PATTERN_PREFIXED = 1 };
+
+typedef struct tdt_acl_rule {
+    char *topic, *group, *transactional_id; /* exactly one of these ... */
+    bool cluster;                           /* ... or this */
+    int pattern;                            /* TDT_PATTERN_* */
+    char **ops;
+    size_t nops;
+} tdt_acl_rule;
+
+typedef struct tdt_acl_principal {
+    char *user;       /* may hold {county} (with each_county) */
+    char *doc;
+    bool each_county;
+    tdt_acl_rule *allow;
+    size_t nallow;
+} tdt_acl_principal;
+
+typedef struct tdt_acl_policy {
+    char **counties;
+    size_t ncounties;
+    char **keep;        /* users whose ACLs are left alone */
+    size_t nkeep;
+    char **super_users; /* documentation: the brokers' super.users */
+    size_t nsuper_users;
+    tdt_acl_principal *principals;
+    size_t nprincipals;
+} tdt_acl_policy;
+
+extern const td_cfg_entry tdt_acl_policy_table[];
+
+/* Loads and checks the policy (zero *out first): unknown operations (with
+ * a suggestion), a rule naming no or two resources, users repeated or also
+ * kept, {county} without each_county, county codes. FILE:LINE:COL for what
+ * td_config finds, FILE: principals[i] (user) allow[j] for the rest. */
+int tdt_acl_policy_load(const char *path, tdt_acl_policy *out, td_error *err);
+int tdt_acl_policy_load_string(const char *name, const char *yaml, tdt_acl_policy *out,
+                               td_error *err);
+void tdt_acl_policy_free(tdt_acl_policy *p);
+
+/* Every binding the policy grants, topic names under prefix (as
+ * tdt_topic_rename), sorted and without repeats. */
+int tdt_acl_policy_expand(const tdt_acl_policy *p, const char *prefix, tdt_acl **ret,
+                          size_t *ret_n, td_error *err);
+
+/* What to add (in want, not in have) and remove (in have, not in want, not
+ * of a kept user). Sorts have. The plan points into want and have. */
+typedef struct tdt_acl_plan_t {
+    tdt_acl **add, **remove;
+    size_t nadd, nremove, same, kept;
+} tdt_acl_plan_t;
+int tdt_acl_plan(const tdt_acl_policy *p, tdt_acl *want, size_t nwant, tdt_acl *have,
+                 size_t nhave, tdt_acl_plan_t *plan, td_error *err);
+void tdt_acl_plan_free(tdt_acl_plan_t *plan);
+/* "+ allow User:x Write topic tuodi.y" ("*" after a prefixed name). */
+void tdt_acl_print(FILE *out, char sign, const tdt_acl *a);
+
+/* tuodictl acls apply: prints the plan (+ and - lines and a summary line)
+ * and, unless dry, makes the brokers' ACLs equal to the policy. -EACCES
+ * when the user may not (the admin must run it). */
+int tdt_acl_apply(const tdt_config *cfg, const tdt_acl_policy *p, bool dry, FILE *out,
+                  td_error *err);
+
+/* The Kafka connection of tuodictl acls (tdt_kwire.c): cfg's kafka:
+ * settings (bootstrap.servers, security.protocol, sasl.* with PLAIN,
+ * ssl.*). Blocking, timeout_ms per step. */
+typedef struct tdt_kwire tdt_kwire;
+int tdt_kwire_open(const td_kafka_props *props, int timeout_ms, tdt_kwire **ret, td_error *err);
+void tdt_kwire_close(tdt_kwire *w);
+const char *tdt_kwire_user(const tdt_kwire *w);
+/* Every ACL of the cluster. */
+int tdt_kwire_describe_acls(tdt_kwire *w, tdt_acl **ret, size_t *ret_n, td_error *err);
+int tdt_kwire_create_acls(tdt_kwire *w, const tdt_acl *a, size_t n, td_error *err);
+/* Deletes exactly these bindings (one exact filter each). */
+int tdt_kwire_delete_acls(tdt_kwire *w, const tdt_acl *a, size_t n, td_error *err);
 
 /* ---- places (tdt_places.c) ------------------------------------------------ */
 

@@ -485,6 +485,74 @@ static int tdt_cmd_topics(tdt_ctx *x, int argc, char **argv)
     return r;
 }
 
+/* ---- acls ---- */
+
+static void tdt_acls_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: tuodictl [--config FILE] [--prefix P] acls apply [--dry-run]\n"
+            "                [--file ACLS.yaml]\n"
+            "\n"
+            "Makes the brokers' ACLs equal to the access policy (acls_file: in the config,\n"
+            "e.g. /etc/tuodi/acls.yaml; see docs/security.md): adds what the policy grants\n"
+            "and the brokers lack, removes what the brokers hold and the policy does not\n"
+            "(except ACLs of the users under keep:). Prints one line per change,\n"
+            "\"+ allow User:x Write topic tuodi.y\" or \"- ...\", and a summary. Idempotent:\n"
+            "a second run changes nothing. Run it as the admin (a super user).\n"
+            "\n"
+            "  --dry-run                 ask the brokers, print the changes, change nothing\n"
+            "  --file FILE               the policy instead of acls_file:\n"
+            "  --prefix P                (before the command) topic names start with P.\n"
+            "                            instead of tuodi.\n"
+            "\n"
+            "Exit status: 0 done (or nothing to do), 1 refused or Kafka failure, 2 usage or\n"
+            "policy error.\n");
+}
+
+static int tdt_cmd_acls(tdt_ctx *x, int argc, char **argv)
+{
+    const char *file = NULL, *pos[1];
+    bool dry = false, help = false;
+    size_t npos;
+    tdt_opt opts[] = {{"dry-run", 0, NULL, &dry},
+                      {"file", 'f', &file, NULL},
+                      {"help", 'h', NULL, &help},
+                      {NULL, 0, NULL, NULL}};
+    tdt_acl_policy pol;
+    td_error err = {0};
+    int r;
+
+    r = tdt_parse(x, argc, argv, opts, pos, 1, &npos, "acls");
+    if (r >= 0)
+        return r;
+    if (help) {
+        tdt_acls_usage(x->out);
+        return TDT_EXIT_OK;
+    }
+    if (npos != 1 || strcmp(pos[0], "apply") != 0) {
+        if (npos == 0)
+            tdt_errf(x->errf, "tuodictl acls: what to do? \"tuodictl acls apply\" is the one "
+                    "subcommand (see tuodictl acls --help)\n");
+        else
+            tdt_errf(x->errf, "tuodictl acls: unknown subcommand \"%s\": \"apply\" is the one "
+                    "there is (see tuodictl acls --help)\n", pos[0]);
+        return TDT_EXIT_USAGE;
+    }
+    if ((r = tdt_ctx_load(x)) != 0)
+        return r;
+    memset(&pol, 0, sizeof(pol));
+    r = tdt_acl_policy_load(file ? file : x->cfg.acls_file, &pol, &err);
+    if (r < 0) {
+        tdt_errf(x->errf, "%s\n", err.msg);
+        return TDT_EXIT_USAGE;
+    }
+    r = tdt_acl_apply(&x->cfg, &pol, dry, x->out, &err);
+    tdt_acl_policy_free(&pol);
+    if (r < 0)
+        return tdt_fail(x, &err, r == -EINVAL ? -EINVAL : -EIO);
+    return TDT_EXIT_OK;
+}
+
 /* ---- alerts ---- */
 
 static const tdt_column tdt_alert_cols_table[] = {
@@ -1862,6 +1930,8 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
         r = tdt_cmd_report(&x, argc, argv);
     else if (strcmp(cmd, "dead-letters") == 0)
         r = tdt_cmd_dead_letters(&x, argc, argv);
+    else if (strcmp(cmd, "acls") == 0)
+        r = tdt_cmd_acls(&x, argc, argv);
     else if (strcmp(cmd, "help") == 0) {
         /* "tuodictl help alerts": the command's own text */
         const char *c = argc >= 1 ? argv[0] : "";
@@ -1875,12 +1945,14 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
             tdt_report_usage(out);
         else if (strcmp(c, "dead-letters") == 0)
             tdt_dlq_usage(out);
+        else if (strcmp(c, "acls") == 0)
+            tdt_acls_usage(out);
         else
             tdt_usage(out);
         r = TDT_EXIT_OK;
     } else {
         static const char *const cmds[] = {"topics", "alerts", "verify", "report",
-                                           "dead-letters", "help"};
+                                           "dead-letters", "acls", "help"};
         const char *near = NULL;
         for (size_t k = 0; !near && k < sizeof(cmds) / sizeof(cmds[0]); k++)
             if (td_edit_distance(cmd, cmds[k], 2) <= 2)

@@ -48,6 +48,9 @@ const td_cfg_entry tdt_config_table[] = {
                 "Directory of the *.avsc files (and history/)"),
     TD_CFG_PATH("places", tdt_config, places, TDT_DATA_DIR "/huainan-divisions.csv",
                 "Division names: CSV code,name,parent_code,level,county_code,county_name"),
+    TD_CFG_PATH("acls_file", tdt_config, acls_file, "acls.yaml",
+                "The access policy (deploy/acls.yaml) of tuodictl acls apply; relative to "
+                "this file"),
     TD_CFG_PATH("topics_file", tdt_config, topics_file, "topics.yaml",
                 "Every topic with partitions, replication, policy, retention "
                 "(tuodictl topics create)"),
