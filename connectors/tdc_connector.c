@@ -119,6 +119,13 @@ static int tdc_produce(tdc_connector *c, const char *topic, const char *key, siz
         return 0; /* the headers now belong to the message */
     if (hdrs)
         rd_kafka_headers_destroy(hdrs);
+    if (td_kafka_err_is_refusal(e)) {
+        /* librdkafka knows from the metadata that this user may not see or
+         * write the topic: a refusal, said as one (user, operation, topic) */
+        char res[300];
+        snprintf(res, sizeof(res), "topic %s", topic);
+        return td_kafka_refusal_error(c->producer, e, "Write", res, NULL, &c->sink_err);
+    }
     return td_error_set(&c->sink_err, -EIO, "producing to %s: %s", topic, rd_kafka_err2str(e));
 }
 
@@ -1093,8 +1100,8 @@ static int tdc_loop(tdc_connector *c, td_error *err)
             c->txn_rows++;
             r = tdc_dataset_map(c->ds, &row, &c->last, &sink, err);
             if (r < 0) {
-                r = td_error_prefix(err, r, "%s row %" PRId64 ": %s", row.unit, row.row,
-                                    c->sink_err.msg);
+                r = td_error_prefix(err, r, "%s row %" PRId64 ": %s%s", row.unit, row.row,
+                                    c->sink_err.msg, c->sink_err.msg[0] ? ": " : "");
                 if ((r = tdc_recover(c, r, err)) < 0)
                     return r;
                 continue;
@@ -1107,7 +1114,8 @@ static int tdc_loop(tdc_connector *c, td_error *err)
          * FINISHED position, then the source moves the file away. */
         r = tdc_dataset_end_unit(c->ds, &sink, err);
         if (r < 0) {
-            r = td_error_prefix(err, r, "end of %s: %s", c->unit.name, c->sink_err.msg);
+            r = td_error_prefix(err, r, "end of %s: %s%s", c->unit.name, c->sink_err.msg,
+                                c->sink_err.msg[0] ? ": " : "");
             if ((r = tdc_recover(c, r, err)) < 0)
                 return r;
             continue;
