@@ -517,7 +517,8 @@ static void test_reference_docs(void)
     const struct {
         const char *name;
         const td_cfg_entry *table;
-    } refs[] = {{"tuodictl.yaml", tdt_config_table}, {"topics.yaml", tdt_topics_file_table}};
+    } refs[] = {{"tuodictl.yaml", tdt_config_table}, {"topics.yaml", tdt_topics_file_table},
+                {"acls.yaml", tdt_acl_policy_table}};
 
     for (size_t k = 0; k < sizeof(refs) / sizeof(refs[0]); k++) {
         char *buf = NULL;
@@ -1261,6 +1262,19 @@ static void test_check_config(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(e, "--check-config takes no command"));
         free(o);
         free(e);
+    }
+    /* the access policy beside it (acls_file: acls.yaml) is checked too */
+    {
+        const char *a[] = {"tuodictl", "--config", cfg, "--check-config", NULL};
+        char pol[4200];
+        snprintf(pol, sizeof(pol), "%s/acls.yaml", dir);
+        CU_ASSERT_FATAL(td_test_write_file(pol, "principals:\n  - user: a\n    allow:\n"
+                                                "      - topic: t\n        ops: [Wirte]\n") == 0);
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "unknown operation \"Wirte\" (did you mean Write?)"));
+        free(o);
+        free(e);
+        unlink(pol);
     }
     /* every problem: a missing topics file and places file, an unreadable
      * certificate (as nobody) */

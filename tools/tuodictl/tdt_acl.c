@@ -471,7 +471,7 @@ int tdt_acl_apply(const tdt_config *cfg, const tdt_acl_policy *p, bool dry, FILE
         if ((r = tdt_kwire_delete_acls(w, flat, plan.nremove, err)) < 0)
             goto out;
     }
-    fprintf(out, "acls: %zu %s, %zu %s, %zu unchanged, %zu of users under keep: left alone%s\n",
+    fprintf(out, "acls: %zu %s, %zu %s, %zu unchanged, %zu kept (users under keep:)%s\n",
             plan.nadd, dry ? "to add" : "added", plan.nremove, dry ? "to remove" : "removed",
             plan.same, plan.kept, dry ? " (dry run: nothing changed)" : "");
 out:

@@ -1807,6 +1807,14 @@ static int tdt_check_config(tdt_ctx *x)
         td_avro_registry_free(reg);
     }
     TDT_CHECK_REPORT();
+    /* the policy is the admin's: checked where it is, not required */
+    if (x->cfg.acls_file && access(x->cfg.acls_file, F_OK) == 0) {
+        tdt_acl_policy pol;
+        memset(&pol, 0, sizeof(pol));
+        if (tdt_acl_policy_load(x->cfg.acls_file, &pol, &step) == 0)
+            tdt_acl_policy_free(&pol);
+    }
+    TDT_CHECK_REPORT();
     if (td_kafka_props_check_files(&x->cfg.kafka, cp, "kafka", x->errf) < 0)
         bad = true;
 #undef TDT_CHECK_REPORT
@@ -1830,6 +1838,7 @@ static void tdt_usage(FILE *f)
             "  verify          record a verification outcome\n"
             "  report          per county: alerts, outcomes, risk-eliminated share\n"
             "  dead-letters    the rows and records set aside, and why; their rows to a file\n"
+            "  acls apply      make the brokers' ACLs equal to the access policy (admin)\n"
             "\n"
             "  -c, --config FILE  the config (default $TUODI_CONFIG, else %s)\n"
             "      --check-config load and validate the config and the files it names\n"

@@ -1,0 +1,223 @@
+/* tdsec_it: see tdsec_it.h. */
+#include "tdsec_it.h"
+
+#include "td_proc.h"
+#include "td_test.h"
+#include "td_time.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char tdsec_tmp[1024], tdsec_kdir[1024], tdsec_boot[1024], tdsec_prefix[64];
+
+static const char *tdsec_build_root(void)
+{
+    const char *b = getenv("TD_BUILD_ROOT");
+    return b ? b : "build";
+}
+
+const char *tdsec_it_tuodictl_bin(void)
+{
+    static char path[4096];
+    snprintf(path, sizeof(path), "%s/tools/tuodictl/tuodictl", tdsec_build_root());
+    return path;
+}
+
+int tdsec_it_start(const char *name, const char *prefix)
+{
+    char cmd[16384], log[4200];
+    char *d = td_test_tmpdir();
+    FILE *p;
+    int64_t t0 = td_time_mono_ms();
+
+    if (!d)
+        return -1;
+    snprintf(tdsec_tmp, sizeof(tdsec_tmp), "%s", d);
+    free(d);
+    snprintf(tdsec_prefix, sizeof(tdsec_prefix), "%s", prefix);
+    snprintf(tdsec_kdir, sizeof(tdsec_kdir), "%s/%s-%d", tdsec_build_root(), name, (int)getpid());
+    setenv("KAFKA_HEAP_OPTS", "-Xmx256m -Xms64m", 0);
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker start --fresh --secure --dir %s "
+             "2>>%s/dev-broker.log", td_test_source_root(), tdsec_kdir, tdsec_tmp);
+    p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    if (!fgets(tdsec_boot, sizeof(tdsec_boot), p))
+        tdsec_boot[0] = '\0';
+    pclose(p);
+    tdsec_boot[strcspn(tdsec_boot, "\n")] = '\0';
+    snprintf(log, sizeof(log), "%s/dev-broker.log", tdsec_tmp);
+    if (!tdsec_boot[0]) {
+        fprintf(stderr, "\n    --- dev-broker start --secure (%s) ---\n", log);
+        td_proc_show_log(log, 30);
+        return -1;
+    }
+    printf("\n    secured broker up in %.1f s: %s\n", (td_time_mono_ms() - t0) / 1000.0,
+           tdsec_boot);
+    return 0;
+}
+
+void tdsec_it_stop(void)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker stop --dir %s 2>/dev/null",
+             td_test_source_root(), tdsec_kdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "dev-broker stop failed\n");
+    td_test_rmtree(tdsec_kdir);
+    td_test_rmtree(tdsec_tmp);
+}
+
+const char *tdsec_it_pwfile(const char *user)
+{
+    static char path[4][4096];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(path[i], sizeof(path[i]), "%s/users/%s.password", tdsec_kdir, user);
+    return path[i];
+}
+
+void tdsec_it_kafka_yaml(char *out, size_t size, const char *proto, const char *user,
+                         const char *pwfile, bool ca)
+{
+    if (strcmp(proto, "plaintext") == 0) {
+        snprintf(out, size, "kafka:\n  bootstrap.servers: \"%s\"\n", tdsec_boot);
+        return;
+    }
+    snprintf(out, size,
+             "kafka:\n  bootstrap.servers: \"%s\"\n  security.protocol: %s\n"
+             "  sasl.mechanisms: PLAIN\n  sasl.username: %s\n"
+             "  sasl.password: ${file:%s}\n%s%s%s",
+             tdsec_boot, proto, user, pwfile, ca ? "  ssl.ca.location: " : "",
+             ca ? tdsec_kdir : "", ca ? "/tls/ca.pem\n" : "");
+}
+
+const char *tdsec_it_ctl_config(const char *name, const char *user, const char *extra)
+{
+    static char path[4096];
+    char k[4096], text[16384];
+    tdsec_it_kafka_yaml(k, sizeof(k), "SASL_SSL", user, tdsec_it_pwfile(user), true);
+    snprintf(path, sizeof(path), "%s/%s.yaml", tdsec_tmp, name);
+    snprintf(text, sizeof(text),
+             "%sschemas_dir: %s/schemas\nplaces: %s/deploy/data/huainan-divisions.csv\n"
+             "topics_file: %s/deploy/topics.yaml\nacls_file: %s/deploy/acls.yaml\n"
+             "topic_prefix: %s\nreplication_factor: 1\ntimeout: 20s\n%s",
+             k, td_test_source_root(), td_test_source_root(), td_test_source_root(),
+             td_test_source_root(), tdsec_prefix, extra ? extra : "");
+    if (td_test_write_file(path, text) != 0)
+        return NULL;
+    return path;
+}
+
+int tdsec_it_run(const char *bin, const char *const *argv, const char *log, int timeout_ms,
+                 int64_t *ms)
+{
+    int64_t t0 = td_time_mono_ms();
+    pid_t pid = td_proc_spawn(bin, argv, log);
+    int st = -1;
+    if (pid <= 0)
+        return -1;
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            break;
+        if (td_time_mono_ms() - t0 > timeout_ms) {
+            td_proc_stop(pid, SIGKILL, 5000);
+            st = -1;
+            break;
+        }
+        usleep(50 * 1000);
+    }
+    *ms = td_time_mono_ms() - t0;
+    if (st != -1 && WIFEXITED(st))
+        return WEXITSTATUS(st);
+    return -1;
+}
+
+int tdsec_it_ctl(const char *cfg, const char *log, int64_t *ms, ...)
+{
+    const char *argv[20] = {"tuodictl", "--config", cfg};
+    int n = 3;
+    va_list ap;
+    va_start(ap, ms);
+    for (const char *a; n < 19 && (a = va_arg(ap, const char *));)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return tdsec_it_run(tdsec_it_tuodictl_bin(), argv, log, 60000, ms);
+}
+
+bool tdsec_it_log_has(const char *log, const char *text)
+{
+    bool yes = td_proc_log_count(log, text) > 0;
+    if (!yes) {
+        fprintf(stderr, "\n    expected in %s: %s\n", log, text);
+        td_proc_show_log(log, 30);
+    }
+    return yes;
+}
+
+void tdsec_it_admin_props(td_kafka_props *p)
+{
+    char pw[256] = "", *text = td_test_read_file(tdsec_it_pwfile("admin"), NULL), ca[4200];
+    if (text) {
+        snprintf(pw, sizeof(pw), "%.*s", (int)strcspn(text, "\n"), text);
+        free(text);
+    }
+    snprintf(ca, sizeof(ca), "%s/tls/ca.pem", tdsec_kdir);
+    td_kafka_props_add(p, "bootstrap.servers", tdsec_boot, NULL);
+    td_kafka_props_add(p, "security.protocol", "SASL_SSL", NULL);
+    td_kafka_props_add(p, "sasl.mechanisms", "PLAIN", NULL);
+    td_kafka_props_add(p, "sasl.username", "admin", NULL);
+    td_kafka_props_add(p, "sasl.password", pw, NULL);
+    td_kafka_props_add(p, "ssl.ca.location", ca, NULL);
+}
+
+long tdsec_it_count_as_admin(const char *topic, int partitions)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    td_error err = {0};
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(partitions);
+    long n = 0;
+    int eof = 0;
+    int64_t until = td_time_mono_ms() + 30000;
+
+    tdsec_it_admin_props(&props);
+    td_kafka_props_add(&props, "enable.partition.eof", "true", NULL);
+    if (td_kafka_consumer_conf_new(NULL, "tdsec-admin", &props, &conf, &err) < 0 ||
+        td_kafka_new(RD_KAFKA_CONSUMER, conf, &rk, &err) < 0) {
+        fprintf(stderr, "count_as_admin: %s\n", err.msg);
+        n = -1;
+        goto out;
+    }
+    for (int p = 0; p < partitions; p++)
+        rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    if (rd_kafka_assign(rk, l) != 0) {
+        n = -1;
+        goto out;
+    }
+    while (eof < partitions && td_time_mono_ms() < until) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            eof++;
+        else if (!m->err)
+            n++;
+        rd_kafka_message_destroy(m);
+    }
+    if (eof < partitions)
+        n = -1;
+out:
+    rd_kafka_topic_partition_list_destroy(l);
+    td_kafka_destroy(rk);
+    td_kafka_props_clear(&props);
+    return n;
+}
