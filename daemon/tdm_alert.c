@@ -134,6 +134,82 @@ int tdm_alert_route(const char *village_code, const char *alert_id, tdm_route *r
     return 0;
 }
 
+/* ---- the county of a verification outcome ---- */
+
+int tdm_alert_outcome_county(const char *prefix, const char *topic,
+                             char ret[TDM_OUTCOME_COUNTY_BUFSZ])
+{
+    size_t pl;
+    const char *c;
+
+    if (!prefix || !topic || !ret)
+        return -EINVAL;
+    pl = strlen(prefix);
+    if (strncmp(topic, prefix, pl) != 0)
+        return -EINVAL;
+    c = topic + pl;
+    if (strcmp(c, "unrouted") == 0) {
+        memcpy(ret, "unrouted", sizeof("unrouted"));
+        return 0;
+    }
+    if (strlen(c) != 6)
+        return -EINVAL;
+    for (size_t i = 0; i < 6; i++)
+        if (c[i] < '0' || c[i] > '9')
+            return -EINVAL;
+    memcpy(ret, c, 7);
+    return 0;
+}
+
+int tdm_alert_outcome_regex(const char *prefix, char *buf, size_t size)
+{
+    static const char tail[] = "([0-9][0-9][0-9][0-9][0-9][0-9]|unrouted)$";
+    size_t n = 0;
+
+    if (!prefix || !buf || size == 0)
+        return -EINVAL;
+    for (const char *p = prefix; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '_' || *p == '-'))
+            return -EINVAL;
+    buf[n++] = '^';
+    for (const char *p = prefix; *p; p++) {
+        if (n + 3 >= size)
+            goto nospc;
+        if (*p == '.')
+            buf[n++] = '\\';
+        buf[n++] = *p;
+    }
+    if (n + sizeof(tail) > size)
+        goto nospc;
+    memcpy(buf + n, tail, sizeof(tail));
+    return 0;
+nospc:
+    buf[0] = '\0';
+    return -ENOSPC;
+}
+
+int tdm_alert_outcome_check(const char *prefix, const char *topic, const char *alert_county,
+                            char *buf, size_t size)
+{
+    char tc[TDM_OUTCOME_COUNTY_BUFSZ];
+    const char *ac = alert_county && *alert_county ? alert_county : "unrouted";
+
+    if (tdm_alert_outcome_county(prefix, topic, tc) < 0) {
+        snprintf(buf, size, "%s is no verification topic (%s<county code> or %sunrouted)",
+                 topic ? topic : "(null)", prefix ? prefix : "", prefix ? prefix : "");
+        return -EINVAL;
+    }
+    if (strcmp(tc, ac) == 0)
+        return 0;
+    snprintf(buf, size, "the alert is %s%s, the outcome came on %s (%s%s): a county records "
+             "outcomes only for its own alerts",
+             strcmp(ac, "unrouted") == 0 ? "unrouted" : "of county ",
+             strcmp(ac, "unrouted") == 0 ? "" : ac, topic,
+             strcmp(tc, "unrouted") == 0 ? "" : "county ", tc);
+    return -EPERM;
+}
+
 /* ---- due dates ---- */
 
 static bool in_sorted(const int32_t *a, size_t n, int32_t day)

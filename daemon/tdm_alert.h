@@ -67,6 +67,38 @@ bool tdm_alert_village_valid(const char *v);
  * alert_id. -EINVAL when alert_id is empty, too long or not printable ASCII. */
 int tdm_alert_route(const char *village_code, const char *alert_id, tdm_route *ret);
 
+/* ---- the county of a verification outcome ---- */
+
+/* Outcomes come on one topic per county (docs/matchd-design.md, "Outcomes
+ * per county"): <prefix><6-digit county code>, or <prefix>unrouted for the
+ * alerts without a village, where prefix is topics.verifications_prefix
+ * (default "tuodi.verifications."). */
+#define TDM_OUTCOME_COUNTY_BUFSZ 9 /* "unrouted" or 6 digits, and a NUL */
+
+/* The county of a verification topic: "340421" or "unrouted" into ret.
+ * -EINVAL when topic is not <prefix><6 ASCII digits> or <prefix>unrouted
+ * (or an argument is NULL); ret is then untouched. */
+int tdm_alert_outcome_county(const char *prefix, const char *topic,
+                             char ret[TDM_OUTCOME_COUNTY_BUFSZ]);
+
+/* The regex that subscribes to every county's verification topic (and the
+ * unrouted one): "^" prefix, its dots escaped, then
+ * "([0-9][0-9][0-9][0-9][0-9][0-9]|unrouted)$" (explicit classes: both
+ * librdkafka's own regex engine and POSIX ERE read them). prefix must hold
+ * topic-name characters only (a-z A-Z 0-9 . _ -): -EINVAL otherwise;
+ * -ENOSPC when size is too small. */
+int tdm_alert_outcome_regex(const char *prefix, char *buf, size_t size);
+
+/* Defence in depth (a county records outcomes only for its own alerts):
+ * 0 when the alert of county alert_county (6 digits; "" or NULL for an
+ * unrouted alert) may be closed by an outcome read from topic; else -EPERM
+ * with the reason in buf, naming both counties, e.g. "the alert is of
+ * county 340422, the outcome came on tuodi.verifications.340421 (county
+ * 340421): a county records outcomes only for its own alerts". -EINVAL (and
+ * a reason) when topic is no verification topic of prefix. */
+int tdm_alert_outcome_check(const char *prefix, const char *topic, const char *alert_county,
+                            char *buf, size_t size);
+
 /* ---- due dates ---- */
 
 /* The working-day calendar. td_date's working days are Monday to Friday;

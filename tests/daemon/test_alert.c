@@ -3,6 +3,7 @@
 #include "td_test.h"
 
 #include <errno.h>
+#include <regex.h>
 #include <string.h>
 
 static int32_t ymd(int y, int m, int d)
@@ -168,6 +169,89 @@ static void test_route_unrouted(void)
     CU_ASSERT_EQUAL(tdm_alert_route("340421100201", "", &r), -EINVAL);
     CU_ASSERT_EQUAL(tdm_alert_route("340421100201", "a b", &r), -EINVAL);
     CU_ASSERT_EQUAL(tdm_alert_route("340421100201", NULL, &r), -EINVAL);
+}
+
+/* ---- the county of an outcome ---- */
+
+static void test_outcome_county(void)
+{
+    char c[TDM_OUTCOME_COUNTY_BUFSZ] = "x";
+
+    CU_ASSERT_EQUAL(tdm_alert_outcome_county("tuodi.verifications.", "tuodi.verifications.340421",
+                                             c), 0);
+    CU_ASSERT_STRING_EQUAL(c, "340421");
+    CU_ASSERT_EQUAL(tdm_alert_outcome_county("p.v.", "p.v.unrouted", c), 0);
+    CU_ASSERT_STRING_EQUAL(c, "unrouted");
+    {
+        const char *bad[] = {"tuodi.verifications", "tuodi.verifications.",
+                             "tuodi.verifications.34042", "tuodi.verifications.3404211", "tuodi.verifications.34042x",
+                             "tuodi.verifications.340421.x", "x.verifications.340421",
+                             "tuodi.alerts.340421", "tuodi.verifications.Unrouted"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            snprintf(c, sizeof(c), "same");
+            CU_ASSERT_EQUAL(tdm_alert_outcome_county("tuodi.verifications.", bad[i], c), -EINVAL);
+            CU_ASSERT_STRING_EQUAL(c, "same"); /* untouched */
+        }
+    }
+    CU_ASSERT_EQUAL(tdm_alert_outcome_county(NULL, "tuodi.verifications.340421", c), -EINVAL);
+}
+
+/* An outcome for another county's alert is refused, naming both counties;
+ * the same outcome on the alert's own county's topic passes. */
+static void test_outcome_check(void)
+{
+    const char *pfx = "tuodi.verifications.";
+    char why[512] = "";
+
+    CU_ASSERT_EQUAL(tdm_alert_outcome_check(pfx, "tuodi.verifications.340421", "340422", why,
+                                            sizeof(why)), -EPERM);
+    CU_ASSERT_STRING_EQUAL(why, "the alert is of county 340422, the outcome came on "
+                           "tuodi.verifications.340421 (county 340421): a county records "
+                           "outcomes only for its own alerts");
+    CU_ASSERT_EQUAL(tdm_alert_outcome_check(pfx, "tuodi.verifications.340422", "340422", why,
+                                            sizeof(why)), 0);
+    /* unrouted alerts (no village) close on the unrouted topic only */
+    CU_ASSERT_EQUAL(tdm_alert_outcome_check(pfx, "tuodi.verifications.unrouted", "", why,
+                                            sizeof(why)), 0);
+    CU_ASSERT_EQUAL(tdm_alert_outcome_check(pfx, "tuodi.verifications.unrouted", NULL, why,
+                                            sizeof(why)), 0);
+    CU_ASSERT_EQUAL(tdm_alert_outcome_check(pfx, "tuodi.verifications.340421", "", why,
+                                            sizeof(why)), -EPERM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "the alert is unrouted"));
+    CU_ASSERT_EQUAL(tdm_alert_outcome_check(pfx, "tuodi.verifications.unrouted", "340421", why,
+                                            sizeof(why)), -EPERM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "of county 340421"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "tuodi.verifications.unrouted (unrouted)"));
+    CU_ASSERT_EQUAL(tdm_alert_outcome_check(pfx, "tuodi.alerts.340421", "340421", why,
+                                            sizeof(why)), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "no verification topic"));
+}
+
+/* The subscription regex matches every county's topic and nothing else, as
+ * POSIX ERE reads it (librdkafka uses regcomp where it has it). */
+static void test_outcome_regex(void)
+{
+    char re[256];
+    regex_t rx;
+    const char *yes[] = {"tuodi.verifications.340421", "tuodi.verifications.340402",
+                         "tuodi.verifications.unrouted"};
+    const char *no[] = {"tuodi.verifications", "tuodi.verifications.34042",
+                        "tuodi.verifications.3404210", "tuodiXverifications.340421",
+                        "tuodi.verificationsX340421", "xtuodi.verifications.340421",
+                        "tuodi.dlq.verifications", "tuodi.verifications.340421x"};
+
+    CU_ASSERT_EQUAL_FATAL(tdm_alert_outcome_regex("tuodi.verifications.", re, sizeof(re)), 0);
+    CU_ASSERT_STRING_EQUAL(re, "^tuodi\\.verifications\\.([0-9][0-9][0-9][0-9][0-9][0-9]|"
+                           "unrouted)$");
+    CU_ASSERT_EQUAL_FATAL(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        CU_ASSERT_EQUAL(regexec(&rx, yes[i], 0, NULL, 0), 0);
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        CU_ASSERT_NOT_EQUAL(regexec(&rx, no[i], 0, NULL, 0), 0);
+    regfree(&rx);
+    CU_ASSERT_EQUAL(tdm_alert_outcome_regex("a(b", re, sizeof(re)), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_alert_outcome_regex("a b", re, sizeof(re)), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_alert_outcome_regex("tuodi.verifications.", re, 20), -ENOSPC);
 }
 
 /* ---- due dates ---- */
@@ -365,6 +449,10 @@ static void add_suites(void)
     td_test_suite("routing", NULL, NULL);
     TD_TEST(test_route_county);
     TD_TEST(test_route_unrouted);
+    td_test_suite("outcome_county", NULL, NULL);
+    TD_TEST(test_outcome_county);
+    TD_TEST(test_outcome_check);
+    TD_TEST(test_outcome_regex);
     td_test_suite("due", NULL, NULL);
     TD_TEST(test_due_dates_weekends);
     TD_TEST(test_due_dates_calendar);
