@@ -21,8 +21,11 @@ static const td_cfg_entry tdm_topics_table[] = {
                   "Civil-affairs events"),
     TD_CFG_STRING("human_resources", tdm_topics_config, hr, "tuodi.human_resources.events",
                   "Employment events"),
-    TD_CFG_STRING("verifications", tdm_topics_config, verifications, "tuodi.verifications",
-                  "Verification outcomes (key alert id)"),
+    TD_CFG_STRING("verifications_prefix", tdm_topics_config, verifications_prefix,
+                  "tuodi.verifications.",
+                  "Prefix of the verification outcome topics (key alert id), one per county: "
+                  "<prefix><county code>, <prefix>unrouted; matchd reads every one that exists "
+                  "and rejects an outcome for an alert of another county than its topic's"),
     TD_CFG_STRING("dlq_roster", tdm_topics_config, dlq_roster, "tuodi.dlq.roster",
                   "Dead letters of the roster topic: records matchd cannot decode or apply "
                   "(shared with the roster connector's rejected rows)"),
@@ -36,7 +39,8 @@ static const td_cfg_entry tdm_topics_table[] = {
                   "Dead letters of employment events matchd cannot decode or use"),
     TD_CFG_STRING("dlq_verifications", tdm_topics_config, dlq_verifications,
                   "tuodi.dlq.verifications",
-                  "Rejected verification outcomes (undecodable, unknown alert, two-person rule)"),
+                  "Rejected verification outcomes (undecodable, unknown alert, two-person rule, "
+                  "an alert of another county than its topic's)"),
     TD_CFG_STRING("alerts_prefix", tdm_topics_config, alerts_prefix, "tuodi.alerts.",
                   "Prefix of the alert topics: <prefix><county code> or <prefix>unrouted"),
     TD_CFG_STRING("clock", tdm_topics_config, clock, NULL,
@@ -161,6 +165,15 @@ int tdm_config_load(const char *path, tdm_config *cfg, td_error *err)
     }
     if (!cfg->topics.alerts_prefix || strlen(cfg->topics.alerts_prefix) > 200) {
         r = td_error_set(err, -EINVAL, "%s: topics.alerts_prefix: at most 200 bytes", path);
+        goto fail;
+    }
+    if (!tdm_config_name_ok(cfg->topics.verifications_prefix)) {
+        char where[512];
+        if (td_config_origin(path, "topics.verifications_prefix", where, sizeof(where)) < 0)
+            snprintf(where, sizeof(where), "%s", path);
+        r = td_error_set(err, -EINVAL, "%s: topics.verifications_prefix: use 1 to 100 letters, "
+                         "digits, '.', '_' or '-' (the topics are <prefix><county code>, e.g. "
+                         "tuodi.verifications.340421)", where);
         goto fail;
     }
     return 0;

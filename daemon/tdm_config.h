@@ -13,7 +13,7 @@ typedef struct tdm_topics_config {
     char *medical;
     char *civil;
     char *hr;
-    char *verifications;
+    char *verifications_prefix; /* outcomes: <prefix><county>, <prefix>unrouted */
     char *dlq_roster;          /* dead letters of each input (docs/matchd-design.md) */
     char *dlq_medical;
     char *dlq_civil;

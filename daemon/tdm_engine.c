@@ -8,6 +8,7 @@
 #include "td_path.h"
 #include "td_signal.h"
 #include "td_time.h"
+#include "tdm_alert.h"
 #include "tdm_eval.h"
 #include "tdm_roster.h"
 #include "tdm_rules.h"
@@ -996,6 +997,58 @@ out:
     return r;
 }
 
+/* The county of alert_id (6 digits, or "" when it is unrouted) into ret:
+ * from the ALERT stored with the alert index, else from its open entry in
+ * w. -ENOENT when neither knows it (a closed alert of an index from before
+ * the ALERTs were kept: the evaluation then refuses the outcome anyway). */
+static int tdm_alert_county_of(tdm_engine *e, const char *alert_id, const tdm_window *w,
+                               char ret[7], td_error *err)
+{
+    tdm_txn *txn = NULL;
+    const void *val;
+    size_t len;
+    const char *nul;
+    const tdm_open_alert *oa;
+    int r;
+
+    r = tdm_wtxn(e, &txn, err);
+    if (r == 0)
+        r = tdm_store_get(txn, e->db_alerts, alert_id, strlen(alert_id), &val, &len, err);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    nul = r == 0 ? memchr(val, '\0', len) : NULL;
+    if (nul && (size_t)(nul - (const char *)val) + 1 < len) {
+        avro_value_t *orig = NULL, f, b;
+        const char *s = NULL;
+        size_t n = 0;
+        td_error e2 = {0};
+        if (td_avro_decode(e->alert_dec, nul + 1, len - (size_t)(nul + 1 - (const char *)val),
+                           &orig, &e2) == 0 &&
+            avro_value_get_by_name(orig, "county_code", &f, NULL) == 0 &&
+            avro_value_get_current_branch(&f, &b) == 0) {
+            if (avro_value_get_type(&b) == AVRO_NULL) {
+                ret[0] = '\0';
+                return 0;
+            }
+            if (avro_value_get_type(&b) == AVRO_STRING && avro_value_get_string(&b, &s, &n) == 0 &&
+                n == 7) { /* 6 digits and the NUL */
+                memcpy(ret, s, 7);
+                return 0;
+            }
+        }
+    }
+    oa = tdm_window_find_alert(w, alert_id, NULL);
+    if (!oa)
+        return -ENOENT;
+    if (oa->village_code[0]) {
+        memcpy(ret, oa->village_code, 6);
+        ret[6] = '\0';
+    } else {
+        ret[0] = '\0';
+    }
+    return 0;
+}
+
 static int tdm_process_outcome(tdm_engine *e, const rd_kafka_message_t *m, bool restore,
                                td_error *err)
 {
@@ -1021,8 +1074,23 @@ static int tdm_process_outcome(tdm_engine *e, const rd_kafka_message_t *m, bool 
         r = tdm_view_of(e, key, &view, &on_roster, err);
     if (r == 0)
         r = tdm_state(e, key, &st, err);
-    if (r == 0)
-        r = tdm_eval_keep(e, st, &backup, err);
+    if (r < 0)
+        goto out;
+    /* Defence in depth behind the ACLs: a county's topic closes only that
+     * county's alerts (docs/matchd-design.md, "Outcomes per county"). */
+    {
+        char county[7], why[512];
+        r = tdm_alert_county_of(e, alert_id, st->w, county, err);
+        if (r == 0 && tdm_alert_outcome_check(e->cfg->topics.verifications_prefix,
+                                              rd_kafka_topic_name(m->rkt), county, why,
+                                              sizeof(why)) < 0) {
+            r = tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, why, err);
+            goto out;
+        }
+        if (r < 0 && r != -ENOENT)
+            goto out;
+    }
+    r = tdm_eval_keep(e, st, &backup, err);
     if (r < 0)
         goto out;
     memset(&e2, 0, sizeof(e2));
@@ -1181,7 +1249,9 @@ static int tdm_clock_advance(tdm_engine *e, int64_t ts, bool restore, td_error *
     return 0;
 }
 
-/* The input topics, indexed by TDM_IN_*. */
+/* The input topics of fixed names, indexed by TDM_IN_*. TDM_IN_VERIFY is
+ * NULL: the outcomes come on one topic per county, subscribed to by a regex
+ * (tdm_start_consumer) and recognised by tdm_input_of. */
 static void tdm_input_topics(const tdm_engine *e, const char *ret[TDM_IN_COUNT])
 {
     const tdm_topics_config *t = &e->cfg->topics;
@@ -1190,16 +1260,21 @@ static void tdm_input_topics(const tdm_engine *e, const char *ret[TDM_IN_COUNT])
     ret[TDM_IN_MEDICAL] = t->medical;
     ret[TDM_IN_CIVIL] = t->civil;
     ret[TDM_IN_HR] = t->hr;
-    ret[TDM_IN_VERIFY] = t->verifications;
+    ret[TDM_IN_VERIFY] = NULL;
 }
 
+/* The input a topic is (TDM_IN_*), or -1. */
 static int tdm_input_of(const tdm_engine *e, const char *topic)
 {
     const char *topics[TDM_IN_COUNT];
+    char county[TDM_OUTCOME_COUNTY_BUFSZ];
+
     tdm_input_topics(e, topics);
     for (int i = 0; i < TDM_IN_COUNT; i++)
-        if (strcmp(topic, topics[i]) == 0)
+        if (topics[i] && strcmp(topic, topics[i]) == 0)
             return i;
+    if (tdm_alert_outcome_county(e->cfg->topics.verifications_prefix, topic, county) == 0)
+        return TDM_IN_VERIFY;
     return -1;
 }
 
@@ -1438,18 +1513,17 @@ static int tdm_assign_all(tdm_engine *e)
  * (group.instance.id) makes a restarted instance take over at once. */
 static bool tdm_assignment_partial(tdm_engine *e)
 {
-    const char *topics[TDM_IN_COUNT];
+    const struct rd_kafka_metadata *md = NULL;
     int total = 0;
 
-    tdm_input_topics(e, topics);
-    for (size_t i = 0; i < TDM_IN_COUNT; i++) {
-        const struct rd_kafka_metadata *md = NULL;
-        if (td_kafka_topic_metadata(e->consumer, topics[i], 5000, &md) == 0) {
-            if (md->topic_cnt == 1 && md->topics[0].err == 0)
-                total += md->topics[0].partition_cnt;
-            rd_kafka_metadata_destroy(md);
-        }
-    }
+    /* every topic the brokers show this user: the verification topics are
+     * matched by name (a county's appears when it is created) */
+    if (rd_kafka_metadata(e->consumer, 1, NULL, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return false;
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (md->topics[i].err == 0 && tdm_input_of(e, md->topics[i].topic) >= 0)
+            total += md->topics[i].partition_cnt;
+    rd_kafka_metadata_destroy(md);
     return (int)e->nparts < total;
 }
 
@@ -1749,7 +1823,7 @@ static int tdm_start_consumer(tdm_engine *e, td_error *err)
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_topic_partition_list_t *l;
     const char *topics[TDM_IN_COUNT];
-    char errstr[256];
+    char errstr[256], regex[512];
     rd_kafka_resp_err_t x;
     int r;
 
@@ -1779,7 +1853,15 @@ static int tdm_start_consumer(tdm_engine *e, td_error *err)
     r = td_kafka_new(RD_KAFKA_CONSUMER, conf, &e->consumer, err);
     if (r < 0)
         return r;
+    /* The verification topics by a regex: librdkafka matches it against
+     * the cluster's topics at every metadata refresh, so a county's topic
+     * created later joins within topic.metadata.refresh.interval.ms (a
+     * rebalance, as for any input topic created after the start). */
+    if (tdm_alert_outcome_regex(e->cfg->topics.verifications_prefix, regex, sizeof(regex)) < 0)
+        return td_error_set(err, -EINVAL, "topics.verifications_prefix %s: not a topic name "
+                            "prefix", e->cfg->topics.verifications_prefix);
     tdm_input_topics(e, topics);
+    topics[TDM_IN_VERIFY] = regex;
     l = rd_kafka_topic_partition_list_new(TDM_IN_COUNT);
     for (size_t i = 0; i < TDM_IN_COUNT; i++)
         rd_kafka_topic_partition_list_add(l, topics[i], RD_KAFKA_PARTITION_UA);
@@ -1990,17 +2072,17 @@ static int tdm_longest_window(const tdm_rules *rules)
     return longest;
 }
 
-/* --connect: the brokers answer, and the input topics exist (the daemon
- * creates its own: alerts, dead letters, clock). */
+/* --connect: the brokers answer, and the input topics of fixed names exist
+ * (the daemon creates its own: alerts, dead letters, clock; it reads the
+ * counties' verification topics that exist, as they come). */
 static int tdm_check_kafka(const tdm_config *cfg, const char *config_path, td_error *err)
 {
-    const char *const topics[5] = {cfg->topics.roster, cfg->topics.medical, cfg->topics.civil,
-                                   cfg->topics.hr, cfg->topics.verifications};
-    static const char *const keys[5] = {"topics.roster", "topics.medical_insurance",
-                                        "topics.civil_affairs", "topics.human_resources",
-                                        "topics.verifications"};
+    const char *const topics[4] = {cfg->topics.roster, cfg->topics.medical, cfg->topics.civil,
+                                   cfg->topics.hr};
+    static const char *const keys[4] = {"topics.roster", "topics.medical_insurance",
+                                        "topics.civil_affairs", "topics.human_resources"};
 
-    return td_kafka_check_topics(&cfg->kafka, config_path, topics, keys, 5,
+    return td_kafka_check_topics(&cfg->kafka, config_path, topics, keys, 4,
                                  TDM_PROBE_TIMEOUT_MS,
                                  "tuodictl topics create makes it; tuodi-matchd would wait for it",
                                  err);
@@ -2134,8 +2216,9 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
         const tdm_topics_config *t = &cfg->topics;
         char *owner = NULL;
         if (asprintf(&owner, "group_id=%s roster=%s medical_insurance=%s civil_affairs=%s "
-                     "human_resources=%s verifications=%s alerts_prefix=%s",
-                     cfg->group_id, t->roster, t->medical, t->civil, t->hr, t->verifications,
+                     "human_resources=%s verifications_prefix=%s alerts_prefix=%s",
+                     cfg->group_id, t->roster, t->medical, t->civil, t->hr,
+                     t->verifications_prefix,
                      t->alerts_prefix) < 0) {
             r = td_error_set(err, -ENOMEM, "out of memory");
             goto fail;

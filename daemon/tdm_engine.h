@@ -56,8 +56,8 @@ typedef struct tdm_engine tdm_engine;
  * Kafka producer and consumer settings and the files they name. With
  * connect (--connect) it also asks the brokers for their metadata
  * (td_kafka_probe(), up to 10 s) and checks that the input topics exist
- * (roster, the three departments', verifications; the daemon creates the
- * others). Every problem is written to out as a line of its own (there may
+ * (roster, the three departments'; the daemon creates the others and
+ * reads the counties' verification topics that exist). Every problem is written to out as a line of its own (there may
  * be more than a td_error holds), with FILE:LINE:COL of the key where
  * config_path sets it (NULL: none). Returns 0 or the negative code of the
  * first problem (-EINVAL without cfg or out). */

@@ -200,11 +200,12 @@ static void write_config(const char *path, int max_interval_ms, bool clock)
             "kafka:\n  bootstrap.servers: %s\n"
             "group_id: %s\nstate_dir: %s\nrules: %s\nschemas_dir: %s\nlog_level: info\n"
             "topics:\n  roster: %s\n  medical_insurance: %s\n  civil_affairs: %s\n"
-            "  human_resources: %s\n  verifications: %s\n  dlq_verifications: %s.dlq\n"
+            "  human_resources: %s\n  verifications_prefix: %s.verifications.\n"
+            "  dlq_verifications: %s.dlq\n"
             "  alerts_prefix: %s\n  alert_partitions: %d\n  replication_factor: 1\n"
             "transaction:\n  max_records: %ld\n  max_interval: %dms\n",
             B.bootstrap, B.prefix, B.state, B.rules, B.schemas, B.t_roster, B.t_med, B.t_civil,
-            B.t_hr, B.t_ver, B.prefix, B.alert_prefix, ALERT_PARTITIONS, txn_max_records,
+            B.t_hr, B.prefix, B.prefix, B.alert_prefix, ALERT_PARTITIONS, txn_max_records,
             max_interval_ms);
     if (clock)
         fprintf(f, "clock:\n  tick_interval: 0\n");
@@ -745,7 +746,7 @@ int main(int argc, char **argv)
     snprintf(B.t_med, sizeof(B.t_med), "%s.medical", B.prefix);
     snprintf(B.t_civil, sizeof(B.t_civil), "%s.civil", B.prefix);
     snprintf(B.t_hr, sizeof(B.t_hr), "%s.hr", B.prefix);
-    snprintf(B.t_ver, sizeof(B.t_ver), "%s.verifications", B.prefix);
+    snprintf(B.t_ver, sizeof(B.t_ver), "%s.verifications.340421", B.prefix);
     snprintf(B.t_raw, sizeof(B.t_raw), "%s.raw", B.prefix);
     snprintf(B.alert_prefix, sizeof(B.alert_prefix), "%s.alerts.", B.prefix);
     for (int i = 0; i < BMD_COUNTIES; i++)

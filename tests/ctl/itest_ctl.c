@@ -138,14 +138,14 @@ static void test_topics_create(void)
     char *o, *e, name[256];
 
     CU_ASSERT_EQUAL(run(dry, &o, &e), TDT_EXIT_OK);
-    CU_ASSERT_EQUAL(count(o, "would create"), 19);
+    CU_ASSERT_EQUAL(count(o, "would create"), 26);
     free(o);
     free(e);
     snprintf(name, sizeof(name), "%s.alerts.340421", prefix);
     CU_ASSERT_EQUAL(partitions_of(rk, name), -1); /* the dry run created nothing */
 
     CU_ASSERT_EQUAL(run(create, &o, &e), TDT_EXIT_OK);
-    CU_ASSERT_EQUAL(count(o, "created"), 19);
+    CU_ASSERT_EQUAL(count(o, "created"), 26);
     free(o);
     free(e);
     CU_ASSERT_EQUAL(partitions_of(rk, name), 3);
@@ -153,10 +153,12 @@ static void test_topics_create(void)
     CU_ASSERT_EQUAL(partitions_of(rk, name), 6);
     snprintf(name, sizeof(name), "%s.dlq.verifications", prefix);
     CU_ASSERT_EQUAL(partitions_of(rk, name), 1);
+    snprintf(name, sizeof(name), "%s.verifications.340422", prefix); /* one per county */
+    CU_ASSERT_EQUAL(partitions_of(rk, name), 1);
 
     /* Idempotent; the configs are read back and compared. */
     CU_ASSERT_EQUAL(run(create, &o, &e), TDT_EXIT_OK);
-    CU_ASSERT_EQUAL(count(o, "exists, ok"), 19);
+    CU_ASSERT_EQUAL(count(o, "exists, ok"), 26);
     CU_ASSERT_EQUAL(count(o, "created"), 0);
     CU_ASSERT_PTR_NULL(strstr(o, "retention is")); /* retention as created */
     free(o);
@@ -177,24 +179,25 @@ static void test_topics_conflict(void)
     td_kafka_topic_spec specs[2];
 
     snprintf(roster, sizeof(roster), "%s.roster.households", prefix);
-    snprintf(ver, sizeof(ver), "%s.verifications", prefix);
+    snprintf(ver, sizeof(ver), "%s.verifications.340421", prefix);
     snprintf(alerts, sizeof(alerts), "%s.alerts.340402", prefix);
-    /* The roster not compacted (same partitions), verifications with 1 partition. */
+    /* The roster not compacted (same partitions), a county's verifications
+     * with 3 partitions. */
     CU_ASSERT_FATAL(td_kafka_props_add(&del, "cleanup.policy", "delete", NULL) == 0);
     specs[0] = (td_kafka_topic_spec){roster, 6, 1, &del};
-    specs[1] = (td_kafka_topic_spec){ver, 1, 1, NULL};
+    specs[1] = (td_kafka_topic_spec){ver, 3, 1, NULL};
     CU_ASSERT_FATAL(td_kafka_topics_ensure(rk, specs, 2, 30000, &err) == 0);
 
     CU_ASSERT_EQUAL(run(create, &o, &e), TDT_EXIT_FAILURE);
     CU_ASSERT_EQUAL(count(o, "CONFLICT"), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(o, "has cleanup.policy=delete, the topics file says compact"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(o, "has 1 partitions, the topics file says 3"));
-    CU_ASSERT_EQUAL(count(o, "created"), 17); /* the others are still created */
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "has 3 partitions, the topics file says 1"));
+    CU_ASSERT_EQUAL(count(o, "created"), 24); /* the others are still created */
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "2 topics differ"));
     free(o);
     free(e);
     CU_ASSERT_EQUAL(partitions_of(rk, alerts), 3);
-    CU_ASSERT_EQUAL(partitions_of(rk, ver), 1); /* left alone */
+    CU_ASSERT_EQUAL(partitions_of(rk, ver), 3); /* left alone */
     td_kafka_props_clear(&del);
     td_kafka_destroy(rk);
     free(prefix);
@@ -230,6 +233,10 @@ static int collect(const rd_kafka_message_t *m, void *opaque)
 /* An alert id as tuodi-matchd makes them: 64 lower-case hex characters. */
 #define ID64 "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2"
 
+static void alert(rd_kafka_t *rk, const char *topic, const char *id, const char *kind,
+                  const char *village, const char *raised, const char *visit_due,
+                  const char *closure, const char *supersedes, const char *severity);
+
 static void test_verify(void)
 {
     char *prefix = td_test_unique("ctl-verify");
@@ -238,7 +245,8 @@ static void test_verify(void)
     const char *verify[] = {"tuodictl", "--config", cfg, "verify", ID64,
                             "--outcome", "identified", "--category", "marginal",
                             "--verifier", "王五", "--reviewer", "赵六",
-                            "--visit-date", "2023-05-06", "--outcome-id", "OUT-1", NULL};
+                            "--visit-date", "2023-05-06", "--outcome-id", "OUT-1",
+                            "--county", "340421", NULL};
     tdt_config c;
     td_error err = {0};
     got g;
@@ -248,8 +256,18 @@ static void test_verify(void)
     CU_ASSERT_FATAL(run(create, &o, &e) == TDT_EXIT_OK);
     free(o);
     free(e);
+    {
+        /* the alert, open on 340421's queue */
+        rd_kafka_t *rk = producer(NULL);
+        snprintf(topic, sizeof(topic), "%s.alerts.340421", prefix);
+        alert(rk, topic, ID64, "ALERT", V1, "2023-05-04T16:00:00Z", "2023-05-09", NULL, NULL,
+              "MEDIUM");
+        CU_ASSERT_FATAL(rd_kafka_flush(rk, 30000) == 0);
+        td_kafka_destroy(rk);
+    }
     CU_ASSERT_EQUAL(run(verify, &o, &e), TDT_EXIT_OK);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o, "recorded"));
+    snprintf(topic, sizeof(topic), "recorded %s.verifications.340421\n", prefix);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, topic)); /* the county's own topic */
     CU_ASSERT_PTR_NOT_NULL(strstr(o, "识别为监测对象"));
     CU_ASSERT_PTR_NOT_NULL(strstr(o, "边缘易致贫户"));
     free(o);
@@ -258,7 +276,7 @@ static void test_verify(void)
     memset(&c, 0, sizeof(c));
     CU_ASSERT_FATAL(tdt_config_load(cfg, &c, &err) == 0);
     CU_ASSERT_FATAL(tdt_config_set_prefix(&c, prefix) == 0);
-    snprintf(topic, sizeof(topic), "%s.verifications", prefix);
+    snprintf(topic, sizeof(topic), "%s.verifications.340421", prefix);
     {
         const char *topics[1] = {topic};
         CU_ASSERT(tdt_kafka_read(&c, topics, 1, false, false, collect, NULL, &g, &err) == 0);
@@ -278,15 +296,16 @@ static void test_verify(void)
     {
         char *p2 = td_test_unique("ctl-none");
         const char *cfg2 = config(p2);
-        const char *v2[] = {"tuodictl", "--config", cfg2, "verify", "x1", "--outcome",
-                            "could-not-reach", "--verifier", "a", "--reviewer", "b", NULL};
+        const char *v2[] = {"tuodictl", "--config", cfg2, "verify", ID64, "--outcome",
+                            "could-not-reach", "--verifier", "a", "--reviewer", "b",
+                            "--county", "340421", NULL};
         rd_kafka_t *rk = producer(NULL);
         char t2[256];
         CU_ASSERT_EQUAL(run(v2, &o, &e), TDT_EXIT_FAILURE);
         CU_ASSERT_PTR_NOT_NULL(strstr(e, "tuodictl topics create"));
         free(o);
         free(e);
-        snprintf(t2, sizeof(t2), "%s.verifications", p2);
+        snprintf(t2, sizeof(t2), "%s.verifications.340421", p2);
         CU_ASSERT_EQUAL(partitions_of(rk, t2), -1);
         td_kafka_destroy(rk);
         free(p2);

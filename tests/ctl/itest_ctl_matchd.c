@@ -2,8 +2,14 @@
  * by `tuodictl topics create`, a roster household and a 低保 application go
  * in, tuodi-matchd raises an alert on the county queue, `tuodictl alerts`
  * shows it by names (never the identity number), `tuodictl verify` records a
- * DISMISSED outcome, tuodi-matchd closes the alert, and `tuodictl alerts
- * --all` and `report` show it closed. */
+ * DISMISSED outcome on the county's own topic (<prefix>.verifications.340421),
+ * tuodi-matchd closes the alert, and `tuodictl alerts --all` and `report`
+ * show it closed.
+ *
+ * Outcomes per county: an outcome for an alert of 340422 (寿县) written by a
+ * plain producer on 340421's topic is dead-lettered by tuodi-matchd (stage
+ * verify, a reason naming both counties) and the 340422 alert stays open;
+ * the same outcome on 340422's own topic closes it. */
 #include "td_kafka.h"
 #include "td_proc.h"
 #include "td_test.h"
@@ -20,6 +26,8 @@
 
 #define VILLAGE "340421100001" /* 城关镇 中山社区居委会 */
 #define P_HEAD "340421198001010011"
+#define VILLAGE_B "340422100001" /* 寿县 寿春镇 南关社区居委会 */
+#define P_HEAD_B "340422198101010012"
 
 static const char *bootstrap;
 static char *tmp, *prefix, cfg[4096];
@@ -92,11 +100,11 @@ static void produce(rd_kafka_t *rk, const char *topic, const char *key, const ch
     td_avro_buf_done(&b);
 }
 
-/* Runs `alerts --county 340421 --all --format json` until pred holds for
+/* Runs `alerts --county COUNTY --all --format json` until pred holds for
  * its output or timeout_ms passes; returns the last output parsed. */
-static td_json *poll_alerts(bool (*pred)(const td_json *), int timeout_ms)
+static td_json *poll_county(const char *county, bool (*pred)(const td_json *), int timeout_ms)
 {
-    const char *a[] = {"tuodictl", "--config", cfg, "alerts", "--county", "340421", "--all",
+    const char *a[] = {"tuodictl", "--config", cfg, "alerts", "--county", county, "--all",
                        "--format", "json", NULL};
     int64_t until = td_time_mono_ms() + timeout_ms;
     td_json *j = NULL;
@@ -107,6 +115,7 @@ static td_json *poll_alerts(bool (*pred)(const td_json *), int timeout_ms)
         j = NULL;
         if (r == 0) {
             CU_ASSERT_PTR_NULL(strstr(o, P_HEAD)); /* never the identity number */
+            CU_ASSERT_PTR_NULL(strstr(o, P_HEAD_B));
             td_json_parse("alerts", o, strlen(o), &j, NULL);
         }
         free(o);
@@ -117,9 +126,68 @@ static td_json *poll_alerts(bool (*pred)(const td_json *), int timeout_ms)
     }
 }
 
+static td_json *poll_alerts(bool (*pred)(const td_json *), int timeout_ms)
+{
+    return poll_county("340421", pred, timeout_ms);
+}
+
 static bool one_alert(const td_json *j)
 {
     return j->len >= 1;
+}
+
+/* A household of one member in village, and a 低保 application of its
+ * head 10 days ago: tuodi-matchd raises one dibao-tekun alert. */
+static void household_dibao(rd_kafka_t *rk, const char *hid, const char *village,
+                            const char *person)
+{
+    char text[4096], d[16], t_roster[256], t_civil[256];
+    snprintf(t_roster, sizeof(t_roster), "%s.roster.households", prefix);
+    snprintf(t_civil, sizeof(t_civil), "%s.civil_affairs.events", prefix);
+    snprintf(text, sizeof(text),
+             "{\"household_id\":\"%s\",\"village_code\":\"%s\",\"grid_id\":\"G-1\","
+             "\"household_type\":\"POVERTY_ALLEVIATED\","
+             "\"monitoring\":{\"state\":\"NOT_MONITORED\",\"category\":null,"
+             "\"identified_date\":null,\"risk_eliminated_date\":null,"
+             "\"risk_elimination_method\":null},"
+             "\"members\":[{\"person_key\":\"%s\",\"name\":\"张三\",\"relation\":\"HEAD\","
+             "\"birth_date\":\"1980-01-01\",\"labour_capacity\":\"NORMAL\","
+             "\"disability_grade\":null,\"in_school\":null}],\"household_size\":1,"
+             "\"income\":null,\"risks\":[],\"updated_at\":\"%sT10:00:00Z\","
+             "\"source\":{\"department\":\"RURAL_REVITALIZATION\",\"connector_instance\":"
+             "\"roster\",\"record_id\":\"%s\",\"location\":null,\"row\":null}}",
+             hid, village, person, day(-30, d), hid);
+    produce(rk, t_roster, hid, "cn.tuodi.Household", text);
+    snprintf(text, sizeof(text),
+             "{\"event_type\":\"DIBAO_APPLIED\",\"person_key\":\"%s\",\"name\":null,"
+             "\"village_code\":{\"string\":\"%s\"},\"event_date\":\"%s\","
+             "\"amount_fen\":null,\"disability_grade\":null,\"source\":{\"department\":"
+             "\"CIVIL_AFFAIRS\",\"connector_instance\":\"civil\",\"record_id\":\"MZ-%s\","
+             "\"location\":null,\"row\":null}}",
+             person, village, day(-10, d), hid);
+    produce(rk, t_civil, person, "cn.tuodi.CivilAffairsEvent", text);
+}
+
+/* A DISMISSED outcome for alert_id as any client could write it, on the
+ * verification topic of county (not through tuodictl, which checks). */
+static void outcome_raw(rd_kafka_t *rk, const char *county, const char *alert_id,
+                        const char *outcome_id)
+{
+    char text[2048], topic[256], d[16];
+    snprintf(topic, sizeof(topic), "%s.verifications.%s", prefix, county);
+    snprintf(text, sizeof(text),
+             "{\"alert_id\":\"%s\",\"outcome\":\"DISMISSED\",\"category\":null,"
+             "\"reason\":{\"string\":\"已核实\"},\"verifier\":\"王五\",\"reviewer\":\"赵六\","
+             "\"visit_date\":\"%s\",\"recorded_at\":\"%sT02:00:00Z\",\"source\":{"
+             "\"department\":\"RURAL_REVITALIZATION\",\"connector_instance\":\"crafted\","
+             "\"record_id\":\"%s\",\"location\":null,\"row\":null}}",
+             alert_id, day(-1, d), day(-1, d), outcome_id);
+    produce(rk, topic, alert_id, "cn.tuodi.VerificationOutcome", text);
+}
+
+static bool open_alert(const td_json *j)
+{
+    return j->len >= 1 && strcmp(td_json_get_string(j->items[0], "state"), "closed") != 0;
 }
 
 static bool closed(const td_json *j)
@@ -130,7 +198,7 @@ static bool closed(const td_json *j)
 static void test_matchd_queue(void)
 {
     char dir_src[4096], mcfg[4200], log[4200], text[8192], d[16], alert_id[200] = "";
-    char t_roster[256], t_civil[256];
+    char alert_b[200] = "";
     const char *src = td_test_source_root(), *build = getenv("TD_BUILD_ROOT");
     rd_kafka_t *rk = NULL;
     td_kafka_props props = {0};
@@ -167,41 +235,19 @@ static void test_matchd_queue(void)
              "  medical_insurance: %s.medical_insurance.settlements\n"
              "  civil_affairs: %s.civil_affairs.events\n"
              "  human_resources: %s.human_resources.events\n"
-             "  verifications: %s.verifications\n  dlq_verifications: %s.dlq.verifications\n"
+             "  verifications_prefix: %s.verifications.\n"
+             "  dlq_verifications: %s.dlq.verifications\n"
              "  alerts_prefix: %s.alerts.\n  alert_partitions: 3\n  replication_factor: 1\n"
              "transaction:\n  max_records: 100\n  max_interval: 200ms\n",
              bootstrap, prefix, tmp, src, dir_src, prefix, prefix, prefix, prefix, prefix,
              prefix, prefix);
     CU_ASSERT_FATAL(td_test_write_file(mcfg, text) == 0);
 
-    snprintf(t_roster, sizeof(t_roster), "%s.roster.households", prefix);
-    snprintf(t_civil, sizeof(t_civil), "%s.civil_affairs.events", prefix);
     CU_ASSERT_FATAL(td_kafka_producer_conf_new(bootstrap, NULL, &props, &conf, &err) == 0);
     CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) == 0);
-    snprintf(text, sizeof(text),
-             "{\"household_id\":\"H1\",\"village_code\":\"" VILLAGE "\",\"grid_id\":\"G-1\","
-             "\"household_type\":\"POVERTY_ALLEVIATED\","
-             "\"monitoring\":{\"state\":\"NOT_MONITORED\",\"category\":null,"
-             "\"identified_date\":null,\"risk_eliminated_date\":null,"
-             "\"risk_elimination_method\":null},"
-             "\"members\":[{\"person_key\":\"" P_HEAD "\",\"name\":\"张三\",\"relation\":\"HEAD\","
-             "\"birth_date\":\"1980-01-01\",\"labour_capacity\":\"NORMAL\","
-             "\"disability_grade\":null,\"in_school\":null}],\"household_size\":1,"
-             "\"income\":null,\"risks\":[],\"updated_at\":\"%sT10:00:00Z\","
-             "\"source\":{\"department\":\"RURAL_REVITALIZATION\",\"connector_instance\":"
-             "\"roster\",\"record_id\":\"H1\",\"location\":null,\"row\":null}}",
-             day(-30, d));
-    produce(rk, t_roster, "H1", "cn.tuodi.Household", text);
-    snprintf(text, sizeof(text),
-             "{\"event_type\":\"DIBAO_APPLIED\",\"person_key\":\"" P_HEAD "\",\"name\":null,"
-             "\"village_code\":{\"string\":\"" VILLAGE "\"},\"event_date\":\"%s\","
-             "\"amount_fen\":null,\"disability_grade\":null,\"source\":{\"department\":"
-             "\"CIVIL_AFFAIRS\",\"connector_instance\":\"civil\",\"record_id\":\"MZ-1\","
-             "\"location\":null,\"row\":null}}",
-             day(-10, d));
-    produce(rk, t_civil, P_HEAD, "cn.tuodi.CivilAffairsEvent", text);
+    household_dibao(rk, "H1", VILLAGE, P_HEAD);
+    household_dibao(rk, "H2", VILLAGE_B, P_HEAD_B); /* an alert of 340422 */
     CU_ASSERT_FATAL(rd_kafka_flush(rk, 30000) == 0);
-    td_kafka_destroy(rk);
 
     fflush(NULL);
     {
@@ -230,12 +276,30 @@ static void test_matchd_queue(void)
     }
     td_json_free(j);
 
+    /* 340422's alert, and an outcome for it on 340421's topic (before
+     * 340421's own outcome below: processed once that one is). */
+    j = poll_county("340422", one_alert, 60000);
+    CU_ASSERT_PTR_NOT_NULL(j);
+    if (j && j->len == 1)
+        snprintf(alert_b, sizeof(alert_b), "%s", td_json_get_string(j->items[0], "alert_id"));
+    td_json_free(j);
+    CU_ASSERT_EQUAL(strlen(alert_b), 64);
+    if (alert_b[0]) {
+        outcome_raw(rk, "340421", alert_b, "OUT-CROSS");
+        CU_ASSERT_FATAL(rd_kafka_flush(rk, 30000) == 0);
+    }
+
     if (alert_id[0]) {
         const char *a[] = {"tuodictl", "--config", cfg, "verify", alert_id, "--outcome",
                            "排除", "--reason", "已核实，家庭收入稳定", "--verifier", "王五",
                            "--reviewer", "赵六", "--visit-date", day(-1, d), "--county",
                            "340421", NULL};
         CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_OK);
+        {
+            char want[300];
+            snprintf(want, sizeof(want), "recorded %s.verifications.340421\n", prefix);
+            CU_ASSERT_PTR_NOT_NULL(strstr(o, want));
+        }
         free(o);
         free(e);
         j = poll_alerts(closed, 60000);
@@ -245,6 +309,55 @@ static void test_matchd_queue(void)
             CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[0], "outcome"), "DISMISSED");
         td_json_free(j);
     }
+    /* The outcome on the wrong county's topic: dead-lettered with its
+     * reason, and 340422's alert still open. */
+    if (alert_b[0]) {
+        const char *a[] = {"tuodictl", "--config", cfg, "dead-letters", "--dataset",
+                           "verifications", "--format", "json", NULL};
+        char t_wrong[256];
+        bool found = false;
+        snprintf(t_wrong, sizeof(t_wrong), "%s.verifications.340421", prefix);
+        CU_ASSERT_FATAL(run(a, &o, &e) == TDT_EXIT_OK);
+        j = NULL;
+        CU_ASSERT_FATAL(td_json_parse("dead-letters", o, strlen(o), &j, NULL) == 0);
+        for (size_t i = 0; i < j->len; i++) {
+            const char *reason = td_json_get_string(j->items[i], "reason");
+            if (strcmp(td_json_get_string(j->items[i], "topic"), t_wrong) != 0)
+                continue;
+            found = true;
+            CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[i], "stage"), "verify");
+            CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[i], "writer"), "matchd");
+            CU_ASSERT_PTR_NOT_NULL(strstr(reason, "the alert is of county 340422"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(reason, t_wrong));
+            CU_ASSERT_PTR_NOT_NULL(strstr(reason, "(county 340421)"));
+        }
+        CU_ASSERT(found);
+        CU_ASSERT_EQUAL(j->len, 1);
+        if (!found)
+            fprintf(stderr, "dead letters of verifications: %s\n", o);
+        td_json_free(j);
+        free(o);
+        free(e);
+        j = poll_county("340422", one_alert, 10000);
+        CU_ASSERT(j && j->len == 1 && open_alert(j));
+        td_json_free(j);
+        {
+            char *l = td_test_read_file(log, NULL);
+            char want[400];
+            snprintf(want, sizeof(want), "%s [0] @0: rejected (verify): the alert is of county "
+                     "340422", t_wrong);
+            CU_ASSERT(l && strstr(l, want));
+            CU_ASSERT(l && !strstr(l, P_HEAD_B)); /* no identity number logged */
+            free(l);
+        }
+        /* the same outcome on 340422's own topic is taken */
+        outcome_raw(rk, "340422", alert_b, "OUT-OWN");
+        CU_ASSERT_FATAL(rd_kafka_flush(rk, 30000) == 0);
+        j = poll_county("340422", closed, 60000);
+        CU_ASSERT(j && closed(j));
+        td_json_free(j);
+    }
+    td_kafka_destroy(rk);
     {
         const char *a[] = {"tuodictl", "--config", cfg, "report", "--county", "340421",
                            "--format", "json", NULL};

@@ -401,7 +401,7 @@ static void test_config(void)
     CU_ASSERT_FATAL(tdt_config_load_string("ctl.yaml", "kafka:\n  bootstrap.servers: k:9092\n",
                                            &c, &err) == 0);
     CU_ASSERT_STRING_EQUAL(c.topics.roster, "tuodi.roster.households");
-    CU_ASSERT_STRING_EQUAL(c.topics.verifications, "tuodi.verifications");
+    CU_ASSERT_STRING_EQUAL(c.topics.verifications_prefix, "tuodi.verifications.");
     CU_ASSERT_STRING_EQUAL(c.topics.connect_offsets, "tuodi.connect.offsets");
     CU_ASSERT(tdt_config_set_prefix(&c, "it-1") == 0);
     CU_ASSERT_STRING_EQUAL(c.topics.roster, "it-1.roster.households");
@@ -409,6 +409,13 @@ static void test_config(void)
     {
         char *t = tdt_alert_topic(&c, "340421");
         CU_ASSERT_STRING_EQUAL(t, "it-1.alerts.340421");
+        free(t);
+        /* outcomes: one topic per county, renamed with the others */
+        t = tdt_verification_topic(&c, "340421");
+        CU_ASSERT_STRING_EQUAL(t, "it-1.verifications.340421");
+        free(t);
+        t = tdt_verification_topic(&c, "unrouted");
+        CU_ASSERT_STRING_EQUAL(t, "it-1.verifications.unrouted");
         free(t);
     }
     tdt_config_free(&c);
@@ -473,10 +480,13 @@ static void test_topics_file_shipped(void)
     if (tdt_topics_file_load(path, &f, &err) != 0)
         fprintf(stderr, "%s\n", err.msg);
     CU_ASSERT_FATAL(f.ntopics > 0);
-    for (size_t c = 0; c < sizeof(counties) / sizeof(counties[0]); c++) {
+    for (size_t c = 0; c < 2 * sizeof(counties) / sizeof(counties[0]); c++) {
         char name[64];
         bool found = false;
-        snprintf(name, sizeof(name), "tuodi.alerts.%s", counties[c]);
+        size_t k = c % (sizeof(counties) / sizeof(counties[0]));
+        /* every county's alert topic, then its verification topic */
+        snprintf(name, sizeof(name), "tuodi.%s.%s", c == k ? "alerts" : "verifications",
+                 counties[k]);
         for (size_t i = 0; i < f.ntopics; i++)
             if (strcmp(f.topics[i].name, name) == 0) {
                 found = true;
@@ -495,7 +505,8 @@ static void test_topics_file_shipped(void)
         CU_ASSERT_EQUAL(t->cleanup_policy, compact ? TDT_CLEANUP_COMPACT : TDT_CLEANUP_DELETE);
         if (strstr(t->name, ".settlements") || strstr(t->name, ".events"))
             CU_ASSERT(t->retention_ms >= INT64_C(400) * 86400000);
-        if (strcmp(t->name, "tuodi.verifications") == 0)
+        CU_ASSERT(strcmp(t->name, "tuodi.verifications") != 0); /* one topic per county */
+        if (strncmp(t->name, "tuodi.verifications.", 20) == 0)
             CU_ASSERT(t->retention_ms >= INT64_C(365) * 86400000);
     }
     CU_ASSERT(tdt_topics_plan(&f, "p1", 1, &p, &n, &err) == 0);
@@ -936,8 +947,8 @@ static void test_args_alert_id(void)
     expect(cfg, L("verify", "0123abcd0123", "--outcome", "could-not-reach", "--verifier", "王五",
                   "--reviewer", "赵六"),
            TDT_EXIT_USAGE,
-           L("alert id 0123abcd0123 has 12 characters, tuodi-matchd's have 64",
-             "--county CODE"),
+           L("--county CODE is required: the county of the alert",
+             "tuodi.verifications.340421"),
            L("kafka"));
     /* ids that are not tuodi-matchd's shape are taken as given */
     CU_ASSERT_FALSE(tdt_alert_id_shortened("A1-open-past-due"));
@@ -1064,10 +1075,10 @@ static void test_kafka_quiet(void)
     /* 2 s: librdkafka has said something by then */
     snprintf(cfg, sizeof(cfg), "%s", bad_args_config_t(dir, "2s", NULL));
     {
-        const char *const cmds[][12] = {
+        const char *const cmds[][14] = {
             {"tuodictl", "--config", cfg, "alerts", "--county", "340421", NULL},
             {"tuodictl", "--config", cfg, "verify", ID64, "--outcome", "could-not-reach",
-             "--verifier", "王五", "--reviewer", "赵六", NULL},
+             "--verifier", "王五", "--reviewer", "赵六", "--county", "340421", NULL},
             {"tuodictl", "--config", cfg, "topics", "create", NULL},
         };
         for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

@@ -58,7 +58,7 @@ static const char *const in_schema[IN_COUNT] = {
 };
 static const char *const in_topic[IN_COUNT] = {
     "tuodi.roster.households", "tuodi.medical_insurance.settlements",
-    "tuodi.civil_affairs.events", "tuodi.human_resources.events", "tuodi.verifications",
+    "tuodi.civil_affairs.events", "tuodi.human_resources.events", "tuodi.verifications.340421",
 };
 static const tdm_dataset in_dataset[IN_COUNT] = {
     TDM_DATASET_HOUSEHOLD, TDM_DATASET_MEDICAL_INSURANCE, TDM_DATASET_CIVIL_AFFAIRS,

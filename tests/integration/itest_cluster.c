@@ -266,7 +266,7 @@ static int prepare(void)
 {
     char names[16][64];
     const char *roster = "itm.roster", *inputs[] = {"itm.medical", "itm.civil", "itm.hr",
-                                                    "itm.verifications"};
+                                                    "itm.verifications.340421"};
     td_kafka_props compact = {0};
     td_kafka_topic_spec specs[16];
     size_t n = 0;
@@ -414,7 +414,7 @@ static void test_one_node_down(void)
              "schemas_dir: %s/schemas\nlog_level: info\n"
              "topics:\n  roster: itm.roster\n  medical_insurance: itm.medical\n"
              "  civil_affairs: itm.civil\n  human_resources: itm.hr\n"
-             "  verifications: itm.verifications\n  dlq_verifications: itm.dlq.verifications\n"
+             "  verifications_prefix: itm.verifications.\n  dlq_verifications: itm.dlq.verifications\n"
              "  alerts_prefix: itm.alerts.\n  clock: itm.clock\n  replication_factor: 3\n",
              boot, tmp, source_root(), source_root());
     CU_ASSERT_FATAL(td_test_write_file(matchd->config, text) == 0);

@@ -424,7 +424,7 @@ int main(void)
     snprintf(t_med, sizeof(t_med), "%s.medical", uniq);
     snprintf(t_civil, sizeof(t_civil), "%s.civil", uniq);
     snprintf(t_hr, sizeof(t_hr), "%s.hr", uniq);
-    snprintf(t_ver, sizeof(t_ver), "%s.verifications", uniq);
+    snprintf(t_ver, sizeof(t_ver), "%s.verifications.340421", uniq); /* the alerts' county */
     snprintf(t_dlq, sizeof(t_dlq), "%s.dlq.verifications", uniq);
     snprintf(t_clock, sizeof(t_clock), "%s.clock", uniq);
     snprintf(prefix, sizeof(prefix), "%s.alerts.", uniq);
@@ -454,10 +454,11 @@ int main(void)
             "group_id: %s\nstate_dir: %s/state\nrules: %s/deploy/rules/huainan-2023.yaml\n"
             "schemas_dir: %s\nlog_level: info\n"
             "topics:\n  roster: %s\n  medical_insurance: %s\n  civil_affairs: %s\n"
-            "  human_resources: %s\n  verifications: %s\n  dlq_verifications: %s\n"
+            "  human_resources: %s\n  verifications_prefix: %s.verifications.\n"
+            "  dlq_verifications: %s\n"
             "  alerts_prefix: %s\n  alert_partitions: 2\n  clock: %s\n"
             "transaction:\n  max_records: 100\n  max_interval: 200ms\n",
-            bootstrap, uniq, dir, src_root, schemas_dir, t_roster, t_med, t_civil, t_hr, t_ver,
+            bootstrap, uniq, dir, src_root, schemas_dir, t_roster, t_med, t_civil, t_hr, uniq,
             t_dlq, prefix, t_clock);
     fclose(f);
 

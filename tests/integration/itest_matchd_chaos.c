@@ -531,10 +531,11 @@ static void write_config(const char *path, const char *group, const char *state,
             "group_id: %s\nstate_dir: %s\nrules: %s/deploy/rules/huainan-2023.yaml\n"
             "schemas_dir: %s\nlog_level: notice\n"
             "topics:\n  roster: %s\n  medical_insurance: %s\n  civil_affairs: %s\n"
-            "  human_resources: %s\n  verifications: %s\n  dlq_verifications: %s\n"
+            "  human_resources: %s\n  verifications_prefix: %s.verifications.\n"
+            "  dlq_verifications: %s\n"
             "  alerts_prefix: %s\n  alert_partitions: 2\n",
             bootstrap, group, state, src_root, schemas_dir, t_roster, t_med, t_civil, t_hr,
-            t_ver, t_dlq, alerts_prefix);
+            uniq, t_dlq, alerts_prefix);
     if (MATCHD_HAS_CLOCK)
         fprintf(f, "  clock: %s\nclock:\n  tick_interval: 0\n", clock_topic);
     else
@@ -962,7 +963,7 @@ int main(void)
     snprintf(t_med, sizeof(t_med), "%s.medical", uniq);
     snprintf(t_civil, sizeof(t_civil), "%s.civil", uniq);
     snprintf(t_hr, sizeof(t_hr), "%s.hr", uniq);
-    snprintf(t_ver, sizeof(t_ver), "%s.verifications", uniq);
+    snprintf(t_ver, sizeof(t_ver), "%s.verifications.340421", uniq);
     snprintf(t_dlq, sizeof(t_dlq), "%s.dlq.verifications", uniq);
     snprintf(group_a, sizeof(group_a), "A-%s", uniq);
     snprintf(group_b, sizeof(group_b), "B-%s", uniq);

@@ -448,7 +448,7 @@ int main(void)
     snprintf(t_med, sizeof(t_med), "%s.medical", uniq);
     snprintf(t_civil, sizeof(t_civil), "%s.civil", uniq);
     snprintf(t_hr, sizeof(t_hr), "%s.hr", uniq);
-    snprintf(t_ver, sizeof(t_ver), "%s.verifications", uniq);
+    snprintf(t_ver, sizeof(t_ver), "%s.verifications.340421", uniq);
     snprintf(t_clock, sizeof(t_clock), "%s.clock", uniq);
     snprintf(t_dlq_roster, sizeof(t_dlq_roster), "%s.dlq.roster", uniq);
     snprintf(t_dlq_med, sizeof(t_dlq_med), "%s.dlq.medical_insurance", uniq);
@@ -483,12 +483,12 @@ int main(void)
             "group_id: %s\nstate_dir: %s/state\nrules: %s\n"
             "schemas_dir: %s\nlog_level: info\n"
             "topics:\n  roster: %s\n  medical_insurance: %s\n  civil_affairs: %s\n"
-            "  human_resources: %s\n  verifications: %s\n"
+            "  human_resources: %s\n  verifications_prefix: %s.verifications.\n"
             "  dlq_roster: %s\n  dlq_medical_insurance: %s\n  dlq_civil_affairs: %s.dlq.civil\n"
             "  dlq_human_resources: %s.dlq.hr\n  dlq_verifications: %s.dlq.verifications\n"
             "  alerts_prefix: %s\n  alert_partitions: 1\n  clock: %s\n"
             "transaction:\n  max_records: 100\n  max_interval: 200ms\n",
-            bootstrap, uniq, dir, rules, schemas_dir, t_roster, t_med, t_civil, t_hr, t_ver,
+            bootstrap, uniq, dir, rules, schemas_dir, t_roster, t_med, t_civil, t_hr, uniq,
             t_dlq_roster, t_dlq_med, uniq, uniq, uniq, prefix, t_clock);
     fclose(f);
 

@@ -239,7 +239,7 @@ static void matchd_config(matchd_fx *fx, const char *boot, const char *log_name)
             "schemas_dir: %s/schemas\nlog_level: info\n"
             "topics:\n  roster: %s.roster\n  medical_insurance: %s.medical\n"
             "  civil_affairs: %s.civil\n  human_resources: %s.hr\n"
-            "  verifications: %s.verifications\n  dlq_verifications: %s.dlq.verifications\n"
+            "  verifications_prefix: %s.verifications.\n  dlq_verifications: %s.dlq.verifications\n"
             "  alerts_prefix: %s.alerts.\n  alert_partitions: 1\n  clock: %s.clock\n"
             "clock:\n  tick_interval: 1s\n"
             "transaction:\n  max_records: 1000\n  max_interval: 500ms\n",
@@ -295,7 +295,8 @@ static void test_matchd_startup(void)
  * test. */
 static void matchd_topics_and_roster(const matchd_fx *fx, int households)
 {
-    static const char *const ins[] = {"roster", "medical", "civil", "hr", "verifications"};
+    static const char *const ins[] = {"roster", "medical", "civil", "hr",
+                                        "verifications.340421"};
     td_avro_registry *reg = NULL;
     const td_avro_schema *s;
     rd_kafka_conf_t *conf = NULL;

@@ -45,7 +45,7 @@ typedef struct tdt_topic_names {
     char *medical_insurance;
     char *civil_affairs;
     char *human_resources;
-    char *verifications;
+    char *verifications_prefix; /* + county code, or + "unrouted" */
     char *dlq_roster;      /* dead letters: the connectors' and tuodi-matchd's */
     char *dlq_medical_insurance;
     char *dlq_civil_affairs;
@@ -623,9 +623,12 @@ rd_kafka_resp_err_t tdt_kafka_metadata(rd_kafka_t *rk, int64_t timeout_ms,
                                        const struct rd_kafka_metadata **ret);
 /* For a topic missing from a Metadata answer of all topics: asks for it by
  * name and returns -EACCES if this user may not Describe it (saying so with
- * the user and the topic, td_kafka_refusal_error), else -ENOENT, "topic
- * TOPIC does not exist: what_to_do". */
+ * the user, operation and the topic, td_kafka_refusal_error: operation is
+ * what the caller meant to do, "Read" or "Write", which Kafka's ACLs make
+ * imply Describe; NULL: "Describe"), else -ENOENT, "topic TOPIC does not
+ * exist: what_to_do". */
 int tdt_kafka_topic_missing(rd_kafka_t *rk, const tdt_config *c, const char *topic,
+                            const char *operation,
                             const char *what_to_do, td_error *err);
 
 /* The schemas (schemas_dir and its history/). */
@@ -717,11 +720,29 @@ const char *tdt_category_parse(const char *s); /* static symbol or NULL */
 /* Encodes v as a VerificationOutcome (single-object encoding). */
 int tdt_verification_encode(const td_avro_registry *reg, const tdt_verification *v,
                             td_avro_buf *out, td_error *err);
-/* Produces it to c->topics.verifications keyed by alert_id with an
- * idempotent producer (acks=all) and waits for the broker's ack.
- * *ret_partition and *ret_offset say where it went. */
-int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
-                             const tdt_verification *v, int32_t *ret_partition,
-                             int64_t *ret_offset, td_error *err);
+/* The verification topic of county (6 digits, or "unrouted"):
+ * topics.verifications_prefix + county, e.g. tuodi.verifications.340421
+ * (the county of the alert: tuodi-matchd dead-letters an outcome for an
+ * alert of another county). Owned by the caller; NULL on ENOMEM. */
+char *tdt_verification_topic(const tdt_config *c, const char *county);
+
+/* A producer for verification outcomes on one topic. */
+typedef struct tdt_verify_sink tdt_verify_sink;
+/* Connects and checks that topic exists and that this user may see it:
+ * -EACCES when the brokers' ACLs hide it ("user U may not Write topic T",
+ * td_kafka_refusal_error: Kafka's Write implies Describe), -ENOENT when it
+ * does not exist (a producer would have the broker create it with its
+ * defaults), -EIO when no broker answers. Nothing is written. */
+int tdt_verify_sink_open(const tdt_config *c, const char *topic, tdt_verify_sink **ret,
+                         td_error *err);
+/* Accepts NULL; returns NULL. */
+tdt_verify_sink *tdt_verify_sink_free(tdt_verify_sink *s);
+/* Produces v to the sink's topic keyed by alert_id with an idempotent
+ * producer (acks=all) and waits for the broker's ack. *ret_partition and
+ * *ret_offset say where it went. A refused write (ACLs) is -EACCES, "user
+ * U may not Write topic T ...; nothing was recorded". */
+int tdt_verify_sink_send(tdt_verify_sink *s, const td_avro_registry *reg,
+                         const tdt_verification *v, int32_t *ret_partition,
+                         int64_t *ret_offset, td_error *err);
 
 #endif

@@ -949,14 +949,15 @@ static void tdt_verify_usage(FILE *f)
     fprintf(f,
             "Usage: tuodictl [--config FILE] [--prefix P] verify ALERT_ID --outcome OUTCOME\n"
             "                --verifier NAME --reviewer NAME [--category CATEGORY]\n"
-            "                [--reason TEXT] [--visit-date YYYY-MM-DD] [--outcome-id ID]\n"
-            "                [--county CODE] [--dry-run]\n"
+            "                --county CODE [--reason TEXT] [--visit-date YYYY-MM-DD]\n"
+            "                [--outcome-id ID] [--dry-run]\n"
             "\n"
-            "Records the outcome of a household visit (入户核查) on topics.verifications, keyed\n"
-            "by the alert id, for tuodi-matchd to close the alert.\n"
+            "Records the outcome of a household visit (入户核查) on the alert's county's\n"
+            "topic (topics.verifications_prefix + CODE, e.g. tuodi.verifications.340421),\n"
+            "keyed by the alert id, for tuodi-matchd to close the alert.\n"
             "\n"
-            "  ALERT_ID           the whole alert id (tuodictl alerts --format csv shows it);\n"
-            "                     with --county, its first 8 or more characters will do\n"
+            "  ALERT_ID           the alert id, whole or its first 8 or more characters\n"
+            "                     (tuodictl alerts --county CODE shows them)\n"
             "  --outcome O        identified (识别为监测对象), already-monitored (已是监测对象),\n"
             "                     dismissed (排除) or could-not-reach (无法联系)\n"
             "  --category C       with identified only, required: unstable-alleviated\n"
@@ -967,8 +968,9 @@ static void tdt_verify_usage(FILE *f)
             "  --reviewer NAME    复核人, a second person who re-checked (two-person rule)\n"
             "  --visit-date DATE  the visit's date (default today, China time)\n"
             "  --outcome-id ID    the outcome's own id (default a new UUID)\n"
-            "  --county CODE      first check that the alert is open on this county's queue\n"
-            "                     (not closed, not escalated): what tuodi-matchd requires\n"
+            "  --county CODE      required: the county of the alert (6 digits, or unrouted).\n"
+            "                     The outcome goes to that county's topic, once the alert\n"
+            "                     is found open on its queue (not closed, not escalated)\n"
             "  --dry-run          check and show the outcome, record nothing\n"
             "\n"
             "Exit status: 0 recorded, 1 Kafka failure (nothing recorded), 2 usage, config\n"
@@ -995,6 +997,8 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
     tdt_verification v;
     td_avro_registry *reg = NULL;
     tdt_places *places = NULL;
+    tdt_verify_sink *sink = NULL;
+    char *topic = NULL;
     td_error err = {0};
     int32_t part = -1;
     int64_t off = -1;
@@ -1017,16 +1021,23 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
     }
     in.alert_id = pos[0];
     in.now_ms = td_time_wall_ms();
-    in.lookup = county != NULL;
+    in.lookup = true;
     if (county && (r = tdt_county_arg(x, "verify", county, true, NULL)) >= 0)
         return r;
     if (tdt_verify_check(&in, &v, &err) < 0) {
         tdt_errf(x->errf, "tuodictl verify: %s\n", err.msg);
         return TDT_EXIT_USAGE;
     }
+    if (!county) {
+        tdt_errf(x->errf, "tuodictl verify: --county CODE is required: the county of the alert "
+                "(tuodictl alerts --county CODE lists its queue); the outcome goes to that "
+                "county's topic, e.g. tuodi.verifications.340421\n");
+        r = TDT_EXIT_USAGE;
+        goto out;
+    }
     if ((r = tdt_ctx_load(x)) != 0)
         goto out;
-    if (county && strcmp(county, "unrouted") != 0) {
+    if (strcmp(county, "unrouted") != 0) {
         if ((r = tdt_places_load(x->cfg.places, &places, &err)) < 0) {
             r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
             goto out;
@@ -1038,7 +1049,19 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
         r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
         goto out;
     }
-    if (county && (r = tdt_verify_open(x, reg, county, &v)) >= 0)
+    topic = tdt_verification_topic(&x->cfg, county);
+    if (!topic) {
+        r = TDT_EXIT_FAILURE;
+        goto out;
+    }
+    /* May this user write the county's topic? Asked first, so that a county
+     * office trying another county's alert hears that, not that it may not
+     * read the other county's queue. */
+    if (!dry && (r = tdt_verify_sink_open(&x->cfg, topic, &sink, &err)) < 0) {
+        r = tdt_fail(x, &err, r == -EINVAL ? -EINVAL : -EIO);
+        goto out;
+    }
+    if ((r = tdt_verify_open(x, reg, county, &v)) >= 0)
         goto out;
     if (dry) {
         td_avro_buf b = TD_AVRO_BUF_INIT;
@@ -1048,14 +1071,13 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
             r = tdt_fail(x, &err, -EIO);
             goto out;
         }
-    } else if ((r = tdt_verification_produce(&x->cfg, reg, &v, &part, &off, &err)) < 0) {
+    } else if ((r = tdt_verify_sink_send(sink, reg, &v, &part, &off, &err)) < 0) {
         r = tdt_fail(x, &err, r == -EINVAL ? -EINVAL : -EIO);
         goto out;
     }
     td_avro_date_format(v.visit_date, day);
     td_avro_timestamp_millis_format(v.recorded_at, ts);
-    fprintf(x->out, "%s %s\n", dry ? "would record (dry run)" : "recorded",
-            x->cfg.topics.verifications);
+    fprintf(x->out, "%s %s\n", dry ? "would record (dry run)" : "recorded", topic);
     if (!dry)
         fprintf(x->out, "  partition/offset %" PRId32 "/%" PRId64 "\n", part, off);
     fprintf(x->out, "  alert      %s\n  outcome    %s (%s)\n", v.alert_id,
@@ -1068,6 +1090,8 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
             "  outcome id %s\n", v.verifier, v.reviewer, day, ts, v.outcome_id);
     r = TDT_EXIT_OK;
 out:
+    tdt_verify_sink_free(sink);
+    free(topic);
     td_avro_registry_free(reg);
     tdt_places_free(places);
     tdt_verification_done(&v);

@@ -21,8 +21,10 @@ static const td_cfg_entry tdt_topics_table[] = {
                   "Civil affairs events"),
     TD_CFG_STRING("human_resources", tdt_topic_names, human_resources,
                   "tuodi.human_resources.events", "Human resources events"),
-    TD_CFG_STRING("verifications", tdt_topic_names, verifications, "tuodi.verifications",
-                  "Verification outcomes (tuodictl verify writes here)"),
+    TD_CFG_STRING("verifications_prefix", tdt_topic_names, verifications_prefix,
+                  "tuodi.verifications.",
+                  "Verification outcome topics: prefix + county code, prefix + unrouted "
+                  "(tuodictl verify --county writes to the alert's county's)"),
     TD_CFG_STRING("dlq_roster", tdt_topic_names, dlq_roster, "tuodi.dlq.roster",
                   "Dead letters of the roster (tuodictl dead-letters --dataset roster)"),
     TD_CFG_STRING("dlq_medical_insurance", tdt_topic_names, dlq_medical_insurance,
@@ -129,7 +131,7 @@ int tdt_config_set_prefix(tdt_config *c, const char *prefix)
 {
     char **names[] = {&c->topics.roster, &c->topics.medical_insurance,
                       &c->topics.civil_affairs, &c->topics.human_resources,
-                      &c->topics.verifications, &c->topics.dlq_roster,
+                      &c->topics.verifications_prefix, &c->topics.dlq_roster,
                       &c->topics.dlq_medical_insurance, &c->topics.dlq_civil_affairs,
                       &c->topics.dlq_human_resources, &c->topics.dlq_verifications,
                       &c->topics.alerts_prefix, &c->topics.connect_offsets};
@@ -148,6 +150,15 @@ int tdt_config_set_prefix(tdt_config *c, const char *prefix)
     free(c->topic_prefix);
     c->topic_prefix = p;
     return 0;
+}
+
+char *tdt_verification_topic(const tdt_config *c, const char *county)
+{
+    size_t n = strlen(c->topics.verifications_prefix) + strlen(county) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s%s", c->topics.verifications_prefix, county);
+    return s;
 }
 
 char *tdt_alert_topic(const tdt_config *c, const char *county)

@@ -190,7 +190,7 @@ rd_kafka_resp_err_t tdt_kafka_metadata(rd_kafka_t *rk, int64_t timeout_ms,
 }
 
 int tdt_kafka_topic_missing(rd_kafka_t *rk, const tdt_config *c, const char *topic,
-                            const char *what_to_do, td_error *err)
+                            const char *operation, const char *what_to_do, td_error *err)
 {
     rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();
     rd_kafka_topic_t *rkt = tc ? rd_kafka_topic_new(rk, topic, tc) : NULL;
@@ -212,7 +212,8 @@ int tdt_kafka_topic_missing(rd_kafka_t *rk, const tdt_config *c, const char *top
         char res[300];
 
         snprintf(res, sizeof(res), "topic %s", topic);
-        return td_kafka_refusal_error(rk, x, "Describe", res, NULL, err);
+        return td_kafka_refusal_error(rk, x, operation ? operation : "Describe", res, NULL,
+                                      err);
     }
     return td_error_set(err, -ENOENT, "topic %s does not exist: %s", topic, what_to_do);
 }
@@ -275,7 +276,7 @@ int tdt_kafka_read(const tdt_config *c, const char *const *topics, size_t ntopic
         if (!mt || mt->err || mt->partition_cnt == 0) {
             if (missing_ok)
                 continue;
-            r = tdt_kafka_topic_missing(rk, c, topics[t], "check the county code and "
+            r = tdt_kafka_topic_missing(rk, c, topics[t], NULL, "check the county code and "
                                         "topic names (topics:, --prefix), or create the "
                                         "topics with 'tuodictl topics create'", err);
             goto out;

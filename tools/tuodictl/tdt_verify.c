@@ -313,75 +313,114 @@ static void tdt_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     d->offset = m->offset;
 }
 
-int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
-                             const tdt_verification *v, int32_t *ret_partition,
-                             int64_t *ret_offset, td_error *err)
-{
-    td_avro_buf buf = TD_AVRO_BUF_INIT;
-    rd_kafka_conf_t *conf = NULL;
-    rd_kafka_t *rk = NULL;
-    tdt_delivery d = {false, 0, -1, -1};
-    rd_kafka_resp_err_t x;
+struct tdt_verify_sink {
+    const tdt_config *c;
+    char *topic;
+    rd_kafka_t *rk;
     tdt_kafka_diag diag;
+    bool has_diag;
+};
+
+tdt_verify_sink *tdt_verify_sink_free(tdt_verify_sink *s)
+{
+    if (!s)
+        return NULL;
+    td_kafka_destroy(s->rk);
+    if (s->has_diag)
+        tdt_kafka_diag_done(&s->diag);
+    free(s->topic);
+    free(s);
+    return NULL;
+}
+
+int tdt_verify_sink_open(const tdt_config *c, const char *topic, tdt_verify_sink **ret,
+                         td_error *err)
+{
+    tdt_verify_sink *s = NULL;
+    rd_kafka_conf_t *conf = NULL;
+    const struct rd_kafka_metadata *md = NULL;
+    bool found = false;
+    char num[32], errstr[256];
     int r;
 
     if (!td_kafka_props_find(&c->kafka, "bootstrap.servers"))
         return td_error_set(err, -EINVAL, "no kafka: bootstrap.servers in the config: add the "
                             "broker addresses (host:port,...)");
-    tdt_kafka_diag_init(&diag, c->verbose);
+    s = calloc(1, sizeof(*s));
+    if (!s || !(s->topic = strdup(topic))) {
+        tdt_verify_sink_free(s);
+        return td_error_set(err, -ENOMEM, "out of memory");
+    }
+    s->c = c;
+    tdt_kafka_diag_init(&s->diag, c->verbose);
+    s->has_diag = true;
+    r = td_kafka_producer_conf_new(NULL, NULL, &c->kafka, &conf, err);
+    if (r < 0)
+        goto fail;
+    rd_kafka_conf_set_dr_msg_cb(conf, tdt_dr);
+    tdt_kafka_diag_install(&s->diag, conf);
+    snprintf(num, sizeof(num), "%" PRId64, c->timeout_ms);
+    if (rd_kafka_conf_set(conf, "message.timeout.ms", num, errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        r = td_error_set(err, -EINVAL, "kafka: %s", errstr);
+        goto fail;
+    }
+    r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &s->rk, err);
+    if (r < 0)
+        goto fail;
+    /* The topic must exist: a producer would otherwise have the broker
+     * auto-create it with the broker's defaults. A topic this user may not
+     * see is one it may not write (Write implies Describe): said here,
+     * before anything is read or sent. */
+    if (tdt_kafka_metadata(s->rk, c->timeout_ms, &md) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        r = tdt_kafka_unreachable(&s->diag, "nothing was recorded", err, "cannot reach a "
+                                  "broker at %s within %" PRId64 " ms",
+                                  td_kafka_props_find(&c->kafka, "bootstrap.servers")->value,
+                                  c->timeout_ms);
+        goto fail;
+    }
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (strcmp(md->topics[i].topic, topic) == 0 && !md->topics[i].err)
+            found = true;
+    rd_kafka_metadata_destroy(md);
+    if (!found) {
+        r = tdt_kafka_topic_missing(s->rk, c, topic, "Write",
+                                    "create the topics with 'tuodictl topics create' (or "
+                                    "check topics.verifications_prefix, --prefix and the "
+                                    "county); nothing was recorded", err);
+        if (r == -EACCES) {
+            char m[sizeof(err->msg)];
+            snprintf(m, sizeof(m), "%s", err->msg);
+            td_error_set(err, r, "%s; nothing was recorded", m);
+        }
+        goto fail;
+    }
+    *ret = s;
+    return 0;
+fail:
+    tdt_verify_sink_free(s);
+    return r;
+}
+
+int tdt_verify_sink_send(tdt_verify_sink *s, const td_avro_registry *reg,
+                         const tdt_verification *v, int32_t *ret_partition,
+                         int64_t *ret_offset, td_error *err)
+{
+    td_avro_buf buf = TD_AVRO_BUF_INIT;
+    tdt_delivery d = {false, 0, -1, -1};
+    rd_kafka_resp_err_t x;
+    int r;
+
     r = tdt_verification_encode(reg, v, &buf, err);
     if (r < 0)
         goto out;
-    r = td_kafka_producer_conf_new(NULL, NULL, &c->kafka, &conf, err);
-    if (r < 0)
-        goto out;
-    rd_kafka_conf_set_dr_msg_cb(conf, tdt_dr);
-    tdt_kafka_diag_install(&diag, conf);
-    {
-        char num[32], errstr[256];
-        snprintf(num, sizeof(num), "%" PRId64, c->timeout_ms);
-        if (rd_kafka_conf_set(conf, "message.timeout.ms", num, errstr, sizeof(errstr)) !=
-            RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            r = td_error_set(err, -EINVAL, "kafka: %s", errstr);
-            goto out;
-        }
-    }
-    r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, err);
-    if (r < 0)
-        goto out;
-    /* The topic must exist: a producer would otherwise have the broker
-     * auto-create it with the broker's defaults. */
-    {
-        const struct rd_kafka_metadata *md = NULL;
-        bool found = false;
-        x = tdt_kafka_metadata(rk, c->timeout_ms, &md);
-        if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            r = tdt_kafka_unreachable(&diag, "nothing was recorded", err, "cannot reach a "
-                                      "broker at %s within %" PRId64 " ms",
-                                      td_kafka_props_find(&c->kafka,
-                                                          "bootstrap.servers")->value,
-                                      c->timeout_ms);
-            goto out;
-        }
-        for (int i = 0; i < md->topic_cnt; i++)
-            if (strcmp(md->topics[i].topic, c->topics.verifications) == 0 && !md->topics[i].err)
-                found = true;
-        rd_kafka_metadata_destroy(md);
-        if (!found) {
-            r = tdt_kafka_topic_missing(rk, c, c->topics.verifications,
-                                        "create the topics with 'tuodictl topics create' (or "
-                                        "check topics.verifications and --prefix); nothing was "
-                                        "recorded", err);
-            goto out;
-        }
-    }
     {
         /* rd_kafka_produceva: producev's macros are GNU statement expressions. */
         rd_kafka_vu_t vu[5];
         rd_kafka_error_t *pe;
         vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-        vu[0].u.cstr = c->topics.verifications;
+        vu[0].u.cstr = s->topic;
         vu[1].vtype = RD_KAFKA_VTYPE_KEY;
         vu[1].u.mem.ptr = (void *)v->alert_id;
         vu[1].u.mem.size = strlen(v->alert_id);
@@ -392,32 +431,32 @@ int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
         vu[3].u.i = RD_KAFKA_MSG_F_COPY;
         vu[4].vtype = RD_KAFKA_VTYPE_OPAQUE;
         vu[4].u.ptr = &d;
-        pe = rd_kafka_produceva(rk, vu, 5);
+        pe = rd_kafka_produceva(s->rk, vu, 5);
         x = pe ? rd_kafka_error_code(pe) : RD_KAFKA_RESP_ERR_NO_ERROR;
         if (pe)
             rd_kafka_error_destroy(pe);
     }
     if (x != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        r = td_error_set(err, -EIO, "kafka: cannot produce to %s: %s", c->topics.verifications,
+        r = td_error_set(err, -EIO, "kafka: cannot produce to %s: %s", s->topic,
                          rd_kafka_err2str(x));
         goto out;
     }
-    rd_kafka_flush(rk, (int)c->timeout_ms + 1000);
+    rd_kafka_flush(s->rk, (int)s->c->timeout_ms + 1000);
     if (!d.done) {
-        r = tdt_kafka_unreachable(&diag, "nothing was recorded (run the command again)", err,
+        r = tdt_kafka_unreachable(&s->diag, "nothing was recorded (run the command again)", err,
                                   "no acknowledgement from the broker for %s within %" PRId64
-                                  " ms", c->topics.verifications, c->timeout_ms);
+                                  " ms", s->topic, s->c->timeout_ms);
         goto out;
     }
     if (d.err && td_kafka_err_is_refusal(d.err)) {
         char res[300];
-        snprintf(res, sizeof(res), "topic %s", c->topics.verifications);
-        r = td_kafka_refusal_error(rk, d.err, "Write", res, "nothing was recorded", err);
+        snprintf(res, sizeof(res), "topic %s", s->topic);
+        r = td_kafka_refusal_error(s->rk, d.err, "Write", res, "nothing was recorded", err);
         goto out;
     }
     if (d.err) {
-        r = td_error_set(err, -EIO, "kafka: %s: %s; nothing was recorded%s",
-                         c->topics.verifications, rd_kafka_err2str(d.err),
+        r = td_error_set(err, -EIO, "kafka: %s: %s; nothing was recorded%s", s->topic,
+                         rd_kafka_err2str(d.err),
                          d.err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
                                  d.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
                              ? " (create the topics with 'tuodictl topics create')"
@@ -428,8 +467,6 @@ int tdt_verification_produce(const tdt_config *c, const td_avro_registry *reg,
     *ret_offset = d.offset;
     r = 0;
 out:
-    td_kafka_destroy(rk);
-    tdt_kafka_diag_done(&diag);
     td_avro_buf_done(&buf);
     return r;
 }
