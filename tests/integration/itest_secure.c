@@ -24,11 +24,15 @@
  *     but not write its records topic publishes nothing and ends naming
  *     Write and the topic;
  *   - a password file others may read: refused by --check-config (exit 2)
- *     and at start, with file:line:col and the key.
+ *     and at start, with file:line:col and the key;
+ *   - outcomes per county: county-340421, allowed to Write only its own
+ *     verification topic, is refused (one line: user, Write, topic; nothing
+ *     written) when it verifies an alert of 340422, and records for its own.
  * Nothing here needs KAFKA_BOOTSTRAP.
  *
  *   itest_secure
  */
+#include "td_avro.h"
 #include "td_kafka.h"
 #include "td_proc.h"
 #include "td_test.h"
@@ -460,7 +464,7 @@ static const char *matchd_config(const char *name, const char *pw)
              "  medical_insurance: " PREFIX ".medical_insurance.settlements\n"
              "  civil_affairs: " PREFIX ".civil_affairs.events\n"
              "  human_resources: " PREFIX ".human_resources.events\n"
-             "  verifications: " PREFIX ".verifications\n"
+             "  verifications_prefix: " PREFIX ".verifications.\n"
              "  dlq_roster: " PREFIX ".dlq.roster\n"
              "  dlq_medical_insurance: " PREFIX ".dlq.medical_insurance\n"
              "  dlq_civil_affairs: " PREFIX ".dlq.civil_affairs\n"
@@ -759,6 +763,135 @@ static void test_password_file_mode(void)
     }
 }
 
+/* An ALERT of county (village in it) with id, written as admin. */
+static void alert_as_admin(const char *id, const char *village)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    td_avro_registry *reg = NULL;
+    const td_avro_schema *sch;
+    avro_value_t v;
+    td_avro_buf b = TD_AVRO_BUF_INIT;
+    td_error err = {0};
+    char dir[4200], json[8192], topic[64];
+    rd_kafka_vu_t vu[4];
+
+    snprintf(dir, sizeof(dir), "%s/schemas", td_test_source_root());
+    CU_ASSERT_FATAL(td_avro_registry_new(&reg) == 0);
+    CU_ASSERT_FATAL(td_avro_registry_load_dir(reg, dir, NULL, &err) == 0);
+    sch = td_avro_registry_find_name(reg, "cn.tuodi.Alert");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sch);
+    snprintf(json, sizeof(json),
+             "{\"alert_id\":\"%s\",\"kind\":\"ALERT\",\"rule_id\":\"dibao-tekun\","
+             "\"rule_version\":\"1\",\"rule_name\":\"申请低保\",\"risk_code\":{\"string\":"
+             "\"04\"},\"severity\":\"MEDIUM\",\"population\":\"ROSTER_MONITORED\","
+             "\"household_id\":{\"string\":\"H-%.6s\"},\"household_type\":null,"
+             "\"person_key\":null,\"person_name\":{\"string\":\"李四\"},"
+             "\"village_code\":{\"string\":\"%s\"},\"township_code\":{\"string\":\"%.9s\"},"
+             "\"county_code\":{\"string\":\"%.6s\"},\"grid_id\":null,"
+             "\"head_name\":{\"string\":\"张三\"},\"suggested_category\":null,"
+             "\"evidence\":[],\"evidence_count\":1,\"measure\":null,"
+             "\"raised_at\":\"2023-05-04T16:00:00Z\",\"visit_due_date\":\"2023-05-09\","
+             "\"procedure_due_date\":\"2023-06-30\",\"message\":\"【中】申请低保\","
+             "\"closure\":null,\"supersedes_alert_id\":null,\"source\":{\"department\":"
+             "\"RURAL_REVITALIZATION\",\"connector_instance\":\"tuodi-matchd@it\","
+             "\"record_id\":\"%s\",\"location\":null,\"row\":null}}",
+             id, village, village, village, village, id);
+    CU_ASSERT_FATAL(td_avro_schema_value_new(sch, &v, &err) == 0);
+    if (td_avro_value_from_json(sch, json, strlen(json), &v, &err) != 0)
+        fprintf(stderr, "alert json: %s\n", err.msg);
+    CU_ASSERT_FATAL(td_avro_encode(sch, &v, &b, &err) == 0);
+    avro_value_decref(&v);
+    snprintf(topic, sizeof(topic), PREFIX ".alerts.%.6s", village);
+    admin_props(&props);
+    CU_ASSERT_FATAL(td_kafka_producer_conf_new(NULL, NULL, &props, &conf, &err) == 0);
+    CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) == 0);
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = topic;
+    vu[1].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[1].u.mem.ptr = (void *)village;
+    vu[1].u.mem.size = strlen(village);
+    vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[2].u.mem.ptr = b.data;
+    vu[2].u.mem.size = b.len;
+    vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[3].u.i = RD_KAFKA_MSG_F_COPY;
+    CU_ASSERT_FATAL(rd_kafka_produceva(rk, vu, 4) == NULL);
+    CU_ASSERT_FATAL(rd_kafka_flush(rk, 30000) == 0);
+    td_kafka_destroy(rk);
+    td_kafka_props_clear(&props);
+    td_avro_buf_done(&b);
+    td_avro_registry_free(reg);
+}
+
+static int count_lines(const char *path)
+{
+    char *text = td_test_read_file(path, NULL);
+    int n = 0;
+    for (const char *p = text; p && *p; p++)
+        n += *p == '\n';
+    free(text);
+    return n;
+}
+
+/* Outcomes per county (docs/security.md): county-340421 may Write its own
+ * verification topic only (and read its queue). tuodictl verify for an
+ * alert of 340422 is refused with one line naming the user, Write and
+ * 340422's topic, and nothing is written there; for its own alert the
+ * outcome is recorded on its own topic. */
+static void test_county_outcomes(void)
+{
+    const char *own = PREFIX ".verifications.340421", *other = PREFIX ".verifications.340422";
+    const char *id21 = "2121212121212121212121212121212121212121212121212121212121212121";
+    const char *id22 = "2222222222222222222222222222222222222222222222222222222222222222";
+    const acl acls[] = {
+        {RD_KAFKA_RESOURCE_TOPIC, own, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "county-340421",
+         RD_KAFKA_ACL_OPERATION_WRITE},
+        /* what tuodictl needs to read its own queue */
+        {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".alerts.340421", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+         "county-340421", RD_KAFKA_ACL_OPERATION_READ},
+        {RD_KAFKA_RESOURCE_GROUP, "tuodictl-", RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
+         "county-340421", RD_KAFKA_ACL_OPERATION_READ},
+    };
+    const char *cfg = ctl_config("ctl-county-verify", "SASL_SSL", "county-340421",
+                                 pwfile("county-340421"), true);
+    char log[4200], want[512];
+    long before_other = count_as_admin(other, 1), before_own = count_as_admin(own, 1);
+    int64_t ms;
+
+    CU_ASSERT_FATAL(grant(acls, sizeof(acls) / sizeof(acls[0])) == 0);
+    alert_as_admin(id21, "340421100001");
+    alert_as_admin(id22, "340422100001");
+
+    /* another county's alert: refused before anything is read or sent */
+    snprintf(log, sizeof(log), "%s/ctl-verify-other.log", tmp);
+    CU_ASSERT_EQUAL(ctl(cfg, log, &ms, "verify", id22, "--county", "340422", "--outcome",
+                        "dismissed", "--reason", "收入稳定", "--verifier", "王五", "--reviewer",
+                        "赵六", NULL),
+                    1);
+    printf("\n    tuodictl verify for another county's alert: exit 1 after %.1f s",
+           ms / 1000.0);
+    CU_ASSERT(ms < REFUSED_BOUND_MS);
+    CU_ASSERT(log_has(log, "not authorised: user \"county-340421\" may not Write topic "
+                           PREFIX ".verifications.340422 (TOPIC_AUTHORIZATION_FAILED)"));
+    CU_ASSERT(log_has(log, "nothing was recorded"));
+    CU_ASSERT_EQUAL(count_lines(log), 1);
+    if (count_lines(log) != 1)
+        show_tail("tuodictl verify as county-340421 for 340422", log);
+    CU_ASSERT_EQUAL(count_as_admin(other, 1), before_other);
+
+    /* its own county's alert: recorded on its own topic */
+    snprintf(log, sizeof(log), "%s/ctl-verify-own.log", tmp);
+    CU_ASSERT_EQUAL(ctl(cfg, log, &ms, "verify", id21, "--county", "340421", "--outcome",
+                        "dismissed", "--reason", "收入稳定", "--verifier", "王五", "--reviewer",
+                        "赵六", NULL),
+                    0);
+    snprintf(want, sizeof(want), "recorded %s", own);
+    CU_ASSERT(log_has(log, want));
+    CU_ASSERT_EQUAL(count_as_admin(own, 1), before_own + 1);
+}
+
 static void add(void)
 {
     td_test_suite("secure", setup, teardown);
@@ -772,6 +905,7 @@ static void add(void)
     td_test_add("no ACL: refused, naming user, operation, topic", test_no_acl);
     td_test_add("no Write ACL: refused, naming user, Write, topic", test_no_write_acl);
     td_test_add("password file readable by others: refused", test_password_file_mode);
+    td_test_add("a county records outcomes for its own alerts only", test_county_outcomes);
 }
 
 int main(int argc, char **argv)
