@@ -120,6 +120,47 @@ static void test_clock_keys(void)
     free(dir);
 }
 
+/* Outcomes per county: the prefix of their topics; the old single-topic
+ * key and a prefix that is no topic name part are refused where they
+ * stand. */
+static void test_verifications_prefix(void)
+{
+    char *dir = td_test_tmpdir();
+    tdm_config cfg;
+    td_error err = {0};
+    char *p = write_tmp(dir, "m.yaml",
+                        "kafka: {bootstrap.servers: 'localhost:9092'}\n"
+                        "rules: r.yaml\n"
+                        "topics: {verifications_prefix: it.v.}\n");
+    memset(&cfg, 0, sizeof(cfg));
+    CU_ASSERT_EQUAL_FATAL(tdm_config_load(p, &cfg, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cfg.topics.verifications_prefix, "it.v.");
+    tdm_config_free(&cfg);
+    free(p);
+
+    p = write_tmp(dir, "old.yaml",
+                  "kafka: {bootstrap.servers: 'localhost:9092'}\n"
+                  "rules: r.yaml\n"
+                  "topics:\n  verifications: tuodi.verifications\n");
+    memset(&cfg, 0, sizeof(cfg));
+    CU_ASSERT_EQUAL(tdm_config_load(p, &cfg, &err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "old.yaml:4:3: unknown key \"verifications\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "did you mean \"verifications_prefix\"?"));
+    free(p);
+
+    p = write_tmp(dir, "bad.yaml",
+                  "kafka: {bootstrap.servers: 'localhost:9092'}\n"
+                  "rules: r.yaml\n"
+                  "topics:\n  verifications_prefix: \"a b(\"\n");
+    memset(&cfg, 0, sizeof(cfg));
+    CU_ASSERT_EQUAL(tdm_config_load(p, &cfg, &err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "bad.yaml:4:3: topics.verifications_prefix: use 1 "
+                                           "to 100 letters"));
+    free(p);
+    td_test_rmtree(dir);
+    free(dir);
+}
+
 /* --check-config (issue 11): as the unprivileged user when the tests run as
  * root. It checks state_dir, the schemas and the files Kafka's settings name,
  * not only the rules, lists every problem with the file:line:col of its key,
@@ -229,6 +270,7 @@ static void add_suites(void)
     TD_TEST(test_shipped_example);
     TD_TEST(test_clock_keys);
     TD_TEST(test_store_keys);
+    TD_TEST(test_verifications_prefix);
     TD_TEST(test_check_config);
     TD_TEST(test_reference_in_docs);
 }
