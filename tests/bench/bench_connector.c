@@ -6,9 +6,19 @@
  * librdkafka with the same producer settings, committing a transaction every
  * 10,000 rows as the connector does.
  *
- *   KAFKA_BOOTSTRAP=host:port bench_connector [ROWS]
- * Reports rates and their ratio; asserts nothing about time.
+ * On each bus of the run (bench_bus.h: the plaintext broker, and the secured
+ * one when TD_BENCH_SECURE_DIR is set) the same file goes through the
+ * baseline and the connector, REPEATS times, the buses' order alternating
+ * from one repeat to the next. On the secured bus the connector and its
+ * baseline run as connector-medical (SASL_SSL, PLAIN), with ACLs on this
+ * run's topics, transactional ids and the positions reader's group only.
+ *
+ *   KAFKA_BOOTSTRAP=host:port [TD_BENCH_SECURE_DIR=DIR] bench_connector [ROWS [REPEATS]]
+ *   (defaults 1000000 1)
+ * Reports rates, their ratios and the medians ("summary connector ..."
+ * lines); asserts nothing about time. Exit 1 if a pass fails.
  */
+#include "bench_bus.h"
 #include "td_kafka.h"
 #include "td_test.h"
 #include "td_time.h"
@@ -22,29 +32,44 @@
 #include <unistd.h>
 
 #define TXN_ROWS 10000
+#define MAX_REPEATS 20
+#define USER "connector-medical" /* the principal on the secured bus */
 
-static double baseline(const char *bootstrap, const char *path, const char *topic, long *rows)
+typedef struct figures {
+    double raw;  /* baseline rows/s */
+    double file; /* the connector's own rate, first row to end of file */
+    double wall; /* the connector's rows/s from spawn to the file finished */
+    /* CPU time per row (µs): the baseline's and the connector's own, and
+     * the broker's during each (-1: not known) */
+    double raw_cpu, raw_broker_cpu, conn_cpu, conn_broker_cpu;
+} figures;
+
+static double baseline(const bench_bus *bus, const char *path, const char *topic,
+                       const char *txid, long *rows, double *cpu)
 {
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *rk = NULL;
+    td_kafka_props props = {0};
     td_error err = {0};
     td_kafka_topic_spec spec = {.name = topic, .partitions = 3, .replication_factor = 1};
-    char *txid = td_test_unique("bench-raw");
     size_t len;
     char *text = td_test_read_file(path, &len), *p, *end;
     int64_t t0, t1;
     long n = 0;
 
-    if (!text || td_kafka_producer_conf_new(bootstrap, txid, NULL, &conf, &err) < 0 ||
+    if (!text || bench_bus_props(bus, USER, &props) < 0 ||
+        td_kafka_producer_conf_new(NULL, txid, &props, &conf, &err) < 0 ||
         td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) < 0 ||
         td_kafka_topics_ensure(rk, &spec, 1, 30000, &err) < 0 ||
         td_kafka_txn_init(rk, 30000, &err) < 0) {
-        fprintf(stderr, "baseline: %s\n", err.msg);
+        fprintf(stderr, "baseline (%s): %s\n", bus->name, err.msg);
         exit(1);
     }
+    td_kafka_props_clear(&props);
     p = strchr(text, '\n') + 1; /* skip the header */
     end = text + len;
     t0 = td_time_mono_us();
+    *cpu = bench_cpu_seconds(0);
     td_kafka_txn_begin(rk, &err);
     while (p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -59,83 +84,202 @@ static double baseline(const char *bootstrap, const char *path, const char *topi
         n++;
         if (n % TXN_ROWS == 0) {
             if (td_kafka_txn_commit(rk, 60000, &err) < 0 || td_kafka_txn_begin(rk, &err) < 0) {
-                fprintf(stderr, "baseline: %s\n", err.msg);
+                fprintf(stderr, "baseline (%s): %s\n", bus->name, err.msg);
                 exit(1);
             }
         }
         p += l + 1;
     }
     if (td_kafka_txn_commit(rk, 60000, &err) < 0) {
-        fprintf(stderr, "baseline: %s\n", err.msg);
+        fprintf(stderr, "baseline (%s): %s\n", bus->name, err.msg);
         exit(1);
     }
     t1 = td_time_mono_us();
+    *cpu = bench_cpu_seconds(0) - *cpu;
     td_kafka_destroy(rk);
     free(text);
-    free(txid);
     *rows = n;
     return (double)n * 1e6 / (double)(t1 - t0);
 }
 
+/* One pass on bus: the baseline, then the connector on a fresh spool
+ * holding data (a hard link) under a fresh instance and topics. */
+static int pass(const bench_bus *bus, const char *dir, const char *data, long nrows, int rep,
+                figures *f)
+{
+    char *prefix = td_test_unique("bench-conn");
+    char spool[4096], config[4096], logp[4096], path[4200], marker[4300];
+    char topic[300], txid[300], conn_txid[300];
+    char kafka[8192];
+    const char *names[1] = {"medical-bench.csv"};
+    const char *topics[] = {prefix, NULL}, *groups[] = {"tuodi-offsets-reader.", NULL};
+    const char *txids[] = {prefix, conn_txid, NULL};
+    long raw_rows = 0;
+    int64_t t0, t1;
+    double b0, b1;
+    pid_t pid, broker;
+    char *log, *at;
+    int r = -1;
+
+    snprintf(conn_txid, sizeof(conn_txid), "tuodi-connector.%s", prefix);
+    if (bench_bus_grant(bus, USER, topics, groups, txids) < 0)
+        goto out;
+    snprintf(topic, sizeof(topic), "%s.raw", prefix);
+    snprintf(txid, sizeof(txid), "%s.raw", prefix);
+    broker = bench_bus_broker_pid(bus);
+    b0 = bench_cpu_seconds(broker);
+    f->raw = baseline(bus, data, topic, txid, &raw_rows, &f->raw_cpu);
+    b1 = bench_cpu_seconds(broker);
+    f->raw_cpu *= 1e6 / (double)nrows;
+    f->raw_broker_cpu = broker > 0 && b0 >= 0 && b1 >= 0 ? (b1 - b0) * 1e6 / (double)nrows : -1;
+    if (raw_rows != nrows) {
+        fprintf(stderr, "bench_connector: the baseline produced %ld of %ld rows\n", raw_rows,
+                nrows);
+        goto out;
+    }
+
+    snprintf(spool, sizeof(spool), "%s/spool-%s-%d", dir, bus->name, rep);
+    snprintf(config, sizeof(config), "%s/c-%s-%d.yaml", dir, bus->name, rep);
+    snprintf(logp, sizeof(logp), "%s/c-%s-%d.log", dir, bus->name, rep);
+    snprintf(path, sizeof(path), "%s/%s", spool, names[0]);
+    snprintf(marker, sizeof(marker), "%s.done", path);
+    bench_bus_yaml(bus, USER, kafka, sizeof(kafka));
+    tdc_it_kafka_lines = kafka;
+    if (mkdir(spool, 0755) < 0 || link(data, path) < 0 || td_test_write_file(marker, "") < 0 ||
+        tdc_it_write_config(config, prefix, bus->bootstrap, spool, prefix, TXN_ROWS) < 0) {
+        fprintf(stderr, "bench_connector: cannot write the spool or config of %s\n", spool);
+        goto out;
+    }
+    tdc_it_kafka_lines = NULL;
+    t0 = td_time_mono_us();
+    b0 = bench_cpu_seconds(broker);
+    pid = tdc_it_spawn(config, logp);
+    if (!tdc_it_wait_finished(spool, names, 1, 600000)) {
+        char cmd[4400];
+        fprintf(stderr, "bench_connector: the file was not finished (%s); the log:\n", bus->name);
+        tdc_it_stop(pid, SIGKILL, 1000);
+        snprintf(cmd, sizeof(cmd), "tail -n 30 %s >&2", logp);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(no log)\n");
+        goto out;
+    }
+    t1 = td_time_mono_us();
+    b1 = bench_cpu_seconds(broker);
+    f->conn_cpu = bench_cpu_seconds(pid) * 1e6 / (double)nrows; /* with its start-up */
+    f->conn_broker_cpu = broker > 0 && b0 >= 0 && b1 >= 0 ? (b1 - b0) * 1e6 / (double)nrows : -1;
+    tdc_it_stop(pid, SIGTERM, 30000);
+    f->wall = (double)nrows * 1e6 / (double)(t1 - t0);
+    f->file = 0;
+    log = td_test_read_file(logp, NULL);
+    if (log && (at = strstr(log, " rejected, ")))
+        f->file = atof(at + strlen(" rejected, "));
+    free(log);
+    printf("repeat %d, %-9s: baseline raw librdkafka produce %8.0f rows/s; tuodi-connector "
+           "file %8.0f rows/s (%.2f of baseline), wall incl. start-up %8.0f rows/s\n",
+           rep + 1, bus->name, f->raw, f->file, f->file / f->raw, f->wall);
+    printf("repeat %d, %-9s: CPU per row: baseline %.2f us + broker %.2f us; tuodi-connector "
+           "%.2f us + broker %.2f us\n", rep + 1, bus->name, f->raw_cpu, f->raw_broker_cpu,
+           f->conn_cpu, f->conn_broker_cpu);
+    fflush(stdout);
+    r = 0;
+out:
+    tdc_it_kafka_lines = NULL;
+    free(prefix);
+    return r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of v[0..n) (sorts a copy). */
+static double median(const double *v, int n)
+{
+    double s[MAX_REPEATS];
+    memcpy(s, v, (size_t)n * sizeof(*v));
+    qsort(s, (size_t)n, sizeof(*s), cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
 int main(int argc, char **argv)
 {
-    const char *bootstrap = td_test_bootstrap();
-    long nrows = argc > 1 ? atol(argv[1]) : 1000000, raw_rows = 0;
-    char *dir = td_test_tmpdir(), *prefix = td_test_unique("bench-conn");
-    char spool[4096], config[4096], logp[4096], path[4200], topic[300];
-    const char *names[1] = {"medical-bench.csv"};
-    double raw, wall, file_rate = 0;
-    int64_t t0, t1;
-    pid_t pid;
-    char *log, *at;
+    long nrows = argc > 1 ? atol(argv[1]) : 1000000;
+    int repeats = argc > 2 ? atoi(argv[2]) : 1, nbus;
+    bench_bus bus[2];
+    char *dir = td_test_tmpdir(), datadir[4096], data[4200];
+    static figures fig[2][MAX_REPEATS];
+    double raw[2][MAX_REPEATS], file[2][MAX_REPEATS], ratio[MAX_REPEATS], raw_ratio[MAX_REPEATS];
+    int failures = 0;
 
-    snprintf(spool, sizeof(spool), "%s/spool", dir);
-    snprintf(config, sizeof(config), "%s/c.yaml", dir);
-    snprintf(logp, sizeof(logp), "%s/c.log", dir);
-    mkdir(spool, 0755);
-    if (tdc_it_write_medical(spool, names[0], 0, (int)nrows, 0, false) < 0 ||
-        tdc_it_write_config(config, prefix, bootstrap, spool, prefix, TXN_ROWS) < 0) {
+    nbus = bench_bus_list(bus);
+    if (nbus < 0 || !dir)
+        return 1;
+    if (nrows < 1 || nrows > TDC_IT_MAX_ROWS || repeats < 1 || repeats > MAX_REPEATS) {
+        fprintf(stderr, "bench_connector: ROWS 1..%d, REPEATS 1..%d\n", TDC_IT_MAX_ROWS,
+                MAX_REPEATS);
+        return 1;
+    }
+    snprintf(datadir, sizeof(datadir), "%s/data", dir);
+    snprintf(data, sizeof(data), "%s/medical-bench.csv", datadir);
+    if (mkdir(datadir, 0755) < 0 || tdc_it_write_medical(datadir, "medical-bench.csv", 0, (int)nrows, 0, false) < 0) {
         fprintf(stderr, "bench_connector: cannot write the fixture\n");
         return 1;
     }
-    /* the baseline reads the same file (moved later by the connector) */
-    snprintf(path, sizeof(path), "%s/%s", spool, names[0]);
-    {
-        char copy[4300];
-        snprintf(copy, sizeof(copy), "cp %s %s/raw.csv", path, dir);
-        if (system(copy) != 0)
-            return 1;
-        snprintf(path, sizeof(path), "%s/raw.csv", dir);
-    }
-    snprintf(topic, sizeof(topic), "%s.raw", prefix);
-    raw = baseline(bootstrap, path, topic, &raw_rows);
-
-    t0 = td_time_mono_us();
-    pid = tdc_it_spawn(config, logp);
-    if (!tdc_it_wait_finished(spool, names, 1, 600000)) {
-        fprintf(stderr, "bench_connector: the file was not finished\n");
-        tdc_it_stop(pid, SIGKILL, 1000);
+    printf("bench_connector: %ld rows of medical CSV, transactions of %d rows, %d repeat(s) "
+           "on %s%s\n", nrows, TXN_ROWS, repeats, nbus == 2 ? "the plaintext and the secured "
+           "broker (SASL_SSL, PLAIN, as " USER ")" : "the plaintext broker",
+           nbus == 2 ? "; the order alternates" : "");
+    fflush(stdout);
+    for (int rep = 0; rep < repeats; rep++)
+        for (int k = 0; k < nbus; k++) {
+            int b = nbus == 2 && rep % 2 ? 1 - k : k;
+            if (pass(&bus[b], dir, data, nrows, rep, &fig[b][rep]) < 0)
+                failures++;
+            raw[b][rep] = fig[b][rep].raw;
+            file[b][rep] = fig[b][rep].file;
+        }
+    if (failures) {
+        fprintf(stderr, "bench_connector: FAILED: %d pass(es) failed (files kept in %s)\n",
+                failures, dir);
+        free(dir);
         return 1;
     }
-    t1 = td_time_mono_us();
-    tdc_it_stop(pid, SIGTERM, 30000);
-    wall = (double)nrows * 1e6 / (double)(t1 - t0);
-    log = td_test_read_file(logp, NULL);
-    if (log && (at = strstr(log, " rejected, ")))
-        file_rate = atof(at + strlen(" rejected, "));
 
-    printf("bench_connector: %ld rows of medical CSV, transactions of %d rows\n", nrows, TXN_ROWS);
-    printf("baseline raw librdkafka produce:     %10.0f rows/s (%ld rows)\n", raw, raw_rows);
-    printf("tuodi-connector, file (first row to end): %10.0f rows/s (%.2f of baseline)\n",
-           file_rate, file_rate / raw);
-    printf("tuodi-connector, wall (incl. start-up):   %10.0f rows/s (%.2f of baseline)\n", wall,
-           wall / raw);
-    printf("targets: >= 100000 rows/s: %s; >= 0.5 of baseline: %s\n",
-           file_rate >= 100000 ? "met" : "NOT met", file_rate >= 0.5 * raw ? "met" : "NOT met");
-    free(log);
+    for (int b = 0; b < nbus; b++) {
+        double r = median(raw[b], repeats), c = median(file[b], repeats), cpu[4][MAX_REPEATS];
+        for (int i = 0; i < repeats; i++) {
+            cpu[0][i] = fig[b][i].conn_cpu;
+            cpu[1][i] = fig[b][i].conn_broker_cpu;
+            cpu[2][i] = fig[b][i].raw_cpu;
+            cpu[3][i] = fig[b][i].raw_broker_cpu;
+        }
+        printf("summary connector %s: tuodi-connector %.0f rows/s, baseline raw produce %.0f "
+               "rows/s, ratio to baseline %.2f (medians of %d)\n",
+               bus[b].name, c, r, c / r, repeats);
+        printf("summary connector %s CPU per row: tuodi-connector %.2f us + broker %.2f us; "
+               "baseline %.2f us + broker %.2f us (medians)\n", bus[b].name,
+               median(cpu[0], repeats), median(cpu[1], repeats), median(cpu[2], repeats),
+               median(cpu[3], repeats));
+        printf("targets (%s): >= 100000 rows/s: %s; >= 0.5 of baseline: %s\n", bus[b].name,
+               c >= 100000 ? "met" : "NOT met", c >= 0.5 * r ? "met" : "NOT met");
+    }
+    if (nbus == 2) {
+        char pairs[512] = "";
+        for (int i = 0; i < repeats; i++) {
+            ratio[i] = file[1][i] / file[0][i];
+            raw_ratio[i] = raw[1][i] / raw[0][i];
+            snprintf(pairs + strlen(pairs), sizeof(pairs) - strlen(pairs), "%s%.2f",
+                     i ? " " : "", ratio[i]);
+        }
+        printf("summary connector secured/plaintext: tuodi-connector %.2f (median of the "
+               "repeats' ratios: %s), baseline %.2f; target >= 0.8: %s\n",
+               median(ratio, repeats), pairs, median(raw_ratio, repeats),
+               median(ratio, repeats) >= 0.8 ? "met" : "NOT met");
+    }
     if (!getenv("TD_KEEP_TMP"))
         td_test_rmtree(dir);
     free(dir);
-    free(prefix);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 const char *tdc_it_id_column = "身份证号";
+const char *tdc_it_kafka_lines;
 
 static const char *const tdc_it_surnames[] = {"张", "王", "李", "赵", "刘", "陈", "杨", "黄"};
 
@@ -113,6 +114,7 @@ int tdc_it_write_config(const char *path, const char *instance, const char *boot
             "  transaction.timeout.ms: 30000\n"
             "  message.timeout.ms: 30000\n"
             "  reconnect.backoff.max.ms: 1000\n"
+            "%s"
             "topics:\n"
             "  records: %s.records\n"
             "  dlq: %s.dlq\n"
@@ -126,7 +128,8 @@ int tdc_it_write_config(const char *path, const char *instance, const char *boot
             "  max_records: %d\n"
             "  max_interval: 500ms\n"
             "  timeout: 10s\n",
-            instance, root ? root : ".", bootstrap, topic_prefix, topic_prefix, topic_prefix,
+            instance, root ? root : ".", bootstrap,
+            tdc_it_kafka_lines ? tdc_it_kafka_lines : "", topic_prefix, topic_prefix, topic_prefix,
             spool_dir, max_records);
     return fclose(f) == 0 ? 0 : -1;
 }

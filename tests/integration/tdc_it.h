@@ -27,6 +27,10 @@ void tdc_it_person_id(int f, int k, char out[19]);
  * (default 身份证号). */
 extern const char *tdc_it_id_column;
 
+/* Lines added to the kafka: section of the connector configs written next
+ * (each "  key: value\n"), or NULL (default): a benchmark's TLS and SASL. */
+extern const char *tdc_it_kafka_lines;
+
 /* Writes a connector config for a spool dir to path. */
 int tdc_it_write_config(const char *path, const char *instance, const char *bootstrap,
                         const char *spool_dir, const char *topic_prefix, int max_records);
