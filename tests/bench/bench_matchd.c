@@ -40,6 +40,7 @@
  *    p50, p99, max; every alert must arrive exactly once.
  * Rates are reported beside the baseline, never asserted.
  */
+#include "bench_bus.h"
 #include "bench_matchd_data.h"
 #include "td_avro.h"
 #include "td_kafka.h"
@@ -77,8 +78,14 @@
 /* transaction.max_records of matchd and of the baseline (argument 5) */
 static long txn_max_records = 10000; /* tuodi-matchd's default */
 
+/* The principals on the secured bus: tuodi-matchd and its baseline as
+ * matchd; the loaders, the offsets monitor and the alert readers, which
+ * stand for the departments and the counties, as admin. */
+#define USER_MATCHD "matchd"
+#define USER_HARNESS "admin"
+
 static struct bench {
-    const char *bootstrap;
+    const bench_bus *bus;
     char *dir;
     char prefix[64];
     char t_roster[128], t_med[128], t_civil[128], t_hr[128], t_ver[128], t_raw[128];
@@ -127,17 +134,19 @@ static int loader_emit(void *opaque, enum bmd_topic topic, const char *key, size
     return 0;
 }
 
-/* An idempotent producer (tuodi's defaults, linger.ms as given). */
-static rd_kafka_t *producer_new(const char *txid, const char *linger, void *dr_opaque)
+/* An idempotent producer (tuodi's defaults, linger.ms as given) as user. */
+static rd_kafka_t *producer_new(const char *user, const char *txid, const char *linger,
+                                void *dr_opaque)
 {
     td_kafka_props props = {0};
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *rk = NULL;
     td_error err = {0};
 
+    FATAL(bench_bus_props(B.bus, user, &props) == 0);
     if (linger)
         FATAL(td_kafka_props_add(&props, "linger.ms", linger, NULL) == 0);
-    if (td_kafka_producer_conf_new(B.bootstrap, txid, &props, &conf, &err) < 0)
+    if (td_kafka_producer_conf_new(NULL, txid, &props, &conf, &err) < 0)
         die("producer conf", &err);
     if (dr_opaque) {
         rd_kafka_conf_set_opaque(conf, dr_opaque);
@@ -195,18 +204,25 @@ static void create_topics(rd_kafka_t *rk)
 static void write_config(const char *path, int max_interval_ms, bool clock)
 {
     FILE *f = fopen(path, "w");
+    char kafka[8192];
     FATAL(f);
+    bench_bus_yaml(B.bus, USER_MATCHD, kafka, sizeof(kafka));
+    /* every topic under the run's prefix: the ACLs of the secured bus
+     * (bench_bus_grant) cover them */
     fprintf(f,
-            "kafka:\n  bootstrap.servers: %s\n"
+            "kafka:\n  bootstrap.servers: %s\n%s"
             "group_id: %s\nstate_dir: %s\nrules: %s\nschemas_dir: %s\nlog_level: info\n"
             "topics:\n  roster: %s\n  medical_insurance: %s\n  civil_affairs: %s\n"
             "  human_resources: %s\n  verifications_prefix: %s.verifications.\n"
             "  dlq_verifications: %s.dlq\n"
+            "  dlq_roster: %s.dlq.roster\n  dlq_medical_insurance: %s.dlq.medical\n"
+            "  dlq_civil_affairs: %s.dlq.civil\n  dlq_human_resources: %s.dlq.hr\n"
+            "  clock: %s.clock\n"
             "  alerts_prefix: %s\n  alert_partitions: %d\n  replication_factor: 1\n"
             "transaction:\n  max_records: %ld\n  max_interval: %dms\n",
-            B.bootstrap, B.prefix, B.state, B.rules, B.schemas, B.t_roster, B.t_med, B.t_civil,
-            B.t_hr, B.prefix, B.prefix, B.alert_prefix, ALERT_PARTITIONS, txn_max_records,
-            max_interval_ms);
+            B.bus->bootstrap, kafka, B.prefix, B.state, B.rules, B.schemas, B.t_roster, B.t_med,
+            B.t_civil, B.t_hr, B.prefix, B.prefix, B.prefix, B.prefix, B.prefix, B.prefix,
+            B.prefix, B.alert_prefix, ALERT_PARTITIONS, txn_max_records, max_interval_ms);
     if (clock)
         fprintf(f, "clock:\n  tick_interval: 0\n");
     FATAL(fclose(f) == 0);
@@ -216,14 +232,14 @@ static void write_config(const char *path, int max_interval_ms, bool clock)
  * matchd's --check-config accepts it (the section is being added). */
 static void make_config(const char *path, int max_interval_ms)
 {
-    static int probed = -1;
-    if (probed < 0) {
+    static int accepted = -1;
+    if (accepted < 0) {
         char cmd[9000];
         write_config(path, max_interval_ms, true);
         snprintf(cmd, sizeof(cmd), "%s --config %s --check-config >/dev/null 2>&1", B.bin, path);
-        B.clock_key = system(cmd) == 0;
-        probed = 1;
+        accepted = system(cmd) == 0;
     }
+    B.clock_key = accepted;
     write_config(path, max_interval_ms, B.clock_key);
 }
 
@@ -449,17 +465,18 @@ static bool group_done(rd_kafka_t *mon, const rd_kafka_topic_partition_list_t *e
     return done;
 }
 
-static rd_kafka_t *consumer_new(const char *group, bool eof)
+static rd_kafka_t *consumer_new(const char *user, const char *group, bool eof)
 {
     td_kafka_props props = {0};
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *c = NULL;
     td_error err = {0};
 
+    FATAL(bench_bus_props(B.bus, user, &props) == 0);
     if (eof)
         FATAL(td_kafka_props_add(&props, "enable.partition.eof", "true", NULL) == 0);
     FATAL(td_kafka_props_add(&props, "fetch.wait.max.ms", "10", NULL) == 0);
-    if (td_kafka_consumer_conf_new(B.bootstrap, group, &props, &conf, &err) < 0 ||
+    if (td_kafka_consumer_conf_new(NULL, group, &props, &conf, &err) < 0 ||
         td_kafka_new(RD_KAFKA_CONSUMER, conf, &c, &err) < 0)
         die("consumer", &err);
     td_kafka_props_clear(&props);
@@ -479,8 +496,8 @@ static double baseline(long total, long *ret_n, double *ret_secs)
 
     snprintf(group, sizeof(group), "%s.raw", B.prefix);
     snprintf(txid, sizeof(txid), "%s.raw", B.prefix);
-    c = consumer_new(group, false);
-    p = producer_new(txid, NULL, NULL);
+    c = consumer_new(USER_MATCHD, group, false);
+    p = producer_new(USER_MATCHD, txid, NULL, NULL);
     if (td_kafka_txn_init(p, 60000, &err) < 0)
         die("baseline init", &err);
     rd_kafka_topic_partition_list_add(sub, B.t_med, RD_KAFKA_PARTITION_UA);
@@ -573,7 +590,7 @@ static void reader_open(reader *r)
 
     memset(r, 0, sizeof(*r));
     snprintf(group, sizeof(group), "%s.reader", B.prefix);
-    r->c = consumer_new(group, true);
+    r->c = consumer_new(USER_HARNESS, group, true);
     if (td_avro_decoder_new(B.reg, td_avro_registry_find_name(B.reg, "cn.tuodi.Alert"), &r->dec,
                             &err) < 0)
         die("decoder", &err);
@@ -703,12 +720,22 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int main(int argc, char **argv)
+/* What main compares between the buses. */
+typedef struct result {
+    double roster_rate;       /* persons/s, run 1 */
+    double matchd_rate;       /* records/s, run 2 */
+    double raw_rate;          /* the baseline's records/s */
+    double matchd_cpu;        /* tuodi-matchd's CPU per record (µs), run 2 */
+    double broker_cpu;        /* the broker's CPU per record (µs) during run 2, -1 unknown */
+    double raw_broker_cpu;    /* the same during the baseline */
+    double p50_ms, p99_ms;    /* latency, run 3 */
+} result;
+
+/* The whole benchmark on bus: its own topics, state and work directory.
+ * Returns the number of failed checks. */
+static int bench_on(const bench_bus *bus, long persons, long records, long lat_rate,
+                    long lat_secs, result *res)
 {
-    long persons = argc > 1 ? atol(argv[1]) : 1000000;
-    long records = argc > 2 ? atol(argv[2]) : 1000000;
-    long lat_rate = argc > 3 ? atol(argv[3]) : 1000;
-    long lat_secs = argc > 4 ? atol(argv[4]) : 30;
     const char *src = getenv("TD_SOURCE_ROOT") ? getenv("TD_SOURCE_ROOT") : ".";
     const char *build = getenv("TD_BUILD_ROOT") ? getenv("TD_BUILD_ROOT") : "build";
     char config[4300], *uniq;
@@ -730,13 +757,11 @@ int main(int argc, char **argv)
     int failures = 0;
     bool ready_note = false;
 
-    B.bootstrap = td_test_bootstrap();
-    if (!B.bootstrap)
-        return 1;
-    if (argc > 5)
-        txn_max_records = atol(argv[5]);
-    FATAL(lat_rate > 0 && lat_secs > 0 && lat_rate <= 100000);
-    FATAL(txn_max_records >= 1 && txn_max_records <= 10000000);
+    pid_t broker = bench_bus_broker_pid(bus);
+    double bcpu0, bcpu1;
+
+    memset(&B, 0, sizeof(B));
+    B.bus = bus;
     B.dir = td_test_tmpdir();
     FATAL(B.dir);
     uniq = td_test_unique("bench-mtd");
@@ -749,6 +774,12 @@ int main(int argc, char **argv)
     snprintf(B.t_ver, sizeof(B.t_ver), "%s.verifications.340421", B.prefix);
     snprintf(B.t_raw, sizeof(B.t_raw), "%s.raw", B.prefix);
     snprintf(B.alert_prefix, sizeof(B.alert_prefix), "%s.alerts.", B.prefix);
+    {
+        char tx[200];
+        const char *prefixes[] = {B.prefix, NULL}, *txids[] = {tx, B.prefix, NULL};
+        snprintf(tx, sizeof(tx), "tuodi-matchd.%s", B.prefix);
+        FATAL(bench_bus_grant(bus, USER_MATCHD, prefixes, prefixes, txids) == 0);
+    }
     for (int i = 0; i < BMD_COUNTIES; i++)
         snprintf(B.t_alerts[i], sizeof(B.t_alerts[i]), "%s%s", B.alert_prefix, bmd_counties[i]);
     snprintf(B.t_alerts[BMD_COUNTIES], sizeof(B.t_alerts[0]), "%sunrouted", B.alert_prefix);
@@ -767,7 +798,7 @@ int main(int argc, char **argv)
 
     /* 1. the roster, and matchd on it alone */
     memset(&ld, 0, sizeof(ld));
-    ld.rk = producer_new(NULL, NULL, &ld);
+    ld.rk = producer_new(USER_HARNESS, NULL, NULL, &ld);
     ld.topics[BMD_ROSTER] = B.t_roster;
     ld.topics[BMD_MEDICAL] = B.t_med;
     ld.topics[BMD_CIVIL] = B.t_civil;
@@ -823,17 +854,22 @@ int main(int argc, char **argv)
             dept_total, t_dept_load, ex.alerts);
 
     /* 3. the baseline */
+    bcpu0 = bench_cpu_seconds(broker);
     raw_rate = baseline(dept_total, &raw_n, &raw_secs);
+    bcpu1 = bench_cpu_seconds(broker);
+    res->raw_broker_cpu =
+        broker > 0 && bcpu0 >= 0 && bcpu1 >= 0 ? (bcpu1 - bcpu0) * 1e6 / (double)raw_n : -1;
     fprintf(stderr, "baseline: %ld records in %.2f s\n", raw_n, raw_secs);
 
     /* 4. matchd through the same records */
     {
         char group[200];
         snprintf(group, sizeof(group), "%s", B.prefix);
-        mon = consumer_new(group, false);
+        mon = consumer_new(USER_HARNESS, group, false);
     }
     run_spawn(&r2, config, "run2");
     run_wait_ready(&r2);
+    bcpu0 = bench_cpu_seconds(broker);
     for (;;) {
         run_check_alive(&r2);
         if (group_done(mon, ends))
@@ -843,6 +879,9 @@ int main(int argc, char **argv)
         usleep(50000);
     }
     t_end = td_time_mono_us();
+    bcpu1 = bench_cpu_seconds(broker);
+    res->broker_cpu =
+        broker > 0 && bcpu0 >= 0 && bcpu1 >= 0 ? (bcpu1 - bcpu0) * 1e6 / (double)dept_total : -1;
     mem_end = proc_memory(r2.pid);
     matchd_secs = secs(t_end - r2.ready_us);
     matchd_rate = (double)dept_total / matchd_secs;
@@ -891,7 +930,7 @@ int main(int argc, char **argv)
         long nlat = lat_rate * lat_secs, got = 0, dup = 0, lost;
         int64_t *sent = calloc((size_t)nlat, sizeof(int64_t));
         int64_t *lat = calloc((size_t)nlat, sizeof(int64_t));
-        rd_kafka_t *p = producer_new(NULL, "1", NULL);
+        rd_kafka_t *p = producer_new(USER_HARNESS, NULL, "1", NULL);
         td_avro_buf b = TD_AVRO_BUF_INIT;
         char key[32];
         long produced = 0;
@@ -952,8 +991,10 @@ int main(int argc, char **argv)
             failures++;
         }
 
-        printf("\n== tuodi-matchd benchmark (%ld roster persons, %ld department records) ==\n",
-               persons, dept_total);
+        printf("\n== tuodi-matchd benchmark, %s broker%s (%ld roster persons, %ld department "
+               "records) ==\n", bus->name,
+               bench_bus_secured(bus) ? " (SASL_SSL, PLAIN; matchd and its baseline as "
+               USER_MATCHD ", with ACLs)" : "", persons, dept_total);
         printf("data: roster %ld households produced in %.1f s; department records "
                "(%ld medical, %ld civil affairs; %ld alerts expected) in %.1f s\n",
                ld.sent > 0 ? (persons + 2) / 3 : 0, t_roster_load, ex.medical_records,
@@ -997,6 +1038,15 @@ int main(int argc, char **argv)
                "alert read (read_committed): p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
                LAT_MAX_INTERVAL_MS, nlat, lat_rate, (double)lat[nlat / 2] / 1000.0,
                (double)lat[(nlat * 99) / 100] / 1000.0, (double)lat[nlat - 1] / 1000.0);
+        if (res->broker_cpu >= 0)
+            printf("broker CPU per record: %.2f us during matchd's run 2, %.2f us during the "
+                   "baseline\n", res->broker_cpu, res->raw_broker_cpu);
+        res->roster_rate = (double)persons / secs(r1.ready_us - r1.spawned_us);
+        res->matchd_rate = matchd_rate;
+        res->raw_rate = raw_rate;
+        res->matchd_cpu = r2.cpu_s * 1e6 / (double)dept_total;
+        res->p50_ms = (double)lat[nlat / 2] / 1000.0;
+        res->p99_ms = (double)lat[(nlat * 99) / 100] / 1000.0;
         printf("targets: >= 50000 records/s: %s; >= 0.5 of baseline: %s; p99 < 1 s: %s\n",
                matchd_rate >= 50000 ? "met" : "NOT met",
                matchd_rate >= 0.5 * raw_rate ? "met" : "NOT met",
@@ -1014,9 +1064,51 @@ int main(int argc, char **argv)
     bmd_gen_free(gen);
     td_avro_registry_free(B.reg);
     if (failures)
-        fprintf(stderr, "bench_matchd: FAILED (logs kept in %s)\n", B.dir);
+        fprintf(stderr, "bench_matchd: FAILED on the %s broker (logs kept in %s)\n", bus->name,
+                B.dir);
     else if (!getenv("TD_KEEP_TMP"))
         td_test_rmtree(B.dir);
     free(B.dir);
+    fflush(stdout);
+    return failures;
+}
+
+int main(int argc, char **argv)
+{
+    long persons = argc > 1 ? atol(argv[1]) : 1000000;
+    long records = argc > 2 ? atol(argv[2]) : 1000000;
+    long lat_rate = argc > 3 ? atol(argv[3]) : 1000;
+    long lat_secs = argc > 4 ? atol(argv[4]) : 30;
+    bench_bus bus[2];
+    result res[2];
+    int nbus = bench_bus_list(bus), failures = 0;
+
+    if (nbus < 0)
+        return 1;
+    if (argc > 5)
+        txn_max_records = atol(argv[5]);
+    FATAL(lat_rate > 0 && lat_secs > 0 && lat_rate <= 100000);
+    FATAL(txn_max_records >= 1 && txn_max_records <= 10000000);
+    memset(res, 0, sizeof(res));
+    /* the same data on each bus (bmd_gen is deterministic) */
+    for (int b = 0; b < nbus; b++)
+        failures += bench_on(&bus[b], persons, records, lat_rate, lat_secs, &res[b]);
+    printf("\n");
+    for (int b = 0; b < nbus; b++)
+        printf("summary matchd %s: tuodi-matchd %.0f records/s, baseline raw consume-produce "
+               "%.0f records/s, ratio to baseline %.2f; CPU per record: matchd %.2f us, broker "
+               "%.2f us (baseline: broker %.2f us); roster load %.0f persons/s; latency p50 %.1f "
+               "ms, p99 %.1f ms\n",
+               bus[b].name, res[b].matchd_rate, res[b].raw_rate,
+               res[b].matchd_rate / res[b].raw_rate, res[b].matchd_cpu, res[b].broker_cpu,
+               res[b].raw_broker_cpu, res[b].roster_rate, res[b].p50_ms, res[b].p99_ms);
+    if (nbus == 2) {
+        double ratio = res[1].matchd_rate / res[0].matchd_rate;
+        printf("summary matchd secured/plaintext: tuodi-matchd %.2f, baseline %.2f, roster load "
+               "%.2f; target >= 0.8: %s\n", ratio, res[1].raw_rate / res[0].raw_rate,
+               res[1].roster_rate / res[0].roster_rate, ratio >= 0.8 ? "met" : "NOT met");
+    }
+    if (failures)
+        fprintf(stderr, "bench_matchd: FAILED: %d check(s)\n", failures);
     return failures ? 1 : 0;
 }
