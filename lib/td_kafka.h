@@ -165,7 +165,8 @@ void td_kafka_conf_set_logging(rd_kafka_conf_t *conf);
  *  1. defaults: bootstrap.servers = bootstrap (if not NULL), linger.ms=20,
  *     batch.size=1000000, compression.type=lz4, log.connection.close=false,
  *     reconnect.backoff.max.ms=2000 and socket.connection.setup.timeout.ms=
- *     10000 (a crashed broker's successor is found sooner: see td_kafka.c);
+ *     10000 (a crashed broker's successor is found sooner: see td_kafka.c),
+ *     socket.nagle.disable=true (no delayed TLS records: see td_kafka.c);
  *  2. the user's props (may override every default);
  *  3. invariants: enable.idempotence=true, acks=all, partitioner=
  *     murmur2_random (Java's default partitioner, so that keys land where
@@ -187,7 +188,7 @@ int td_kafka_producer_conf_new(const char *bootstrap, const char *transactional_
  *  1. defaults: bootstrap.servers = bootstrap (if not NULL),
  *     auto.offset.reset=earliest, partition.assignment.strategy=roundrobin,
  *     log.connection.close=false, reconnect.backoff.max.ms=2000,
- *     socket.connection.setup.timeout.ms=10000;
+ *     socket.connection.setup.timeout.ms=10000, socket.nagle.disable=true;
  *  2. the user's props;
  *  3. invariants: group.id = group_id (required), isolation.level=
  *     read_committed, enable.auto.commit=false (offsets are committed only
