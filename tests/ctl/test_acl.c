@@ -139,9 +139,14 @@ static void test_shipped_policy(void)
     CU_ASSERT_FATAL(nshipped > 100);
     CU_ASSERT(shipped_policy.ncounties == 7);
     for (size_t i = 0; i < nshipped; i++) {
-        /* nobody but the admin creates, deletes or alters anything */
-        CU_ASSERT(shipped[i].op != 2 && shipped[i].op != CREATE && shipped[i].op != 6 &&
-                  shipped[i].op != 7 && shipped[i].op != 11);
+        /* nobody but the admin deletes or alters anything; only matchd
+         * creates, only its own topics */
+        CU_ASSERT(shipped[i].op != 2 && shipped[i].op != 6 && shipped[i].op != 7 &&
+                  shipped[i].op != 11);
+        if (shipped[i].op == CREATE)
+            CU_ASSERT(strcmp(shipped[i].principal, "User:matchd") == 0 &&
+                      strcmp(shipped[i].name, "tuodi.matchd.") == 0 &&
+                      shipped[i].pattern == TDT_ACL_PREFIXED);
         CU_ASSERT(strcmp(shipped[i].host, "*") == 0);
         CU_ASSERT(strcmp(shipped[i].principal, "User:admin") != 0);
     }
@@ -189,6 +194,8 @@ static void test_shipped_policy(void)
     CU_ASSERT(may("matchd", READ, T, "tuodi.verifications.340422"));
     CU_ASSERT(!may("matchd", WRITE, T, "tuodi.verifications.340422"));
     CU_ASSERT(!may("matchd", WRITE, T, "tuodi.connect.offsets.medical"));
+    CU_ASSERT(may("matchd", CREATE, T, "tuodi.matchd.tuodi-matchd.clock"));
+    CU_ASSERT(!may("matchd", CREATE, T, "tuodi.alerts.340421"));
     for (size_t c = 0; c < shipped_policy.ncounties; c++) {
         const char *county = shipped_policy.counties[c];
         snprintf(user, sizeof(user), "county-%s", county);
