@@ -1008,7 +1008,16 @@ static void tdc_reload(tdc_connector *c)
     tdc_source_free(c->src);
     c->ds = ds;
     c->src = src;
-    /* kafka settings take effect at the next start; the rest now */
+    /* kafka settings take effect at the next start; the rest now. Say so
+     * when they changed (a rotated password file, a new CA): the key, never
+     * the value. */
+    {
+        const char *k = td_kafka_props_changed(&c->cfg.kafka, &ncfg.kafka);
+        if (k)
+            td_log_warning("reload: kafka.%s changed: the kafka: settings take effect only "
+                           "at the next start (systemctl restart the unit; nothing is lost "
+                           "or repeated)", k);
+    }
     td_kafka_props_clear(&ncfg.kafka);
     ncfg.kafka = c->cfg.kafka;
     memset(&c->cfg.kafka, 0, sizeof(c->cfg.kafka));

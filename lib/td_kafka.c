@@ -160,6 +160,20 @@ const td_kafka_prop *td_kafka_props_find(const td_kafka_props *p, const char *ke
     return i == SIZE_MAX ? NULL : &p->v[i];
 }
 
+const char *td_kafka_props_changed(const td_kafka_props *a, const td_kafka_props *b)
+{
+    size_t na = a ? a->n : 0, nb = b ? b->n : 0;
+    for (size_t i = 0; i < na; i++) {
+        const td_kafka_prop *o = td_kafka_props_find(b, a->v[i].key);
+        if (!o || strcmp(o->value, a->v[i].value) != 0)
+            return a->v[i].key;
+    }
+    for (size_t i = 0; i < nb; i++)
+        if (!td_kafka_props_find(a, b->v[i].key))
+            return b->v[i].key;
+    return NULL;
+}
+
 bool td_kafka_key_is_secret(const char *key)
 {
     if (!key)

@@ -69,6 +69,10 @@ int td_kafka_props_add(td_kafka_props *p, const char *key, const char *value,
 /* The prop with exactly this key, or NULL. The pointer is valid until p is
  * next changed. */
 const td_kafka_prop *td_kafka_props_find(const td_kafka_props *p, const char *key);
+/* The first key whose value differs between a and b (or that only one
+ * has), or NULL when they hold the same settings (order aside). For a
+ * reload to say which setting waits for a restart; never show the value. */
+const char *td_kafka_props_changed(const td_kafka_props *a, const td_kafka_props *b);
 
 /* True for keys whose values must never be echoed: those containing
  * "password", "secret" or "key" (ssl.key.password, sasl.password,

@@ -237,11 +237,20 @@ static void test_reload(void)
     CU_ASSERT(log_has(&fx, "unknown key \"unknown_key\"", 1000));
     CU_ASSERT_EQUAL(waitpid(pid, &st, WNOHANG), 0);
 
-    /* a good file with another column name for the identity number */
-    snprintf(text, sizeof(text), "%smapping:\n  columns:\n    person_key: 证件号\n", base);
+    /* a good file with another column name for the identity number, and a
+     * kafka: setting changed (as a rotated password would): the rest is
+     * swapped in, and the log says the kafka: change waits for a restart */
+    {
+        char *k = strstr(base, "kafka:\n");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+        snprintf(text, sizeof(text), "%.*skafka:\n  client.id: tuodi-reloaded\n%s"
+                 "mapping:\n  columns:\n    person_key: 证件号\n", (int)(k - base), base, k + 7);
+    }
     CU_ASSERT_EQUAL(td_test_write_file(fx.config, text), 0);
     kill(pid, SIGHUP);
     CU_ASSERT(log_has(&fx, "reloaded", 10000));
+    CU_ASSERT(log_has(&fx, "reload: kafka.client.id changed: the kafka: settings take effect "
+                           "only at the next start", 1000));
     tdc_it_id_column = "证件号";
     CU_ASSERT(tdc_it_write_medical(fx.spool, f.names[1], 1, f.rows[1], 0, false) == 0);
     tdc_it_id_column = "身份证号";

@@ -594,12 +594,36 @@ static void test_refusals(void)
     td_kafka_props_clear(&props);
 }
 
+/* A reload names the first kafka: setting that changed (it waits for a
+ * restart), whatever the order; nothing when they are the same. */
+static void test_props_changed(void)
+{
+    td_kafka_props a = {0}, b = {0};
+    CU_ASSERT_PTR_NULL(td_kafka_props_changed(&a, &b));
+    CU_ASSERT_PTR_NULL(td_kafka_props_changed(NULL, NULL));
+    CU_ASSERT_FATAL(td_kafka_props_add(&a, "bootstrap.servers", "k:9093", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(&a, "sasl.password", "old", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(&b, "sasl.password", "old", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(&b, "bootstrap.servers", "k:9093", NULL) == 0);
+    CU_ASSERT_PTR_NULL(td_kafka_props_changed(&a, &b));
+    CU_ASSERT_FATAL(td_kafka_props_add(&b, "sasl.password", "new", NULL) == 0);
+    CU_ASSERT_STRING_EQUAL(td_kafka_props_changed(&a, &b), "sasl.password");
+    CU_ASSERT_FATAL(td_kafka_props_add(&b, "sasl.password", "old", NULL) == 0);
+    CU_ASSERT_FATAL(td_kafka_props_add(&b, "ssl.ca.location", "/etc/tuodi/ca.pem", NULL) == 0);
+    CU_ASSERT_STRING_EQUAL(td_kafka_props_changed(&a, &b), "ssl.ca.location");
+    CU_ASSERT_STRING_EQUAL(td_kafka_props_changed(&b, &a), "ssl.ca.location");
+    CU_ASSERT_STRING_EQUAL(td_kafka_props_changed(&a, NULL), "bootstrap.servers");
+    td_kafka_props_clear(&a);
+    td_kafka_props_clear(&b);
+}
+
 static void add_suites(void)
 {
     td_test_suite("kafka_props", NULL, NULL);
     TD_TEST(test_props_add_replace_clear);
     TD_TEST(test_props_bad_arguments);
     TD_TEST(test_secret_keys);
+    TD_TEST(test_props_changed);
 
     td_test_suite("kafka_conf_apply", NULL, NULL);
     TD_TEST(test_apply_accepts_good_keys);
