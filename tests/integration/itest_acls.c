@@ -339,6 +339,54 @@ static void test_keep(void)
     CU_ASSERT_EQUAL(count_acls("User:other-app"), 0);
 }
 
+/* CA rotation (docs/security.md): while the brokers move to a new CA,
+ * clients trust both, one file holding the two certificates. A bundle of a
+ * new CA and the brokers' CA works for librdkafka (tuodictl alerts) and for
+ * tdt_kwire (acls apply); the new CA alone is refused as not trusted. */
+static void test_ca_bundle(void)
+{
+    char cmd[16384], bundle[4200], only[4200];
+    const char *log;
+    int64_t ms;
+
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout new-ca.key "
+             "-out new-ca.pem -days 2 -subj /CN=tuodi-new-ca >openssl.log 2>&1 && "
+             "cat new-ca.pem %s/tls/ca.pem >bundle.pem",
+             tdsec_tmp, tdsec_kdir);
+    CU_ASSERT_FATAL(system(cmd) == 0);
+    snprintf(bundle, sizeof(bundle), "%s/bundle.pem", tdsec_tmp);
+    snprintf(only, sizeof(only), "%s/new-ca.pem", tdsec_tmp);
+
+    /* the kafka: section with ssl.ca.location last, replaced */
+    for (int k = 0; k < 2; k++) {
+        const char *ca = k == 0 ? bundle : only;
+        char kafka[4096], text[16384], path[4200], *at;
+        tdsec_it_kafka_yaml(kafka, sizeof(kafka), "SASL_SSL", "county-340421",
+                            tdsec_it_pwfile("county-340421"), true);
+        at = strstr(kafka, "  ssl.ca.location: ");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+        snprintf(at, sizeof(kafka) - (size_t)(at - kafka), "  ssl.ca.location: %s\n", ca);
+        snprintf(path, sizeof(path), "%s/ctl-ca-%d.yaml", tdsec_tmp, k);
+        snprintf(text, sizeof(text),
+                 "%sschemas_dir: %s/schemas\nplaces: %s/deploy/data/huainan-divisions.csv\n"
+                 "acls_file: %s/deploy/acls.yaml\ntopic_prefix: acl\ntimeout: 20s\n",
+                 kafka, td_test_source_root(), td_test_source_root(), td_test_source_root());
+        CU_ASSERT_FATAL(td_test_write_file(path, text) == 0);
+        log = logpath(k == 0 ? "ca-bundle" : "ca-new-only");
+        CU_ASSERT_EQUAL(tdsec_it_ctl(path, log, &ms, "alerts", "--county", "340421", NULL),
+                        k == 0 ? 0 : 1);
+        if (k == 1)
+            CU_ASSERT(tdsec_it_log_has(log, "the brokers' TLS certificate is not trusted"));
+        /* tdt_kwire: the county is refused by the brokers' ACLs, so it got
+         * through TLS with the bundle; with the new CA alone, TLS fails */
+        log = logpath(k == 0 ? "ca-bundle-acls" : "ca-new-only-acls");
+        CU_ASSERT_EQUAL(tdsec_it_ctl(path, log, &ms, "acls", "apply", "--dry-run", NULL), 1);
+        CU_ASSERT(tdsec_it_log_has(log, k == 0 ? "CLUSTER_AUTHORIZATION_FAILED"
+                                               : "the brokers' TLS certificate is not trusted"));
+    }
+}
+
 static void add(void)
 {
     td_test_suite("acls", setup, teardown);
@@ -349,6 +397,7 @@ static void add(void)
     td_test_add("deny paths under the policy", test_deny_under_policy);
     td_test_add("a stray ACL: works until apply removes it", test_stray_removed);
     td_test_add("keep: a kept user's ACLs stay", test_keep);
+    td_test_add("CA rotation: a bundle of old and new CA", test_ca_bundle);
 }
 
 int main(int argc, char **argv)
