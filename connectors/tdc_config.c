@@ -16,8 +16,10 @@ static const td_cfg_entry tdc_topics_table[] = {
                   "Topic for the dataset's records (default: the dataset's, e.g. tuodi.medical_insurance.settlements)"),
     TD_CFG_STRING("dlq", tdc_topics_config, dlq, NULL,
                   "Dead-letter topic for rejected rows (default: tuodi.dlq.<dataset>)"),
-    TD_CFG_STRING("offsets", tdc_topics_config, offsets, "tuodi.connect.offsets",
-                  "Compacted topic holding every connector's source position"),
+    TD_CFG_STRING("offsets", tdc_topics_config, offsets, NULL,
+                  "Compacted topic of this instance's source positions (default: "
+                  "tuodi.connect.offsets.<instance>, one per instance so that ACLs keep "
+                  "departments apart)"),
     TD_CFG_BOOL("create", tdc_topics_config, create, "true",
                 "Create missing topics at start (the offsets topic compacted)"),
     TD_CFG_INT("partitions", tdc_topics_config, partitions, "6", 1, 10000,
@@ -127,10 +129,16 @@ int tdc_config_load(const char *path, tdc_config *cfg, td_error *err)
     if (tdc_config_default(&cfg->topics.records, "%s",
                            tdc_dataset_default_topic((tdc_dataset_kind)cfg->dataset)) < 0 ||
         tdc_config_default(&cfg->topics.dlq, "tuodi.dlq.%s",
-                           tdc_dataset_kind_names[cfg->dataset]) < 0) {
+                           tdc_dataset_kind_names[cfg->dataset]) < 0 ||
+        tdc_config_default(&cfg->topics.offsets, TDC_OFFSETS_TOPIC_PREFIX "%s",
+                           cfg->instance) < 0) {
         r = td_error_set(err, -ENOMEM, "out of memory");
         goto fail;
     }
+    cfg->offsets_default = strncmp(cfg->topics.offsets, TDC_OFFSETS_TOPIC_PREFIX,
+                                   strlen(TDC_OFFSETS_TOPIC_PREFIX)) == 0 &&
+                           strcmp(cfg->topics.offsets + strlen(TDC_OFFSETS_TOPIC_PREFIX),
+                                  cfg->instance) == 0;
     return 0;
 fail:
     tdc_config_free(cfg);
@@ -143,4 +151,5 @@ void tdc_config_free(tdc_config *cfg)
         return;
     td_config_free(tdc_config_table, cfg);
     cfg->use_postgres = false;
+    cfg->offsets_default = false;
 }

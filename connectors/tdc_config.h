@@ -15,10 +15,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The default positions topic is this followed by the instance name
+ * (tuodi.connect.offsets.medical): one topic per instance, so that a
+ * department's Kafka principal can be allowed to write its own positions
+ * and no other's (an ACL names a topic, not a key). */
+#define TDC_OFFSETS_TOPIC_PREFIX "tuodi.connect.offsets."
+/* The one positions topic all instances shared before (keys
+ * "<instance>/<source id>"); read once at start to take a position over
+ * (docs/connector.md, "Positions"). */
+#define TDC_OFFSETS_TOPIC_SHARED "tuodi.connect.offsets"
+
 typedef struct tdc_topics_config {
     char *records;   /* default: the dataset's topic */
     char *dlq;       /* default: tuodi.dlq.<dataset> */
-    char *offsets;   /* default: tuodi.connect.offsets */
+    char *offsets;   /* default: tuodi.connect.offsets.<instance> */
     bool create;     /* create missing topics at start */
     int64_t partitions;
     int64_t replication_factor;
@@ -49,13 +59,15 @@ typedef struct tdc_config {
     tdc_txn_config transaction;
     /* derived by tdc_config_load(), not from the file */
     bool use_postgres;
+    bool offsets_default; /* topics.offsets is the default name, written or not */
 } tdc_config;
 
 extern const td_cfg_entry tdc_config_table[];
 
 /* Loads and validates path into cfg (zeroed by the caller). Beyond the
  * table: exactly one of source.spooldir / source.postgres; an instance name
- * without '/'; topic defaults from the dataset. 0 or -errno with every
+ * without '/'; topic defaults from the dataset and, for topics.offsets,
+ * from the instance (offsets_default: it is that name). 0 or -errno with every
  * problem in err. Free with tdc_config_free(). */
 int tdc_config_load(const char *path, tdc_config *cfg, td_error *err);
 void tdc_config_free(tdc_config *cfg);

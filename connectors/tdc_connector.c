@@ -129,6 +129,18 @@ static int tdc_produce(tdc_connector *c, const char *topic, const char *key, siz
     return td_error_set(&c->sink_err, -EIO, "producing to %s: %s", topic, rd_kafka_err2str(e));
 }
 
+/* The source id ("spooldir", "postgres:<table>") and the position's key
+ * "<instance>/<source id>" of cfg. */
+static void tdc_position_key(const tdc_config *cfg, char *source_id, size_t source_size,
+                             char *key, size_t key_size)
+{
+    if (cfg->use_postgres)
+        snprintf(source_id, source_size, "postgres:%s", cfg->source.postgres.table);
+    else
+        snprintf(source_id, source_size, "spooldir");
+    snprintf(key, key_size, "%s/%s", cfg->instance, source_id);
+}
+
 /* The longest prefix of s[0..n) that ends on a UTF-8 character boundary
  * (for bytes that are not UTF-8: at most 3 bytes shorter than n). */
 static size_t tdc_utf8_cut(const char *s, size_t len, size_t n)
@@ -317,11 +329,8 @@ int tdc_connector_new(tdc_config *cfg, const char *config_path, tdc_connector **
         goto fail;
 
     snprintf(c->txn_id, sizeof(c->txn_id), "tuodi-connector.%s", c->cfg.instance);
-    if (c->cfg.use_postgres)
-        snprintf(c->source_id, sizeof(c->source_id), "postgres:%s", c->cfg.source.postgres.table);
-    else
-        snprintf(c->source_id, sizeof(c->source_id), "spooldir");
-    snprintf(c->pos_key, sizeof(c->pos_key), "%s/%s", c->cfg.instance, c->source_id);
+    tdc_position_key(&c->cfg, c->source_id, sizeof(c->source_id), c->pos_key,
+                     sizeof(c->pos_key));
     *ret = c;
     return 0;
 fail:
@@ -339,6 +348,31 @@ static int tdc_check_kafka(const tdc_config *cfg, const char *config_path, td_er
                                  cfg->topics.create ? 0 : 3, TDC_PROBE_TIMEOUT_MS,
                                  "topics.create is false; tuodictl topics create makes it",
                                  err);
+}
+
+/* --connect, after tdc_check_kafka: with the default positions topic, says
+ * (a note, not a problem) when the old shared topic holds this instance's
+ * position and its own topic does not: the start takes it over. Reads
+ * both topics, writes nothing; a topic it may not see or that does not
+ * exist counts as holding nothing. */
+static void tdc_check_shared_position(const tdc_config *cfg, const char *config_path, FILE *out)
+{
+    char source_id[TDC_UNIT_MAX + 16], key[400];
+    td_error e = {0};
+
+    if (!cfg->offsets_default)
+        return;
+    tdc_position_key(cfg, source_id, sizeof(source_id), key, sizeof(key));
+    if (tdc_offsets_read(&cfg->kafka, TDC_OFFSETS_TOPIC_SHARED, key, NULL, TDC_PROBE_TIMEOUT_MS,
+                         TDC_OFFSETS_QUIET, NULL, &e) != 1)
+        return;
+    if (tdc_offsets_read(&cfg->kafka, cfg->topics.offsets, key, NULL, TDC_PROBE_TIMEOUT_MS,
+                         TDC_OFFSETS_QUIET, NULL, &e) == 1)
+        return;
+    fprintf(out, "%s%stopics.offsets: note: the position of %s is in the old shared topic "
+            TDC_OFFSETS_TOPIC_SHARED " and not in %s: the next start takes it over "
+            "(docs/connector.md, \"Positions\")\n",
+            config_path ? config_path : "", config_path ? ": " : "", key, cfg->topics.offsets);
 }
 
 int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool connect,
@@ -407,8 +441,8 @@ int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool con
     if (conf)
         rd_kafka_conf_destroy(conf);
     td_check_done(&ck, td_kafka_props_check_files(&cfg->kafka, config_path, "kafka", out));
-    if (connect)
-        td_check_step(&ck, tdc_check_kafka(cfg, config_path, step));
+    if (connect && td_check_step(&ck, tdc_check_kafka(cfg, config_path, step)) == 0)
+        tdc_check_shared_position(cfg, config_path, out);
     td_avro_registry_free(reg);
     return ck.rc;
 }
@@ -680,17 +714,23 @@ static int tdc_start_kafka(tdc_connector *c, td_error *err)
     return 0;
 }
 
-static int tdc_read_position(tdc_connector *c, td_error *err)
+static int tdc_begin(tdc_connector *c, td_error *err);
+
+/* Reads the position under c->pos_key from topic into c->committed,
+ * retrying while Kafka times out, until stopped: 1 (found), 0 (none) or
+ * -errno. */
+static int tdc_read_position_from(tdc_connector *c, const char *topic, unsigned flags,
+                                  td_error *err)
 {
     bool logged = false;
     int r;
 
     for (;;) {
         td_error e = {0};
-        r = tdc_offsets_read(&c->cfg.kafka, c->cfg.topics.offsets, c->pos_key, c->offset_dec,
-                             TDC_STARTUP_TIMEOUT_MS, &c->committed, &e);
+        r = tdc_offsets_read(&c->cfg.kafka, topic, c->pos_key, c->offset_dec,
+                             TDC_STARTUP_TIMEOUT_MS, flags, &c->committed, &e);
         if (r >= 0)
-            break;
+            return r;
         if (r != -ETIMEDOUT || tdc_stopping(c))
             return td_error_set(err, r, "reading the committed position: %s", e.msg);
         if (!logged)
@@ -698,6 +738,81 @@ static int tdc_read_position(tdc_connector *c, td_error *err)
         logged = true;
         tdc_wait(c, TDC_RETRY_WAIT_MS);
     }
+}
+
+/* Writes c->committed to the instance's positions topic in a transaction
+ * of its own, holding nothing else: the position taken over from the old
+ * shared topic is then in the new one before any row is read. */
+static int tdc_write_position(tdc_connector *c, td_error *err)
+{
+    td_error e = {0};
+    int r;
+
+    r = tdc_begin(c, &e);
+    if (r == 0)
+        r = tdc_offsets_to_value(&c->committed, c->cfg.instance, c->source_id,
+                                 td_time_wall_ms(), &c->offset_value, &e);
+    if (r == 0)
+        r = td_avro_encode(c->offset_schema, &c->offset_value, &c->buf, &e);
+    if (r == 0 && (r = tdc_produce(c, c->cfg.topics.offsets, c->pos_key, strlen(c->pos_key),
+                                   c->buf.data, c->buf.len, NULL)) < 0)
+        e = c->sink_err;
+    if (r == 0)
+        r = td_kafka_txn_commit(c->producer, (int)c->cfg.transaction.timeout_ms, &e);
+    if (r < 0 && c->txn_open) {
+        td_error ae = {0};
+        (void)td_kafka_txn_abort(c->producer, (int)c->cfg.transaction.timeout_ms, &ae);
+    }
+    c->txn_open = false;
+    if (r < 0)
+        return td_error_set(err, r, "writing the position taken over into %s: %s",
+                            c->cfg.topics.offsets, e.msg);
+    return 0;
+}
+
+/* With the default positions topic and nothing in it under c->pos_key:
+ * the old shared topic (TDC_OFFSETS_TOPIC_SHARED), where every instance's
+ * position was before, is read once. A position found there is taken over
+ * (written into the instance's topic at once, in a transaction of its own)
+ * and said in a notice, so that an upgrade neither starts from zero nor
+ * repeats rows. A shared topic that does not exist, or that the brokers'
+ * ACLs do not let this user see (a deployment with one topic per instance
+ * from the start), holds nothing. 1 (taken over), 0 or -errno. */
+static int tdc_take_over_position(tdc_connector *c, td_error *err)
+{
+    td_error e = {0};
+    int r;
+
+    if (!c->cfg.offsets_default)
+        return 0;
+    r = tdc_read_position_from(c, TDC_OFFSETS_TOPIC_SHARED, TDC_OFFSETS_QUIET, &e);
+    if (r == -ENOENT || r == -EACCES) {
+        td_log_debug("no position to take over from " TDC_OFFSETS_TOPIC_SHARED ": %s", e.msg);
+        return 0;
+    }
+    if (r < 0)
+        return td_error_set(err, r, "the old shared positions topic "
+                            TDC_OFFSETS_TOPIC_SHARED ": %s", e.msg);
+    if (r == 0)
+        return 0;
+    r = tdc_write_position(c, err);
+    if (r < 0)
+        return r;
+    td_log_notice("took the position of %s over from the old shared topic "
+                  TDC_OFFSETS_TOPIC_SHARED " into %s (docs/connector.md, \"Positions\")",
+                  c->pos_key, c->cfg.topics.offsets);
+    return 1;
+}
+
+static int tdc_read_position(tdc_connector *c, td_error *err)
+{
+    int r;
+
+    r = tdc_read_position_from(c, c->cfg.topics.offsets, 0, err);
+    if (r == 0)
+        r = tdc_take_over_position(c, err);
+    if (r < 0)
+        return r;
     if (r == 0) {
         memset(&c->committed, 0, sizeof(c->committed));
         td_log_info("no committed position under %s: starting from the beginning", c->pos_key);

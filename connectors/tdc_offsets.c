@@ -226,8 +226,23 @@ int tdc_offsets_from_value(avro_value_t *v, tdc_position *p, td_error *err)
     return 0;
 }
 
+/* A refused Describe or Read of topic: the one-line refusal (remembered for
+ * td_kafka_refused()), or with TDC_OFFSETS_QUIET a plain -EACCES. */
+static int tdc_offsets_refused(const rd_kafka_t *rk, rd_kafka_resp_err_t code,
+                               const char *operation, const char *topic, unsigned flags,
+                               td_error *err)
+{
+    char resource[300];
+
+    if (flags & TDC_OFFSETS_QUIET)
+        return td_error_set(err, -EACCES, "offsets topic %s: %s", topic, rd_kafka_err2name(code));
+    snprintf(resource, sizeof(resource), "topic %s", topic);
+    return td_kafka_refusal_error(rk, code, operation, resource, NULL, err);
+}
+
 int tdc_offsets_read(const td_kafka_props *props, const char *topic, const char *key,
-                     td_avro_decoder *dec, int timeout_ms, tdc_position *ret, td_error *err)
+                     td_avro_decoder *dec, int timeout_ms, unsigned flags, tdc_position *ret,
+                     td_error *err)
 {
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *rk = NULL;
@@ -265,6 +280,10 @@ int tdc_offsets_read(const td_kafka_props *props, const char *topic, const char 
     if (x != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1) {
         r = td_error_set(err, -ETIMEDOUT, "offsets topic %s: no metadata within %d ms", topic,
                          timeout_ms);
+        goto out;
+    }
+    if (td_kafka_err_is_refusal(md->topics[0].err)) {
+        r = tdc_offsets_refused(rk, md->topics[0].err, "Describe", topic, flags, err);
         goto out;
     }
     if (md->topics[0].err) {
@@ -310,6 +329,10 @@ int tdc_offsets_read(const td_kafka_props *props, const char *topic, const char 
                     eof++;
                 }
             }
+        } else if (td_kafka_err_is_refusal(m->err)) {
+            r = tdc_offsets_refused(rk, m->err, "Read", topic, flags, err);
+            rd_kafka_message_destroy(m);
+            goto out;
         } else if (m->err) {
             td_error_set(err, -EIO, "offsets topic %s [%d]: %s", topic, (int)m->partition,
                          rd_kafka_message_errstr(m));
@@ -319,6 +342,8 @@ int tdc_offsets_read(const td_kafka_props *props, const char *topic, const char 
         } else if (m->key_len == keylen && memcmp(m->key, key, keylen) == 0) {
             if (!m->payload) {
                 have = 0; /* a tombstone: the position was deleted */
+            } else if (!dec) {
+                have = 1; /* only whether there is one */
             } else {
                 avro_value_t *v;
                 td_error inner = {0};
@@ -337,7 +362,7 @@ int tdc_offsets_read(const td_kafka_props *props, const char *topic, const char 
         rd_kafka_message_destroy(m);
     }
     r = have;
-    if (have)
+    if (have && dec && ret)
         *ret = found;
 out:
     free(at_eof);

@@ -37,10 +37,75 @@ static void test_reference_docs(void)
     free(ref);
 }
 
+/* Loads a config of instance with the topics: lines extra (may be "") and
+ * returns its topics.offsets (NULL on failure); *per_instance says whether
+ * it is the default name. */
+static char *offsets_topic(const char *instance, const char *extra, bool *per_instance)
+{
+    char *dir = td_test_tmpdir(), path[4096], text[8192], *topic = NULL;
+    tdc_config cfg;
+    td_error err = {0};
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    snprintf(path, sizeof(path), "%s/c.yaml", dir);
+    snprintf(text, sizeof(text),
+             "instance: %s\ndataset: medical_insurance\nkafka:\n  bootstrap.servers: k:9092\n"
+             "topics:\n  create: false\n%s"
+             "source:\n  spooldir:\n    input_dir: %s/in\n",
+             instance, extra, dir);
+    CU_ASSERT_EQUAL_FATAL(td_test_write_file(path, text), 0);
+    memset(&cfg, 0, sizeof(cfg));
+    if (tdc_config_load(path, &cfg, &err) == 0) {
+        topic = strdup(cfg.topics.offsets);
+        *per_instance = cfg.offsets_default;
+        tdc_config_free(&cfg);
+    } else {
+        fprintf(stderr, "\n    %s\n", err.msg);
+    }
+    td_test_rmtree(dir);
+    free(dir);
+    return topic;
+}
+
+/* Each instance's positions in a topic of its own by default (an ACL can
+ * then protect them); a topics.offsets that is set is used as written. */
+static void test_offsets_topic(void)
+{
+    static const struct {
+        const char *instance, *extra, *want;
+        bool per_instance;
+    } cases[] = {
+        {"medical", "", "tuodi.connect.offsets.medical", true},
+        {"hr", "", "tuodi.connect.offsets.hr", true},
+        {"tuodi-civil", "", "tuodi.connect.offsets.tuodi-civil", true},
+        /* kept as written: the old shared topic, another name, or the
+         * default name written out */
+        {"medical", "  offsets: tuodi.connect.offsets\n", "tuodi.connect.offsets", false},
+        {"medical", "  offsets: tuodi2.connect.offsets.medical\n",
+         "tuodi2.connect.offsets.medical", false},
+        {"medical", "  offsets: tuodi.connect.offsets.hr\n", "tuodi.connect.offsets.hr", false},
+        {"medical", "  offsets: tuodi.connect.offsets.medical\n",
+         "tuodi.connect.offsets.medical", true},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bool per_instance = !cases[i].per_instance;
+        char *topic = offsets_topic(cases[i].instance, cases[i].extra, &per_instance);
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(topic);
+        if (strcmp(topic, cases[i].want) != 0)
+            fprintf(stderr, "\n    case %zu: %s, want %s\n", i, topic, cases[i].want);
+        CU_ASSERT_STRING_EQUAL(topic, cases[i].want);
+        CU_ASSERT_EQUAL(per_instance, cases[i].per_instance);
+        free(topic);
+    }
+}
+
 static void add_suites(void)
 {
     td_test_suite("connector_config", NULL, NULL);
     TD_TEST(test_reference_docs);
+    TD_TEST(test_offsets_topic);
 }
 
 TD_TEST_MAIN(add_suites)
