@@ -1,13 +1,19 @@
 /* tuodi-connector end to end against the real Kafka broker: every valid row
  * published exactly once, every bad row dead-lettered exactly once, through
  * a clean stop, through SIGKILL at random moments (chaos) and through a
- * broker outage of a minute (its own broker, so nothing else is disturbed).
+ * broker outage of a minute (its own broker, so nothing else is disturbed);
+ * each instance's positions in a topic of its own, and a position in the
+ * old shared topic taken over (positions).
  *
- *   itest_connector [connector|chaos|outage]
+ *   itest_connector [connector|chaos|outage|positions]
  */
+#include "td_kafka.h"
+#include "td_proc.h"
 #include "td_test.h"
 #include "td_time.h"
+#include "tdc_config.h"
 #include "tdc_it.h"
+#include "tdc_offsets.h"
 #include "td_pg.h"
 #include "td_idnum.h"
 
@@ -617,6 +623,247 @@ static void test_broker_outage(void)
     free(boot);
 }
 
+/* ---- positions: one topic per instance ---------------------------------- */
+
+/* Removes the fixture config's topics.offsets line (the default name, one
+ * topic per instance) or sets it to topic. */
+static void set_offsets(const fixture *fx, const char *topic)
+{
+    char from[512], to[512], *text = td_test_read_file(fx->config, NULL);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    snprintf(from, sizeof(from), "  offsets: %s.offsets\n", fx->prefix);
+    if (!strstr(text, from))
+        snprintf(from, sizeof(from), "  offsets: %s\n", TDC_OFFSETS_TOPIC_SHARED);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(strstr(text, from));
+    snprintf(to, sizeof(to), "  offsets: %s\n", topic ? topic : "");
+    text = td_test_replace(text, from, topic ? to : "");
+    CU_ASSERT_EQUAL_FATAL(td_test_write_file(fx->config, text), 0);
+    free(text);
+}
+
+/* The committed messages of topic under key and under other keys; both -1
+ * if the topic does not exist. */
+static void positions_keys(const char *bootstrap, const char *topic, const char *key,
+                           long *under, long *other)
+{
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_partition_list_t *l;
+    td_error err = {0};
+    int64_t until = td_time_mono_ms() + 30000;
+    int eof = 0, n;
+
+    *under = *other = 0;
+    CU_ASSERT_FATAL(td_kafka_consumer_conf_new(bootstrap, "itest-positions", NULL, &conf,
+                                               &err) == 0);
+    CU_ASSERT_FATAL(rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0) ==
+                    RD_KAFKA_CONF_OK);
+    CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_CONSUMER, conf, &rk, &err) == 0);
+    CU_ASSERT_FATAL(td_kafka_topic_metadata(rk, topic, 10000, &md) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    if (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        *under = *other = -1;
+        goto out;
+    }
+    CU_ASSERT_EQUAL_FATAL(md->topics[0].err, RD_KAFKA_RESP_ERR_NO_ERROR);
+    n = md->topics[0].partition_cnt;
+    l = rd_kafka_topic_partition_list_new(n);
+    for (int p = 0; p < n; p++)
+        rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[p].id)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    CU_ASSERT_FATAL(rd_kafka_assign(rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(l);
+    while (eof < n && td_time_mono_ms() < until) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            eof++;
+        else if (!m->err && m->key_len == strlen(key) && memcmp(m->key, key, m->key_len) == 0)
+            (*under)++;
+        else if (!m->err)
+            (*other)++;
+        rd_kafka_message_destroy(m);
+    }
+    CU_ASSERT_EQUAL(eof, n);
+out:
+    rd_kafka_metadata_destroy(md);
+    td_kafka_destroy(rk);
+}
+
+/* Whether topic holds a position under key (as the connector reads it). */
+static bool has_position(const char *bootstrap, const char *topic, const char *key)
+{
+    td_kafka_props props = {0};
+    td_error err = {0};
+    int r;
+
+    CU_ASSERT_FATAL(td_kafka_props_add(&props, "bootstrap.servers", bootstrap, NULL) == 0);
+    r = tdc_offsets_read(&props, topic, key, NULL, 10000, 0, NULL, &err);
+    td_kafka_props_clear(&props);
+    return r == 1;
+}
+
+/* Whether name is in spool/finished. */
+static bool finished(const char *spool, const char *name)
+{
+    char path[4200];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/finished/%s", spool, name);
+    return stat(path, &st) == 0;
+}
+
+/* Two instances on one broker, with the default positions topic: each
+ * writes its positions into tuodi.connect.offsets.<instance> (only its own
+ * key there, nothing in the old shared topic), and after a stop in the
+ * middle of their files each resumes from its own: nothing repeated,
+ * nothing lost. */
+static void test_positions_per_instance(void)
+{
+    fixture fx[2];
+    files f[2] = {{.n = 1, .names = {"pm.csv"}, .rows = {80000}, .bad_every = {1000}},
+                  {.n = 1, .names = {"ph.csv"}, .rows = {60000}, .bad_every = {700}}};
+    char topic[2][300], key[2][300], text[1024];
+    pid_t pid[2];
+    long under, other;
+
+    for (int i = 0; i < 2; i++) {
+        /* small transactions: many positions, the files far from read
+         * when the first is there */
+        CU_ASSERT_EQUAL_FATAL(fixture_new(&fx[i], td_test_bootstrap(), 100), 0);
+        set_offsets(&fx[i], NULL);
+        snprintf(topic[i], sizeof(topic[i]), "tuodi.connect.offsets.%s", fx[i].prefix);
+        snprintf(key[i], sizeof(key[i]), "%s/spooldir", fx[i].prefix);
+        CU_ASSERT(tdc_it_write_medical(fx[i].spool, f[i].names[0], 0, f[i].rows[0],
+                                       f[i].bad_every[0], false) >= 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pid[i] = tdc_it_spawn(fx[i].config, fx[i].log);
+    /* both stopped in the middle of their files (some hundred transactions
+     * of 100 rows each), after commits: a reader waits for the end of
+     * the connector's open transactions, so the positions are read after
+     * the stop */
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT(td_proc_wait_log(fx[i].log, ": running (", 1, 60000));
+    usleep(1500 * 1000);
+    for (int i = 0; i < 2; i++) {
+        int st = tdc_it_stop(pid[i], SIGTERM, 30000);
+        CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_FATAL(!finished(fx[i].spool, f[i].names[0]));
+        if (!has_position(td_test_bootstrap(), topic[i], key[i])) {
+            show_log(&fx[i]);
+            CU_FAIL("no position in the instance's own topic");
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        positions_keys(td_test_bootstrap(), topic[i], key[i], &under, &other);
+        printf("\n    %s: %ld positions of %s, %ld of others", topic[i], under, key[i], other);
+        CU_ASSERT(under >= 1);
+        CU_ASSERT_EQUAL(other, 0);
+        positions_keys(td_test_bootstrap(), TDC_OFFSETS_TOPIC_SHARED, key[i], &under, &other);
+        CU_ASSERT(under <= 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pid[i] = tdc_it_spawn(fx[i].config, fx[i].log);
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT(td_proc_wait_log(fx[i].log, ": running (", 2, 60000));
+        if (!tdc_it_wait_finished(fx[i].spool, f[i].names, 1, 120000)) {
+            show_log(&fx[i]);
+            CU_FAIL("file not finished");
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        int st = tdc_it_stop(pid[i], SIGTERM, 30000);
+        CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        /* the second run resumed from the position under its own key */
+        snprintf(text, sizeof(text), "resuming %s at row ", key[i]);
+        CU_ASSERT(log_has(&fx[i], text, 1000));
+        verify(&fx[i], &f[i]);
+        fixture_free(&fx[i]);
+    }
+}
+
+/* An instance whose position is in the old shared topic (an upgrade from
+ * a version that kept every instance's there): --check-config --connect
+ * notes it, and the start with the default positions topic takes it over
+ * (a notice), resumes in the middle of the file (nothing repeated, nothing
+ * lost) and from then on reads its own topic. */
+static void test_positions_taken_over(void)
+{
+    fixture fx;
+    files f = {.n = 1, .names = {"old.csv"}, .rows = {80000}, .bad_every = {1000}};
+    char topic[300], key[300], text[1024], out[4200];
+    const char *check[] = {"tuodi-connector", "--config", NULL, "--check-config", "--connect",
+                           NULL};
+    pid_t pid;
+    long under, other;
+    int st;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap(), 100), 0);
+    snprintf(topic, sizeof(topic), "tuodi.connect.offsets.%s", fx.prefix);
+    snprintf(key, sizeof(key), "%s/spooldir", fx.prefix);
+    /* the old version: every instance's position in the shared topic */
+    set_offsets(&fx, TDC_OFFSETS_TOPIC_SHARED);
+    CU_ASSERT(tdc_it_write_medical(fx.spool, f.names[0], 0, f.rows[0], f.bad_every[0], false) ==
+              80);
+    pid = tdc_it_spawn(fx.config, fx.log);
+    CU_ASSERT(td_proc_wait_log(fx.log, ": running (", 1, 60000));
+    usleep(1500 * 1000);
+    st = tdc_it_stop(pid, SIGTERM, 30000);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* stopped in the middle: a start from zero would repeat rows */
+    CU_ASSERT_FATAL(!finished(fx.spool, f.names[0]));
+    if (!has_position(td_test_bootstrap(), TDC_OFFSETS_TOPIC_SHARED, key)) {
+        show_log(&fx);
+        CU_FAIL("no position in the shared topic");
+    }
+
+    /* the new version, with the default positions topic */
+    set_offsets(&fx, NULL);
+    snprintf(out, sizeof(out), "%s/check.log", fx.dir);
+    check[2] = fx.config;
+    {
+        pid_t c = td_proc_spawn(tdc_it_connector_bin(), check, out);
+        CU_ASSERT_FATAL(c > 0);
+        CU_ASSERT_FATAL(waitpid(c, &st, 0) == c);
+        CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    snprintf(text, sizeof(text), "topics.offsets: note: the position of %s is in the old "
+             "shared topic tuodi.connect.offsets and not in %s: the next start takes it over",
+             key, topic);
+    if (td_proc_log_count(out, text) != 1)
+        fprintf(stderr, "\n    expected in %s: %s\n", out, text);
+    CU_ASSERT_EQUAL(td_proc_log_count(out, text), 1);
+
+    pid = tdc_it_spawn(fx.config, fx.log);
+    snprintf(text, sizeof(text), "took the position of %s over from the old shared topic "
+             "tuodi.connect.offsets into %s", key, topic);
+    CU_ASSERT(log_has(&fx, text, 60000));
+    CU_ASSERT(td_proc_wait_log(fx.log, ": running (", 2, 60000));
+    if (!tdc_it_wait_finished(fx.spool, f.names, 1, 120000)) {
+        show_log(&fx);
+        CU_FAIL("file not finished");
+    }
+    st = tdc_it_stop(pid, SIGTERM, 30000);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    verify(&fx, &f);
+    positions_keys(td_test_bootstrap(), topic, key, &under, &other);
+    CU_ASSERT(under >= 2); /* the one taken over, and the file's end */
+    CU_ASSERT_EQUAL(other, 0);
+
+    /* once taken over, the instance's own topic is read: no second time */
+    pid = tdc_it_spawn(fx.config, fx.log);
+    CU_ASSERT(td_proc_wait_log(fx.log, ": running (", 3, 60000));
+    st = tdc_it_stop(pid, SIGTERM, 30000);
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CU_ASSERT_EQUAL(td_proc_log_count(fx.log, text), 1);
+    fixture_free(&fx);
+}
+
 static void add_suites(void)
 {
     td_test_suite("connector", NULL, NULL);
@@ -630,6 +877,9 @@ static void add_suites(void)
     TD_TEST(test_chaos_sigkill);
     td_test_suite("outage", NULL, NULL);
     TD_TEST(test_broker_outage);
+    td_test_suite("positions", NULL, NULL);
+    TD_TEST(test_positions_per_instance);
+    TD_TEST(test_positions_taken_over);
 }
 
 TD_TEST_MAIN(add_suites)
