@@ -359,20 +359,30 @@ static void tdc_check_shared_position(const tdc_config *cfg, const char *config_
 {
     char source_id[TDC_UNIT_MAX + 16], key[400];
     td_error e = {0};
+    int r;
 
     if (!cfg->offsets_default)
         return;
     tdc_position_key(cfg, source_id, sizeof(source_id), key, sizeof(key));
-    if (tdc_offsets_read(&cfg->kafka, TDC_OFFSETS_TOPIC_SHARED, key, NULL, TDC_PROBE_TIMEOUT_MS,
-                         TDC_OFFSETS_QUIET, NULL, &e) != 1)
-        return;
-    if (tdc_offsets_read(&cfg->kafka, cfg->topics.offsets, key, NULL, TDC_PROBE_TIMEOUT_MS,
-                         TDC_OFFSETS_QUIET, NULL, &e) == 1)
-        return;
-    fprintf(out, "%s%stopics.offsets: note: the position of %s is in the old shared topic "
-            TDC_OFFSETS_TOPIC_SHARED " and not in %s: the next start takes it over "
-            "(docs/connector.md, \"Positions\")\n",
-            config_path ? config_path : "", config_path ? ": " : "", key, cfg->topics.offsets);
+    r = tdc_offsets_read(&cfg->kafka, cfg->topics.offsets, key, NULL, TDC_PROBE_TIMEOUT_MS,
+                         TDC_OFFSETS_QUIET, NULL, &e);
+    if (r != 0 && r != -ENOENT)
+        return; /* a position of its own, or a problem the start reports */
+    r = tdc_offsets_read(&cfg->kafka, TDC_OFFSETS_TOPIC_SHARED, key, NULL, TDC_PROBE_TIMEOUT_MS,
+                         TDC_OFFSETS_QUIET, NULL, &e);
+    if (r == 1)
+        fprintf(out, "%s%stopics.offsets: note: the position of %s is in the old shared topic "
+                TDC_OFFSETS_TOPIC_SHARED " and not in %s: the next start takes it over "
+                "(docs/connector.md, \"Positions\")\n",
+                config_path ? config_path : "", config_path ? ": " : "", key,
+                cfg->topics.offsets);
+    else if (r == -EACCES)
+        fprintf(out, "%s%stopics.offsets: note: %s holds no position of %s, and the old shared "
+                "topic " TDC_OFFSETS_TOPIC_SHARED " may not be read (not authorised): if this "
+                "instance ran before with its position there, see docs/connector.md, "
+                "\"Positions\", before the first start\n",
+                config_path ? config_path : "", config_path ? ": " : "", cfg->topics.offsets,
+                key);
 }
 
 int tdc_connector_check(const tdc_config *cfg, const char *config_path, bool connect,
@@ -786,8 +796,15 @@ static int tdc_take_over_position(tdc_connector *c, td_error *err)
     if (!c->cfg.offsets_default)
         return 0;
     r = tdc_read_position_from(c, TDC_OFFSETS_TOPIC_SHARED, TDC_OFFSETS_QUIET, &e);
-    if (r == -ENOENT || r == -EACCES) {
-        td_log_debug("no position to take over from " TDC_OFFSETS_TOPIC_SHARED ": %s", e.msg);
+    if (r == -ENOENT)
+        return 0;
+    if (r == -EACCES) {
+        /* the usual case under deploy/acls.yaml; said once, since an
+         * upgrade that applied the ACLs first would start from zero */
+        td_log_notice("%s holds no position of %s, and the old shared topic "
+                      TDC_OFFSETS_TOPIC_SHARED " may not be read (not authorised): if this "
+                      "instance ran before with its position there, stop it and see "
+                      "docs/connector.md, \"Positions\"", c->cfg.topics.offsets, c->pos_key);
         return 0;
     }
     if (r < 0)
