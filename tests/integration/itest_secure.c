@@ -892,6 +892,192 @@ static void test_county_outcomes(void)
     CU_ASSERT_EQUAL(count_as_admin(own, 1), before_own + 1);
 }
 
+/* Takes back ACLs granted with grant(), as admin. */
+static int ungrant(const acl *acls, size_t n)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    td_error err = {0};
+    rd_kafka_AclBindingFilter_t *f[64];
+    rd_kafka_queue_t *q;
+    rd_kafka_event_t *ev;
+    char errstr[512], principal[128];
+    int r = 0;
+
+    CU_ASSERT_FATAL(n <= 64);
+    admin_props(&props);
+    CU_ASSERT_FATAL(td_kafka_producer_conf_new(NULL, NULL, &props, &conf, &err) == 0);
+    CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) == 0);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(principal, sizeof(principal), "User:%s", acls[i].user);
+        f[i] = rd_kafka_AclBindingFilter_new(acls[i].type, acls[i].name, acls[i].pattern,
+                                             principal, "*", acls[i].op,
+                                             RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, errstr,
+                                             sizeof(errstr));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f[i]);
+    }
+    q = rd_kafka_queue_new(rk);
+    rd_kafka_DeleteAcls(rk, f, n, NULL, q);
+    ev = rd_kafka_queue_poll(q, 30000);
+    if (!ev || rd_kafka_event_error(ev)) {
+        fprintf(stderr, "DeleteAcls: %s\n", ev ? rd_kafka_event_error_string(ev) : "no answer");
+        r = -1;
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_AclBinding_destroy_array(f, n);
+    td_kafka_destroy(rk);
+    td_kafka_props_clear(&props);
+    return r;
+}
+
+/* Positions per department (docs/security.md): connector-medical may
+ * Write, Read and Describe its own records, dead-letter and positions
+ * topics (literal ACLs; its positions topic the default name,
+ * tuodi.connect.offsets.medical) and use its transactional id.
+ *   - configured to write connector-hr's positions topic
+ *     (topics.offsets: sec.connect.offsets.hr), it is refused at once with
+ *     one line naming the user, the operation and that topic; nothing is
+ *     written there or to its records;
+ *   - allowed to see and read hr's positions topic but not to write it,
+ *     it is refused at its first commit, naming Write and the topic; the
+ *     transaction with its records is aborted: nothing written;
+ *   - with its own positions topic it publishes its file and its position
+ *     lands there; the old shared topic, which it may not see, is said in
+ *     a notice and does not stop it.
+ * What is on hr's positions topic is read as admin: nothing new. */
+static void test_positions_per_department(void)
+{
+    const char *rec = PREFIX ".medical_insurance.settlements";
+    const char *dlq = PREFIX ".dlq.medical_insurance";
+    const char *hr = PREFIX ".connect.offsets.hr"; /* from deploy/topics.yaml */
+    const char *own = "tuodi.connect.offsets.medical"; /* the default name */
+    const acl acls[] = {
+        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_WRITE},
+        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_DESCRIBE},
+        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_WRITE},
+        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_READ},
+        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_DESCRIBE},
+        {RD_KAFKA_RESOURCE_TOPIC, own, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_WRITE},
+        {RD_KAFKA_RESOURCE_TOPIC, own, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_READ},
+        {RD_KAFKA_RESOURCE_TOPIC, own, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_DESCRIBE},
+        {RD_KAFKA_RESOURCE_GROUP, "tuodi-offsets-reader.medical",
+         RD_KAFKA_RESOURCE_PATTERN_PREFIXED, "connector-medical", RD_KAFKA_ACL_OPERATION_READ},
+    };
+    /* hr's positions readable, not writable, for the second case */
+    const acl read_hr[] = {
+        {RD_KAFKA_RESOURCE_TOPIC, hr, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_READ},
+        {RD_KAFKA_RESOURCE_TOPIC, hr, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
+         RD_KAFKA_ACL_OPERATION_DESCRIBE},
+    };
+    const char *cfg = connector_config("medical", "medical_insurance",
+                                       "medical_insurance.settlements", "dlq.medical_insurance",
+                                       "SASL_SSL", "connector-medical",
+                                       pwfile("connector-medical"), true);
+    const char *argv[] = {"tuodi-connector", "--config", cfg, NULL};
+    const char *names[] = {"pos-1.csv", "pos-2.csv"};
+    char cmd[16384], spool[4200], log[4200], *text, *base;
+    long before_rec, before_hr;
+    int64_t ms;
+    pid_t pid;
+
+    /* the default-named positions topic, made by the admin */
+    {
+        td_kafka_props props = {0}, compact = {0};
+        rd_kafka_conf_t *conf = NULL;
+        rd_kafka_t *rk = NULL;
+        td_error err = {0};
+        td_kafka_topic_spec spec = {.name = own,
+                                    .partitions = TD_KAFKA_OFFSETS_TOPIC_PARTITIONS,
+                                    .replication_factor = 1,
+                                    .config = &compact};
+        admin_props(&props);
+        CU_ASSERT_FATAL(td_kafka_props_add(&compact, "cleanup.policy", "compact", NULL) == 0);
+        CU_ASSERT_FATAL(td_kafka_producer_conf_new(NULL, NULL, &props, &conf, &err) == 0);
+        CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) == 0);
+        if (td_kafka_topics_ensure(rk, &spec, 1, 30000, &err) != 0)
+            fprintf(stderr, "%s\n", err.msg);
+        td_kafka_destroy(rk);
+        td_kafka_props_clear(&props);
+        td_kafka_props_clear(&compact);
+    }
+    CU_ASSERT_FATAL(grant(acls, sizeof(acls) / sizeof(acls[0])) == 0);
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker acls --dir %s --add "
+             "--allow-principal User:connector-medical --operation Write --operation "
+             "Describe --transactional-id tuodi-connector.medical >>%s/acls.log 2>&1",
+             td_test_source_root(), kdir, tmp);
+    CU_ASSERT_FATAL(system(cmd) == 0);
+
+    /* the config: created topics only (as in production), and hr's
+     * positions topic instead of its own */
+    base = td_test_read_file(cfg, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+    base = td_test_replace(base, "  offsets: " PREFIX ".connect.offsets\n",
+                           "  create: false\n");
+    text = td_test_replace(strdup(base), "  create: false\n",
+                           "  create: false\n  offsets: " PREFIX ".connect.offsets.hr\n");
+    CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
+    free(text);
+    snprintf(spool, sizeof(spool), "%s/spool-medical", tmp);
+    CU_ASSERT_FATAL(tdc_it_write_medical(spool, names[0], 3, 30, 0, false) == 0);
+    before_rec = count_as_admin(rec, 6);
+    before_hr = count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS);
+
+    /* 1. hr's positions topic, no ACL on it: refused at the first use */
+    snprintf(log, sizeof(log), "%s/connector-pos-hr.log", tmp);
+    CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
+    printf("\n    tuodi-connector on another department's positions topic: exit 1 after "
+           "%.1f s", ms / 1000.0);
+    CU_ASSERT(ms < REFUSED_BOUND_MS);
+    CU_ASSERT(log_has(log, "not authorised: user \"connector-medical\" may not "));
+    CU_ASSERT(log_has(log, " topic " PREFIX ".connect.offsets.hr (TOPIC_AUTHORIZATION_FAILED)"));
+    CU_ASSERT_EQUAL(count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS), before_hr);
+    CU_ASSERT_EQUAL(count_as_admin(rec, 6), before_rec);
+
+    /* 2. allowed to read hr's positions, not to write them: refused at
+     *    the commit, naming Write; the records of that transaction too
+     *    are not written */
+    CU_ASSERT_FATAL(grant(read_hr, 2) == 0);
+    snprintf(log, sizeof(log), "%s/connector-pos-hr-read.log", tmp);
+    CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
+    printf("\n    tuodi-connector writing another department's positions: exit 1 after %.1f s",
+           ms / 1000.0);
+    CU_ASSERT(ms < REFUSED_BOUND_MS + 5000);
+    CU_ASSERT(log_has(log, "not authorised: user \"connector-medical\" may not Write topic "
+                           PREFIX ".connect.offsets.hr (TOPIC_AUTHORIZATION_FAILED)"));
+    CU_ASSERT_EQUAL(count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS), before_hr);
+    CU_ASSERT_EQUAL(count_as_admin(rec, 6), before_rec);
+    CU_ASSERT_FATAL(ungrant(read_hr, 2) == 0);
+
+    /* 3. its own positions topic (the default name): the file is published
+     *    and its position is there; hr's is untouched */
+    CU_ASSERT_FATAL(td_test_write_file(cfg, base) == 0);
+    free(base);
+    snprintf(log, sizeof(log), "%s/connector-pos-own.log", tmp);
+    pid = tdc_it_spawn(cfg, log);
+    CU_ASSERT_FATAL(pid > 0);
+    if (!tdc_it_wait_finished(spool, names, 1, 60000))
+        show_tail("connector-medical with its own positions topic", log);
+    CU_ASSERT_EQUAL(tdc_it_stop(pid, SIGTERM, 20000), 0);
+    CU_ASSERT(log_has(log, "tuodi.connect.offsets.medical holds no position of medical/spooldir, "
+                           "and the old shared topic tuodi.connect.offsets may not be read"));
+    CU_ASSERT_EQUAL(td_proc_log_count(log, "kafka: not authorised"), 0);
+    CU_ASSERT_EQUAL(count_as_admin(rec, 6), before_rec + 30);
+    CU_ASSERT(count_as_admin(own, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS) >= 1);
+    CU_ASSERT_EQUAL(count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS), before_hr);
+}
+
 static void add(void)
 {
     td_test_suite("secure", setup, teardown);
@@ -906,6 +1092,7 @@ static void add(void)
     td_test_add("no Write ACL: refused, naming user, Write, topic", test_no_write_acl);
     td_test_add("password file readable by others: refused", test_password_file_mode);
     td_test_add("a county records outcomes for its own alerts only", test_county_outcomes);
+    td_test_add("a department writes its own positions only", test_positions_per_department);
 }
 
 int main(int argc, char **argv)
