@@ -402,10 +402,11 @@ static void test_config(void)
                                            &c, &err) == 0);
     CU_ASSERT_STRING_EQUAL(c.topics.roster, "tuodi.roster.households");
     CU_ASSERT_STRING_EQUAL(c.topics.verifications_prefix, "tuodi.verifications.");
-    CU_ASSERT_STRING_EQUAL(c.topics.connect_offsets, "tuodi.connect.offsets");
+    CU_ASSERT_STRING_EQUAL(c.topics.connect_offsets_prefix, "tuodi.connect.offsets.");
     CU_ASSERT(tdt_config_set_prefix(&c, "it-1") == 0);
     CU_ASSERT_STRING_EQUAL(c.topics.roster, "it-1.roster.households");
     CU_ASSERT_STRING_EQUAL(c.topics.alerts_prefix, "it-1.alerts.");
+    CU_ASSERT_STRING_EQUAL(c.topics.connect_offsets_prefix, "it-1.connect.offsets.");
     {
         char *t = tdt_alert_topic(&c, "340421");
         CU_ASSERT_STRING_EQUAL(t, "it-1.alerts.340421");
@@ -472,6 +473,11 @@ static void test_topics_file_shipped(void)
     char path[4096];
     const char *counties[] = {"340402", "340403", "340404", "340405", "340406", "340421",
                               "340422", "unrouted"};
+    /* deploy/connectors/<file>.yaml and the instance it runs */
+    static const char *const instances[][2] = {{"roster", "roster"},
+                                               {"medical_insurance", "medical"},
+                                               {"civil_affairs", "civil"},
+                                               {"human_resources", "hr"}};
     tdt_topic_plan *p = NULL;
     size_t n = 0;
 
@@ -497,17 +503,39 @@ static void test_topics_file_shipped(void)
     }
     for (size_t i = 0; i < f.ntopics; i++) {
         const tdt_topic_def *t = &f.topics[i];
-        bool compact = strcmp(t->name, "tuodi.roster.households") == 0 ||
-                       strcmp(t->name, "tuodi.connect.offsets") == 0;
+        bool positions = strncmp(t->name, "tuodi.connect.offsets", 21) == 0;
+        bool compact = strcmp(t->name, "tuodi.roster.households") == 0 || positions;
         /* the connectors refuse their offsets topic with another count */
-        if (strcmp(t->name, "tuodi.connect.offsets") == 0)
+        if (positions)
             CU_ASSERT_EQUAL(t->partitions, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS);
+        /* one per instance, no shared one: an ACL cannot protect a key */
+        CU_ASSERT(strcmp(t->name, "tuodi.connect.offsets") != 0);
         CU_ASSERT_EQUAL(t->cleanup_policy, compact ? TDT_CLEANUP_COMPACT : TDT_CLEANUP_DELETE);
         if (strstr(t->name, ".settlements") || strstr(t->name, ".events"))
             CU_ASSERT(t->retention_ms >= INT64_C(400) * 86400000);
         CU_ASSERT(strcmp(t->name, "tuodi.verifications") != 0); /* one topic per county */
         if (strncmp(t->name, "tuodi.verifications.", 20) == 0)
             CU_ASSERT(t->retention_ms >= INT64_C(365) * 86400000);
+    }
+    /* the positions topic of each shipped connector instance */
+    for (size_t d = 0; d < sizeof(instances) / sizeof(instances[0]); d++) {
+        char file[4200], line[128], name[160];
+        char *text;
+        bool found = false;
+
+        snprintf(file, sizeof(file), "%s/deploy/connectors/%s.yaml", td_test_source_root(),
+                 instances[d][0]);
+        text = td_test_read_file(file, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+        snprintf(line, sizeof(line), "\ninstance: %s\n", instances[d][1]);
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, line));
+        free(text);
+        snprintf(name, sizeof(name), "tuodi.connect.offsets.%s", instances[d][1]);
+        for (size_t i = 0; i < f.ntopics; i++)
+            found = found || strcmp(f.topics[i].name, name) == 0;
+        if (!found)
+            fprintf(stderr, "\n    deploy/topics.yaml: no %s\n", name);
+        CU_ASSERT(found);
     }
     CU_ASSERT(tdt_topics_plan(&f, "p1", 1, &p, &n, &err) == 0);
     CU_ASSERT_EQUAL(n, f.ntopics);

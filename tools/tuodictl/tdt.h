@@ -52,7 +52,7 @@ typedef struct tdt_topic_names {
     char *dlq_human_resources;
     char *dlq_verifications;
     char *alerts_prefix;   /* + county code, or + "unrouted" */
-    char *connect_offsets; /* tdc_config's topics.offsets */
+    char *connect_offsets_prefix; /* + instance: tdc_config's topics.offsets default */
 } tdt_topic_names;
 
 typedef struct tdt_config {

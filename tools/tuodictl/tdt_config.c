@@ -37,8 +37,9 @@ static const td_cfg_entry tdt_topics_table[] = {
                   "tuodi.dlq.verifications", "Rejected verification outcomes"),
     TD_CFG_STRING("alerts_prefix", tdt_topic_names, alerts_prefix, "tuodi.alerts.",
                   "Alert topics: prefix + county code, prefix + unrouted"),
-    TD_CFG_STRING("connect_offsets", tdt_topic_names, connect_offsets, "tuodi.connect.offsets",
-                  "The connectors' positions (compacted)"),
+    TD_CFG_STRING("connect_offsets_prefix", tdt_topic_names, connect_offsets_prefix,
+                  "tuodi.connect.offsets.",
+                  "The connectors' positions: prefix + instance, one compacted topic each"),
     TD_CFG_END,
 };
 
@@ -134,7 +135,7 @@ int tdt_config_set_prefix(tdt_config *c, const char *prefix)
                       &c->topics.verifications_prefix, &c->topics.dlq_roster,
                       &c->topics.dlq_medical_insurance, &c->topics.dlq_civil_affairs,
                       &c->topics.dlq_human_resources, &c->topics.dlq_verifications,
-                      &c->topics.alerts_prefix, &c->topics.connect_offsets};
+                      &c->topics.alerts_prefix, &c->topics.connect_offsets_prefix};
     char *p = strdup(prefix);
     if (!p)
         return -ENOMEM;
