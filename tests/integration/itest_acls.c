@@ -89,21 +89,13 @@ static int county_reads(const char *county, const char *log)
                         "alerts", "--county", county, NULL);
 }
 
-/* The topics as admin, and the medical connector's positions topic (one
- * per instance, docs/security.md). */
+/* The topics as admin (deploy/topics.yaml: the connectors' positions
+ * topics too, one per instance). */
 static void test_topics(void)
 {
-    char extra[4200];
     int64_t ms;
     CU_ASSERT_EQUAL_FATAL(tdsec_it_ctl(admin_cfg, logpath("topics"), &ms, "topics", "create",
                                        NULL),
-                          0);
-    snprintf(extra, sizeof(extra), "%s/positions.yaml", tdsec_tmp);
-    CU_ASSERT_FATAL(td_test_write_file(extra, "topics:\n  - name: tuodi.connect.offsets.medical\n"
-                                              "    partitions: 1\n"
-                                              "    cleanup_policy: compact\n") == 0);
-    CU_ASSERT_EQUAL_FATAL(tdsec_it_ctl(admin_cfg, logpath("topics2"), &ms, "topics", "create",
-                                       "--file", extra, NULL),
                           0);
 }
 
