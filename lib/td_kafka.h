@@ -229,7 +229,8 @@ rd_kafka_t *td_kafka_destroy(rd_kafka_t *rk);
 
 /* ---- topics --------------------------------------------------------------- */
 
-/* Partitions of the connectors' compacted offsets topic (tuodi.connect.offsets).
+/* Partitions of a connector's compacted positions topic
+ * (tuodi.connect.offsets.<instance>).
  * Fixed: a key's partition must never change while the topic holds records.
  * The connector creates it so and refuses another count; deploy/topics.yaml
  * agrees (tests/ctl checks). */
