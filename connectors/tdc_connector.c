@@ -826,6 +826,11 @@ static int tdc_read_position(tdc_connector *c, td_error *err)
     int r;
 
     r = tdc_read_position_from(c, c->cfg.topics.offsets, 0, err);
+    if (r == -ENOENT && !c->cfg.topics.create)
+        return td_error_set(err, r, "%s%stopics.offsets: topic %s does not exist (topics.create "
+                            "is false; tuodictl topics create makes it)",
+                            c->config_path ? c->config_path : "", c->config_path ? ": " : "",
+                            c->cfg.topics.offsets);
     if (r == 0)
         r = tdc_take_over_position(c, err);
     if (r < 0)

@@ -864,6 +864,41 @@ static void test_positions_taken_over(void)
     fixture_free(&fx);
 }
 
+/* topics.create: false and no positions topic yet (an upgrade before
+ * tuodictl topics create made the per-instance topics): the start ends
+ * at once, naming the key, the topic and what makes it. */
+static void test_positions_topic_missing(void)
+{
+    fixture fx;
+    char topic[300], text[1024], *cfg;
+    int64_t until;
+    pid_t pid;
+    int st = -1;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap(), 100), 0);
+    set_offsets(&fx, NULL);
+    cfg = td_test_read_file(fx.config, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    cfg = td_test_replace(cfg, "  partitions: 3\n", "  partitions: 3\n  create: false\n");
+    CU_ASSERT_EQUAL_FATAL(td_test_write_file(fx.config, cfg), 0);
+    free(cfg);
+    snprintf(topic, sizeof(topic), "tuodi.connect.offsets.%s", fx.prefix);
+    pid = tdc_it_spawn(fx.config, fx.log);
+    CU_ASSERT_FATAL(pid > 0);
+    until = td_time_mono_ms() + 30000;
+    while (waitpid(pid, &st, WNOHANG) == 0 && td_time_mono_ms() < until)
+        usleep(50 * 1000);
+    if (td_time_mono_ms() >= until) {
+        tdc_it_stop(pid, SIGKILL, 5000);
+        CU_FAIL("the connector did not end");
+    }
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    snprintf(text, sizeof(text), "connector.yaml: topics.offsets: topic %s does not exist "
+             "(topics.create is false; tuodictl topics create makes it)", topic);
+    CU_ASSERT(log_has(&fx, text, 1000));
+    fixture_free(&fx);
+}
+
 static void add_suites(void)
 {
     td_test_suite("connector", NULL, NULL);
@@ -880,6 +915,7 @@ static void add_suites(void)
     td_test_suite("positions", NULL, NULL);
     TD_TEST(test_positions_per_instance);
     TD_TEST(test_positions_taken_over);
+    TD_TEST(test_positions_topic_missing);
 }
 
 TD_TEST_MAIN(add_suites)
