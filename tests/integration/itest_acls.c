@@ -128,6 +128,8 @@ static void test_apply(void)
     CU_ASSERT_EQUAL_FATAL(tdsec_it_ctl(admin_cfg, log, &ms, "acls", "apply", NULL), 0);
     CU_ASSERT_EQUAL(summary(log, " added"), nbindings);
     CU_ASSERT_EQUAL(summary(log, " removed"), 0);
+    /* it returns once the broker shows them (its authorizer's state) */
+    CU_ASSERT(tdsec_it_log_has(log, "; in effect on the broker after "));
     /* idempotent */
     CU_ASSERT_EQUAL_FATAL(tdsec_it_ctl(admin_cfg, log2, &ms, "acls", "apply", NULL), 0);
     CU_ASSERT_EQUAL(summary(log2, " added"), 0);

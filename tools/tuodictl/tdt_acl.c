@@ -13,11 +13,14 @@
  * time. */
 #include "tdt.h"
 #include "td_suggest.h"
+#include "td_time.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static const char *const tdt_pattern_names[] = {"literal", "prefixed", NULL};
 
@@ -428,9 +431,51 @@ static tdt_acl *tdt_acl_flat(tdt_acl **v, size_t n)
     return f;
 }
 
+/* CreateAcls and DeleteAcls answer when the controller has committed the
+ * change; a broker applies it when it replays the metadata log, a moment
+ * later. A program started right after apply could still be refused (seen
+ * in deploy/demo --secure: 80 ms after apply, the connector was refused its
+ * transactional id). So apply returns only when the broker it talks to
+ * answers DescribeAcls with exactly the policy (its authorizer's state), or
+ * fails after the config's timeout. */
+static int tdt_acl_wait(const tdt_config *cfg, const tdt_acl_policy *p, tdt_acl *want,
+                        size_t nwant, tdt_kwire *w, int64_t *waited, td_error *err)
+{
+    int64_t t0 = td_time_mono_ms();
+    for (;;) {
+        tdt_acl *have = NULL;
+        size_t nhave = 0;
+        tdt_acl_plan_t plan;
+        bool done;
+        int r = tdt_kwire_describe_acls(w, &have, &nhave, err);
+        if (r == 0)
+            r = tdt_acl_plan(p, want, nwant, have, nhave, &plan, err);
+        if (r < 0) {
+            tdt_acls_free(have, nhave);
+            return r;
+        }
+        done = plan.nadd == 0 && plan.nremove == 0;
+        if (!done && td_time_mono_ms() - t0 > cfg->timeout_ms)
+            r = td_error_set(err, -ETIMEDOUT, "kafka: the broker does not show the changed "
+                             "ACLs after %" PRId64 " ms (%zu still to add, %zu to remove): "
+                             "run tuodictl acls apply --dry-run to see them", cfg->timeout_ms,
+                             plan.nadd, plan.nremove);
+        tdt_acl_plan_free(&plan);
+        tdt_acls_free(have, nhave);
+        if (r < 0)
+            return r;
+        if (done)
+            break;
+        usleep(100 * 1000);
+    }
+    *waited = td_time_mono_ms() - t0;
+    return 0;
+}
+
 int tdt_acl_apply(const tdt_config *cfg, const tdt_acl_policy *p, bool dry, FILE *out,
                   td_error *err)
 {
+    int64_t waited = 0;
     tdt_acl *want = NULL, *have = NULL, *flat = NULL;
     size_t nwant = 0, nhave = 0;
     tdt_acl_plan_t plan = {0};
@@ -471,9 +516,15 @@ int tdt_acl_apply(const tdt_config *cfg, const tdt_acl_policy *p, bool dry, FILE
         if ((r = tdt_kwire_delete_acls(w, flat, plan.nremove, err)) < 0)
             goto out;
     }
-    fprintf(out, "acls: %zu %s, %zu %s, %zu unchanged, %zu kept (users under keep:)%s\n",
+    if (!dry && (plan.nadd || plan.nremove) &&
+        (r = tdt_acl_wait(cfg, p, want, nwant, w, &waited, err)) < 0)
+        goto out;
+    fprintf(out, "acls: %zu %s, %zu %s, %zu unchanged, %zu kept (users under keep:)%s",
             plan.nadd, dry ? "to add" : "added", plan.nremove, dry ? "to remove" : "removed",
             plan.same, plan.kept, dry ? " (dry run: nothing changed)" : "");
+    if (!dry && (plan.nadd || plan.nremove))
+        fprintf(out, "; in effect on the broker after %" PRId64 " ms", waited);
+    fputc('\n', out);
 out:
     free(flat);
     tdt_acl_plan_free(&plan);
