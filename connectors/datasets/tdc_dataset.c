@@ -1121,6 +1121,21 @@ static void tdc_problem_add(tdc_dataset *ds, const char *fmt, ...)
     va_end(ap);
 }
 
+/* "the header has no column A; also looked for B, C (path<more>)": a field
+ * read from the default names (NULL-terminated, at least one) of f. */
+static void tdc_problem_missing(tdc_dataset *ds, const tdc_field *f, const char *const *names,
+                                const char *more)
+{
+    char also[300] = "";
+    size_t o = 0;
+
+    for (size_t k = 1; names[k] && o < sizeof(also); k++)
+        o += (size_t)snprintf(also + o, sizeof(also) - o, "%s%s",
+                              k == 1 ? "; also looked for " : ", ", names[k]);
+    tdc_problem_add(ds, "the header has no column %s%s (%s%s)", names[0], also, f->spec->path,
+                    more);
+}
+
 /* Copies the header (for rows rebuilt from the roster's buffer). */
 static int tdc_copy_header(tdc_dataset *ds, const tdc_row *row)
 {
@@ -1222,18 +1237,45 @@ static int tdc_resolve_header(tdc_dataset *ds, const tdc_row *row)
                             f->column, f->spec->path, f->column_origin);
         } else if (f->required && f->spec->kind != TDC_FK_RECORD_ID &&
                    f->spec->kind != TDC_FK_TIMESTAMP) {
-            if (names[1])
-                tdc_problem_add(ds, "the header has no column %s (%s; also looked for %s%s%s)",
-                                names[0], f->spec->path, names[1], names[2] ? ", " : "",
-                                names[2] ? names[2] : "");
-            else
-                tdc_problem_add(ds, "the header has no column %s (%s)", names[0],
-                                f->spec->path);
+            tdc_problem_missing(ds, f, names, "");
         } else {
             continue;
         }
         if (!first_missing)
             first_missing = names[0];
+    }
+    /* An all-or-none record (income) whose header has some of its columns
+     * but not one it cannot do without: every row that gives it would be
+     * rejected, so the file is refused as a whole, naming the column. */
+    for (size_t g = 0; g < ds->ngroups; g++) {
+        const tdc_field *given = NULL, *missing = NULL;
+
+        for (size_t i = 0; i < ds->nfields; i++) {
+            const tdc_field *f = &ds->fields[i];
+
+            if (f->group != (int)g || f->has_const)
+                continue;
+            if (f->col >= 0 && !given)
+                given = f;
+            else if (f->col < 0 && !f->nullable && !missing)
+                missing = f;
+        }
+        if (!given || !missing)
+            continue;
+        if (missing->column) {
+            tdc_problem_add(ds, "the header has no column %s (%s, set in columns: at %s; "
+                            "needed with %s: all or none)", missing->column,
+                            missing->spec->path, missing->column_origin, given->col_name);
+            if (!first_missing)
+                first_missing = missing->column;
+        } else if (missing->spec->columns && missing->spec->columns[0]) {
+            char why[200];
+
+            snprintf(why, sizeof(why), "; needed with %s: all or none", given->col_name);
+            tdc_problem_missing(ds, missing, missing->spec->columns, why);
+            if (!first_missing)
+                first_missing = missing->spec->columns[0];
+        }
     }
     if (ds->hdr_problem[0]) {
         size_t o = strlen(ds->hdr_problem);

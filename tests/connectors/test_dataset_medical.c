@@ -356,8 +356,8 @@ static void test_missing_required_column(void)
     CU_ASSERT_EQUAL(t_map_line(ds, &s, &h, "bad.csv", 2, "34052419800101001X|a|住院|1|0|0|否"), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(tdc_dataset_header_problem(ds));
     CU_ASSERT_STRING_EQUAL(tdc_dataset_header_problem(ds),
-                           "the header has no column 结算日期 (settlement_date; also looked for "
-                           "结算时间, 费用结算日期); every row of bad.csv is rejected");
+                           "the header has no column 结算日期; also looked for 结算时间, "
+                           "费用结算日期 (settlement_date); every row of bad.csv is rejected");
     CU_ASSERT_EQUAL(t_map_line(ds, &s, &h, "bad.csv", 3, "340402650312002|b|门诊|1|0|0|否"), 0);
     CU_ASSERT_EQUAL(t_end_unit(ds, &s), 0);
     CU_ASSERT_PTR_NULL(tdc_dataset_header_problem(ds));

@@ -538,6 +538,40 @@ static void test_missing_column(void)
     ctx_done(&c);
 }
 
+/* An export whose per-capita income column has another name: the header
+ * lacks a column of the all-or-none income while it has the others. The
+ * file is refused as a whole with a reason naming the column and the names
+ * looked for, never "empty"; a header without any income column is fine. */
+static void test_income_column_renamed(void)
+{
+    static const char *const want =
+        "the header has no column 家庭年人均纯收入; also looked for 人均纯收入 "
+        "(income.per_capita_net_fen; needed with 收入年度: all or none); every row of "
+        "roster-2024.csv is rejected";
+    const char *p;
+    char hdr[1024];
+    run_ctx c;
+
+    p = strstr(HDR, "家庭年人均纯收入");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    snprintf(hdr, sizeof(hdr), "%.*s人均收入（元）%s", (int)(p - HDR), HDR,
+             p + strlen("家庭年人均纯收入"));
+    ctx_init(&c, NULL, hdr);
+    feed(&c, HH_A "|340402196811200031|王芳|配偶|普通劳动力||非在校生");
+    feed(&c, HH_A_REST "|340402196503120021|王建国|户主|弱劳动力或半劳动力|二级|");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tdc_dataset_header_problem(c.ds));
+    CU_ASSERT_STRING_EQUAL(tdc_dataset_header_problem(c.ds), want);
+    finish(&c);
+    CU_ASSERT_EQUAL(c.s.nrecs, 0);
+    CU_ASSERT_EQUAL_FATAL(c.s.nrejs, 2);
+    for (size_t i = 0; i < 2; i++) {
+        CU_ASSERT_STRING_EQUAL(c.s.rejs[i].column, "家庭年人均纯收入");
+        CU_ASSERT_STRING_EQUAL(c.s.rejs[i].reason, want);
+        CU_ASSERT_PTR_NULL(strstr(c.s.rejs[i].reason, "empty"));
+    }
+    ctx_done(&c);
+}
+
 /* Pseudonymised: person keys are HMACs, birth dates still from the number;
  * the same key for the 15- and the 18-digit form of one person. */
 static void test_pseudonymised(void)
@@ -673,6 +707,7 @@ static void add_suites(void)
     TD_TEST(test_units);
     TD_TEST(test_too_big);
     TD_TEST(test_missing_column);
+    TD_TEST(test_income_column_renamed);
     TD_TEST(test_pseudonymised);
     TD_TEST(test_income_year_constant);
     TD_TEST(test_reset);
