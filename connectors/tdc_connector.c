@@ -9,6 +9,7 @@
 #include "td_time.h"
 #include "tdc_offsets.h"
 #include "tdc_postgres.h"
+#include "tdc_reasons.h"
 #include "tdc_spooldir.h"
 
 #include <errno.h>
@@ -42,12 +43,14 @@ static const char *const tdc_record_schema_names[] = {
 };
 
 /* Counts of the unit (file) being read, to log rows read = published +
- * rejected when it ends. */
+ * rejected, and the rejections by reason class, when it ends. A plain value:
+ * copied at each commit, and back at an abort. */
 typedef struct tdc_unit_stats {
     char name[TDC_UNIT_MAX];
     int64_t first_row;
     int64_t rows, published, rejected;
     int64_t started_ms;
+    tdc_reasons reasons;
 } tdc_unit_stats;
 
 struct tdc_connector {
@@ -202,6 +205,7 @@ static int tdc_dead_letter(tdc_connector *c, const tdc_row *row, const char *col
         tdc_header_add(h, tdc_truncated_header, "true");
     c->stats.rejected++;
     c->unit.rejected++;
+    tdc_reasons_add(&c->unit.reasons, masked);
     return tdc_produce(c, c->cfg.topics.dlq, NULL, 0, row->raw, len, h);
 }
 
@@ -1067,23 +1071,36 @@ static void tdc_unit_begin(tdc_connector *c, const tdc_row *row)
     c->unit.started_ms = td_time_mono_ms();
 }
 
+/* The unit's one line: at info when every row was published, else a
+ * warning that says why, with the rejections by reason class (the three
+ * commonest quoted; tdc_reasons.h). */
 static void tdc_unit_end(tdc_connector *c)
 {
     int64_t ms = td_time_mono_ms() - c->unit.started_ms;
     tdc_unit_stats *u = &c->unit;
+    const char *name = u->name[0]                                  ? u->name
+                       : c->committed.kind == TDC_POSITION_SPOOLDIR ? c->committed.file_name
+                                                                    : "(empty file)";
+    double rate = ms > 0 ? (double)u->rows * 1000.0 / (double)ms : (double)u->rows;
 
     c->stats.units++;
     if (u->rows != u->published + u->rejected)
         td_log_error("%s: %" PRId64 " rows read but %" PRId64 " published + %" PRId64
                      " rejected: please report this", u->name, u->rows, u->published, u->rejected);
-    td_log_info("%s: %" PRId64 " rows read (from row %" PRId64 ") = %" PRId64 " published + %" PRId64
-                " rejected, %.0f rows/s",
-                u->name[0]                                  ? u->name
-                : c->committed.kind == TDC_POSITION_SPOOLDIR ? c->committed.file_name
-                                                             : "(empty file)",
-                u->rows,
-                u->first_row, u->published, u->rejected,
-                ms > 0 ? (double)u->rows * 1000.0 / (double)ms : (double)u->rows);
+    if (u->rejected > 0) {
+        char why[2048];
+
+        td_log_warning("%s: %" PRId64 " rows read (from row %" PRId64 ") = %" PRId64
+                       " published + %" PRId64 " rejected: %s; %.0f rows/s (the rejected "
+                       "rows are in %s with their reasons)", name, u->rows, u->first_row,
+                       u->published, u->rejected,
+                       tdc_reasons_format(&u->reasons, why, sizeof(why)), rate,
+                       c->cfg.topics.dlq);
+    } else {
+        td_log_info("%s: %" PRId64 " rows read (from row %" PRId64 ") = %" PRId64
+                    " published + %" PRId64 " rejected, %.0f rows/s", name, u->rows,
+                    u->first_row, u->published, u->rejected, rate);
+    }
     memset(u, 0, sizeof(*u));
 }
 

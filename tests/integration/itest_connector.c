@@ -83,6 +83,38 @@ static void show_log(const fixture *fx)
 
 static bool log_has(const fixture *fx, const char *what, int timeout_ms);
 
+/* The line of log that holds what, copied into buf ("" when none). */
+static const char *log_line(const char *log, const char *what, char *buf, size_t size)
+{
+    const char *at = strstr(log, what), *b, *e;
+
+    buf[0] = '\0';
+    if (!at)
+        return buf;
+    for (b = at; b > log && b[-1] != '\n'; b--)
+        ;
+    e = strchr(at, '\n');
+    e = e ? e : at + strlen(at);
+    snprintf(buf, size, "%.*s", (int)(e - b), b);
+    return buf;
+}
+
+/* True when text holds a run of exactly 15 or 18 digits (an identity
+ * number's shape; the last of 18 may be X). */
+static bool has_id_run(const char *text)
+{
+    for (const char *s = text; *s;) {
+        size_t n = strspn(s, "0123456789");
+
+        if (n == 17 && (s[n] == 'X' || s[n] == 'x'))
+            n++;
+        if (n == 15 || n == 18)
+            return true;
+        s += n ? n : 1;
+    }
+    return false;
+}
+
 /* Every valid row once in the records, every bad row once in the DLQ,
  * nothing else. */
 static void verify(const fixture *fx, const files *f)
@@ -163,8 +195,21 @@ static void test_end_to_end(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(log);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "medical-001.csv: 2000 rows read (from row 2) = 1980 published + 20 rejected"));
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "medical-002.csv: 1500 rows read (from row 2) = 1470 published + 30 rejected"));
+    {
+        /* one warning per file that says why: the count by reason class,
+         * the reason quoted (its identity numbers masked) */
+        char line[4096];
+
+        log_line(log, "medical-002.csv: 1500 rows read", line, sizeof(line));
+        printf("\n    %s\n", line);
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, " warning: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, "= 1470 published + 30 rejected: 30 × \"身份证号: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, "check character is wrong"));
+        CU_ASSERT_EQUAL(td_proc_log_count(fx.log, "medical-002.csv: 1500 rows read"), 1);
+    }
     CU_ASSERT_PTR_NULL(strstr(log, "please report"));
     CU_ASSERT_PTR_NULL(strstr(log, "340421")); /* no identity number in the log */
+    CU_ASSERT_FALSE(has_id_run(log));
     free(log);
     fixture_free(&fx);
 }
@@ -325,8 +370,9 @@ static void test_roster_end_to_end(void)
 {
     fixture fx;
     char path[4200], schemas[4096], topic[300];
-    const char *names[1] = {"roster.csv"};
+    const char *names[2] = {"roster.csv", "roster-20231201.csv"};
     int nh = 300, rows = 0, bad_rows = 0, good = 0;
+    const int renamed_rows = 12;
     int members[400] = {0}, got_members[400] = {0};
     tdc_it_seen rec, dlq;
     FILE *f;
@@ -377,9 +423,29 @@ static void test_roster_end_to_end(void)
     }
     snprintf(path, sizeof(path), "%s/roster.csv.done", fx.spool);
     td_test_write_file(path, "");
+    /* an export whose per-capita income column has another name: refused
+     * whole with a reason that names the column (file 2 of the dead letters) */
+    {
+        char text[4096];
+        size_t o = (size_t)snprintf(text, sizeof(text), "户编号,村级区划代码,网格编号,户类型,"
+                                    "监测状态,身份证号,姓名,与户主关系,劳动技能,收入年度,"
+                                    "家庭年纯收入,人均收入,行号\n");
+        for (int k = 0; k < renamed_rows; k++) {
+            char id[19];
+            snprintf(id, sizeof(id), "340421%04d0101%03d", 1960 + k, k);
+            id[17] = td_idnum_check_char(id);
+            id[18] = '\0';
+            o += (size_t)snprintf(text + o, sizeof(text) - o, "R%d,340421100201,G1,一般农户,,%s,"
+                                  "户员%d,户主,普通劳动力,2023,12000,12000,F2R%d\n", k, id, k, k);
+        }
+        snprintf(path, sizeof(path), "%s/roster-20231201.csv", fx.spool);
+        CU_ASSERT_EQUAL_FATAL(td_test_write_file(path, text), 0);
+        snprintf(path, sizeof(path), "%s/roster-20231201.csv.done", fx.spool);
+        td_test_write_file(path, "");
+    }
 
     pid = tdc_it_spawn(fx.config, fx.log);
-    if (!tdc_it_wait_finished(fx.spool, names, 1, 60000)) {
+    if (!tdc_it_wait_finished(fx.spool, names, 2, 60000)) {
         show_log(&fx);
         CU_FAIL("roster not finished");
     }
@@ -393,7 +459,7 @@ static void test_roster_end_to_end(void)
     snprintf(topic, sizeof(topic), "%s.dlq", fx.prefix);
     CU_ASSERT_EQUAL_FATAL(tdc_it_read(fx.bootstrap, topic, true, schemas, &dlq), 0);
     printf("\n    households: %lld (want %d); dead-lettered member rows: %lld (want %d)\n",
-           (long long)rec.total, good, (long long)dlq.total, bad_rows);
+           (long long)rec.total, good, (long long)dlq.total, bad_rows + renamed_rows);
     CU_ASSERT_EQUAL(rec.total, good);
     CU_ASSERT_EQUAL(rec.unparsed, 0); /* includes: key == household id */
     for (int h = 0; h < nh; h++) {
@@ -402,7 +468,7 @@ static void test_roster_end_to_end(void)
         if (!bad)
             CU_ASSERT_EQUAL(got_members[h], members[h]);
     }
-    CU_ASSERT_EQUAL(dlq.total, bad_rows);
+    CU_ASSERT_EQUAL(dlq.total, bad_rows + renamed_rows);
     CU_ASSERT_EQUAL(dlq.bad_headers, 0);
     CU_ASSERT_EQUAL(dlq.id_in_reason, 0);
     {
@@ -411,7 +477,37 @@ static void test_roster_end_to_end(void)
         for (int h = 0; h < nh; h++)
             for (int m = 0; m < members[h]; m++, r++)
                 wrong += dlq.count[(size_t)TDC_IT_MAX_ROWS + (size_t)r] != (h % 25 == 24 ? 1 : 0);
+        for (int k = 0; k < renamed_rows; k++)
+            wrong += dlq.count[2 * (size_t)TDC_IT_MAX_ROWS + (size_t)k] != 1;
         CU_ASSERT_EQUAL(wrong, 0);
+    }
+    {
+        /* one warning per file, with the counts by reason and the reasons
+         * quoted; no identity number anywhere in the log */
+        char *log = td_test_read_file(fx.log, NULL), want[512], line[4096];
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+        log_line(log, "roster-20231201.csv: 12 rows read", line, sizeof(line));
+        printf("    %s\n", line);
+        snprintf(want, sizeof(want), "roster-20231201.csv: %d rows read (from row 2) = 0 "
+                 "published + %d rejected: %d × \"the header has no column 家庭年人均纯收入; "
+                 "also looked for 人均纯收入 (income.per_capita_net_fen; needed with 收入年度: "
+                 "all or none); every row of roster-20231201.csv is rejected\"; ",
+                 renamed_rows, renamed_rows, renamed_rows);
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, want));
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, " warning: "));
+        CU_ASSERT_EQUAL(td_proc_log_count(fx.log, "roster-20231201.csv: 12 rows read"), 1);
+        snprintf(want, sizeof(want), "roster.csv: %d rows read", rows);
+        log_line(log, want, line, sizeof(line));
+        printf("    %s\n", line);
+        snprintf(want, sizeof(want), "roster.csv: %d rows read (from row 2) = %d published + "
+                 "%d rejected: %d × \"household rejected: member row ", rows, rows - bad_rows,
+                 bad_rows, bad_rows);
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, want));
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, "check character is wrong\" (e.g.); "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, " warning: "));
+        CU_ASSERT_FALSE(has_id_run(log));
+        free(log);
     }
     tdc_it_seen_free(&rec);
     tdc_it_seen_free(&dlq);
