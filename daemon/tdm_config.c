@@ -114,6 +114,10 @@ const td_cfg_entry tdm_config_table[] = {
                 "Directory of the Avro schemas (*.avsc)"),
     TD_CFG_ENUM("log_level", tdm_config, log_level, "info", tdm_log_levels,
                 "Most verbose level logged"),
+    TD_CFG_DURATION("progress_interval", tdm_config, progress_interval_ms, "10s", 1, 3600000,
+                    "While loading the roster or restoring the state at start-up, log the "
+                    "progress (percent, records/s, time left) at most this often; STATUS= "
+                    "says the same every second"),
     TD_CFG_SECTION("topics", tdm_config, topics, tdm_topics_table, "Topics"),
     TD_CFG_SECTION("transaction", tdm_config, transaction, tdm_txn_table, "Kafka transactions"),
     TD_CFG_SECTION("clock", tdm_config, clock, tdm_clock_table,

@@ -50,6 +50,7 @@ typedef struct tdm_config {
     int64_t rules_max_drop_percent; /* a reload may drop at most this share (%) */
     char *schemas_dir;
     int log_level;             /* index into error, warning, notice, info, debug */
+    int64_t progress_interval_ms; /* start-up load progress lines at most this often */
     tdm_topics_config topics;
     tdm_txn_config transaction;
     tdm_clock_config clock;

@@ -81,6 +81,10 @@ typedef struct tdm_part {
     bool eof;            /* the fetcher reached eof_offset, after the buffered records */
     int64_t eof_offset;
     bool paused;
+    /* The start-up load (the roster up to its end, a restore up to the
+     * committed offset) this partition takes part in: offsets [load_from,
+     * load_to) as known at the assignment; load_to -1: none. */
+    int64_t load_from, load_to;
 } tdm_part;
 
 /* A state changed in the open batch. */
@@ -144,6 +148,11 @@ struct tdm_engine {
     bool ready;
     td_error cb_err;         /* an error inside the rebalance callback */
     int cb_rc;
+
+    /* The start-up load's progress (tdm_load_progress): offsets to read
+     * in all, since when (mono ms), and when it was last logged. */
+    bool loading;
+    int64_t load_total, load_started_ms, load_logged_ms;
 
     uint64_t n_records, n_alerts, n_rejected, n_skipped, n_roster;
     /* where the time goes (logged at stop) */
@@ -1527,6 +1536,97 @@ static bool tdm_assignment_partial(tdm_engine *e)
     return (int)e->nparts < total;
 }
 
+/* ------------------------------------------------ start-up load progress */
+
+/* After an assignment: which partitions the start-up load reads, from where
+ * to where. A restoring partition up to its committed offset; while not
+ * ready, a roster partition up to its end (the high watermark now). The
+ * percent of tdm_load_progress is over these offsets (transaction markers
+ * count as records: close enough for a progress line). */
+static void tdm_load_begin(tdm_engine *e)
+{
+    e->loading = false;
+    e->load_total = 0;
+    for (size_t i = 0; i < e->nparts; i++) {
+        tdm_part *p = &e->parts[i];
+        int64_t lo = 0, hi = -1;
+
+        p->load_from = p->load_to = -1;
+        if (p->restore_end < 0 && (e->ready || p->in != TDM_IN_ROSTER))
+            continue;
+        if (rd_kafka_query_watermark_offsets(e->consumer, p->topic, p->partition, &lo, &hi,
+                                             TDM_SLICE_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            lo = 0;
+            hi = -1; /* unknown: no percent for this partition */
+        }
+        p->load_from = p->base >= 0 ? p->base : lo;
+        p->load_to = p->restore_end >= 0 ? p->restore_end : hi;
+        if (p->load_to > p->load_from)
+            e->load_total += p->load_to - p->load_from;
+        else
+            p->load_to = -1;
+    }
+    if (e->load_total > 0) {
+        e->loading = true;
+        e->load_started_ms = e->load_logged_ms = td_time_mono_ms();
+    }
+}
+
+/* "about 3 min left" */
+static void tdm_format_left(double secs, char *buf, size_t size)
+{
+    if (secs < 90)
+        snprintf(buf, size, "about %.0f s left", secs < 1 ? 1 : secs);
+    else if (secs < 5400)
+        snprintf(buf, size, "about %.0f min left", secs / 60);
+    else
+        snprintf(buf, size, "about %.1f h left", secs / 3600);
+}
+
+/* While the start-up load runs: STATUS= with its progress (percent,
+ * records/s, the time left) every call (td_notify_status sends only a
+ * change; the loop calls once a second), and the same as a log line at
+ * most every progress_interval. Returns false (and does nothing) when no
+ * load runs: the caller's status applies. */
+static bool tdm_load_progress(tdm_engine *e)
+{
+    int64_t done = 0, now = td_time_mono_ms(), ms;
+    double rate, pct;
+    char left[64], text[256];
+
+    if (!e->loading)
+        return false;
+    if (e->ready && !e->restoring) {
+        e->loading = false; /* the "ready" line says it is done */
+        return false;
+    }
+    for (size_t i = 0; i < e->nparts; i++) {
+        const tdm_part *p = &e->parts[i];
+        int64_t d;
+
+        if (p->load_to < 0 || p->next < 0)
+            continue;
+        d = p->next - p->load_from;
+        done += d < 0 ? 0 : d > p->load_to - p->load_from ? p->load_to - p->load_from : d;
+    }
+    ms = now - e->load_started_ms;
+    rate = ms > 0 ? (double)done * 1000.0 / (double)ms : 0;
+    pct = (double)done * 100.0 / (double)e->load_total;
+    if (rate > 0 && done * 100 >= e->load_total) /* from 1% on: a steadier rate */
+        tdm_format_left((double)(e->load_total - done) / rate, left, sizeof(left));
+    else
+        snprintf(left, sizeof(left), "time left not known yet");
+    snprintf(text, sizeof(text), "%s: %.0f%% (%" PRId64 " of %" PRId64 " records), %.0f records/s, %s",
+             e->restoring ? "restoring the state" : "loading the roster", pct, done,
+             e->load_total, rate, left);
+    td_notify_status("%s", text);
+    if (now - e->load_logged_ms >= e->cfg->progress_interval_ms) {
+        td_log_notice("%s", text);
+        e->load_logged_ms = now;
+    }
+    return true;
+}
+
 static void tdm_on_assign(tdm_engine *e, rd_kafka_topic_partition_list_t *parts)
 {
     tdm_txn *txn = NULL;
@@ -1584,6 +1684,7 @@ static void tdm_on_assign(tdm_engine *e, rd_kafka_topic_partition_list_t *parts)
     }
     tdm_store_abort(txn);
     tdm_restore_check(e);
+    tdm_load_begin(e);
     e->assigned = true;
     e->partial = tdm_assignment_partial(e);
     e->partial_logged = false;
@@ -1974,10 +2075,12 @@ static int tdm_loop(tdm_engine *e, td_error *err)
 
     while (!tdm_stopping()) {
         int64_t now = td_time_mono_ms();
-        if (now - last_notify_ms >= 1000) { /* one datagram a second, not per round */
+        if (now - last_notify_ms >= (e->cfg->progress_interval_ms < 1000 ? e->cfg->progress_interval_ms : 1000)) {
+            /* one datagram a second, not per round (tests: more often) */
             td_notify_watchdog();
-            td_notify_status("%" PRIu64 " records, %" PRIu64 " alerts, %" PRIu64 " rejected",
-                             e->n_records, e->n_alerts, e->n_rejected);
+            if (!tdm_load_progress(e))
+                td_notify_status("%" PRIu64 " records, %" PRIu64 " alerts, %" PRIu64
+                                 " rejected", e->n_records, e->n_alerts, e->n_rejected);
             last_notify_ms = now;
         }
         if (td_signal_take_reload())

@@ -29,14 +29,24 @@
  *      an error, the second takes over; 低保 of another person -> 1 ALERT
  *  15. a person off the roster spends 3,000, joins a 脱贫户 household, spends
  *      2,500 more -> 1 ALERT (his history moved into the household's window)
+ * The roster also holds 5,000 households of no interest, so that the first
+ * run's roster load and the rebuild after the state is lost take a while:
+ * with progress_interval 10ms, both log their progress (percent, records/s,
+ * time left) and the first run says the same in STATUS= to NOTIFY_SOCKET.
  * Event dates are relative to today (the stream clock is the records' Kafka
  * timestamps, and window history older than the longest window plus the
  * lateness is forgotten). Every alert id appears exactly once per kind in
  * <prefix>.alerts.340421, keyed by the village code. */
 #include "td_avro.h"
+#include "td_idnum.h"
 #include "td_kafka.h"
 #include "td_proc.h"
 #include "td_time.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -170,6 +180,105 @@ static void household_ex(const char *hid, const char *person, const char *type,
 static void household(const char *hid, const char *person)
 {
     household_ex(hid, person, "POVERTY_ALLEVIATED", 3000000, "2023-01-31");
+}
+
+/* n households of one member (valid identity numbers) in one transaction:
+ * a roster that takes tuodi-matchd a while to load. */
+static void households_bulk(int n)
+{
+    td_error err = {0};
+
+    FATAL(td_kafka_txn_begin(producer, &err) == 0);
+    for (int k = 0; k < n; k++) {
+        char json[4096], hid[32], id[19];
+        td_avro_buf b = TD_AVRO_BUF_INIT;
+        rd_kafka_vu_t vu[4];
+
+        snprintf(hid, sizeof(hid), "BULK%05d", k);
+        snprintf(id, sizeof(id), "340421%04d%02d%02d%03d", 1940 + k % 60, 1 + k % 12,
+                 1 + k % 28, k % 1000);
+        id[17] = td_idnum_check_char(id);
+        id[18] = '\0';
+        snprintf(json, sizeof(json),
+                 "{\"household_id\":\"%s\",\"village_code\":\"" VILLAGE "\",\"grid_id\":\"G-1\","
+                 "\"household_type\":\"POVERTY_ALLEVIATED\","
+                 "\"monitoring\":{\"state\":\"NOT_MONITORED\",\"category\":null,"
+                 "\"identified_date\":null,\"risk_eliminated_date\":null,"
+                 "\"risk_elimination_method\":null},"
+                 "\"members\":[{\"person_key\":\"%s\",\"name\":\"张三\",\"relation\":\"HEAD\","
+                 "\"birth_date\":\"1980-01-01\",\"labour_capacity\":\"NORMAL\","
+                 "\"disability_grade\":null,\"in_school\":null}],\"household_size\":1,"
+                 "\"income\":{\"cn.tuodi.Income\":{\"year\":2023,\"annual_net_fen\":3000000,"
+                 "\"per_capita_net_fen\":3000000}},\"risks\":[],"
+                 "\"updated_at\":\"2023-01-31T10:00:00Z\","
+                 "\"source\":{\"department\":\"RURAL_REVITALIZATION\","
+                 "\"connector_instance\":\"roster\",\"record_id\":\"%s\",\"location\":null,"
+                 "\"row\":null}}", hid, id, hid);
+        encode_json("cn.tuodi.Household", json, &b);
+        vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+        vu[0].u.cstr = t_roster;
+        vu[1].vtype = RD_KAFKA_VTYPE_KEY;
+        vu[1].u.mem.ptr = hid;
+        vu[1].u.mem.size = strlen(hid);
+        vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+        vu[2].u.mem.ptr = b.data;
+        vu[2].u.mem.size = b.len;
+        vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+        vu[3].u.i = RD_KAFKA_MSG_F_COPY;
+        while (1) {
+            rd_kafka_error_t *xe = rd_kafka_produceva(producer, vu, 4);
+            if (!xe)
+                break;
+            FATAL(rd_kafka_error_code(xe) == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+            rd_kafka_error_destroy(xe);
+            rd_kafka_poll(producer, 50);
+        }
+        td_avro_buf_done(&b);
+    }
+    if (td_kafka_txn_commit(producer, 60000, &err) < 0) {
+        fprintf(stderr, "commit: %s\n", err.msg);
+        exit(1);
+    }
+}
+
+/* A NOTIFY_SOCKET for the daemon: a thread reads its datagrams (sd_notify
+ * would block on a full socket) and counts the STATUS= lines of a roster
+ * load's progress. */
+static int notify_fd = -1;
+static atomic_bool notify_stop;
+static atomic_int notify_count, notify_loading;
+
+static void *notify_drain(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&notify_stop)) {
+        char buf[1024];
+        ssize_t n = recv(notify_fd, buf, sizeof(buf) - 1, 0);
+        if (n <= 0)
+            continue; /* SO_RCVTIMEO */
+        buf[n] = '\0';
+        atomic_fetch_add(&notify_count, 1);
+        if (strstr(buf, "STATUS=loading the roster: ") && strstr(buf, "% (") &&
+            strstr(buf, " records/s, "))
+            atomic_fetch_add(&notify_loading, 1);
+    }
+    return NULL;
+}
+
+static pthread_t notify_start(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct timeval tv = {0, 100000};
+    pthread_t t;
+
+    FATAL(strlen(path) < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    FATAL(notify_fd >= 0);
+    FATAL(bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    FATAL(setsockopt(notify_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
+    FATAL(pthread_create(&t, NULL, notify_drain, NULL) == 0);
+    return t;
 }
 
 /* A clock tick as tuodi-matchd writes them, carrying the time ts (the
@@ -457,6 +566,7 @@ int main(void)
             "  human_resources: %s\n  verifications_prefix: %s.verifications.\n"
             "  dlq_verifications: %s\n"
             "  alerts_prefix: %s\n  alert_partitions: 2\n  clock: %s\n"
+            "progress_interval: 10ms\n"
             "transaction:\n  max_records: 100\n  max_interval: 200ms\n",
             bootstrap, uniq, dir, src_root, schemas_dir, t_roster, t_med, t_civil, t_hr, uniq,
             t_dlq, prefix, t_clock);
@@ -485,22 +595,51 @@ int main(void)
 
     household("H1", P_HEAD);
     household("H2", P_H2);
+    households_bulk(5000);
     dibao(P_H2, VILLAGE, day(0), "MZ-1");
     medical(P_HEAD, day(1), 300000, "YB-1");
     medical(P_HEAD, day(28), 250000, "YB-2");
     medical(P_HEAD, day(37), 100000, "YB-3");
 
-    pid = spawn(config, log);
-    read_topic(t_alerts, false, &s, 2, 0, 90000);
-    fprintf(stderr, "first run: %d alerts, %d distinct (%.1fs)\n", s.total, s.n,
-            (double)(td_time_mono_ms() - t0) / 1000.0);
-    CHECK(s.total == 2);
-    CHECK(s.n == 2);
-    CHECK(rule_count(&s, "dibao-tekun") == 1);
-    CHECK(rule_count(&s, "medical-oop-365d") == 1);
-    CHECK(s.bad_key == 0);
-    status = td_proc_stop(pid, SIGTERM, 60000);
-    CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    {
+        char npath[4300];
+        pthread_t nt;
+
+        snprintf(npath, sizeof(npath), "%s/notify", dir);
+        nt = notify_start(npath);
+        setenv("NOTIFY_SOCKET", npath, 1);
+        pid = spawn(config, log);
+        unsetenv("NOTIFY_SOCKET"); /* this run only */
+        read_topic(t_alerts, false, &s, 2, 0, 90000);
+        fprintf(stderr, "first run: %d alerts, %d distinct (%.1fs)\n", s.total, s.n,
+                (double)(td_time_mono_ms() - t0) / 1000.0);
+        CHECK(s.total == 2);
+        CHECK(s.n == 2);
+        CHECK(rule_count(&s, "dibao-tekun") == 1);
+        CHECK(rule_count(&s, "medical-oop-365d") == 1);
+        CHECK(s.bad_key == 0);
+        status = td_proc_stop(pid, SIGTERM, 60000);
+        CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        atomic_store(&notify_stop, true);
+        pthread_join(nt, NULL);
+        close(notify_fd);
+        /* the roster load said how far it was, in the log and to systemd */
+        fprintf(stderr, "roster load: %d progress lines, %d of %d notifications its progress\n",
+                td_proc_log_count(log, "notice: loading the roster: "),
+                atomic_load(&notify_loading), atomic_load(&notify_count));
+        {
+            char cmd[4400];
+            snprintf(cmd, sizeof(cmd), "grep -m1 'loading the roster: ' %s >&2", log);
+            if (system(cmd) != 0)
+                fprintf(stderr, "(no progress line)\n");
+        }
+        CHECK(td_proc_log_count(log, "notice: loading the roster: ") >= 1);
+        CHECK(td_proc_log_count(log, " records/s, about ") >= 1);
+        /* of the roster's end offset at the start: 2 households and the
+         * 5,000, each transaction with its commit marker */
+        CHECK(td_proc_log_count(log, " of 5005 records), ") >= 1);
+        CHECK(atomic_load(&notify_loading) >= 1);
+    }
     {
         /* The state as run 1 left it, to roll back to below. */
         char cmd[8500];
@@ -583,6 +722,14 @@ int main(void)
     for (int i = 0; i < s.n; i++)
         CHECK(s.count[i] == 1);
     CHECK(rule_count(&s, "medical-oop-365d") == 1);
+    /* the rebuild said how far it was */
+    CHECK(td_proc_log_count(log, "notice: restoring the state: ") >= 1);
+    {
+        char cmd[4400];
+        snprintf(cmd, sizeof(cmd), "grep -m1 'restoring the state: ' %s >&2", log);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(no restore progress line)\n");
+    }
 
     /* 12. Income below the line from the roster itself, once. */
     household_ex("H3", P_H3, "ORDINARY", 500000, day(50));
@@ -683,6 +830,8 @@ int main(void)
         char cmd[4300];
         if (failures)
             snprintf(cmd, sizeof(cmd), "cat %s >&2", log);
+        else if (getenv("TD_KEEP_TMP"))
+            snprintf(cmd, sizeof(cmd), "echo kept %s >&2", dir);
         else
             snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         if (system(cmd) != 0)
