@@ -2,12 +2,15 @@
  * evaluates the rules and pushes alerts to the county queues, exactly once.
  * A thin main over the daemon library (tdm_*). */
 #include "td_cli.h"
+#include "td_http.h"
 #include "td_log.h"
+#include "td_metrics.h"
 #include "td_notify.h"
 #include "td_signal.h"
 #include "tdm_config.h"
 #include "tdm_engine.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +52,8 @@ int main(int argc, char **argv)
     td_cli cli;
     tdm_config cfg;
     tdm_engine *e = NULL;
+    td_metrics *metrics = NULL;
+    td_http *http = NULL;
     td_error err = {0};
     int r;
 
@@ -88,13 +93,23 @@ int main(int argc, char **argv)
         return 1;
     }
     r = tdm_engine_new(&cfg, &e, &err);
+    if (r == 0 && cfg.http.listen && *cfg.http.listen) {
+        /* after the config and the state are loaded, before Kafka */
+        metrics = td_metrics_new("tuodi_matchd");
+        r = metrics ? td_http_start(&cfg.http, metrics, &http, &err)
+                    : td_error_set(&err, -ENOMEM, "out of memory");
+    }
+    if (r == 0)
+        r = tdm_engine_serve(e, http, metrics, TUODI_VERSION, &err);
     if (r == 0)
         r = tdm_engine_run(e, &err);
     if (r < 0) {
         td_log_error("%s", err.msg);
         td_notify_stopping("failed");
     }
+    td_http_stop(http);
     tdm_engine_free(e);
+    td_metrics_free(metrics);
     td_signal_teardown();
     tdm_config_free(&cfg);
     return r < 0 ? 1 : 0;

@@ -124,6 +124,9 @@ const td_cfg_entry tdm_config_table[] = {
                    "The stream clock: the order of the inputs, ticks, lateness"),
     TD_CFG_SECTION("store", tdm_config, store, tdm_store_table,
                    "The LMDB state store under state_dir"),
+    TD_CFG_SECTION("http", tdm_config, http, td_http_config_table,
+                   "The HTTP endpoint: /metrics (Prometheus), /health, /ready "
+                   "(docs/monitoring.md)", TD_CFG_OPTIONAL),
     TD_CFG_END,
 };
 

@@ -4,6 +4,7 @@
 
 #include "td_config.h"
 #include "td_error.h"
+#include "td_http.h"
 #include "td_kafka.h"
 
 #include <stdint.h>
@@ -55,6 +56,7 @@ typedef struct tdm_config {
     tdm_txn_config transaction;
     tdm_clock_config clock;
     tdm_store_config store;
+    td_http_config http;       /* /metrics, /health, /ready; off unless listen is set */
 } tdm_config;
 
 extern const td_cfg_entry tdm_config_table[];

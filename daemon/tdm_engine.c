@@ -2,6 +2,7 @@
 #include "tdm_engine.h"
 
 #include "td_avro.h"
+#include "td_http.h"
 #include "td_kafka.h"
 #include "td_log.h"
 #include "td_notify.h"
@@ -10,6 +11,7 @@
 #include "td_time.h"
 #include "tdm_alert.h"
 #include "tdm_eval.h"
+#include "tdm_metrics.h"
 #include "tdm_roster.h"
 #include "tdm_rules.h"
 #include "tdm_store.h"
@@ -40,6 +42,10 @@
 #define TDM_POLL_ROUND 5000
 /* Key of the stream clock in the 'engine' database. */
 #define TDM_CLOCK_KEY "stream_time"
+/* How often the loop refreshes the gauges and /ready's reason, and probes
+ * the brokers once librdkafka said they are all down. */
+#define TDM_GAUGES_MS 1000
+#define TDM_PROBE_MS 200
 
 /* Inputs, in the order that breaks ties between equal timestamps: the
  * roster (the table) before the records joined to it. */
@@ -155,6 +161,14 @@ struct tdm_engine {
     int64_t load_total, load_started_ms, load_logged_ms;
 
     uint64_t n_records, n_alerts, n_rejected, n_skipped, n_roster;
+
+    /* The http: endpoint (NULL: off) and the metrics it serves. */
+    td_http *http;
+    tdm_metrics *mx;
+    int64_t gauges_ms;       /* mono time the gauges were last refreshed */
+    /* librdkafka reported all brokers down (its error callback, in the
+     * loop's thread); cleared when a metadata request answers again. */
+    bool brokers_down;
     /* where the time goes (logged at stop) */
     uint64_t n_pauses, n_commits;
     int64_t commit_ms, merge_wait_ms;
@@ -173,11 +187,12 @@ static bool tdm_stopping(void)
     return td_signal_stop_requested();
 }
 
-static void tdm_wait(int ms)
+static void tdm_wait(tdm_engine *e, int ms)
 {
     int64_t end = td_time_mono_ms() + ms;
     while (!tdm_stopping() && td_time_mono_ms() < end) {
         td_notify_watchdog();
+        td_http_beat(e->http);
         tdm_sleep_ms(50);
     }
 }
@@ -296,6 +311,7 @@ static void tdm_batch_drop(tdm_engine *e)
     }
     e->batch_records = 0;
     e->stream_ms = e->stream_ms_committed;
+    tdm_metrics_drop(e->mx);
 }
 
 /* The batch's LMDB write transaction, begun on first use. */
@@ -379,9 +395,11 @@ static int tdm_state_get(tdm_engine *e, const char *key, bool create, tdm_dirty 
         if (r < 0)
             return r;
         r = tdm_store_get(txn, e->db_state, key, strlen(key), &val, &len, err);
-        if (r == 0)
+        if (r == 0) {
             r = tdm_window_decode(val, len, &w, err);
-        else if (r == -ENOENT && !create)
+            if (r == 0)
+                tdm_metrics_window(e->mx, w, TDM_METRICS_LOADED);
+        } else if (r == -ENOENT && !create)
             return -ENOENT;
         else if (r == -ENOENT) {
             w = tdm_window_new();
@@ -554,6 +572,9 @@ static int tdm_store_batch(tdm_engine *e, td_error *err)
         if (e->parts[i].next >= 0)
             e->parts[i].base = e->parts[i].next;
     e->stream_ms_committed = e->stream_ms;
+    for (size_t i = 0; i < e->ndirty; i++)
+        tdm_metrics_window(e->mx, e->dirty[i].w, TDM_METRICS_STORED);
+    tdm_metrics_flush(e->mx);
     tdm_batch_drop(e);
     return 0;
 }
@@ -811,6 +832,10 @@ static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error
         if (r < 0)
             return r;
         e->n_alerts++;
+        (void)tdm_metrics_alert(e->mx, a->rule_id, a->route.county_code,
+                                a->kind == TDM_KIND_ALERT     ? "alert"
+                                : a->kind == TDM_KIND_CLOSED  ? "closed"
+                                                              : "overdue_warning");
         td_log_info("alert %s (%s, rule %s) to %s", a->alert_id,
                     a->kind == TDM_KIND_ALERT ? "ALERT" : a->kind == TDM_KIND_CLOSED ? "CLOSED"
                                                                                     : "OVERDUE",
@@ -885,6 +910,7 @@ static int tdm_reject(tdm_engine *e, int in, const rd_kafka_message_t *m, bool r
     if (key_len < m->key_len || len < m->len)
         rd_kafka_header_add(h, "tuodi.truncated", -1, "true", -1);
     e->n_rejected++;
+    tdm_metrics_dead_letter(e->mx, in);
     return tdm_produce(e, topic, key, key_len, m->payload, len, h, 0, 0, err);
 }
 
@@ -1324,9 +1350,13 @@ static int tdm_process(tdm_engine *e, tdm_part *p, td_error *err)
                        "a tick's value is not a time (decimal ms since 1970)", err);
         break;
     }
-    case TDM_IN_VERIFY:
+    case TDM_IN_VERIFY: {
+        uint64_t rejected = e->n_rejected;
         r = tdm_process_outcome(e, m, restore, err);
+        if (r == 0 && !restore)
+            tdm_metrics_outcome(e->mx, e->n_rejected == rejected);
         break;
+    }
     default:
         r = tdm_process_record(e, p->in, m, restore, err);
         break;
@@ -1336,6 +1366,7 @@ static int tdm_process(tdm_engine *e, tdm_part *p, td_error *err)
     if (e->batch_records++ == 0)
         e->batch_started_ms = td_time_mono_ms();
     e->n_records++;
+    tdm_metrics_record(e->mx, p->in);
     p->next = m->offset + 1;
     tdm_part_pop(p);
     if (p->qn == 0 && p->eof && p->eof_offset > p->next)
@@ -1588,6 +1619,23 @@ static void tdm_format_left(double secs, char *buf, size_t size)
  * change; the loop calls once a second), and the same as a log line at
  * most every progress_interval. Returns false (and does nothing) when no
  * load runs: the caller's status applies. */
+/* Offsets of the start-up load processed so far (of e->load_total). */
+static int64_t tdm_load_done(const tdm_engine *e)
+{
+    int64_t done = 0;
+
+    for (size_t i = 0; i < e->nparts; i++) {
+        const tdm_part *p = &e->parts[i];
+        int64_t d;
+
+        if (p->load_to < 0 || p->next < 0)
+            continue;
+        d = p->next - p->load_from;
+        done += d < 0 ? 0 : d > p->load_to - p->load_from ? p->load_to - p->load_from : d;
+    }
+    return done;
+}
+
 static bool tdm_load_progress(tdm_engine *e)
 {
     int64_t done = 0, now = td_time_mono_ms(), ms;
@@ -1600,15 +1648,7 @@ static bool tdm_load_progress(tdm_engine *e)
         e->loading = false; /* the "ready" line says it is done */
         return false;
     }
-    for (size_t i = 0; i < e->nparts; i++) {
-        const tdm_part *p = &e->parts[i];
-        int64_t d;
-
-        if (p->load_to < 0 || p->next < 0)
-            continue;
-        d = p->next - p->load_from;
-        done += d < 0 ? 0 : d > p->load_to - p->load_from ? p->load_to - p->load_from : d;
-    }
+    done = tdm_load_done(e);
     ms = now - e->load_started_ms;
     rate = ms > 0 ? (double)done * 1000.0 / (double)ms : 0;
     pct = (double)done * 100.0 / (double)e->load_total;
@@ -1748,6 +1788,10 @@ static int tdm_commit(tdm_engine *e, td_error *err)
     r = tdm_commit_batch(e, err);
     e->commit_ms += td_time_mono_ms() - t0;
     e->n_commits++;
+    if (r == 0 && e->mx) {
+        td_metric_observe(e->mx->txn_duration, (double)(td_time_mono_ms() - t0) / 1000.0);
+        td_metric_set(e->mx->last_commit, (double)td_time_wall_ms() / 1000.0);
+    }
     return r;
 }
 
@@ -1792,6 +1836,7 @@ static int tdm_commit_batch(tdm_engine *e, td_error *err)
             return r;
         }
         td_log_warning("commit: %s; retrying", err->msg);
+        td_http_beat(e->http); /* alive, waiting for Kafka */
     }
     rd_kafka_topic_partition_list_destroy(offsets);
     /* After the Kafka commit: the state and the offsets it reflects. A crash
@@ -1826,6 +1871,10 @@ static void tdm_ready_check(tdm_engine *e)
                        " partitions: run one tuodi-matchd per group (docs/architecture.md)",
                        nroster, e->roster_partitions);
     e->ready = true;
+    if (e->mx)
+        td_metric_set(e->mx->progress, 1);
+    if (!e->brokers_down)
+        td_http_set_ready(e->http, true, NULL);
     if (tdm_wtxn(e, &txn, &err) == 0)
         tdm_roster_count(e->roster, txn, &nh, &np, &err);
     td_notify_ready("running");
@@ -1859,6 +1908,116 @@ static int tdm_tick(tdm_engine *e, td_error *err)
 
 /* ----------------------------------------------------------------- run */
 
+/* The clients' error callback (in the loop's thread): td_kafka's, and
+ * "all brokers down" makes /ready false until a broker answers again
+ * (tdm_brokers_probe). */
+static void tdm_error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    tdm_engine *e = opaque;
+
+    td_kafka_error_log(rk, code, reason);
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && e && !e->brokers_down) {
+        e->brokers_down = true;
+        td_http_set_ready(e->http, false, "all Kafka brokers are down (librdkafka: ALL_BROKERS_DOWN)");
+        if (e->mx)
+            td_metric_set(e->mx->ready, 0);
+    }
+}
+
+/* While the brokers are down, a metadata request (TDM_PROBE_MS at most)
+ * says when one answers again. */
+static void tdm_brokers_probe(tdm_engine *e)
+{
+    const struct rd_kafka_metadata *md = NULL;
+
+    if (!e->brokers_down || !e->consumer)
+        return;
+    if (rd_kafka_metadata(e->consumer, 0, NULL, &md, TDM_PROBE_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    rd_kafka_metadata_destroy(md);
+    e->brokers_down = false;
+    td_log_notice("Kafka answers again");
+    if (e->ready)
+        td_http_set_ready(e->http, true, NULL);
+}
+
+/* The share of the start-up load done (the roster up to its end, a
+ * restore up to the committed offset: tdm_load_begin), as the progress
+ * lines say it; 0 while none is known. */
+static double tdm_progress(const tdm_engine *e, int64_t *ret_done, int64_t *ret_total)
+{
+    *ret_done = e->loading ? tdm_load_done(e) : 0;
+    *ret_total = e->loading ? e->load_total : 0;
+    return *ret_total > 0 ? (double)*ret_done / (double)*ret_total : 0;
+}
+
+/* Every TDM_GAUGES_MS: the gauges that are states (lag, clock, store,
+ * roster, progress) and /ready's reason while not ready. */
+static void tdm_gauges(tdm_engine *e)
+{
+    tdm_metrics *mx = e->mx;
+    tdm_txn *txn = NULL;
+    td_error err = {0};
+    uint64_t file = 0, used = 0;
+    size_t nh = 0, np = 0;
+    int64_t done = 0, total = 0;
+    double ratio;
+
+    tdm_brokers_probe(e);
+    if (!mx)
+        return;
+    td_metric_clear(mx->consumer_lag);
+    for (size_t i = 0; i < e->nparts; i++) {
+        const tdm_part *p = &e->parts[i];
+        int64_t lo = 0, hi = 0, next;
+        char part[16];
+        if (rd_kafka_get_watermark_offsets(e->consumer, p->topic, p->partition, &lo, &hi) != 0 ||
+            hi < 0)
+            continue;
+        next = p->next >= lo ? p->next : lo;
+        snprintf(part, sizeof(part), "%" PRId32, p->partition);
+        td_metric_set(mx->consumer_lag, (double)(hi > next ? hi - next : 0), p->topic, part);
+    }
+    if (e->stream_ms > 0)
+        td_metric_set(mx->clock_lag, (double)(td_time_wall_ms() - e->stream_ms) / 1000.0);
+    if (tdm_store_usage(e->store, &file, &used) == 0) {
+        td_metric_set(mx->lmdb_size, (double)file);
+        td_metric_set(mx->lmdb_used, (double)used);
+    }
+    /* the batch's write transaction if one is open (LMDB: one transaction
+     * per thread), else a snapshot */
+    if (e->wtxn)
+        txn = e->wtxn;
+    else if (tdm_store_begin_read(e->store, &txn, &err) < 0)
+        txn = NULL;
+    if (txn && tdm_roster_count(e->roster, txn, &nh, &np, &err) == 0) {
+        td_metric_set(mx->households, (double)nh);
+        td_metric_set(mx->persons, (double)np);
+    }
+    if (txn && txn != e->wtxn)
+        tdm_store_abort(txn);
+    td_metric_set(mx->ready, e->ready && !e->restoring && !e->brokers_down);
+    if (e->ready && !e->restoring) {
+        td_metric_set(mx->progress, 1);
+        if (!e->brokers_down)
+            td_http_set_ready(e->http, true, NULL);
+        return;
+    }
+    ratio = tdm_progress(e, &done, &total);
+    td_metric_set(mx->progress, ratio);
+    if (e->brokers_down)
+        return;
+    if (!e->assigned) {
+        td_http_set_ready(e->http, false, "starting: waiting for the group's assignment");
+    } else {
+        char why[160];
+        snprintf(why, sizeof(why), "%s: %.0f%% (%" PRId64 " of %" PRId64 " records)",
+                 e->restoring ? "restoring the state" : "loading the roster", ratio * 100, done,
+                 total);
+        td_http_set_ready(e->http, false, why);
+    }
+}
+
 static int tdm_start_producer(tdm_engine *e, td_error *err)
 {
     rd_kafka_conf_t *conf = NULL;
@@ -1875,6 +2034,8 @@ static int tdm_start_producer(tdm_engine *e, td_error *err)
         size_t cap = TD_KAFKA_BROKER_DEFAULT_MAX_MESSAGE_BYTES -
                      td_kafka_batch_overhead(TD_KAFKA_BROKER_DEFAULT_MAX_MESSAGE_BYTES);
         e->max_message = mmb > 0 && (size_t)mmb < cap ? (size_t)mmb : cap;
+        rd_kafka_conf_set_error_cb(conf, tdm_error_cb);
+        rd_kafka_conf_set_opaque(conf, e);
         r = td_kafka_new(RD_KAFKA_PRODUCER, conf, &e->producer, err);
     }
     if (r < 0)
@@ -1889,7 +2050,8 @@ static int tdm_start_producer(tdm_engine *e, td_error *err)
         if (r != -ETIMEDOUT)
             return td_error_set(err, r, "%s", e2.msg);
         td_log_warning("Kafka not reachable yet (%s); retrying", e2.msg);
-        tdm_wait(TDM_RETRY_WAIT_MS);
+        td_http_set_ready(e->http, false, "starting: Kafka not reachable yet");
+        tdm_wait(e, TDM_RETRY_WAIT_MS);
     }
     return 0;
 }
@@ -1914,7 +2076,8 @@ static int tdm_roster_wait(tdm_engine *e, td_error *err)
         if (tdm_stopping())
             break;
         td_log_warning("roster topic %s not available yet; retrying", topic);
-        tdm_wait(TDM_RETRY_WAIT_MS);
+        td_http_set_ready(e->http, false, "starting: the roster topic is not available yet");
+        tdm_wait(e, TDM_RETRY_WAIT_MS);
     }
     return 0;
 }
@@ -1950,6 +2113,7 @@ static int tdm_start_consumer(tdm_engine *e, td_error *err)
         return td_error_set(err, -EINVAL, "%s", errstr);
     }
     rd_kafka_conf_set_rebalance_cb(conf, tdm_rebalance_cb);
+    rd_kafka_conf_set_error_cb(conf, tdm_error_cb);
     rd_kafka_conf_set_opaque(conf, e);
     r = td_kafka_new(RD_KAFKA_CONSUMER, conf, &e->consumer, err);
     if (r < 0)
@@ -2075,6 +2239,11 @@ static int tdm_loop(tdm_engine *e, td_error *err)
 
     while (!tdm_stopping()) {
         int64_t now = td_time_mono_ms();
+        td_http_beat(e->http);
+        if (e->http && now - e->gauges_ms >= TDM_GAUGES_MS) {
+            tdm_gauges(e);
+            e->gauges_ms = now;
+        }
         if (now - last_notify_ms >= (e->cfg->progress_interval_ms < 1000 ? e->cfg->progress_interval_ms : 1000)) {
             /* one datagram a second, not per round (tests: more often) */
             td_notify_watchdog();
@@ -2264,6 +2433,49 @@ int tdm_engine_check(const tdm_config *cfg, const char *config_path, bool connec
     return ck.rc;
 }
 
+/* tdm_engine_serve: the open alerts of the states in LMDB, counted once. */
+static int tdm_count_state(const void *key, size_t key_len, const void *val, size_t len,
+                           void *opaque)
+{
+    tdm_engine *e = opaque;
+    tdm_window *w = NULL;
+    td_error err = {0};
+
+    (void)key;
+    (void)key_len;
+    if (tdm_window_decode(val, len, &w, &err) < 0)
+        return 0; /* the engine says so when it loads it */
+    tdm_metrics_window(e->mx, w, TDM_METRICS_BASE);
+    tdm_window_free(w);
+    return 0;
+}
+
+int tdm_engine_serve(tdm_engine *e, td_http *http, td_metrics *reg, const char *version,
+                     td_error *err)
+{
+    tdm_txn *txn = NULL;
+    int64_t t0 = td_time_mono_ms();
+    int r;
+
+    e->http = http;
+    td_http_set_ready(http, false, "starting: connecting to Kafka");
+    if (!reg)
+        return 0;
+    e->mx = tdm_metrics_new(reg, e->cfg->group_id, version, tdm_in_name, TDM_IN_COUNT);
+    if (!e->mx)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    r = tdm_store_begin_read(e->store, &txn, err);
+    if (r == 0)
+        r = tdm_store_foreach(txn, e->db_state, tdm_count_state, e, err);
+    tdm_store_abort(txn);
+    if (r < 0)
+        return td_error_prefix(err, r, "counting the open alerts: ");
+    if (td_time_mono_ms() - t0 >= 1000)
+        td_log_info("metrics: the open alerts of the state counted in %" PRId64 " ms",
+                    td_time_mono_ms() - t0);
+    return 0;
+}
+
 int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
 {
     tdm_engine *e = calloc(1, sizeof(*e));
@@ -2385,6 +2597,7 @@ tdm_engine *tdm_engine_free(tdm_engine *e)
         td_kafka_destroy(e->producer);
     }
     tdm_batch_drop(e);
+    e->mx = tdm_metrics_free(e->mx);
     free(e->dirty);
     free(e->dirty_hash);
     tdm_parts_clear(e);

@@ -39,6 +39,7 @@
 #define TDM_ENGINE_H
 
 #include "td_error.h"
+#include "td_http.h"
 #include "tdm_config.h"
 
 #include <stdbool.h>
@@ -67,6 +68,15 @@ int tdm_engine_check(const tdm_config *cfg, const char *config_path, bool connec
 /* Opens the state store, the schemas and the rules (no Kafka yet). Borrows
  * cfg (it outlives the engine). */
 int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err);
+/* The http: endpoint (http NULL: off): before tdm_engine_run, makes the
+ * metrics of docs/monitoring.md in reg (borrowed; NULL: none), counts the
+ * open alerts of the state once, and from then on beats /health every turn
+ * of the loop and says /ready: false with the reason (starting, roster
+ * loading or restoring with the share done, all brokers down: librdkafka's
+ * ALL_BROKERS_DOWN until a metadata request answers again), true once the
+ * roster caught up. Both outlive the engine's run. */
+int tdm_engine_serve(tdm_engine *e, td_http *http, td_metrics *reg, const char *version,
+                     td_error *err);
 /* Runs until SIGTERM/SIGINT or a fatal error (< 0). A stop ends start-up at
  * once, or commits the open batch if Kafka answers before the stop deadline
  * (td_signal_stop_deadline_ms; else the batch is read again at the next

@@ -384,6 +384,22 @@ size_t tdm_store_map_size(const tdm_store *s)
     return s->map_size;
 }
 
+int tdm_store_usage(tdm_store *s, uint64_t *ret_file_bytes, uint64_t *ret_used_bytes)
+{
+    MDB_envinfo info;
+    struct stat st;
+    char path[4200];
+
+    snprintf(path, sizeof(path), "%s/data.mdb", s->dir);
+    if (stat(path, &st) < 0)
+        return -errno;
+    if (s->broken || mdb_env_info(s->env, &info) != 0)
+        return -EIO;
+    *ret_file_bytes = (uint64_t)st.st_size;
+    *ret_used_bytes = ((uint64_t)info.me_last_pgno + 1) * s->psize;
+    return 0;
+}
+
 /* ------------------------------------------------------ growing the map */
 
 static int tdm_broken(const tdm_store *s, td_error *err)
@@ -696,6 +712,29 @@ int tdm_store_first(tdm_txn *txn, tdm_db db, const void **ret_key, size_t *ret_k
     *ret_key_len = k.mv_size;
     *ret_val = v.mv_data;
     *ret_len = v.mv_size;
+    return 0;
+}
+
+int tdm_store_foreach(tdm_txn *txn, tdm_db db, tdm_store_each_fn fn, void *opaque,
+                      td_error *err)
+{
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    int rc, r = 0;
+
+    if ((rc = tdm_live(txn, err)) < 0)
+        return rc;
+    rc = mdb_cursor_open(txn->t, db, &c);
+    if (rc != 0)
+        return tdm_mdb_fail(err, rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && r == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        r = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, opaque);
+    mdb_cursor_close(c);
+    if (r != 0)
+        return r;
+    if (rc != MDB_NOTFOUND)
+        return tdm_mdb_fail(err, rc, "next");
     return 0;
 }
 

@@ -117,6 +117,11 @@ bool tdm_store_was_reset(const tdm_store *s);
 size_t tdm_store_max_key_len(const tdm_store *s);
 /* The size of the map now (it grows; see above). */
 size_t tdm_store_map_size(const tdm_store *s);
+/* For the metrics: the bytes of the data file (data.mdb) on disk and the
+ * bytes of its pages in use (up to the last page LMDB wrote, free pages
+ * inside included). No transaction needed; cheap (a stat and
+ * mdb_env_info). -errno when the file cannot be stat'ed. */
+int tdm_store_usage(tdm_store *s, uint64_t *ret_file_bytes, uint64_t *ret_used_bytes);
 
 /* The handle of the named database name (created if missing), in a short
  * transaction of its own: call it at set-up, not while a write transaction
@@ -145,6 +150,13 @@ int tdm_store_get(tdm_txn *txn, tdm_db db, const void *key, size_t key_len,
  * empty. */
 int tdm_store_first(tdm_txn *txn, tdm_db db, const void **ret_key, size_t *ret_key_len,
                     const void **ret_val, size_t *ret_len, td_error *err);
+/* Calls fn for every entry of db in key order (pointers as
+ * tdm_store_get, valid during the call), until fn returns non-zero (that
+ * value is returned) or the end (0). */
+typedef int (*tdm_store_each_fn)(const void *key, size_t key_len, const void *val,
+                                 size_t val_len, void *opaque);
+int tdm_store_foreach(tdm_txn *txn, tdm_db db, tdm_store_each_fn fn, void *opaque,
+                      td_error *err);
 /* Stores key -> val[0..val_len), replacing any value (write txn only). */
 int tdm_store_put(tdm_txn *txn, tdm_db db, const void *key, size_t key_len,
                   const void *val, size_t val_len, td_error *err);

@@ -395,6 +395,11 @@ static void td_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, co
 static void td_kafka_error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 {
     (void)opaque;
+    td_kafka_error_log(rk, code, reason);
+}
+
+void td_kafka_error_log(rd_kafka_t *rk, int code, const char *reason)
+{
     if (td_kafka_err_is_refusal((rd_kafka_resp_err_t)code) ||
         (code == RD_KAFKA_RESP_ERR__SSL && reason && strstr(reason, "certificate verify failed")))
         (void)td_kafka_refusal_error(rk, (rd_kafka_resp_err_t)code, NULL, NULL, reason, NULL);

@@ -164,6 +164,11 @@ void td_kafka_note_log(const rd_kafka_t *rk, const char *fac, const char *buf);
  * librdkafka recovers from by itself, as warnings). The conf builders below
  * do this already; use it for confs built by hand. */
 void td_kafka_conf_set_logging(rd_kafka_conf_t *conf);
+/* What td_kafka's error callback does with an error (logs it, notes a
+ * refusal): for a program that installs an error callback of its own
+ * (rd_kafka_conf_set_error_cb after td_kafka's builders) and still wants
+ * that. From the thread that serves rk's callbacks. */
+void td_kafka_error_log(rd_kafka_t *rk, int code, const char *reason);
 
 /* A new conf for tuodi's producers. Layers, later wins:
  *  1. defaults: bootstrap.servers = bootstrap (if not NULL), linger.ms=20,

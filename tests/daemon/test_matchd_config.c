@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char *write_tmp(const char *dir, const char *name, const char *text)
 {
@@ -46,6 +50,8 @@ static void test_shipped_example(void)
     /* the table's defaults are the store's */
     CU_ASSERT_EQUAL(cfg.store.map_size, (int64_t)TDM_STORE_DEFAULT_MAP_SIZE);
     CU_ASSERT_EQUAL(cfg.store.max_map_size, (int64_t)TDM_STORE_DEFAULT_MAX_MAP_SIZE);
+    /* the endpoint on for localhost (docs/monitoring.md) */
+    CU_ASSERT_STRING_EQUAL(cfg.http.listen, "127.0.0.1:9464");
     tdm_config_free(&cfg);
     free(p);
 }
@@ -204,6 +210,33 @@ static void test_check_config(void)
     free(before);
     free(after);
     free(p);
+
+    /* an http: section is checked, and its port is not opened: the test
+     * holds it, and the check passes all the same */
+    {
+        struct sockaddr_in a = {0};
+        socklen_t al = sizeof(a);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        CU_ASSERT_FATAL(fd >= 0);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0);
+        CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &al) == 0);
+        snprintf(text, sizeof(text),
+                 "kafka: {bootstrap.servers: 'localhost:9092'}\n"
+                 "rules: %s/deploy/rules/huainan-2023.yaml\n"
+                 "schemas_dir: %s/schemas\n"
+                 "state_dir: state/matchd\n"
+                 "http: {listen: '127.0.0.1:%d'}\n",
+                 td_test_source_root(), td_test_source_root(), ntohs(a.sin_port));
+        p = write_tmp(dir, "http.yaml", text);
+        CU_ASSERT_EQUAL(chmod(p, 0644), 0);
+        CU_ASSERT_EQUAL(run_check(p, out, sizeof(out)), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "http.yaml: ok (group tuodi-matchd, "));
+        CU_ASSERT_PTR_NULL(strstr(out, "http:"));
+        free(p);
+        close(fd);
+    }
 
     /* every problem, each where its key is */
     snprintf(text, sizeof(text),

@@ -417,6 +417,8 @@ int main(void)
     setenv("TUODI_SCHEMAS_DIR", path, 1);
     snprintf(path, sizeof(path), "%s/deploy/rules/huainan-2023.yaml", src_root);
     setenv("TUODI_RULES", path, 1);
+    /* matchd's endpoint on a free port: 9464 may be another run's */
+    setenv("TUODI_MATCHD_HTTP", "127.0.0.1:0", 1);
 
     /* 3. the roster first, to its end */
     snprintf(cfg, sizeof(cfg), "%s/deploy/data/demo-config/roster.yaml", src_root);
