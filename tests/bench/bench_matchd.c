@@ -47,7 +47,12 @@
 #include "td_test.h"
 #include "td_time.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -92,6 +97,10 @@ static struct bench {
     char alert_prefix[128], t_alerts[N_ALERT_TOPICS][160];
     char bin[4200], rules[4200], schemas[4200], state[4200];
     bool clock_key; /* the config accepts clock: {tick_interval: 0} */
+    /* runs 4 and 5 (TD_BENCH_HTTP=1): a group and state of their own, and
+     * the http: endpoint on or off */
+    const char *group_suffix, *state_dir;
+    bool http;
     td_avro_registry *reg;
 } B;
 
@@ -204,8 +213,9 @@ static void create_topics(rd_kafka_t *rk)
 static void write_config(const char *path, int max_interval_ms, bool clock)
 {
     FILE *f = fopen(path, "w");
-    char kafka[8192];
+    char kafka[8192], group[200];
     FATAL(f);
+    snprintf(group, sizeof(group), "%s%s", B.prefix, B.group_suffix ? B.group_suffix : "");
     bench_bus_yaml(B.bus, USER_MATCHD, kafka, sizeof(kafka));
     /* every topic under the run's prefix: the ACLs of the secured bus
      * (bench_bus_grant) cover them */
@@ -220,11 +230,14 @@ static void write_config(const char *path, int max_interval_ms, bool clock)
             "  clock: %s.clock\n"
             "  alerts_prefix: %s\n  alert_partitions: %d\n  replication_factor: 1\n"
             "transaction:\n  max_records: %ld\n  max_interval: %dms\n",
-            B.bus->bootstrap, kafka, B.prefix, B.state, B.rules, B.schemas, B.t_roster, B.t_med,
+            B.bus->bootstrap, kafka, group, B.state_dir ? B.state_dir : B.state, B.rules,
+            B.schemas, B.t_roster, B.t_med,
             B.t_civil, B.t_hr, B.prefix, B.prefix, B.prefix, B.prefix, B.prefix, B.prefix,
             B.prefix, B.alert_prefix, ALERT_PARTITIONS, txn_max_records, max_interval_ms);
     if (clock)
         fprintf(f, "clock:\n  tick_interval: 0\n");
+    if (B.http)
+        fprintf(f, "http:\n  listen: 127.0.0.1:0\n");
     FATAL(fclose(f) == 0);
 }
 
@@ -720,6 +733,109 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* ---- the http: endpoint's cost (TD_BENCH_HTTP=1) ---- */
+
+typedef struct scraper {
+    pthread_t t;
+    int port;
+    atomic_bool stop;
+    long scrapes, failed;
+    size_t bytes;
+} scraper;
+
+/* GET /metrics every second, as Prometheus would (a new connection each). */
+static void *scraper_main(void *arg)
+{
+    scraper *sc = arg;
+    while (!atomic_load(&sc->stop)) {
+        struct sockaddr_in a = {0};
+        char buf[65536];
+        const char *req = "GET /metrics HTTP/1.0\r\n\r\n";
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        ssize_t n;
+        bool ok = false;
+        a.sin_family = AF_INET;
+        a.sin_port = htons((uint16_t)sc->port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+            write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
+            while ((n = read(fd, buf, sizeof(buf))) > 0) {
+                if (!ok)
+                    ok = strncmp(buf, "HTTP/1.1 200", 12) == 0 || strncmp(buf, "HTTP/1.0 200", 12) == 0;
+                sc->bytes += (size_t)n;
+            }
+        }
+        if (fd >= 0)
+            close(fd);
+        sc->scrapes++;
+        sc->failed += !ok;
+        for (int i = 0; i < 20 && !atomic_load(&sc->stop); i++)
+            usleep(50000);
+    }
+    return NULL;
+}
+
+/* A run of matchd in a group and state of its own (suffix), the endpoint on
+ * (scraped every second) or off: the roster rebuilt, then the department
+ * records; records/s from ready to the group's offsets at the end, as run
+ * 2. Its CPU per record in *cpu_us (the whole run's, roster included). */
+static double http_run(const char *config, const char *suffix, bool http,
+                       const rd_kafka_topic_partition_list_t *ends, long dept_total,
+                       double *cpu_us, long *scrapes)
+{
+    char group[200], state[4300], name[64], line[512];
+    rd_kafka_t *mon;
+    run r;
+    scraper sc;
+    int64_t t_end;
+    long recs = 0, alerts = 0;
+
+    snprintf(group, sizeof(group), "%s%s", B.prefix, suffix);
+    snprintf(state, sizeof(state), "%s%s", B.state, suffix);
+    snprintf(name, sizeof(name), "run%s", suffix);
+    B.group_suffix = suffix;
+    B.state_dir = state;
+    B.http = http;
+    make_config(config, TXN_MAX_INTERVAL_MS);
+    B.group_suffix = NULL;
+    B.state_dir = NULL;
+    B.http = false;
+    mon = consumer_new(USER_HARNESS, group, false);
+    memset(&sc, 0, sizeof(sc));
+    run_spawn(&r, config, name);
+    if (http) {
+        const char *p;
+        run_wait_log(&r, "http: listening on 127.0.0.1:", line, sizeof(line), 60000);
+        p = strstr(line, "127.0.0.1:");
+        sc.port = p ? atoi(p + strlen("127.0.0.1:")) : 0;
+        FATAL(sc.port > 0);
+        FATAL(pthread_create(&sc.t, NULL, scraper_main, &sc) == 0);
+    }
+    run_wait_ready(&r);
+    for (;;) {
+        run_check_alive(&r);
+        if (group_done(mon, ends))
+            break;
+        if (td_time_mono_us() - r.ready_us > 1200 * 1000000LL)
+            die("matchd did not commit the end of its inputs within 1200 s", NULL);
+        usleep(50000);
+    }
+    t_end = td_time_mono_us();
+    if (http) {
+        atomic_store(&sc.stop, true);
+        pthread_join(sc.t, NULL);
+        fprintf(stderr, "%s: %ld scrapes (%ld failed), %zu bytes\n", name, sc.scrapes,
+                sc.failed, sc.bytes);
+        FATAL(sc.scrapes > 0 && sc.failed == 0);
+    }
+    run_stop(&r, &recs, &alerts);
+    td_kafka_destroy(mon);
+    *cpu_us = r.cpu_s * 1e6 / (double)dept_total;
+    *scrapes = sc.scrapes;
+    fprintf(stderr, "%s: %ld records in %.2f s\n", name, dept_total, secs(t_end - r.ready_us));
+    return (double)dept_total / secs(t_end - r.ready_us);
+}
+
 /* What main compares between the buses. */
 typedef struct result {
     double roster_rate;       /* persons/s, run 1 */
@@ -729,6 +845,7 @@ typedef struct result {
     double broker_cpu;        /* the broker's CPU per record (µs) during run 2, -1 unknown */
     double raw_broker_cpu;    /* the same during the baseline */
     double p50_ms, p99_ms;    /* latency, run 3 */
+    double http_off, http_on; /* records/s, runs 4 and 5 (TD_BENCH_HTTP=1), 0: not run */
 } result;
 
 /* The whole benchmark on bus: its own topics, state and work directory.
@@ -1055,6 +1172,21 @@ static int bench_on(const bench_bus *bus, long persons, long records, long lat_r
         free(lat);
         free(lty.ids);
     }
+    /* 6. the http: endpoint's cost: two more runs in groups and states of
+     * their own, the same records, off then on (scraped every second) */
+    if (getenv("TD_BENCH_HTTP") && strcmp(getenv("TD_BENCH_HTTP"), "1") == 0) {
+        double cpu_off, cpu_on, off, on;
+        long scrapes = 0, none = 0;
+        off = http_run(config, "-off", false, ends, dept_total, &cpu_off, &none);
+        on = http_run(config, "-http", true, ends, dept_total, &cpu_on, &scrapes);
+        printf("http endpoint (runs 4 and 5: the roster rebuilt, then the same %ld records; "
+               "ready -> offsets committed): off %.0f records/s, on and scraped every second "
+               "(%ld scrapes) %.0f records/s: ratio on/off %.3f (cost %.1f%%); CPU per record "
+               "(whole run) off %.2f us, on %.2f us\n",
+               dept_total, off, scrapes, on, on / off, (1 - on / off) * 100, cpu_off, cpu_on);
+        res->http_off = off;
+        res->http_on = on;
+    }
     rd_kafka_topic_partition_list_destroy(ends);
     td_kafka_destroy(mon);
     td_kafka_destroy(rd.c);
@@ -1102,6 +1234,12 @@ int main(int argc, char **argv)
                bus[b].name, res[b].matchd_rate, res[b].raw_rate,
                res[b].matchd_rate / res[b].raw_rate, res[b].matchd_cpu, res[b].broker_cpu,
                res[b].raw_broker_cpu, res[b].roster_rate, res[b].p50_ms, res[b].p99_ms);
+    for (int b = 0; b < nbus; b++)
+        if (res[b].http_off > 0)
+            printf("summary matchd %s http: endpoint off %.0f records/s, on and scraped every "
+                   "second %.0f records/s, ratio %.3f; target cost < 2%%: %s\n", bus[b].name,
+                   res[b].http_off, res[b].http_on, res[b].http_on / res[b].http_off,
+                   res[b].http_on >= 0.98 * res[b].http_off ? "met" : "NOT met");
     if (nbus == 2) {
         double ratio = res[1].matchd_rate / res[0].matchd_rate;
         printf("summary matchd secured/plaintext: tuodi-matchd %.2f, baseline %.2f, roster load "
