@@ -32,6 +32,8 @@
  * The row limit stays this far below the largest message Kafka takes. */
 #define TDC_ROW_HEADROOM 16384
 #define TDC_HEADER_MAX 1024
+/* A table's rejections are logged at most this often (tdc_table_rejections). */
+#define TDC_TABLE_REJECTIONS_MS 60000
 /* The smallest row limit a spool directory takes (spooldir.max_row_bytes). */
 #define TDC_ROW_MIN 1024
 
@@ -80,6 +82,7 @@ struct tdc_connector {
     int64_t txn_started_ms;
     tdc_stats stats, stats_committed;
     tdc_unit_stats unit, unit_committed;
+    int64_t unit_logged_ms; /* mono ms of the last unit line (0: none yet) */
     int64_t progress_ms;
     bool broker_down_logged;
 
@@ -1073,8 +1076,8 @@ static void tdc_unit_begin(tdc_connector *c, const tdc_row *row)
 
 /* The unit's one line: at info when every row was published, else a
  * warning that says why, with the rejections by reason class (the three
- * commonest quoted; tdc_reasons.h). */
-static void tdc_unit_end(tdc_connector *c)
+ * commonest quoted; tdc_reasons.h). Forgets the unit's counts. */
+static void tdc_unit_log(tdc_connector *c)
 {
     int64_t ms = td_time_mono_ms() - c->unit.started_ms;
     tdc_unit_stats *u = &c->unit;
@@ -1083,7 +1086,6 @@ static void tdc_unit_end(tdc_connector *c)
                                                                     : "(empty file)";
     double rate = ms > 0 ? (double)u->rows * 1000.0 / (double)ms : (double)u->rows;
 
-    c->stats.units++;
     if (u->rows != u->published + u->rejected)
         td_log_error("%s: %" PRId64 " rows read but %" PRId64 " published + %" PRId64
                      " rejected: please report this", u->name, u->rows, u->published, u->rejected);
@@ -1102,6 +1104,27 @@ static void tdc_unit_end(tdc_connector *c)
                     u->first_row, u->published, u->rejected, rate);
     }
     memset(u, 0, sizeof(*u));
+    c->unit_committed = *u;
+    c->unit_logged_ms = td_time_mono_ms();
+}
+
+static void tdc_unit_end(tdc_connector *c)
+{
+    c->stats.units++;
+    tdc_unit_log(c);
+}
+
+/* A table never ends: its rejections are said when the source is caught up
+ * (and at a stop), at most once a minute, in the same line as a file's end,
+ * for the rows read since the last one. Call it after a commit. */
+static void tdc_table_rejections(tdc_connector *c, bool stopping)
+{
+    if (!c->cfg.use_postgres || c->unit.rejected == 0 || c->txn_open)
+        return;
+    if (!stopping && c->unit_logged_ms &&
+        td_time_mono_ms() - c->unit_logged_ms < TDC_TABLE_REJECTIONS_MS)
+        return;
+    tdc_unit_log(c);
 }
 
 static void tdc_progress(tdc_connector *c)
@@ -1247,6 +1270,8 @@ static int tdc_loop(tdc_connector *c, td_error *err)
             r = tdc_commit(c, err);
             if (r < 0)
                 return r;
+            if (r == 0)
+                tdc_table_rejections(c, false);
             tdc_wait(c, TDC_IDLE_WAIT_MS);
             continue;
         }
@@ -1304,6 +1329,8 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
          * else the transaction stays open and is redone at the next start. */
         td_notify_stopping("committing the open transaction");
         r = tdc_commit(c, err);
+        if (r == 0)
+            tdc_table_rejections(c, true);
     }
     if (r < 0 && tdc_stopping(c)) {
         /* What failed because of the stop (a commit past the stop deadline,

@@ -595,6 +595,30 @@ static void test_postgres_end_to_end(void)
     st = tdc_it_stop(pid, SIGTERM, 30000);
     CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     verify(&fx, &f);
+    {
+        /* a table never ends: its rejections are said when it is caught up
+         * and at the stop, in the same line as a file's (60 in all) */
+        char *log = td_test_read_file(fx.log, NULL), line[4096];
+        int n = 0, rejected = 0;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+        for (const char *at = log; (at = strstr(at, " warning: public.settlement: ")); at++) {
+            const char *plus;
+
+            log_line(at, "public.settlement: ", line, sizeof(line));
+            if (n++ == 0)
+                printf("    %s\n", line);
+            plus = strstr(line, " published + ");
+            CU_ASSERT_PTR_NOT_NULL_FATAL(plus);
+            rejected += atoi(plus + strlen(" published + "));
+            CU_ASSERT_PTR_NOT_NULL(strstr(line, " × \"身份证号: identity number's check "
+                                                "character is wrong\""));
+        }
+        CU_ASSERT(n >= 1);
+        CU_ASSERT_EQUAL(rejected, 60);
+        CU_ASSERT_FALSE(has_id_run(log));
+        free(log);
+    }
     PQfinish(db);
     td_pg_free(pg);
     fixture_free(&fx);
