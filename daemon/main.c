@@ -107,8 +107,9 @@ int main(int argc, char **argv)
         td_log_error("%s", err.msg);
         td_notify_stopping("failed");
     }
-    td_http_stop(http);
+    /* the engine first: its clients' callbacks may still say /ready */
     tdm_engine_free(e);
+    td_http_stop(http);
     td_metrics_free(metrics);
     td_signal_teardown();
     tdm_config_free(&cfg);

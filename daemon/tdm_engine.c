@@ -166,6 +166,7 @@ struct tdm_engine {
     td_http *http;
     tdm_metrics *mx;
     int64_t gauges_ms;       /* mono time the gauges were last refreshed */
+    uint64_t assign_gen, lag_gen; /* assignments seen; the one the lag series are of */
     /* librdkafka reported all brokers down (its error callback, in the
      * loop's thread); cleared when a metadata request answers again. */
     bool brokers_down;
@@ -1675,6 +1676,7 @@ static void tdm_on_assign(tdm_engine *e, rd_kafka_topic_partition_list_t *parts)
 
     tdm_parts_clear(e);
     tdm_batch_drop(e);
+    e->assign_gen++;
     /* in slices, so that a stop request is not held up (it leaves the
      * assignment unused: the loop ends) */
     {
@@ -1753,6 +1755,7 @@ static void tdm_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t x,
     }
     tdm_batch_drop(e);
     tdm_parts_clear(e);
+    e->assign_gen++;
     e->assigned = false;
     rd_kafka_assign(rk, NULL);
 }
@@ -1966,7 +1969,10 @@ static void tdm_gauges(tdm_engine *e)
     tdm_brokers_probe(e);
     if (!mx)
         return;
-    td_metric_clear(mx->consumer_lag);
+    if (e->lag_gen != e->assign_gen) { /* other partitions: their series go */
+        td_metric_clear(mx->consumer_lag);
+        e->lag_gen = e->assign_gen;
+    }
     for (size_t i = 0; i < e->nparts; i++) {
         const tdm_part *p = &e->parts[i];
         int64_t lo = 0, hi = 0, next;
