@@ -38,6 +38,12 @@
  *    moment a read_committed consumer of the alert topics gets the alert
  *    minus the moment the record was handed to the producer (linger.ms 1).
  *    p50, p99, max; every alert must arrive exactly once.
+ * 6. With TD_BENCH_HTTP=N: the http: endpoint's cost. N pairs of runs, each
+ *    in a group and state of its own (the roster rebuilt, then the same
+ *    department records), one with the endpoint off, one with it on and
+ *    /metrics scraped every second (the order alternating from pair to
+ *    pair); records/s from ready to the committed end as in run 2, the mean
+ *    of each and their ratio (target: on >= 0.98 of off).
  * Rates are reported beside the baseline, never asserted.
  */
 #include "bench_bus.h"
@@ -97,7 +103,7 @@ static struct bench {
     char alert_prefix[128], t_alerts[N_ALERT_TOPICS][160];
     char bin[4200], rules[4200], schemas[4200], state[4200];
     bool clock_key; /* the config accepts clock: {tick_interval: 0} */
-    /* runs 4 and 5 (TD_BENCH_HTTP=1): a group and state of their own, and
+    /* runs 4 and 5 (TD_BENCH_HTTP=N): a group and state of their own, and
      * the http: endpoint on or off */
     const char *group_suffix, *state_dir;
     bool http;
@@ -733,7 +739,7 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* ---- the http: endpoint's cost (TD_BENCH_HTTP=1) ---- */
+/* ---- the http: endpoint's cost (TD_BENCH_HTTP=N) ---- */
 
 typedef struct scraper {
     pthread_t t;
@@ -845,7 +851,7 @@ typedef struct result {
     double broker_cpu;        /* the broker's CPU per record (µs) during run 2, -1 unknown */
     double raw_broker_cpu;    /* the same during the baseline */
     double p50_ms, p99_ms;    /* latency, run 3 */
-    double http_off, http_on; /* records/s, runs 4 and 5 (TD_BENCH_HTTP=1), 0: not run */
+    double http_off, http_on; /* records/s, runs 4 and 5 (TD_BENCH_HTTP=N), 0: not run */
 } result;
 
 /* The whole benchmark on bus: its own topics, state and work directory.
@@ -1172,18 +1178,40 @@ static int bench_on(const bench_bus *bus, long persons, long records, long lat_r
         free(lat);
         free(lty.ids);
     }
-    /* 6. the http: endpoint's cost: two more runs in groups and states of
-     * their own, the same records, off then on (scraped every second) */
-    if (getenv("TD_BENCH_HTTP") && strcmp(getenv("TD_BENCH_HTTP"), "1") == 0) {
-        double cpu_off, cpu_on, off, on;
-        long scrapes = 0, none = 0;
-        off = http_run(config, "-off", false, ends, dept_total, &cpu_off, &none);
-        on = http_run(config, "-http", true, ends, dept_total, &cpu_on, &scrapes);
-        printf("http endpoint (runs 4 and 5: the roster rebuilt, then the same %ld records; "
-               "ready -> offsets committed): off %.0f records/s, on and scraped every second "
-               "(%ld scrapes) %.0f records/s: ratio on/off %.3f (cost %.1f%%); CPU per record "
-               "(whole run) off %.2f us, on %.2f us\n",
-               dept_total, off, scrapes, on, on / off, (1 - on / off) * 100, cpu_off, cpu_on);
+    /* 6. the http: endpoint's cost (TD_BENCH_HTTP=N): N pairs of runs, each
+     * in a group and state of its own over the same records, off and on
+     * (scraped every second), the order alternating from pair to pair */
+    if (getenv("TD_BENCH_HTTP") && atoi(getenv("TD_BENCH_HTTP")) > 0) {
+        int pairs = atoi(getenv("TD_BENCH_HTTP"));
+        double off = 0, on = 0, cpu_off = 0, cpu_on = 0;
+        long scrapes = 0;
+        for (int i = 0; i < pairs && i < 20; i++) {
+            char s_off[32], s_on[32];
+            double cpu, rate;
+            long n = 0;
+            snprintf(s_off, sizeof(s_off), "-off%d", i);
+            snprintf(s_on, sizeof(s_on), "-http%d", i);
+            for (int k = 0; k < 2; k++) {
+                bool http = (k == 0) == (i % 2 == 1); /* off first in even pairs */
+                rate = http_run(config, http ? s_on : s_off, http, ends, dept_total, &cpu, &n);
+                printf("http endpoint run %d.%d: %s %.0f records/s, CPU %.2f us per record\n",
+                       i + 1, k + 1, http ? "on, scraped every second" : "off", rate, cpu);
+                if (http) {
+                    on += rate / pairs;
+                    cpu_on += cpu / pairs;
+                    scrapes += n;
+                } else {
+                    off += rate / pairs;
+                    cpu_off += cpu / pairs;
+                }
+            }
+        }
+        printf("http endpoint (%d pair(s) of runs, the roster rebuilt, then the same %ld "
+               "records; ready -> offsets committed; means): off %.0f records/s, on and scraped "
+               "every second (%ld scrapes) %.0f records/s: ratio on/off %.3f (cost %.1f%%); CPU "
+               "per record (whole run) off %.2f us, on %.2f us\n",
+               pairs, dept_total, off, scrapes, on, on / off, (1 - on / off) * 100, cpu_off,
+               cpu_on);
         res->http_off = off;
         res->http_on = on;
     }
