@@ -136,7 +136,9 @@ int tdc_dataset_end_unit(tdc_dataset *ds, const tdc_sink *sink, td_error *err);
 const tdc_position *tdc_dataset_safe_position(const tdc_dataset *ds);
 
 /* Why every row of the current unit is rejected (its header lacks a required
- * column, or holds a mapped column twice), or NULL. The same text goes with
+ * column, or a column an all-or-none record such as the roster's income
+ * needs when the header has others of it, or holds a mapped column twice),
+ * or NULL. Missing columns are named with the other names looked for. The same text goes with
  * each of those rows' rejections, so the engine may log it once per unit. */
 const char *tdc_dataset_header_problem(const tdc_dataset *ds);
 

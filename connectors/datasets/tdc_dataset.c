@@ -1257,18 +1257,12 @@ static int tdc_resolve_header(tdc_dataset *ds, const tdc_row *row)
                 continue;
             if (f->col >= 0 && !given)
                 given = f;
-            else if (f->col < 0 && !f->nullable && !missing)
-                missing = f;
+            else if (f->col < 0 && !f->nullable && !f->required && !f->column && !missing)
+                missing = f; /* (one required or named in columns: is reported above) */
         }
         if (!given || !missing)
             continue;
-        if (missing->column) {
-            tdc_problem_add(ds, "the header has no column %s (%s, set in columns: at %s; "
-                            "needed with %s: all or none)", missing->column,
-                            missing->spec->path, missing->column_origin, given->col_name);
-            if (!first_missing)
-                first_missing = missing->column;
-        } else if (missing->spec->columns && missing->spec->columns[0]) {
+        if (missing->spec->columns && missing->spec->columns[0]) {
             char why[200];
 
             snprintf(why, sizeof(why), "; needed with %s: all or none", given->col_name);
