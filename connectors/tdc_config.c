@@ -73,6 +73,9 @@ const td_cfg_entry tdc_config_table[] = {
                    "Column names and code values of the department's data"),
     TD_CFG_SECTION("transaction", tdc_config, transaction, tdc_txn_table,
                    "Kafka transactions"),
+    TD_CFG_SECTION("http", tdc_config, http, td_http_config_table,
+                   "The HTTP endpoint: /metrics (Prometheus), /health and /ready "
+                   "(docs/monitoring.md); off unless listen is set", TD_CFG_OPTIONAL),
     TD_CFG_END,
 };
 

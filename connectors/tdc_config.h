@@ -7,6 +7,7 @@
 #define TDC_CONFIG_H
 
 #include "td_config.h"
+#include "td_http.h"
 #include "td_kafka.h"
 #include "tdc_dataset.h"
 #include "tdc_postgres.h"
@@ -57,6 +58,7 @@ typedef struct tdc_config {
     tdc_source_config source;
     struct tdc_mapping_config mapping;
     tdc_txn_config transaction;
+    td_http_config http;     /* /metrics, /health, /ready; off unless http.listen */
     /* derived by tdc_config_load(), not from the file */
     bool use_postgres;
     bool offsets_default; /* topics.offsets is the default name, written or not */

@@ -1,12 +1,14 @@
 #include "tdc_connector.h"
 
 #include "td_avro.h"
+#include "td_http.h"
 #include "td_kafka.h"
 #include "td_log.h"
 #include "td_notify.h"
 #include "td_path.h"
 #include "td_signal.h"
 #include "td_time.h"
+#include "tdc_metrics.h"
 #include "tdc_offsets.h"
 #include "tdc_postgres.h"
 #include "tdc_reasons.h"
@@ -97,6 +99,14 @@ struct tdc_connector {
     char max_message_why[300];
     _Atomic bool refused;
     size_t refused_bytes;
+
+    /* /metrics, /health, /ready (http.listen; NULL: off). brokers_up:
+     * brokers the producer is connected to, by its statistics (-1: no
+     * statistics yet); ready_said: what /ready says (-1: nothing yet). */
+    tdc_metrics *metrics;
+    td_http *http;
+    int brokers_up;
+    int ready_said;
 
     _Atomic bool stop;
     bool started; /* start-up finished: there is something to commit at a stop */
@@ -209,6 +219,10 @@ static int tdc_dead_letter(tdc_connector *c, const tdc_row *row, const char *col
     c->stats.rejected++;
     c->unit.rejected++;
     tdc_reasons_add(&c->unit.reasons, masked);
+    tdc_metrics_reject(c->metrics, row->reject_reason && reason &&
+                                           strcmp(reason, row->reject_reason) == 0
+                                       ? TDC_REASON_BAD_ROW
+                                       : tdc_reason_classify(reason));
     return tdc_produce(c, c->cfg.topics.dlq, NULL, 0, row->raw, len, h);
 }
 
@@ -273,6 +287,47 @@ static void tdc_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opa
     atomic_store(&c->refused, true);
 }
 
+/* librdkafka's statistics (statistics.interval.ms, with http.listen set),
+ * served by rd_kafka_poll on the connector's thread. */
+static int tdc_kafka_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    tdc_connector *c = opaque;
+    int up = tdc_metrics_kafka_stats(c->metrics, json, len);
+
+    (void)rk;
+    if (up >= 0)
+        c->brokers_up = up;
+    return 0; /* librdkafka frees json */
+}
+
+/* What /ready and tuodi_connector_ready say: ready once started, while
+ * commits go through and the producer is connected to a broker. */
+static void tdc_ready_update(tdc_connector *c)
+{
+    const char *why = NULL;
+    int ready;
+
+    if (!c->started)
+        why = "starting: connecting to Kafka, reading the committed position";
+    else if (c->broker_down_logged)
+        why = "Kafka unavailable: the commit is not done yet, retrying";
+    else if (c->brokers_up == 0)
+        why = "no connection to any Kafka broker (librdkafka statistics)";
+    ready = why == NULL;
+    if (ready == c->ready_said)
+        return;
+    c->ready_said = ready;
+    td_http_set_ready(c->http, ready, why);
+    tdc_metrics_ready(c->metrics, ready);
+}
+
+/* The loop is alive (/health), and what /ready says. */
+static void tdc_beat(tdc_connector *c)
+{
+    td_http_beat(c->http);
+    tdc_ready_update(c);
+}
+
 /* ----------------------------------------------------------- set-up */
 
 static int tdc_build_source(const tdc_config *cfg, tdc_source **ret, td_error *err)
@@ -334,6 +389,16 @@ int tdc_connector_new(tdc_config *cfg, const char *config_path, tdc_connector **
     r = tdc_build_source(&c->cfg, &c->src, err);
     if (r < 0)
         goto fail;
+
+    c->metrics = tdc_metrics_new(c->cfg.instance, tdc_dataset_kind_names[c->cfg.dataset],
+                                 TUODI_VERSION);
+    if (!c->metrics ||
+        tdc_metrics_spool(c->metrics, c->cfg.use_postgres ? NULL : &c->cfg.source.spooldir) < 0) {
+        r = td_error_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    c->brokers_up = -1;
+    c->ready_said = -1;
 
     snprintf(c->txn_id, sizeof(c->txn_id), "tuodi-connector.%s", c->cfg.instance);
     tdc_position_key(&c->cfg, c->source_id, sizeof(c->source_id), c->pos_key,
@@ -476,6 +541,8 @@ tdc_connector *tdc_connector_free(tdc_connector *c)
         }
         td_kafka_destroy(c->producer);
     }
+    td_http_stop(c->http);
+    tdc_metrics_free(c->metrics);
     tdc_source_free(c->src);
     tdc_dataset_free(c->ds);
     if (c->have_offset_value)
@@ -518,6 +585,8 @@ static void tdc_wait(tdc_connector *c, int ms)
     /* Serve the producer's callbacks while waiting, in small steps. */
     while (!tdc_stopping(c)) {
         int64_t left = until - td_time_mono_ms();
+
+        tdc_beat(c);
         if (left <= 0)
             break;
         if (poll(p, n, left > 100 ? 100 : (int)left) > 0)
@@ -606,6 +675,16 @@ static int tdc_new_producer(tdc_connector *c, td_error *err)
         rd_kafka_conf_set(conf, "batch.size", v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(conf);
         return td_error_set(err, -EINVAL, "kafka.batch.size=%s: %s", v, errstr);
+    }
+    if (c->cfg.http.listen && *c->cfg.http.listen) {
+        /* the producer's figures for /metrics, unless kafka: sets them */
+        if (!td_kafka_props_find(&c->cfg.kafka, "statistics.interval.ms") &&
+            rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", errstr, sizeof(errstr)) !=
+                RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return td_error_set(err, -EINVAL, "statistics.interval.ms: %s", errstr);
+        }
+        rd_kafka_conf_set_stats_cb(conf, tdc_kafka_stats);
     }
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_dr_msg_cb(conf, tdc_delivered);
@@ -887,6 +966,7 @@ static int tdc_rewind(tdc_connector *c, td_error *err)
     c->unit = c->unit_committed;
     c->stats.aborts++;
     c->stats_committed.aborts++;
+    tdc_metrics_aborted(c->metrics);
     return 0;
 }
 
@@ -981,6 +1061,7 @@ static int tdc_commit(tdc_connector *c, td_error *err)
     const tdc_position *safe;
     tdc_position pos;
     td_error e = {0};
+    int64_t started;
     int r;
 
     if (!c->txn_open)
@@ -1003,6 +1084,7 @@ static int tdc_commit(tdc_connector *c, td_error *err)
             return td_error_set(err, r, "writing the position: %s%s", e.msg, c->sink_err.msg);
     }
 
+    started = td_time_mono_ms();
     for (;;) {
         r = td_kafka_txn_commit(c->producer, (int)c->cfg.transaction.timeout_ms, &e);
         if (r != -ETIMEDOUT)
@@ -1010,6 +1092,7 @@ static int tdc_commit(tdc_connector *c, td_error *err)
         if (!c->broker_down_logged)
             td_log_warning("commit not done yet (%s): Kafka unavailable? retrying", e.msg);
         c->broker_down_logged = true;
+        tdc_beat(c);
         if (tdc_stopping(c)) {
             /* Nothing was committed: the next start redoes these rows. */
             td_log_warning("stopping with the transaction uncommitted; it will be redone");
@@ -1052,6 +1135,9 @@ static int tdc_commit(tdc_connector *c, td_error *err)
         td_log_notice("Kafka reachable again; committed");
     c->broker_down_logged = false;
     c->committed = pos;
+    tdc_metrics_committed(c->metrics, c->stats.rows - c->stats_committed.rows,
+                          c->stats.published - c->stats_committed.published,
+                          (double)(td_time_mono_ms() - started) / 1000.0);
     c->stats.transactions++;
     c->stats_committed = c->stats;
     c->unit_committed = c->unit;
@@ -1185,6 +1271,8 @@ static void tdc_reload(tdc_connector *c)
     tdc_source_free(c->src);
     c->ds = ds;
     c->src = src;
+    if (!ncfg.use_postgres && tdc_metrics_spool(c->metrics, &ncfg.source.spooldir) < 0)
+        td_log_warning("reload: out of memory: /metrics counts the old spool directories");
     /* kafka settings take effect at the next start; the rest now. Say so
      * when they changed (a rotated password file, a new CA): the key, never
      * the value. */
@@ -1242,6 +1330,7 @@ static int tdc_loop(tdc_connector *c, td_error *err)
         tdc_row row;
 
         td_notify_watchdog();
+        tdc_beat(c);
         if (td_signal_take_reload()) {
             r = tdc_commit(c, err);
             if (r < 0)
@@ -1323,6 +1412,10 @@ int tdc_connector_run(tdc_connector *c, td_error *err)
 {
     int r;
 
+    r = td_http_start(&c->cfg.http, tdc_metrics_registry(c->metrics), &c->http, err);
+    if (r < 0)
+        return r;
+    tdc_beat(c);
     r = tdc_loop(c, err);
     if (r == 0 && c->started) {
         /* Committed if Kafka answers before the stop deadline (td_signal.h);
