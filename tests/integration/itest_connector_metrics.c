@@ -1,0 +1,365 @@
+/* tuodi-connector's /metrics, /health and /ready on the real broker:
+ *
+ *   itest_connector_metrics metrics   the figures after a run equal what
+ *                                     happened (rows, rejections by reason
+ *                                     class, files), the text passes
+ *                                     `promtool check metrics` and holds no
+ *                                     identity number (KAFKA_BOOTSTRAP)
+ *   itest_connector_metrics ready     /ready turns 503 when the broker stops
+ *                                     and 200 when it is back (a broker of
+ *                                     its own)
+ */
+#include "td_test.h"
+#include "tdc_it.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct fixture {
+    char *dir;
+    char spool[4096], config[4096], log[4096], prefix[256];
+    pid_t pid;
+    int port;
+} fixture;
+
+static int fixture_new(fixture *fx, const char *bootstrap)
+{
+    char *u = td_test_unique("tdc-metrics");
+    FILE *f;
+
+    memset(fx, 0, sizeof(*fx));
+    fx->dir = td_test_tmpdir();
+    if (!fx->dir || !u)
+        return -1;
+    snprintf(fx->spool, sizeof(fx->spool), "%s/spool", fx->dir);
+    snprintf(fx->config, sizeof(fx->config), "%s/connector.yaml", fx->dir);
+    snprintf(fx->log, sizeof(fx->log), "%s/connector.log", fx->dir);
+    snprintf(fx->prefix, sizeof(fx->prefix), "%s", u);
+    free(u);
+    if (mkdir(fx->spool, 0755) < 0)
+        return -1;
+    /* statistics every second, so that /ready follows the broker quickly */
+    tdc_it_kafka_lines = "  statistics.interval.ms: 1000\n";
+    if (tdc_it_write_config(fx->config, fx->prefix, bootstrap, fx->spool, fx->prefix, 300) < 0)
+        return -1;
+    tdc_it_kafka_lines = NULL;
+    f = fopen(fx->config, "a");
+    if (!f)
+        return -1;
+    fprintf(f, "http:\n  listen: 127.0.0.1:0\n");
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static void fixture_free(fixture *fx)
+{
+    if (fx->pid > 0)
+        tdc_it_stop(fx->pid, SIGKILL, 5000);
+    if (getenv("TD_KEEP_TMP"))
+        fprintf(stderr, "kept %s\n", fx->dir);
+    else
+        td_test_rmtree(fx->dir);
+    free(fx->dir);
+}
+
+static void show_log(const fixture *fx)
+{
+    char *log = td_test_read_file(fx->log, NULL);
+
+    if (log) {
+        size_t len = strlen(log);
+        fprintf(stderr, "--- connector log (last 3000 bytes) ---\n%s\n",
+                len > 3000 ? log + len - 3000 : log);
+        free(log);
+    }
+}
+
+/* The port from the log line "http: listening on 127.0.0.1:PORT". */
+static int find_port(const fixture *fx, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        char *log = td_test_read_file(fx->log, NULL);
+        const char *p = log ? strstr(log, "http: listening on 127.0.0.1:") : NULL;
+        int port = p ? atoi(p + strlen("http: listening on 127.0.0.1:")) : 0;
+
+        free(log);
+        if (port > 0)
+            return port;
+        usleep(100 * 1000);
+    }
+    return -1;
+}
+
+/* GET path: the status code (-1: no answer) and the body (malloc'd) in
+ * *body when body. */
+static int http_get(int port, const char *path, char **body)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char req[256], *buf = NULL, *sep;
+    size_t len = 0, cap = 0;
+    int fd, status = -1;
+    ssize_t n;
+
+    if (body)
+        *body = NULL;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        close(fd);
+        return -1;
+    }
+    snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+    if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+        close(fd);
+        return -1;
+    }
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
+            if (!nb)
+                break;
+            buf = nb;
+        }
+        n = read(fd, buf + len, cap - len - 1);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (!buf)
+        return -1;
+    buf[len] = '\0';
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        status = -1;
+    sep = strstr(buf, "\r\n\r\n");
+    if (body && sep)
+        *body = strdup(sep + 4);
+    free(buf);
+    return status;
+}
+
+/* The value of the series line that starts with series (name and labels,
+ * exactly) in text; NAN when there is none. */
+static double value_of(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return NAN;
+}
+
+/* A number of 15 or 18 characters (the last maybe X) standing alone: an
+ * identity number. Digits after a decimal point are a value's, not one. */
+static bool has_id_number(const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        size_t n = 0;
+
+        if (!isdigit((unsigned char)*p) || (p > text && (isdigit((unsigned char)p[-1]) ||
+                                                         p[-1] == '.')))
+            continue;
+        while (isdigit((unsigned char)p[n]))
+            n++;
+        if (p[n] == 'X' || p[n] == 'x')
+            n++;
+        if (n >= 15)
+            return true;
+    }
+    return false;
+}
+
+/* /metrics through promtool check metrics: 0 when it finds nothing. */
+static int promtool_check(const fixture *fx, const char *text, char *out, size_t size)
+{
+    char path[4200], cmd[8600];
+    FILE *p;
+    size_t len = 0;
+
+    snprintf(path, sizeof(path), "%s/metrics.txt", fx->dir);
+    if (td_test_write_file(path, text) < 0)
+        return -1;
+    snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", path);
+    p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    out[0] = '\0';
+    while (len + 1 < size && fgets(out + len, (int)(size - len), p))
+        len = strlen(out);
+    return pclose(p);
+}
+
+/* Good and bad rows of two kinds, and files: the figures equal what
+ * happened once the files are finished. */
+static void test_metrics(void)
+{
+    static const char *const names[] = {"m-1.csv", "m-2.csv"};
+    fixture fx;
+    char *text = NULL, out[4096];
+    int bad, st;
+    double rows = NAN;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap()), 0);
+    /* 1000 rows, every 10th with a wrong check character */
+    bad = tdc_it_write_medical(fx.spool, names[0], 0, 1000, 10, false);
+    CU_ASSERT_EQUAL(bad, 100);
+    /* 50 rows whose header lacks the identity number column */
+    tdc_it_id_column = "证件号";
+    CU_ASSERT_EQUAL(tdc_it_write_medical(fx.spool, names[1], 1, 50, 0, false), 0);
+    tdc_it_id_column = "身份证号";
+    fx.pid = tdc_it_spawn(fx.config, fx.log);
+    CU_ASSERT_FATAL(fx.pid > 0);
+    fx.port = find_port(&fx, 30000);
+    CU_ASSERT_FATAL(fx.port > 0);
+    if (!tdc_it_wait_finished(fx.spool, names, 2, 120000)) {
+        show_log(&fx);
+        CU_FAIL_FATAL("files not finished");
+    }
+    /* the last commit is before the file moves; a scrape may still come
+     * before the counts of a commit in flight */
+    for (int i = 0; i < 100 && !(rows == 1050); i++) {
+        free(text);
+        CU_ASSERT_EQUAL_FATAL(http_get(fx.port, "/metrics", &text), 200);
+        rows = value_of(text, "tuodi_connector_rows_read_total");
+        if (rows != 1050)
+            usleep(100 * 1000);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    printf("\n    rows read %.0f, published %.0f, rejected bad_id_number %.0f, "
+           "missing_column %.0f; transactions %.0f\n",
+           rows, value_of(text, "tuodi_connector_rows_published_total"),
+           value_of(text, "tuodi_connector_rows_rejected_total{reason=\"bad_id_number\"}"),
+           value_of(text, "tuodi_connector_rows_rejected_total{reason=\"missing_column\"}"),
+           value_of(text, "tuodi_connector_transactions_total{result=\"committed\"}"));
+    CU_ASSERT_EQUAL(rows, 1050);
+    CU_ASSERT_EQUAL(value_of(text, "tuodi_connector_rows_published_total"), 900);
+    CU_ASSERT_EQUAL(
+        value_of(text, "tuodi_connector_rows_rejected_total{reason=\"bad_id_number\"}"), 100);
+    CU_ASSERT_EQUAL(
+        value_of(text, "tuodi_connector_rows_rejected_total{reason=\"missing_column\"}"), 50);
+    CU_ASSERT_EQUAL(value_of(text, "tuodi_connector_files{state=\"finished\"}"), 2);
+    CU_ASSERT_EQUAL(value_of(text, "tuodi_connector_files{state=\"waiting\"}"), 0);
+    CU_ASSERT_EQUAL(value_of(text, "tuodi_connector_files{state=\"processing\"}"), 0);
+    CU_ASSERT_EQUAL(value_of(text, "tuodi_connector_files{state=\"error\"}"), 0);
+    CU_ASSERT_EQUAL(value_of(text, "tuodi_connector_spool_waiting_bytes"), 0);
+    CU_ASSERT(value_of(text, "tuodi_connector_transactions_total{result=\"committed\"}") > 0);
+    CU_ASSERT(value_of(text, "tuodi_connector_commit_duration_seconds_count") > 0);
+    CU_ASSERT(value_of(text, "tuodi_connector_last_commit_timestamp_seconds") >
+              (double)time(NULL) - 300);
+    CU_ASSERT_EQUAL(value_of(text, "tuodi_connector_ready"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "tuodi_connector_info{connector=\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "tuodi_connector_kafka_producer_queue_messages "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "tuodi_connector_kafka_broker_up{broker=\""));
+    CU_ASSERT_PTR_NULL(strstr(text, "tuodi_connector_source_lag_rows{")); /* spooldir */
+    CU_ASSERT_FALSE(has_id_number(text));
+    st = promtool_check(&fx, text, out, sizeof(out));
+    if (st != 0)
+        fprintf(stderr, "promtool check metrics: %s\n", out);
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT_EQUAL(http_get(fx.port, "/health", NULL), 200);
+    CU_ASSERT_EQUAL(http_get(fx.port, "/ready", NULL), 200);
+    free(text);
+    st = tdc_it_stop(fx.pid, SIGTERM, 30000);
+    fx.pid = 0;
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    fixture_free(&fx);
+}
+
+/* Polls /ready until it answers want (timeout_ms); true if it did. */
+static bool wait_ready(int port, int want, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 200) {
+        if (http_get(port, "/ready", NULL) == want)
+            return true;
+        usleep(200 * 1000);
+    }
+    return false;
+}
+
+/* A broker of its own: stopped, /ready says 503 (and /health 200: the
+ * loop is alive); started again, /ready says 200. */
+static void test_ready(void)
+{
+    const char *root = td_test_source_root();
+    char cmd[8192], kdir[2048], boot[256] = "";
+    static const char *const names[] = {"r-1.csv"};
+    fixture fx;
+    FILE *p;
+    int st;
+
+    {
+        char *d = td_test_tmpdir();
+        snprintf(kdir, sizeof(kdir), "%.2000s", d);
+        free(d);
+    }
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker start --dir %s/kafka 2>/dev/null",
+             root, kdir);
+    p = popen(cmd, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    if (!fgets(boot, sizeof(boot), p))
+        boot[0] = '\0';
+    pclose(p);
+    boot[strcspn(boot, "\n")] = '\0';
+    CU_ASSERT_FATAL(boot[0] != '\0');
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, boot), 0);
+    CU_ASSERT(tdc_it_write_medical(fx.spool, names[0], 0, 200, 0, false) == 0);
+    fx.pid = tdc_it_spawn(fx.config, fx.log);
+    fx.port = find_port(&fx, 30000);
+    CU_ASSERT_FATAL(fx.port > 0);
+    CU_ASSERT(tdc_it_wait_finished(fx.spool, names, 1, 120000));
+    CU_ASSERT(wait_ready(fx.port, 200, 30000));
+
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker stop-node 1 --dir %s/kafka "
+             ">/dev/null 2>&1", root, kdir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    if (!wait_ready(fx.port, 503, 30000)) {
+        show_log(&fx);
+        CU_FAIL("/ready did not turn 503 with the broker stopped");
+    }
+    CU_ASSERT_EQUAL(http_get(fx.port, "/health", NULL), 200);
+    {
+        char *text = NULL;
+        CU_ASSERT_EQUAL(http_get(fx.port, "/metrics", &text), 200);
+        CU_ASSERT_EQUAL(text ? value_of(text, "tuodi_connector_ready") : -1, 0);
+        free(text);
+    }
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker start-node 1 --dir %s/kafka "
+             ">/dev/null 2>&1", root, kdir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    if (!wait_ready(fx.port, 200, 60000)) {
+        show_log(&fx);
+        CU_FAIL("/ready did not turn 200 with the broker back");
+    }
+    st = tdc_it_stop(fx.pid, SIGTERM, 30000);
+    fx.pid = 0;
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    fixture_free(&fx);
+    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker stop --dir %s/kafka >/dev/null 2>&1; "
+             "rm -rf %s", root, kdir, kdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not stop the test's broker\n");
+}
+
+static void add_suites(void)
+{
+    td_test_suite("metrics", NULL, NULL);
+    TD_TEST(test_metrics);
+    td_test_suite("ready", NULL, NULL);
+    TD_TEST(test_ready);
+}
+
+TD_TEST_MAIN(add_suites)
