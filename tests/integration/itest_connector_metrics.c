@@ -202,6 +202,33 @@ static int promtool_check(const fixture *fx, const char *text, char *out, size_t
     return pclose(p);
 }
 
+/* --check-config with http.listen on a port this test holds: it checks
+ * and exits 0, opening nothing (a start would fail on the port). */
+static void check_config_opens_nothing(const fixture *fx)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t alen = sizeof(a);
+    char path[4200], cmd[12600], *text;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), st;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0);
+    CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+    text = td_test_read_file(fx->config, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    snprintf(path, sizeof(path), "127.0.0.1:%d", ntohs(a.sin_port));
+    text = td_test_replace(text, "127.0.0.1:0", path);
+    snprintf(path, sizeof(path), "%s/check.yaml", fx->dir);
+    CU_ASSERT_EQUAL(td_test_write_file(path, text), 0);
+    snprintf(cmd, sizeof(cmd), "%s --check-config --config %s >/dev/null 2>&1",
+             tdc_it_connector_bin(), path);
+    st = system(cmd);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    free(text);
+    close(fd);
+}
+
 /* Good and bad rows of two kinds, and files: the figures equal what
  * happened once the files are finished. */
 static void test_metrics(void)
@@ -220,6 +247,7 @@ static void test_metrics(void)
     tdc_it_id_column = "证件号";
     CU_ASSERT_EQUAL(tdc_it_write_medical(fx.spool, names[1], 1, 50, 0, false), 0);
     tdc_it_id_column = "身份证号";
+    check_config_opens_nothing(&fx);
     fx.pid = tdc_it_spawn(fx.config, fx.log);
     CU_ASSERT_FATAL(fx.pid > 0);
     fx.port = find_port(&fx, 30000);

@@ -412,6 +412,11 @@ int main(void)
     setenv("TUODI_BOOTSTRAP", bootstrap, 1);
     setenv("TUODI_SAMPLE_DIR", data, 1);
     setenv("TUODI_PREFIX", prefix, 1);
+    /* the connectors' /metrics on free ports, not the demo's fixed ones */
+    setenv("TUODI_HTTP_ROSTER", "127.0.0.1:0", 1);
+    setenv("TUODI_HTTP_MEDICAL", "127.0.0.1:0", 1);
+    setenv("TUODI_HTTP_CIVIL", "127.0.0.1:0", 1);
+    setenv("TUODI_HTTP_HR", "127.0.0.1:0", 1);
     setenv("TUODI_STATE_DIR", path, 1);
     snprintf(path, sizeof(path), "%s/schemas", src_root);
     setenv("TUODI_SCHEMAS_DIR", path, 1);
