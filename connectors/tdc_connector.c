@@ -1084,7 +1084,7 @@ static int tdc_commit(tdc_connector *c, td_error *err)
             return td_error_set(err, r, "writing the position: %s%s", e.msg, c->sink_err.msg);
     }
 
-    started = td_time_mono_ms();
+    started = td_time_mono_us();
     for (;;) {
         r = td_kafka_txn_commit(c->producer, (int)c->cfg.transaction.timeout_ms, &e);
         if (r != -ETIMEDOUT)
@@ -1137,7 +1137,7 @@ static int tdc_commit(tdc_connector *c, td_error *err)
     c->committed = pos;
     tdc_metrics_committed(c->metrics, c->stats.rows - c->stats_committed.rows,
                           c->stats.published - c->stats_committed.published,
-                          (double)(td_time_mono_ms() - started) / 1000.0);
+                          (double)(td_time_mono_us() - started) / 1e6);
     c->stats.transactions++;
     c->stats_committed = c->stats;
     c->unit_committed = c->unit;

@@ -201,6 +201,14 @@ static void tdc_metrics_collect(td_metrics *reg, void *opaque)
     pthread_mutex_unlock(&m->mu);
 }
 
+static double tdc_now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 tdc_metrics *tdc_metrics_new(const char *instance, const char *dataset, const char *version)
 {
     tdc_metrics *m = calloc(1, sizeof(*m));
@@ -233,7 +241,8 @@ tdc_metrics *tdc_metrics_new(const char *instance, const char *dataset, const ch
                                               "Time to commit a Kafka transaction", NULL,
                                               td_metrics_seconds_buckets, TD_METRICS_SECONDS_NB);
     m->last_commit = td_metrics_gauge(m->reg, "last_commit_timestamp_seconds",
-                                      "Unix time of the last committed transaction", NULL);
+                                      "Unix time of the last committed transaction (before the first: "
+                                      "of the start)", NULL);
     m->kafka_queue = td_metrics_gauge(m->reg, "kafka_producer_queue_messages",
                                       "Messages in the producer's queue (librdkafka msg_cnt)",
                                       NULL);
@@ -241,7 +250,8 @@ tdc_metrics *tdc_metrics_new(const char *instance, const char *dataset, const ch
                                           "Requests the producer sent again (librdkafka "
                                           "txretries)", NULL);
     m->kafka_broker_up = td_metrics_gauge(m->reg, "kafka_broker_up",
-                                          "1 when the producer's connection to the broker is up",
+                                          "0 when the producer lost or cannot make its connection "
+                                          "to the broker (1: connected, or not needed so far)",
                                           "broker");
     if (!m->info || !m->ready || !m->rows_read || !m->rows_published || !m->rows_rejected ||
         !m->files || !m->spool_bytes || !m->transactions || !m->commit_duration ||
@@ -255,6 +265,9 @@ tdc_metrics *tdc_metrics_new(const char *instance, const char *dataset, const ch
     td_metric_add(m->transactions, 0, "committed");
     td_metric_add(m->transactions, 0, "aborted");
     td_metric_add(m->kafka_retries, 0);
+    /* until the first commit: the start, so that "no commit for N minutes
+     * while input waits" holds for a connector that never commits */
+    td_metric_set(m->last_commit, tdc_now_s());
     return m;
 }
 
@@ -318,8 +331,6 @@ void tdc_metrics_reject(tdc_metrics *m, tdc_reject_class cls)
 
 void tdc_metrics_committed(tdc_metrics *m, int64_t rows, int64_t published, double seconds)
 {
-    struct timespec ts;
-
     if (!m)
         return;
     td_metric_add(m->rows_read, (double)rows);
@@ -331,8 +342,7 @@ void tdc_metrics_committed(tdc_metrics *m, int64_t rows, int64_t published, doub
         }
     td_metric_add(m->transactions, 1, "committed");
     td_metric_observe(m->commit_duration, seconds);
-    clock_gettime(CLOCK_REALTIME, &ts);
-    td_metric_set(m->last_commit, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    td_metric_set(m->last_commit, tdc_now_s());
 }
 
 void tdc_metrics_aborted(tdc_metrics *m)
@@ -374,12 +384,20 @@ int tdc_metrics_kafka_stats(tdc_metrics *m, const char *json, size_t len)
         const char *state = td_json_get_string(b, "state");
         bool is_up;
 
-        if (src && strcmp(src, "internal") == 0)
+        retries += tdc_json_int(b, "txretries");
+        const td_json *id = td_json_get(b, "nodeid");
+
+        /* the brokers of the cluster ("host:port/id", a bootstrap address
+         * once its id is known); not the bootstrap addresses not (yet)
+         * known as a broker, nor librdkafka's internal and logical ones */
+        if (!id || id->type != TD_JSON_NUMBER || id->number < 0 ||
+            (src && (strcmp(src, "internal") == 0 || strcmp(src, "logical") == 0)))
             continue;
         is_up = state && strcmp(state, "UP") == 0;
         up += is_up;
-        retries += tdc_json_int(b, "txretries");
-        td_metric_set(m->kafka_broker_up, is_up ? 1 : 0, brokers->keys[i]);
+        /* INIT: never needed so far (sparse connections), not down */
+        td_metric_set(m->kafka_broker_up, is_up || (state && strcmp(state, "INIT") == 0) ? 1 : 0,
+                      brokers->keys[i]);
     }
     /* txretries counts from the producer's start: a new producer (after a
      * restart) starts again from 0 */

@@ -75,8 +75,9 @@ void tdc_metrics_aborted(tdc_metrics *m);
 void tdc_metrics_ready(tdc_metrics *m, bool ready);
 
 /* librdkafka's statistics JSON (statistics.interval.ms): the producer's
- * queue, retries and brokers' states. Returns the number of brokers up
- * (bootstrap and learned, not internal), or -1 when json is unreadable. */
+ * queue, retries and brokers' states. Returns the number of the cluster's
+ * brokers the producer is connected to (not counting the bootstrap
+ * addresses), or -1 when json is unreadable. */
 int tdc_metrics_kafka_stats(tdc_metrics *m, const char *json, size_t len);
 
 #endif

@@ -234,12 +234,16 @@ static void test_kafka_stats(void)
     static const char json[] =
         "{\"name\":\"p\",\"type\":\"producer\",\"msg_cnt\":17,\"brokers\":{"
         "\"localhost:9092/bootstrap\":{\"name\":\"localhost:9092/bootstrap\",\"source\":"
-        "\"configured\",\"state\":\"UP\",\"txretries\":2},"
-        "\"localhost:9092/1\":{\"source\":\"learned\",\"state\":\"DOWN\",\"txretries\":3},"
-        "\"GroupCoordinator\":{\"source\":\"internal\",\"state\":\"UP\",\"txretries\":0}}}";
+        "\"configured\",\"nodeid\":-1,\"state\":\"DOWN\",\"txretries\":2},"
+        "\"localhost:9092/1\":{\"source\":\"configured\",\"nodeid\":1,\"state\":\"UP\","
+        "\"txretries\":3},"
+        "\"localhost:9093/2\":{\"source\":\"learned\",\"nodeid\":2,\"state\":\"INIT\","
+        "\"txretries\":0},"
+        "\"GroupCoordinator\":{\"source\":\"logical\",\"nodeid\":1,\"state\":\"UP\","
+        "\"txretries\":0}}}";
     static const char json2[] =
-        "{\"msg_cnt\":0,\"brokers\":{\"localhost:9092/1\":{\"source\":\"learned\","
-        "\"state\":\"DOWN\",\"txretries\":4}}}";
+        "{\"msg_cnt\":0,\"brokers\":{\"localhost:9092/1\":{\"source\":\"configured\","
+        "\"nodeid\":1,\"state\":\"DOWN\",\"txretries\":4}}}";
     tdc_metrics *m = tdc_metrics_new("medical", "medical_insurance", "1.0");
     char *text;
 
@@ -250,10 +254,13 @@ static void test_kafka_stats(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "tuodi_connector_kafka_producer_queue_messages 0\n"));
     /* 5 at first, then 4 from a new producer: 9 retries in all */
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "tuodi_connector_kafka_producer_retries_total 9\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(
-        text, "tuodi_connector_kafka_broker_up{broker=\"localhost:9092/bootstrap\"} 1\n"));
+    /* the cluster's brokers: one lost, one never needed; not the
+     * bootstrap address */
+    CU_ASSERT_PTR_NULL(strstr(text, "bootstrap"));
     CU_ASSERT_PTR_NOT_NULL(
         strstr(text, "tuodi_connector_kafka_broker_up{broker=\"localhost:9092/1\"} 0\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, "tuodi_connector_kafka_broker_up{broker=\"localhost:9093/2\"} 1\n"));
     CU_ASSERT_PTR_NULL(strstr(text, "GroupCoordinator"));
     free(text);
     tdc_metrics_free(m);
