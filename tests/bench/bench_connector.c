@@ -15,6 +15,9 @@
  *
  *   KAFKA_BOOTSTRAP=host:port [TD_BENCH_SECURE_DIR=DIR] bench_connector [ROWS [REPEATS]]
  *   (defaults 1000000 1)
+ * On the first bus, each repeat also runs the connector with its /metrics
+ * endpoint on and scraped every second (the order of the two alternating):
+ * the endpoint's cost ("summary connector ... /metrics").
  * Reports rates, their ratios and the medians ("summary connector ..."
  * lines); asserts nothing about time. Exit 1 if a pass fails.
  */
@@ -28,7 +31,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define TXN_ROWS 10000
@@ -42,6 +49,9 @@ typedef struct figures {
     /* CPU time per row (µs): the baseline's and the connector's own, and
      * the broker's during each (-1: not known) */
     double raw_cpu, raw_broker_cpu, conn_cpu, conn_broker_cpu;
+    /* the connector's own rate and CPU per row with the endpoint on and
+     * scraped every second (0: not measured) */
+    double http_file, http_cpu;
 } figures;
 
 static double baseline(const bench_bus *bus, const char *path, const char *topic,
@@ -102,23 +112,21 @@ static double baseline(const bench_bus *bus, const char *path, const char *topic
     return (double)n * 1e6 / (double)(t1 - t0);
 }
 
+static int run_connector(const bench_bus *bus, const char *dir, const char *data, long nrows,
+                         int rep, const char *instance, bool http, figures *f);
+
 /* One pass on bus: the baseline, then the connector on a fresh spool
  * holding data (a hard link) under a fresh instance and topics. */
 static int pass(const bench_bus *bus, const char *dir, const char *data, long nrows, int rep,
-                figures *f)
+                bool with_http, figures *f)
 {
     char *prefix = td_test_unique("bench-conn");
-    char spool[4096], config[4096], logp[4096], path[4200], marker[4300];
     char topic[300], txid[300], conn_txid[300];
-    char kafka[8192];
-    const char *names[1] = {"medical-bench.csv"};
     const char *topics[] = {prefix, NULL}, *groups[] = {"tuodi-offsets-reader.", NULL};
     const char *txids[] = {prefix, conn_txid, NULL};
     long raw_rows = 0;
-    int64_t t0, t1;
     double b0, b1;
-    pid_t pid, broker;
-    char *log, *at;
+    pid_t broker;
     int r = -1;
 
     snprintf(conn_txid, sizeof(conn_txid), "tuodi-connector.%s", prefix);
@@ -138,9 +146,98 @@ static int pass(const bench_bus *bus, const char *dir, const char *data, long nr
         goto out;
     }
 
-    snprintf(spool, sizeof(spool), "%s/spool-%s-%d", dir, bus->name, rep);
-    snprintf(config, sizeof(config), "%s/c-%s-%d.yaml", dir, bus->name, rep);
-    snprintf(logp, sizeof(logp), "%s/c-%s-%d.log", dir, bus->name, rep);
+    /* with_http: the connector also with /metrics on and scraped, the
+     * order of the two runs alternating from one repeat to the next */
+    if (with_http && rep % 2) {
+        figures h;
+        r = run_connector(bus, dir, data, nrows, rep, prefix, true, &h);
+        if (r == 0)
+            r = run_connector(bus, dir, data, nrows, rep, prefix, false, f);
+        f->http_file = h.file;
+        f->http_cpu = h.conn_cpu;
+    } else {
+        r = run_connector(bus, dir, data, nrows, rep, prefix, false, f);
+        if (r == 0 && with_http) {
+            figures h;
+            r = run_connector(bus, dir, data, nrows, rep, prefix, true, &h);
+            f->http_file = h.file;
+            f->http_cpu = h.conn_cpu;
+        }
+    }
+    if (r < 0)
+        goto out;
+    if (with_http)
+        printf("repeat %d, %-9s: tuodi-connector with /metrics scraped every second %8.0f "
+               "rows/s, %.2f us CPU per row; without %8.0f rows/s, %.2f us (ratio %.3f)\n",
+               rep + 1, bus->name, f->http_file, f->http_cpu, f->file, f->conn_cpu,
+               f->http_file / f->file);
+    printf("repeat %d, %-9s: baseline raw librdkafka produce %8.0f rows/s; tuodi-connector "
+           "file %8.0f rows/s (%.2f of baseline), wall incl. start-up %8.0f rows/s\n",
+           rep + 1, bus->name, f->raw, f->file, f->file / f->raw, f->wall);
+    printf("repeat %d, %-9s: CPU per row: baseline %.2f us + broker %.2f us; tuodi-connector "
+           "%.2f us + broker %.2f us\n", rep + 1, bus->name, f->raw_cpu, f->raw_broker_cpu,
+           f->conn_cpu, f->conn_broker_cpu);
+    fflush(stdout);
+    r = 0;
+out:
+    free(prefix);
+    return r;
+}
+
+/* Scrapes /metrics of the connector whose log is logp every second, until
+ * killed (a child process: the connector runs as in production, with a
+ * Prometheus beside it). */
+static void scrape_forever(const char *logp)
+{
+    static const char at[] = "http: listening on 127.0.0.1:";
+    int port = 0;
+
+    for (;;) {
+        if (port <= 0) {
+            char *log = td_test_read_file(logp, NULL);
+            const char *p = log ? strstr(log, at) : NULL;
+            port = p ? atoi(p + strlen(at)) : 0;
+            free(log);
+        }
+        if (port > 0) {
+            struct sockaddr_in a = {.sin_family = AF_INET,
+                                    .sin_port = htons((uint16_t)port)};
+            static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+            char buf[65536];
+            int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+                write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1))
+                while (read(fd, buf, sizeof(buf)) > 0)
+                    ;
+            if (fd >= 0)
+                close(fd);
+        }
+        usleep(port > 0 ? 1000 * 1000 : 50 * 1000);
+    }
+}
+
+/* The connector through the file on a fresh spool (a hard link to data)
+ * under instance prefix (with "-http" when http: the endpoint on and
+ * scraped every second): its rate, CPU and the broker's into f. */
+static int run_connector(const bench_bus *bus, const char *dir, const char *data, long nrows,
+                         int rep, const char *instance, bool http, figures *f)
+{
+    char spool[4096], config[4096], logp[4096], path[4200], marker[4300], kafka[8192];
+    char prefix[300];
+    const char *names[1] = {"medical-bench.csv"};
+    const char *tag = http ? "-http" : "";
+    int64_t t0, t1;
+    double b0, b1;
+    pid_t pid, broker = bench_bus_broker_pid(bus), scraper = 0;
+    char *log, *at;
+    int r = -1;
+
+    snprintf(prefix, sizeof(prefix), "%s%s", instance, tag);
+    snprintf(spool, sizeof(spool), "%s/spool-%s-%d%s", dir, bus->name, rep, tag);
+    snprintf(config, sizeof(config), "%s/c-%s-%d%s.yaml", dir, bus->name, rep, tag);
+    snprintf(logp, sizeof(logp), "%s/c-%s-%d%s.log", dir, bus->name, rep, tag);
     snprintf(path, sizeof(path), "%s/%s", spool, names[0]);
     snprintf(marker, sizeof(marker), "%s.done", path);
     bench_bus_yaml(bus, USER, kafka, sizeof(kafka));
@@ -151,9 +248,20 @@ static int pass(const bench_bus *bus, const char *dir, const char *data, long nr
         goto out;
     }
     tdc_it_kafka_lines = NULL;
+    if (http) {
+        FILE *cf = fopen(config, "a");
+        if (!cf || fprintf(cf, "http:\n  listen: 127.0.0.1:0\n") < 0 || fclose(cf) != 0) {
+            fprintf(stderr, "bench_connector: cannot write %s\n", config);
+            goto out;
+        }
+    }
     t0 = td_time_mono_us();
     b0 = bench_cpu_seconds(broker);
     pid = tdc_it_spawn(config, logp);
+    if (http && (scraper = fork()) == 0) {
+        scrape_forever(logp);
+        _exit(0);
+    }
     if (!tdc_it_wait_finished(spool, names, 1, 600000)) {
         char cmd[4400];
         fprintf(stderr, "bench_connector: the file was not finished (%s); the log:\n", bus->name);
@@ -162,6 +270,17 @@ static int pass(const bench_bus *bus, const char *dir, const char *data, long nr
         if (system(cmd) != 0)
             fprintf(stderr, "(no log)\n");
         goto out;
+    }
+    if (http) {
+        /* the endpoint answered while the file went through */
+        log = td_test_read_file(logp, NULL);
+        if (!log || !strstr(log, "http: listening on")) {
+            fprintf(stderr, "bench_connector: no endpoint in %s\n", logp);
+            free(log);
+            tdc_it_stop(pid, SIGKILL, 1000);
+            goto out;
+        }
+        free(log);
     }
     t1 = td_time_mono_us();
     b1 = bench_cpu_seconds(broker);
@@ -174,17 +293,13 @@ static int pass(const bench_bus *bus, const char *dir, const char *data, long nr
     if (log && (at = strstr(log, " rejected, ")))
         f->file = atof(at + strlen(" rejected, "));
     free(log);
-    printf("repeat %d, %-9s: baseline raw librdkafka produce %8.0f rows/s; tuodi-connector "
-           "file %8.0f rows/s (%.2f of baseline), wall incl. start-up %8.0f rows/s\n",
-           rep + 1, bus->name, f->raw, f->file, f->file / f->raw, f->wall);
-    printf("repeat %d, %-9s: CPU per row: baseline %.2f us + broker %.2f us; tuodi-connector "
-           "%.2f us + broker %.2f us\n", rep + 1, bus->name, f->raw_cpu, f->raw_broker_cpu,
-           f->conn_cpu, f->conn_broker_cpu);
-    fflush(stdout);
     r = 0;
 out:
+    if (scraper > 0) {
+        kill(scraper, SIGKILL);
+        waitpid(scraper, NULL, 0);
+    }
     tdc_it_kafka_lines = NULL;
-    free(prefix);
     return r;
 }
 
@@ -235,7 +350,7 @@ int main(int argc, char **argv)
     for (int rep = 0; rep < repeats; rep++)
         for (int k = 0; k < nbus; k++) {
             int b = nbus == 2 && rep % 2 ? 1 - k : k;
-            if (pass(&bus[b], dir, data, nrows, rep, &fig[b][rep]) < 0)
+            if (pass(&bus[b], dir, data, nrows, rep, b == 0, &fig[b][rep]) < 0)
                 failures++;
             raw[b][rep] = fig[b][rep].raw;
             file[b][rep] = fig[b][rep].file;
@@ -264,6 +379,21 @@ int main(int argc, char **argv)
                median(cpu[3], repeats));
         printf("targets (%s): >= 100000 rows/s: %s; >= 0.5 of baseline: %s\n", bus[b].name,
                c >= 100000 ? "met" : "NOT met", c >= 0.5 * r ? "met" : "NOT met");
+    }
+    {
+        double on[MAX_REPEATS], off[MAX_REPEATS], onc[MAX_REPEATS], offc[MAX_REPEATS];
+        for (int i = 0; i < repeats; i++) {
+            on[i] = fig[0][i].http_file;
+            off[i] = fig[0][i].file;
+            onc[i] = fig[0][i].http_cpu;
+            offc[i] = fig[0][i].conn_cpu;
+        }
+        printf("summary connector %s /metrics: scraped every second %.0f rows/s (%.2f us CPU "
+               "per row), off %.0f rows/s (%.2f us), ratio %.3f (medians of %d); target >= "
+               "0.98: %s\n", bus[0].name, median(on, repeats), median(onc, repeats),
+               median(off, repeats), median(offc, repeats),
+               median(on, repeats) / median(off, repeats), repeats,
+               median(on, repeats) >= 0.98 * median(off, repeats) ? "met" : "NOT met");
     }
     if (nbus == 2) {
         char pairs[512] = "";
