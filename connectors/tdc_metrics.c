@@ -241,8 +241,8 @@ tdc_metrics *tdc_metrics_new(const char *instance, const char *dataset, const ch
                                               "Time to commit a Kafka transaction", NULL,
                                               td_metrics_seconds_buckets, TD_METRICS_SECONDS_NB);
     m->last_commit = td_metrics_gauge(m->reg, "last_commit_timestamp_seconds",
-                                      "Unix time of the last committed transaction (before the first: "
-                                      "of the start)", NULL);
+                                      "Unix time of the last committed transaction (none before "
+                                      "the first)", NULL);
     m->kafka_queue = td_metrics_gauge(m->reg, "kafka_producer_queue_messages",
                                       "Messages in the producer's queue (librdkafka msg_cnt)",
                                       NULL);
@@ -265,9 +265,6 @@ tdc_metrics *tdc_metrics_new(const char *instance, const char *dataset, const ch
     td_metric_add(m->transactions, 0, "committed");
     td_metric_add(m->transactions, 0, "aborted");
     td_metric_add(m->kafka_retries, 0);
-    /* until the first commit: the start, so that "no commit for N minutes
-     * while input waits" holds for a connector that never commits */
-    td_metric_set(m->last_commit, tdc_now_s());
     return m;
 }
 
