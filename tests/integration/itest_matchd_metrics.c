@@ -15,7 +15,9 @@
  *      consumer lag down to 0, the store's sizes, a commit; no 15-digit
  *      number anywhere; `promtool check metrics` accepts the text
  *   4. the broker stops: /ready 503 (all brokers down), /health still 200;
- *      the broker starts again: /ready 200. */
+ *      the broker starts again: /ready 200
+ *   5. a restart: open and overdue alerts counted from the state (1 and 1),
+ *      the counters at 0 again. */
 #include "td_avro.h"
 #include "td_kafka.h"
 #include "td_proc.h"
@@ -586,6 +588,40 @@ int main(void)
         int st = td_proc_stop(matchd, SIGTERM, 30000);
         matchd = -1;
         CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+
+    /* 5. a restart: the open and overdue alerts are counted from the state,
+     * the counters start again at 0 */
+    {
+        char bin[4200], log2[4300];
+        snprintf(bin, sizeof(bin), "%s/daemon/tuodi-matchd",
+                 getenv("TD_BUILD_ROOT") ? getenv("TD_BUILD_ROOT") : "build");
+        snprintf(log2, sizeof(log2), "%s/matchd2.log", dir);
+        matchd = td_proc_spawn_config(bin, config, log2);
+        FATAL(matchd > 0);
+        FATAL(td_proc_wait_log(log2, "http: listening on 127.0.0.1:", 1, 30000));
+        {
+            char *l = td_test_read_file(log2, NULL);
+            const char *p = l ? strstr(l, "http: listening on 127.0.0.1:") : NULL;
+            port = p ? atoi(p + strlen("http: listening on 127.0.0.1:")) : 0;
+            free(l);
+            FATAL(port > 0);
+        }
+        CHECK(wait_status("/ready", 200, 60000));
+        CHECK(get("/metrics", &text) == 200);
+        CHECK(text && value(text, "tuodi_matchd_alerts_open{county=\"340421\"}") == 1);
+        CHECK(text && value(text, "tuodi_matchd_alerts_overdue{county=\"340421\"}") == 1);
+        CHECK(text && value(text, "tuodi_matchd_roster_households") == 2);
+        CHECK(text && sum(text, "tuodi_matchd_alerts_raised_total") == 0);
+        free(text);
+        text = NULL;
+        {
+            int st = td_proc_stop(matchd, SIGTERM, 30000);
+            matchd = -1;
+            CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+        if (failures)
+            td_proc_show_log(log2, 40);
     }
     fprintf(stderr, "done in %.1fs\n", (double)(td_time_mono_ms() - t0) / 1000.0);
     if (failures)
