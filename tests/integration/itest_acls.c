@@ -227,58 +227,13 @@ static void test_deny_under_policy(void)
                                     "the cluster's ACLs (CLUSTER_AUTHORIZATION_FAILED)"));
 }
 
-/* Creates ACLs as admin through tdt_kwire; 0 or -1. */
-static int grant(tdt_acl *a, size_t n)
-{
-    td_kafka_props props = {0};
-    tdt_kwire *w = NULL;
-    td_error err = {0};
-    int r;
-    tdsec_it_admin_props(&props);
-    r = tdt_kwire_open(&props, 10000, &w, &err);
-    if (r == 0)
-        r = tdt_kwire_create_acls(w, a, n, &err);
-    if (r < 0)
-        fprintf(stderr, "grant: %s\n", err.msg);
-    tdt_kwire_close(w);
-    td_kafka_props_clear(&props);
-    return r;
-}
-
-/* How many ACLs the brokers hold for principal. */
-static long count_acls(const char *principal)
-{
-    td_kafka_props props = {0};
-    tdt_kwire *w = NULL;
-    td_error err = {0};
-    tdt_acl *a = NULL;
-    size_t n = 0;
-    long k = -1;
-    tdsec_it_admin_props(&props);
-    if (tdt_kwire_open(&props, 10000, &w, &err) == 0 &&
-        tdt_kwire_describe_acls(w, &a, &n, &err) == 0) {
-        k = 0;
-        for (size_t i = 0; i < n; i++)
-            k += strcmp(a[i].principal, principal) == 0;
-    }
-    tdt_acls_free(a, n);
-    tdt_kwire_close(w);
-    td_kafka_props_clear(&props);
-    return k;
-}
-
 static void test_stray_removed(void)
 {
-    tdt_acl stray[] = {
-        {TDT_ACL_TOPIC, "acl.alerts.340422", TDT_ACL_LITERAL, "User:county-340421", "*", 3,
-         TDT_ACL_ALLOW},
-        {TDT_ACL_TOPIC, "acl.alerts.340422", TDT_ACL_LITERAL, "User:county-340421", "*", 8,
-         TDT_ACL_ALLOW},
-    };
     const char *log = logpath("stray-dry"), *log2 = logpath("stray-apply");
     int64_t ms;
 
-    CU_ASSERT_FATAL(grant(stray, 2) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant("county-340421", TDT_ACL_TOPIC, "acl.alerts.340422",
+                                   TDT_ACL_LITERAL, "Read", "Describe", NULL) == 0);
     /* the stray works: the county reads another county's queue */
     CU_ASSERT_EQUAL(county_reads("340422", logpath("county-stray")), 0);
     CU_ASSERT_EQUAL_FATAL(tdsec_it_ctl(admin_cfg, log, &ms, "acls", "apply", "--dry-run", NULL),
@@ -298,15 +253,12 @@ static void test_stray_removed(void)
 
 static void test_keep(void)
 {
-    tdt_acl other[] = {
-        {TDT_ACL_TOPIC, "other.topic", TDT_ACL_LITERAL, "User:other-app", "*", 3,
-         TDT_ACL_ALLOW},
-    };
     char *text, path[4200], *k;
     const char *log = logpath("keep"), *log2 = logpath("nokeep");
     int64_t ms;
 
-    CU_ASSERT_FATAL(grant(other, 1) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant("other-app", TDT_ACL_TOPIC, "other.topic", TDT_ACL_LITERAL,
+                                   "Read", NULL) == 0);
     snprintf(path, sizeof(path), "%s/deploy/acls.yaml", td_test_source_root());
     text = td_test_read_file(path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
@@ -326,11 +278,11 @@ static void test_keep(void)
                           0);
     CU_ASSERT_EQUAL(summary(log, " removed"), 0);
     CU_ASSERT_EQUAL(summary(log, " kept"), 1);
-    CU_ASSERT_EQUAL(count_acls("User:other-app"), 1);
+    CU_ASSERT_EQUAL(tdsec_it_count_acls("other-app"), 1);
     /* without keep: the shipped policy removes it */
     CU_ASSERT_EQUAL_FATAL(tdsec_it_ctl(admin_cfg, log2, &ms, "acls", "apply", NULL), 0);
     CU_ASSERT(tdsec_it_log_has(log2, "- allow User:other-app Read topic other.topic\n"));
-    CU_ASSERT_EQUAL(count_acls("User:other-app"), 0);
+    CU_ASSERT_EQUAL(tdsec_it_count_acls("other-app"), 0);
 }
 
 /* CA rotation (docs/security.md): while the brokers move to a new CA,

@@ -5,6 +5,7 @@
 #include "td_test.h"
 #include "td_time.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,13 @@ const char *tdsec_it_tuodictl_bin(void)
 {
     static char path[4096];
     snprintf(path, sizeof(path), "%s/tools/tuodictl/tuodictl", tdsec_build_root());
+    return path;
+}
+
+const char *tdsec_it_matchd_bin(void)
+{
+    static char path[4096];
+    snprintf(path, sizeof(path), "%s/daemon/tuodi-matchd", tdsec_build_root());
     return path;
 }
 
@@ -54,6 +62,13 @@ int tdsec_it_start(const char *name, const char *prefix)
     snprintf(log, sizeof(log), "%s/dev-broker.log", tdsec_tmp);
     if (!tdsec_boot[0]) {
         fprintf(stderr, "\n    --- dev-broker start --secure (%s) ---\n", log);
+        td_proc_show_log(log, 30);
+        return -1;
+    }
+    /* its stderr says where the CA and the passwords are */
+    if (td_proc_log_count(log, "/tls/ca.pem") < 1 || td_proc_log_count(log, "/users/") < 1) {
+        fprintf(stderr, "\n    --- dev-broker start --secure: no CA or password location "
+                "(%s) ---\n", log);
         td_proc_show_log(log, 30);
         return -1;
     }
@@ -97,11 +112,12 @@ void tdsec_it_kafka_yaml(char *out, size_t size, const char *proto, const char *
              ca ? tdsec_kdir : "", ca ? "/tls/ca.pem\n" : "");
 }
 
-const char *tdsec_it_ctl_config(const char *name, const char *user, const char *extra)
+const char *tdsec_it_ctl_config_as(const char *name, const char *proto, const char *user,
+                                   const char *pwfile, bool ca, const char *extra)
 {
     static char path[4096];
     char k[4096], text[16384];
-    tdsec_it_kafka_yaml(k, sizeof(k), "SASL_SSL", user, tdsec_it_pwfile(user), true);
+    tdsec_it_kafka_yaml(k, sizeof(k), proto, user, pwfile, ca);
     snprintf(path, sizeof(path), "%s/%s.yaml", tdsec_tmp, name);
     snprintf(text, sizeof(text),
              "%sschemas_dir: %s/schemas\nplaces: %s/deploy/data/huainan-divisions.csv\n"
@@ -112,6 +128,11 @@ const char *tdsec_it_ctl_config(const char *name, const char *user, const char *
     if (td_test_write_file(path, text) != 0)
         return NULL;
     return path;
+}
+
+const char *tdsec_it_ctl_config(const char *name, const char *user, const char *extra)
+{
+    return tdsec_it_ctl_config_as(name, "SASL_SSL", user, tdsec_it_pwfile(user), true, extra);
 }
 
 int tdsec_it_run(const char *bin, const char *const *argv, const char *log, int timeout_ms,
@@ -216,8 +237,129 @@ long tdsec_it_count_as_admin(const char *topic, int partitions)
     if (eof < partitions)
         n = -1;
 out:
+    if (n < 0) {
+        fprintf(stderr, "count_as_admin: %s not read to its end\n", topic);
+        CU_FAIL("a topic not read to its end as admin");
+    }
     rd_kafka_topic_partition_list_destroy(l);
     td_kafka_destroy(rk);
     td_kafka_props_clear(&props);
     return n;
+}
+
+/* Kafka's code of an operation's name, -1 if there is none. */
+static int tdsec_op(const char *name)
+{
+    for (int c = 0; c < 64; c++)
+        if (strcmp(tdt_acl_op_name((int8_t)c), name) == 0)
+            return c;
+    return -1;
+}
+
+static bool tdsec_same(const tdt_acl *a, const tdt_acl *b)
+{
+    return a->restype == b->restype && a->pattern == b->pattern && a->op == b->op &&
+           a->perm == b->perm && strcmp(a->name, b->name) == 0 &&
+           strcmp(a->principal, b->principal) == 0 && strcmp(a->host, b->host) == 0;
+}
+
+/* tdsec_it_grant (add) and tdsec_it_ungrant: see tdsec_it.h. */
+static int tdsec_acls(bool add, const char *user, int type, const char *name, int pattern,
+                      va_list ap)
+{
+    char principal[256];
+    tdt_acl a[16];
+    size_t n = 0;
+    td_kafka_props props = {0};
+    tdt_kwire *w = NULL;
+    td_error err = {0};
+    int64_t t0 = td_time_mono_ms();
+    int r = 0;
+
+    snprintf(principal, sizeof(principal), "User:%s", user);
+    for (const char *op; (op = va_arg(ap, const char *));) {
+        int code = tdsec_op(op);
+        if (code < 0 || n == sizeof(a) / sizeof(a[0])) {
+            fprintf(stderr, "tdsec_it_grant: %s: no such operation, or too many\n", op);
+            return -1;
+        }
+        a[n++] = (tdt_acl){.restype = (int8_t)type, .name = (char *)name,
+                           .pattern = (int8_t)pattern, .principal = principal,
+                           .host = (char *)"*", .op = (int8_t)code, .perm = TDT_ACL_ALLOW};
+    }
+    tdsec_it_admin_props(&props);
+    r = tdt_kwire_open(&props, 10000, &w, &err);
+    if (r == 0)
+        r = add ? tdt_kwire_create_acls(w, a, n, &err) : tdt_kwire_delete_acls(w, a, n, &err);
+    /* the controller has them; wait until the broker's authorizer does */
+    while (r == 0) {
+        tdt_acl *have = NULL;
+        size_t nhave = 0, seen = 0;
+        r = tdt_kwire_describe_acls(w, &have, &nhave, &err);
+        for (size_t i = 0; r == 0 && i < n; i++)
+            for (size_t j = 0; j < nhave; j++)
+                if (tdsec_same(&a[i], &have[j])) {
+                    seen++;
+                    break;
+                }
+        tdt_acls_free(have, nhave);
+        if (r < 0 || seen == (add ? n : 0))
+            break;
+        if (td_time_mono_ms() - t0 > 20000)
+            r = td_error_set(&err, -ETIMEDOUT, "the broker does not show them after 20 s");
+        else
+            usleep(20 * 1000);
+    }
+    if (r < 0)
+        fprintf(stderr, "tdsec_it_%s %s %s: %s\n", add ? "grant" : "ungrant", principal, name,
+                err.msg);
+    tdt_kwire_close(w);
+    td_kafka_props_clear(&props);
+    return r < 0 ? -1 : 0;
+}
+
+int tdsec_it_grant(const char *user, int type, const char *name, int pattern, ...)
+{
+    va_list ap;
+    int r;
+    va_start(ap, pattern);
+    r = tdsec_acls(true, user, type, name, pattern, ap);
+    va_end(ap);
+    return r;
+}
+
+int tdsec_it_ungrant(const char *user, int type, const char *name, int pattern, ...)
+{
+    va_list ap;
+    int r;
+    va_start(ap, pattern);
+    r = tdsec_acls(false, user, type, name, pattern, ap);
+    va_end(ap);
+    return r;
+}
+
+long tdsec_it_count_acls(const char *user)
+{
+    td_kafka_props props = {0};
+    tdt_kwire *w = NULL;
+    td_error err = {0};
+    tdt_acl *a = NULL;
+    size_t n = 0;
+    char principal[256];
+    long k = -1;
+
+    snprintf(principal, sizeof(principal), "User:%s", user);
+    tdsec_it_admin_props(&props);
+    if (tdt_kwire_open(&props, 10000, &w, &err) == 0 &&
+        tdt_kwire_describe_acls(w, &a, &n, &err) == 0) {
+        k = 0;
+        for (size_t i = 0; i < n; i++)
+            k += strcmp(a[i].principal, principal) == 0;
+    } else {
+        fprintf(stderr, "tdsec_it_count_acls: %s\n", err.msg);
+    }
+    tdt_acls_free(a, n);
+    tdt_kwire_close(w);
+    td_kafka_props_clear(&props);
+    return k;
 }
