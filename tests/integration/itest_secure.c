@@ -3,8 +3,8 @@
  * StandardAuthorizer with no access without an ACL).
  *
  * The admin user makes the topics (tuodictl topics create) and grants the
- * ACLs of connector-medical, county-340421 and matchd (rd_kafka_CreateAcls;
- * Kafka's AclCommand for transactional ids). Then:
+ * ACLs of connector-medical, county-340421 and matchd (tdsec_it_grant:
+ * tuodictl's Kafka client, transactional ids too). Then:
  *   - flow: tuodi-connector as connector-medical publishes a file (its
  *     records read back as admin) and tuodictl dead-letters, as the same
  *     user, lists its dead-lettered row;
@@ -38,16 +38,13 @@
 #include "td_test.h"
 #include "td_time.h"
 #include "tdc_it.h"
+#include "tdsec_it.h"
 
-#include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define PREFIX "sec"
 /* A refusal must end a program within this (librdkafka's first attempt,
@@ -55,81 +52,23 @@
  * otherwise wait out (tuodictl's 20 s, the connector's forever). */
 #define REFUSED_BOUND_MS 8000
 
-static char tmp[1024], kdir[1024], boot[1024];
-
-static const char *build_root(void)
-{
-    const char *b = getenv("TD_BUILD_ROOT");
-    return b ? b : "build";
-}
-
-static const char *tuodictl_bin(void)
-{
-    static char path[4096];
-    snprintf(path, sizeof(path), "%s/tools/tuodictl/tuodictl", build_root());
-    return path;
-}
-
 static void show_tail(const char *what, const char *path)
 {
     fprintf(stderr, "\n    --- %s (%s) ---\n", what, path);
     td_proc_show_log(path, 30);
 }
 
-/* The kafka: section of a client; proto "plaintext" leaves out TLS and
- * SASL, ca NULL leaves out ssl.ca.location. */
-static void kafka_yaml(char *out, size_t size, const char *proto, const char *user,
-                       const char *pwfile, bool ca)
-{
-    if (strcmp(proto, "plaintext") == 0) {
-        snprintf(out, size, "kafka:\n  bootstrap.servers: \"%s\"\n", boot);
-        return;
-    }
-    snprintf(out, size,
-             "kafka:\n  bootstrap.servers: \"%s\"\n  security.protocol: %s\n"
-             "  sasl.mechanisms: PLAIN\n  sasl.username: %s\n"
-             "  sasl.password: ${file:%s}\n%s%s%s",
-             boot, proto, user, pwfile, ca ? "  ssl.ca.location: " : "", ca ? kdir : "",
-             ca ? "/tls/ca.pem\n" : "");
-}
-
-static const char *pwfile(const char *user)
-{
-    static char path[4][4096];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(path[i], sizeof(path[i]), "%s/users/%s.password", kdir, user);
-    return path[i];
-}
-
-/* A tuodictl config as user; returns its path (a static buffer per name). */
-static const char *ctl_config(const char *name, const char *proto, const char *user,
-                              const char *pw, bool ca)
-{
-    static char path[4096];
-    char k[4096], text[16384];
-    kafka_yaml(k, sizeof(k), proto, user, pw, ca);
-    snprintf(path, sizeof(path), "%s/%s.yaml", tmp, name);
-    snprintf(text, sizeof(text),
-             "%sschemas_dir: %s/schemas\nplaces: %s/deploy/data/huainan-divisions.csv\n"
-             "topics_file: %s/deploy/topics.yaml\ntopic_prefix: " PREFIX "\n"
-             "replication_factor: 1\ntimeout: 20s\n",
-             k, td_test_source_root(), td_test_source_root(), td_test_source_root());
-    CU_ASSERT_FATAL(td_test_write_file(path, text) == 0);
-    return path;
-}
-
-/* A connector config for instance as user, spooling from tmp/spool-<instance>. */
+/* A connector config for instance as user, spooling from tdsec_tmp/spool-<instance>. */
 static const char *connector_config(const char *instance, const char *dataset,
                                     const char *records, const char *dlq, const char *proto,
                                     const char *user, const char *pw, bool ca)
 {
     static char path[4096];
     char k[4096], text[16384], spool[4200];
-    kafka_yaml(k, sizeof(k), proto, user, pw, ca);
-    snprintf(spool, sizeof(spool), "%s/spool-%s", tmp, instance);
+    tdsec_it_kafka_yaml(k, sizeof(k), proto, user, pw, ca);
+    snprintf(spool, sizeof(spool), "%s/spool-%s", tdsec_tmp, instance);
     mkdir(spool, 0755);
-    snprintf(path, sizeof(path), "%s/connector-%s.yaml", tmp, instance);
+    snprintf(path, sizeof(path), "%s/connector-%s.yaml", tdsec_tmp, instance);
     snprintf(text, sizeof(text),
              "instance: %s\ndataset: %s\nschemas_dir: %s/schemas\nlog_level: info\n"
              "%s  transaction.timeout.ms: 30000\n  message.timeout.ms: 30000\n"
@@ -142,214 +81,14 @@ static const char *connector_config(const char *instance, const char *dataset,
     return path;
 }
 
-/* Runs bin with argv until it exits (killed after timeout_ms); its output
- * into log. Returns the exit status (-1 killed) and the time in *ms. */
-static int run(const char *bin, const char *const *argv, const char *log, int timeout_ms,
-               int64_t *ms)
-{
-    int64_t t0 = td_time_mono_ms();
-    pid_t pid = td_proc_spawn(bin, argv, log);
-    int st = -1;
-    CU_ASSERT_FATAL(pid > 0);
-    for (;;) {
-        pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid)
-            break;
-        if (td_time_mono_ms() - t0 > timeout_ms) {
-            td_proc_stop(pid, SIGKILL, 5000);
-            st = -1;
-            break;
-        }
-        usleep(50 * 1000);
-    }
-    *ms = td_time_mono_ms() - t0;
-    if (st != -1 && WIFEXITED(st))
-        return WEXITSTATUS(st);
-    return -1;
-}
-
-/* tuodictl --config cfg ARGS... (NULL-terminated); the log's path in log. */
-static int ctl(const char *cfg, const char *log, int64_t *ms, ...)
-{
-    const char *argv[16] = {"tuodictl", "--config", cfg};
-    int n = 3;
-    va_list ap;
-    va_start(ap, ms);
-    for (const char *a; n < 15 && (a = va_arg(ap, const char *));)
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    return run(tuodictl_bin(), argv, log, 60000, ms);
-}
-
-static bool log_has(const char *log, const char *text)
-{
-    bool yes = td_proc_log_count(log, text) > 0;
-    if (!yes) {
-        fprintf(stderr, "\n    expected in %s: %s\n", log, text);
-        show_tail("log", log);
-    }
-    return yes;
-}
-
-/* The admin's librdkafka props. */
-static void admin_props(td_kafka_props *p)
-{
-    char pw[256] = "", *text = td_test_read_file(pwfile("admin"), NULL), ca[4200];
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    snprintf(pw, sizeof(pw), "%.*s", (int)strcspn(text, "\n"), text);
-    free(text);
-    snprintf(ca, sizeof(ca), "%s/tls/ca.pem", kdir);
-    CU_ASSERT_FATAL(td_kafka_props_add(p, "bootstrap.servers", boot, NULL) == 0);
-    CU_ASSERT_FATAL(td_kafka_props_add(p, "security.protocol", "SASL_SSL", NULL) == 0);
-    CU_ASSERT_FATAL(td_kafka_props_add(p, "sasl.mechanisms", "PLAIN", NULL) == 0);
-    CU_ASSERT_FATAL(td_kafka_props_add(p, "sasl.username", "admin", NULL) == 0);
-    CU_ASSERT_FATAL(td_kafka_props_add(p, "sasl.password", pw, NULL) == 0);
-    CU_ASSERT_FATAL(td_kafka_props_add(p, "ssl.ca.location", ca, NULL) == 0);
-}
-
-typedef struct acl {
-    rd_kafka_ResourceType_t type;
-    const char *name;
-    rd_kafka_ResourcePatternType_t pattern;
-    const char *user;
-    rd_kafka_AclOperation_t op;
-} acl;
-
-/* Grants the ACLs as admin, with librdkafka's admin API. */
-static int grant(const acl *acls, size_t n)
-{
-    td_kafka_props props = {0};
-    rd_kafka_conf_t *conf = NULL;
-    rd_kafka_t *rk = NULL;
-    td_error err = {0};
-    rd_kafka_AclBinding_t *b[64];
-    rd_kafka_queue_t *q;
-    rd_kafka_event_t *ev;
-    char errstr[512], principal[128];
-    int r = 0;
-
-    CU_ASSERT_FATAL(n <= 64);
-    admin_props(&props);
-    CU_ASSERT_FATAL(td_kafka_producer_conf_new(NULL, NULL, &props, &conf, &err) == 0);
-    CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) == 0);
-    for (size_t i = 0; i < n; i++) {
-        snprintf(principal, sizeof(principal), "User:%s", acls[i].user);
-        b[i] = rd_kafka_AclBinding_new(acls[i].type, acls[i].name, acls[i].pattern, principal,
-                                       "*", acls[i].op, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW,
-                                       errstr, sizeof(errstr));
-        CU_ASSERT_PTR_NOT_NULL_FATAL(b[i]);
-    }
-    q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateAcls(rk, b, n, NULL, q);
-    ev = rd_kafka_queue_poll(q, 30000);
-    if (!ev || rd_kafka_event_error(ev)) {
-        fprintf(stderr, "CreateAcls: %s\n", ev ? rd_kafka_event_error_string(ev) : "no answer");
-        r = -1;
-    } else {
-        size_t nres = 0;
-        const rd_kafka_acl_result_t **res =
-            rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(ev), &nres);
-        for (size_t i = 0; i < nres; i++)
-            if (rd_kafka_acl_result_error(res[i])) {
-                fprintf(stderr, "CreateAcls: %s\n",
-                        rd_kafka_error_string(rd_kafka_acl_result_error(res[i])));
-                r = -1;
-            }
-    }
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_AclBinding_destroy_array(b, n);
-    td_kafka_destroy(rk);
-    td_kafka_props_clear(&props);
-    return r;
-}
-
-/* Messages in topic (committed ones), read as admin to the end. */
-static long count_as_admin(const char *topic, int partitions)
-{
-    td_kafka_props props = {0};
-    rd_kafka_conf_t *conf = NULL;
-    rd_kafka_t *rk = NULL;
-    td_error err = {0};
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(partitions);
-    long n = 0;
-    int eof = 0;
-    int64_t until = td_time_mono_ms() + 30000;
-
-    admin_props(&props);
-    CU_ASSERT_FATAL(td_kafka_props_add(&props, "enable.partition.eof", "true", NULL) == 0);
-    CU_ASSERT_FATAL(td_kafka_consumer_conf_new(NULL, "itest-secure-admin", &props, &conf,
-                                               &err) == 0);
-    CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_CONSUMER, conf, &rk, &err) == 0);
-    for (int p = 0; p < partitions; p++)
-        rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    CU_ASSERT_FATAL(rd_kafka_assign(rk, l) == 0);
-    while (eof < partitions && td_time_mono_ms() < until) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-        if (!m)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            eof++;
-        else if (!m->err)
-            n++;
-        rd_kafka_message_destroy(m);
-    }
-    CU_ASSERT_EQUAL(eof, partitions);
-    rd_kafka_topic_partition_list_destroy(l);
-    td_kafka_destroy(rk);
-    td_kafka_props_clear(&props);
-    return n;
-}
-
-/* ---- the broker --------------------------------------------------------- */
-
 static int setup(void)
 {
-    char cmd[16384], log[4200];
-    char *d = td_test_tmpdir();
-    FILE *p;
-    int64_t t0 = td_time_mono_ms();
-
-    if (!d)
-        return 1;
-    snprintf(tmp, sizeof(tmp), "%s", d);
-    free(d);
-    snprintf(kdir, sizeof(kdir), "%s/itest-secure-%d", build_root(), (int)getpid());
-    setenv("KAFKA_HEAP_OPTS", "-Xmx256m -Xms64m", 0);
-    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker start --fresh --secure --dir %s "
-             "2>>%s/dev-broker.log", td_test_source_root(), kdir, tmp);
-    p = popen(cmd, "r");
-    if (!p)
-        return 1;
-    if (!fgets(boot, sizeof(boot), p))
-        boot[0] = '\0';
-    pclose(p);
-    boot[strcspn(boot, "\n")] = '\0';
-    snprintf(log, sizeof(log), "%s/dev-broker.log", tmp);
-    if (!boot[0]) {
-        show_tail("dev-broker start --secure", log);
-        return 1;
-    }
-    printf("\n    secured broker up in %.1f s: %s\n", (td_time_mono_ms() - t0) / 1000.0, boot);
-    /* stderr says where the CA and the passwords are */
-    if (td_proc_log_count(log, "/tls/ca.pem") < 1 || td_proc_log_count(log, "/users/") < 1) {
-        show_tail("dev-broker start --secure: no CA or password location", log);
-        return 1;
-    }
-    return 0;
+    return tdsec_it_start("itest-secure", PREFIX) == 0 ? 0 : 1;
 }
 
 static int teardown(void)
 {
-    char cmd[8192];
-    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker stop --dir %s 2>/dev/null",
-             td_test_source_root(), kdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "dev-broker stop failed\n");
-    td_test_rmtree(kdir);
-    td_test_rmtree(tmp);
+    tdsec_it_stop();
     return 0;
 }
 
@@ -360,92 +99,68 @@ static void test_topics(void)
 {
     char log[4200];
     int64_t ms;
-    snprintf(log, sizeof(log), "%s/topics.log", tmp);
-    CU_ASSERT_EQUAL_FATAL(ctl(ctl_config("admin", "SASL_SSL", "admin", pwfile("admin"), true),
-                              log, &ms, "topics", "create", NULL),
+    snprintf(log, sizeof(log), "%s/topics.log", tdsec_tmp);
+    CU_ASSERT_EQUAL_FATAL(tdsec_it_ctl(tdsec_it_ctl_config("admin", "admin", NULL), log, &ms,
+                                       "topics", "create", NULL),
                           0);
-    CU_ASSERT(log_has(log, "topics ok"));
+    CU_ASSERT(tdsec_it_log_has(log, "topics ok"));
 }
 
 static void test_flow(void)
 {
     const char *rec = PREFIX ".medical_insurance.settlements";
     const char *dlq = PREFIX ".dlq.medical_insurance";
-    const acl acls[] = {
-        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_WRITE},
-        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_DESCRIBE},
-        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS},
-        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_WRITE},
-        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_READ},
-        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_DESCRIBE},
-        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS},
-        /* its positions (shared topic, keyed by instance: see docs/security.md) */
-        {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".connect.offsets", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
-         "connector-medical", RD_KAFKA_ACL_OPERATION_ALL},
-        {RD_KAFKA_RESOURCE_GROUP, "tuodi-offsets-reader.", RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
-         "connector-medical", RD_KAFKA_ACL_OPERATION_READ},
-        {RD_KAFKA_RESOURCE_GROUP, "tuodictl-", RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
-         "connector-medical", RD_KAFKA_ACL_OPERATION_READ},
-        /* county-340421: its own alerts only */
-        {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".alerts.340421", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
-         "county-340421", RD_KAFKA_ACL_OPERATION_READ},
-        {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".alerts.340421", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
-         "county-340421", RD_KAFKA_ACL_OPERATION_DESCRIBE},
-        {RD_KAFKA_RESOURCE_GROUP, "tuodictl-", RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
-         "county-340421", RD_KAFKA_ACL_OPERATION_READ},
-    };
-    const char *cfg = connector_config("medical", "medical_insurance", "medical_insurance.settlements",
-                                       "dlq.medical_insurance", "SASL_SSL", "connector-medical",
-                                       pwfile("connector-medical"), true);
+    const char *med = "connector-medical", *county = "county-340421";
+    const char *cfg = connector_config(
+        "medical", "medical_insurance", "medical_insurance.settlements", "dlq.medical_insurance",
+        "SASL_SSL", "connector-medical", tdsec_it_pwfile("connector-medical"), true);
     const char *names[] = {"m1.csv"};
     char spool[4200], log[4200], clog[4200];
     int64_t ms;
     pid_t pid;
 
-    CU_ASSERT_FATAL(grant(acls, sizeof(acls) / sizeof(acls[0])) == 0);
-    /* librdkafka 2.0.2's admin API has no transactional-id resource: Kafka's
-     * own tool, as admin */
-    {
-        char cmd[16384];
-        snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker acls --dir %s --add "
-                 "--allow-principal User:connector-medical --operation Write --operation "
-                 "Describe --transactional-id tuodi-connector.medical >>%s/acls.log 2>&1",
-                 td_test_source_root(), kdir, tmp);
-        CU_ASSERT_FATAL(system(cmd) == 0);
-    }
-    snprintf(spool, sizeof(spool), "%s/spool-medical", tmp);
+    CU_ASSERT_FATAL(tdsec_it_grant(med, TDT_ACL_TOPIC, rec, TDT_ACL_LITERAL, "Write", "Describe",
+                                   "DescribeConfigs", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant(med, TDT_ACL_TOPIC, dlq, TDT_ACL_LITERAL, "Write", "Read",
+                                   "Describe", "DescribeConfigs", NULL) == 0);
+    /* its positions (shared topic, keyed by instance: see docs/security.md) */
+    CU_ASSERT_FATAL(tdsec_it_grant(med, TDT_ACL_TOPIC, PREFIX ".connect.offsets", TDT_ACL_LITERAL,
+                                   "All", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant(med, TDT_ACL_GROUP, "tuodi-offsets-reader.", TDT_ACL_PREFIXED,
+                                   "Read", NULL) == 0);
+    CU_ASSERT_FATAL(
+        tdsec_it_grant(med, TDT_ACL_GROUP, "tuodictl-", TDT_ACL_PREFIXED, "Read", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant(med, TDT_ACL_TRANSACTIONAL_ID, "tuodi-connector.medical",
+                                   TDT_ACL_LITERAL, "Write", "Describe", NULL) == 0);
+    /* county-340421: its own alerts only */
+    CU_ASSERT_FATAL(tdsec_it_grant(county, TDT_ACL_TOPIC, PREFIX ".alerts.340421", TDT_ACL_LITERAL,
+                                   "Read", "Describe", NULL) == 0);
+    CU_ASSERT_FATAL(
+        tdsec_it_grant(county, TDT_ACL_GROUP, "tuodictl-", TDT_ACL_PREFIXED, "Read", NULL) == 0);
+    snprintf(spool, sizeof(spool), "%s/spool-medical", tdsec_tmp);
     CU_ASSERT_FATAL(tdc_it_write_medical(spool, "m1.csv", 1, 40, 20, false) == 2);
-    snprintf(clog, sizeof(clog), "%s/connector-medical.log", tmp);
+    snprintf(clog, sizeof(clog), "%s/connector-medical.log", tdsec_tmp);
     pid = tdc_it_spawn(cfg, clog);
     CU_ASSERT_FATAL(pid > 0);
     if (!tdc_it_wait_finished(spool, names, 1, 60000))
         show_tail("connector-medical", clog);
     CU_ASSERT_EQUAL(tdc_it_stop(pid, SIGTERM, 20000), 0);
-    CU_ASSERT_EQUAL(count_as_admin(PREFIX ".medical_insurance.settlements", 6), 38);
+    CU_ASSERT_EQUAL(tdsec_it_count_as_admin(PREFIX ".medical_insurance.settlements", 6), 38);
 
     /* its dead letters, read by the same user with tuodictl */
-    snprintf(log, sizeof(log), "%s/ctl-dlq.log", tmp);
-    CU_ASSERT_EQUAL(ctl(ctl_config("ctl-medical", "SASL_SSL", "connector-medical",
-                                   pwfile("connector-medical"), true),
-                        log, &ms, "dead-letters", "--dataset", "medical_insurance", "--format",
-                        "csv", NULL),
+    snprintf(log, sizeof(log), "%s/ctl-dlq.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_ctl(tdsec_it_ctl_config("ctl-medical", "connector-medical", NULL), log,
+                                 &ms, "dead-letters", "--dataset", "medical_insurance", "--format",
+                                 "csv", NULL),
                     0);
     if (td_proc_log_count(log, ",medical,medical_insurance,m1.csv,") != 2)
         show_tail("tuodictl dead-letters as connector-medical", log);
     CU_ASSERT_EQUAL(td_proc_log_count(log, ",medical,medical_insurance,m1.csv,"), 2);
 
     /* the county reads its own queue (empty, but allowed) */
-    snprintf(log, sizeof(log), "%s/ctl-county-own.log", tmp);
-    CU_ASSERT_EQUAL(ctl(ctl_config("ctl-county", "SASL_SSL", "county-340421",
-                                   pwfile("county-340421"), true),
-                        log, &ms, "alerts", "--county", "340421", NULL),
+    snprintf(log, sizeof(log), "%s/ctl-county-own.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_ctl(tdsec_it_ctl_config("ctl-county", "county-340421", NULL), log, &ms,
+                                 "alerts", "--county", "340421", NULL),
                     0);
 }
 
@@ -454,8 +169,8 @@ static const char *matchd_config(const char *name, const char *pw)
 {
     static char path[4096];
     char k[4096], text[16384];
-    kafka_yaml(k, sizeof(k), "SASL_SSL", "matchd", pw, true);
-    snprintf(path, sizeof(path), "%s/%s.yaml", tmp, name);
+    tdsec_it_kafka_yaml(k, sizeof(k), "SASL_SSL", "matchd", pw, true);
+    snprintf(path, sizeof(path), "%s/%s.yaml", tdsec_tmp, name);
     snprintf(text, sizeof(text),
              "%sgroup_id: itest-secure\nstate_dir: %s/state-%s\n"
              "rules: %s/deploy/rules/huainan-2023.yaml\nschemas_dir: %s/schemas\n"
@@ -473,15 +188,8 @@ static const char *matchd_config(const char *name, const char *pw)
              "  alerts_prefix: " PREFIX ".alerts.\n  clock: " PREFIX ".matchd.clock\n"
              "  replication_factor: 1\n"
              "transaction:\n  timeout: 10s\n",
-             k, tmp, name, td_test_source_root(), td_test_source_root());
+             k, tdsec_tmp, name, td_test_source_root(), td_test_source_root());
     CU_ASSERT_FATAL(td_test_write_file(path, text) == 0);
-    return path;
-}
-
-static const char *matchd_bin(void)
-{
-    static char path[4096];
-    snprintf(path, sizeof(path), "%s/daemon/tuodi-matchd", build_root());
     return path;
 }
 
@@ -490,41 +198,36 @@ static const char *matchd_bin(void)
  * refused, exit 1. */
 static void test_matchd(void)
 {
-    const acl acls[] = {
-        {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".", RD_KAFKA_RESOURCE_PATTERN_PREFIXED, "matchd",
-         RD_KAFKA_ACL_OPERATION_ALL},
-        {RD_KAFKA_RESOURCE_GROUP, "itest-secure", RD_KAFKA_RESOURCE_PATTERN_LITERAL, "matchd",
-         RD_KAFKA_ACL_OPERATION_ALL},
-    };
-    char cmd[16384], log[4200], pw[4200];
+    char log[4200], pw[4200];
     const char *argv[4] = {"tuodi-matchd", "--config", NULL, NULL};
     int64_t ms;
     pid_t pid;
 
-    CU_ASSERT_FATAL(grant(acls, sizeof(acls) / sizeof(acls[0])) == 0);
-    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker acls --dir %s --add "
-             "--allow-principal User:matchd --operation All "
-             "--transactional-id tuodi-matchd.itest-secure >>%s/acls.log 2>&1",
-             td_test_source_root(), kdir, tmp);
-    CU_ASSERT_FATAL(system(cmd) == 0);
+    CU_ASSERT_FATAL(
+        tdsec_it_grant("matchd", TDT_ACL_TOPIC, PREFIX ".", TDT_ACL_PREFIXED, "All", NULL) == 0);
+    CU_ASSERT_FATAL(
+        tdsec_it_grant("matchd", TDT_ACL_GROUP, "itest-secure", TDT_ACL_LITERAL, "All", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant("matchd", TDT_ACL_TRANSACTIONAL_ID, "tuodi-matchd.itest-secure",
+                                   TDT_ACL_LITERAL, "All", NULL) == 0);
 
-    snprintf(log, sizeof(log), "%s/matchd.log", tmp);
-    pid = td_proc_spawn_config(matchd_bin(), matchd_config("matchd", pwfile("matchd")), log);
+    snprintf(log, sizeof(log), "%s/matchd.log", tdsec_tmp);
+    pid = td_proc_spawn_config(tdsec_it_matchd_bin(),
+                               matchd_config("matchd", tdsec_it_pwfile("matchd")), log);
     CU_ASSERT_FATAL(pid > 0);
     CU_ASSERT(td_proc_wait_log(log, "ready: ", 1, 60000));
     CU_ASSERT_EQUAL(td_proc_stop(pid, SIGTERM, 30000), 0);
     if (td_proc_log_count(log, "ready: ") < 1)
         show_tail("tuodi-matchd as matchd", log);
 
-    snprintf(pw, sizeof(pw), "%s/wrong-matchd.password", tmp);
+    snprintf(pw, sizeof(pw), "%s/wrong-matchd.password", tdsec_tmp);
     CU_ASSERT_FATAL(td_test_write_file(pw, "not-the-password\n") == 0);
     CU_ASSERT_FATAL(chmod(pw, 0600) == 0);
     argv[2] = matchd_config("matchd-wrong", pw);
-    snprintf(log, sizeof(log), "%s/matchd-wrong.log", tmp);
-    CU_ASSERT_EQUAL(run(matchd_bin(), argv, log, 60000, &ms), 1);
+    snprintf(log, sizeof(log), "%s/matchd-wrong.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_run(tdsec_it_matchd_bin(), argv, log, 60000, &ms), 1);
     printf("\n    tuodi-matchd, wrong password: exit 1 after %.1f s", ms / 1000.0);
     CU_ASSERT(ms < 15000); /* within its transaction timeout (10 s) */
-    CU_ASSERT(log_has(log, "kafka: authentication failed for user \"matchd\""));
+    CU_ASSERT(tdsec_it_log_has(log, "kafka: authentication failed for user \"matchd\""));
 }
 
 static void test_wrong_password(void)
@@ -532,18 +235,19 @@ static void test_wrong_password(void)
     char pw[4200], log[4200];
     int64_t ms;
 
-    snprintf(pw, sizeof(pw), "%s/wrong.password", tmp);
+    snprintf(pw, sizeof(pw), "%s/wrong.password", tdsec_tmp);
     CU_ASSERT_FATAL(td_test_write_file(pw, "not-the-password\n") == 0);
     CU_ASSERT_FATAL(chmod(pw, 0600) == 0);
 
-    snprintf(log, sizeof(log), "%s/ctl-wrong.log", tmp);
-    CU_ASSERT_EQUAL(ctl(ctl_config("ctl-wrong", "SASL_SSL", "county-340421", pw, true), log,
-                        &ms, "alerts", "--county", "340421", NULL),
+    snprintf(log, sizeof(log), "%s/ctl-wrong.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_ctl(tdsec_it_ctl_config_as("ctl-wrong", "SASL_SSL", "county-340421",
+                                                        pw, true, NULL),
+                                 log, &ms, "alerts", "--county", "340421", NULL),
                     1);
     printf("\n    tuodictl, wrong password: exit 1 after %.1f s", ms / 1000.0);
     CU_ASSERT(ms < REFUSED_BOUND_MS);
-    CU_ASSERT(log_has(log, "kafka: authentication failed for user \"county-340421\""));
-    CU_ASSERT(log_has(log, "not retrying"));
+    CU_ASSERT(tdsec_it_log_has(log, "kafka: authentication failed for user \"county-340421\""));
+    CU_ASSERT(tdsec_it_log_has(log, "not retrying"));
     CU_ASSERT_EQUAL(td_proc_log_count(log, "not-the-password"), 0);
 
     {
@@ -552,11 +256,12 @@ static void test_wrong_password(void)
                                            "dlq.medical_insurance", "SASL_SSL",
                                            "connector-medical", pw, true);
         const char *argv[] = {"tuodi-connector", "--config", cfg, NULL};
-        snprintf(log, sizeof(log), "%s/connector-wrong.log", tmp);
-        CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
+        snprintf(log, sizeof(log), "%s/connector-wrong.log", tdsec_tmp);
+        CU_ASSERT_EQUAL(tdsec_it_run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
         printf("\n    tuodi-connector, wrong password: exit 1 after %.1f s", ms / 1000.0);
         CU_ASSERT(ms < REFUSED_BOUND_MS);
-        CU_ASSERT(log_has(log, "kafka: authentication failed for user \"connector-medical\""));
+        CU_ASSERT(
+            tdsec_it_log_has(log, "kafka: authentication failed for user \"connector-medical\""));
     }
     {
         /* --check-config --connect: told at once, as a problem of the config */
@@ -566,13 +271,14 @@ static void test_wrong_password(void)
                                            "connector-medical", pw, true);
         const char *argv[] = {"tuodi-connector", "--config", cfg, "--check-config", "--connect",
                               NULL};
-        snprintf(log, sizeof(log), "%s/connector-wrong-check.log", tmp);
-        CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 2);
+        snprintf(log, sizeof(log), "%s/connector-wrong-check.log", tdsec_tmp);
+        CU_ASSERT_EQUAL(tdsec_it_run(tdc_it_connector_bin(), argv, log, 60000, &ms), 2);
         printf("\n    tuodi-connector --check-config --connect, wrong password: exit 2 after "
                "%.1f s", ms / 1000.0);
         CU_ASSERT(ms < REFUSED_BOUND_MS);
-        CU_ASSERT(log_has(log, "kafka.bootstrap.servers: kafka: authentication failed for user "
-                               "\"connector-medical\""));
+        CU_ASSERT(tdsec_it_log_has(log,
+                                   "kafka.bootstrap.servers: kafka: authentication failed for user "
+                                   "\"connector-medical\""));
     }
 }
 
@@ -582,28 +288,28 @@ static void test_scram(void)
 {
     char log[4200];
     int64_t ms;
-    const char *cfg = ctl_config("ctl-scram", "SASL_SSL", "county-340421",
-                                 pwfile("county-340421"), true);
+    const char *cfg = tdsec_it_ctl_config("ctl-scram", "county-340421", NULL);
     char *text = td_test_read_file(cfg, NULL);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     text = td_test_replace(text, "sasl.mechanisms: PLAIN", "sasl.mechanisms: SCRAM-SHA-512");
     CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
     free(text);
-    snprintf(log, sizeof(log), "%s/ctl-scram.log", tmp);
-    CU_ASSERT_EQUAL(ctl(cfg, log, &ms, "alerts", "--county", "340421", NULL), 1);
+    snprintf(log, sizeof(log), "%s/ctl-scram.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_ctl(cfg, log, &ms, "alerts", "--county", "340421", NULL), 1);
     CU_ASSERT(ms < REFUSED_BOUND_MS);
-    CU_ASSERT(log_has(log, "kafka: authentication failed for user \"county-340421\""));
+    CU_ASSERT(tdsec_it_log_has(log, "kafka: authentication failed for user \"county-340421\""));
     if (rd_kafka_version() < 0x020601ff)
-        CU_ASSERT(log_has(log, "SCRAM fails against Kafka 3.8.1 and later even with the right "
-                               "password: use sasl.mechanisms PLAIN inside SASL_SSL"));
+        CU_ASSERT(tdsec_it_log_has(log,
+                                   "SCRAM fails against Kafka 3.8.1 and later even with the right "
+                                   "password: use sasl.mechanisms PLAIN inside SASL_SSL"));
 }
 
 static void test_plaintext(void)
 {
     char log[4200];
     int64_t ms;
-    const char *cfg = ctl_config("ctl-plain", "plaintext", NULL, NULL, false);
+    const char *cfg = tdsec_it_ctl_config_as("ctl-plain", "plaintext", NULL, NULL, false, NULL);
     char *text = td_test_read_file(cfg, NULL);
 
     /* 5 s: the broker never answers a plaintext client */
@@ -611,9 +317,9 @@ static void test_plaintext(void)
     text = td_test_replace(text, "timeout: 20s", "timeout: 5s");
     CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
     free(text);
-    snprintf(log, sizeof(log), "%s/ctl-plain.log", tmp);
-    CU_ASSERT_EQUAL(ctl(cfg, log, &ms, "alerts", "--county", "340421", NULL), 1);
-    CU_ASSERT(log_has(log, "cannot reach a broker"));
+    snprintf(log, sizeof(log), "%s/ctl-plain.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_ctl(cfg, log, &ms, "alerts", "--county", "340421", NULL), 1);
+    CU_ASSERT(tdsec_it_log_has(log, "cannot reach a broker"));
 }
 
 static void test_untrusted_ca(void)
@@ -621,16 +327,17 @@ static void test_untrusted_ca(void)
     char log[4200];
     int64_t ms;
 
-    snprintf(log, sizeof(log), "%s/ctl-noca.log", tmp);
-    CU_ASSERT_EQUAL(ctl(ctl_config("ctl-noca", "SASL_SSL", "county-340421",
-                                   pwfile("county-340421"), false),
-                        log, &ms, "alerts", "--county", "340421", NULL),
-                    1);
+    snprintf(log, sizeof(log), "%s/ctl-noca.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(
+        tdsec_it_ctl(tdsec_it_ctl_config_as("ctl-noca", "SASL_SSL", "county-340421",
+                                            tdsec_it_pwfile("county-340421"), false, NULL),
+                     log, &ms, "alerts", "--county", "340421", NULL),
+        1);
     printf("\n    tuodictl, CA not trusted: exit 1 after %.1f s", ms / 1000.0);
     CU_ASSERT(ms < REFUSED_BOUND_MS);
-    CU_ASSERT(log_has(log, "kafka: the brokers' TLS certificate is not trusted"));
-    CU_ASSERT(log_has(log, "certificate verify failed"));
-    CU_ASSERT(log_has(log, "kafka.ssl.ca.location"));
+    CU_ASSERT(tdsec_it_log_has(log, "kafka: the brokers' TLS certificate is not trusted"));
+    CU_ASSERT(tdsec_it_log_has(log, "certificate verify failed"));
+    CU_ASSERT(tdsec_it_log_has(log, "kafka.ssl.ca.location"));
 }
 
 static void test_no_acl(void)
@@ -639,50 +346,45 @@ static void test_no_acl(void)
     int64_t ms;
 
     /* a county reading another county's queue */
-    snprintf(log, sizeof(log), "%s/ctl-other-county.log", tmp);
-    CU_ASSERT_EQUAL(ctl(ctl_config("ctl-county2", "SASL_SSL", "county-340421",
-                                   pwfile("county-340421"), true),
-                        log, &ms, "alerts", "--county", "340422", NULL),
+    snprintf(log, sizeof(log), "%s/ctl-other-county.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_ctl(tdsec_it_ctl_config("ctl-county2", "county-340421", NULL), log,
+                                 &ms, "alerts", "--county", "340422", NULL),
                     1);
     CU_ASSERT(ms < REFUSED_BOUND_MS);
-    CU_ASSERT(log_has(log, "not authorised: user \"county-340421\" may not Describe topic "
-                           PREFIX ".alerts.340422 (TOPIC_AUTHORIZATION_FAILED)"));
+    CU_ASSERT(tdsec_it_log_has(log, "not authorised: user \"county-340421\" may not "
+                                    "Describe topic " PREFIX ".alerts.340422 "
+                                    "(TOPIC_AUTHORIZATION_FAILED)"));
 
     /* a county with its topic but no group: tuodictl's throwaway group */
     {
-        const acl acls[] = {
-            {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".alerts.340422", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
-             "county-340422", RD_KAFKA_ACL_OPERATION_READ},
-            {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".alerts.340422", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
-             "county-340422", RD_KAFKA_ACL_OPERATION_DESCRIBE},
-        };
-        CU_ASSERT_FATAL(grant(acls, 2) == 0);
-        snprintf(log, sizeof(log), "%s/ctl-no-group.log", tmp);
-        CU_ASSERT_EQUAL(ctl(ctl_config("ctl-county22", "SASL_SSL", "county-340422",
-                                       pwfile("county-340422"), true),
-                            log, &ms, "alerts", "--county", "340422", NULL),
+        CU_ASSERT_FATAL(tdsec_it_grant("county-340422", TDT_ACL_TOPIC, PREFIX ".alerts.340422",
+                                       TDT_ACL_LITERAL, "Read", "Describe", NULL) == 0);
+        snprintf(log, sizeof(log), "%s/ctl-no-group.log", tdsec_tmp);
+        CU_ASSERT_EQUAL(tdsec_it_ctl(tdsec_it_ctl_config("ctl-county22", "county-340422", NULL),
+                                     log, &ms, "alerts", "--county", "340422", NULL),
                         1);
         CU_ASSERT(ms < REFUSED_BOUND_MS);
-        CU_ASSERT(log_has(log, "not authorised: user \"county-340422\" may not Read group "
-                               "tuodictl-"));
+        CU_ASSERT(tdsec_it_log_has(log, "not authorised: user \"county-340422\" may not Read group "
+                                        "tuodictl-"));
     }
 
     /* a connector without any ACL: its topics exist but it may not see them */
     {
-        const char *cfg = connector_config("roster", "roster", "roster.households",
-                                           "dlq.roster", "SASL_SSL", "connector-roster",
-                                           pwfile("connector-roster"), true);
+        const char *cfg =
+            connector_config("roster", "roster", "roster.households", "dlq.roster", "SASL_SSL",
+                             "connector-roster", tdsec_it_pwfile("connector-roster"), true);
         const char *argv[] = {"tuodi-connector", "--config", cfg, NULL};
         char *text = td_test_read_file(cfg, NULL);
         CU_ASSERT_PTR_NOT_NULL_FATAL(text);
         text = td_test_replace(text, "partitions: 6", "partitions: 3");
         CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
         free(text);
-        snprintf(log, sizeof(log), "%s/connector-roster.log", tmp);
-        CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
+        snprintf(log, sizeof(log), "%s/connector-roster.log", tdsec_tmp);
+        CU_ASSERT_EQUAL(tdsec_it_run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
         CU_ASSERT(ms < REFUSED_BOUND_MS);
-        CU_ASSERT(log_has(log, "not authorised: user \"connector-roster\" may not Describe or "
-                               "Create topic " PREFIX ".roster.households"));
+        CU_ASSERT(tdsec_it_log_has(log,
+                                   "not authorised: user \"connector-roster\" may not Describe or "
+                                   "Create topic " PREFIX ".roster.households"));
     }
 }
 
@@ -694,41 +396,33 @@ static void test_no_write_acl(void)
     const char *rec = PREFIX ".medical_insurance.settlements";
     const char *dlq = PREFIX ".dlq.medical_insurance";
     const char *off = PREFIX ".connect.offsets";
-    const acl acls[] = {
-        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-hr",
-         RD_KAFKA_ACL_OPERATION_DESCRIBE},
-        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-hr",
-         RD_KAFKA_ACL_OPERATION_DESCRIBE},
-        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-hr",
-         RD_KAFKA_ACL_OPERATION_WRITE},
-        {RD_KAFKA_RESOURCE_TOPIC, off, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-hr",
-         RD_KAFKA_ACL_OPERATION_ALL},
-        {RD_KAFKA_RESOURCE_GROUP, "tuodi-offsets-reader.", RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
-         "connector-hr", RD_KAFKA_ACL_OPERATION_READ},
-    };
-    const char *cfg = connector_config("hrwrite", "medical_insurance",
-                                       "medical_insurance.settlements", "dlq.medical_insurance",
-                                       "SASL_SSL", "connector-hr", pwfile("connector-hr"), true);
+    const char *hr = "connector-hr";
+    const char *cfg = connector_config(
+        "hrwrite", "medical_insurance", "medical_insurance.settlements", "dlq.medical_insurance",
+        "SASL_SSL", "connector-hr", tdsec_it_pwfile("connector-hr"), true);
     const char *argv[] = {"tuodi-connector", "--config", cfg, NULL};
-    char cmd[16384], spool[4200], log[4200];
-    long before = count_as_admin(rec, 6);
+    char spool[4200], log[4200];
+    long before = tdsec_it_count_as_admin(rec, 6);
     int64_t ms;
 
-    CU_ASSERT_FATAL(grant(acls, sizeof(acls) / sizeof(acls[0])) == 0);
-    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker acls --dir %s --add "
-             "--allow-principal User:connector-hr --operation Write --operation Describe "
-             "--transactional-id tuodi-connector.hrwrite >>%s/acls.log 2>&1",
-             td_test_source_root(), kdir, tmp);
-    CU_ASSERT_FATAL(system(cmd) == 0);
-    snprintf(spool, sizeof(spool), "%s/spool-hrwrite", tmp);
+    CU_ASSERT_FATAL(tdsec_it_grant(hr, TDT_ACL_TOPIC, rec, TDT_ACL_LITERAL, "Describe", NULL) == 0);
+    CU_ASSERT_FATAL(
+        tdsec_it_grant(hr, TDT_ACL_TOPIC, dlq, TDT_ACL_LITERAL, "Describe", "Write", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant(hr, TDT_ACL_TOPIC, off, TDT_ACL_LITERAL, "All", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant(hr, TDT_ACL_GROUP, "tuodi-offsets-reader.", TDT_ACL_PREFIXED,
+                                   "Read", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant(hr, TDT_ACL_TRANSACTIONAL_ID, "tuodi-connector.hrwrite",
+                                   TDT_ACL_LITERAL, "Write", "Describe", NULL) == 0);
+    snprintf(spool, sizeof(spool), "%s/spool-hrwrite", tdsec_tmp);
     CU_ASSERT_FATAL(tdc_it_write_medical(spool, "w1.csv", 2, 10, 0, false) == 0);
-    snprintf(log, sizeof(log), "%s/connector-hrwrite.log", tmp);
-    CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
+    snprintf(log, sizeof(log), "%s/connector-hrwrite.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
     printf("\n    tuodi-connector, no Write ACL: exit 1 after %.1f s", ms / 1000.0);
     CU_ASSERT(ms < REFUSED_BOUND_MS);
-    CU_ASSERT(log_has(log, "not authorised: user \"connector-hr\" may not Write topic "
-                           PREFIX ".medical_insurance.settlements (TOPIC_AUTHORIZATION_FAILED)"));
-    CU_ASSERT_EQUAL(count_as_admin(rec, 6), before);
+    CU_ASSERT(tdsec_it_log_has(log, "not authorised: user \"connector-hr\" may not "
+                                    "Write topic " PREFIX ".medical_insurance.settlements "
+                                    "(TOPIC_AUTHORIZATION_FAILED)"));
+    CU_ASSERT_EQUAL(tdsec_it_count_as_admin(rec, 6), before);
 }
 
 static void test_password_file_mode(void)
@@ -737,29 +431,29 @@ static void test_password_file_mode(void)
     const char *cfg;
     int64_t ms;
 
-    snprintf(pw, sizeof(pw), "%s/open.password", tmp);
+    snprintf(pw, sizeof(pw), "%s/open.password", tdsec_tmp);
     CU_ASSERT_FATAL(td_test_write_file(pw, "whatever\n") == 0);
     CU_ASSERT_FATAL(chmod(pw, 0644) == 0);
     snprintf(expect, sizeof(expect), "kafka.sasl.password: ${file:\"%s\"} holds a secret but "
              "is readable by others (mode 0644): chmod o-rwx it", pw);
 
-    cfg = ctl_config("ctl-open", "SASL_SSL", "county-340421", pw, true);
-    snprintf(log, sizeof(log), "%s/ctl-open.log", tmp);
-    CU_ASSERT_EQUAL(ctl(cfg, log, &ms, "--check-config", NULL), 2);
-    CU_ASSERT(log_has(log, expect));
-    CU_ASSERT(log_has(log, "ctl-open.yaml:6:18: "));
+    cfg = tdsec_it_ctl_config_as("ctl-open", "SASL_SSL", "county-340421", pw, true, NULL);
+    snprintf(log, sizeof(log), "%s/ctl-open.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_ctl(cfg, log, &ms, "--check-config", NULL), 2);
+    CU_ASSERT(tdsec_it_log_has(log, expect));
+    CU_ASSERT(tdsec_it_log_has(log, "ctl-open.yaml:6:18: "));
 
     cfg = connector_config("open", "medical_insurance", "medical_insurance.settlements",
                            "dlq.medical_insurance", "SASL_SSL", "connector-medical", pw, true);
     {
         const char *check[] = {"tuodi-connector", "--config", cfg, "--check-config", NULL};
         const char *start[] = {"tuodi-connector", "--config", cfg, NULL};
-        snprintf(log, sizeof(log), "%s/connector-open-check.log", tmp);
-        CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), check, log, 30000, &ms), 2);
-        CU_ASSERT(log_has(log, expect));
-        snprintf(log, sizeof(log), "%s/connector-open.log", tmp);
-        CU_ASSERT_NOT_EQUAL(run(tdc_it_connector_bin(), start, log, 30000, &ms), 0);
-        CU_ASSERT(log_has(log, expect));
+        snprintf(log, sizeof(log), "%s/connector-open-check.log", tdsec_tmp);
+        CU_ASSERT_EQUAL(tdsec_it_run(tdc_it_connector_bin(), check, log, 30000, &ms), 2);
+        CU_ASSERT(tdsec_it_log_has(log, expect));
+        snprintf(log, sizeof(log), "%s/connector-open.log", tdsec_tmp);
+        CU_ASSERT_NOT_EQUAL(tdsec_it_run(tdc_it_connector_bin(), start, log, 30000, &ms), 0);
+        CU_ASSERT(tdsec_it_log_has(log, expect));
     }
 }
 
@@ -804,7 +498,7 @@ static void alert_as_admin(const char *id, const char *village)
     CU_ASSERT_FATAL(td_avro_encode(sch, &v, &b, &err) == 0);
     avro_value_decref(&v);
     snprintf(topic, sizeof(topic), PREFIX ".alerts.%.6s", village);
-    admin_props(&props);
+    tdsec_it_admin_props(&props);
     CU_ASSERT_FATAL(td_kafka_producer_conf_new(NULL, NULL, &props, &conf, &err) == 0);
     CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) == 0);
     vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
@@ -845,92 +539,49 @@ static void test_county_outcomes(void)
     const char *own = PREFIX ".verifications.340421", *other = PREFIX ".verifications.340422";
     const char *id21 = "2121212121212121212121212121212121212121212121212121212121212121";
     const char *id22 = "2222222222222222222222222222222222222222222222222222222222222222";
-    const acl acls[] = {
-        {RD_KAFKA_RESOURCE_TOPIC, own, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "county-340421",
-         RD_KAFKA_ACL_OPERATION_WRITE},
-        /* what tuodictl needs to read its own queue */
-        {RD_KAFKA_RESOURCE_TOPIC, PREFIX ".alerts.340421", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
-         "county-340421", RD_KAFKA_ACL_OPERATION_READ},
-        {RD_KAFKA_RESOURCE_GROUP, "tuodictl-", RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
-         "county-340421", RD_KAFKA_ACL_OPERATION_READ},
-    };
-    const char *cfg = ctl_config("ctl-county-verify", "SASL_SSL", "county-340421",
-                                 pwfile("county-340421"), true);
+    const char *cfg = tdsec_it_ctl_config("ctl-county-verify", "county-340421", NULL);
     char log[4200], want[512];
-    long before_other = count_as_admin(other, 1), before_own = count_as_admin(own, 1);
+    long before_other = tdsec_it_count_as_admin(other, 1),
+         before_own = tdsec_it_count_as_admin(own, 1);
     int64_t ms;
 
-    CU_ASSERT_FATAL(grant(acls, sizeof(acls) / sizeof(acls[0])) == 0);
+    CU_ASSERT_FATAL(
+        tdsec_it_grant("county-340421", TDT_ACL_TOPIC, own, TDT_ACL_LITERAL, "Write", NULL) == 0);
+    /* what tuodictl needs to read its own queue */
+    CU_ASSERT_FATAL(tdsec_it_grant("county-340421", TDT_ACL_TOPIC, PREFIX ".alerts.340421",
+                                   TDT_ACL_LITERAL, "Read", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant("county-340421", TDT_ACL_GROUP, "tuodictl-", TDT_ACL_PREFIXED,
+                                   "Read", NULL) == 0);
     alert_as_admin(id21, "340421100001");
     alert_as_admin(id22, "340422100001");
 
     /* another county's alert: refused before anything is read or sent */
-    snprintf(log, sizeof(log), "%s/ctl-verify-other.log", tmp);
-    CU_ASSERT_EQUAL(ctl(cfg, log, &ms, "verify", id22, "--county", "340422", "--outcome",
-                        "dismissed", "--reason", "收入稳定", "--verifier", "王五", "--reviewer",
-                        "赵六", NULL),
+    snprintf(log, sizeof(log), "%s/ctl-verify-other.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_ctl(cfg, log, &ms, "verify", id22, "--county", "340422", "--outcome",
+                                 "dismissed", "--reason", "收入稳定", "--verifier", "王五",
+                                 "--reviewer", "赵六", NULL),
                     1);
     printf("\n    tuodictl verify for another county's alert: exit 1 after %.1f s",
            ms / 1000.0);
     CU_ASSERT(ms < REFUSED_BOUND_MS);
-    CU_ASSERT(log_has(log, "not authorised: user \"county-340421\" may not Write topic "
-                           PREFIX ".verifications.340422 (TOPIC_AUTHORIZATION_FAILED)"));
-    CU_ASSERT(log_has(log, "nothing was recorded"));
+    CU_ASSERT(tdsec_it_log_has(log, "not authorised: user \"county-340421\" may not "
+                                    "Write topic " PREFIX ".verifications.340422 "
+                                    "(TOPIC_AUTHORIZATION_FAILED)"));
+    CU_ASSERT(tdsec_it_log_has(log, "nothing was recorded"));
     CU_ASSERT_EQUAL(count_lines(log), 1);
     if (count_lines(log) != 1)
         show_tail("tuodictl verify as county-340421 for 340422", log);
-    CU_ASSERT_EQUAL(count_as_admin(other, 1), before_other);
+    CU_ASSERT_EQUAL(tdsec_it_count_as_admin(other, 1), before_other);
 
     /* its own county's alert: recorded on its own topic */
-    snprintf(log, sizeof(log), "%s/ctl-verify-own.log", tmp);
-    CU_ASSERT_EQUAL(ctl(cfg, log, &ms, "verify", id21, "--county", "340421", "--outcome",
-                        "dismissed", "--reason", "收入稳定", "--verifier", "王五", "--reviewer",
-                        "赵六", NULL),
+    snprintf(log, sizeof(log), "%s/ctl-verify-own.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_ctl(cfg, log, &ms, "verify", id21, "--county", "340421", "--outcome",
+                                 "dismissed", "--reason", "收入稳定", "--verifier", "王五",
+                                 "--reviewer", "赵六", NULL),
                     0);
     snprintf(want, sizeof(want), "recorded %s", own);
-    CU_ASSERT(log_has(log, want));
-    CU_ASSERT_EQUAL(count_as_admin(own, 1), before_own + 1);
-}
-
-/* Takes back ACLs granted with grant(), as admin. */
-static int ungrant(const acl *acls, size_t n)
-{
-    td_kafka_props props = {0};
-    rd_kafka_conf_t *conf = NULL;
-    rd_kafka_t *rk = NULL;
-    td_error err = {0};
-    rd_kafka_AclBindingFilter_t *f[64];
-    rd_kafka_queue_t *q;
-    rd_kafka_event_t *ev;
-    char errstr[512], principal[128];
-    int r = 0;
-
-    CU_ASSERT_FATAL(n <= 64);
-    admin_props(&props);
-    CU_ASSERT_FATAL(td_kafka_producer_conf_new(NULL, NULL, &props, &conf, &err) == 0);
-    CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) == 0);
-    for (size_t i = 0; i < n; i++) {
-        snprintf(principal, sizeof(principal), "User:%s", acls[i].user);
-        f[i] = rd_kafka_AclBindingFilter_new(acls[i].type, acls[i].name, acls[i].pattern,
-                                             principal, "*", acls[i].op,
-                                             RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, errstr,
-                                             sizeof(errstr));
-        CU_ASSERT_PTR_NOT_NULL_FATAL(f[i]);
-    }
-    q = rd_kafka_queue_new(rk);
-    rd_kafka_DeleteAcls(rk, f, n, NULL, q);
-    ev = rd_kafka_queue_poll(q, 30000);
-    if (!ev || rd_kafka_event_error(ev)) {
-        fprintf(stderr, "DeleteAcls: %s\n", ev ? rd_kafka_event_error_string(ev) : "no answer");
-        r = -1;
-    }
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_AclBinding_destroy_array(f, n);
-    td_kafka_destroy(rk);
-    td_kafka_props_clear(&props);
-    return r;
+    CU_ASSERT(tdsec_it_log_has(log, want));
+    CU_ASSERT_EQUAL(tdsec_it_count_as_admin(own, 1), before_own + 1);
 }
 
 /* Positions per department (docs/security.md): connector-medical may
@@ -954,40 +605,13 @@ static void test_positions_per_department(void)
     const char *dlq = PREFIX ".dlq.medical_insurance";
     const char *hr = PREFIX ".connect.offsets.hr"; /* from deploy/topics.yaml */
     const char *own = "tuodi.connect.offsets.medical"; /* the default name */
-    const acl acls[] = {
-        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_WRITE},
-        {RD_KAFKA_RESOURCE_TOPIC, rec, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_DESCRIBE},
-        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_WRITE},
-        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_READ},
-        {RD_KAFKA_RESOURCE_TOPIC, dlq, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_DESCRIBE},
-        {RD_KAFKA_RESOURCE_TOPIC, own, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_WRITE},
-        {RD_KAFKA_RESOURCE_TOPIC, own, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_READ},
-        {RD_KAFKA_RESOURCE_TOPIC, own, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_DESCRIBE},
-        {RD_KAFKA_RESOURCE_GROUP, "tuodi-offsets-reader.medical",
-         RD_KAFKA_RESOURCE_PATTERN_PREFIXED, "connector-medical", RD_KAFKA_ACL_OPERATION_READ},
-    };
-    /* hr's positions readable, not writable, for the second case */
-    const acl read_hr[] = {
-        {RD_KAFKA_RESOURCE_TOPIC, hr, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_READ},
-        {RD_KAFKA_RESOURCE_TOPIC, hr, RD_KAFKA_RESOURCE_PATTERN_LITERAL, "connector-medical",
-         RD_KAFKA_ACL_OPERATION_DESCRIBE},
-    };
-    const char *cfg = connector_config("medical", "medical_insurance",
-                                       "medical_insurance.settlements", "dlq.medical_insurance",
-                                       "SASL_SSL", "connector-medical",
-                                       pwfile("connector-medical"), true);
+    const char *med = "connector-medical";
+    const char *cfg = connector_config(
+        "medical", "medical_insurance", "medical_insurance.settlements", "dlq.medical_insurance",
+        "SASL_SSL", "connector-medical", tdsec_it_pwfile("connector-medical"), true);
     const char *argv[] = {"tuodi-connector", "--config", cfg, NULL};
     const char *names[] = {"pos-1.csv", "pos-2.csv"};
-    char cmd[16384], spool[4200], log[4200], *text, *base;
+    char spool[4200], log[4200], *text, *base;
     long before_rec, before_hr;
     int64_t ms;
     pid_t pid;
@@ -1002,7 +626,7 @@ static void test_positions_per_department(void)
                                     .partitions = TD_KAFKA_OFFSETS_TOPIC_PARTITIONS,
                                     .replication_factor = 1,
                                     .config = &compact};
-        admin_props(&props);
+        tdsec_it_admin_props(&props);
         CU_ASSERT_FATAL(td_kafka_props_add(&compact, "cleanup.policy", "compact", NULL) == 0);
         CU_ASSERT_FATAL(td_kafka_producer_conf_new(NULL, NULL, &props, &conf, &err) == 0);
         CU_ASSERT_FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &rk, &err) == 0);
@@ -1012,12 +636,16 @@ static void test_positions_per_department(void)
         td_kafka_props_clear(&props);
         td_kafka_props_clear(&compact);
     }
-    CU_ASSERT_FATAL(grant(acls, sizeof(acls) / sizeof(acls[0])) == 0);
-    snprintf(cmd, sizeof(cmd), "%s/deploy/kafka/dev-broker acls --dir %s --add "
-             "--allow-principal User:connector-medical --operation Write --operation "
-             "Describe --transactional-id tuodi-connector.medical >>%s/acls.log 2>&1",
-             td_test_source_root(), kdir, tmp);
-    CU_ASSERT_FATAL(system(cmd) == 0);
+    CU_ASSERT_FATAL(
+        tdsec_it_grant(med, TDT_ACL_TOPIC, rec, TDT_ACL_LITERAL, "Write", "Describe", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant(med, TDT_ACL_TOPIC, dlq, TDT_ACL_LITERAL, "Write", "Read",
+                                   "Describe", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant(med, TDT_ACL_TOPIC, own, TDT_ACL_LITERAL, "Write", "Read",
+                                   "Describe", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant(med, TDT_ACL_GROUP, "tuodi-offsets-reader.medical",
+                                   TDT_ACL_PREFIXED, "Read", NULL) == 0);
+    CU_ASSERT_FATAL(tdsec_it_grant(med, TDT_ACL_TRANSACTIONAL_ID, "tuodi-connector.medical",
+                                   TDT_ACL_LITERAL, "Write", "Describe", NULL) == 0);
 
     /* the config: created topics only (as in production), and hr's
      * positions topic instead of its own */
@@ -1029,53 +657,58 @@ static void test_positions_per_department(void)
                            "  create: false\n  offsets: " PREFIX ".connect.offsets.hr\n");
     CU_ASSERT_FATAL(td_test_write_file(cfg, text) == 0);
     free(text);
-    snprintf(spool, sizeof(spool), "%s/spool-medical", tmp);
+    snprintf(spool, sizeof(spool), "%s/spool-medical", tdsec_tmp);
     CU_ASSERT_FATAL(tdc_it_write_medical(spool, names[0], 3, 30, 0, false) == 0);
-    before_rec = count_as_admin(rec, 6);
-    before_hr = count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS);
+    before_rec = tdsec_it_count_as_admin(rec, 6);
+    before_hr = tdsec_it_count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS);
 
     /* 1. hr's positions topic, no ACL on it: refused at the first use */
-    snprintf(log, sizeof(log), "%s/connector-pos-hr.log", tmp);
-    CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
+    snprintf(log, sizeof(log), "%s/connector-pos-hr.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
     printf("\n    tuodi-connector on another department's positions topic: exit 1 after "
            "%.1f s", ms / 1000.0);
     CU_ASSERT(ms < REFUSED_BOUND_MS);
-    CU_ASSERT(log_has(log, "not authorised: user \"connector-medical\" may not "));
-    CU_ASSERT(log_has(log, " topic " PREFIX ".connect.offsets.hr (TOPIC_AUTHORIZATION_FAILED)"));
-    CU_ASSERT_EQUAL(count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS), before_hr);
-    CU_ASSERT_EQUAL(count_as_admin(rec, 6), before_rec);
+    CU_ASSERT(tdsec_it_log_has(log, "not authorised: user \"connector-medical\" may not "));
+    CU_ASSERT(
+        tdsec_it_log_has(log, " topic " PREFIX ".connect.offsets.hr (TOPIC_AUTHORIZATION_FAILED)"));
+    CU_ASSERT_EQUAL(tdsec_it_count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS), before_hr);
+    CU_ASSERT_EQUAL(tdsec_it_count_as_admin(rec, 6), before_rec);
 
     /* 2. allowed to read hr's positions, not to write them: refused at
      *    the commit, naming Write; the records of that transaction too
      *    are not written */
-    CU_ASSERT_FATAL(grant(read_hr, 2) == 0);
-    snprintf(log, sizeof(log), "%s/connector-pos-hr-read.log", tmp);
-    CU_ASSERT_EQUAL(run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
+    CU_ASSERT_FATAL(
+        tdsec_it_grant(med, TDT_ACL_TOPIC, hr, TDT_ACL_LITERAL, "Read", "Describe", NULL) == 0);
+    snprintf(log, sizeof(log), "%s/connector-pos-hr-read.log", tdsec_tmp);
+    CU_ASSERT_EQUAL(tdsec_it_run(tdc_it_connector_bin(), argv, log, 60000, &ms), 1);
     printf("\n    tuodi-connector writing another department's positions: exit 1 after %.1f s",
            ms / 1000.0);
     CU_ASSERT(ms < REFUSED_BOUND_MS + 5000);
-    CU_ASSERT(log_has(log, "not authorised: user \"connector-medical\" may not Write topic "
-                           PREFIX ".connect.offsets.hr (TOPIC_AUTHORIZATION_FAILED)"));
-    CU_ASSERT_EQUAL(count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS), before_hr);
-    CU_ASSERT_EQUAL(count_as_admin(rec, 6), before_rec);
-    CU_ASSERT_FATAL(ungrant(read_hr, 2) == 0);
+    CU_ASSERT(tdsec_it_log_has(log, "not authorised: user \"connector-medical\" may not "
+                                    "Write topic " PREFIX ".connect.offsets.hr "
+                                    "(TOPIC_AUTHORIZATION_FAILED)"));
+    CU_ASSERT_EQUAL(tdsec_it_count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS), before_hr);
+    CU_ASSERT_EQUAL(tdsec_it_count_as_admin(rec, 6), before_rec);
+    CU_ASSERT_FATAL(
+        tdsec_it_ungrant(med, TDT_ACL_TOPIC, hr, TDT_ACL_LITERAL, "Read", "Describe", NULL) == 0);
 
     /* 3. its own positions topic (the default name): the file is published
      *    and its position is there; hr's is untouched */
     CU_ASSERT_FATAL(td_test_write_file(cfg, base) == 0);
     free(base);
-    snprintf(log, sizeof(log), "%s/connector-pos-own.log", tmp);
+    snprintf(log, sizeof(log), "%s/connector-pos-own.log", tdsec_tmp);
     pid = tdc_it_spawn(cfg, log);
     CU_ASSERT_FATAL(pid > 0);
     if (!tdc_it_wait_finished(spool, names, 1, 60000))
         show_tail("connector-medical with its own positions topic", log);
     CU_ASSERT_EQUAL(tdc_it_stop(pid, SIGTERM, 20000), 0);
-    CU_ASSERT(log_has(log, "tuodi.connect.offsets.medical holds no position of medical/spooldir, "
-                           "and the old shared topic tuodi.connect.offsets may not be read"));
+    CU_ASSERT(tdsec_it_log_has(
+        log, "tuodi.connect.offsets.medical holds no position of medical/spooldir, "
+             "and the old shared topic tuodi.connect.offsets may not be read"));
     CU_ASSERT_EQUAL(td_proc_log_count(log, "kafka: not authorised"), 0);
-    CU_ASSERT_EQUAL(count_as_admin(rec, 6), before_rec + 30);
-    CU_ASSERT(count_as_admin(own, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS) >= 1);
-    CU_ASSERT_EQUAL(count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS), before_hr);
+    CU_ASSERT_EQUAL(tdsec_it_count_as_admin(rec, 6), before_rec + 30);
+    CU_ASSERT(tdsec_it_count_as_admin(own, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS) >= 1);
+    CU_ASSERT_EQUAL(tdsec_it_count_as_admin(hr, TD_KAFKA_OFFSETS_TOPIC_PARTITIONS), before_hr);
 }
 
 static void add(void)
