@@ -204,44 +204,90 @@ long tdsec_it_count_as_admin(const char *topic, int partitions)
     td_kafka_props props = {0};
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *rk = NULL;
+    rd_kafka_topic_t *rkt = NULL;
+    const struct rd_kafka_metadata *md = NULL;
     td_error err = {0};
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(partitions);
     long n = 0;
-    int eof = 0;
-    int64_t until = td_time_mono_ms() + 30000;
+    bool *seen = NULL, *done = NULL; /* an end shown; the end at the high watermark */
+    int nseen = 0, ndone = 0;
+    int64_t until = td_time_mono_ms() + 30000, settle = 0;
 
     tdsec_it_admin_props(&props);
     td_kafka_props_add(&props, "enable.partition.eof", "true", NULL);
+    /* a fetch at a partition's end comes back after 10 ms, not 500 */
+    td_kafka_props_add(&props, "fetch.wait.max.ms", "10", NULL);
     if (td_kafka_consumer_conf_new(NULL, "tdsec-admin", &props, &conf, &err) < 0 ||
         td_kafka_new(RD_KAFKA_CONSUMER, conf, &rk, &err) < 0) {
         fprintf(stderr, "count_as_admin: %s\n", err.msg);
         n = -1;
         goto out;
     }
+    /* the leaders before the assignment: without them librdkafka asks for
+     * the first offsets only 500 ms later */
+    rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (!rkt || rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "count_as_admin: no metadata of %s\n", topic);
+        n = -1;
+        goto out;
+    }
+    rd_kafka_metadata_destroy(md);
     for (int p = 0; p < partitions; p++)
         rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
     if (rd_kafka_assign(rk, l) != 0) {
         n = -1;
         goto out;
     }
-    while (eof < partitions && td_time_mono_ms() < until) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+    /* A partition is read to its end when the end of its committed records
+     * (read_committed: its last stable offset) is its high watermark. Right
+     * after a commit it may not be yet: the coordinator writes the commit
+     * markers after EndTxn has answered, and the records are not readable
+     * before. So past an end below the high watermark, wait for a later
+     * one, up to 2 s after every partition has shown an end (a transaction
+     * still open then is not committed). */
+    seen = calloc((size_t)partitions, sizeof(*seen));
+    done = calloc((size_t)partitions, sizeof(*done));
+    if (!seen || !done) {
+        n = -1;
+        goto out;
+    }
+    while (ndone < partitions && td_time_mono_ms() < until &&
+           (nseen < partitions || td_time_mono_ms() < settle)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
+        int64_t lo, hi;
         if (!m)
             continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            eof++;
-        else if (!m->err)
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->partition >= 0 &&
+            m->partition < partitions) {
+            if (!seen[m->partition] && ++nseen == partitions)
+                settle = td_time_mono_ms() + 2000;
+            seen[m->partition] = true;
+            if (!done[m->partition] &&
+                rd_kafka_get_watermark_offsets(rk, topic, m->partition, &lo, &hi) == 0 &&
+                m->offset >= hi) {
+                done[m->partition] = true;
+                ndone++;
+            }
+        } else if (!m->err) {
             n++;
+        }
         rd_kafka_message_destroy(m);
     }
-    if (eof < partitions)
+    if (nseen < partitions)
         n = -1;
+    /* the group coordinator's connection up before the destroy: closed in
+     * its SASL handshake, librdkafka reports an authentication failure */
+    (void)rd_kafka_committed(rk, l, 10000);
 out:
     if (n < 0) {
         fprintf(stderr, "count_as_admin: %s not read to its end\n", topic);
         CU_FAIL("a topic not read to its end as admin");
     }
+    free(seen);
+    free(done);
     rd_kafka_topic_partition_list_destroy(l);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
     td_kafka_destroy(rk);
     td_kafka_props_clear(&props);
     return n;
