@@ -381,8 +381,18 @@ static void td_put_number(FILE *f, double v)
         fputs(v > 0 ? "+Inf" : "-Inf", f);
     else if (v == (double)(int64_t)v && fabs(v) < 9e15)
         fprintf(f, "%lld", (long long)v);
-    else
-        fprintf(f, "%.17g", v);
+    else {
+        /* the shortest text that reads back as v (0.1 + 0.2 is
+         * 0.30000000000000004, but 3.055 stays 3.055): no long digit runs
+         * that a reader could take for an identity number */
+        char buf[40];
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, sizeof(buf), "%.*g", prec, v);
+            if (strtod(buf, NULL) == v)
+                break;
+        }
+        fputs(buf, f);
+    }
 }
 
 /* name{labels[,le="x"]} */

@@ -59,7 +59,7 @@ static void test_text(void)
         "tuodi_test_commit_duration_seconds_bucket{le=\"0.1\"} 2\n"
         "tuodi_test_commit_duration_seconds_bucket{le=\"1\"} 2\n"
         "tuodi_test_commit_duration_seconds_bucket{le=\"+Inf\"} 3\n"
-        "tuodi_test_commit_duration_seconds_sum 3.0550000000000002\n"
+        "tuodi_test_commit_duration_seconds_sum 3.055\n"
         "tuodi_test_commit_duration_seconds_count 3\n"
         "# HELP tuodi_test_metrics_refused_label_values_total Label values td_metrics refused "
         "(not printable ASCII, too long, or 15 digits in a row: an identity number)\n"
