@@ -10,7 +10,12 @@
    whose heading (### <Alert>) exists in docs/monitoring.md, and the unit
    tests have, for each alert, a case where it fires (exp_alerts not empty)
    and one where it does not (exp_alerts: []); every recording rule is used
-   by an alert.
+   by an alert;
+5. every tuodi_connector_* and tuodi_matchd_* metric the rules or their tests
+   name is one the daemons register (td_metrics_counter/gauge/histogram in
+   connectors/ and daemon/, or td_metrics' own
+   *_metrics_refused_label_values_total): a renamed metric fails here,
+   not silently in production.
 
 promtool is Debian's prometheus package (deploy/setup installs it): without
 it this fails, it does not skip. Exit 0 when all hold.
@@ -24,6 +29,20 @@ import subprocess
 import sys
 
 import yaml
+
+
+def daemon_metrics(root):
+    """Full names of the metrics the connector and matchd register."""
+    names = set()
+    call = re.compile(r'td_metrics_(?:counter|gauge|histogram)\(\s*[^,()]+,\s*"([a-z0-9_]+)"')
+    for sub, prefix in (('connectors', 'tuodi_connector_'), ('daemon', 'tuodi_matchd_')):
+        names.add(prefix + 'metrics_refused_label_values_total')  # lib/td_metrics.c
+        for d, _, files in os.walk(os.path.join(root, sub)):
+            for fn in files:
+                if fn.endswith('.c'):
+                    with open(os.path.join(d, fn), encoding='utf-8') as f:
+                        names |= set(prefix + n for n in call.findall(f.read()))
+    return names
 
 
 def main():
@@ -95,6 +114,18 @@ def main():
     for rec in records:
         if not any(rec in e for e in exprs):
             problems.append('recording rule %s is used by no alert' % rec)
+
+    registered = daemon_metrics(root)
+    used = set()
+    for path in (rules_path, tests_path):
+        with open(path, encoding='utf-8') as f:
+            used |= set(re.findall(r'\btuodi_(?:connector|matchd)_[a-z0-9_]+', f.read()))
+    # the regex over both names in TuodiMetricsLabelRefused
+    used.discard('tuodi_connector_')
+    for name in sorted(used):
+        base = re.sub(r'_(bucket|sum|count)$', '', name)
+        if name not in registered and base not in registered:
+            problems.append('%s: used by the rules, registered by no daemon' % name)
 
     for p in problems:
         print(p)
