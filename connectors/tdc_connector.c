@@ -677,8 +677,9 @@ static int tdc_new_producer(tdc_connector *c, td_error *err)
         rd_kafka_conf_destroy(conf);
         return td_error_set(err, -EINVAL, "kafka.batch.size=%s: %s", v, errstr);
     }
-    if (c->cfg.http.listen && *c->cfg.http.listen) {
-        /* the producer's figures for /metrics, unless kafka: sets them */
+    if (c->http) {
+        /* the producer's figures for /metrics (the endpoint started at
+         * the start: a reload does not change it), unless kafka: sets them */
         if (!td_kafka_props_find(&c->cfg.kafka, "statistics.interval.ms") &&
             rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", errstr, sizeof(errstr)) !=
                 RD_KAFKA_CONF_OK) {
