@@ -34,8 +34,13 @@ const char *const tdt_dlq_datasets[TDT_NDLQ + 1] = {
 const char *tdt_dlq_topic(const tdt_config *c, const char *dataset)
 {
     for (size_t i = 0; i < TDT_NDLQ; i++)
-        if (strcmp(tdt_dlq_topics[i].name, dataset) == 0)
-            return *(char *const *)((const char *)&c->topics + tdt_dlq_topics[i].off);
+        if (strcmp(tdt_dlq_topics[i].name, dataset) == 0) {
+            /* the member at offsetof(): memcpy, not a cast clang's
+             * -Wcast-align refuses */
+            const char *v;
+            memcpy(&v, (const char *)&c->topics + tdt_dlq_topics[i].off, sizeof(v));
+            return v;
+        }
     return NULL;
 }
 
