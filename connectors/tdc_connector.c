@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #define TDC_IDLE_WAIT_MS 500
+/* source_lag_rows is counted at most this often (a query to the database) */
+#define TDC_LAG_INTERVAL_MS 10000
 #define TDC_RETRY_WAIT_MS 2000
 #define TDC_STARTUP_TIMEOUT_MS 30000
 #define TDC_PROBE_TIMEOUT_MS 10000 /* --check-config --connect */
@@ -108,6 +110,8 @@ struct tdc_connector {
     int brokers_up;
     int ready_said;
     uint64_t turns; /* of the loop, to beat every so many */
+    int64_t lag_next_ms; /* when source_lag_rows may be counted again */
+    bool lag_failed;     /* the last count failed (and that was logged) */
 
     _Atomic bool stop;
     bool started; /* start-up finished: there is something to commit at a stop */
@@ -1215,6 +1219,38 @@ static void tdc_table_rejections(tdc_connector *c, bool stopping)
     tdc_unit_log(c);
 }
 
+/* tuodi_connector_source_lag_rows: the source's rows still to read, asked
+ * of the source (a count on its database) on this thread, between
+ * transactions, at most every TDC_LAG_INTERVAL_MS and only while /metrics
+ * is served. A failed count keeps the last figure and is logged once. */
+static void tdc_lag(tdc_connector *c)
+{
+    td_error e = {0};
+    int64_t now, rows = 0;
+    int r;
+
+    if (!c->http || c->txn_open)
+        return;
+    now = td_time_mono_ms();
+    if (now < c->lag_next_ms)
+        return;
+    c->lag_next_ms = now + TDC_LAG_INTERVAL_MS;
+    r = tdc_source_lag(c->src, &rows, &e);
+    if (r == -ENOTSUP)
+        return; /* a spool directory: files{state} and spool_waiting_bytes */
+    if (r < 0) {
+        if (!c->lag_failed)
+            td_log_notice("%s: source_lag_rows keeps its last value: %s", c->cfg.instance,
+                          e.msg);
+        c->lag_failed = true;
+        return;
+    }
+    if (c->lag_failed)
+        td_log_info("%s: source_lag_rows counted again", c->cfg.instance);
+    c->lag_failed = false;
+    tdc_metrics_source_lag(c->metrics, rows);
+}
+
 static void tdc_progress(tdc_connector *c)
 {
     int64_t now = td_time_mono_ms();
@@ -1273,6 +1309,7 @@ static void tdc_reload(tdc_connector *c)
     tdc_source_free(c->src);
     c->ds = ds;
     c->src = src;
+    c->lag_next_ms = 0; /* count the new source's lag at once */
     if (!ncfg.use_postgres && tdc_metrics_spool(c->metrics, &ncfg.source.spooldir) < 0)
         td_log_warning("reload: out of memory: /metrics counts the old spool directories");
     /* kafka settings take effect at the next start; the rest now. Say so
@@ -1351,6 +1388,7 @@ static int tdc_loop(tdc_connector *c, td_error *err)
                 return r;
         }
 
+        tdc_lag(c);
         td_error_clear(&c->sink_err);
         next = tdc_source_next(c->src, &row, err);
         if (next < 0) {

@@ -120,7 +120,7 @@ typedef struct tdc_spool_dirs {
 struct tdc_metrics {
     td_metrics *reg;
     td_metric *info, *ready, *rows_read, *rows_published, *rows_rejected, *files,
-        *spool_bytes, *transactions, *commit_duration, *last_commit, *kafka_queue,
+        *spool_bytes, *source_lag, *transactions, *commit_duration, *last_commit, *kafka_queue,
         *kafka_retries, *kafka_broker_up;
     /* the open transaction's rejections, by class */
     int64_t pending[TDC_REASON_N_CLASSES];
@@ -234,6 +234,10 @@ tdc_metrics *tdc_metrics_new(const char *instance, const char *dataset, const ch
                                 "(waiting in in/, processing, finished, error)", "state");
     m->spool_bytes = td_metrics_gauge(m->reg, "spool_waiting_bytes",
                                       "Bytes of the files waiting in the spool directory", NULL);
+    m->source_lag = td_metrics_gauge(m->reg, "source_lag_rows",
+                                     "Rows of the postgres table still to read (readable now, "
+                                     "beyond the connector's position), as last counted: up to "
+                                     "10 s old; absent for a spool directory", NULL);
     m->transactions = td_metrics_counter(m->reg, "transactions_total",
                                          "Kafka transactions, committed or aborted (and redone)",
                                          "result");
@@ -254,7 +258,7 @@ tdc_metrics *tdc_metrics_new(const char *instance, const char *dataset, const ch
                                           "to the broker (1: connected, or not needed so far)",
                                           "broker");
     if (!m->info || !m->ready || !m->rows_read || !m->rows_published || !m->rows_rejected ||
-        !m->files || !m->spool_bytes || !m->transactions || !m->commit_duration ||
+        !m->files || !m->spool_bytes || !m->source_lag || !m->transactions || !m->commit_duration ||
         !m->last_commit || !m->kafka_queue || !m->kafka_retries || !m->kafka_broker_up ||
         td_metrics_on_collect(m->reg, tdc_metrics_collect, m) < 0)
         return tdc_metrics_free(m);
@@ -348,6 +352,12 @@ void tdc_metrics_aborted(tdc_metrics *m)
         return;
     memset(m->pending, 0, sizeof(m->pending));
     td_metric_add(m->transactions, 1, "aborted");
+}
+
+void tdc_metrics_source_lag(tdc_metrics *m, int64_t rows)
+{
+    if (m)
+        td_metric_set(m->source_lag, (double)rows);
 }
 
 void tdc_metrics_ready(tdc_metrics *m, bool ready)

@@ -73,6 +73,9 @@ void tdc_metrics_committed(tdc_metrics *m, int64_t rows, int64_t published, doub
 /* The open transaction was aborted: what it held is dropped. */
 void tdc_metrics_aborted(tdc_metrics *m);
 void tdc_metrics_ready(tdc_metrics *m, bool ready);
+/* source_lag_rows: the rows the source has still to read, as counted by
+ * tdc_source_lag() (never set for a spooldir: no series). */
+void tdc_metrics_source_lag(tdc_metrics *m, int64_t rows);
 
 /* librdkafka's statistics JSON (statistics.interval.ms): the producer's
  * queue, retries and brokers' states. Returns the number of the cluster's

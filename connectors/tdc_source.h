@@ -42,6 +42,7 @@
 #define TDC_SOURCE_H
 
 #include "td_error.h"
+#include <errno.h>
 #include "tdc_row.h"
 
 typedef struct tdc_source tdc_source;
@@ -66,6 +67,13 @@ typedef struct tdc_source_ops {
      * how many were published and how many dead-lettered. A spooldir puts
      * them in the .error.txt of a file that ended in ERROR. */
     void (*unit_counts)(tdc_source *src, int64_t first_row, int64_t published, int64_t rejected);
+    /* Optional (NULL: the source has no such figure, e.g. spooldir). The
+     * rows of the source beyond the current position that are readable now
+     * (committed, settled), i.e. still to be read. May ask the source's
+     * database (a bounded statement): called on the engine's thread, between
+     * transactions, at most every so often. 0, or -errno (text in err) when
+     * the figure is not known now (not connected, the count failed). */
+    int (*lag)(tdc_source *src, int64_t *rows, td_error *err);
     void (*free)(tdc_source *src);
 } tdc_source_ops;
 
@@ -103,6 +111,13 @@ static inline void tdc_source_unit_counts(tdc_source *s, int64_t first_row, int6
 {
     if (s->ops->unit_counts)
         s->ops->unit_counts(s, first_row, published, rejected);
+}
+/* -ENOTSUP when the source has no lag figure (spooldir). */
+static inline int tdc_source_lag(tdc_source *s, int64_t *rows, td_error *e)
+{
+    if (!s->ops->lag)
+        return td_error_set(e, -ENOTSUP, "%s: no lag figure", s->ops->kind);
+    return s->ops->lag(s, rows, e);
 }
 static inline tdc_source *tdc_source_free(tdc_source *s)
 {

@@ -94,6 +94,7 @@ typedef struct tdc_postgres {
     /* The relation, resolved by the database. */
     char unit[TDC_UNIT_MAX]; /* "schema.name"; table_cfg until connected */
     char *sql_first, *sql_next, *sql_check_first, *sql_check_next;
+    char *sql_lag_first, *sql_lag_next; /* count(*) over the poll's range */
     size_t nuser;            /* user columns in the select list */
     bool xmin_ok;            /* table or partitioned table */
 
@@ -108,6 +109,7 @@ typedef struct tdc_postgres {
     PGresult *res;
     int nrows, cur;
     bool poll_now;          /* the last poll was full: poll again at once */
+    bool polled_short;      /* the last poll returned fewer than batch rows */
     int64_t next_poll_ms;
     bool batch_has_lo;      /* the range the current batch started after */
     int64_t batch_lo_us;
@@ -254,7 +256,10 @@ static void pg_drop_statements(tdc_postgres *pg)
     free(pg->sql_next);
     free(pg->sql_check_first);
     free(pg->sql_check_next);
+    free(pg->sql_lag_first);
+    free(pg->sql_lag_next);
     pg->sql_first = pg->sql_next = pg->sql_check_first = pg->sql_check_next = NULL;
+    pg->sql_lag_first = pg->sql_lag_next = NULL;
     pg->ready = false;
 }
 
@@ -780,12 +785,30 @@ static void sb_ts_param(sbuf *b, int param, bool tz)
             param, param, tz ? "" : "::timestamp");
 }
 
+/* The poll's condition: after the position (v 1; parameters from *p on) or
+ * from the beginning (v 0), up to the settle cutoff (one more parameter). */
+static void sb_poll_where(sbuf *b, int v, int *p, const char *u, const char *id,
+                          const char *idtype, bool tz)
+{
+    if (v == 0) {
+        sb_addf(b, "t.%s > '-infinity'", u);
+    } else {
+        sb_addf(b, "(t.%s, t.%s) > (", u, id);
+        sb_ts_param(b, *p, tz);
+        sb_addf(b, ", $%d::%s)", *p + 1, idtype);
+        *p += 2;
+    }
+    /* The cutoff: the database's clock (the poll's transaction start). */
+    sb_addf(b, " AND t.%s <= (pg_catalog.now() - $%d::bigint * interval '1 millisecond')%s", u,
+            *p, tz ? "" : "::timestamp");
+}
+
 /* Builds the statements for the checked relation. */
 static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
                             const char *id, const char *idtype, bool tz,
                             char *const *sel, size_t nsel)
 {
-    char *out[4] = {NULL, NULL, NULL, NULL};
+    char *out[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
 
     for (int v = 0; v < 2; v++) { /* 0: from the beginning, 1: after a position */
         sbuf b = {0};
@@ -809,19 +832,17 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
         if (pg->late_ms > 0 && pg->xmin_ok)
             sb_add(&b, ", (SELECT pg_catalog.pg_current_snapshot()::text)");
         sb_addf(&b, " FROM %s AS t WHERE ", rel);
-        if (v == 0) {
-            sb_addf(&b, "t.%s > '-infinity'", u);
-        } else {
-            sb_addf(&b, "(t.%s, t.%s) > (", u, id);
-            sb_ts_param(&b, p, tz);
-            sb_addf(&b, ", $%d::%s)", p + 1, idtype);
-            p += 2;
-        }
-        /* The cutoff: the database's clock (the poll's transaction start). */
-        sb_addf(&b, " AND t.%s <= (pg_catalog.now() - $%d::bigint * interval '1 millisecond')%s",
-                u, p, tz ? "" : "::timestamp");
+        sb_poll_where(&b, v, &p, u, id, idtype, tz);
         sb_addf(&b, " ORDER BY t.%s, t.%s LIMIT $%d::bigint", u, id, p + 1);
         out[v] = sb_take(&b);
+    }
+    for (int v = 0; v < 2; v++) { /* the lag: the rows the polls have still to read */
+        sbuf b = {0};
+        int p = 1;
+
+        sb_addf(&b, "SELECT count(*) FROM %s AS t WHERE ", rel);
+        sb_poll_where(&b, v, &p, u, id, idtype, tz);
+        out[4 + v] = sb_take(&b);
     }
     if (pg->late_ms > 0 && pg->xmin_ok) {
         /* A row version is late when the transaction that wrote it was not
@@ -855,8 +876,9 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
             out[2 + v] = sb_take(&b);
         }
     }
-    if (!out[0] || !out[1] || (pg->late_ms > 0 && pg->xmin_ok && (!out[2] || !out[3]))) {
-        for (int i = 0; i < 4; i++)
+    if (!out[0] || !out[1] || !out[4] || !out[5] ||
+        (pg->late_ms > 0 && pg->xmin_ok && (!out[2] || !out[3]))) {
+        for (int i = 0; i < 6; i++)
             free(out[i]);
         return -ENOMEM;
     }
@@ -864,6 +886,8 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
     pg->sql_next = out[1];
     pg->sql_check_first = out[2];
     pg->sql_check_next = out[3];
+    pg->sql_lag_first = out[4];
+    pg->sql_lag_next = out[5];
     return 0;
 }
 
@@ -1193,6 +1217,7 @@ static int pg_poll(tdc_postgres *pg, td_error *err)
     pg->nrows = PQntuples(res);
     pg->cur = 0;
     pg->poll_now = pg->nrows >= pg->batch;
+    pg->polled_short = !pg->poll_now;
     pg->next_poll_ms = td_time_mono_ms() + (pg->poll_now ? 0 : pg->poll_ms);
     pg->batch_has_lo = pg->has_pos;
     pg->batch_lo_us = pg->pos_us;
@@ -1373,6 +1398,7 @@ static int pg_resume(tdc_source *src, const tdc_position *committed, td_error *e
     pg_clear_batch(pg);
     pg_clear_checks(pg);
     pg->poll_now = true;
+    pg->polled_short = false;
     pg->next_poll_ms = 0;
     if (committed && committed->kind == TDC_POSITION_POSTGRES) {
         pg->has_pos = true;
@@ -1449,6 +1475,67 @@ static const char *pg_status(const tdc_source *src)
     return pg->status;
 }
 
+/* The rows after the position up to the settle cutoff: the poll's range
+ * without its LIMIT. After a poll that came back short nothing more was
+ * readable then: what is left of its batch, without asking the database.
+ * Else a count(*) under the session's statement_timeout, over the poll's
+ * (updated_at, id) condition (the same index). A failure changes nothing
+ * (the next poll finds an outage). */
+static int pg_lag(tdc_source *src, int64_t *rows, td_error *err)
+{
+    tdc_postgres *pg = (tdc_postgres *)src;
+    char pos_us[24], line[512];
+    const char *p[3];
+    int n = 0;
+    PGresult *res;
+    const char *v, *end;
+    char *endp = NULL;
+    long long count;
+    int r;
+
+    if (pg->polled_short) {
+        *rows = pg->res ? pg->nrows - pg->cur : 0;
+        return 0;
+    }
+    r = pg_ensure(pg, err); /* as the next poll would: connect, check the relation */
+    if (r < 0)
+        return r;
+    if (r > 0 || !pg->ready || !pg->conn || PQstatus(pg->conn) != CONNECTION_OK)
+        return td_error_set(err, -EAGAIN, "postgres: %s: the database is unreachable",
+                            pg->unit);
+    if (pg->has_pos) {
+        snprintf(pos_us, sizeof(pos_us), "%" PRId64, pg->pos_us);
+        p[n++] = pos_us;
+        p[n++] = pg->pos_id;
+    }
+    p[n++] = pg->settle_txt;
+    res = pg_exec(pg->conn, pg->has_pos ? pg->sql_lag_next : pg->sql_lag_first, n, NULL, p,
+                  NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        char state[8];
+
+        copy_str(state, sizeof(state), st ? st : "none");
+        one_line(line, sizeof(line), result_msg(pg->conn, res));
+        td_log_redact(line);
+        PQclear(res);
+        return td_error_set(err, -EIO, "postgres: %s: counting the rows still to read: %s "
+                            "(SQLSTATE %s)", pg->unit, line, state);
+    }
+    v = PQgetvalue(res, 0, 0);
+    errno = 0;
+    count = strtoll(v, &endp, 10);
+    end = endp;
+    if (errno || end == v || *end || count < 0) {
+        PQclear(res);
+        return td_error_set(err, -EIO, "postgres: %s: the count of rows still to read is "
+                            "not a number", pg->unit);
+    }
+    PQclear(res);
+    *rows = count;
+    return 0;
+}
+
 static const tdc_source_ops tdc_postgres_ops = {
     .kind = "postgres",
     .resume = pg_resume,
@@ -1457,5 +1544,6 @@ static const tdc_source_ops tdc_postgres_ops = {
     .committed = pg_committed,
     .wait_fd = NULL,
     .status = pg_status,
+    .lag = pg_lag,
     .free = pg_free,
 };

@@ -31,6 +31,11 @@
  *   outage       the server stops mid-run: buffered rows still come, then
  *                IDLE (one warning for the whole outage), then after the
  *                restart every row exactly once
+ *   lag          tdc_source_lag(): the rows after a known position (count(*)
+ *                over the poll's range, settle cutoff included), what is left
+ *                of a short batch without a query, a resumed position's
+ *                count; tuodi_connector_source_lag_rows shows what is set
+ *                and has no series before
  *   errors       missing table, missing column, wrong updated_at type, an id
  *                type without ordering, no privilege, an id too long for a
  *                position: clear messages naming table and column; once the
@@ -42,6 +47,7 @@
 #include "td_signal.h"
 #include "td_test.h"
 #include "td_time.h"
+#include "tdc_metrics.h"
 #include "tdc_postgres.h"
 
 #include <errno.h>
@@ -940,6 +946,86 @@ static void test_errors(void)
     tdc_source_free(s);
 }
 
+/* ---- lag ------------------------------------------------------------------ */
+
+static int64_t lag_of(tdc_source *s)
+{
+    td_error err = {0};
+    int64_t rows = -1;
+    int r = tdc_source_lag(s, &rows, &err);
+
+    if (r < 0)
+        fprintf(stderr, "\n    tdc_source_lag: %s\n", td_error_msg(&err));
+    CU_ASSERT_EQUAL(r, 0);
+    return rows;
+}
+
+static void test_lag(void)
+{
+    struct tdc_postgres_config c;
+    tdc_source *s;
+    td_error err = {0};
+    got g = {0};
+    tdc_metrics *m;
+    char *text = NULL;
+    size_t len = 0;
+
+    make_settlement();
+    c = base_cfg("public.settlement");
+    c.batch_size = 3;
+    s = new_src(&c);
+    /* before any poll: every row (connects as the poll would) */
+    CU_ASSERT_EQUAL(lag_of(s), 8);
+    CU_ASSERT_FATAL(read_rows(s, &g, 1, 10000, &err) == 0);
+    CU_ASSERT_EQUAL(lag_of(s), 7); /* a full batch: counted after the position */
+    CU_ASSERT_FATAL(read_rows(s, &g, 2, 10000, &err) == 0);
+    CU_ASSERT_EQUAL(lag_of(s), 5);
+    CU_ASSERT_FATAL(read_rows(s, &g, 3, 10000, &err) == 0);
+    CU_ASSERT_EQUAL(lag_of(s), 2);
+    CU_ASSERT_FATAL(read_rows(s, &g, 1, 10000, &err) == 0); /* the short batch of 2 */
+    CU_ASSERT_EQUAL(lag_of(s), 1);
+    /* a short poll: what is left of its batch, no query: a row committed
+     * since is not seen until the next poll */
+    SQL("INSERT INTO settlement VALUES (40, 'x', 1, NULL, '2024-11-28 12:00:06+00')");
+    CU_ASSERT_EQUAL(lag_of(s), 1);
+    CU_ASSERT_FATAL(read_rows(s, &g, 2, 10000, &err) == 0);
+    CU_ASSERT_EQUAL(g.n, 9);
+    CU_ASSERT_EQUAL(lag_of(s), 0);
+    tdc_source_free(s);
+
+    /* a known position (after the 5th row of 9), a fresh source: counted */
+    CU_ASSERT_FATAL(tdc_postgres_new(&c, &s, &err) == 0);
+    CU_ASSERT_FATAL(tdc_source_resume(s, &g.v[4].after, &err) == 0);
+    CU_ASSERT_EQUAL(lag_of(s), 4);
+    /* rows not yet settled are not to read yet */
+    tdc_source_free(s);
+    c.settle_delay_ms = 3600000;
+    SQL("INSERT INTO settlement VALUES (41, 'y', 1, NULL, pg_catalog.now())");
+    CU_ASSERT_FATAL(tdc_postgres_new(&c, &s, &err) == 0);
+    CU_ASSERT_FATAL(tdc_source_resume(s, &g.v[4].after, &err) == 0);
+    CU_ASSERT_EQUAL(lag_of(s), 4);
+    tdc_source_free(s);
+    c.settle_delay_ms = 0;
+    CU_ASSERT_FATAL(tdc_postgres_new(&c, &s, &err) == 0);
+    CU_ASSERT_FATAL(tdc_source_resume(s, &g.v[4].after, &err) == 0);
+    CU_ASSERT_EQUAL(lag_of(s), 5);
+    tdc_source_free(s);
+    got_free(&g);
+
+    /* the gauge: no series until set (a spool directory never sets it) */
+    m = tdc_metrics_new("t", "medical_insurance", "0");
+    CU_ASSERT_FATAL(m != NULL);
+    CU_ASSERT_FATAL(td_metrics_render(tdc_metrics_registry(m), &text, &len) == 0);
+    CU_ASSERT(strstr(text, "# TYPE tuodi_connector_source_lag_rows gauge\n") != NULL);
+    CU_ASSERT(strstr(text, "\ntuodi_connector_source_lag_rows ") == NULL);
+    free(text);
+    tdc_metrics_source_lag(m, 4);
+    CU_ASSERT_FATAL(td_metrics_render(tdc_metrics_registry(m), &text, &len) == 0);
+    CU_ASSERT(strstr(text, "\ntuodi_connector_source_lag_rows 4\n") != NULL);
+    free(text);
+    tdc_metrics_free(m);
+}
+
 /* ---- suite ---------------------------------------------------------------- */
 
 static int suite_init(void)
@@ -979,6 +1065,7 @@ static void add_suites(void)
     TD_TEST(test_id_types);
     TD_TEST(test_timestamp);
     TD_TEST(test_view);
+    TD_TEST(test_lag);
     TD_TEST(test_errors);
     TD_TEST(test_outage);
     TD_TEST(test_stop_cancels_poll);
