@@ -8,8 +8,16 @@
  *   itest_connector_metrics ready     /ready turns 503 when the broker stops
  *                                     and 200 when it is back (a broker of
  *                                     its own)
+ *   itest_connector_metrics pglag     source_lag_rows of a postgres source:
+ *                                     the whole table at the start, 0 once
+ *                                     caught up, exactly the rows inserted
+ *                                     while it was stopped at the restart
+ *                                     (KAFKA_BOOTSTRAP, a PostgreSQL of its
+ *                                     own)
  */
+#include "td_pg.h"
 #include "td_test.h"
+#include "td_time.h"
 #include "tdc_it.h"
 
 #include <arpa/inet.h>
@@ -293,7 +301,7 @@ static void test_metrics(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "tuodi_connector_info{connector=\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "tuodi_connector_kafka_producer_queue_messages "));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "tuodi_connector_kafka_broker_up{broker=\""));
-    CU_ASSERT_PTR_NULL(strstr(text, "tuodi_connector_source_lag_rows{")); /* spooldir */
+    CU_ASSERT_PTR_NULL(strstr(text, "\ntuodi_connector_source_lag_rows ")); /* spooldir */
     CU_ASSERT_FALSE(has_id_number(text));
     st = promtool_check(&fx, text, out, sizeof(out));
     if (st != 0)
@@ -305,6 +313,139 @@ static void test_metrics(void)
     st = tdc_it_stop(fx.pid, SIGTERM, 30000);
     fx.pid = 0;
     CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    fixture_free(&fx);
+}
+
+/* Scrapes until source_lag_rows has a series (timeout_ms); its value, or
+ * NAN. */
+static double first_lag(const fixture *fx, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        char *text = NULL;
+        double v = NAN;
+
+        if (http_get(fx->port, "/metrics", &text) == 200)
+            v = value_of(text, "tuodi_connector_source_lag_rows");
+        free(text);
+        if (!isnan(v))
+            return v;
+        usleep(20 * 1000);
+    }
+    return NAN;
+}
+
+/* Scrapes until source_lag_rows is 0 and rows_read_total is rows
+ * (timeout_ms); the seconds that took, or -1. Values seen go to *max_seen. */
+static double lag_to_zero(const fixture *fx, double rows, int timeout_ms, double *max_seen)
+{
+    int64_t t0 = td_time_mono_ms();
+
+    for (int waited = 0; waited < timeout_ms; waited += 200) {
+        char *text = NULL;
+        double v = NAN, read = NAN;
+
+        if (http_get(fx->port, "/metrics", &text) == 200) {
+            v = value_of(text, "tuodi_connector_source_lag_rows");
+            read = value_of(text, "tuodi_connector_rows_read_total");
+        }
+        free(text);
+        if (!isnan(v) && v > *max_seen)
+            *max_seen = v;
+        if (v == 0 && read == rows)
+            return (double)(td_time_mono_ms() - t0) / 1000.0;
+        usleep(200 * 1000);
+    }
+    return -1;
+}
+
+static void insert_settlements(PGconn *db, int from, int n)
+{
+    char id[19];
+
+    tdc_it_person_id(0, 1, id);
+    CU_ASSERT_EQUAL_FATAL(
+        td_pg_execf(db,
+                    "INSERT INTO settlement (id, 身份证号, 姓名, 结算日期, 就诊类型, 医疗总费用,"
+                    " 基金支付, 个人负担, 是否大病, 结算单号) SELECT g, '%s', '王' || g,"
+                    " '2023-06-01', '住院', '2000.00', '100.00', '300.50', '否', 'F0R' || g"
+                    " FROM generate_series(%d, %d) AS g",
+                    id, from, from + n - 1),
+        0);
+}
+
+/* A postgres source: source_lag_rows is the table's rows at the start
+ * (counted before the first poll), 0 once caught up (up to 10 s later),
+ * and after a stop, the rows inserted meanwhile. */
+static void test_pglag(void)
+{
+    fixture fx;
+    td_pg *pg = NULL;
+    PGconn *db;
+    FILE *cf;
+    double lag, secs, max_seen = 0;
+    int st;
+
+    CU_ASSERT_EQUAL_FATAL(fixture_new(&fx, td_test_bootstrap()), 0);
+    CU_ASSERT_EQUAL_FATAL(td_pg_new(NULL, &pg), 0);
+    db = td_pg_connect(pg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db,
+        "CREATE TABLE settlement (id bigint PRIMARY KEY,"
+        " updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+        " 身份证号 text, 姓名 text, 结算日期 text, 就诊类型 text, 医疗总费用 text,"
+        " 基金支付 text, 个人负担 text, 是否大病 text, 结算单号 text);"
+        "CREATE INDEX ON settlement (updated_at, id)"), 0);
+    insert_settlements(db, 1, 3000);
+    cf = fopen(fx.config, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cf);
+    fprintf(cf,
+            "instance: %s\ndataset: medical_insurance\nschemas_dir: %s/schemas\n"
+            "kafka:\n  bootstrap.servers: \"%s\"\n"
+            "topics:\n  records: %s.records\n  dlq: %s.dlq\n  offsets: %s.offsets\n"
+            "source:\n  postgres:\n    conninfo: \"%s\"\n    table: public.settlement\n"
+            "    settle_delay: 0s\n    poll_interval: 200ms\n    batch_size: 100\n"
+            "transaction:\n  max_records: 250\n"
+            "http:\n  listen: 127.0.0.1:0\n",
+            fx.prefix, td_test_source_root(), td_test_bootstrap(), fx.prefix, fx.prefix,
+            fx.prefix, td_pg_conninfo(pg));
+    CU_ASSERT_FATAL(fclose(cf) == 0);
+
+    fx.pid = tdc_it_spawn(fx.config, fx.log);
+    CU_ASSERT_FATAL(fx.pid > 0);
+    fx.port = find_port(&fx, 30000);
+    CU_ASSERT_FATAL(fx.port > 0);
+    lag = first_lag(&fx, 30000);
+    secs = lag_to_zero(&fx, 3000, 40000, &max_seen);
+    printf("\n    source_lag_rows %.0f at the start, 0 after %.1f s\n", lag, secs);
+    if (lag != 3000 || secs < 0)
+        show_log(&fx);
+    CU_ASSERT_EQUAL(lag, 3000);
+    CU_ASSERT(secs >= 0);
+    CU_ASSERT(max_seen <= 3000);
+    st = tdc_it_stop(fx.pid, SIGTERM, 30000);
+    fx.pid = 0;
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+    /* stopped: 700 rows more; the restart counts exactly them */
+    insert_settlements(db, 3001, 700);
+    snprintf(fx.log, sizeof(fx.log), "%s/connector-2.log", fx.dir);
+    fx.pid = tdc_it_spawn(fx.config, fx.log);
+    CU_ASSERT_FATAL(fx.pid > 0);
+    fx.port = find_port(&fx, 30000);
+    CU_ASSERT_FATAL(fx.port > 0);
+    lag = first_lag(&fx, 30000);
+    max_seen = 0;
+    secs = lag_to_zero(&fx, 700, 40000, &max_seen);
+    printf("    after the restart: %.0f, 0 after %.1f s\n", lag, secs);
+    if (lag != 700 || secs < 0)
+        show_log(&fx);
+    CU_ASSERT_EQUAL(lag, 700);
+    CU_ASSERT(secs >= 0);
+    st = tdc_it_stop(fx.pid, SIGTERM, 30000);
+    fx.pid = 0;
+    CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    PQfinish(db);
+    td_pg_free(pg);
     fixture_free(&fx);
 }
 
@@ -390,6 +531,8 @@ static void add_suites(void)
     TD_TEST(test_metrics);
     td_test_suite("ready", NULL, NULL);
     TD_TEST(test_ready);
+    td_test_suite("pglag", NULL, NULL);
+    TD_TEST(test_pglag);
 }
 
 TD_TEST_MAIN(add_suites)
