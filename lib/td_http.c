@@ -167,8 +167,8 @@ int td_http_start(const td_http_config *cfg, td_metrics *m, td_http **ret, td_er
     h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                                 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
                             (uint16_t)port, NULL, NULL, td_http_handle, h,
-                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_EXTERNAL_LOGGER, td_http_log, NULL,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
     if (!h->d) {
