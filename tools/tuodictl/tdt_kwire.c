@@ -117,6 +117,22 @@ static void tdt_buf_str(tdt_buf *b, const char *s)
     tdt_buf_put(b, s, n);
 }
 
+/* An array of bindings as CreateAcls v1 writes its creations and
+ * DeleteAcls v1 its filters (the same seven fields, in the same order). */
+static void tdt_buf_acls(tdt_buf *b, const tdt_acl *a, size_t n)
+{
+    tdt_buf_i32(b, (int32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        tdt_buf_i8(b, a[i].restype);
+        tdt_buf_str(b, a[i].name);
+        tdt_buf_i8(b, a[i].pattern);
+        tdt_buf_str(b, a[i].principal);
+        tdt_buf_str(b, a[i].host);
+        tdt_buf_i8(b, a[i].op);
+        tdt_buf_i8(b, a[i].perm);
+    }
+}
+
 /* Reading an answer: every get fails (and stays failed) past the end. */
 typedef struct tdt_rd {
     const unsigned char *p;
@@ -731,16 +747,7 @@ int tdt_kwire_create_acls(tdt_kwire *w, const tdt_acl *a, size_t n, td_error *er
 
     if (n == 0)
         return 0;
-    tdt_buf_i32(&b, (int32_t)n);
-    for (size_t i = 0; i < n; i++) {
-        tdt_buf_i8(&b, a[i].restype);
-        tdt_buf_str(&b, a[i].name);
-        tdt_buf_i8(&b, a[i].pattern);
-        tdt_buf_str(&b, a[i].principal);
-        tdt_buf_str(&b, a[i].host);
-        tdt_buf_i8(&b, a[i].op);
-        tdt_buf_i8(&b, a[i].perm);
-    }
+    tdt_buf_acls(&b, a, n);
     r = tdt_kwire_call(w, TDT_API_CREATE_ACLS, 1, &b, &ans, &nans, err);
     free(b.p);
     if (r < 0)
@@ -778,16 +785,7 @@ int tdt_kwire_delete_acls(tdt_kwire *w, const tdt_acl *a, size_t n, td_error *er
 
     if (n == 0)
         return 0;
-    tdt_buf_i32(&b, (int32_t)n);
-    for (size_t i = 0; i < n; i++) { /* exact filters: one binding each */
-        tdt_buf_i8(&b, a[i].restype);
-        tdt_buf_str(&b, a[i].name);
-        tdt_buf_i8(&b, a[i].pattern);
-        tdt_buf_str(&b, a[i].principal);
-        tdt_buf_str(&b, a[i].host);
-        tdt_buf_i8(&b, a[i].op);
-        tdt_buf_i8(&b, a[i].perm);
-    }
+    tdt_buf_acls(&b, a, n); /* as exact filters: one binding each */
     r = tdt_kwire_call(w, TDT_API_DELETE_ACLS, 1, &b, &ans, &nans, err);
     free(b.p);
     if (r < 0)
