@@ -42,6 +42,15 @@ static int tdc_set_enum(avro_value_t *rec, const char *field, const char *symbol
     return avro_value_set_enum(&f, idx) == 0 ? 0 : -EINVAL;
 }
 
+static int tdc_set_bool(avro_value_t *rec, const char *field, bool b)
+{
+    avro_value_t f;
+
+    if (avro_value_get_by_name(rec, field, &f, NULL) != 0)
+        return -EINVAL;
+    return avro_value_set_boolean(&f, b) == 0 ? 0 : -EINVAL;
+}
+
 /* Sets the union field to null (branch 0) or to its record branch (1) and
  * returns that branch in *ret. */
 static int tdc_set_union(avro_value_t *rec, const char *field, int branch, avro_value_t *ret)
@@ -111,6 +120,14 @@ int tdc_offsets_to_value(const tdc_position *p, const char *instance, const char
             r |= tdc_set_long(&pos, "last_updated_at", p->last_updated_at_us);
             r |= tdc_set_string(&pos, "last_id", p->last_id);
             r |= tdc_set_long(&pos, "next_row", p->next_row);
+            r |= tdc_set_enum(&pos, "mode", p->pg_mode == TDC_PG_SNAPSHOT  ? "SNAPSHOT"
+                                            : p->pg_mode == TDC_PG_LOGICAL ? "LOGICAL"
+                                                                           : "TIMESTAMP");
+            r |= tdc_set_long(&pos, "xid_from", p->xid_from);
+            r |= tdc_set_long(&pos, "xid_until", p->xid_until);
+            r |= tdc_set_long(&pos, "lsn", p->lsn);
+            r |= tdc_set_long(&pos, "lsn_changes", p->lsn_changes);
+            r |= tdc_set_bool(&pos, "lsn_done", p->lsn_done);
         }
     } else {
         return td_error_set(err, -EINVAL, "no position to write");
@@ -146,6 +163,17 @@ static int tdc_get_string(avro_value_t *rec, const char *field, char *buf, size_
 }
 
 /* The union's current branch index and value. */
+static int tdc_get_bool(avro_value_t *rec, const char *field, bool *ret)
+{
+    avro_value_t f;
+    int b;
+
+    if (avro_value_get_by_name(rec, field, &f, NULL) != 0 || avro_value_get_boolean(&f, &b) != 0)
+        return -EINVAL;
+    *ret = b != 0;
+    return 0;
+}
+
 static int tdc_get_union(avro_value_t *rec, const char *field, int *branch, avro_value_t *ret)
 {
     avro_value_t u;
@@ -217,6 +245,28 @@ int tdc_offsets_from_value(avro_value_t *v, tdc_position *p, td_error *err)
         r |= tdc_get_string(&pos, "last_id", out.last_id, sizeof(out.last_id));
         /* 0 when an older connector wrote it (the field's default) */
         r |= tdc_get_long(&pos, "next_row", &out.next_row);
+        /* the third version's fields, at their defaults (TIMESTAMP, 0, false)
+         * when an older connector wrote the record */
+        const char *mode = NULL;
+        r |= tdc_get_enum_name(&pos, "mode", &mode);
+        if (r == 0) {
+            if (strcmp(mode, "TIMESTAMP") == 0)
+                out.pg_mode = TDC_PG_TIMESTAMP;
+            else if (strcmp(mode, "SNAPSHOT") == 0)
+                out.pg_mode = TDC_PG_SNAPSHOT;
+            else if (strcmp(mode, "LOGICAL") == 0)
+                out.pg_mode = TDC_PG_LOGICAL;
+            else
+                return td_error_set(err, -EINVAL,
+                                    "ConnectorOffset record holds a postgres mode this "
+                                    "connector does not know (%s): written by a newer one",
+                                    mode);
+        }
+        r |= tdc_get_long(&pos, "xid_from", &out.xid_from);
+        r |= tdc_get_long(&pos, "xid_until", &out.xid_until);
+        r |= tdc_get_long(&pos, "lsn", &out.lsn);
+        r |= tdc_get_long(&pos, "lsn_changes", &out.lsn_changes);
+        r |= tdc_get_bool(&pos, "lsn_done", &out.lsn_done);
     } else {
         return td_error_set(err, -EINVAL, "ConnectorOffset record holds no position");
     }

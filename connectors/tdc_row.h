@@ -31,6 +31,13 @@ typedef enum tdc_file_state {
     TDC_FILE_ERROR,
 } tdc_file_state;
 
+/* How a postgres source reads its table (config postgres.mode). */
+typedef enum tdc_pg_mode {
+    TDC_PG_TIMESTAMP = 0, /* by (updated_at, id), behind settle_delay */
+    TDC_PG_SNAPSHOT,      /* by finished transaction ranges (xid8) */
+    TDC_PG_LOGICAL,       /* a replication slot, pgoutput */
+} tdc_pg_mode;
+
 typedef struct tdc_position {
     tdc_position_kind kind;
     /* spooldir: the file and the first byte/row not yet consumed */
@@ -45,6 +52,17 @@ typedef struct tdc_position {
     char table[TDC_UNIT_MAX];
     int64_t last_updated_at_us;
     char last_id[TDC_ID_MAX];
+    tdc_pg_mode pg_mode;
+    /* postgres, TDC_PG_SNAPSHOT: the transactions [xid_from, xid_until)
+     * (64-bit xid8) whose rows are being read, every one of them finished;
+     * (last_updated_at_us, last_id) is how far into that range */
+    int64_t xid_from, xid_until;
+    /* postgres, TDC_PG_LOGICAL: the commit LSN of the transaction of the
+     * last change consumed, how many of its changes were consumed, and
+     * whether that was all of them */
+    int64_t lsn;
+    int64_t lsn_changes;
+    bool lsn_done;
 } tdc_position;
 
 /* One row. Everything is borrowed from the source and valid until the
@@ -74,6 +92,11 @@ typedef struct tdc_row {
                                   row (bad encoding, unclosed quote, row too
                                   long): the dataset rejects it with this
                                   reason (and the roster its household) */
+    bool deleted;              /* postgres logical: the row was deleted in the
+                                  source; fields hold the old row as the
+                                  replica identity sends it (the key columns,
+                                  or every column with REPLICA IDENTITY FULL;
+                                  the others empty) */
     tdc_position after;        /* the position just after this row */
 } tdc_row;
 

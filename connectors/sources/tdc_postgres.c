@@ -30,7 +30,19 @@
 #define LATE_CHECKS_MAX 4096
 
 #define CFG struct tdc_postgres_config
+static const char *const tdc_pg_mode_names[] = {
+    [TDC_PG_TIMESTAMP] = "timestamp",
+    [TDC_PG_SNAPSHOT] = "snapshot",
+    [TDC_PG_LOGICAL] = "logical",
+    NULL,
+};
+
 const td_cfg_entry tdc_postgres_config_table[] = {
+    TD_CFG_ENUM("mode", CFG, mode, "timestamp", tdc_pg_mode_names,
+                "How the table is read: snapshot (rows of finished transactions only: "
+                "no loss however late a transaction commits; tables only), timestamp "
+                "(by updated_at behind settle_delay; views too), logical (a replication "
+                "slot: inserts, updates and deletes; needs the REPLICATION attribute)"),
     TD_CFG_STRING("conninfo", CFG, conninfo, NULL,
                   "libpq connection string or postgresql:// URI; may hold a password "
                   "(write it as ${file:...} or ${VAR})",
@@ -62,6 +74,11 @@ const td_cfg_entry tdc_postgres_config_table[] = {
     TD_CFG_DURATION("late_row_check", CFG, late_row_check_ms, "5m", 0, 86400000,
                     "Count each polled range again this long after the poll and warn about "
                     "rows that committed behind the watermark (0: off; tables only)"),
+    TD_CFG_STRING("slot", CFG, slot, NULL,
+                  "logical: the replication slot (made at first start if missing); "
+                  "unset: tuodi_<instance>"),
+    TD_CFG_STRING("publication", CFG, publication, "tuodi",
+                  "logical: the publication naming the table (CREATE PUBLICATION)"),
     TD_CFG_END,
 };
 #undef CFG

@@ -131,6 +131,7 @@
 /* The `postgres:` section of a source's config; filled by td_config from
  * tdc_postgres_config_table, released with td_config_free(). */
 struct tdc_postgres_config {
+    int mode;                  /* tdc_pg_mode (tdc_row.h) */
     char *conninfo;            /* required, secret */
     char *table;               /* required: schema.name of a table or view */
     char **columns;            /* empty: every column, in table order */
@@ -145,6 +146,8 @@ struct tdc_postgres_config {
     int64_t statement_timeout_ms; /* 0: none */
     int64_t reconnect_max_backoff_ms;
     int64_t late_row_check_ms; /* 0: off */
+    char *slot;                /* logical: the replication slot */
+    char *publication;         /* logical: the publication */
 };
 
 extern const td_cfg_entry tdc_postgres_config_table[];
