@@ -1222,7 +1222,8 @@ static void tdc_table_rejections(tdc_connector *c, bool stopping)
 /* tuodi_connector_source_lag_rows: the source's rows still to read, asked
  * of the source (a count on its database) on this thread, between
  * transactions, at most every TDC_LAG_INTERVAL_MS and only while /metrics
- * is served. A failed count keeps the last figure and is logged once. */
+ * is served. A failed count keeps the last figure and is logged once. With
+ * it, source_held_seconds of a snapshot-mode postgres source. */
 static void tdc_lag(tdc_connector *c)
 {
     td_error e = {0};
@@ -1235,6 +1236,12 @@ static void tdc_lag(tdc_connector *c)
     if (now < c->lag_next_ms)
         return;
     c->lag_next_ms = now + TDC_LAG_INTERVAL_MS;
+    {
+        tdc_postgres_stats st;
+
+        if (tdc_postgres_stats_get(c->src, &st) == 0 && st.snapshot)
+            tdc_metrics_source_held(c->metrics, st.held_seconds);
+    }
     r = tdc_source_lag(c->src, &rows, &e);
     if (r == -ENOTSUP)
         return; /* a spool directory: files{state} and spool_waiting_bytes */

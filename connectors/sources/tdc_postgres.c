@@ -28,6 +28,14 @@
 /* Polled ranges waiting for their late-row check; a full queue checks its
  * oldest range early. */
 #define LATE_CHECKS_MAX 4096
+/* Snapshot mode: remembered (next xid, database time) pairs; a full list
+ * keeps every other one (and always the oldest). */
+#define XID_PAIRS_MAX 128
+/* Snapshot mode: last_updated_at_us of a position with no row read in its
+ * range yet (no PostgreSQL timestamp is this far from 1970). */
+#define SNAP_NO_LAST INT64_MIN
+/* xid8 arithmetic: xmin is the low 32 bits. */
+#define XID_EPOCH INT64_C(4294967296)
 
 #define CFG struct tdc_postgres_config
 static const char *const tdc_pg_mode_names[] = {
@@ -38,7 +46,7 @@ static const char *const tdc_pg_mode_names[] = {
 };
 
 const td_cfg_entry tdc_postgres_config_table[] = {
-    TD_CFG_ENUM("mode", CFG, mode, "timestamp", tdc_pg_mode_names,
+    TD_CFG_ENUM("mode", CFG, mode, "snapshot", tdc_pg_mode_names,
                 "How the table is read: snapshot (rows of finished transactions only: "
                 "no loss however late a transaction commits; tables only), timestamp "
                 "(by updated_at behind settle_delay; views too), logical (a replication "
@@ -61,8 +69,9 @@ const td_cfg_entry tdc_postgres_config_table[] = {
                   "Time zone a timestamp-without-time-zone updated_at is written in "
                   "(Asia/Shanghai); unset: the server's TimeZone"),
     TD_CFG_DURATION("settle_delay", CFG, settle_delay_ms, "5s", 0, 86400000,
-                    "Rows are read once updated_at is this much older than the database "
-                    "clock; must exceed how long a writing transaction stays open"),
+                    "timestamp mode: rows are read once updated_at is this much older than "
+                    "the database clock; must exceed how long a writing transaction stays "
+                    "open (snapshot mode: unused)"),
     TD_CFG_DURATION("poll_interval", CFG, poll_interval_ms, "2s", 10, 3600000,
                     "Pause after a poll that returned fewer than batch_size rows"),
     TD_CFG_INT("batch_size", CFG, batch_size, "5000", 1, 1000000,
@@ -72,8 +81,16 @@ const td_cfg_entry tdc_postgres_config_table[] = {
     TD_CFG_DURATION("reconnect_max_backoff", CFG, reconnect_max_backoff_ms, "30s", 100,
                     3600000, "Longest wait between reconnect attempts"),
     TD_CFG_DURATION("late_row_check", CFG, late_row_check_ms, "5m", 0, 86400000,
-                    "Count each polled range again this long after the poll and warn about "
-                    "rows that committed behind the watermark (0: off; tables only)"),
+                    "timestamp mode: count each polled range again this long after the poll "
+                    "and warn about rows that committed behind the watermark (0: off; tables "
+                    "only; snapshot mode cannot pass a row: unused)"),
+    TD_CFG_DURATION("hold_warning", CFG, hold_warning_ms, "1m", 0, 604800000,
+                    "snapshot mode: warn (once, and once when it ends) when a transaction "
+                    "still running on the server holds the reading back this long (0: never)"),
+    TD_CFG_DURATION("updated_at_margin", CFG, updated_at_margin_ms, "5m", 0, 604800000,
+                    "snapshot mode: how much earlier than its transaction's first write a "
+                    "row's updated_at may be; bounds each poll by updated_at so the index is "
+                    "used (0: no bound, each poll scans the table)"),
     TD_CFG_STRING("slot", CFG, slot, NULL,
                   "logical: the replication slot (made at first start if missing); "
                   "unset: tuodi_<instance>"),
@@ -92,14 +109,22 @@ typedef struct late_check {
     int64_t due_ms; /* monotonic */
 } late_check;
 
+/* Snapshot mode: every transaction id >= next_xid was assigned after the
+ * database time at_us (microseconds since the epoch). */
+typedef struct xid_pair {
+    int64_t next_xid, at_us;
+} xid_pair;
+
 typedef struct tdc_postgres {
     tdc_source base;
+    int mode; /* tdc_pg_mode */
 
     /* Configuration (owned copies). */
     char *conninfo, *table_cfg, *ucol, *idcol, *time_zone;
     char **columns;
     size_t ncolumns;
     int64_t settle_ms, poll_ms, batch, stmt_timeout_ms, backoff_max_ms, late_ms;
+    int64_t hold_warn_ms, margin_ms;
     char settle_txt[24], batch_txt[24];
 
     /* Connection. */
@@ -114,6 +139,8 @@ typedef struct tdc_postgres {
     char *sql_lag_first, *sql_lag_next; /* count(*) over the poll's range */
     size_t nuser;            /* user columns in the select list */
     bool xmin_ok;            /* table or partitioned table */
+    /* snapshot mode: open a range; poll and lag by [has last][has bound] */
+    char *sql_snap_open, *sql_snap_poll[2][2], *sql_snap_lag[2][2];
 
     /* Watermark: the position after the last row handed out. */
     bool has_pos;
@@ -121,6 +148,19 @@ typedef struct tdc_postgres {
     char pos_id[TDC_ID_MAX];
     int64_t next_row;
     char resumed_table[TDC_UNIT_MAX]; /* "" when not resumed from a position */
+    /* Snapshot mode: the range [xid_from, xid_until) of transactions being
+     * read (has_pos: known; xid_until <= xid_from: to be opened by the next
+     * poll) and, when has_last, the (pos_us, pos_id) of the last row read in
+     * it. pos_us/pos_id always hold the last row handed out. */
+    int64_t xid_from, xid_until;
+    bool has_last;
+    bool batch_ends_range;  /* the batch was short: its last row ends the range */
+    xid_pair pairs[XID_PAIRS_MAX];
+    size_t npairs;
+    /* The oldest running transaction (the range end) as last observed. */
+    bool held;
+    int64_t held_xid, held_since_ms;
+    bool held_warned;
 
     /* The current batch. */
     PGresult *res;
@@ -277,6 +317,14 @@ static void pg_drop_statements(tdc_postgres *pg)
     free(pg->sql_lag_next);
     pg->sql_first = pg->sql_next = pg->sql_check_first = pg->sql_check_next = NULL;
     pg->sql_lag_first = pg->sql_lag_next = NULL;
+    free(pg->sql_snap_open);
+    pg->sql_snap_open = NULL;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            free(pg->sql_snap_poll[i][j]);
+            free(pg->sql_snap_lag[i][j]);
+            pg->sql_snap_poll[i][j] = pg->sql_snap_lag[i][j] = NULL;
+        }
     pg->ready = false;
 }
 
@@ -378,12 +426,16 @@ int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
     }
     if (cfg->batch_size < 1 || cfg->batch_size > 1000000 || cfg->settle_delay_ms < 0 ||
         cfg->poll_interval_ms < 1 || cfg->statement_timeout_ms < 0 ||
-        cfg->late_row_check_ms < 0 || cfg->reconnect_max_backoff_ms < 0)
+        cfg->late_row_check_ms < 0 || cfg->reconnect_max_backoff_ms < 0 ||
+        cfg->hold_warning_ms < 0 || cfg->updated_at_margin_ms < 0)
         return td_error_set(err, -EINVAL, "postgres: %s: a duration or batch_size is out of range",
                             cfg->table);
     if (strlen(cfg->table) >= TDC_UNIT_MAX)
         return td_error_set(err, -EINVAL, "postgres: table name longer than %d bytes",
                             TDC_UNIT_MAX - 1);
+    if (cfg->mode != TDC_PG_TIMESTAMP && cfg->mode != TDC_PG_SNAPSHOT)
+        return td_error_set(err, -ENOTSUP, "postgres: %s: mode %s is not available",
+                            cfg->table, cfg->mode == TDC_PG_LOGICAL ? "logical" : "(unknown)");
 
     pg = calloc(1, sizeof(*pg));
     if (!pg)
@@ -414,7 +466,11 @@ int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
     pg->stmt_timeout_ms = cfg->statement_timeout_ms;
     pg->backoff_max_ms = cfg->reconnect_max_backoff_ms > 0 ? cfg->reconnect_max_backoff_ms
                                                            : 30000;
-    pg->late_ms = cfg->late_row_check_ms;
+    pg->mode = cfg->mode;
+    /* snapshot mode cannot pass a row: nothing for a late-row check to find */
+    pg->late_ms = pg->mode == TDC_PG_SNAPSHOT ? 0 : cfg->late_row_check_ms;
+    pg->hold_warn_ms = cfg->hold_warning_ms;
+    pg->margin_ms = cfg->updated_at_margin_ms;
     snprintf(pg->settle_txt, sizeof(pg->settle_txt), "%" PRId64, pg->settle_ms);
     snprintf(pg->batch_txt, sizeof(pg->batch_txt), "%" PRId64, pg->batch);
     copy_str(pg->unit, sizeof(pg->unit), pg->table_cfg);
@@ -487,6 +543,9 @@ int tdc_postgres_stats_get(const tdc_source *src, tdc_postgres_stats *ret)
     *ret = pg->stats;
     ret->connected = pg->ready;
     ret->late_check_active = pg->late_ms > 0 && pg->xmin_ok;
+    ret->snapshot = pg->mode == TDC_PG_SNAPSHOT;
+    ret->held_seconds =
+        pg->held ? (double)(td_time_mono_ms() - pg->held_since_ms) / 1000.0 : 0.0;
     return 0;
 }
 
@@ -820,6 +879,105 @@ static void sb_poll_where(sbuf *b, int v, int *p, const char *u, const char *id,
             *p, tz ? "" : "::timestamp");
 }
 
+/* The select list of a poll: the user columns, updated_at as microseconds
+ * since the epoch (exact also where EXTRACT gives a double, before
+ * PostgreSQL 14: whole seconds plus microseconds), the id. */
+static void sb_select_list(sbuf *b, char *const *sel, size_t nsel, const char *u,
+                           const char *id, bool tz)
+{
+    const char *cast = tz ? "" : "::timestamptz";
+
+    sb_add(b, "SELECT ");
+    for (size_t i = 0; i < nsel; i++) {
+        sb_add(b, "t.");
+        sb_add(b, sel[i]);
+        sb_add(b, ", ");
+    }
+    sb_addf(b,
+            "(EXTRACT(EPOCH FROM pg_catalog.date_trunc('second', t.%s%s))::bigint"
+            " * 1000000 + EXTRACT(MICROSECONDS FROM t.%s%s)::bigint %% 1000000), t.%s",
+            u, cast, u, cast, id);
+}
+
+/* Snapshot mode: FROM the relation with each row's xmin as a 64-bit xid8
+ * (v.x8): the largest value not above the statement's own snapshot's xmax
+ * with the same low 32 bits (every row the statement sees was written by a
+ * transaction below that xmax, so the mapping is exact for rows written in
+ * the last 2^32 transactions; the special xids 0-2 of rows frozen before
+ * PostgreSQL 9.4 stay themselves: older than anything). */
+static void sb_snap_from(sbuf *b, const char *rel)
+{
+    static const char ref[] =
+        "(SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text::bigint)";
+
+    sb_addf(b, " FROM %s AS t CROSS JOIN LATERAL (SELECT CASE WHEN t.xmin::text::bigint < 3"
+               " THEN t.xmin::text::bigint ELSE ((%s >> 32) << 32) | t.xmin::text::bigint"
+               " END AS lo) AS w CROSS JOIN LATERAL (SELECT CASE WHEN w.lo > %s"
+               " THEN w.lo - 4294967296 ELSE w.lo END AS x8) AS v",
+            rel, ref, ref);
+}
+
+/* Snapshot mode: rows of the range [$1, $2) of xid8, after the last row read
+ * (last: $3 updated_at, $4 id), with updated_at at least the bound (bound:
+ * the next parameter), in (updated_at, id) order; LIMIT the last parameter.
+ * lag: the count of the rows still to read, from transaction $1 on; with a
+ * last row, those of the range [$1, $2) only after it ($2 NULL: the range is
+ * still to be opened, its end is the count's own snapshot's xmin). */
+static char *build_snap_statement(bool lag, bool last, bool bound, const char *rel,
+                                  const char *u, const char *id, const char *idtype, bool tz,
+                                  char *const *sel, size_t nsel)
+{
+    sbuf b = {0};
+    int p = lag && !last ? 2 : 3;
+
+    if (lag)
+        sb_add(&b, "SELECT count(*)");
+    else
+        sb_select_list(&b, sel, nsel, u, id, tz);
+    sb_snap_from(&b, rel);
+    sb_addf(&b, " WHERE t.%s > '-infinity' AND v.x8 >= $1::bigint", u);
+    if (lag && last) {
+        sb_add(&b, " AND (v.x8 >= GREATEST($1::bigint, COALESCE($2::bigint,"
+                   " pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text::bigint))");
+        sb_addf(&b, " OR (t.%s, t.%s) > (", u, id);
+        sb_ts_param(&b, p, tz);
+        sb_addf(&b, ", $%d::%s))", p + 1, idtype);
+        p += 2;
+    } else if (!lag) {
+        sb_add(&b, " AND v.x8 < $2::bigint");
+        if (last) {
+            sb_addf(&b, " AND (t.%s, t.%s) > (", u, id);
+            sb_ts_param(&b, p, tz);
+            sb_addf(&b, ", $%d::%s)", p + 1, idtype);
+            p += 2;
+        }
+    }
+    if (bound) {
+        sb_addf(&b, " AND t.%s >= ", u);
+        sb_ts_param(&b, p, tz);
+        p++;
+    }
+    if (!lag)
+        sb_addf(&b, " ORDER BY t.%s, t.%s LIMIT $%d::bigint", u, id, p);
+    return sb_take(&b);
+}
+
+/* Snapshot mode, opening a range: the snapshot's xmin and xmax (xid8), the
+ * next transaction id to be assigned (xmax plus age(xmax): age() counts from
+ * the next xid, read once per transaction after the snapshot was taken) and
+ * the transaction's start (now()) in microseconds: every transaction id from
+ * that next xid on is assigned after that time. */
+static const char sql_snap_open[] =
+    "SELECT pg_catalog.pg_snapshot_xmin(x.s)::text::bigint,"
+    " pg_catalog.pg_snapshot_xmax(x.s)::text::bigint,"
+    " pg_catalog.pg_snapshot_xmax(x.s)::text::bigint + CASE"
+    " WHEN pg_catalog.pg_snapshot_xmax(x.s)::text::bigint % 4294967296 < 3 THEN 0"
+    " ELSE GREATEST(pg_catalog.age(((pg_catalog.pg_snapshot_xmax(x.s)::text::bigint"
+    " % 4294967296)::text)::xid), 0) END,"
+    " EXTRACT(EPOCH FROM pg_catalog.date_trunc('second', pg_catalog.now()))::bigint * 1000000"
+    " + EXTRACT(MICROSECONDS FROM pg_catalog.now())::bigint % 1000000"
+    " FROM (SELECT pg_catalog.pg_current_snapshot() AS s) AS x";
+
 /* Builds the statements for the checked relation. */
 static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
                             const char *id, const char *idtype, bool tz,
@@ -831,21 +989,7 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
         sbuf b = {0};
         int p = 1;
 
-        sb_add(&b, "SELECT ");
-        for (size_t i = 0; i < nsel; i++) {
-            sb_add(&b, "t.");
-            sb_add(&b, sel[i]);
-            sb_add(&b, ", ");
-        }
-        /* Microseconds since the epoch, exact also where EXTRACT gives a
-         * double (before PostgreSQL 14): whole seconds plus microseconds. */
-        {
-            const char *cast = tz ? "" : "::timestamptz";
-            sb_addf(&b,
-                    "(EXTRACT(EPOCH FROM pg_catalog.date_trunc('second', t.%s%s))::bigint"
-                    " * 1000000 + EXTRACT(MICROSECONDS FROM t.%s%s)::bigint %% 1000000), t.%s",
-                    u, cast, u, cast, id);
-        }
+        sb_select_list(&b, sel, nsel, u, id, tz);
         if (pg->late_ms > 0 && pg->xmin_ok)
             sb_add(&b, ", (SELECT pg_catalog.pg_current_snapshot()::text)");
         sb_addf(&b, " FROM %s AS t WHERE ", rel);
@@ -898,6 +1042,25 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
         for (int i = 0; i < 6; i++)
             free(out[i]);
         return -ENOMEM;
+    }
+    if (pg->mode == TDC_PG_SNAPSHOT) {
+        bool oom = false;
+
+        pg->sql_snap_open = strdup(sql_snap_open);
+        oom = !pg->sql_snap_open;
+        for (int l = 0; l < 2; l++)
+            for (int bd = 0; bd < 2; bd++) {
+                pg->sql_snap_poll[l][bd] = build_snap_statement(false, l, bd, rel, u, id,
+                                                                idtype, tz, sel, nsel);
+                pg->sql_snap_lag[l][bd] = build_snap_statement(true, l, bd, rel, u, id,
+                                                               idtype, tz, sel, nsel);
+                oom = oom || !pg->sql_snap_poll[l][bd] || !pg->sql_snap_lag[l][bd];
+            }
+        if (oom) {
+            for (int i = 0; i < 6; i++)
+                free(out[i]);
+            return -ENOMEM;
+        }
     }
     pg->sql_first = out[0];
     pg->sql_next = out[1];
@@ -957,6 +1120,24 @@ static int pg_check_relation(tdc_postgres *pg, td_error *err)
     }
     /* xmin: tables; pg_current_snapshot(): PostgreSQL 13 and newer. */
     pg->xmin_ok = (relkind == 'r' || relkind == 'p') && PQserverVersion(pg->conn) >= 130000;
+    if (pg->mode == TDC_PG_SNAPSHOT && relkind != 'r' && relkind != 'p') {
+        r = td_error_set(err, -EINVAL,
+                         "postgres: %s is %s: snapshot mode reads the transaction that wrote "
+                         "each row (xmin), which only a table has; read its table instead, or "
+                         "set mode: timestamp for it (with a settle_delay)",
+                         pg->unit,
+                         relkind == 'v'   ? "a view"
+                         : relkind == 'm' ? "a materialized view"
+                                          : "a foreign table");
+        goto out;
+    }
+    if (pg->mode == TDC_PG_SNAPSHOT && !pg->xmin_ok) {
+        r = td_error_set(err, -EINVAL,
+                         "postgres: %s: snapshot mode needs PostgreSQL 13 or newer "
+                         "(pg_current_snapshot); this server is %d; set mode: timestamp",
+                         pg->unit, PQserverVersion(pg->conn));
+        goto out;
+    }
     if (pg->resumed_table[0] && strcmp(pg->resumed_table, pg->unit) != 0) {
         r = td_error_set(err, -EINVAL,
                          "postgres: the committed position is for table %s but this source "
@@ -1048,8 +1229,12 @@ static int pg_check_relation(tdc_postgres *pg, td_error *err)
 
     /* Try the poll: the server parses, plans and checks privileges. */
     {
-        const char *pp[2] = {pg->settle_txt, "0"};
-        PGresult *t = pg_exec(pg->conn, pg->sql_first, 2, NULL, pp, NULL, NULL, 0);
+        const char *pp[3] = {pg->settle_txt, "0", NULL};
+        const char *sp[3] = {"0", "0", "0"};
+        PGresult *t = pg->mode == TDC_PG_SNAPSHOT
+                          ? pg_exec(pg->conn, pg->sql_snap_poll[0][0], 3, NULL, sp, NULL,
+                                    NULL, 0)
+                          : pg_exec(pg->conn, pg->sql_first, 2, NULL, pp, NULL, NULL, 0);
         if (PQresultStatus(t) != PGRES_TUPLES_OK) {
             r = pg_failed(pg, t, "trying the poll statement", err);
             r = r < 0 ? r : 1;
@@ -1197,6 +1382,198 @@ static int pg_run_checks(tdc_postgres *pg)
     return 0;
 }
 
+/* ---- snapshot mode -------------------------------------------------------- */
+
+/* Remembers that every transaction id >= next_xid was assigned after at_us. */
+static void pg_snap_pair(tdc_postgres *pg, int64_t next_xid, int64_t at_us)
+{
+    if (pg->npairs > 0 && pg->pairs[pg->npairs - 1].next_xid >= next_xid) {
+        /* no transaction since: the later time bounds the same ids better */
+        if (pg->pairs[pg->npairs - 1].next_xid == next_xid &&
+            pg->pairs[pg->npairs - 1].at_us < at_us)
+            pg->pairs[pg->npairs - 1].at_us = at_us;
+        return;
+    }
+    if (pg->npairs == XID_PAIRS_MAX) {
+        /* keep every other pair, the oldest among them */
+        size_t k = 0;
+        for (size_t i = 0; i < pg->npairs; i += 2)
+            pg->pairs[k++] = pg->pairs[i];
+        pg->npairs = k;
+    }
+    pg->pairs[pg->npairs].next_xid = next_xid;
+    pg->pairs[pg->npairs].at_us = at_us;
+    pg->npairs++;
+}
+
+/* The updated_at bound for the range starting at xid_from: the time of the
+ * latest remembered pair whose next xid is not above xid_from (every row of
+ * the range and after it was written after that time), less the margin.
+ * False when there is none (after a start: the first ranges are read
+ * without a bound) or the margin is 0. Forgets the pairs older than it. */
+static bool pg_snap_bound(tdc_postgres *pg, int64_t *bound_us)
+{
+    size_t k = pg->npairs;
+
+    if (pg->margin_ms <= 0)
+        return false;
+    while (k > 0 && pg->pairs[k - 1].next_xid > pg->xid_from)
+        k--;
+    if (k == 0)
+        return false;
+    if (k > 1) {
+        memmove(&pg->pairs[0], &pg->pairs[k - 1], (pg->npairs - (k - 1)) * sizeof(*pg->pairs));
+        pg->npairs -= k - 1;
+    }
+    *bound_us = pg->pairs[0].at_us - pg->margin_ms * 1000;
+    return true;
+}
+
+/* The end of a hold (logged when it was warned about). */
+static void pg_snap_release(tdc_postgres *pg, int64_t now_ms)
+{
+    if (pg->held && pg->held_warned)
+        td_log_component(TD_LOG_NOTICE, LOG_COMPONENT,
+                         "%s: the transaction that held back reading for at least %.0f s has "
+                         "ended; its rows and those that waited behind it follow",
+                         pg->unit, (double)(now_ms - pg->held_since_ms) / 1000.0);
+    pg->held = false;
+    pg->held_warned = false;
+}
+
+/* Follows the oldest running transaction (the snapshot's xmin while it is
+ * below xmax): how long the same one holds the range end, as observed. */
+static void pg_snap_hold(tdc_postgres *pg, int64_t xmin, int64_t xmax)
+{
+    int64_t now = td_time_mono_ms();
+
+    if (xmin >= xmax) { /* nothing running */
+        pg_snap_release(pg, now);
+        return;
+    }
+    if (!pg->held || pg->held_xid != xmin) {
+        pg_snap_release(pg, now);
+        pg->held = true;
+        pg->held_xid = xmin;
+        pg->held_since_ms = now;
+        return;
+    }
+    if (!pg->held_warned && pg->hold_warn_ms > 0 && now - pg->held_since_ms >= pg->hold_warn_ms) {
+        pg->held_warned = true;
+        pg->stats.holds++;
+        td_log_component(TD_LOG_WARNING, LOG_COMPONENT,
+                         "%s: a transaction on the database server has been running for at "
+                         "least %.0f s and holds back reading: rows of transactions that "
+                         "began after it wait until it ends (nothing is lost; "
+                         "pg_stat_activity shows it by its xact_start)",
+                         pg->unit, (double)(now - pg->held_since_ms) / 1000.0);
+    }
+}
+
+static int parse_i64(const char *s, int64_t *ret)
+{
+    char *end = NULL;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || !end || end == s || *end)
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+/* Reads the snapshot: remembers a pair, follows the hold. 0 with *xmin
+ * (xid8), 1 outage, <0 error. */
+static int pg_snap_open(tdc_postgres *pg, int64_t *xmin, td_error *err)
+{
+    PGresult *res = pg_exec(pg->conn, pg->sql_snap_open, 0, NULL, NULL, NULL, NULL, 0);
+    int64_t v[4];
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        int r = pg_failed(pg, res, "reading the database's snapshot", err);
+        return r < 0 ? r : 1;
+    }
+    if (PQntuples(res) != 1 || PQnfields(res) != 4) {
+        PQclear(res);
+        return td_error_set(err, -EIO, "postgres: %s: the snapshot query returned no row",
+                            pg->unit);
+    }
+    for (int i = 0; i < 4; i++)
+        if (parse_i64(PQgetvalue(res, 0, i), &v[i]) < 0) {
+            PQclear(res);
+            return td_error_set(err, -EIO, "postgres: %s: the snapshot query returned a "
+                                "value that is not a number", pg->unit);
+        }
+    PQclear(res);
+    pg_snap_pair(pg, v[2], v[3]);
+    pg_snap_hold(pg, v[0], v[1]);
+    *xmin = v[0];
+    return 0;
+}
+
+/* Snapshot mode: opens the next range when the last one is finished, then
+ * reads the next batch of it. 0 with *ret (NULL: nothing new to read), 1
+ * outage, <0 error. */
+static int pg_snap_query(tdc_postgres *pg, PGresult **ret, td_error *err)
+{
+    char from[24], until[24], last_us[24], bound_txt[24];
+    const char *p[6];
+    int n = 0;
+    int64_t bound = 0;
+    bool has_bound;
+    PGresult *res;
+
+    *ret = NULL;
+    if (!pg->has_pos || pg->xid_until <= pg->xid_from) {
+        int64_t xmin = 0;
+        int r = pg_snap_open(pg, &xmin, err);
+
+        if (r != 0)
+            return r;
+        if (!pg->has_pos) { /* from the beginning */
+            pg->has_pos = true;
+            pg->has_last = false;
+            pg->xid_from = 0;
+        }
+        if (xmin <= pg->xid_from) { /* no transaction has finished since */
+            pg->xid_until = pg->xid_from;
+            return 0;
+        }
+        pg->xid_until = xmin;
+        pg->stats.ranges++;
+    }
+    has_bound = pg_snap_bound(pg, &bound);
+    snprintf(from, sizeof(from), "%" PRId64, pg->xid_from);
+    snprintf(until, sizeof(until), "%" PRId64, pg->xid_until);
+    snprintf(last_us, sizeof(last_us), "%" PRId64, pg->pos_us);
+    snprintf(bound_txt, sizeof(bound_txt), "%" PRId64, bound);
+    p[n++] = from;
+    p[n++] = until;
+    if (pg->has_last) {
+        p[n++] = last_us;
+        p[n++] = pg->pos_id;
+    }
+    if (has_bound)
+        p[n++] = bound_txt;
+    p[n++] = pg->batch_txt;
+    res = pg_exec(pg->conn, pg->sql_snap_poll[pg->has_last][has_bound], n, NULL, p, NULL,
+                  NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        int r = pg_failed(pg, res, "polling", err);
+        return r < 0 ? r : 1;
+    }
+    /* A short batch is the rest of the range: no row can join it (every
+     * transaction of the range had finished when it was opened). */
+    pg->batch_ends_range = PQntuples(res) < pg->batch;
+    if (pg->batch_ends_range && PQntuples(res) == 0) {
+        pg->xid_from = pg->xid_until;
+        pg->has_last = false;
+    }
+    *ret = res;
+    return 0;
+}
+
 /* ---- polling -------------------------------------------------------------- */
 
 /* Runs one poll. 0 done (rows may be 0), 1 outage, <0 error. */
@@ -1206,21 +1583,35 @@ static int pg_poll(tdc_postgres *pg, td_error *err)
     const char *p[4];
     int n = 0;
     size_t want;
-    PGresult *res;
+    PGresult *res = NULL;
 
     pg_clear_batch(pg);
-    if (pg->has_pos) {
-        snprintf(pos_us, sizeof(pos_us), "%" PRId64, pg->pos_us);
-        p[n++] = pos_us;
-        p[n++] = pg->pos_id;
-    }
-    p[n++] = pg->settle_txt;
-    p[n++] = pg->batch_txt;
-    res = pg_exec(pg->conn, pg->has_pos ? pg->sql_next : pg->sql_first, n, NULL, p, NULL,
-                       NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        int r = pg_failed(pg, res, "polling", err);
-        return r < 0 ? r : 1;
+    if (pg->mode == TDC_PG_SNAPSHOT) {
+        int r = pg_snap_query(pg, &res, err);
+
+        if (r != 0)
+            return r;
+        if (!res) { /* the range cannot be opened yet */
+            pg->stats.polls++;
+            pg->poll_now = false;
+            pg->polled_short = true;
+            pg->next_poll_ms = td_time_mono_ms() + pg->poll_ms;
+            return 0;
+        }
+    } else {
+        if (pg->has_pos) {
+            snprintf(pos_us, sizeof(pos_us), "%" PRId64, pg->pos_us);
+            p[n++] = pos_us;
+            p[n++] = pg->pos_id;
+        }
+        p[n++] = pg->settle_txt;
+        p[n++] = pg->batch_txt;
+        res = pg_exec(pg->conn, pg->has_pos ? pg->sql_next : pg->sql_first, n, NULL, p, NULL,
+                      NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            int r = pg_failed(pg, res, "polling", err);
+            return r < 0 ? r : 1;
+        }
     }
     pg->stats.polls++;
     want = pg->nuser + 2 + (pg->sql_check_first ? 1 : 0);
@@ -1323,6 +1714,15 @@ static void pg_position(const tdc_source *src, tdc_position *ret)
     ret->last_updated_at_us = pg->pos_us;
     copy_str(ret->last_id, sizeof(ret->last_id), pg->pos_id);
     ret->next_row = pg->next_row;
+    if (pg->mode == TDC_PG_SNAPSHOT) {
+        ret->pg_mode = TDC_PG_SNAPSHOT;
+        ret->xid_from = pg->xid_from;
+        ret->xid_until = pg->xid_until > pg->xid_from ? pg->xid_until : pg->xid_from;
+        if (!pg->has_last) {
+            ret->last_updated_at_us = SNAP_NO_LAST;
+            ret->last_id[0] = '\0';
+        }
+    }
 }
 
 /* Hands out the current row of the batch. */
@@ -1369,6 +1769,12 @@ static int pg_emit(tdc_postgres *pg, tdc_row *row, td_error *err)
     pg->pos_us = us;
     copy_str(pg->pos_id, sizeof(pg->pos_id), id);
     pg->cur++;
+    if (pg->mode == TDC_PG_SNAPSHOT) {
+        /* after the last row of a short batch the range is done */
+        pg->has_last = !(pg->cur == pg->nrows && pg->batch_ends_range);
+        if (!pg->has_last)
+            pg->xid_from = pg->xid_until;
+    }
     /* The batch's range is known once its last row has gone out. */
     if (pg->cur == pg->nrows && pg->sql_check_first)
         pg_add_check(pg, PQgetvalue(pg->res, r, (int)pg->nuser + 2));
@@ -1412,6 +1818,24 @@ static int pg_resume(tdc_source *src, const tdc_position *committed, td_error *e
          !memchr(committed->table, '\0', sizeof(committed->table)) || !committed->table[0]))
         return td_error_set(err, -EINVAL, "postgres: %s: the committed position is malformed",
                             pg->unit);
+    if (committed && committed->kind == TDC_POSITION_POSTGRES) {
+        if (committed->pg_mode == TDC_PG_LOGICAL ||
+            (committed->pg_mode == TDC_PG_SNAPSHOT && pg->mode != TDC_PG_SNAPSHOT))
+            return td_error_set(err, -EINVAL,
+                                "postgres: %s: the committed position was written in %s mode; "
+                                "%s mode cannot continue from it without losing or repeating "
+                                "rows: set mode: %s again, or give the source a new id to read "
+                                "the table from the beginning",
+                                pg->unit,
+                                committed->pg_mode == TDC_PG_LOGICAL ? "logical" : "snapshot",
+                                pg->mode == TDC_PG_SNAPSHOT ? "snapshot" : "timestamp",
+                                committed->pg_mode == TDC_PG_LOGICAL ? "logical" : "snapshot");
+        if (committed->pg_mode == TDC_PG_SNAPSHOT &&
+            (committed->xid_from < 0 || committed->xid_until < committed->xid_from))
+            return td_error_set(err, -EINVAL,
+                                "postgres: %s: the committed position is malformed (its "
+                                "transaction range)", pg->unit);
+    }
     pg_clear_batch(pg);
     pg_clear_checks(pg);
     pg->poll_now = true;
@@ -1423,8 +1847,29 @@ static int pg_resume(tdc_source *src, const tdc_position *committed, td_error *e
         copy_str(pg->pos_id, sizeof(pg->pos_id), committed->last_id);
         copy_str(pg->resumed_table, sizeof(pg->resumed_table), committed->table);
         pg->next_row = committed->next_row > 0 ? committed->next_row : 1;
+        pg->has_last = true;
+        pg->xid_from = pg->xid_until = 0;
+        if (pg->mode == TDC_PG_SNAPSHOT && committed->pg_mode == TDC_PG_TIMESTAMP) {
+            /* From a timestamp-mode position: the first range, every
+             * transaction finished by now, continues after its row; the
+             * ranges after it are read whole. */
+            td_log_component(TD_LOG_NOTICE, LOG_COMPONENT,
+                             "%s: continuing in snapshot mode from a timestamp-mode position; "
+                             "rows of transactions still running now that were already "
+                             "published may be published once more", pg->unit);
+        } else if (pg->mode == TDC_PG_SNAPSHOT) {
+            pg->xid_from = committed->xid_from;
+            pg->xid_until = committed->xid_until;
+            pg->has_last = committed->last_updated_at_us != SNAP_NO_LAST;
+            if (!pg->has_last) {
+                pg->pos_us = 0;
+                pg->pos_id[0] = '\0';
+            }
+        }
     } else {
         pg->has_pos = false;
+        pg->has_last = false;
+        pg->xid_from = pg->xid_until = 0;
         pg->pos_us = 0;
         pg->pos_id[0] = '\0';
         pg->resumed_table[0] = '\0';
@@ -1475,7 +1920,16 @@ static const char *pg_status(const tdc_source *src)
     char when[80];
     int n;
 
-    if (pg->has_pos) {
+    if (pg->mode == TDC_PG_SNAPSHOT && pg->has_pos && pg->has_last &&
+        pg->xid_until > pg->xid_from) {
+        format_us(pg->pos_us, when, sizeof(when));
+        n = snprintf(pg->status, sizeof(pg->status),
+                     "%s: transactions %" PRId64 " to %" PRId64 " up to %s UTC", pg->unit,
+                     pg->xid_from, pg->xid_until - 1, when);
+    } else if (pg->mode == TDC_PG_SNAPSHOT && pg->has_pos && !pg->has_last) {
+        n = snprintf(pg->status, sizeof(pg->status),
+                     "%s: transactions before %" PRId64 " read", pg->unit, pg->xid_from);
+    } else if (pg->has_pos) {
         format_us(pg->pos_us, when, sizeof(when));
         n = snprintf(pg->status, sizeof(pg->status), "%s up to %s UTC, id %s", pg->unit, when,
                      pg->pos_id);
@@ -1484,6 +1938,10 @@ static const char *pg_status(const tdc_source *src)
     }
     if (n > 0 && (size_t)n < sizeof(pg->status) && pg->down)
         n += snprintf(pg->status + n, sizeof(pg->status) - (size_t)n, "; database unreachable");
+    if (n > 0 && (size_t)n < sizeof(pg->status) && pg->held && pg->held_warned)
+        n += snprintf(pg->status + n, sizeof(pg->status) - (size_t)n,
+                      "; held back %.0f s by a running transaction",
+                      (double)(td_time_mono_ms() - pg->held_since_ms) / 1000.0);
     if (n > 0 && (size_t)n < sizeof(pg->status) && pg->stats.late_rows)
         snprintf(pg->status + n, sizeof(pg->status) - (size_t)n, "; %" PRIu64 " late rows",
                  pg->stats.late_rows);
@@ -1501,16 +1959,20 @@ static const char *pg_status(const tdc_source *src)
 static int pg_lag(tdc_source *src, int64_t *rows, td_error *err)
 {
     tdc_postgres *pg = (tdc_postgres *)src;
-    char pos_us[24], line[512];
-    const char *p[3];
+    char pos_us[24], line[512], from[24], until[24], bound_txt[24];
+    const char *p[5];
     int n = 0;
     PGresult *res;
     const char *v, *end;
     char *endp = NULL;
     long long count;
     int r;
+    int64_t bound = 0;
+    bool has_bound = false;
 
-    if (pg->polled_short) {
+    /* snapshot mode: always counted (rows held back by a running
+     * transaction wait without a poll reading them) */
+    if (pg->polled_short && pg->mode != TDC_PG_SNAPSHOT) {
         *rows = pg->res ? pg->nrows - pg->cur : 0;
         return 0;
     }
@@ -1520,14 +1982,32 @@ static int pg_lag(tdc_source *src, int64_t *rows, td_error *err)
     if (r > 0 || !pg->ready || !pg->conn || PQstatus(pg->conn) != CONNECTION_OK)
         return td_error_set(err, -EAGAIN, "postgres: %s: the database is unreachable",
                             pg->unit);
-    if (pg->has_pos) {
-        snprintf(pos_us, sizeof(pos_us), "%" PRId64, pg->pos_us);
-        p[n++] = pos_us;
-        p[n++] = pg->pos_id;
+    snprintf(pos_us, sizeof(pos_us), "%" PRId64, pg->pos_us);
+    if (pg->mode == TDC_PG_SNAPSHOT) {
+        bool last = pg->has_pos && pg->has_last;
+
+        has_bound = pg->has_pos && pg_snap_bound(pg, &bound);
+        snprintf(from, sizeof(from), "%" PRId64, pg->has_pos ? pg->xid_from : 0);
+        snprintf(until, sizeof(until), "%" PRId64, pg->xid_until);
+        snprintf(bound_txt, sizeof(bound_txt), "%" PRId64, bound);
+        p[n++] = from;
+        if (last) {
+            p[n++] = pg->xid_until > pg->xid_from ? until : NULL;
+            p[n++] = pos_us;
+            p[n++] = pg->pos_id;
+        }
+        if (has_bound)
+            p[n++] = bound_txt;
+        res = pg_exec(pg->conn, pg->sql_snap_lag[last][has_bound], n, NULL, p, NULL, NULL, 0);
+    } else {
+        if (pg->has_pos) {
+            p[n++] = pos_us;
+            p[n++] = pg->pos_id;
+        }
+        p[n++] = pg->settle_txt;
+        res = pg_exec(pg->conn, pg->has_pos ? pg->sql_lag_next : pg->sql_lag_first, n, NULL,
+                      p, NULL, NULL, 0);
     }
-    p[n++] = pg->settle_txt;
-    res = pg_exec(pg->conn, pg->has_pos ? pg->sql_lag_next : pg->sql_lag_first, n, NULL, p,
-                  NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         char state[8];

@@ -1,8 +1,75 @@
-/* tdc_postgres: a tdc_source that polls a PostgreSQL table or view
- * incrementally by (updated_at, id), with libpq.
+/* tdc_postgres: a tdc_source that polls a PostgreSQL table (or, in
+ * timestamp mode, a view) incrementally, with libpq, in one of two modes
+ * (config mode; logical mode is tdc_pglogical.h).
  *
- * Each poll runs one statement (autocommit, text results, every value bound
- * as a parameter, identifiers quoted with PQescapeIdentifier):
+ * SNAPSHOT MODE (the default): a watermark that cannot pass an uncommitted
+ * row. The position is a range [xid_from, xid_until) of 64-bit transaction
+ * ids (xid8) and, within it, the last (updated_at, id) read. Every poll runs
+ * in autocommit (each statement its own snapshot):
+ *
+ *   - when the range is finished (xid_until == xid_from, or nothing read
+ *     yet): SELECT pg_snapshot_xmin/xmax of pg_current_snapshot(), the next
+ *     xid (xmax + age(xmax)) and now(). The new range is [xid_from, xmin):
+ *     every transaction below xmin had finished, so the set of rows whose
+ *     xmin lies in the range can only shrink from then on (an update moves a
+ *     row to a later range with its new xmin, a delete removes it), never
+ *     grow. xmin == xid_from: nothing to read yet (IDLE).
+ *   - SELECT <columns>, <updated_at as epoch µs>, <id> FROM <table>
+ *      WHERE xmin8 >= xid_from AND xmin8 < xid_until
+ *        AND (updated_at, id) > (last)          -- when a row was read
+ *        AND updated_at >= bound                -- when a bound is known
+ *      ORDER BY updated_at, id LIMIT batch_size
+ *     A short batch is the rest of the range: the position after its last
+ *     row (or the poll, with no row) is [xid_until, xid_until), no last.
+ *
+ * xmin8: the row's 32-bit xmin as the largest xid8 not above the
+ * statement's own snapshot's xmax with those low 32 bits (exact for every row
+ * written in the last 2^32 transactions; the special xids 0-2 stay
+ * themselves). xmin is raw even after freezing, so a row untouched for 2^32
+ * transactions can alias into a range and be published once more: a
+ * duplicate, never a loss (the updated_at bound excludes such old rows).
+ *
+ * A transaction that commits late is still running when the transactions
+ * after it are read: it holds xmin, so every range opened meanwhile ends
+ * before it, and its rows and those of every transaction that began after
+ * it are read together once it has finished. Any transaction on the server
+ * holds it (xmin is the cluster's), nothing is passed: when the same one has
+ * held the range for hold_warning (observed by the source: it may have
+ * started earlier), a warning names the table and the time, never an id; a
+ * notice says when it ended; tdc_postgres_stats.held_seconds has it.
+ *
+ * The updated_at bound (xmin has no index): each poll notes a pair (N, T):
+ * every xid >= N is assigned after database time T (N is the next xid read
+ * after the transaction started at T). For a range from xid_from, the latest
+ * pair with N <= xid_from gives bound = T - updated_at_margin: every row of
+ * the range was written after T. THE ASSUMPTION of snapshot mode: a row's
+ * updated_at is at most updated_at_margin earlier than the write of its
+ * transaction (the recommended clock_timestamp() trigger stamps the write
+ * itself; DEFAULT now() stamps the transaction's start, so a transaction that
+ * waits longer than the margin before its first write would be skipped).
+ * updated_at_margin 0: no bound, every poll scans the table. No pair is
+ * known after a start: the first ranges are read without a bound.
+ *
+ * Snapshot-mode positions: pg_mode TDC_PG_SNAPSHOT, xid_from, xid_until, and
+ * last_updated_at_us = INT64_MIN with last_id "" when no row of the range has
+ * been read. A timestamp-mode position resumes in snapshot mode as the range
+ * [0, xmin at the first poll) after its (updated_at, id): rows of
+ * transactions still running then are read in the next range, even those
+ * timestamp mode had passed, and rows of transactions that began after the
+ * oldest running one and were already published are published once more. A
+ * snapshot-mode (or logical) position is refused in timestamp mode (-EINVAL at
+ * resume): it cannot continue from it without loss or repeats.
+ *
+ * Snapshot mode needs a table or partitioned table (a view, materialized view
+ * or foreign table is refused with -EINVAL naming it and mode: timestamp)
+ * and PostgreSQL 13; settle_delay and late_row_check are not used (a row can
+ * no longer be passed: there is nothing for the check to find). lag(): the
+ * count of every committed row not yet read, including those held back by a
+ * running transaction (with the bound).
+ *
+ * TIMESTAMP MODE. Each poll runs one statement (autocommit, text results,
+ * every value bound as a parameter, identifiers quoted with
+ * PQescapeIdentifier):
  *
  *   SELECT <columns>, <updated_at as epoch µs>, <id>
  *     FROM <table>
@@ -146,6 +213,11 @@ struct tdc_postgres_config {
     int64_t statement_timeout_ms; /* 0: none */
     int64_t reconnect_max_backoff_ms;
     int64_t late_row_check_ms; /* 0: off */
+    int64_t hold_warning_ms;   /* snapshot: warn when a transaction holds the
+                                  range this long (0: never) */
+    int64_t updated_at_margin_ms; /* snapshot: how much earlier than its
+                                  transaction's first write a row's updated_at
+                                  may be (0: no updated_at bound) */
     char *slot;                /* logical: the replication slot */
     char *publication;         /* logical: the publication */
 };
@@ -178,7 +250,16 @@ typedef struct tdc_postgres_stats {
     uint64_t late_checks;   /* polled ranges counted again */
     uint64_t late_rows;     /* rows found behind the watermark by them */
     bool connected;
-    bool late_check_active; /* late_row_check > 0 and the relation has xmin */
+    bool late_check_active; /* late_row_check > 0 and the relation has xmin
+                               (timestamp mode only) */
+    /* snapshot mode */
+    bool snapshot;          /* the source reads in snapshot mode */
+    uint64_t ranges;        /* transaction ranges opened */
+    uint64_t holds;         /* times a transaction held the range longer than
+                               hold_warning (each warned about once) */
+    double held_seconds;    /* how long the oldest transaction still running
+                               has held the range, as observed by the source
+                               (at least that long); 0: nothing holds it */
 } tdc_postgres_stats;
 
 /* Fills *ret for a source made by tdc_postgres_new(). Returns 0, or -EINVAL

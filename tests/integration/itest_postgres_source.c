@@ -1,4 +1,5 @@
 /* Integration tests of the postgres source (connectors/sources/tdc_postgres)
+ * in timestamp mode (snapshot mode: itest_postgres_snapshot.c)
  * against a real PostgreSQL 15 server that this binary starts for itself
  * (tests/support/td_pg.h). The server's TimeZone is Asia/Shanghai, so every
  * position that comes out right also proves the source is zone-independent.
@@ -91,6 +92,7 @@ static size_t log_count(const char *needle)
 static struct tdc_postgres_config base_cfg(const char *table)
 {
     struct tdc_postgres_config c = {
+        .mode = TDC_PG_TIMESTAMP, /* snapshot mode: itest_postgres_snapshot.c */
         .conninfo = (char *)td_pg_conninfo(server),
         .table = (char *)table,
         .updated_at_column = "updated_at",

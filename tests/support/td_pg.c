@@ -130,6 +130,11 @@ const char *td_pg_conninfo(const td_pg *pg)
     return pg->conninfo;
 }
 
+const char *td_pg_dir(const td_pg *pg)
+{
+    return pg->dir;
+}
+
 int td_pg_stop(td_pg *pg)
 {
     const char *args[] = {"stop", "--dir", pg->dir, NULL};

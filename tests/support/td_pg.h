@@ -28,6 +28,10 @@ int td_pg_new(const char *const *settings, td_pg **ret);
  * the same across td_pg_stop()/td_pg_start(). */
 const char *td_pg_conninfo(const td_pg *pg);
 
+/* The server's directory (its data directory is DIR/data, owned by the
+ * `postgres` system user when the test runs as root). */
+const char *td_pg_dir(const td_pg *pg);
+
 /* Stops the server (fast shutdown: sessions are disconnected), keeping its
  * data and port. 0 or a negative errno. */
 int td_pg_stop(td_pg *pg);
