@@ -388,6 +388,22 @@ static void run_chaos(const char *mode)
         show_log(&c);
         CU_FAIL_FATAL("the connector did not start");
     }
+    if (strcmp(mode, "logical") == 0) {
+        /* the slot is made at the first read after the start: changes
+         * committed before it are not in it (tdc_pglogical.h) */
+        int64_t until = td_time_mono_ms() + 30000;
+        char *n = NULL;
+
+        for (; td_time_mono_ms() < until; usleep(100 * 1000)) {
+            free(n);
+            n = td_pg_query_value(c.db, "SELECT count(*) FROM pg_replication_slots "
+                                        "WHERE slot_name = 'tuodi_chaos'");
+            if (n && strcmp(n, "1") == 0)
+                break;
+        }
+        CU_ASSERT_FATAL(n && strcmp(n, "1") == 0);
+        free(n);
+    }
     writers_start(&c, seed);
     while (kills < MIN_KILLS) {
         usleep((useconds_t)(300 + rand() % 2700) * 1000);
