@@ -15,6 +15,15 @@
  * the last one at the end of a file); a household with any bad member row is
  * rejected whole (every row, each with the reason), never published partial.
  *
+ * Deletes: a row deleted in the source (tdc_row.deleted: the postgres
+ * source's logical mode) becomes what its dataset defines (the
+ * delete_reason of the dataset's description, datasets/tdc_mapping.h):
+ * today, in all four, a rejection with the row as a whole ("") and a
+ * reason that begins "deleted in the source" and says what the department
+ * does instead (e.g. record a cancellation as a new row); it is counted
+ * and dead-lettered like any rejection (tuodi.stage: validate). The
+ * roster first emits (or rejects) the household it is reading.
+ *
  * Positions: while rows are buffered, the engine must not commit the source's
  * position past the first buffered row; tdc_dataset_safe_position() returns
  * the position before that row (the `before` given with it), or NULL when

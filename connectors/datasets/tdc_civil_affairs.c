@@ -65,4 +65,7 @@ const tdc_dataset_desc tdc_civil_affairs_desc = {
     .topic = "tuodi.civil_affairs.events",
     .fields = fields,
     .nfields = sizeof(fields) / sizeof(fields[0]),
+    .delete_reason =
+        "deleted in the source: a civil affairs event is not withdrawn by deleting its "
+        "row; record a cancellation (低保取消) or correction as a new row",
 };

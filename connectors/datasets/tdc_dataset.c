@@ -2124,6 +2124,12 @@ int tdc_dataset_map(tdc_dataset *ds, const tdc_row *row, const tdc_position *bef
 
     if (!ds || !row || !sink)
         return td_error_set(err, -EINVAL, "tdc_dataset_map: missing argument");
+    if (row->deleted && ds->desc->delete_reason) {
+        /* the roster's household being read ends before it */
+        if (ds->desc->kind == TDC_DATASET_ROSTER && (r = tdc_roster_flush(ds, sink, err)) < 0)
+            return r;
+        return tdc_emit_reject(sink, row, "", ds->desc->delete_reason, err);
+    }
     if (ds->desc->kind == TDC_DATASET_ROSTER)
         return tdc_roster_map(ds, row, before, sink, err);
     r = tdc_row_shape(ds, row);

@@ -50,4 +50,7 @@ const tdc_dataset_desc tdc_human_resources_desc = {
     .topic = "tuodi.human_resources.events",
     .fields = fields,
     .nfields = sizeof(fields) / sizeof(fields[0]),
+    .delete_reason =
+        "deleted in the source: an employment event is not withdrawn by deleting its row;"
+        " record the correction or separation as a new row",
 };

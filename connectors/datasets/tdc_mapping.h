@@ -128,6 +128,12 @@ typedef struct tdc_dataset_desc {
     /* Cross-field checks on the converted values of one row (department
      * datasets): 0, or 1 after tdc_ds_reject_reason() set the reason. */
     int (*check)(tdc_dataset *ds, const tdc_val *vals);
+    /* What a row deleted in the source (tdc_row.deleted, postgres logical
+     * mode) becomes: NULL would map it like any row; a reason (starting
+     * "deleted in the source", no identity number) rejects it with that
+     * reason. Every dataset today gives a reason: none of the records
+     * can say "withdrawn". */
+    const char *delete_reason;
 } tdc_dataset_desc;
 
 extern const tdc_dataset_desc tdc_civil_affairs_desc;

@@ -94,4 +94,7 @@ const tdc_dataset_desc tdc_medical_desc = {
     .fields = fields,
     .nfields = sizeof(fields) / sizeof(fields[0]),
     .check = medical_check,
+    .delete_reason =
+        "deleted in the source: a settlement is not withdrawn by deleting its row; record"
+        " the reversal as a new settlement row",
 };

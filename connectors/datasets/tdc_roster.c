@@ -220,6 +220,10 @@ const tdc_dataset_desc tdc_roster_desc = {
     .topic = "tuodi.roster.households",
     .fields = fields,
     .nfields = sizeof(fields) / sizeof(fields[0]),
+    .delete_reason =
+        "deleted in the source: a member row was deleted; a household is published from "
+        "the rows it has, so a deletion is not a Household record (update the household's"
+        " remaining rows to publish it again)",
 };
 
 /* ------------------------------------------------------------ the id set */

@@ -513,4 +513,41 @@ static inline bool t_no_id(const char *text, const char *const *ids)
     return true;
 }
 
+/* line (a row the dataset publishes) mapped as deleted in the source
+ * (tdc_row.deleted, postgres logical mode): no record, one rejection of the
+ * row as a whole, its reason beginning "deleted in the source" and holding
+ * none of ids; then the same line not deleted gives its record (at the
+ * unit's end for the roster). */
+static inline void t_check_delete(tdc_dataset_kind kind, const t_schemas *sc, const char *hdr,
+                                  const char *unit, const char *line, const char *const *ids)
+{
+    tdc_dataset *ds = t_dataset(kind, sc, NULL);
+    t_header h;
+    t_sink s;
+    t_row r;
+    tdc_sink k;
+    td_error err;
+
+    t_sink_init(&s, sc->schema);
+    k = t_sink_of(&s);
+    t_header_init(&h, hdr);
+    t_row_init(&r, &h, unit, 2, line);
+    r.row.deleted = true;
+    CU_ASSERT_EQUAL(tdc_dataset_map(ds, &r.row, NULL, &k, &err), 0);
+    t_row_done(&r);
+    CU_ASSERT_EQUAL(s.nrecs, 0);
+    CU_ASSERT_EQUAL_FATAL(s.nrejs, 1);
+    CU_ASSERT_STRING_EQUAL(s.rejs[0].column, "");
+    CU_ASSERT_EQUAL(strncmp(s.rejs[0].reason, "deleted in the source", 21), 0);
+    CU_ASSERT(t_no_id(s.rejs[0].reason, ids));
+    CU_ASSERT_PTR_NULL(tdc_dataset_safe_position(ds));
+    CU_ASSERT_EQUAL(t_map_line(ds, &s, &h, unit, 3, line), 0);
+    CU_ASSERT_EQUAL(t_end_unit(ds, &s), 0);
+    CU_ASSERT_EQUAL(s.nrecs, 1);
+    CU_ASSERT_EQUAL(s.nrejs, 1);
+    t_header_done(&h);
+    t_sink_done(&s);
+    tdc_dataset_free(ds);
+}
+
 #endif

@@ -151,9 +151,20 @@ static void test_department_codes(void)
     t_mapping_free(&cfg);
 }
 
+/* A row deleted in the source (postgres logical mode) is dead-lettered with
+ * the dataset's reason, never published. */
+static void test_deleted_in_source(void)
+{
+    static const char *const ids[] = {"34052419800101001X", "340402196811200031", NULL};
+
+    t_check_delete(TDC_DATASET_HUMAN_RESOURCES, &sc, HDR, UNIT,
+                   "失业登记|34052419800101001X|张三|340402100201|2024-05-06||RS-1", ids);
+}
+
 static void add_suites(void)
 {
     td_test_suite("dataset_human_resources", suite_init, suite_clean);
+    TD_TEST(test_deleted_in_source);
     TD_TEST(test_event_types);
     TD_TEST(test_rules);
     TD_TEST(test_department_codes);

@@ -567,9 +567,20 @@ static void test_names(void)
     CU_ASSERT_PTR_NULL(tdc_dataset_free(NULL));
 }
 
+/* A row deleted in the source (postgres logical mode) is dead-lettered with
+ * the dataset's reason, never published. */
+static void test_deleted_in_source(void)
+{
+    static const char *const ids[] = {"34052419800101001X", "340402196811200031", NULL};
+
+    t_check_delete(TDC_DATASET_MEDICAL_INSURANCE, &sc, HDR, UNIT,
+                   "34052419800101001X|张三|340402100201|2024-03-05|住院|12,345.60|8000|3000.5|是|JS0001", ids);
+}
+
 static void add_suites(void)
 {
     td_test_suite("dataset_medical", suite_init, suite_clean);
+    TD_TEST(test_deleted_in_source);
     TD_TEST(test_good_row);
     TD_TEST(test_optional_and_derived);
     TD_TEST(test_validation);

@@ -19,6 +19,8 @@ static const char *const UNIT = "roster-2024.csv";
 /* Households as rows: H <id>, household cells, member cells. */
 #define HH_A "3404021002010001|340402100201|G-17|脱贫户|已纳入监测|边缘易致贫户|2023-04-02|||3|2023|23700|7900|因病、03|2024-05-31 18:00:00"
 #define HH_A_REST "3404021002010001||||||||||||||"
+/* A household of one. */
+#define HH_ONE "3404021002010002|340402100201|G-17|脱贫户|已纳入监测|边缘易致贫户|2023-04-02|||1|2023|7900|7900|因病|2024-05-31 18:00:00"
 
 static t_schemas sc;
 
@@ -694,9 +696,48 @@ static void test_mixed_fixture(void)
     free(text);
 }
 
+/* A row deleted in the source (postgres logical mode) is dead-lettered with
+ * the dataset's reason, never published. */
+static void test_deleted_in_source(void)
+{
+    static const char *const ids[] = {"34052419800101001X", "340402196811200031", NULL};
+
+    t_check_delete(TDC_DATASET_ROSTER, &sc, HDR, UNIT,
+                   HH_ONE "|340402196503120021|王建国|户主|弱劳动力或半劳动力|二级|", ids);
+}
+
+/* A delete between a household's rows: the household read so far is
+ * emitted first, then the deleted row rejected; nothing stays buffered. */
+static void test_delete_ends_household(void)
+{
+    run_ctx c;
+    t_row r;
+    tdc_sink k;
+    td_error err;
+
+    ctx_init(&c, NULL, NULL);
+    feed(&c, HH_ONE "|340402196503120021|王建国|户主|弱劳动力或半劳动力|二级|");
+    CU_ASSERT_EQUAL(c.s.nrecs, 0);
+    k = t_sink_of(&c.s);
+    t_row_init(&r, &c.h, UNIT, c.next++, HH_A_REST "|340402196811200031|王芳|配偶|普通劳动力||");
+    r.row.deleted = true;
+    CU_ASSERT_EQUAL(tdc_dataset_map(c.ds, &r.row, NULL, &k, &err), 0);
+    c.rows_in++;
+    t_row_done(&r);
+    CU_ASSERT_EQUAL(c.s.nrecs, 1);
+    CU_ASSERT_EQUAL_FATAL(c.s.nrejs, 1);
+    CU_ASSERT_EQUAL(c.s.rejs[0].row, 3);
+    CU_ASSERT_EQUAL(strncmp(c.s.rejs[0].reason, "deleted in the source", 21), 0);
+    CU_ASSERT_PTR_NULL(tdc_dataset_safe_position(c.ds));
+    finish(&c);
+    ctx_done(&c);
+}
+
 static void add_suites(void)
 {
     td_test_suite("dataset_roster", suite_init, suite_clean);
+    TD_TEST(test_deleted_in_source);
+    TD_TEST(test_delete_ends_household);
     TD_TEST(test_good_household);
     TD_TEST(test_contiguous_households);
     TD_TEST(test_non_contiguous);
