@@ -11,6 +11,7 @@
 #include "tdc_metrics.h"
 #include "tdc_offsets.h"
 #include "tdc_postgres.h"
+#include "tdc_pglogical.h"
 #include "tdc_reasons.h"
 #include "tdc_spooldir.h"
 
@@ -337,6 +338,8 @@ static void tdc_beat(tdc_connector *c)
 
 static int tdc_build_source(const tdc_config *cfg, tdc_source **ret, td_error *err)
 {
+    if (cfg->use_postgres && cfg->source.postgres.mode == TDC_PG_LOGICAL)
+        return tdc_pglogical_new(&cfg->source.postgres, cfg->instance, ret, err);
     if (cfg->use_postgres)
         return tdc_postgres_new(&cfg->source.postgres, ret, err);
     return tdc_spooldir_new(&cfg->source.spooldir, ret, err);

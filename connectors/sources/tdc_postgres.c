@@ -1,6 +1,7 @@
 /* tdc_postgres: the postgres source. The contract is in tdc_postgres.h and
  * tdc_source.h. */
 #include "tdc_postgres.h"
+#include "tdc_pglogical.h"
 
 #include "td_log.h"
 #include "td_path.h"
@@ -404,6 +405,8 @@ int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
 
     if (!cfg || !ret)
         return td_error_set(err, -EINVAL, "postgres: no configuration");
+    if (cfg->mode == TDC_PG_LOGICAL)
+        return tdc_pglogical_new(cfg, /* instance= */ NULL, ret, err);
     r = check_conninfo(cfg->conninfo, err);
     if (r < 0)
         return r;

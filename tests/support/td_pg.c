@@ -80,6 +80,13 @@ static int run_script(const td_pg *pg, const char *const *args, char *out, size_
     return 0;
 }
 
+const char *const td_pg_logical_settings[] = {
+    "wal_level=logical",
+    "max_wal_senders=10",
+    "max_replication_slots=10",
+    NULL,
+};
+
 int td_pg_new(const char *const *settings, td_pg **ret)
 {
     td_pg *pg = calloc(1, sizeof(*pg));

@@ -24,6 +24,13 @@ typedef struct td_pg td_pg;
  * "timezone='Asia/Shanghai'"). Returns 0 and *ret, or a negative errno. */
 int td_pg_new(const char *const *settings, td_pg **ret);
 
+/* settings for td_pg_new() that allow logical replication (postgres.mode:
+ * logical): wal_level=logical and room for 10 walsenders and 10 slots.
+ * initdb's pg_hba.conf already lets the test user make replication
+ * connections from 127.0.0.1 (trust), and the user is a superuser (so it
+ * has REPLICATION). */
+extern const char *const td_pg_logical_settings[];
+
 /* The libpq conninfo ("host=127.0.0.1 port=P user=tuodi dbname=postgres");
  * the same across td_pg_stop()/td_pg_start(). */
 const char *td_pg_conninfo(const td_pg *pg);
