@@ -35,8 +35,8 @@
 /* Snapshot mode: last_updated_at_us of a position with no row read in its
  * range yet (no PostgreSQL timestamp is this far from 1970). */
 #define SNAP_NO_LAST INT64_MIN
-/* xid8 arithmetic: xmin is the low 32 bits. */
-#define XID_EPOCH INT64_C(4294967296)
+/* Snapshot mode: most finished ranges one late-row check statement counts. */
+#define CHECK_BATCH 1000
 
 #define CFG struct tdc_postgres_config
 static const char *const tdc_pg_mode_names[] = {
@@ -82,9 +82,10 @@ const td_cfg_entry tdc_postgres_config_table[] = {
     TD_CFG_DURATION("reconnect_max_backoff", CFG, reconnect_max_backoff_ms, "30s", 100,
                     3600000, "Longest wait between reconnect attempts"),
     TD_CFG_DURATION("late_row_check", CFG, late_row_check_ms, "5m", 0, 86400000,
-                    "timestamp mode: count each polled range again this long after the poll "
-                    "and warn about rows that committed behind the watermark (0: off; tables "
-                    "only; snapshot mode cannot pass a row: unused)"),
+                    "Count each polled range again this long after the poll and warn about "
+                    "rows it missed: timestamp mode, rows that committed behind the "
+                    "watermark; snapshot mode, rows the updated_at bound kept out (0: off; "
+                    "tables only)"),
     TD_CFG_DURATION("hold_warning", CFG, hold_warning_ms, "1m", 0, 604800000,
                     "snapshot mode: warn (once, and once when it ends) when a transaction "
                     "still running on the server holds the reading back this long (0: never)"),
@@ -116,6 +117,13 @@ typedef struct xid_pair {
     int64_t next_xid, at_us;
 } xid_pair;
 
+/* Snapshot mode: a finished range [from, until) of xid8 that was read with
+ * the updated_at bound bound_us, waiting for its check (late_row_check). */
+typedef struct bound_check {
+    int64_t from, until, bound_us;
+    int64_t due_ms; /* monotonic */
+} bound_check;
+
 typedef struct tdc_postgres {
     tdc_source base;
     int mode; /* tdc_pg_mode */
@@ -141,7 +149,7 @@ typedef struct tdc_postgres {
     size_t nuser;            /* user columns in the select list */
     bool xmin_ok;            /* table or partitioned table */
     /* snapshot mode: open a range; poll and lag by [has last][has bound] */
-    char *sql_snap_open, *sql_snap_poll[2][2], *sql_snap_lag[2][2];
+    char *sql_snap_open, *sql_snap_poll[2][2], *sql_snap_lag[2][2], *sql_snap_check;
 
     /* Watermark: the position after the last row handed out. */
     bool has_pos;
@@ -156,6 +164,10 @@ typedef struct tdc_postgres {
     int64_t xid_from, xid_until;
     bool has_last;
     bool batch_ends_range;  /* the batch was short: its last row ends the range */
+    bool range_bounded;     /* a poll of the range had an updated_at bound: */
+    int64_t range_bound_us; /* the highest (the same for every poll of a run) */
+    bound_check *bchecks;   /* finished ranges waiting for their check, oldest first */
+    size_t nbchecks;
     xid_pair pairs[XID_PAIRS_MAX];
     size_t npairs;
     /* The oldest running transaction (the range end) as last observed. */
@@ -319,7 +331,8 @@ static void pg_drop_statements(tdc_postgres *pg)
     pg->sql_first = pg->sql_next = pg->sql_check_first = pg->sql_check_next = NULL;
     pg->sql_lag_first = pg->sql_lag_next = NULL;
     free(pg->sql_snap_open);
-    pg->sql_snap_open = NULL;
+    free(pg->sql_snap_check);
+    pg->sql_snap_open = pg->sql_snap_check = NULL;
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 2; j++) {
             free(pg->sql_snap_poll[i][j]);
@@ -334,6 +347,8 @@ static void pg_clear_checks(tdc_postgres *pg)
     for (size_t i = 0; i < pg->nchecks; i++)
         free(pg->checks[i].snapshot);
     pg->nchecks = 0;
+    pg->nbchecks = 0;
+    pg->range_bounded = false;
 }
 
 static void pg_clear_batch(tdc_postgres *pg)
@@ -350,6 +365,7 @@ static void pg_free(tdc_source *src)
     pg_clear_batch(pg);
     pg_clear_checks(pg);
     free(pg->checks);
+    free(pg->bchecks);
     pg_drop_statements(pg);
     if (pg->conn)
         PQfinish(pg->conn);
@@ -470,8 +486,7 @@ int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
     pg->backoff_max_ms = cfg->reconnect_max_backoff_ms > 0 ? cfg->reconnect_max_backoff_ms
                                                            : 30000;
     pg->mode = cfg->mode;
-    /* snapshot mode cannot pass a row: nothing for a late-row check to find */
-    pg->late_ms = pg->mode == TDC_PG_SNAPSHOT ? 0 : cfg->late_row_check_ms;
+    pg->late_ms = cfg->late_row_check_ms;
     pg->hold_warn_ms = cfg->hold_warning_ms;
     pg->margin_ms = cfg->updated_at_margin_ms;
     snprintf(pg->settle_txt, sizeof(pg->settle_txt), "%" PRId64, pg->settle_ms);
@@ -545,7 +560,8 @@ int tdc_postgres_stats_get(const tdc_source *src, tdc_postgres_stats *ret)
         return -EINVAL;
     *ret = pg->stats;
     ret->connected = pg->ready;
-    ret->late_check_active = pg->late_ms > 0 && pg->xmin_ok;
+    ret->late_check_active = pg->late_ms > 0 && pg->xmin_ok &&
+                             (pg->mode != TDC_PG_SNAPSHOT || pg->margin_ms > 0);
     ret->snapshot = pg->mode == TDC_PG_SNAPSHOT;
     ret->held_seconds =
         pg->held ? (double)(td_time_mono_ms() - pg->held_since_ms) / 1000.0 : 0.0;
@@ -856,12 +872,20 @@ static int no_column(tdc_postgres *pg, const char *what, const char *name,
  * (whole days, then microseconds, added to a zone-less timestamp, so neither
  * a double nor a daylight-saving day gets in the way), then placed in UTC; a
  * timestamp-without-time-zone column gets it in the session's TimeZone. */
-static void sb_ts_param(sbuf *b, int param, bool tz)
+static void sb_ts_expr(sbuf *b, const char *us, bool tz)
 {
     sb_addf(b,
-            "((timestamp '1970-01-01' + ($%d::bigint / 86400000000) * interval '1 day'"
-            " + ($%d::bigint %% 86400000000) * interval '1 microsecond') AT TIME ZONE 'UTC')%s",
-            param, param, tz ? "" : "::timestamp");
+            "((timestamp '1970-01-01' + (%s / 86400000000) * interval '1 day'"
+            " + (%s %% 86400000000) * interval '1 microsecond') AT TIME ZONE 'UTC')%s",
+            us, us, tz ? "" : "::timestamp");
+}
+
+static void sb_ts_param(sbuf *b, int param, bool tz)
+{
+    char us[24];
+
+    snprintf(us, sizeof(us), "$%d::bigint", param);
+    sb_ts_expr(b, us, tz);
 }
 
 /* The poll's condition: after the position (v 1; parameters from *p on) or
@@ -903,21 +927,27 @@ static void sb_select_list(sbuf *b, char *const *sel, size_t nsel, const char *u
 }
 
 /* Snapshot mode: FROM the relation with each row's xmin as a 64-bit xid8
- * (v.x8): the largest value not above the statement's own snapshot's xmax
- * with the same low 32 bits (every row the statement sees was written by a
- * transaction below that xmax, so the mapping is exact for rows written in
- * the last 2^32 transactions; the special xids 0-2 of rows frozen before
- * PostgreSQL 9.4 stay themselves: older than anything). */
+ * (v.x8): the largest value not above next with xmin's low 32 bits, next
+ * being the next transaction id as xid8 (the snapshot's xmax plus
+ * age(xmax)). age() counts from that same next id (read once per
+ * transaction) as a signed 32-bit distance: next - age, less 2^32 where
+ * age is negative (a frozen row more than 2^31 transactions old). Every row
+ * the statement sees was written below next, so the mapping is exact for
+ * rows written in the last 2^32 transactions and never puts a row above
+ * next (a start reads every row in its first range). The special xids 0-2
+ * (rows frozen before PostgreSQL 9.4), whose age() is INT_MAX, are 0. age()
+ * is about seven times cheaper per row than xmin::text::bigint. */
 static void sb_snap_from(sbuf *b, const char *rel)
 {
-    static const char ref[] =
-        "(SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text::bigint)";
+    static const char next[] =
+        "(SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text::bigint"
+        " + pg_catalog.age((pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())"
+        "::text::bigint % 4294967296)::text::xid))";
 
-    sb_addf(b, " FROM %s AS t CROSS JOIN LATERAL (SELECT CASE WHEN t.xmin::text::bigint < 3"
-               " THEN t.xmin::text::bigint ELSE ((%s >> 32) << 32) | t.xmin::text::bigint"
-               " END AS lo) AS w CROSS JOIN LATERAL (SELECT CASE WHEN w.lo > %s"
-               " THEN w.lo - 4294967296 ELSE w.lo END AS x8) AS v",
-            rel, ref, ref);
+    sb_addf(b, " FROM %s AS t CROSS JOIN LATERAL (SELECT pg_catalog.age(t.xmin) AS a) AS w"
+               " CROSS JOIN LATERAL (SELECT CASE WHEN w.a = 2147483647 THEN 0"
+               " WHEN w.a < 0 THEN %s - w.a - 4294967296 ELSE %s - w.a END AS x8) AS v",
+            rel, next, next);
 }
 
 /* Snapshot mode: rows of the range [$1, $2) of xid8, after the last row read
@@ -965,6 +995,29 @@ static char *build_snap_statement(bool lag, bool last, bool bound, const char *r
     return sb_take(&b);
 }
 
+/* Snapshot mode, late_row_check: the rows of finished ranges that their
+ * polls' updated_at bound kept out. $1, $2, $3: arrays of the ranges' from,
+ * until and bound (µs); $4, $5: the span of the ranges; $6: the highest
+ * bound. Only the rows of the span below the highest bound (few: a row of a
+ * recent transaction has a recent updated_at) are matched to their range. */
+static char *build_snap_check(const char *rel, const char *u, bool tz)
+{
+    sbuf b = {0};
+
+    sb_add(&b, "SELECT count(*)");
+    sb_snap_from(&b, rel);
+    sb_add(&b, " CROSS JOIN LATERAL (SELECT q.bd FROM ROWS FROM"
+               " (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]),"
+               " pg_catalog.unnest($3::bigint[])) AS q(a, b, bd)"
+               " WHERE v.x8 >= q.a AND v.x8 < q.b) AS q");
+    sb_addf(&b, " WHERE v.x8 >= $4::bigint AND v.x8 < $5::bigint AND t.%s > '-infinity'"
+                " AND t.%s < ", u, u);
+    sb_ts_param(&b, 6, tz);
+    sb_addf(&b, " AND t.%s < ", u);
+    sb_ts_expr(&b, "q.bd", tz);
+    return sb_take(&b);
+}
+
 /* Snapshot mode, opening a range: the snapshot's xmin and xmax (xid8), the
  * next transaction id to be assigned (xmax plus age(xmax): age() counts from
  * the next xid, read once per transaction after the snapshot was taken) and
@@ -993,7 +1046,7 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
         int p = 1;
 
         sb_select_list(&b, sel, nsel, u, id, tz);
-        if (pg->late_ms > 0 && pg->xmin_ok)
+        if (pg->late_ms > 0 && pg->xmin_ok && pg->mode == TDC_PG_TIMESTAMP)
             sb_add(&b, ", (SELECT pg_catalog.pg_current_snapshot()::text)");
         sb_addf(&b, " FROM %s AS t WHERE ", rel);
         sb_poll_where(&b, v, &p, u, id, idtype, tz);
@@ -1008,7 +1061,7 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
         sb_poll_where(&b, v, &p, u, id, idtype, tz);
         out[4 + v] = sb_take(&b);
     }
-    if (pg->late_ms > 0 && pg->xmin_ok) {
+    if (pg->late_ms > 0 && pg->xmin_ok && pg->mode == TDC_PG_TIMESTAMP) {
         /* A row version is late when the transaction that wrote it was not
          * visible to the poll's snapshot ($snap). xmin is 32 bits: it is made
          * a 64-bit xid8 with the epoch of the current next xid (r.ref); every
@@ -1041,7 +1094,8 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
         }
     }
     if (!out[0] || !out[1] || !out[4] || !out[5] ||
-        (pg->late_ms > 0 && pg->xmin_ok && (!out[2] || !out[3]))) {
+        (pg->late_ms > 0 && pg->xmin_ok && pg->mode == TDC_PG_TIMESTAMP &&
+         (!out[2] || !out[3]))) {
         for (int i = 0; i < 6; i++)
             free(out[i]);
         return -ENOMEM;
@@ -1050,7 +1104,8 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
         bool oom = false;
 
         pg->sql_snap_open = strdup(sql_snap_open);
-        oom = !pg->sql_snap_open;
+        pg->sql_snap_check = build_snap_check(rel, u, tz);
+        oom = !pg->sql_snap_open || !pg->sql_snap_check;
         for (int l = 0; l < 2; l++)
             for (int bd = 0; bd < 2; bd++) {
                 pg->sql_snap_poll[l][bd] = build_snap_statement(false, l, bd, rel, u, id,
@@ -1515,6 +1570,113 @@ static int pg_snap_open(tdc_postgres *pg, int64_t *xmin, td_error *err)
     return 0;
 }
 
+/* The range [xid_from, xid_until) has been read: the next poll opens the
+ * next one. A range read with an updated_at bound waits for its check. */
+static void pg_snap_range_done(tdc_postgres *pg)
+{
+    if (pg->range_bounded && pg->late_ms > 0) {
+        if (!pg->bchecks)
+            pg->bchecks = calloc(LATE_CHECKS_MAX, sizeof(*pg->bchecks));
+        /* a full queue is checked at once (pg_snap_run_checks): never full
+         * here; without memory the check, a diagnostic, is skipped */
+        if (pg->bchecks && pg->nbchecks < LATE_CHECKS_MAX) {
+            bound_check *c = &pg->bchecks[pg->nbchecks++];
+
+            c->from = pg->xid_from;
+            c->until = pg->xid_until;
+            c->bound_us = pg->range_bound_us;
+            c->due_ms = td_time_mono_ms() + pg->late_ms;
+        }
+    }
+    pg->range_bounded = false;
+    pg->xid_from = pg->xid_until;
+    pg->has_last = false;
+}
+
+/* Snapshot mode, late_row_check: once the oldest finished range has waited
+ * late_row_check (or the queue is nearly full), counts the rows of the
+ * finished ranges (up to CHECK_BATCH, due or not: a finished range's rows
+ * cannot grow) that their polls' updated_at bound kept out: rows never
+ * published, their updated_at more than updated_at_margin older than their
+ * transaction's write. One statement, a scan of the table, so at most one
+ * such scan per late_row_check. 0, or 1 when the database went away (the
+ * checks stay queued). */
+static int pg_snap_run_checks(tdc_postgres *pg)
+{
+    while (pg->nbchecks > 0 && pg->sql_snap_check &&
+           (pg->bchecks[0].due_ms <= td_time_mono_ms() || pg->nbchecks >= LATE_CHECKS_MAX - 1)) {
+        sbuf a = {0}, b = {0}, d = {0};
+        char lo[24], hi[24], top[24], when[80], line[512];
+        const char *p[6];
+        int64_t max_bound = INT64_MIN;
+        size_t n = 0;
+        PGresult *res;
+
+        sb_add(&a, "{");
+        sb_add(&b, "{");
+        sb_add(&d, "{");
+        while (n < pg->nbchecks && n < CHECK_BATCH) {
+            const bound_check *c = &pg->bchecks[n];
+
+            sb_addf(&a, "%s%" PRId64, n ? "," : "", c->from);
+            sb_addf(&b, "%s%" PRId64, n ? "," : "", c->until);
+            sb_addf(&d, "%s%" PRId64, n ? "," : "", c->bound_us);
+            if (c->bound_us > max_bound)
+                max_bound = c->bound_us;
+            n++;
+        }
+        sb_add(&a, "}");
+        sb_add(&b, "}");
+        sb_add(&d, "}");
+        p[0] = sb_take(&a);
+        p[1] = sb_take(&b);
+        p[2] = sb_take(&d);
+        snprintf(lo, sizeof(lo), "%" PRId64, pg->bchecks[0].from);
+        snprintf(hi, sizeof(hi), "%" PRId64, pg->bchecks[n - 1].until);
+        snprintf(top, sizeof(top), "%" PRId64, max_bound);
+        p[3] = lo;
+        p[4] = hi;
+        p[5] = top;
+        res = (p[0] && p[1] && p[2])
+                  ? pg_exec(pg->conn, pg->sql_snap_check, 6, NULL, p, NULL, NULL, 0)
+                  : NULL;
+        for (int i = 0; i < 3; i++)
+            free((char *)(uintptr_t)p[i]);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            one_line(line, sizeof(line), res ? result_msg(pg->conn, res) : "out of memory");
+            if (res && is_transient(pg->conn, res)) {
+                PQclear(res);
+                pg_outage(pg, line);
+                return 1;
+            }
+            td_log_component(TD_LOG_WARNING, LOG_COMPONENT,
+                             "%s: late-row check failed (%s); skipped", pg->unit, line);
+        } else {
+            long long late = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+
+            pg->stats.late_checks += n;
+            if (late > 0) {
+                pg->stats.late_rows += (uint64_t)late;
+                format_us(max_bound, when, sizeof(when));
+                td_log_component(TD_LOG_WARNING, LOG_COMPONENT,
+                                 "%s: %lld row(s) with updated_at before %s UTC were kept "
+                                 "out of the polls by the updated_at bound and will not be "
+                                 "published: their updated_at is more than updated_at_margin "
+                                 "(%" PRId64 " ms) older than their transaction's write "
+                                 "(DEFAULT now() in a transaction that waited before "
+                                 "writing, an update that did not advance updated_at, or "
+                                 "a clock of the application); stamp updated_at with the "
+                                 "clock_timestamp() trigger or raise updated_at_margin",
+                                 pg->unit, late, when, pg->margin_ms);
+            }
+        }
+        PQclear(res);
+        memmove(&pg->bchecks[0], &pg->bchecks[n], (pg->nbchecks - n) * sizeof(*pg->bchecks));
+        pg->nbchecks -= n;
+    }
+    return 0;
+}
+
 /* Snapshot mode: opens the next range when the last one is finished, then
  * reads the next batch of it. 0 with *ret (NULL: nothing new to read), 1
  * outage, <0 error. */
@@ -1544,9 +1706,14 @@ static int pg_snap_query(tdc_postgres *pg, PGresult **ret, td_error *err)
             return 0;
         }
         pg->xid_until = xmin;
+        pg->range_bounded = false;
         pg->stats.ranges++;
     }
     has_bound = pg_snap_bound(pg, &bound);
+    if (has_bound && (!pg->range_bounded || bound > pg->range_bound_us)) {
+        pg->range_bounded = true;
+        pg->range_bound_us = bound;
+    }
     snprintf(from, sizeof(from), "%" PRId64, pg->xid_from);
     snprintf(until, sizeof(until), "%" PRId64, pg->xid_until);
     snprintf(last_us, sizeof(last_us), "%" PRId64, pg->pos_us);
@@ -1569,10 +1736,8 @@ static int pg_snap_query(tdc_postgres *pg, PGresult **ret, td_error *err)
     /* A short batch is the rest of the range: no row can join it (every
      * transaction of the range had finished when it was opened). */
     pg->batch_ends_range = PQntuples(res) < pg->batch;
-    if (pg->batch_ends_range && PQntuples(res) == 0) {
-        pg->xid_from = pg->xid_until;
-        pg->has_last = false;
-    }
+    if (pg->batch_ends_range && PQntuples(res) == 0)
+        pg_snap_range_done(pg);
     *ret = res;
     return 0;
 }
@@ -1774,9 +1939,10 @@ static int pg_emit(tdc_postgres *pg, tdc_row *row, td_error *err)
     pg->cur++;
     if (pg->mode == TDC_PG_SNAPSHOT) {
         /* after the last row of a short batch the range is done */
-        pg->has_last = !(pg->cur == pg->nrows && pg->batch_ends_range);
-        if (!pg->has_last)
-            pg->xid_from = pg->xid_until;
+        if (pg->cur == pg->nrows && pg->batch_ends_range)
+            pg_snap_range_done(pg);
+        else
+            pg->has_last = true;
     }
     /* The batch's range is known once its last row has gone out. */
     if (pg->cur == pg->nrows && pg->sql_check_first)
@@ -1896,7 +2062,7 @@ static int pg_next(tdc_source *src, tdc_row *row, td_error *err)
     r = pg_ensure(pg, err);
     if (r != 0)
         return r < 0 ? r : TDC_NEXT_IDLE;
-    if (pg_run_checks(pg) != 0)
+    if (pg_run_checks(pg) != 0 || pg_snap_run_checks(pg) != 0)
         return TDC_NEXT_IDLE;
     if (!pg->poll_now && td_time_mono_ms() < pg->next_poll_ms)
         return TDC_NEXT_IDLE;

@@ -22,12 +22,15 @@
  *     A short batch is the rest of the range: the position after its last
  *     row (or the poll, with no row) is [xid_until, xid_until), no last.
  *
- * xmin8: the row's 32-bit xmin as the largest xid8 not above the
- * statement's own snapshot's xmax with those low 32 bits (exact for every row
- * written in the last 2^32 transactions; the special xids 0-2 stay
- * themselves). xmin is raw even after freezing, so a row untouched for 2^32
- * transactions can alias into a range and be published once more: a
- * duplicate, never a loss (the updated_at bound excludes such old rows).
+ * xmin8: the row's 32-bit xmin as the largest xid8 not above the next
+ * transaction id with those low 32 bits, computed per row as next - age(xmin)
+ * (age() is about seven times cheaper than xmin::text::bigint): exact for
+ * every row written in the last 2^32 transactions, never above next (a start
+ * reads every row in its first range); the special xids 0-2 (rows frozen
+ * before PostgreSQL 9.4) are 0. xmin is raw even after freezing, so a row
+ * untouched for 2^32 transactions can alias into a range and be published
+ * once more: a duplicate, never a loss (the updated_at bound excludes such
+ * old rows).
  *
  * A transaction that commits late is still running when the transactions
  * after it are read: it holds xmin, so every range opened meanwhile ends
@@ -48,7 +51,18 @@
  * itself; DEFAULT now() stamps the transaction's start, so a transaction that
  * waits longer than the margin before its first write would be skipped).
  * updated_at_margin 0: no bound, every poll scans the table. No pair is
- * known after a start: the first ranges are read without a bound.
+ * known after a start: the first ranges are read without a bound. An update
+ * must advance updated_at too (the trigger does): an update that keeps an
+ * old updated_at moves the row to a later range, below that range's bound.
+ *
+ * The late-row check in snapshot mode (late_row_check > 0 and a bound in
+ * use) checks THE ASSUMPTION: late_row_check after a range read with a bound
+ * was finished, its rows that the bound kept out (xmin8 in the range,
+ * updated_at below its bound) are counted, never published, logged (warning,
+ * naming the table and the bound, never an id) and counted in late_rows. One
+ * statement, a scan of the table, for all the ranges due. A row that no poll
+ * of this run read with a bound (a range begun before a restart) is not
+ * checked; an aliased frozen row (above) would be counted.
  *
  * Snapshot-mode positions: pg_mode TDC_PG_SNAPSHOT, xid_from, xid_until, and
  * last_updated_at_us = INT64_MIN with last_id "" when no row of the range has
@@ -62,8 +76,8 @@
  *
  * Snapshot mode needs a table or partitioned table (a view, materialized view
  * or foreign table is refused with -EINVAL naming it and mode: timestamp)
- * and PostgreSQL 13; settle_delay and late_row_check are not used (a row can
- * no longer be passed: there is nothing for the check to find). lag(): the
+ * and PostgreSQL 13; settle_delay is not used (a row of a running
+ * transaction can no longer be passed). lag(): the
  * count of every committed row not yet read, including those held back by a
  * running transaction (with the bound).
  *
@@ -248,10 +262,12 @@ typedef struct tdc_postgres_stats {
     uint64_t polls;         /* statements that read rows (also empty ones) */
     uint64_t outages;       /* times the database became unreachable */
     uint64_t late_checks;   /* polled ranges counted again */
-    uint64_t late_rows;     /* rows found behind the watermark by them */
+    uint64_t late_rows;     /* rows found behind the watermark by them
+                               (snapshot mode: kept out by the updated_at
+                               bound) */
     bool connected;
     bool late_check_active; /* late_row_check > 0 and the relation has xmin
-                               (timestamp mode only) */
+                               (snapshot mode: and updated_at_margin > 0) */
     /* snapshot mode */
     bool snapshot;          /* the source reads in snapshot mode */
     uint64_t ranges;        /* transaction ranges opened */

@@ -28,6 +28,10 @@
  *                snapshot-mode position in timestamp mode is refused
  *   lag          tdc_source_lag() in snapshot mode counts every committed row
  *                not yet read, those held back by a running transaction too
+ *   bound_check  a row whose updated_at is older than its write by more than
+ *                updated_at_margin is kept out by the polls' updated_at
+ *                bound: the late-row check counts it and warns once; with
+ *                updated_at_margin 0 it is read
  *   wraparound   a server whose transaction ids cross 2^32 (pg_resetwal):
  *                rows written before and after the wrap, and by a
  *                transaction open across it, each read once; the positions'
@@ -730,6 +734,65 @@ static void test_lag(void)
     free(g);
 }
 
+/* ---- the updated_at bound and its check ----------------------------------- */
+
+/* A row whose updated_at is far older than its write (set by hand here; in
+ * life DEFAULT now() in a transaction that waited, or an application's
+ * clock) is kept out by the poll's updated_at bound: the late-row check
+ * counts it and warns once. Without the bound (updated_at_margin 0) it is
+ * read. */
+static void test_bound_check(void)
+{
+    struct tdc_postgres_config c = snap_cfg(server, "public.stamped");
+    tdc_source *s;
+    tdc_postgres_stats st;
+    got *g = got_new();
+    size_t warn0 = log_count("kept out of the polls by the updated_at bound");
+
+    SQL("DROP TABLE IF EXISTS stamped;"
+        "CREATE TABLE stamped (id int PRIMARY KEY,"
+        " updated_at timestamptz NOT NULL DEFAULT clock_timestamp());"
+        "CREATE INDEX ON stamped (updated_at, id)");
+    c.updated_at_margin_ms = 1000;
+    c.late_row_check_ms = 300;
+    s = new_src(&c, NULL);
+    read_for(s, g, 200);
+    SQL("INSERT INTO stamped (id) VALUES (1)");
+    read_until(s, g, 1, 5000);
+    read_for(s, g, 200);
+    SQL("INSERT INTO stamped VALUES (2, '2020-01-01 00:00:00Z')");
+    SQL("INSERT INTO stamped (id) VALUES (3)");
+    read_until(s, g, 2, 5000);
+    read_for(s, g, 1000);
+    {
+        static const char *const want[] = {"1", "3"};
+        expect_ids(g, want, 2);
+    }
+    CU_ASSERT(tdc_postgres_stats_get(s, &st) == 0);
+    CU_ASSERT(st.late_check_active);
+    CU_ASSERT(st.late_checks >= 2);
+    CU_ASSERT_EQUAL(st.late_rows, 1);
+    CU_ASSERT_EQUAL(log_count("kept out of the polls by the updated_at bound") - warn0, 1);
+    CU_ASSERT_EQUAL(log_count("public.stamped: 1 row(s) with updated_at before"), 1);
+    tdc_source_free(s);
+
+    /* without a bound: every row, row 2 first (its updated_at) */
+    c.updated_at_margin_ms = 0;
+    g->n = 0;
+    s = new_src(&c, NULL);
+    read_until(s, g, 3, 5000);
+    read_for(s, g, 500);
+    {
+        static const char *const want[] = {"2", "1", "3"};
+        expect_ids(g, want, 3);
+    }
+    CU_ASSERT(tdc_postgres_stats_get(s, &st) == 0);
+    CU_ASSERT(!st.late_check_active);
+    CU_ASSERT_EQUAL(st.late_rows, 0);
+    tdc_source_free(s);
+    free(g);
+}
+
 /* ---- transaction ids across 2^32 ------------------------------------------ */
 
 /* Runs a shell command; 0 when it exits 0. */
@@ -877,6 +940,7 @@ static void add_suites(void)
     ADD(test_view);
     ADD(test_migration);
     ADD(test_lag);
+    ADD(test_bound_check);
     ADD(test_wraparound);
     ADD(test_hold);
 #undef ADD
