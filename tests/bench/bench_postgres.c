@@ -75,6 +75,7 @@ typedef struct figures {
     double rate;      /* rows/s, running line -> last row read back */
     double start_s;   /* spawn -> running line */
     double cpu_us;    /* connector CPU per row of the initial load (with start-up) */
+    double pg_cpu_us; /* its PostgreSQL backends' CPU per row, the same span (-1: unknown) */
     double p50, p99, max; /* steady-state latency, ms */
     long steady_rows;
     bool ok;
@@ -311,6 +312,31 @@ static int64_t running_at(const char *logp)
     return r;
 }
 
+/* CPU seconds of the server's backends other than the benchmark's own
+ * connection (the connector's: a client backend, or a walsender), or -1. */
+static double backends_cpu(bench *b)
+{
+    PGresult *res = PQexec(b->db, "SELECT pid FROM pg_stat_activity WHERE pid <> "
+                                  "pg_backend_pid() AND backend_type IN "
+                                  "('client backend', 'walsender')");
+    double sum = 0;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
+        PQclear(res);
+        return -1;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        double c = bench_cpu_seconds((pid_t)atoi(PQgetvalue(res, i, 0)));
+        if (c < 0) {
+            sum = -1;
+            break;
+        }
+        sum += c;
+    }
+    PQclear(res);
+    return sum;
+}
+
 /* One mode: a fresh instance and topics, the initial load, the steady
  * phase, the check. */
 static int run_mode(bench *b, int mode, int rep, long rate, long seconds, figures *fg)
@@ -368,6 +394,7 @@ static int run_mode(bench *b, int mode, int rep, long rate, long seconds, figure
         rd_kafka_message_destroy(m);
     }
     fg->cpu_us = bench_cpu_seconds(pid) * 1e6 / (double)want;
+    fg->pg_cpu_us = backends_cpu(b) * 1e6 / (double)want;
     if (got < want) {
         fprintf(stderr, "bench_postgres: %s: %ld of %ld rows in 10 minutes\n", mode_names[mode],
                 got, want);
@@ -444,9 +471,10 @@ static int run_mode(bench *b, int mode, int rep, long rate, long seconds, figure
         tdc_it_seen_free(&rec);
         tdc_it_seen_free(&dead);
     }
-    printf("repeat %d, %-9s: %ld rows: %8.0f rows/s (start-up %.1f s, connector CPU %.2f us "
-           "per row); steady %ld rows/s: latency p50 %.0f ms, p99 %.0f ms, max %.0f ms%s\n",
-           rep + 1, mode_names[mode], fg->rows, fg->rate, fg->start_s, fg->cpu_us, rate, fg->p50,
+    printf("repeat %d, %-9s: %ld rows: %8.0f rows/s (start-up %.1f s; CPU per row: connector "
+           "%.2f us, its PostgreSQL backends %.2f us); steady %ld rows/s: latency p50 %.0f ms, p99 %.0f ms, max %.0f ms%s\n",
+           rep + 1, mode_names[mode], fg->rows, fg->rate, fg->start_s, fg->cpu_us, fg->pg_cpu_us,
+           rate, fg->p50,
            fg->p99, fg->max, fg->ok ? "" : " (FAILED: not exactly once)");
     fflush(stdout);
     rc = fg->ok ? 0 : -1;
@@ -524,7 +552,7 @@ int main(int argc, char **argv)
         return 1;
     }
     {
-        double r[MODES], c[MODES], p50[MODES], p99[MODES], v[MAX_REPEATS];
+        double r[MODES], c[MODES], pc[MODES], p50[MODES], p99[MODES], v[MAX_REPEATS];
         char load[1024] = "", cpu[512] = "", lat[512] = "";
         for (int m = 0; m < MODES; m++) {
             if (!mode_on(m))
@@ -535,6 +563,9 @@ int main(int argc, char **argv)
             for (int i = 0; i < repeats; i++)
                 v[i] = fig[m][i].cpu_us;
             c[m] = median(v, repeats);
+            for (int i = 0; i < repeats; i++)
+                v[i] = fig[m][i].pg_cpu_us;
+            pc[m] = median(v, repeats);
             for (int i = 0; i < repeats; i++)
                 v[i] = fig[m][i].p50;
             p50[m] = median(v, repeats);
@@ -548,16 +579,16 @@ int main(int argc, char **argv)
             else if (mode_on(0))
                 snprintf(load + strlen(load), sizeof(load) - strlen(load), " (ratio %.2f)",
                          r[m] / r[0]);
-            snprintf(cpu + strlen(cpu), sizeof(cpu) - strlen(cpu), "%s%s %.2f us",
-                     cpu[0] ? ", " : "", mode_names[m], c[m]);
+            snprintf(cpu + strlen(cpu), sizeof(cpu) - strlen(cpu), "%s%s %.2f + %.2f us",
+                     cpu[0] ? ", " : "", mode_names[m], c[m], pc[m]);
             snprintf(lat + strlen(lat), sizeof(lat) - strlen(lat),
                      "%s%s %.0f / %.0f ms", lat[0] ? ", " : "", mode_names[m], p50[m],
                      p99[m]);
         }
         printf("summary postgres initial load (%ld rows): %s (medians of %d)\n", rows, load,
                repeats);
-        printf("summary postgres connector CPU per row (initial load, with start-up): %s\n",
-               cpu);
+        printf("summary postgres CPU per row, connector + its PostgreSQL backends (initial "
+               "load, with start-up): %s\n", cpu);
         printf("summary postgres steady %ld rows/s, latency p50 / p99: %s (the defaults: "
                "poll_interval 2s; timestamp's settle_delay 5s)\n", rate, lat);
     }
