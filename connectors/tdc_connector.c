@@ -1226,7 +1226,8 @@ static void tdc_table_rejections(tdc_connector *c, bool stopping)
  * of the source (a count on its database) on this thread, between
  * transactions, at most every TDC_LAG_INTERVAL_MS and only while /metrics
  * is served. A failed count keeps the last figure and is logged once. With
- * it, source_held_seconds of a snapshot-mode postgres source. */
+ * it, source_held_seconds of a snapshot-mode postgres source; a
+ * logical-mode source gives source_lag_bytes instead. */
 static void tdc_lag(tdc_connector *c)
 {
     td_error e = {0};
@@ -1244,6 +1245,17 @@ static void tdc_lag(tdc_connector *c)
 
         if (tdc_postgres_stats_get(c->src, &st) == 0 && st.snapshot)
             tdc_metrics_source_held(c->metrics, st.held_seconds);
+    }
+    r = tdc_pglogical_lag_bytes(c->src, &rows, &e);
+    if (r == 0)
+        tdc_metrics_source_lag_bytes(c->metrics, rows);
+    if (r != -EINVAL) {
+        /* logical mode: no row count; a failure keeps the last value */
+        if (r < 0 && r != -EAGAIN && !c->lag_failed)
+            td_log_notice("%s: source_lag_bytes keeps its last value: %s", c->cfg.instance,
+                          e.msg);
+        c->lag_failed = r < 0 && r != -EAGAIN;
+        return;
     }
     r = tdc_source_lag(c->src, &rows, &e);
     if (r == -ENOTSUP)

@@ -120,7 +120,7 @@ typedef struct tdc_spool_dirs {
 struct tdc_metrics {
     td_metrics *reg;
     td_metric *info, *ready, *rows_read, *rows_published, *rows_rejected, *files,
-        *spool_bytes, *source_lag, *source_held, *transactions, *commit_duration, *last_commit, *kafka_queue,
+        *spool_bytes, *source_lag, *source_lag_bytes, *source_held, *transactions, *commit_duration, *last_commit, *kafka_queue,
         *kafka_retries, *kafka_broker_up;
     /* the open transaction's rejections, by class */
     int64_t pending[TDC_REASON_N_CLASSES];
@@ -238,6 +238,12 @@ tdc_metrics *tdc_metrics_new(const char *instance, const char *dataset, const ch
                                      "Rows of the postgres table still to read (readable now, "
                                      "beyond the connector's position), as last counted: up to "
                                      "10 s old; absent for a spool directory", NULL);
+    m->source_lag_bytes = td_metrics_gauge(m->reg, "source_lag_bytes",
+                                           "WAL the database server keeps for a logical-mode "
+                                           "postgres source's replication slot beyond its "
+                                           "confirmed position (still to read, or read but not "
+                                           "yet committed to Kafka): up to 10 s old; absent in "
+                                           "other modes", NULL);
     m->source_held = td_metrics_gauge(m->reg, "source_held_seconds",
                                       "How long the oldest transaction still running on the "
                                       "database server has held back a snapshot-mode postgres "
@@ -264,7 +270,7 @@ tdc_metrics *tdc_metrics_new(const char *instance, const char *dataset, const ch
                                           "to the broker (1: connected, or not needed so far)",
                                           "broker");
     if (!m->info || !m->ready || !m->rows_read || !m->rows_published || !m->rows_rejected ||
-        !m->files || !m->spool_bytes || !m->source_lag || !m->source_held || !m->transactions || !m->commit_duration ||
+        !m->files || !m->spool_bytes || !m->source_lag || !m->source_lag_bytes || !m->source_held || !m->transactions || !m->commit_duration ||
         !m->last_commit || !m->kafka_queue || !m->kafka_retries || !m->kafka_broker_up ||
         td_metrics_on_collect(m->reg, tdc_metrics_collect, m) < 0)
         return tdc_metrics_free(m);
@@ -364,6 +370,12 @@ void tdc_metrics_source_lag(tdc_metrics *m, int64_t rows)
 {
     if (m)
         td_metric_set(m->source_lag, (double)rows);
+}
+
+void tdc_metrics_source_lag_bytes(tdc_metrics *m, int64_t bytes)
+{
+    if (m)
+        td_metric_set(m->source_lag_bytes, (double)bytes);
 }
 
 void tdc_metrics_source_held(tdc_metrics *m, double seconds)

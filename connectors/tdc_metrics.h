@@ -76,6 +76,10 @@ void tdc_metrics_ready(tdc_metrics *m, bool ready);
 /* source_lag_rows: the rows the source has still to read, as counted by
  * tdc_source_lag() (never set for a spooldir: no series). */
 void tdc_metrics_source_lag(tdc_metrics *m, int64_t rows);
+/* source_lag_bytes: the WAL a postgres logical-mode source's slot keeps
+ * beyond its confirmed position (tdc_pglogical_lag_bytes(); never set in
+ * other modes: no series). */
+void tdc_metrics_source_lag_bytes(tdc_metrics *m, int64_t bytes);
 /* source_held_seconds: how long a running transaction has held back a
  * snapshot-mode postgres source (tdc_postgres_stats.held_seconds; never set
  * in other modes: no series). */

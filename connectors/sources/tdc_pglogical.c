@@ -37,6 +37,7 @@ typedef struct tdc_pglogical {
 
     /* Connection. */
     PGconn *conn;
+    PGconn *lagconn; /* ordinary, for tdc_pglogical_lag_bytes() */
     bool streaming;
     bool down;
     int64_t down_since_ms, backoff_ms, next_connect_ms;
@@ -196,6 +197,8 @@ static void pl_free(tdc_source *src)
     tdc_pglogical *pl = (tdc_pglogical *)src;
 
     pl_disconnect(pl);
+    if (pl->lagconn)
+        PQfinish(pl->lagconn);
     tdc_pgo_parser_free(pl->parser);
     if (pl->conninfo) {
         memset(pl->conninfo, 0, strlen(pl->conninfo));
@@ -466,7 +469,11 @@ static void notice_to_log(void *arg, const char *message)
     td_log_component(TD_LOG_DEBUG, LOG_COMPONENT, "server notice: %s", line);
 }
 
-static int pl_connect(tdc_pglogical *pl, td_error *err)
+/* A connection, replication=database or ordinary; a stop request or
+ * CONNECT_TIMEOUT_MS ends the attempt. NULL (out of memory), or a
+ * connection whose PQstatus says whether it is up; *timed_out when the
+ * attempt was cut short (the connection is then freed and NULL returned). */
+static PGconn *pl_open(const tdc_pglogical *pl, bool replication, bool *timed_out)
 {
     static const char *const keys[] = {
         "application_name", "connect_timeout", "keepalives", "keepalives_idle",
@@ -474,25 +481,40 @@ static int pl_connect(tdc_pglogical *pl, td_error *err)
         "replication", NULL,
     };
     const char *vals[] = {
-        "tuodi-connector", "10", "1", "30", "10", "3", pl->conninfo, "UTF8", "database", NULL,
+        "tuodi-connector", "10", "1", "30", "10", "3", pl->conninfo, "UTF8",
+        replication ? "database" : NULL, NULL,
     };
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     int64_t deadline = td_time_mono_ms() + CONNECT_TIMEOUT_MS;
+    PGconn *c = PQconnectStartParams(keys, vals, /* expand_dbname= */ 1);
 
-    pl->conn = PQconnectStartParams(keys, vals, /* expand_dbname= */ 1);
+    *timed_out = false;
+    if (!c || PQstatus(c) == CONNECTION_BAD)
+        return c;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        if (!wait_socket(PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                         deadline)) {
+            PQfinish(c);
+            *timed_out = true;
+            return NULL;
+        }
+        st = PQconnectPoll(c);
+    }
+    return c;
+}
+
+static int pl_connect(tdc_pglogical *pl, td_error *err)
+{
+    bool timed_out;
+
+    pl->conn = pl_open(pl, /* replication= */ true, &timed_out);
+    if (timed_out) {
+        pl_outage(pl, td_signal_stop_requested() ? "a stop was requested"
+                                                 : "no connection within 10 s");
+        return 1;
+    }
     if (!pl->conn)
         return td_error_set(err, -ENOMEM, "postgres: %s: out of memory", pl->unit);
-    if (PQstatus(pl->conn) != CONNECTION_BAD) {
-        while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
-            if (!wait_socket(PQsocket(pl->conn),
-                             st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline)) {
-                pl_outage(pl, td_signal_stop_requested() ? "a stop was requested"
-                                                         : "no connection within 10 s");
-                return 1;
-            }
-            st = PQconnectPoll(pl->conn);
-        }
-    }
     if (PQstatus(pl->conn) != CONNECTION_OK) {
         const char *m = PQerrorMessage(pl->conn);
         char line[512];
@@ -1348,6 +1370,57 @@ static const char *pl_status(const tdc_source *src)
     if (n > 0 && (size_t)n < sizeof(pl->status) && pl->down)
         snprintf(pl->status + n, sizeof(pl->status) - (size_t)n, "; database unreachable");
     return pl->status;
+}
+
+int tdc_pglogical_lag_bytes(tdc_source *src, int64_t *bytes, td_error *err)
+{
+    tdc_pglogical *pl = (tdc_pglogical *)src;
+    const char *params[1];
+    PGresult *res;
+    char line[512];
+    bool timed_out;
+
+    if (!src || src->ops != &tdc_pglogical_ops || !bytes)
+        return -EINVAL;
+    if (!pl->streaming)
+        return td_error_set(err, -EAGAIN, "postgres: %s: not reading the slot now", pl->unit);
+    if (!pl->lagconn || PQstatus(pl->lagconn) != CONNECTION_OK) {
+        if (pl->lagconn)
+            PQfinish(pl->lagconn);
+        pl->lagconn = pl_open(pl, /* replication= */ false, &timed_out);
+        if (!pl->lagconn || PQstatus(pl->lagconn) != CONNECTION_OK) {
+            one_line(line, sizeof(line), pl->lagconn ? PQerrorMessage(pl->lagconn)
+                                         : timed_out ? "no connection within 10 s"
+                                                     : "out of memory");
+            if (pl->lagconn)
+                PQfinish(pl->lagconn);
+            pl->lagconn = NULL;
+            return td_error_set(err, -EIO, "postgres: %s: connecting to ask for the slot's "
+                                "lag: %s", pl->unit, line);
+        }
+        PQsetNoticeProcessor(pl->lagconn, notice_to_log, NULL);
+    }
+    params[0] = pl->slot;
+    res = PQexecParams(pl->lagconn,
+                       "SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(),"
+                       " confirmed_flush_lsn)::bigint FROM pg_catalog.pg_replication_slots"
+                       " WHERE slot_name = $1 AND confirmed_flush_lsn IS NOT NULL",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        one_line(line, sizeof(line),
+                 PQresultStatus(res) == PGRES_TUPLES_OK ? "the slot is not there"
+                                                        : result_msg(pl->lagconn, res));
+        PQclear(res);
+        PQfinish(pl->lagconn);
+        pl->lagconn = NULL;
+        return td_error_set(err, -EIO, "postgres: %s: asking for the slot %s's lag: %s",
+                            pl->unit, pl->slot, line);
+    }
+    *bytes = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (*bytes < 0)
+        *bytes = 0; /* the server's WAL position is read after the slot's */
+    PQclear(res);
+    return 0;
 }
 
 static const tdc_source_ops tdc_pglogical_ops = {

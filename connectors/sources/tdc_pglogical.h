@@ -121,6 +121,16 @@ typedef struct tdc_pglogical_stats {
 /* Fills *ret for a source made by tdc_pglogical_new(). 0, or -EINVAL. */
 int tdc_pglogical_stats_get(const tdc_source *src, tdc_pglogical_stats *ret);
 
+/* The WAL the server keeps for the slot beyond its confirmed position, in
+ * bytes (pg_current_wal_lsn() - confirmed_flush_lsn): what is still to read
+ * plus what is read but not yet committed in Kafka; for the gauge
+ * tuodi_connector_source_lag_bytes. Asked on a second, ordinary connection
+ * (the replication one is streaming), made when first needed and only
+ * while the stream is up; one short statement. 0, -EINVAL (not a logical
+ * source), -EAGAIN (not streaming now) or -EIO (the query failed; text in
+ * err). Called on the engine's thread between transactions. */
+int tdc_pglogical_lag_bytes(tdc_source *src, int64_t *bytes, td_error *err);
+
 /* The default slot name for instance into buf (at least 64 bytes). */
 void tdc_pglogical_default_slot(const char *instance, char *buf, size_t size);
 

@@ -26,6 +26,8 @@
  *                 half a transaction holds it at its commit LSN, all of it
  *                 lets it past, other tables' traffic moves it on once all
  *                 is committed
+ *   lag_bytes     the WAL the slot keeps, before and after a commit, and
+ *                 the gauge tuodi_connector_source_lag_bytes
  *   slot_dropped  a slot dropped behind the connector's back: a clear error
  *                 naming it and what to do, and no new slot made
  *   outage        the server stops mid-stream: IDLE, one warning, then
@@ -39,20 +41,26 @@
  *                 while transactions commit: every row exactly once in
  *                 the records topic, every delete once in the DLQ
  *   errors        the missing publication and the dropped slot, as the
- *                 running connector logs them
+ *                 running connector logs them; source_lag_bytes on its
+ *                 /metrics
  */
 #include "td_log.h"
+#include "td_metrics.h"
 #include "td_pg.h"
 #include "td_test.h"
 #include "td_time.h"
 #include "tdc_it.h"
+#include "tdc_metrics.h"
 #include "tdc_pglogical.h"
 #include "tdc_pgoutput.h"
 #include "tdc_postgres.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -717,6 +725,60 @@ static void test_flush(void)
     tdc_source_free(s);
 }
 
+/* tdc_pglogical_lag_bytes(): the WAL the slot keeps; it shrinks when what
+ * was read is committed; the gauge shows it. */
+static void test_lag_bytes(void)
+{
+    struct tdc_postgres_config c = lcfg("lb", "lb_slot", "lb_pub");
+    tdc_source *s;
+    got *g = got_new();
+    td_error err = {0};
+    int64_t before = -1, after = -1;
+    tdc_metrics *m;
+    char *text = NULL;
+    size_t len;
+
+    setup_table("lb", "lb_pub");
+    s = new_src(&c, NULL);
+    CU_ASSERT_EQUAL(tdc_pglogical_lag_bytes(s, &before, &err), -EAGAIN); /* not streaming */
+    start_stream(s);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "INSERT INTO lb (id, note) SELECT g, repeat('x', 200)"
+                                         " FROM generate_series(1, 500) g"), 0);
+    CU_ASSERT_EQUAL_FATAL(read_rows(s, g, 500, 10000), 500);
+    CU_ASSERT_EQUAL(tdc_pglogical_lag_bytes(s, &before, &err), 0);
+    CU_ASSERT(before > 500 * 200);
+    CU_ASSERT_EQUAL(tdc_source_committed(s, &g->v[499].after, &err), 0);
+    for (int i = 0; i < 50; i++) {
+        got *h = got_new();
+        CU_ASSERT_EQUAL(tdc_pglogical_lag_bytes(s, &after, &err), 0);
+        if (after < before / 10) {
+            got_free(h);
+            break;
+        }
+        (void)read_rows(s, h, 1, 100);
+        got_free(h);
+    }
+    fprintf(stderr, "\n    slot keeps %" PRId64 " bytes, %" PRId64 " after the commit\n", before,
+            after);
+    CU_ASSERT(after >= 0 && after < before / 10);
+    m = tdc_metrics_new("t", "medical_insurance", "0");
+    CU_ASSERT_FATAL(m != NULL);
+    CU_ASSERT_FATAL(td_metrics_render(tdc_metrics_registry(m), &text, &len) == 0);
+    CU_ASSERT(strstr(text, "# TYPE tuodi_connector_source_lag_bytes gauge\n") != NULL);
+    CU_ASSERT(strstr(text, "\ntuodi_connector_source_lag_bytes ") == NULL);
+    free(text);
+    tdc_metrics_source_lag_bytes(m, before);
+    CU_ASSERT_FATAL(td_metrics_render(tdc_metrics_registry(m), &text, &len) == 0);
+    {
+        const char *v = strstr(text, "\ntuodi_connector_source_lag_bytes ");
+        CU_ASSERT(v != NULL && atoll(v + strlen("\ntuodi_connector_source_lag_bytes ")) == before);
+    }
+    free(text);
+    tdc_metrics_free(m);
+    got_free(g);
+    tdc_source_free(s);
+}
+
 static void test_slot_dropped(void)
 {
     struct tdc_postgres_config c = lcfg("sd", "sd_slot", "sd_pub");
@@ -836,7 +898,8 @@ static int fixture_new(fixture *fx, const char *table, const char *extra)
             "topics:\n  records: %s.records\n  dlq: %s.dlq\n  offsets: %s.offsets\n"
             "source:\n  postgres:\n    mode: logical\n    conninfo: \"%s\"\n"
             "    table: public.%s\n    publication: %s_pub\n    reconnect_max_backoff: 1s\n%s"
-            "transaction:\n  max_records: 7\n  max_interval: 200ms\n",
+            "transaction:\n  max_records: 7\n  max_interval: 200ms\n"
+            "http:\n  listen: 127.0.0.1:0\n",
             fx->prefix, td_test_source_root(), td_test_bootstrap(), fx->prefix, fx->prefix,
             fx->prefix, td_pg_conninfo(server), table, table, extra ? extra : "");
     return fclose(f) == 0 ? 0 : -1;
@@ -873,6 +936,55 @@ static bool log_has(const fixture *fx, const char *needle, int timeout_ms)
         usleep(100 * 1000);
     }
     return false;
+}
+
+/* GET /metrics from 127.0.0.1:port; the whole answer (malloc'd) or NULL. */
+static char *scrape(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    static const char req[] = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    size_t len = 0, cap = 1 << 20;
+    char *buf = malloc(cap);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ssize_t n;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!buf || fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+        if (fd >= 0)
+            close(fd);
+        free(buf);
+        return NULL;
+    }
+    while (len + 1 < cap && (n = read(fd, buf + len, cap - len - 1)) > 0)
+        len += (size_t)n;
+    close(fd);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* The value of the series name (no labels) on the connector's /metrics
+ * within timeout_ms, or -1. */
+static double scrape_value(const fixture *fx, const char *name, int timeout_ms)
+{
+    char needle[128];
+
+    snprintf(needle, sizeof(needle), "\n%s ", name);
+    for (int waited = 0; waited <= timeout_ms; waited += 200) {
+        char *log = td_test_read_file(fx->log, NULL);
+        const char *p = log ? strstr(log, "http: listening on 127.0.0.1:") : NULL;
+        int port = p ? atoi(p + strlen("http: listening on 127.0.0.1:")) : 0;
+        char *text = port > 0 ? scrape(port) : NULL;
+        const char *v = text ? strstr(text, needle) : NULL;
+        double d = v ? atof(v + strlen(needle)) : -1;
+
+        free(log);
+        free(text);
+        if (v)
+            return d;
+        usleep(200 * 1000);
+    }
+    return -1;
 }
 
 static void fixture_free(fixture *fx)
@@ -1066,8 +1178,25 @@ static void test_e2e(void)
     want_dlq[30] = 1;
     want_rec[31] = 2;
 
-    /* caught up: a stop commits the rest */
-    sleep(3);
+    /* caught up: the slot confirmed (so Kafka holds) everything up to the
+     * last statement's commit */
+    {
+        char *end = td_pg_query_value(db, "SELECT pg_current_wal_insert_lsn()::text");
+        char slot[64];
+        uint64_t lsn = 0;
+        int waited = 0;
+
+        (void)tdc_pgo_lsn_parse(end, &lsn);
+        free(end);
+        tdc_pglogical_default_slot(fx.prefix, slot, sizeof(slot));
+        while (slot_confirmed(slot) < lsn && waited < 60000) {
+            usleep(200 * 1000);
+            waited += 200;
+        }
+        if (slot_confirmed(slot) < lsn)
+            fprintf(stderr, "\n    the slot did not catch up in 60 s\n");
+        CU_ASSERT(slot_confirmed(slot) >= lsn);
+    }
     st = tdc_it_stop(fx.pid, SIGTERM, 30000);
     fx.pid = 0;
     CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -1096,8 +1225,15 @@ static void test_errors(void)
     CU_ASSERT_EQUAL(td_pg_exec(db, "CREATE PUBLICATION er_pub FOR TABLE er"), 0);
     CU_ASSERT(log_has(&fx, "created the replication slot", 30000));
     CU_ASSERT_EQUAL(td_pg_exec(db, "INSERT INTO er VALUES (1, 'F0R1')"), 0);
-    /* a commit holds a position (the row is a dead letter: no columns) */
-    sleep(2);
+    /* a commit holds a position (the row is a dead letter: no columns);
+     * the slot's lag is on /metrics (a few bytes: all is confirmed) */
+    {
+        double lag = scrape_value(&fx, "tuodi_connector_source_lag_bytes", 20000);
+
+        fprintf(stderr, "\n    tuodi_connector_source_lag_bytes %.0f\n", lag);
+        CU_ASSERT(lag >= 0);
+    }
+    sleep(1);
     st = tdc_it_stop(fx.pid, SIGTERM, 30000);
     CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     wait_slot_idle(NULL);
@@ -1135,6 +1271,7 @@ static void add_suites(void)
     TD_TEST(test_writers);
     TD_TEST(test_toast);
     TD_TEST(test_flush);
+    TD_TEST(test_lag_bytes);
     TD_TEST(test_slot_dropped);
     TD_TEST(test_outage);
     TD_TEST(test_position);
