@@ -453,8 +453,8 @@ int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
         return td_error_set(err, -EINVAL, "postgres: table name longer than %d bytes",
                             TDC_UNIT_MAX - 1);
     if (cfg->mode != TDC_PG_TIMESTAMP && cfg->mode != TDC_PG_SNAPSHOT)
-        return td_error_set(err, -ENOTSUP, "postgres: %s: mode %s is not available",
-                            cfg->table, cfg->mode == TDC_PG_LOGICAL ? "logical" : "(unknown)");
+        return td_error_set(err, -EINVAL, "postgres: %s: unknown mode %d", cfg->table,
+                            cfg->mode);
 
     pg = calloc(1, sizeof(*pg));
     if (!pg)

@@ -11,9 +11,12 @@
  *   itest_connector_metrics pglag     source_lag_rows of a postgres source:
  *                                     the whole table at the start, 0 once
  *                                     caught up, exactly the rows inserted
- *                                     while it was stopped at the restart
- *                                     (KAFKA_BOOTSTRAP, a PostgreSQL of its
- *                                     own)
+ *                                     while it was stopped at the restart;
+ *                                     source_held_seconds while a
+ *                                     transaction is left open, the rows
+ *                                     behind it in source_lag_rows, one
+ *                                     warning (KAFKA_BOOTSTRAP, a
+ *                                     PostgreSQL of its own)
  */
 #include "td_pg.h"
 #include "td_test.h"
@@ -403,7 +406,7 @@ static void test_pglag(void)
             "kafka:\n  bootstrap.servers: \"%s\"\n"
             "topics:\n  records: %s.records\n  dlq: %s.dlq\n  offsets: %s.offsets\n"
             "source:\n  postgres:\n    conninfo: \"%s\"\n    table: public.settlement\n"
-            "    settle_delay: 0s\n    poll_interval: 200ms\n    batch_size: 100\n"
+            "    poll_interval: 200ms\n    batch_size: 100\n    hold_warning: 5s\n"
             "transaction:\n  max_records: 250\n"
             "http:\n  listen: 127.0.0.1:0\n",
             fx.prefix, td_test_source_root(), td_test_bootstrap(), fx.prefix, fx.prefix,
@@ -441,6 +444,65 @@ static void test_pglag(void)
         show_log(&fx);
     CU_ASSERT_EQUAL(lag, 700);
     CU_ASSERT(secs >= 0);
+
+    /* Snapshot mode (the default): a transaction left open holds the
+     * reading back; source_held_seconds shows how long, the rows committed
+     * behind it count in source_lag_rows, the log warns once; after its
+     * commit both are 0 and every row is read. */
+    {
+        PGconn *h = td_pg_connect(pg);
+        double held = NAN, hlag = NAN;
+        char *log;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        CU_ASSERT_EQUAL_FATAL(td_pg_exec(h, "BEGIN"), 0);
+        insert_settlements(h, 3701, 1);
+        insert_settlements(db, 3702, 5);
+        for (int waited = 0; waited < 40000; waited += 200) {
+            char *text = NULL;
+
+            if (http_get(fx.port, "/metrics", &text) == 200) {
+                held = value_of(text, "tuodi_connector_source_held_seconds");
+                hlag = value_of(text, "tuodi_connector_source_lag_rows");
+            }
+            free(text);
+            if (held >= 10 && hlag == 5)
+                break;
+            usleep(200 * 1000);
+        }
+        printf("    held back: source_held_seconds %.1f, source_lag_rows %.0f\n", held, hlag);
+        CU_ASSERT(held >= 10);
+        CU_ASSERT_EQUAL(hlag, 5);
+        CU_ASSERT_EQUAL_FATAL(td_pg_exec(h, "COMMIT"), 0);
+        PQfinish(h);
+        max_seen = 0;
+        CU_ASSERT(lag_to_zero(&fx, 706, 40000, &max_seen) >= 0);
+        for (int waited = 0; waited < 20000; waited += 200) {
+            char *text = NULL;
+
+            if (http_get(fx.port, "/metrics", &text) == 200)
+                held = value_of(text, "tuodi_connector_source_held_seconds");
+            free(text);
+            if (held == 0)
+                break;
+            usleep(200 * 1000);
+        }
+        CU_ASSERT_EQUAL(held, 0);
+        log = td_test_read_file(fx.log, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+        CU_ASSERT(strstr(log, "public.settlement: a transaction on the database server has "
+                              "been running for at least") != NULL);
+        {
+            int warned = 0;
+            for (const char *q = strstr(log, "holds back reading"); q;
+                 q = strstr(q + 1, "holds back reading"))
+                warned++;
+            CU_ASSERT_EQUAL(warned, 1);
+        }
+        CU_ASSERT(strstr(log, "has ended") != NULL);
+        CU_ASSERT(!has_id_number(log));
+        free(log);
+    }
     st = tdc_it_stop(fx.pid, SIGTERM, 30000);
     fx.pid = 0;
     CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
