@@ -28,6 +28,8 @@
  *                 is committed
  *   lag_bytes     the WAL the slot keeps, before and after a commit, and
  *                 the gauge tuodi_connector_source_lag_bytes
+ *   idle          8 s without changes, longer than wal_sender_timeout: the
+ *                 keepalives are answered, the connection stays
  *   slot_dropped  a slot dropped behind the connector's back: a clear error
  *                 naming it and what to do, and no new slot made
  *   outage        the server stops mid-stream: IDLE, one warning, then
@@ -779,6 +781,32 @@ static void test_lag_bytes(void)
     tdc_source_free(s);
 }
 
+/* Idle for longer than the server's wal_sender_timeout (5 s here): the
+ * source answers the keepalives that ask for it, so the walsender keeps
+ * the connection (no outage), and a row after the pause still comes. */
+static void test_idle(void)
+{
+    struct tdc_postgres_config c = lcfg("id", "id_slot", "id_pub");
+    tdc_source *s;
+    got *g = got_new();
+    tdc_pglogical_stats st0, st1;
+
+    setup_table("id", "id_pub");
+    s = new_src(&c, NULL);
+    start_stream(s);
+    CU_ASSERT_EQUAL(tdc_pglogical_stats_get(s, &st0), 0);
+    CU_ASSERT(nothing_more(s, 8000));
+    CU_ASSERT_EQUAL(tdc_pglogical_stats_get(s, &st1), 0);
+    CU_ASSERT_EQUAL(st1.outages, st0.outages);
+    CU_ASSERT(st1.connected);
+    CU_ASSERT(st1.status_updates > st0.status_updates);
+    CU_ASSERT_EQUAL(log_count("cannot read the replication slot id_slot"), 0);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "INSERT INTO id (id) VALUES (1)"), 0);
+    CU_ASSERT_EQUAL(read_rows(s, g, 1, 5000), 1);
+    got_free(g);
+    tdc_source_free(s);
+}
+
 static void test_slot_dropped(void)
 {
     struct tdc_postgres_config c = lcfg("sd", "sd_slot", "sd_pub");
@@ -1272,6 +1300,7 @@ static void add_suites(void)
     TD_TEST(test_toast);
     TD_TEST(test_flush);
     TD_TEST(test_lag_bytes);
+    TD_TEST(test_idle);
     TD_TEST(test_slot_dropped);
     TD_TEST(test_outage);
     TD_TEST(test_position);
