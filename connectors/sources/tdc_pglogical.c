@@ -160,19 +160,6 @@ static bool slot_name_ok(const char *s)
 
 /* ---- lifetime ------------------------------------------------------------- */
 
-static void pl_free_rel(tdc_pglogical *pl)
-{
-    if (pl->colnames)
-        for (size_t i = 0; i < pl->nout; i++)
-            free(pl->colnames[i]);
-    free(pl->colnames);
-    free(pl->map);
-    pl->colnames = NULL;
-    pl->map = NULL;
-    pl->nout = 0;
-    pl->have_rel = false;
-}
-
 static void pl_disconnect(tdc_pglogical *pl)
 {
     if (pl->copybuf) {
@@ -185,7 +172,7 @@ static void pl_disconnect(tdc_pglogical *pl)
     }
     pl->streaming = false;
     pl->in_txn = false;
-    pl_free_rel(pl);
+    pl->have_rel = false; /* the next session sends the Relation again */
     /* the stream starts again after what was handed out */
     pl->skip_lsn = pl->has_pos ? pl->pos_lsn : 0;
     pl->skip_changes = pl->has_pos ? pl->pos_changes : 0;
@@ -199,6 +186,11 @@ static void pl_free(tdc_source *src)
     pl_disconnect(pl);
     if (pl->lagconn)
         PQfinish(pl->lagconn);
+    free(pl->map);
+    if (pl->colnames)
+        for (size_t i = 0; i < pl->nout; i++)
+            free(pl->colnames[i]);
+    free(pl->colnames);
     tdc_pgo_parser_free(pl->parser);
     if (pl->conninfo) {
         memset(pl->conninfo, 0, strlen(pl->conninfo));
@@ -872,44 +864,81 @@ static int pl_send_status(tdc_pglogical *pl, bool reply)
 /* ---- rows ----------------------------------------------------------------- */
 
 /* The table's Relation message: which of its columns the row holds. */
+static void free_names(char **names, size_t n)
+{
+    if (names)
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+    free(names);
+}
+
+/* The table's Relation message (at the start of each session, and after a
+ * change of the table): which of its columns the row holds. The columns
+ * array handed out with rows stays the same pointer while the columns do
+ * not change, and is a new one (allocated before the old one is freed, so
+ * never at the same address) when they do: the dataset resolves its header
+ * again exactly then (tdc_dataset.h). */
 static int pl_relation(tdc_pglogical *pl, const tdc_pgo_msg *m, td_error *err)
 {
-    size_t nout = pl->ncolumns ? pl->ncolumns : m->ncolumns;
+    size_t nout = pl->ncolumns ? pl->ncolumns : m->ncolumns, done = 0;
+    size_t *map = calloc(nout ? nout : 1, sizeof(*map));
+    char **names = calloc(nout ? nout : 1, sizeof(*names));
+    bool same;
+    int r = 0;
 
-    pl_free_rel(pl);
-    pl->relid = m->relid;
-    pl->rel_ncols = m->ncolumns;
-    pl->map = calloc(nout ? nout : 1, sizeof(*pl->map));
-    pl->colnames = calloc(nout ? nout : 1, sizeof(*pl->colnames));
-    if (!pl->map || !pl->colnames)
-        return oom_err(err);
-    for (size_t i = 0; i < nout; i++) {
-        const char *want = pl->ncolumns ? pl->columns[i] : m->columns[i].name;
+    pl->have_rel = false;
+    if (!map || !names) {
+        r = oom_err(err);
+        goto fail;
+    }
+    for (; done < nout; done++) {
+        const char *want = pl->ncolumns ? pl->columns[done] : m->columns[done].name;
         size_t k;
 
         for (k = 0; k < m->ncolumns; k++)
             if (strcmp(m->columns[k].name, want) == 0)
                 break;
         if (k == m->ncolumns) {
-            pl->nout = i;
-            return td_error_set(err, -ENOENT,
-                                "postgres: %s: the publication %s does not send column \"%s\" "
-                                "(columns); publish it (a column list of PostgreSQL 15 leaves "
-                                "it out?)",
-                                pl->unit, pl->publication, want);
+            r = td_error_set(err, -ENOENT,
+                             "postgres: %s: the publication %s does not send column \"%s\" "
+                             "(columns); publish it (a column list of PostgreSQL 15 leaves "
+                             "it out?)",
+                             pl->unit, pl->publication, want);
+            goto fail;
         }
-        pl->map[i] = k;
-        pl->colnames[i] = strdup(want);
-        pl->nout = i + 1;
-        if (!pl->colnames[i])
-            return oom_err(err);
+        map[done] = k;
+        names[done] = strdup(want);
+        if (!names[done]) {
+            r = oom_err(err);
+            goto fail;
+        }
     }
+    same = pl->colnames && pl->nout == nout;
+    for (size_t i = 0; same && i < nout; i++)
+        same = pl->map[i] == map[i] && strcmp(pl->colnames[i], names[i]) == 0;
+    if (same) {
+        free(map);
+        free_names(names, nout);
+    } else {
+        free(pl->map);
+        free_names(pl->colnames, pl->nout);
+        pl->map = map;
+        pl->colnames = names;
+        pl->nout = nout;
+    }
+    pl->relid = m->relid;
+    pl->rel_ncols = m->ncolumns;
     pl->id_idx = -1;
     for (size_t k = 0; k < m->ncolumns; k++)
         if (strcmp(m->columns[k].name, pl->idcol) == 0)
             pl->id_idx = (long)k;
     pl->have_rel = true;
     return 0;
+
+fail:
+    free(map);
+    free_names(names, done);
+    return r;
 }
 
 static int arena_put(tdc_pglogical *pl, const char *s, size_t n, size_t *off)

@@ -30,6 +30,9 @@
  *                 the gauge tuodi_connector_source_lag_bytes
  *   idle          8 s without changes, longer than wal_sender_timeout: the
  *                 keepalives are answered, the connection stays
+ *   columns_change a column dropped and one added under the stream: the
+ *                 rows carry the new columns in a new array; unchanged,
+ *                 also across a new session, the array stays
  *   slot_dropped  a slot dropped behind the connector's back: a clear error
  *                 naming it and what to do, and no new slot made
  *   outage        the server stops mid-stream: IDLE, one warning, then
@@ -131,7 +134,8 @@ static tdc_source *new_src(const struct tdc_postgres_config *c, const tdc_positi
 }
 
 typedef struct got_row {
-    char *id, *fields, *raw, *reason;
+    char *id, *fields, *raw, *reason, *colnames;
+    const void *columns; /* the row's columns array, as a pointer */
     bool deleted;
     int64_t row;
     tdc_position after;
@@ -159,6 +163,7 @@ static void got_free(got *g)
         free(g->v[i].fields);
         free(g->v[i].raw);
         free(g->v[i].reason);
+        free(g->v[i].colnames);
     }
     free(g);
 }
@@ -182,6 +187,13 @@ static void keep(got *g, const tdc_row *row)
     k->raw = strndup(row->raw, row->raw_len);
     k->reason = row->reject_reason ? strdup(row->reject_reason) : NULL;
     k->deleted = row->deleted;
+    k->columns = row->columns;
+    len = 1;
+    for (size_t i = 0; i < row->ncolumns; i++)
+        len += strlen(row->columns[i]) + 1;
+    p = k->colnames = calloc(1, len);
+    for (size_t i = 0; i < row->ncolumns; i++)
+        p += sprintf(p, "%s%s", i ? "|" : "", row->columns[i]);
     k->row = row->row;
     k->after = row->after;
 }
@@ -807,6 +819,43 @@ static void test_idle(void)
     tdc_source_free(s);
 }
 
+/* The table changes under the stream (a column dropped, one added: the
+ * same count): the rows after it carry the new columns in a new columns
+ * array, so the dataset resolves its header again; without a change, also
+ * across a reconnect, the array stays the same. */
+static void test_columns_change(void)
+{
+    struct tdc_postgres_config c = lcfg("cc", "cc_slot", "cc_pub");
+    tdc_source *s;
+    got *g = got_new();
+    tdc_position p;
+
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "CREATE TABLE cc (id int PRIMARY KEY, a text, b text);"
+                                         "CREATE PUBLICATION cc_pub FOR TABLE cc"), 0);
+    s = new_src(&c, NULL);
+    start_stream(s);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "INSERT INTO cc VALUES (1, 'a1', 'b1')"), 0);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "INSERT INTO cc VALUES (2, 'a2', 'b2')"), 0);
+    CU_ASSERT_EQUAL_FATAL(read_rows(s, g, 2, 5000), 2);
+    /* a new session: the Relation comes again, unchanged */
+    tdc_source_position(s, &p);
+    CU_ASSERT_EQUAL(tdc_source_resume(s, &p, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "INSERT INTO cc VALUES (3, 'a3', 'b3')"), 0);
+    CU_ASSERT_EQUAL_FATAL(read_rows(s, g, 3, 10000), 3);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "ALTER TABLE cc DROP COLUMN a;"
+                                         "ALTER TABLE cc ADD COLUMN c text"), 0);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "INSERT INTO cc VALUES (4, 'b4', 'c4')"), 0);
+    CU_ASSERT_EQUAL_FATAL(read_rows(s, g, 4, 5000), 4);
+    CU_ASSERT_STRING_EQUAL(g->v[0].colnames, "id|a|b");
+    CU_ASSERT_PTR_EQUAL(g->v[1].columns, g->v[0].columns);
+    CU_ASSERT_PTR_EQUAL(g->v[2].columns, g->v[0].columns);
+    CU_ASSERT_STRING_EQUAL(g->v[3].colnames, "id|b|c");
+    CU_ASSERT_STRING_EQUAL(g->v[3].fields, "4|b4|c4");
+    CU_ASSERT_PTR_NOT_EQUAL(g->v[3].columns, g->v[0].columns);
+    got_free(g);
+    tdc_source_free(s);
+}
+
 static void test_slot_dropped(void)
 {
     struct tdc_postgres_config c = lcfg("sd", "sd_slot", "sd_pub");
@@ -1301,6 +1350,7 @@ static void add_suites(void)
     TD_TEST(test_flush);
     TD_TEST(test_lag_bytes);
     TD_TEST(test_idle);
+    TD_TEST(test_columns_change);
     TD_TEST(test_slot_dropped);
     TD_TEST(test_outage);
     TD_TEST(test_position);
