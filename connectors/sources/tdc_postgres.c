@@ -1542,7 +1542,8 @@ static int parse_i64(const char *s, int64_t *ret)
 }
 
 /* Reads the snapshot: remembers a pair, follows the hold. 0 with *xmin
- * (xid8), 1 outage, <0 error. */
+ * (xid8), 1 outage, <0 error (-EINVAL: the position's transaction ids are
+ * ahead of the server's: another or a restored database). */
 static int pg_snap_open(tdc_postgres *pg, int64_t *xmin, td_error *err)
 {
     PGresult *res = pg_exec(pg->conn, pg->sql_snap_open, 0, NULL, NULL, NULL, NULL, 0);
@@ -1564,6 +1565,16 @@ static int pg_snap_open(tdc_postgres *pg, int64_t *xmin, td_error *err)
                                 "value that is not a number", pg->unit);
         }
     PQclear(res);
+    if (pg->has_pos && v[2] < pg->xid_from) {
+        pg_drop_statements(pg); /* check the relation again at the next try */
+        return td_error_set(err, -EINVAL,
+                            "postgres: %s: the committed position starts at transaction "
+                            "%" PRId64 " but this server's next transaction is %" PRId64
+                            ": the database was restored, replaced or reset, and its "
+                            "transaction ids no longer say what was read; give the source a "
+                            "new id to read the table from the beginning",
+                            pg->unit, pg->xid_from, v[2]);
+    }
     pg_snap_pair(pg, v[2], v[3]);
     pg_snap_hold(pg, v[0], v[1]);
     *xmin = v[0];

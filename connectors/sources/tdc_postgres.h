@@ -73,6 +73,9 @@
  * oldest running one and were already published are published once more. A
  * snapshot-mode (or logical) position is refused in timestamp mode (-EINVAL at
  * resume): it cannot continue from it without loss or repeats.
+ * A snapshot-mode position whose xid_from is above the server's next
+ * transaction id (a restored, replaced or reset database) is refused with
+ * -EINVAL at the first poll instead of being waited on.
  *
  * Snapshot mode needs a table or partitioned table (a view, materialized view
  * or foreign table is refused with -EINVAL naming it and mode: timestamp)

@@ -35,7 +35,8 @@
  *   wraparound   a server whose transaction ids cross 2^32 (pg_resetwal):
  *                rows written before and after the wrap, and by a
  *                transaction open across it, each read once; the positions'
- *                xids are 64-bit
+ *                xids are 64-bit; such a position on another server (a
+ *                restored database) is refused, not waited on
  */
 #include "td_config.h"
 #include "td_log.h"
@@ -896,6 +897,21 @@ static void test_wraparound(void)
             CU_ASSERT_EQUAL(got_count(h, g->id[i]), 1);
         tdc_source_free(s);
         free(h);
+    }
+    /* that position on another server (ids far below it): refused */
+    {
+        struct tdc_postgres_config other = snap_cfg(server, "public.wrapped");
+        td_error err = {0};
+        tdc_row row;
+
+        make_touched(db, "wrapped", "text");
+        s = new_src(&other, &g->after[g->n - 1]);
+        CU_ASSERT_EQUAL(tdc_source_next(s, &row, &err), -EINVAL);
+        fprintf(stderr, "    %s\n", td_error_msg(&err));
+        CU_ASSERT(strstr(td_error_msg(&err), "public.wrapped: the committed position starts "
+                                             "at transaction 42949") != NULL);
+        CU_ASSERT(strstr(td_error_msg(&err), "give the source a new id") != NULL);
+        tdc_source_free(s);
     }
     PQfinish(c);
     td_pg_free(srv);
