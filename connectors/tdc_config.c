@@ -39,7 +39,8 @@ static const td_cfg_entry tdc_source_table[] = {
     TD_CFG_SECTION("spooldir", tdc_source_config, spooldir, tdc_spooldir_config_table,
                    "CSV files dropped into a spool directory", TD_CFG_OPTIONAL),
     TD_CFG_SECTION("postgres", tdc_source_config, postgres, tdc_postgres_config_table,
-                   "A PostgreSQL table or view polled by (updated_at, id)", TD_CFG_OPTIONAL),
+                   "A PostgreSQL table read incrementally (mode: snapshot, timestamp or logical)",
+                   TD_CFG_OPTIONAL),
     TD_CFG_END,
 };
 

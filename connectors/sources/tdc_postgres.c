@@ -57,7 +57,8 @@ const td_cfg_entry tdc_postgres_config_table[] = {
                   "(write it as ${file:...} or ${VAR})",
                   TD_CFG_REQUIRED | TD_CFG_SECRET),
     TD_CFG_STRING("table", CFG, table, NULL,
-                  "Table or view to read, schema-qualified (public.settlement)",
+                  "Table to read, schema-qualified (public.settlement); a view in "
+                  "timestamp mode only",
                   TD_CFG_REQUIRED),
     TD_CFG_STRINGS("columns", CFG, columns, ncolumns,
                    "Columns to read, in this order; empty: every column in table order"),
