@@ -693,19 +693,24 @@ out:
     return r;
 }
 
-static int slot_gone(tdc_pglogical *pl, td_error *err)
+/* The slot is gone (why: NULL, dropped; else the server's words for an
+ * invalidated slot). */
+static int slot_gone(tdc_pglogical *pl, const char *why, td_error *err)
 {
     char lsn[32];
 
     return td_error_set(
         err, -ENOENT,
-        "postgres: %s: the replication slot %s does not exist any more (dropped, or "
-        "invalidated, behind the connector's back) but the committed position is at LSN %s: "
+        "postgres: %s: the replication slot %s %s%s%s but the committed position is at LSN %s: "
         "the changes since then are gone with it. The connector does not create the slot "
         "again from now, which would lose them silently. To go on: read the table once in "
         "full under a new instance (mode: snapshot), or accept the gap, then remove this "
         "instance's position (docs/connector.md, Logical mode, \"The slot is gone\")",
-        pl->unit, pl->slot, lsn_txt(pl->has_pos ? pl->pos_lsn : 0, lsn, sizeof(lsn)));
+        pl->unit, pl->slot,
+        why ? "can no longer give the changes (" : "does not exist any more (dropped, or "
+                                                  "invalidated, behind the connector's back)",
+        why ? why : "", why ? ")" : "",
+        lsn_txt(pl->has_pos ? pl->pos_lsn : 0, lsn, sizeof(lsn)));
 }
 
 /* The slot exists (or is made now) and fits. */
@@ -734,7 +739,7 @@ static int pl_check_slot(tdc_pglogical *pl, td_error *err)
 
         PQclear(res);
         if ((pl->has_pos && pl->pos_lsn > 0) || pl->slot_created)
-            return slot_gone(pl, err);
+            return slot_gone(pl, NULL, err);
         if (asprintf(&sql, "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pgoutput NOEXPORT_SNAPSHOT",
                      pl->slot) < 0)
             return oom_err(err);
@@ -799,7 +804,29 @@ static int pl_start(tdc_pglogical *pl, td_error *err)
         if (st && strcmp(st, "42704") == 0) { /* the slot went away just now */
             PQclear(res);
             pl_disconnect(pl);
-            return slot_gone(pl, err);
+            return slot_gone(pl, NULL, err);
+        }
+        if (st && strcmp(st, "55000") == 0) { /* invalidated: its WAL is gone */
+            const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+            const char *d = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+            char why[512], line[512];
+            int r;
+
+            snprintf(why, sizeof(why), "%s%s%s", m ? m : "refused", d ? ": " : "", d ? d : "");
+            one_line(line, sizeof(line), why);
+            PQclear(res);
+            pl_disconnect(pl);
+            if (pl->has_pos)
+                r = slot_gone(pl, line, err);
+            else
+                r = td_error_set(err, -ENOENT,
+                                 "postgres: %s: the replication slot %s can no longer give the "
+                                 "changes (%s); nothing was read from it yet: drop it (SELECT "
+                                 "pg_drop_replication_slot('%s')) and the connector makes a "
+                                 "new one",
+                                 pl->unit, pl->slot, line, pl->slot);
+            pl->next_connect_ms = td_time_mono_ms() + pl->backoff_ms;
+            return r;
         }
         return pl_failed(pl, res, "starting replication", err);
     }

@@ -22,6 +22,8 @@
  *      and none created by this process. With a committed position it is an
  *      error (-ENOENT) naming the slot and what to do: re-creating it "from
  *      now" would silently lose every change made since the slot went away;
+ *      so is a slot invalidated by max_slot_wal_keep_size (its WAL is gone),
+ *      found at START_REPLICATION, with the server's reason;
  *   5. START_REPLICATION SLOT ... LOGICAL <position's lsn>
  *      (proto_version '1', publication_names '<publication>').
  *

@@ -35,6 +35,8 @@
  *                 also across a new session, the array stays
  *   slot_dropped  a slot dropped behind the connector's back: a clear error
  *                 naming it and what to do, and no new slot made
+ *   slot_invalidated  a slot whose WAL max_slot_wal_keep_size removed:
+ *                 the same error, with the server's reason
  *   outage        the server stops mid-stream: IDLE, one warning, then
  *                 every row once
  *   position      a position of another mode is refused
@@ -337,7 +339,7 @@ static int source_init(void)
      * answer its keepalives is cut off within the test (and that a fast
      * shutdown waits at most this long for a confirmation) */
     static const char *const settings[] = {"wal_level=logical", "max_wal_senders=10",
-                                           "max_replication_slots=10", "wal_sender_timeout=5s",
+                                           "max_replication_slots=32", "wal_sender_timeout=5s",
                                            NULL};
 
     if (td_pg_new(settings, &server) < 0)
@@ -892,6 +894,55 @@ static void test_slot_dropped(void)
     got_free(h);
 }
 
+/* A slot invalidated by max_slot_wal_keep_size (its WAL removed while the
+ * connector was away): the same clear error, with the server's reason.
+ * Run last: the setting invalidates every inactive slot of the server. */
+static void test_slot_invalidated(void)
+{
+    struct tdc_postgres_config c = lcfg("si", "si_slot", "si_pub");
+    tdc_source *s;
+    got *g = got_new(), *h = got_new();
+    td_error err = {0};
+    char *st;
+
+    setup_table("si", "si_pub");
+    s = new_src(&c, NULL);
+    start_stream(s);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "INSERT INTO si (id) VALUES (1)"), 0);
+    if (read_rows(s, g, 1, 5000) != 1)
+        fprintf(stderr, "\n    %s\n", g->error);
+    CU_ASSERT_EQUAL_FATAL(g->n, 1);
+    CU_ASSERT_EQUAL(tdc_source_committed(s, &g->v[0].after, &err), 0);
+    tdc_source_free(s);
+    wait_slot_idle("si_slot");
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'"), 0);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "SELECT pg_reload_conf()"), 0);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(td_pg_exec(db, "INSERT INTO si (id, note) SELECT g, repeat('x', 100)"
+                                       " FROM generate_series(10, 20000) g"), 0);
+        CU_ASSERT_EQUAL(td_pg_exec(db, "DELETE FROM si WHERE id >= 10"), 0);
+        CU_ASSERT_EQUAL(td_pg_exec(db, "SELECT pg_switch_wal()"), 0);
+        CU_ASSERT_EQUAL(td_pg_exec(db, "CHECKPOINT"), 0);
+    }
+    st = td_pg_query_value(db, "SELECT wal_status FROM pg_replication_slots"
+                               " WHERE slot_name = 'si_slot'");
+    CU_ASSERT_STRING_EQUAL(st ? st : "", "lost");
+    free(st);
+
+    s = new_src(&c, &g->v[0].after);
+    (void)read_rows(s, h, 1, 3000);
+    CU_ASSERT_EQUAL(h->n, 0);
+    CU_ASSERT_EQUAL(h->last_error, -ENOENT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(h->error, "the replication slot si_slot can no longer give"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h->error, "invalidated"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h->error, "does not create the slot again"));
+    tdc_source_free(s);
+    CU_ASSERT_EQUAL(td_pg_exec(db, "ALTER SYSTEM RESET max_slot_wal_keep_size"), 0);
+    CU_ASSERT_EQUAL(td_pg_exec(db, "SELECT pg_reload_conf()"), 0);
+    got_free(g);
+    got_free(h);
+}
+
 static void test_outage(void)
 {
     struct tdc_postgres_config c = lcfg("ou", "ou_slot", "ou_pub");
@@ -1354,6 +1405,7 @@ static void add_suites(void)
     TD_TEST(test_slot_dropped);
     TD_TEST(test_outage);
     TD_TEST(test_position);
+    TD_TEST(test_slot_invalidated);
     td_test_suite("connector", connector_init, source_clean);
     TD_TEST(test_e2e);
     TD_TEST(test_errors);
