@@ -1622,6 +1622,7 @@ static int pg_snap_run_checks(tdc_postgres *pg)
         const char *p[6];
         int64_t max_bound = INT64_MIN;
         size_t n = 0;
+        bool oom;
         PGresult *res;
 
         sb_add(&a, "{");
@@ -1649,20 +1650,30 @@ static int pg_snap_run_checks(tdc_postgres *pg)
         p[3] = lo;
         p[4] = hi;
         p[5] = top;
-        res = (p[0] && p[1] && p[2])
-                  ? pg_exec(pg->conn, pg->sql_snap_check, 6, NULL, p, NULL, NULL, 0)
-                  : NULL;
+        oom = !p[0] || !p[1] || !p[2];
+        res = oom ? NULL : pg_exec(pg->conn, pg->sql_snap_check, 6, NULL, p, NULL, NULL, 0);
         for (int i = 0; i < 3; i++)
             free((char *)(uintptr_t)p[i]);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            one_line(line, sizeof(line), res ? result_msg(pg->conn, res) : "out of memory");
-            if (res && is_transient(pg->conn, res)) {
+            const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+            one_line(line, sizeof(line), oom ? "out of memory" : result_msg(pg->conn, res));
+            if (!oom && st && strcmp(st, "57014") == 0 && !td_signal_stop_requested()) {
+                /* a scan longer than statement_timeout (or a lock): not an
+                 * outage, which would retry it for ever and stop reading */
+                td_log_component(TD_LOG_WARNING, LOG_COMPONENT,
+                                 "%s: late-row check took longer than statement_timeout "
+                                 "(%" PRId64 " ms; it scans the table); skipped: raise "
+                                 "statement_timeout, or set late_row_check: 0",
+                                 pg->unit, pg->stmt_timeout_ms);
+            } else if (!oom && is_transient(pg->conn, res)) {
                 PQclear(res);
                 pg_outage(pg, line);
                 return 1;
+            } else {
+                td_log_component(TD_LOG_WARNING, LOG_COMPONENT,
+                                 "%s: late-row check failed (%s); skipped", pg->unit, line);
             }
-            td_log_component(TD_LOG_WARNING, LOG_COMPONENT,
-                             "%s: late-row check failed (%s); skipped", pg->unit, line);
         } else {
             long long late = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 

@@ -62,7 +62,10 @@
  * naming the table and the bound, never an id) and counted in late_rows. One
  * statement, a scan of the table, for all the ranges due. A row that no poll
  * of this run read with a bound (a range begun before a restart) is not
- * checked; an aliased frozen row (above) would be counted.
+ * checked; an aliased frozen row (above) would be counted. A check that
+ * runs into statement_timeout (SQLSTATE 57014, not a stop) is skipped with a
+ * warning, not taken for an outage (that would retry it for ever and stop
+ * the reading).
  *
  * Snapshot-mode positions: pg_mode TDC_PG_SNAPSHOT, xid_from, xid_until, and
  * last_updated_at_us = INT64_MIN with last_id "" when no row of the range has

@@ -32,6 +32,8 @@
  *                updated_at_margin is kept out by the polls' updated_at
  *                bound: the late-row check counts it and warns once; with
  *                updated_at_margin 0 it is read
+ *   check_timeout the check (a scan) running into statement_timeout is
+ *                skipped with a warning, not taken for an outage
  *   wraparound   a server whose transaction ids cross 2^32 (pg_resetwal):
  *                rows written before and after the wrap, and by a
  *                transaction open across it, each read once; the positions'
@@ -794,6 +796,52 @@ static void test_bound_check(void)
     free(g);
 }
 
+/* The check scans the table: one that runs into statement_timeout (here a
+ * lock holds it) is skipped with a warning, not taken for an outage (which
+ * would retry it for ever and stop the reading). */
+static void test_check_timeout(void)
+{
+    struct tdc_postgres_config c = snap_cfg(server, "public.locked");
+    tdc_source *s;
+    tdc_postgres_stats st;
+    got *g = got_new();
+    PGconn *l;
+    size_t warn0 = log_count("late-row check took longer than statement_timeout");
+
+    SQL("DROP TABLE IF EXISTS locked;"
+        "CREATE TABLE locked (id int PRIMARY KEY,"
+        " updated_at timestamptz NOT NULL DEFAULT clock_timestamp())");
+    c.updated_at_margin_ms = 1000;
+    c.late_row_check_ms = 1000;
+    c.statement_timeout_ms = 500;
+    c.poll_interval_ms = 3000; /* no poll while the check runs into the lock */
+    s = new_src(&c, NULL);
+    read_for(s, g, 100);
+    SQL("INSERT INTO locked (id) VALUES (0)");
+    read_until(s, g, 1, 10000);
+    read_for(s, g, 1200); /* its check, if its range had a bound */
+    SQL("INSERT INTO locked (id) VALUES (1)");
+    read_until(s, g, 2, 10000);
+    CU_ASSERT_FATAL(g->n == 2);
+    /* the range of row 1 had a bound: its check is due in a second */
+    l = td_pg_connect(server);
+    CU_ASSERT_FATAL(l != NULL);
+    CU_ASSERT_FATAL(td_pg_exec(l, "BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE") == 0);
+    read_for(s, g, 1800);
+    CU_ASSERT_FATAL(td_pg_exec(l, "COMMIT") == 0);
+    PQfinish(l);
+    CU_ASSERT_EQUAL(log_count("late-row check took longer than statement_timeout") - warn0, 1);
+    CU_ASSERT(tdc_postgres_stats_get(s, &st) == 0);
+    CU_ASSERT_EQUAL(st.outages, 0);
+    CU_ASSERT(st.connected);
+    SQL("INSERT INTO locked (id) VALUES (2)");
+    read_until(s, g, 3, 10000);
+    read_for(s, g, 200);
+    expect_table_once(db, "locked", g);
+    tdc_source_free(s);
+    free(g);
+}
+
 /* ---- transaction ids across 2^32 ------------------------------------------ */
 
 /* Runs a shell command; 0 when it exits 0. */
@@ -957,6 +1005,7 @@ static void add_suites(void)
     ADD(test_migration);
     ADD(test_lag);
     ADD(test_bound_check);
+    ADD(test_check_timeout);
     ADD(test_wraparound);
     ADD(test_hold);
 #undef ADD
