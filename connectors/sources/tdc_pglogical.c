@@ -1372,6 +1372,14 @@ static int pl_next(tdc_source *src, tdc_row *row, td_error *err)
         if (c.wal_start > pl->received_lsn)
             pl->received_lsn = c.wal_start;
         r = pl_message(pl, &c, row, err);
+        if (r < 0 && pl->conn) {
+            /* the message was not consumed: the stream starts again after
+             * what was handed out, and says it again (going on would read
+             * the table's next changes without its Relation, as another
+             * table's, and skip them) */
+            pl_disconnect(pl);
+            pl->next_connect_ms = td_time_mono_ms() + pl->backoff_ms;
+        }
         if (r != 0)
             return r;
     }

@@ -33,6 +33,8 @@
  *   columns_change a column dropped and one added under the stream: the
  *                 rows carry the new columns in a new array; unchanged,
  *                 also across a new session, the array stays
+ *   column_list   a column list that leaves a configured column out: the
+ *                 error at every try, no change passed over
  *   slot_dropped  a slot dropped behind the connector's back: a clear error
  *                 naming it and what to do, and no new slot made
  *   slot_invalidated  a slot whose WAL max_slot_wal_keep_size removed:
@@ -858,6 +860,39 @@ static void test_columns_change(void)
     tdc_source_free(s);
 }
 
+/* A publication whose column list (PostgreSQL 15) leaves out a configured
+ * column: an error naming it, at every try, and no change of the table is
+ * passed over meanwhile (as another table's change). */
+static void test_column_list(void)
+{
+    struct tdc_postgres_config c = lcfg("cl", "cl_slot", "cl_pub");
+    char *cols[] = {"id", "b"};
+    tdc_source *s;
+    got *g = got_new();
+    tdc_pglogical_stats st;
+
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "CREATE TABLE cl (id int PRIMARY KEY, a text, b text);"
+                                         "CREATE PUBLICATION cl_pub FOR TABLE cl (id, a)"), 0);
+    c.columns = cols;
+    c.ncolumns = 2;
+    s = new_src(&c, NULL);
+    start_stream(s);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "INSERT INTO cl VALUES (1, 'a1', 'b1')"), 0);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "INSERT INTO cl VALUES (2, 'a2', 'b2')"), 0);
+    for (int i = 0; i < 3; i++) {
+        g->last_error = 0;
+        (void)read_rows(s, g, 1, 3000);
+        CU_ASSERT_EQUAL(g->n, 0);
+        CU_ASSERT_EQUAL(g->last_error, -ENOENT);
+        CU_ASSERT_PTR_NOT_NULL(strstr(g->error, "does not send column \"b\""));
+        usleep(300 * 1000); /* the backoff */
+    }
+    CU_ASSERT_EQUAL(tdc_pglogical_stats_get(s, &st), 0);
+    CU_ASSERT_EQUAL(st.other, 0);
+    got_free(g);
+    tdc_source_free(s);
+}
+
 static void test_slot_dropped(void)
 {
     struct tdc_postgres_config c = lcfg("sd", "sd_slot", "sd_pub");
@@ -1402,6 +1437,7 @@ static void add_suites(void)
     TD_TEST(test_lag_bytes);
     TD_TEST(test_idle);
     TD_TEST(test_columns_change);
+    TD_TEST(test_column_list);
     TD_TEST(test_slot_dropped);
     TD_TEST(test_outage);
     TD_TEST(test_position);
