@@ -1700,6 +1700,25 @@ static int pg_snap_run_checks(tdc_postgres *pg)
     return 0;
 }
 
+/* Sets the session's statement_timeout (ms; 0: none). 0, 1 outage, <0
+ * error. */
+static int pg_statement_timeout(tdc_postgres *pg, int64_t ms, td_error *err)
+{
+    char v[24];
+    const char *p[1] = {v};
+    PGresult *res;
+
+    snprintf(v, sizeof(v), "%" PRId64, ms);
+    res = pg_exec(pg->conn, "SELECT pg_catalog.set_config('statement_timeout', $1, false)", 1,
+                  NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        int r = pg_failed(pg, res, "setting statement_timeout", err);
+        return r < 0 ? r : 1;
+    }
+    PQclear(res);
+    return 0;
+}
+
 /* Snapshot mode: opens the next range when the last one is finished, then
  * reads the next batch of it. 0 with *ret (NULL: nothing new to read), 1
  * outage, <0 error. */
@@ -1709,7 +1728,7 @@ static int pg_snap_query(tdc_postgres *pg, PGresult **ret, td_error *err)
     const char *p[6];
     int n = 0;
     int64_t bound = 0;
-    bool has_bound;
+    bool has_bound, lift;
     PGresult *res;
 
     *ret = NULL;
@@ -1750,11 +1769,33 @@ static int pg_snap_query(tdc_postgres *pg, PGresult **ret, td_error *err)
     if (has_bound)
         p[n++] = bound_txt;
     p[n++] = pg->batch_txt;
+    /* A new range without a bound (the first ones after a start) may scan
+     * the whole table to find its rows: once, so without statement_timeout
+     * (a timeout would be retried as an outage, for ever, on a table that
+     * takes longer to scan). A stop request still cancels it (pg_exec). */
+    lift = !has_bound && !pg->has_last && pg->stmt_timeout_ms > 0;
+    if (lift) {
+        int r = pg_statement_timeout(pg, 0, err);
+        if (r != 0)
+            return r;
+    }
     res = pg_exec(pg->conn, pg->sql_snap_poll[pg->has_last][has_bound], n, NULL, p, NULL,
                   NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         int r = pg_failed(pg, res, "polling", err);
+
+        if (lift && pg->conn && PQstatus(pg->conn) == CONNECTION_OK) {
+            td_error ignored = {0}; /* err says why the poll failed */
+            (void)pg_statement_timeout(pg, pg->stmt_timeout_ms, &ignored);
+        }
         return r < 0 ? r : 1;
+    }
+    if (lift) {
+        int r = pg_statement_timeout(pg, pg->stmt_timeout_ms, err);
+        if (r != 0) {
+            PQclear(res);
+            return r;
+        }
     }
     /* A short batch is the rest of the range: no row can join it (every
      * transaction of the range had finished when it was opened). */

@@ -51,7 +51,9 @@
  * itself; DEFAULT now() stamps the transaction's start, so a transaction that
  * waits longer than the margin before its first write would be skipped).
  * updated_at_margin 0: no bound, every poll scans the table. No pair is
- * known after a start: the first ranges are read without a bound. An update
+ * known after a start: the first ranges are read without a bound; the first
+ * poll of such a range (no row of it read yet) may scan the whole table, so
+ * it runs without statement_timeout (set to 0 for it, then back). An update
  * must advance updated_at too (the trigger does): an update that keeps an
  * old updated_at moves the row to a later range, below that range's bound.
  *

@@ -34,6 +34,9 @@
  *                updated_at_margin 0 it is read
  *   check_timeout the check (a scan) running into statement_timeout is
  *                skipped with a warning, not taken for an outage
+ *   unbounded_scan after a start, a new range (no updated_at bound yet) in
+ *                a table of a million rows, statement_timeout 50 ms: its
+ *                row is read, no outage
  *   wraparound   a server whose transaction ids cross 2^32 (pg_resetwal):
  *                rows written before and after the wrap, and by a
  *                transaction open across it, each read once; the positions'
@@ -842,6 +845,50 @@ static void test_check_timeout(void)
     free(g);
 }
 
+/* After a start no (next xid, time) pair is known: a new range is read
+ * without the updated_at bound, a scan of the table to find its few rows.
+ * It runs without statement_timeout (once), so a table that takes longer to
+ * scan than the timeout is still read, not retried as an outage for ever. */
+static void test_unbounded_scan(void)
+{
+    struct tdc_postgres_config c = snap_cfg(server, "public.big");
+    tdc_source *s;
+    tdc_postgres_stats st;
+    tdc_position pos = {.kind = TDC_POSITION_POSTGRES, .pg_mode = TDC_PG_SNAPSHOT,
+                        .table = "public.big", .last_updated_at_us = INT64_MIN,
+                        .next_row = 1};
+    got *g = got_new();
+    char *v;
+    int64_t t0;
+
+    SQL("DROP TABLE IF EXISTS big;"
+        "CREATE TABLE big (id int PRIMARY KEY,"
+        " updated_at timestamptz NOT NULL DEFAULT clock_timestamp());"
+        "CREATE INDEX ON big (updated_at, id);"
+        "INSERT INTO big (id) SELECT generate_series(1, 1000000);"
+        "ANALYZE big");
+    /* the position of a source that had read all of them */
+    v = td_pg_query_value(db, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text");
+    CU_ASSERT_FATAL(v != NULL);
+    pos.xid_from = pos.xid_until = strtoll(v, NULL, 10);
+    free(v);
+    SQL("INSERT INTO big (id) VALUES (0)");
+    c.statement_timeout_ms = 50;
+    s = new_src(&c, &pos);
+    t0 = td_time_mono_ms();
+    read_until(s, g, 1, 20000);
+    fprintf(stderr, "\n    the new row after %.2f s\n", (double)(td_time_mono_ms() - t0) / 1000.0);
+    read_for(s, g, 300);
+    CU_ASSERT_EQUAL(g->n, 1);
+    if (g->n == 1)
+        CU_ASSERT_STRING_EQUAL(g->id[0], "0");
+    CU_ASSERT(tdc_postgres_stats_get(s, &st) == 0);
+    CU_ASSERT_EQUAL(st.outages, 0);
+    tdc_source_free(s);
+    SQL("DROP TABLE big");
+    free(g);
+}
+
 /* ---- transaction ids across 2^32 ------------------------------------------ */
 
 /* Runs a shell command; 0 when it exits 0. */
@@ -1006,6 +1053,7 @@ static void add_suites(void)
     ADD(test_lag);
     ADD(test_bound_check);
     ADD(test_check_timeout);
+    ADD(test_unbounded_scan);
     ADD(test_wraparound);
     ADD(test_hold);
 #undef ADD
