@@ -46,6 +46,8 @@ typedef struct tdc_pglogical {
     /* The table, resolved by the database. */
     char nspname[SLOT_NAME_MAX + 1], relname[SLOT_NAME_MAX + 1]; /* NAMEDATALEN */
     char unit[TDC_UNIT_MAX];
+    bool partitioned; /* its changes come under its name only with
+                         publish_via_partition_root */
     char resumed_table[TDC_UNIT_MAX];
 
     /* The table's Relation message of this session. */
@@ -577,6 +579,7 @@ static int pl_check_table(tdc_pglogical *pl, td_error *err)
     snprintf(pl->relname, sizeof(pl->relname), "%s", PQgetvalue(res, 0, 1));
     snprintf(pl->unit, sizeof(pl->unit), "%s.%s", pl->nspname, pl->relname);
     relkind = PQgetvalue(res, 0, 2)[0];
+    pl->partitioned = relkind == 'p';
     if (relkind != 'r' && relkind != 'p') {
         PQclear(res);
         return td_error_set(err, -EINVAL,
@@ -672,13 +675,24 @@ static int pl_check_publication(tdc_pglogical *pl, td_error *err)
         res = NULL;
         goto out;
     }
+    /* A partitioned table is published under its own name only with
+     * publish_via_partition_root; else its partitions' changes come under
+     * theirs, and pg_publication_tables lists the partitions. */
     if (PQntuples(res) != 1)
         r = td_error_set(err, -ENOENT,
                          "postgres: %s: the publication %s does not exist; logical mode reads "
                          "the table through it: as the table's owner run "
-                         "CREATE PUBLICATION %s FOR TABLE %s.%s; (or set postgres.publication "
+                         "CREATE PUBLICATION %s FOR TABLE %s.%s%s; (or set postgres.publication "
                          "to an existing one)",
-                         pl->unit, pi, pi, ni, ti);
+                         pl->unit, pi, pi, ni, ti,
+                         pl->partitioned ? " WITH (publish_via_partition_root = true)" : "");
+    else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0 && pl->partitioned)
+        r = td_error_set(err, -ENOENT,
+                         "postgres: %s: the publication %s does not publish this partitioned "
+                         "table under its own name: as the table's owner run ALTER PUBLICATION "
+                         "%s SET (publish_via_partition_root = true); (and ALTER PUBLICATION %s "
+                         "ADD TABLE %s.%s; if it is not in it)",
+                         pl->unit, pi, pi, pi, ni, ti);
     else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
         r = td_error_set(err, -ENOENT,
                          "postgres: %s: the publication %s does not publish this table: as "

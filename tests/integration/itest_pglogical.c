@@ -10,6 +10,9 @@
  *   publication   no publication: -ENOENT with the CREATE PUBLICATION to
  *                 run, and no slot made; a publication without the table:
  *                 the ALTER PUBLICATION; then it reads
+ *   partitioned   a partitioned table: the error asks for
+ *                 publish_via_partition_root; with it every partition's
+ *                 rows come as the table's
  *   changes       inserts, an update, a delete (key columns only), the
  *                 configured columns' order, raw JSON, record ids, a
  *                 multi-row transaction's positions, another table of the
@@ -423,6 +426,41 @@ static void test_publication(void)
     g = got_new();
     CU_ASSERT_EQUAL(read_rows(s, g, 1, 5000), 1);
     CU_ASSERT_STRING_EQUAL(g->v[0].raw, "{\"id\":\"1\",\"v\":\"a\"}");
+    got_free(g);
+    tdc_source_free(s);
+}
+
+/* A partitioned table: published without publish_via_partition_root its
+ * changes would come under the partitions' names (and be skipped as other
+ * tables'): the error says the ALTER PUBLICATION to run; with it, the rows
+ * of every partition come as the table's. */
+static void test_partitioned(void)
+{
+    struct tdc_postgres_config c = lcfg("pt", "pt_slot", "pt_pub");
+    tdc_source *s;
+    got *g = got_new();
+
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db,
+        "CREATE TABLE pt (id int PRIMARY KEY, v text) PARTITION BY RANGE (id);"
+        "CREATE TABLE pt_1 PARTITION OF pt FOR VALUES FROM (0) TO (100);"
+        "CREATE TABLE pt_2 PARTITION OF pt FOR VALUES FROM (100) TO (200);"
+        "CREATE PUBLICATION pt_pub FOR TABLE pt"), 0);
+    s = new_src(&c, NULL);
+    (void)read_rows(s, g, 1, 2000);
+    CU_ASSERT_EQUAL(g->last_error, -ENOENT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(g->error, "ALTER PUBLICATION pt_pub SET "
+                                            "(publish_via_partition_root = true);"));
+    CU_ASSERT(!slot_exists("pt_slot"));
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "ALTER PUBLICATION pt_pub SET "
+                                         "(publish_via_partition_root = true)"), 0);
+    usleep(300 * 1000);
+    got_free(g);
+    g = got_new();
+    start_stream(s);
+    CU_ASSERT_EQUAL_FATAL(td_pg_exec(db, "INSERT INTO pt VALUES (1, 'a'), (150, 'b')"), 0);
+    CU_ASSERT_EQUAL(read_rows(s, g, 2, 5000), 2);
+    CU_ASSERT_STRING_EQUAL(g->n > 0 ? g->v[0].raw : "", "{\"id\":\"1\",\"v\":\"a\"}");
+    CU_ASSERT_STRING_EQUAL(g->n > 1 ? g->v[1].raw : "", "{\"id\":\"150\",\"v\":\"b\"}");
     got_free(g);
     tdc_source_free(s);
 }
@@ -1429,6 +1467,7 @@ static void add_suites(void)
     td_test_suite("source", source_init, source_clean);
     TD_TEST(test_config);
     TD_TEST(test_publication);
+    TD_TEST(test_partitioned);
     TD_TEST(test_changes);
     TD_TEST(test_late_commit);
     TD_TEST(test_writers);
