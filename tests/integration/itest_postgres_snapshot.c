@@ -16,7 +16,8 @@
  *   writers      ten writer threads (each its own connection), three of them
  *                slow (transactions open 2-4 s), one with savepoints, one
  *                rolling back: every committed row exactly once
- *   hold         a transaction left open for a minute: nothing behind it is
+ *   hold         (suite postgres_snapshot_hold, run beside the others)
+ *                a transaction left open for a minute: nothing behind it is
  *                read meanwhile, one warning naming the table (no id), the
  *                held seconds in the stats and the gauge; after its commit
  *                every row exactly once and one "ended" notice
@@ -1055,6 +1056,8 @@ static void add_suites(void)
     ADD(test_check_timeout);
     ADD(test_unbounded_scan);
     ADD(test_wraparound);
+    /* a minute: a suite (and a meson test) of its own, run beside the rest */
+    td_test_suite("postgres_snapshot_hold", suite_init, suite_clean);
     ADD(test_hold);
 #undef ADD
 }
