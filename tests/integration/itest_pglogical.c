@@ -1106,11 +1106,20 @@ static int fixture_new(fixture *fx, const char *table, const char *extra)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+static bool log_has(const fixture *fx, const char *needle, int timeout_ms);
+
 static void fixture_spawn(fixture *fx)
 {
     snprintf(fx->log, sizeof(fx->log), "%s/connector-%d.log", fx->dir, ++fx->runs);
     fx->pid = tdc_it_spawn(fx->config, fx->log);
     CU_ASSERT_FATAL(fx->pid > 0);
+}
+
+/* Spawns the connector and waits until it reads (its "running" line). */
+static void fixture_spawn_running(fixture *fx)
+{
+    fixture_spawn(fx);
+    CU_ASSERT(log_has(fx, ": running (", 30000));
 }
 
 static void show_log(const fixture *fx)
@@ -1359,10 +1368,10 @@ static void test_e2e(void)
         if (round == 4) {
             st = tdc_it_stop(fx.pid, SIGTERM, 30000);
             CU_ASSERT(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-            fixture_spawn(&fx);
+            fixture_spawn_running(&fx);
         } else if (round == 7 || round == 10 || round == 13) {
             CU_ASSERT(tdc_it_stop(fx.pid, SIGKILL, 10000) >= 0);
-            fixture_spawn(&fx);
+            fixture_spawn_running(&fx);
         }
     }
     CU_ASSERT_FATAL(next <= E2E_N);
