@@ -936,6 +936,11 @@ static int tdc_read_position(tdc_connector *c, td_error *err)
     } else if (c->committed.kind == TDC_POSITION_SPOOLDIR) {
         td_log_info("resuming %s at row %" PRId64 " (byte %" PRId64 ") of %s", c->pos_key,
                     c->committed.next_row, c->committed.next_byte_offset, c->committed.file_name);
+    } else if (c->committed.pg_mode == TDC_PG_LOGICAL) {
+        td_log_info("resuming %s after %" PRId64 " change(s)%s of the transaction committed "
+                    "at LSN %" PRIX32 "/%" PRIX32, c->pos_key, c->committed.lsn_changes,
+                    c->committed.lsn_done ? " (all)" : "",
+                    (uint32_t)((uint64_t)c->committed.lsn >> 32), (uint32_t)c->committed.lsn);
     } else {
         td_log_info("resuming %s after id %s", c->pos_key, c->committed.last_id);
     }
