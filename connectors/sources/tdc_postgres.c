@@ -1181,8 +1181,8 @@ static int pg_check_relation(tdc_postgres *pg, td_error *err)
     pg->xmin_ok = (relkind == 'r' || relkind == 'p') && PQserverVersion(pg->conn) >= 130000;
     if (pg->mode == TDC_PG_SNAPSHOT && relkind != 'r' && relkind != 'p') {
         r = td_error_set(err, -EINVAL,
-                         "postgres: %s is %s: snapshot mode reads the transaction that wrote "
-                         "each row (xmin), which only a table has; read its table instead, or "
+                         "postgres: %s is %s: snapshot mode reads a table by the "
+                         "transactions that wrote its rows (xmin); read its table instead, or "
                          "set mode: timestamp for it (with a settle_delay)",
                          pg->unit,
                          relkind == 'v'   ? "a view"

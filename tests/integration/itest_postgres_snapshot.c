@@ -21,8 +21,9 @@
  *                read meanwhile, one warning naming the table (no id), the
  *                held seconds in the stats and the gauge; after its commit
  *                every row exactly once and one "ended" notice
- *   view         a view is refused in snapshot mode, naming it and
- *                mode: timestamp
+ *   view         a view (and a materialized view) is refused in snapshot
+ *                mode, naming it and mode: timestamp; a partitioned table
+ *                is read
  *   migration    a timestamp-mode position resumed in snapshot mode: the rows
  *                after it, and a row of a transaction still open at the
  *                switch (timestamp mode had already passed it); a
@@ -596,6 +597,36 @@ static void test_view(void)
     CU_ASSERT(strstr(td_error_msg(&err), "public.held_view is a view") != NULL);
     CU_ASSERT(strstr(td_error_msg(&err), "mode: timestamp") != NULL);
     tdc_source_free(s);
+    /* a materialized view too (its rows get new xmins at every refresh) */
+    SQL("DROP MATERIALIZED VIEW IF EXISTS frozen_view;"
+        "CREATE MATERIALIZED VIEW frozen_view AS SELECT id, updated_at FROM viewed");
+    c.table = "public.frozen_view";
+    s = new_src(&c, NULL);
+    CU_ASSERT_EQUAL(tdc_source_next(s, &row, &err), -EINVAL);
+    CU_ASSERT(strstr(td_error_msg(&err), "public.frozen_view is a materialized view") != NULL);
+    tdc_source_free(s);
+    /* a partitioned table is a table: read */
+    SQL("DROP TABLE IF EXISTS parted;"
+        "CREATE TABLE parted (id int, updated_at timestamptz NOT NULL DEFAULT"
+        " clock_timestamp()) PARTITION BY RANGE (id);"
+        "CREATE TABLE parted_low PARTITION OF parted FOR VALUES FROM (0) TO (100);"
+        "CREATE TABLE parted_high PARTITION OF parted FOR VALUES FROM (100) TO (200);"
+        "INSERT INTO parted (id) VALUES (150), (5)");
+    c.table = "public.parted";
+    s = new_src(&c, NULL);
+    {
+        got *g = got_new();
+        static const char *const want[] = {"150", "5", "6"};
+
+        read_until(s, g, 2, 5000);
+        SQL("INSERT INTO parted (id) VALUES (6)");
+        read_until(s, g, 3, 5000);
+        read_for(s, g, 100);
+        expect_ids(g, want, 3);
+        free(g);
+    }
+    tdc_source_free(s);
+    c.table = "public.held_view";
     /* the same view in timestamp mode reads */
     c.mode = TDC_PG_TIMESTAMP;
     c.settle_delay_ms = 0;
