@@ -2,6 +2,7 @@
  * tdc_source.h. */
 #include "tdc_postgres.h"
 #include "tdc_pglogical.h"
+#include "tdc_pgconn.h"
 
 #include "td_log.h"
 #include "td_path.h"
@@ -24,8 +25,6 @@
 #define PG_OID_TIMESTAMP 1114
 #define PG_OID_TIMESTAMPTZ 1184
 
-/* First reconnect delay; it doubles up to reconnect_max_backoff. */
-#define BACKOFF_FIRST_MS 100
 /* Polled ranges waiting for their late-row check; a full queue checks its
  * oldest range early. */
 #define LATE_CHECKS_MAX 4096
@@ -188,8 +187,7 @@ typedef struct tdc_postgres {
     const char **fields, **colnames;
     size_t *lens;
     size_t fields_cap;
-    char *raw;
-    size_t raw_len, raw_cap;
+    tdc_pg_raw raw; /* the current row's raw value */
 
     /* Late-row checks, oldest first. */
     late_check *checks;
@@ -211,22 +209,6 @@ static char *xstrdup(const char *s)
 static void copy_str(char *dst, size_t size, const char *src)
 {
     snprintf(dst, size, "%s", src ? src : "");
-}
-
-/* libpq's message on one line, without its trailing newline. */
-static void one_line(char *dst, size_t size, const char *msg)
-{
-    size_t n = 0;
-
-    for (const char *p = msg ? msg : ""; *p && n + 1 < size; p++) {
-        char c = (*p == '\n' || *p == '\t' || *p == '\r') ? ' ' : *p;
-        if (c == ' ' && (n == 0 || dst[n - 1] == ' '))
-            continue;
-        dst[n++] = c;
-    }
-    while (n > 0 && dst[n - 1] == ' ')
-        n--;
-    dst[n] = '\0';
 }
 
 /* "2026-11-28 12:00:01.123456" (UTC) from microseconds since the epoch. */
@@ -385,33 +367,8 @@ static void pg_free(tdc_source *src)
     free(pg->fields);
     free(pg->colnames);
     free(pg->lens);
-    free(pg->raw);
+    tdc_pg_raw_free(&pg->raw);
     free(pg);
-}
-
-/* Checks the conninfo offline. libpq's parse message may quote part of the
- * string (a password), so it is not passed on. */
-static int check_conninfo(const char *ci, td_error *err)
-{
-    PQconninfoOption *opts;
-    char *msg = NULL;
-
-    if (!ci || !*ci)
-        return td_error_set(err, -EINVAL, "postgres: conninfo is empty");
-    /* A bare word is a database name (libpq's expand_dbname rule). */
-    if (!strchr(ci, '=') && strncmp(ci, "postgresql://", 13) != 0 &&
-        strncmp(ci, "postgres://", 11) != 0)
-        return 0;
-    opts = PQconninfoParse(ci, &msg);
-    if (!opts) {
-        PQfreemem(msg);
-        return td_error_set(err, -EINVAL,
-                            "postgres: conninfo is not a valid libpq connection string "
-                            "(key=value pairs or a postgresql:// URI); its text is not shown "
-                            "because it may hold a password");
-    }
-    PQconninfoFree(opts);
-    return 0;
 }
 
 int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
@@ -424,7 +381,7 @@ int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
         return td_error_set(err, -EINVAL, "postgres: no configuration");
     if (cfg->mode == TDC_PG_LOGICAL)
         return tdc_pglogical_new(cfg, /* instance= */ NULL, ret, err);
-    r = check_conninfo(cfg->conninfo, err);
+    r = tdc_pg_conninfo_check(cfg->conninfo, err);
     if (r < 0)
         return r;
     if (!cfg->table || !*cfg->table)
@@ -493,7 +450,7 @@ int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
     snprintf(pg->settle_txt, sizeof(pg->settle_txt), "%" PRId64, pg->settle_ms);
     snprintf(pg->batch_txt, sizeof(pg->batch_txt), "%" PRId64, pg->batch);
     copy_str(pg->unit, sizeof(pg->unit), pg->table_cfg);
-    pg->backoff_ms = BACKOFF_FIRST_MS;
+    pg->backoff_ms = TDC_PG_BACKOFF_FIRST_MS;
     pg->next_row = 1;
     pg->poll_now = true;
     *ret = &pg->base;
@@ -530,8 +487,7 @@ int tdc_postgres_check(const struct tdc_postgres_config *cfg, const char *config
     tdc_source_free(src);
     if (r < 0)
         return r;
-    if (!strchr(cfg->conninfo, '=') && strncmp(cfg->conninfo, "postgresql://", 13) != 0 &&
-        strncmp(cfg->conninfo, "postgres://", 11) != 0)
+    if (!tdc_pg_conninfo_has_keys(cfg->conninfo))
         return 0;
     opts = PQconninfoParse(cfg->conninfo, &msg);
     PQfreemem(msg);
@@ -574,21 +530,6 @@ int tdc_postgres_stats_get(const tdc_source *src, tdc_postgres_stats *ret)
 /* How long a canceled statement's answer is waited for. */
 #define PG_CANCEL_WAIT_MS 1000
 
-/* A libpq socket readable (events POLLIN) or writable (POLLOUT), waited for
- * in steps of 100 ms; false when a stop was requested (td_signal) or
- * deadline (td_time_mono_ms) passed first. */
-static bool pg_wait_socket(int fd, short events, int64_t deadline)
-{
-    while (!td_signal_stop_requested() && td_time_mono_ms() < deadline) {
-        struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, 100);
-
-        if (n > 0 || (n < 0 && errno != EINTR))
-            return true; /* ready, or an error libpq will report */
-    }
-    return false;
-}
-
 /* PQexecParams(), but a stop request cancels the statement (PQcancel)
  * instead of waiting for it: a poll may run up to statement_timeout (1 min
  * by default) or wait for a lock. The result is then the server's
@@ -605,7 +546,7 @@ static PGresult *pg_exec(PGconn *conn, const char *sql, int n, const Oid *types,
         return NULL; /* no connection: the callers read PQerrorMessage */
     for (;;) {
         while (PQisBusy(conn)) {
-            if (!give_up && !pg_wait_socket(PQsocket(conn), POLLIN, INT64_MAX)) {
+            if (!give_up && !tdc_pg_wait_socket(PQsocket(conn), POLLIN, INT64_MAX)) {
                 /* a stop: cancel, then wait a little for the server's answer */
                 PGcancel *c = PQgetCancel(conn);
                 char errbuf[256];
@@ -639,66 +580,7 @@ static PGresult *pg_exec(PGconn *conn, const char *sql, int n, const Oid *types,
     return last;
 }
 
-/* PQconnectdbParams(), but a stop request ends the attempt, as does
- * timeout_ms (libpq does not apply connect_timeout to a non-blocking
- * connect): a host that is gone holds it that long. Returns the connection
- * (its status tells whether it is up; the caller frees it), or NULL with why
- * ("a stop was requested", "timeout", or out of memory when why is empty). */
-static PGconn *pg_connect_wait(const char *const *keys, const char *const *vals,
-                               int timeout_ms, char *why, size_t whysize)
-{
-    PGconn *conn = PQconnectStartParams(keys, vals, /* expand_dbname= */ 1);
-    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-    int64_t deadline = td_time_mono_ms() + timeout_ms;
-
-    why[0] = '\0';
-    if (!conn || PQstatus(conn) == CONNECTION_BAD)
-        return conn;
-    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
-        if (!pg_wait_socket(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                            deadline)) {
-            snprintf(why, whysize, "%s", td_signal_stop_requested()
-                                             ? "a stop was requested"
-                                             : "no connection within connect_timeout");
-            PQfinish(conn);
-            return NULL;
-        }
-        st = PQconnectPoll(conn);
-    }
-    return conn;
-}
-
 /* ---- errors and outages --------------------------------------------------- */
-
-/* Whether a failed statement (res may be NULL) is worth retrying: the
- * connection went away, the server is shutting down or out of resources, the
- * statement timed out, or a lock or serialization conflict. */
-static bool is_transient(PGconn *conn, const PGresult *res)
-{
-    const char *st;
-
-    if (!conn || PQstatus(conn) == CONNECTION_BAD)
-        return true;
-    st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (!st)
-        return true; /* no answer from the server at all */
-    return strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0 ||
-           strncmp(st, "57", 2) == 0 || strncmp(st, "58", 2) == 0 ||
-           strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
-           strcmp(st, "55P03") == 0 || strcmp(st, "55006") == 0;
-}
-
-static const char *result_msg(PGconn *conn, const PGresult *res)
-{
-    const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-    if (m && *m)
-        return m;
-    m = res ? PQresultErrorMessage(res) : NULL;
-    if (m && *m)
-        return m;
-    return conn ? PQerrorMessage(conn) : "no connection";
-}
 
 /* Starts (or continues) an outage: logs its start once, drops the
  * connection, schedules the next attempt. */
@@ -707,7 +589,7 @@ static void pg_outage(tdc_postgres *pg, const char *why)
     int64_t now = td_time_mono_ms();
     char line[512];
 
-    one_line(line, sizeof(line), why);
+    tdc_pg_one_line(line, sizeof(line), why);
     if (!pg->down && td_signal_stop_requested()) {
         /* not an outage: the statement or connection was cut short by a
          * stop request */
@@ -730,8 +612,7 @@ static void pg_outage(tdc_postgres *pg, const char *why)
     }
     pg->ready = false;
     pg->next_connect_ms = now + pg->backoff_ms;
-    pg->backoff_ms = pg->backoff_ms * 2 > pg->backoff_max_ms ? pg->backoff_max_ms
-                                                             : pg->backoff_ms * 2;
+    pg->backoff_ms = tdc_pg_backoff_next(pg->backoff_ms, pg->backoff_max_ms);
 }
 
 static void pg_outage_over(tdc_postgres *pg)
@@ -742,7 +623,7 @@ static void pg_outage_over(tdc_postgres *pg)
                          (double)(td_time_mono_ms() - pg->down_since_ms) / 1000.0);
         pg->down = false;
     }
-    pg->backoff_ms = BACKOFF_FIRST_MS;
+    pg->backoff_ms = TDC_PG_BACKOFF_FIRST_MS;
 }
 
 /* A failed statement: an outage (returns 0: the caller says IDLE) or an
@@ -752,8 +633,8 @@ static int pg_failed(tdc_postgres *pg, PGresult *res, const char *what, td_error
     char line[512];
     int r = 0;
 
-    one_line(line, sizeof(line), result_msg(pg->conn, res));
-    if (is_transient(pg->conn, res)) {
+    tdc_pg_one_line(line, sizeof(line), tdc_pg_error_text(pg->conn, res));
+    if (tdc_pg_transient(pg->conn, res)) {
         pg_outage(pg, line);
     } else {
         const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -772,41 +653,18 @@ static int pg_failed(tdc_postgres *pg, PGresult *res, const char *what, td_error
 
 /* ---- connecting and checking the relation ---------------------------------- */
 
-static void notice_to_log(void *arg, const char *message)
-{
-    char line[512];
-
-    (void)arg;
-    one_line(line, sizeof(line), message);
-    td_log_component(TD_LOG_DEBUG, LOG_COMPONENT, "server notice: %s", line);
-}
-
-/* Seconds a connection attempt may take (connect_timeout, unless the
- * conninfo sets it; pg_connect_wait applies it). */
-#define PG_CONNECT_TIMEOUT_S 10
-#define PG_STR2(x) #x
-#define PG_STR(x) PG_STR2(x)
-
 /* Connects and sets the session up. 0 connected, 1 not (outage), <0 error. */
 static int pg_connect(tdc_postgres *pg, td_error *err)
 {
-    /* Before dbname: defaults the conninfo may override; after: forced. */
-    static const char *const keys[] = {
-        "application_name", "connect_timeout", "keepalives", "keepalives_idle",
-        "keepalives_interval", "keepalives_count", "dbname", "client_encoding", NULL,
-    };
-    const char *vals[] = {
-        "tuodi-connector", PG_STR(PG_CONNECT_TIMEOUT_S), "1", "30", "10", "3", pg->conninfo,
-        "UTF8", NULL,
-    };
     char timeout[32];
     const char *params[2];
-    char why[64];
+    bool cut_short;
     PGresult *res;
 
-    pg->conn = pg_connect_wait(keys, vals, PG_CONNECT_TIMEOUT_S * 1000, why, sizeof(why));
-    if (!pg->conn && why[0]) {
-        pg_outage(pg, why);
+    pg->conn = tdc_pg_connect(pg->conninfo, /* replication= */ NULL, &cut_short);
+    if (cut_short) {
+        pg_outage(pg, td_signal_stop_requested() ? "a stop was requested"
+                                                 : "no connection within connect_timeout");
         return 1;
     }
     if (!pg->conn)
@@ -815,7 +673,7 @@ static int pg_connect(tdc_postgres *pg, td_error *err)
         pg_outage(pg, PQerrorMessage(pg->conn));
         return 1;
     }
-    PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
+    PQsetNoticeProcessor(pg->conn, tdc_pg_notice_to_log, NULL);
     snprintf(timeout, sizeof(timeout), "%" PRId64, pg->stmt_timeout_ms);
     params[0] = timeout;
     params[1] = pg->time_zone;
@@ -1130,11 +988,6 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
     return 0;
 }
 
-static char *escape_ident(PGconn *conn, const char *name)
-{
-    return PQescapeIdentifier(conn, name, strlen(name));
-}
-
 /* Resolves the relation and its columns, checks the configuration against
  * them, builds the statements and tries the poll once (LIMIT 0: parse, plan
  * and privileges). 0 ready, 1 outage, <0 error. */
@@ -1258,16 +1111,16 @@ static int pg_check_relation(tdc_postgres *pg, td_error *err)
 
     nsel = pg->ncolumns ? pg->ncolumns : ncols;
     sel = calloc(nsel ? nsel : 1, sizeof(*sel));
-    nsp = escape_ident(pg->conn, PQgetvalue(res, 0, 0));
-    name = escape_ident(pg->conn, PQgetvalue(res, 0, 1));
-    u = escape_ident(pg->conn, pg->ucol);
-    id = escape_ident(pg->conn, pg->idcol);
+    nsp = tdc_pg_quote_ident(pg->conn, PQgetvalue(res, 0, 0));
+    name = tdc_pg_quote_ident(pg->conn, PQgetvalue(res, 0, 1));
+    u = tdc_pg_quote_ident(pg->conn, pg->ucol);
+    id = tdc_pg_quote_ident(pg->conn, pg->idcol);
     if (!sel || !nsp || !name || !u || !id) {
         r = td_error_set(err, -ENOMEM, "postgres: out of memory");
         goto out;
     }
     for (size_t i = 0; i < nsel; i++) {
-        sel[i] = escape_ident(pg->conn, pg->ncolumns ? pg->columns[i] : cols[i].name);
+        sel[i] = tdc_pg_quote_ident(pg->conn, pg->ncolumns ? pg->columns[i] : cols[i].name);
         if (!sel[i]) {
             r = td_error_set(err, -ENOMEM, "postgres: out of memory");
             goto out;
@@ -1403,13 +1256,13 @@ static int pg_run_checks(tdc_postgres *pg)
         res = pg_exec(pg->conn, c->has_lo ? pg->sql_check_next : pg->sql_check_first, n,
                            NULL, p, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            if (is_transient(pg->conn, res)) {
-                one_line(line, sizeof(line), result_msg(pg->conn, res));
+            if (tdc_pg_transient(pg->conn, res)) {
+                tdc_pg_one_line(line, sizeof(line), tdc_pg_error_text(pg->conn, res));
                 PQclear(res);
                 pg_outage(pg, line);
                 return 1;
             }
-            one_line(line, sizeof(line), result_msg(pg->conn, res));
+            tdc_pg_one_line(line, sizeof(line), tdc_pg_error_text(pg->conn, res));
             td_log_component(TD_LOG_WARNING, LOG_COMPONENT,
                              "%s: late-row check failed (%s); skipped", pg->unit, line);
             PQclear(res);
@@ -1657,7 +1510,8 @@ static int pg_snap_run_checks(tdc_postgres *pg)
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
-            one_line(line, sizeof(line), oom ? "out of memory" : result_msg(pg->conn, res));
+            tdc_pg_one_line(line, sizeof(line),
+                            oom ? "out of memory" : tdc_pg_error_text(pg->conn, res));
             if (!oom && st && strcmp(st, "57014") == 0 && !td_signal_stop_requested()) {
                 /* a scan longer than statement_timeout (or a lock): not an
                  * outage, which would retry it for ever and stop reading */
@@ -1666,7 +1520,7 @@ static int pg_snap_run_checks(tdc_postgres *pg)
                                  "(%" PRId64 " ms; it scans the table); skipped: raise "
                                  "statement_timeout, or set late_row_check: 0",
                                  pg->unit, pg->stmt_timeout_ms);
-            } else if (!oom && is_transient(pg->conn, res)) {
+            } else if (!oom && tdc_pg_transient(pg->conn, res)) {
                 PQclear(res);
                 pg_outage(pg, line);
                 return 1;
@@ -1881,61 +1735,6 @@ static int pg_poll(tdc_postgres *pg, td_error *err)
     return 0;
 }
 
-/* Appends s as JSON string content. */
-static int raw_reserve(tdc_postgres *pg, size_t more)
-{
-    if (pg->raw_len + more + 1 > pg->raw_cap) {
-        size_t cap = pg->raw_cap ? pg->raw_cap : 1024;
-        char *np;
-        while (cap < pg->raw_len + more + 1)
-            cap *= 2;
-        np = realloc(pg->raw, cap);
-        if (!np)
-            return -ENOMEM;
-        pg->raw = np;
-        pg->raw_cap = cap;
-    }
-    return 0;
-}
-
-static int raw_json_string(tdc_postgres *pg, const char *s, size_t len)
-{
-    /* Worst case: every byte becomes \u00XX. */
-    if (raw_reserve(pg, len * 6 + 2) < 0)
-        return -ENOMEM;
-    pg->raw[pg->raw_len++] = '"';
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"': pg->raw[pg->raw_len++] = '\\'; pg->raw[pg->raw_len++] = '"'; break;
-        case '\\': pg->raw[pg->raw_len++] = '\\'; pg->raw[pg->raw_len++] = '\\'; break;
-        case '\n': pg->raw[pg->raw_len++] = '\\'; pg->raw[pg->raw_len++] = 'n'; break;
-        case '\r': pg->raw[pg->raw_len++] = '\\'; pg->raw[pg->raw_len++] = 'r'; break;
-        case '\t': pg->raw[pg->raw_len++] = '\\'; pg->raw[pg->raw_len++] = 't'; break;
-        default:
-            if (c < 0x20) {
-                pg->raw_len += (size_t)snprintf(pg->raw + pg->raw_len, 7, "\\u%04x", c);
-            } else {
-                pg->raw[pg->raw_len++] = (char)c;
-            }
-        }
-    }
-    pg->raw[pg->raw_len++] = '"';
-    pg->raw[pg->raw_len] = '\0';
-    return 0;
-}
-
-static int raw_add(tdc_postgres *pg, const char *s)
-{
-    size_t n = strlen(s);
-
-    if (raw_reserve(pg, n) < 0)
-        return -ENOMEM;
-    memcpy(pg->raw + pg->raw_len, s, n + 1);
-    pg->raw_len += n;
-    return 0;
-}
-
 static void pg_position(const tdc_source *src, tdc_position *ret)
 {
     const tdc_postgres *pg = (const tdc_postgres *)src;
@@ -1977,24 +1776,16 @@ static int pg_emit(tdc_postgres *pg, tdc_row *row, td_error *err)
                             "and cannot be kept in a position; use a shorter unique column",
                             pg->unit, pg->idcol, TDC_ID_MAX - 1);
 
-    pg->raw_len = 0;
-    if (raw_add(pg, "{") < 0)
+    if (tdc_pg_raw_begin(&pg->raw) < 0)
         goto oom;
     for (size_t i = 0; i < pg->nuser; i++) {
         pg->fields[i] = PQgetvalue(pg->res, r, (int)i);
         pg->lens[i] = (size_t)PQgetlength(pg->res, r, (int)i);
-        if ((i && raw_add(pg, ",") < 0) ||
-            raw_json_string(pg, pg->colnames[i], strlen(pg->colnames[i])) < 0 ||
-            raw_add(pg, ":") < 0)
+        if (tdc_pg_raw_field(&pg->raw, pg->colnames[i], pg->fields[i], pg->lens[i],
+                             PQgetisnull(pg->res, r, (int)i)) < 0)
             goto oom;
-        if (PQgetisnull(pg->res, r, (int)i)) {
-            if (raw_add(pg, "null") < 0)
-                goto oom;
-        } else if (raw_json_string(pg, pg->fields[i], pg->lens[i]) < 0) {
-            goto oom;
-        }
     }
-    if (raw_add(pg, "}") < 0)
+    if (tdc_pg_raw_end(&pg->raw) < 0)
         goto oom;
 
     pg->has_pos = true;
@@ -2021,10 +1812,10 @@ static int pg_emit(tdc_postgres *pg, tdc_row *row, td_error *err)
     row->lens = pg->lens;
     row->columns = pg->colnames;
     row->ncolumns = pg->nuser;
-    row->raw = pg->raw;
-    row->raw_len = pg->raw_len;
+    row->raw = pg->raw.buf;
+    row->raw_len = pg->raw.len;
     row->raw_cut = false;
-    row->source_bytes = (int64_t)pg->raw_len;
+    row->source_bytes = (int64_t)pg->raw.len;
     row->source_record_id = pg->pos_id;
     pg->next_row++;
     pg->stats.rows++;
@@ -2246,7 +2037,7 @@ static int pg_lag(tdc_source *src, int64_t *rows, td_error *err)
         char state[8];
 
         copy_str(state, sizeof(state), st ? st : "none");
-        one_line(line, sizeof(line), result_msg(pg->conn, res));
+        tdc_pg_one_line(line, sizeof(line), tdc_pg_error_text(pg->conn, res));
         td_log_redact(line);
         PQclear(res);
         return td_error_set(err, -EIO, "postgres: %s: counting the rows still to read: %s "
