@@ -5,6 +5,7 @@
 #include "td_log.h"
 #include "td_signal.h"
 #include "td_time.h"
+#include "tdc_pgconn.h"
 #include "tdc_pgoutput.h"
 
 #include <errno.h>
@@ -18,10 +19,8 @@
 
 #define LOG_COMPONENT "postgres"
 
-#define BACKOFF_FIRST_MS 100
 /* Standby status updates at least this often (wal_sender_timeout: 60 s). */
 #define STATUS_INTERVAL_MS 10000
-#define CONNECT_TIMEOUT_MS 10000
 /* PostgreSQL's NAMEDATALEN - 1. */
 #define SLOT_NAME_MAX 63
 
@@ -96,8 +95,7 @@ typedef struct tdc_pglogical {
     const char **fields;
     size_t *lens;
     size_t fields_cap;
-    char *raw;
-    size_t raw_len, raw_cap;
+    tdc_pg_raw raw;
     char reason[512];
     char srid[TDC_ID_MAX * 4];
 
@@ -112,21 +110,6 @@ static const tdc_source_ops tdc_pglogical_ops;
 static char *xstrdup(const char *s)
 {
     return s ? strdup(s) : NULL;
-}
-
-static void one_line(char *dst, size_t size, const char *msg)
-{
-    size_t n = 0;
-
-    for (const char *p = msg ? msg : ""; *p && n + 1 < size; p++) {
-        char c = (*p == '\n' || *p == '\t' || *p == '\r') ? ' ' : *p;
-        if (c == ' ' && (n == 0 || dst[n - 1] == ' '))
-            continue;
-        dst[n++] = c;
-    }
-    while (n > 0 && dst[n - 1] == ' ')
-        n--;
-    dst[n] = '\0';
 }
 
 static const char *lsn_txt(uint64_t lsn, char *buf, size_t size)
@@ -208,7 +191,7 @@ static void pl_free(tdc_source *src)
     free(pl->offs);
     free(pl->fields);
     free(pl->lens);
-    free(pl->raw);
+    tdc_pg_raw_free(&pl->raw);
     free(pl);
 }
 
@@ -216,24 +199,13 @@ int tdc_pglogical_new(const struct tdc_postgres_config *cfg, const char *instanc
                       tdc_source **ret, td_error *err)
 {
     tdc_pglogical *pl = NULL;
-    PQconninfoOption *opts;
-    char *msg = NULL;
+    int r;
 
     if (!cfg || !ret)
         return td_error_set(err, -EINVAL, "postgres: no configuration");
-    if (!cfg->conninfo || !*cfg->conninfo)
-        return td_error_set(err, -EINVAL, "postgres: conninfo is empty");
-    if (strchr(cfg->conninfo, '=') || strncmp(cfg->conninfo, "postgresql://", 13) == 0 ||
-        strncmp(cfg->conninfo, "postgres://", 11) == 0) {
-        opts = PQconninfoParse(cfg->conninfo, &msg);
-        PQfreemem(msg);
-        if (!opts)
-            return td_error_set(err, -EINVAL,
-                                "postgres: conninfo is not a valid libpq connection string "
-                                "(key=value pairs or a postgresql:// URI); its text is not "
-                                "shown because it may hold a password");
-        PQconninfoFree(opts);
-    }
+    r = tdc_pg_conninfo_check(cfg->conninfo, err);
+    if (r < 0)
+        return r;
     if (!cfg->table || !*cfg->table)
         return td_error_set(err, -EINVAL, "postgres: table is empty");
     if (strlen(cfg->table) >= TDC_UNIT_MAX)
@@ -290,7 +262,7 @@ int tdc_pglogical_new(const struct tdc_postgres_config *cfg, const char *instanc
         goto oom;
     pl->backoff_max_ms = cfg->reconnect_max_backoff_ms > 0 ? cfg->reconnect_max_backoff_ms
                                                            : 30000;
-    pl->backoff_ms = BACKOFF_FIRST_MS;
+    pl->backoff_ms = TDC_PG_BACKOFF_FIRST_MS;
     pl->next_row = 1;
     pl->all_acked = true;
     pl->id_idx = -1;
@@ -319,41 +291,12 @@ int tdc_pglogical_stats_get(const tdc_source *src, tdc_pglogical_stats *ret)
 
 /* ---- outages -------------------------------------------------------------- */
 
-static bool is_transient(PGconn *conn, const PGresult *res)
-{
-    const char *st;
-
-    if (!conn || PQstatus(conn) == CONNECTION_BAD)
-        return true;
-    st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (!st)
-        return true;
-    /* 55006: the slot is active for another process (a walsender whose
-     * client just died goes away within seconds) */
-    return strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0 ||
-           strncmp(st, "57", 2) == 0 || strncmp(st, "58", 2) == 0 ||
-           strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
-           strcmp(st, "55P03") == 0 || strcmp(st, "55006") == 0;
-}
-
-static const char *result_msg(PGconn *conn, const PGresult *res)
-{
-    const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-    if (m && *m)
-        return m;
-    m = res ? PQresultErrorMessage(res) : NULL;
-    if (m && *m)
-        return m;
-    return conn ? PQerrorMessage(conn) : "no connection";
-}
-
 static void pl_outage(tdc_pglogical *pl, const char *why)
 {
     int64_t now = td_time_mono_ms();
     char line[512];
 
-    one_line(line, sizeof(line), why);
+    tdc_pg_one_line(line, sizeof(line), why);
     if (!pl->down && td_signal_stop_requested()) {
         td_log_component(TD_LOG_INFO, LOG_COMPONENT, "%s: stopping (%s)", pl->unit, line);
     } else if (!pl->down) {
@@ -370,8 +313,7 @@ static void pl_outage(tdc_pglogical *pl, const char *why)
     }
     pl_disconnect(pl);
     pl->next_connect_ms = now + pl->backoff_ms;
-    pl->backoff_ms = pl->backoff_ms * 2 > pl->backoff_max_ms ? pl->backoff_max_ms
-                                                             : pl->backoff_ms * 2;
+    pl->backoff_ms = tdc_pg_backoff_next(pl->backoff_ms, pl->backoff_max_ms);
 }
 
 static void pl_outage_over(tdc_pglogical *pl)
@@ -382,7 +324,7 @@ static void pl_outage_over(tdc_pglogical *pl)
                          pl->slot, (double)(td_time_mono_ms() - pl->down_since_ms) / 1000.0);
         pl->down = false;
     }
-    pl->backoff_ms = BACKOFF_FIRST_MS;
+    pl->backoff_ms = TDC_PG_BACKOFF_FIRST_MS;
 }
 
 /* A failed statement: an outage (returns 1) or an error (negative, err). */
@@ -392,8 +334,8 @@ static int pl_failed(tdc_pglogical *pl, PGresult *res, const char *what, td_erro
     const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     int r;
 
-    one_line(line, sizeof(line), result_msg(pl->conn, res));
-    if (is_transient(pl->conn, res)) {
+    tdc_pg_one_line(line, sizeof(line), tdc_pg_error_text(pl->conn, res));
+    if (tdc_pg_transient(pl->conn, res)) {
         PQclear(res);
         pl_outage(pl, line);
         return 1;
@@ -412,18 +354,6 @@ static int pl_failed(tdc_pglogical *pl, PGresult *res, const char *what, td_erro
 
 /* ---- connecting ----------------------------------------------------------- */
 
-static bool wait_socket(int fd, short events, int64_t deadline)
-{
-    while (!td_signal_stop_requested() && td_time_mono_ms() < deadline) {
-        struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, 100);
-
-        if (n > 0 || (n < 0 && errno != EINTR))
-            return true;
-    }
-    return false;
-}
-
 /* PQexec() on the replication connection (the simple protocol: a
  * walsender takes no other), a stop request ending the wait. */
 static PGresult *pl_exec(tdc_pglogical *pl, const char *sql)
@@ -434,7 +364,7 @@ static PGresult *pl_exec(tdc_pglogical *pl, const char *sql)
         return NULL;
     for (;;) {
         while (PQisBusy(pl->conn)) {
-            if (!wait_socket(PQsocket(pl->conn), POLLIN, INT64_MAX))
+            if (!tdc_pg_wait_socket(PQsocket(pl->conn), POLLIN, INT64_MAX))
                 return last; /* a stop: the caller drops the connection */
             if (!PQconsumeInput(pl->conn))
                 break;
@@ -454,54 +384,11 @@ static PGresult *pl_exec(tdc_pglogical *pl, const char *sql)
     return last;
 }
 
-static void notice_to_log(void *arg, const char *message)
-{
-    char line[512];
-
-    (void)arg;
-    one_line(line, sizeof(line), message);
-    td_log_component(TD_LOG_DEBUG, LOG_COMPONENT, "server notice: %s", line);
-}
-
-/* A connection, replication=database or ordinary; a stop request or
- * CONNECT_TIMEOUT_MS ends the attempt. NULL (out of memory), or a
- * connection whose PQstatus says whether it is up; *timed_out when the
- * attempt was cut short (the connection is then freed and NULL returned). */
-static PGconn *pl_open(const tdc_pglogical *pl, bool replication, bool *timed_out)
-{
-    static const char *const keys[] = {
-        "application_name", "connect_timeout", "keepalives", "keepalives_idle",
-        "keepalives_interval", "keepalives_count", "dbname", "client_encoding",
-        "replication", NULL,
-    };
-    const char *vals[] = {
-        "tuodi-connector", "10", "1", "30", "10", "3", pl->conninfo, "UTF8",
-        replication ? "database" : NULL, NULL,
-    };
-    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-    int64_t deadline = td_time_mono_ms() + CONNECT_TIMEOUT_MS;
-    PGconn *c = PQconnectStartParams(keys, vals, /* expand_dbname= */ 1);
-
-    *timed_out = false;
-    if (!c || PQstatus(c) == CONNECTION_BAD)
-        return c;
-    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
-        if (!wait_socket(PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                         deadline)) {
-            PQfinish(c);
-            *timed_out = true;
-            return NULL;
-        }
-        st = PQconnectPoll(c);
-    }
-    return c;
-}
-
 static int pl_connect(tdc_pglogical *pl, td_error *err)
 {
     bool timed_out;
 
-    pl->conn = pl_open(pl, /* replication= */ true, &timed_out);
+    pl->conn = tdc_pg_connect(pl->conninfo, /* replication= */ "database", &timed_out);
     if (timed_out) {
         pl_outage(pl, td_signal_stop_requested() ? "a stop was requested"
                                                  : "no connection within 10 s");
@@ -513,7 +400,7 @@ static int pl_connect(tdc_pglogical *pl, td_error *err)
         const char *m = PQerrorMessage(pl->conn);
         char line[512];
 
-        one_line(line, sizeof(line), m);
+        tdc_pg_one_line(line, sizeof(line), m);
         /* refused for want of the REPLICATION attribute or a pg_hba line:
          * configuration, not an outage */
         if (strstr(m, "replication") && (strstr(m, "permission") || strstr(m, "pg_hba") ||
@@ -530,7 +417,7 @@ static int pl_connect(tdc_pglogical *pl, td_error *err)
         pl_outage(pl, line);
         return 1;
     }
-    PQsetNoticeProcessor(pl->conn, notice_to_log, NULL);
+    PQsetNoticeProcessor(pl->conn, tdc_pg_notice_to_log, NULL);
     return 0;
 }
 
@@ -792,7 +679,7 @@ static int pl_check_slot(tdc_pglogical *pl, td_error *err)
 
 static int pl_start(tdc_pglogical *pl, td_error *err)
 {
-    char *pi = PQescapeIdentifier(pl->conn, pl->publication, strlen(pl->publication));
+    char *pi = tdc_pg_quote_ident(pl->conn, pl->publication);
     char *pv = NULL, *sql = NULL, lsn[32];
     PGresult *res;
 
@@ -827,7 +714,7 @@ static int pl_start(tdc_pglogical *pl, td_error *err)
             int r;
 
             snprintf(why, sizeof(why), "%s%s%s", m ? m : "refused", d ? ": " : "", d ? d : "");
-            one_line(line, sizeof(line), why);
+            tdc_pg_one_line(line, sizeof(line), why);
             PQclear(res);
             pl_disconnect(pl);
             if (pl->has_pos)
@@ -1004,59 +891,6 @@ static int arena_put(tdc_pglogical *pl, const char *s, size_t n, size_t *off)
     return 0;
 }
 
-static int raw_reserve(tdc_pglogical *pl, size_t more)
-{
-    if (pl->raw_len + more + 1 > pl->raw_cap) {
-        size_t cap = pl->raw_cap ? pl->raw_cap : 1024;
-        char *np;
-
-        while (cap < pl->raw_len + more + 1)
-            cap *= 2;
-        np = realloc(pl->raw, cap);
-        if (!np)
-            return -ENOMEM;
-        pl->raw = np;
-        pl->raw_cap = cap;
-    }
-    return 0;
-}
-
-static int raw_add(tdc_pglogical *pl, const char *s)
-{
-    size_t n = strlen(s);
-
-    if (raw_reserve(pl, n) < 0)
-        return -ENOMEM;
-    memcpy(pl->raw + pl->raw_len, s, n + 1);
-    pl->raw_len += n;
-    return 0;
-}
-
-static int raw_json_string(tdc_pglogical *pl, const char *s, size_t len)
-{
-    if (raw_reserve(pl, len * 6 + 2) < 0)
-        return -ENOMEM;
-    pl->raw[pl->raw_len++] = '"';
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"': pl->raw[pl->raw_len++] = '\\'; pl->raw[pl->raw_len++] = '"'; break;
-        case '\\': pl->raw[pl->raw_len++] = '\\'; pl->raw[pl->raw_len++] = '\\'; break;
-        case '\n': pl->raw[pl->raw_len++] = '\\'; pl->raw[pl->raw_len++] = 'n'; break;
-        case '\r': pl->raw[pl->raw_len++] = '\\'; pl->raw[pl->raw_len++] = 'r'; break;
-        case '\t': pl->raw[pl->raw_len++] = '\\'; pl->raw[pl->raw_len++] = 't'; break;
-        default:
-            if (c < 0x20)
-                pl->raw_len += (size_t)snprintf(pl->raw + pl->raw_len, 7, "\\u%04x", c);
-            else
-                pl->raw[pl->raw_len++] = (char)c;
-        }
-    }
-    pl->raw[pl->raw_len++] = '"';
-    pl->raw[pl->raw_len] = '\0';
-    return 0;
-}
-
 static void pl_position(const tdc_source *src, tdc_position *ret)
 {
     const tdc_pglogical *pl = (const tdc_pglogical *)src;
@@ -1101,9 +935,8 @@ static int pl_row(tdc_pglogical *pl, const tdc_pgo_msg *m, tdc_row *row, td_erro
         }
     }
     pl->arena_len = 0;
-    pl->raw_len = 0;
     pl->reason[0] = '\0';
-    if (raw_add(pl, "{") < 0)
+    if (tdc_pg_raw_begin(&pl->raw) < 0)
         return oom_err(err);
     for (size_t i = 0; i < pl->nout; i++) {
         const tdc_pgo_value *v = &t->cols[pl->map[i]];
@@ -1128,13 +961,10 @@ static int pl_row(tdc_pglogical *pl, const tdc_pgo_msg *m, tdc_row *row, td_erro
         if (arena_put(pl, null ? "" : v->data, null ? 0 : v->len, &pl->offs[i]) < 0)
             return oom_err(err);
         pl->lens[i] = null ? 0 : v->len;
-        if ((i && raw_add(pl, ",") < 0) ||
-            raw_json_string(pl, pl->colnames[i], strlen(pl->colnames[i])) < 0 ||
-            raw_add(pl, ":") < 0 ||
-            (null ? raw_add(pl, "null") : raw_json_string(pl, v->data, v->len)) < 0)
+        if (tdc_pg_raw_field(&pl->raw, pl->colnames[i], v->data, v->len, null) < 0)
             return oom_err(err);
     }
-    if (raw_add(pl, "}") < 0)
+    if (tdc_pg_raw_end(&pl->raw) < 0)
         return oom_err(err);
     for (size_t i = 0; i < pl->nout; i++)
         pl->fields[i] = pl->arena + pl->offs[i];
@@ -1161,9 +991,9 @@ static int pl_row(tdc_pglogical *pl, const tdc_pgo_msg *m, tdc_row *row, td_erro
     row->lens = pl->lens;
     row->columns = (const char *const *)pl->colnames;
     row->ncolumns = pl->nout;
-    row->raw = pl->raw;
-    row->raw_len = pl->raw_len;
-    row->source_bytes = (int64_t)pl->raw_len;
+    row->raw = pl->raw.buf;
+    row->raw_len = pl->raw.len;
+    row->source_bytes = (int64_t)pl->raw.len;
     row->reject_reason = pl->reason[0] ? pl->reason : NULL;
     row->deleted = del;
     pl->next_row++;
@@ -1356,7 +1186,7 @@ static int pl_next(tdc_source *src, tdc_row *row, td_error *err)
             PGresult *res = PQgetResult(pl->conn);
             char line[512];
 
-            one_line(line, sizeof(line), result_msg(pl->conn, res));
+            tdc_pg_one_line(line, sizeof(line), tdc_pg_error_text(pl->conn, res));
             PQclear(res);
             pl_outage(pl, line[0] ? line : "the server ended replication");
             return TDC_NEXT_IDLE;
@@ -1465,18 +1295,19 @@ int tdc_pglogical_lag_bytes(tdc_source *src, int64_t *bytes, td_error *err)
     if (!pl->lagconn || PQstatus(pl->lagconn) != CONNECTION_OK) {
         if (pl->lagconn)
             PQfinish(pl->lagconn);
-        pl->lagconn = pl_open(pl, /* replication= */ false, &timed_out);
+        pl->lagconn = tdc_pg_connect(pl->conninfo, /* replication= */ NULL, &timed_out);
         if (!pl->lagconn || PQstatus(pl->lagconn) != CONNECTION_OK) {
-            one_line(line, sizeof(line), pl->lagconn ? PQerrorMessage(pl->lagconn)
-                                         : timed_out ? "no connection within 10 s"
-                                                     : "out of memory");
+            tdc_pg_one_line(line, sizeof(line),
+                            pl->lagconn ? PQerrorMessage(pl->lagconn)
+                            : timed_out ? "no connection within 10 s"
+                                        : "out of memory");
             if (pl->lagconn)
                 PQfinish(pl->lagconn);
             pl->lagconn = NULL;
             return td_error_set(err, -EIO, "postgres: %s: connecting to ask for the slot's "
                                 "lag: %s", pl->unit, line);
         }
-        PQsetNoticeProcessor(pl->lagconn, notice_to_log, NULL);
+        PQsetNoticeProcessor(pl->lagconn, tdc_pg_notice_to_log, NULL);
     }
     params[0] = pl->slot;
     res = PQexecParams(pl->lagconn,
@@ -1485,9 +1316,10 @@ int tdc_pglogical_lag_bytes(tdc_source *src, int64_t *bytes, td_error *err)
                        " WHERE slot_name = $1 AND confirmed_flush_lsn IS NOT NULL",
                        1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        one_line(line, sizeof(line),
-                 PQresultStatus(res) == PGRES_TUPLES_OK ? "the slot is not there"
-                                                        : result_msg(pl->lagconn, res));
+        tdc_pg_one_line(line, sizeof(line),
+                        PQresultStatus(res) == PGRES_TUPLES_OK
+                            ? "the slot is not there"
+                            : tdc_pg_error_text(pl->lagconn, res));
         PQclear(res);
         PQfinish(pl->lagconn);
         pl->lagconn = NULL;
