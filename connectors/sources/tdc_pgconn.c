@@ -45,6 +45,65 @@ int tdc_pg_conninfo_check(const char *ci, td_error *err)
     return 0;
 }
 
+void tdc_pg_conninfo_free(char *ci)
+{
+    if (ci) {
+        memset(ci, 0, strlen(ci));
+        free(ci);
+    }
+}
+
+/* ---- the columns setting --------------------------------------------------- */
+
+int tdc_pg_columns_check(const char *table, char *const *columns, size_t n,
+                         td_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!columns[i] || !*columns[i])
+            return td_error_set(err, -EINVAL, "postgres: %s: columns[%zu] is empty", table,
+                                i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(columns[i], columns[j]) == 0)
+                return td_error_set(err, -EINVAL,
+                                    "postgres: %s: column \"%s\" is listed twice", table,
+                                    columns[i]);
+    }
+    return 0;
+}
+
+int tdc_pg_columns_dup(char *const *columns, size_t n, char ***ret, size_t *nret)
+{
+    char **c;
+
+    if (!n) {
+        *ret = NULL;
+        *nret = 0;
+        return 0;
+    }
+    c = calloc(n, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        c[i] = strdup(columns[i]);
+        if (!c[i]) {
+            tdc_pg_columns_free(c, i);
+            return -ENOMEM;
+        }
+    }
+    *ret = c;
+    *nret = n;
+    return 0;
+}
+
+void tdc_pg_columns_free(char **columns, size_t n)
+{
+    if (!columns)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(columns[i]);
+    free(columns);
+}
+
 /* ---- connecting ------------------------------------------------------------ */
 
 bool tdc_pg_wait_socket(int fd, short events, int64_t deadline)

@@ -1,8 +1,8 @@
-/* tdc_pgconn: the small libpq helpers the postgres source's two readers
- * share: tdc_postgres.c (snapshot and timestamp modes) and tdc_pglogical.c
- * (logical mode). Only what both do the same way lives here; what differs
- * between them (statement execution, the outage messages, which SQLSTATEs
- * mean "not found") stays in each reader.
+/* tdc_pgconn: the small helpers (libpq, the conninfo and columns settings)
+ * that the postgres source's two readers share: tdc_postgres.c (snapshot and
+ * timestamp modes) and tdc_pglogical.c (logical mode). Only what both do the
+ * same way lives here; what differs between them (statement execution, the
+ * outage messages, which SQLSTATEs mean "not found") stays in each reader.
  *
  * Errors are values: functions return 0 or a negative errno (-ENOMEM,
  * -EINVAL), with the human text in the caller's td_error where there is
@@ -11,6 +11,7 @@
  *
  * Ownership: a PGconn returned by tdc_pg_connect belongs to the caller
  * (PQfinish); a string from tdc_pg_quote_ident to the caller (PQfreemem);
+ * columns from tdc_pg_columns_dup to the caller (tdc_pg_columns_free);
  * a tdc_pg_raw owns its buffer (tdc_pg_raw_free). No helper keeps a pointer
  * to its arguments.
  *
@@ -45,6 +46,25 @@ bool tdc_pg_conninfo_has_keys(const char *ci);
  * cannot parse it. libpq's parse message may quote part of the string (a
  * password), so it is never passed on. */
 int tdc_pg_conninfo_check(const char *ci, td_error *err);
+
+/* Frees a conninfo after zeroing it: it may hold a password, which is not
+ * left in freed memory. ci may be NULL. */
+void tdc_pg_conninfo_free(char *ci);
+
+/* ---- the columns setting --------------------------------------------------- */
+
+/* Checks the configured columns of table (named in the messages): 0, or
+ * -EINVAL when one is NULL or empty or one is listed twice. */
+int tdc_pg_columns_check(const char *table, char *const *columns, size_t n,
+                         td_error *err);
+
+/* Copies n column names into *ret (NULL when n is 0; the caller frees it with
+ * tdc_pg_columns_free) and *nret. 0, or -ENOMEM with nothing kept and
+ * *ret, *nret untouched. */
+int tdc_pg_columns_dup(char *const *columns, size_t n, char ***ret, size_t *nret);
+
+/* Frees n names and the array (NULL: nothing). */
+void tdc_pg_columns_free(char **columns, size_t n);
 
 /* ---- connecting ------------------------------------------------------------ */
 

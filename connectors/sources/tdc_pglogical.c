@@ -177,16 +177,11 @@ static void pl_free(tdc_source *src)
             free(pl->colnames[i]);
     free(pl->colnames);
     tdc_pgo_parser_free(pl->parser);
-    if (pl->conninfo) {
-        memset(pl->conninfo, 0, strlen(pl->conninfo));
-        free(pl->conninfo);
-    }
+    tdc_pg_conninfo_free(pl->conninfo);
     free(pl->table_cfg);
     free(pl->idcol);
     free(pl->publication);
-    for (size_t i = 0; i < pl->ncolumns; i++)
-        free(pl->columns[i]);
-    free(pl->columns);
+    tdc_pg_columns_free(pl->columns, pl->ncolumns);
     free(pl->arena);
     free(pl->offs);
     free(pl->fields);
@@ -214,16 +209,9 @@ int tdc_pglogical_new(const struct tdc_postgres_config *cfg, const char *instanc
     if (cfg->id_column && !*cfg->id_column)
         return td_error_set(err, -EINVAL, "postgres: %s: id_column must not be empty",
                             cfg->table);
-    for (size_t i = 0; i < cfg->ncolumns; i++) {
-        if (!cfg->columns[i] || !*cfg->columns[i])
-            return td_error_set(err, -EINVAL, "postgres: %s: columns[%zu] is empty",
-                                cfg->table, i);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(cfg->columns[i], cfg->columns[j]) == 0)
-                return td_error_set(err, -EINVAL,
-                                    "postgres: %s: column \"%s\" is listed twice",
-                                    cfg->table, cfg->columns[i]);
-    }
+    r = tdc_pg_columns_check(cfg->table, cfg->columns, cfg->ncolumns, err);
+    if (r < 0)
+        return r;
     if (cfg->slot && *cfg->slot && !slot_name_ok(cfg->slot))
         return td_error_set(err, -EINVAL,
                             "postgres: %s: slot \"%s\" is not a replication slot name "
@@ -243,17 +231,8 @@ int tdc_pglogical_new(const struct tdc_postgres_config *cfg, const char *instanc
     pl->publication = xstrdup(cfg->publication);
     if (!pl->conninfo || !pl->table_cfg || !pl->idcol || !pl->publication)
         goto oom;
-    if (cfg->ncolumns) {
-        pl->columns = calloc(cfg->ncolumns, sizeof(*pl->columns));
-        if (!pl->columns)
-            goto oom;
-        for (size_t i = 0; i < cfg->ncolumns; i++) {
-            pl->columns[i] = xstrdup(cfg->columns[i]);
-            if (!pl->columns[i])
-                goto oom;
-            pl->ncolumns = i + 1;
-        }
-    }
+    if (tdc_pg_columns_dup(cfg->columns, cfg->ncolumns, &pl->columns, &pl->ncolumns) < 0)
+        goto oom;
     if (cfg->slot && *cfg->slot)
         snprintf(pl->slot, sizeof(pl->slot), "%s", cfg->slot);
     else

@@ -352,18 +352,12 @@ static void pg_free(tdc_source *src)
     pg_drop_statements(pg);
     if (pg->conn)
         PQfinish(pg->conn);
-    if (pg->conninfo) {
-        /* It may hold a password: do not leave it in freed memory. */
-        memset(pg->conninfo, 0, strlen(pg->conninfo));
-        free(pg->conninfo);
-    }
+    tdc_pg_conninfo_free(pg->conninfo);
     free(pg->table_cfg);
     free(pg->ucol);
     free(pg->idcol);
     free(pg->time_zone);
-    for (size_t i = 0; i < pg->ncolumns; i++)
-        free(pg->columns[i]);
-    free(pg->columns);
+    tdc_pg_columns_free(pg->columns, pg->ncolumns);
     free(pg->fields);
     free(pg->colnames);
     free(pg->lens);
@@ -391,16 +385,9 @@ int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
         return td_error_set(err, -EINVAL,
                             "postgres: %s: updated_at_column and id_column must not be empty",
                             cfg->table);
-    for (size_t i = 0; i < cfg->ncolumns; i++) {
-        if (!cfg->columns[i] || !*cfg->columns[i])
-            return td_error_set(err, -EINVAL, "postgres: %s: columns[%zu] is empty",
-                                cfg->table, i);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(cfg->columns[i], cfg->columns[j]) == 0)
-                return td_error_set(err, -EINVAL,
-                                    "postgres: %s: column \"%s\" is listed twice",
-                                    cfg->table, cfg->columns[i]);
-    }
+    r = tdc_pg_columns_check(cfg->table, cfg->columns, cfg->ncolumns, err);
+    if (r < 0)
+        return r;
     if (cfg->batch_size < 1 || cfg->batch_size > 1000000 || cfg->settle_delay_ms < 0 ||
         cfg->poll_interval_ms < 1 || cfg->statement_timeout_ms < 0 ||
         cfg->late_row_check_ms < 0 || cfg->reconnect_max_backoff_ms < 0 ||
@@ -426,17 +413,8 @@ int tdc_postgres_new(const struct tdc_postgres_config *cfg, tdc_source **ret,
     if (!pg->conninfo || !pg->table_cfg || !pg->ucol || !pg->idcol ||
         (cfg->time_zone && *cfg->time_zone && !pg->time_zone))
         goto oom;
-    if (cfg->ncolumns) {
-        pg->columns = calloc(cfg->ncolumns, sizeof(*pg->columns));
-        if (!pg->columns)
-            goto oom;
-        for (size_t i = 0; i < cfg->ncolumns; i++) {
-            pg->columns[i] = xstrdup(cfg->columns[i]);
-            if (!pg->columns[i])
-                goto oom;
-            pg->ncolumns = i + 1;
-        }
-    }
+    if (tdc_pg_columns_dup(cfg->columns, cfg->ncolumns, &pg->columns, &pg->ncolumns) < 0)
+        goto oom;
     pg->settle_ms = cfg->settle_delay_ms;
     pg->poll_ms = cfg->poll_interval_ms;
     pg->batch = cfg->batch_size;

@@ -1,9 +1,10 @@
-/* The postgres readers' shared libpq helpers (connectors/sources/tdc_pgconn.h)
+/* The postgres readers' shared helpers (connectors/sources/tdc_pgconn.h)
  * that need no server: a row's raw JSON (escaping, SQL NULL, growth), a
- * message on one line, the reconnect backoff, the offline conninfo check and
- * the failure text and classification without a connection. The rest
- * (SQLSTATE classes, connecting) is exercised against a real PostgreSQL by
- * tests/integration (postgres_source, postgres_snapshot, pglogical_source). */
+ * message on one line, the reconnect backoff, the offline conninfo check,
+ * the columns setting's check and copy, and the failure text and class
+ * without a connection. The rest (SQLSTATE classes, connecting) runs
+ * against a real PostgreSQL in tests/integration (postgres_source,
+ * postgres_snapshot, pglogical_source). */
 #include "td_test.h"
 #include "tdc_pgconn.h"
 
@@ -110,6 +111,40 @@ static void test_conninfo(void)
     CU_ASSERT_PTR_NULL(strstr(err.msg, "nosuchkey"));
 }
 
+static void test_columns(void)
+{
+    char *ok[] = {"id", "name", "Name"};
+    char *twice[] = {"id", "name", "id"};
+    char *empty[] = {"id", ""};
+    char *null[] = {NULL};
+    char **copy = (char **)1;
+    size_t n = 7;
+    td_error err = {0};
+
+    CU_ASSERT_EQUAL(tdc_pg_columns_check("public.t", ok, 3, &err), 0);
+    CU_ASSERT_EQUAL(tdc_pg_columns_check("public.t", NULL, 0, &err), 0);
+    CU_ASSERT_EQUAL(tdc_pg_columns_check("public.t", twice, 3, &err), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "postgres: public.t: column \"id\" is listed twice");
+    CU_ASSERT_EQUAL(tdc_pg_columns_check("public.t", empty, 2, &err), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "postgres: public.t: columns[1] is empty");
+    CU_ASSERT_EQUAL(tdc_pg_columns_check("public.t", null, 1, &err), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "postgres: public.t: columns[0] is empty");
+
+    CU_ASSERT_EQUAL(tdc_pg_columns_dup(NULL, 0, &copy, &n), 0);
+    CU_ASSERT_PTR_NULL(copy);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(tdc_pg_columns_dup(ok, 3, &copy, &n), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_STRING_EQUAL(copy[i], ok[i]);
+        CU_ASSERT_PTR_NOT_EQUAL(copy[i], ok[i]);
+    }
+    tdc_pg_columns_free(copy, n);
+    tdc_pg_columns_free(NULL, 3);
+    tdc_pg_conninfo_free(NULL);
+    tdc_pg_conninfo_free(strdup("host=h password=x"));
+}
+
 static void test_failure_without_connection(void)
 {
     PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
@@ -129,6 +164,7 @@ static void add_suites(void)
     TD_TEST(test_one_line);
     TD_TEST(test_backoff);
     TD_TEST(test_conninfo);
+    TD_TEST(test_columns);
     TD_TEST(test_failure_without_connection);
 }
 
