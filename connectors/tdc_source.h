@@ -11,7 +11,8 @@
  *                                         after an aborted transaction, to
  *                                         go back to the committed position
  *   loop:
- *     tdc_source_next(src, &row)          TDC_NEXT_ROW      a row (borrowed)
+ *     tdc_source_next(src, &row)          TDC_NEXT_ROW      a row (borrowed; every
+ *                                                            field set, the unused ones 0)
  *                                         TDC_NEXT_IDLE     nothing now: wait
  *                                                            (tdc_source_wait_fd /
  *                                                            poll interval) and ask again

@@ -1096,6 +1096,7 @@ static int spool_resume(tdc_source *src, const tdc_position *committed, td_error
 
 static void fill_row(tdc_spooldir *s, const tdc_csv_row *r, tdc_row *row)
 {
+    memset(row, 0, sizeof(*row)); /* every field this does not set is 0 (deleted too) */
     s->pos.next_byte_offset = r->next_offset;
     s->pos.next_row = r->row + 1;
     row->unit = s->name;

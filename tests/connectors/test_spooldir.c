@@ -156,6 +156,7 @@ static int step(tdc_source *src, got *g)
     int rc;
 
     td_error_clear(&e);
+    memset(&r, 0xA5, sizeof(r)); /* what the caller's stack held: every field is set */
     rc = tdc_source_next(src, &r, &e);
     if (rc < 0)
         fprintf(stderr, "next: %s\n", e.msg);
@@ -178,6 +179,10 @@ static int step(tdc_source *src, got *g)
     CU_ASSERT_EQUAL(g->bad, r.nfields == 0);
     CU_ASSERT_EQUAL(r.raw[r.raw_len], '\0');
     g->after = r.after;
+    /* a file's row is never a delete (read as bytes: a garbage bool is UB) */
+    unsigned char deleted;
+    memcpy(&deleted, &r.deleted, 1);
+    CU_ASSERT_EQUAL(deleted, 0);
     CU_ASSERT_EQUAL(r.after.kind, TDC_POSITION_SPOOLDIR);
     CU_ASSERT_EQUAL(r.after.state, TDC_FILE_IN_PROGRESS);
     CU_ASSERT_EQUAL(r.after.next_row, r.row + 1);
