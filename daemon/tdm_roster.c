@@ -47,6 +47,7 @@ static const char *const REL_SYMS[] = {"UNKNOWN", "HEAD", "SPOUSE", "CHILD", "CH
                                        "GRANDCHILD", "PARENT", "PARENT_IN_LAW", "GRANDPARENT",
                                        "SIBLING", "OTHER"};
 static const char *const LABOUR_SYMS[] = {"UNKNOWN", "NORMAL", "SKILLED", "WEAK", "LOST", "NONE"};
+static const char *const SEX_SYMS[] = {"UNKNOWN", "MALE", "FEMALE"};
 
 #define NSYMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -89,7 +90,9 @@ static int tdm_check_reader(const td_avro_schema *s, td_error *err)
         !tdm_enum_is(tdm_field_node(mon, "state"), STATE_SYMS, NSYMS(STATE_SYMS)) ||
         !tdm_enum_is(tdm_unnull(tdm_field_node(mon, "category")), CAT_SYMS, NSYMS(CAT_SYMS)) ||
         !tdm_enum_is(tdm_field_node(member, "relation"), REL_SYMS, NSYMS(REL_SYMS)) ||
-        !tdm_enum_is(tdm_field_node(member, "labour_capacity"), LABOUR_SYMS, NSYMS(LABOUR_SYMS)))
+        !tdm_enum_is(tdm_field_node(member, "labour_capacity"), LABOUR_SYMS, NSYMS(LABOUR_SYMS)) ||
+        !tdm_enum_is(tdm_unnull(tdm_field_node(member, "sex")), SEX_SYMS, NSYMS(SEX_SYMS)) ||
+        !tdm_enum_is(tdm_unnull(tdm_field_node(member, "id_sex")), SEX_SYMS, NSYMS(SEX_SYMS)))
         return td_error_set(err, -EINVAL,
                             "roster: the schema %s does not match tdm_roster.h's enums (%s)",
                             TDM_ROSTER_SCHEMA, td_avro_schema_source(s));
@@ -178,6 +181,42 @@ static int tdm_opt(avro_value_t *rec, const char *name, avro_value_t *ret_branch
     if (disc <= 0)
         return 1;
     return avro_value_get_current_branch(&f, ret_branch) != 0 ? -EINVAL : 0;
+}
+
+/* An optional boolean as 1 / 0, or -1 when null. 0 or -EINVAL. */
+static int tdm_opt_bool(avro_value_t *rec, const char *name, int *ret)
+{
+    avro_value_t b;
+    int rc = tdm_opt(rec, name, &b), yes;
+
+    if (rc < 0)
+        return rc;
+    if (rc > 0) {
+        *ret = -1;
+        return 0;
+    }
+    if (avro_value_get_boolean(&b, &yes) != 0)
+        return -EINVAL;
+    *ret = yes ? 1 : 0;
+    return 0;
+}
+
+/* An optional enum as its symbol index, or -1 when null. 0 or -EINVAL. */
+static int tdm_opt_enum(avro_value_t *rec, const char *name, int *ret)
+{
+    avro_value_t b;
+    int rc = tdm_opt(rec, name, &b), e;
+
+    if (rc < 0)
+        return rc;
+    if (rc > 0) {
+        *ret = -1;
+        return 0;
+    }
+    if (avro_value_get_enum(&b, &e) != 0)
+        return -EINVAL;
+    *ret = e;
+    return 0;
 }
 
 /* The person keys of the decoded household v into keys (pointing into v),
@@ -444,6 +483,8 @@ static int tdm_fill(tdm_roster *r, avro_value_t *v, tdm_household *view, td_erro
         avro_value_get_long(&f, &view->updated_at) != 0)
         goto bad;
 
+    if (tdm_opt_bool(v, "dibao", &view->dibao) != 0 || tdm_opt_bool(v, "tekun", &view->tekun) != 0)
+        goto bad;
     view->head_name = NULL;
     for (size_t i = 0; i < nmembers; i++) {
         tdm_member *mm = &view->member_buf[i];
@@ -481,6 +522,18 @@ static int tdm_fill(tdm_roster *r, avro_value_t *v, tdm_household *view, td_erro
             if (avro_value_get_boolean(&b, &yes) != 0)
                 goto bad;
             mm->in_school = yes ? 1 : 0;
+        }
+        if (tdm_opt_bool(&m, "public_welfare_job", &mm->public_welfare_job) != 0 ||
+            tdm_opt_enum(&m, "sex", &mm->sex) != 0 || tdm_opt_enum(&m, "id_sex", &mm->id_sex) != 0)
+            goto bad;
+        mm->has_recorded_birth_date = false;
+        mm->recorded_birth_date = 0;
+        if ((rc = tdm_opt(&m, "recorded_birth_date", &b)) < 0)
+            goto bad;
+        if (rc == 0) {
+            if (avro_value_get_int(&b, &mm->recorded_birth_date) != 0)
+                goto bad;
+            mm->has_recorded_birth_date = true;
         }
     }
     for (size_t i = 0; i < nrisks; i++) {

@@ -71,7 +71,16 @@ typedef struct tdm_member {
     tdm_r_labour labour;
     int disability_grade;      /* 1-4, 0 when none is certified */
     int in_school;             /* 1 yes, 0 no, -1 not said */
+    /* Household v2 (the suspicious-data list); older writers leave them unsaid */
+    int sex;                   /* roster's 性别: TDM_SEX_*, TDM_SEX_UNSAID when null */
+    int id_sex;                /* from the identity number: TDM_SEX_*, UNSAID when null */
+    bool has_recorded_birth_date;
+    int32_t recorded_birth_date; /* roster's own 出生日期 column */
+    int public_welfare_job;    /* 1 yes, 0 no, -1 not said */
 } tdm_member;
+
+/* Member.sex / id_sex: the schema's Sex symbols in order, or UNSAID (null). */
+enum { TDM_SEX_UNSAID = -1, TDM_SEX_UNKNOWN = 0, TDM_SEX_MALE = 1, TDM_SEX_FEMALE = 2 };
 
 /* A decoded household. Strings are NUL-terminated and owned by the view;
  * everything stays valid until the view is filled again or released with
@@ -99,6 +108,8 @@ typedef struct tdm_household {
     const char *const *risks;  /* national risk-type codes, main risk first */
     size_t nrisks;
     int64_t updated_at;        /* ms since the epoch */
+    int dibao;                 /* roster's 享受低保: 1 yes, 0 no, -1 not said */
+    int tekun;                 /* roster's 特困供养: 1 yes, 0 no, -1 not said */
 
     /* private */
     tdm_member *member_buf;

@@ -242,7 +242,7 @@ const td_cfg_entry tdm_rules_file_table[] = {
 
 static const char *const civil_affairs_events[] = {
     "DIBAO_APPLIED", "DIBAO_APPROVED", "DIBAO_CANCELLED", "TEKUN_APPROVED",
-    "TEMP_ASSISTANCE_GRANTED", "DISABILITY_CERTIFIED", "DEATH_REGISTERED",
+    "TEMP_ASSISTANCE_GRANTED", "DISABILITY_CERTIFIED", "DEATH_REGISTERED", "TEKUN_CANCELLED",
 };
 static const char *const human_resources_events[] = {
     "UNEMPLOYMENT_REGISTERED", "UNEMPLOYMENT_ENDED", "PUBLIC_WELFARE_JOB_STARTED",

@@ -21,6 +21,8 @@ static const char *const type_codes[] = {
     "低保停保", "DIBAO_CANCELLED",
     "特困批准", "TEKUN_APPROVED",
     "特困供养批准", "TEKUN_APPROVED",
+    "特困终止", "TEKUN_CANCELLED",
+    "特困供养终止", "TEKUN_CANCELLED",
     "临时救助", "TEMP_ASSISTANCE_GRANTED",
     "残疾认定", "DISABILITY_CERTIFIED",
     "死亡登记", "DEATH_REGISTERED",

@@ -56,6 +56,11 @@ static const char *const relation_cols[] = {"与户主关系", NULL};
 static const char *const labour_cols[] = {"劳动技能", "劳动能力", NULL};
 static const char *const grade_cols[] = {"残疾等级", NULL};
 static const char *const school_cols[] = {"在校生状况", "是否在校生", NULL};
+static const char *const dibao_cols[] = {"享受低保", "是否享受低保", "低保户", NULL};
+static const char *const tekun_cols[] = {"特困供养", "是否特困供养", "特困户", NULL};
+static const char *const sex_cols[] = {"性别", NULL};
+static const char *const birth_cols[] = {"出生日期", NULL};
+static const char *const job_cols[] = {"公益性岗位", "是否公益性岗位", "公益岗位", NULL};
 
 static const char *const type_codes[] = {
     "脱贫户", "POVERTY_ALLEVIATED",
@@ -132,6 +137,10 @@ static const char *const school_codes[] = {
     "本科", "是",
     NULL,
 };
+static const char *const yes_no_codes[] = {
+    "是", "是", "否", "否", "享受", "是", "未享受", "否", NULL,
+};
+static const char *const sex_codes[] = {"男", "MALE", "女", "FEMALE", NULL};
 static const char *const monitored[] = {"MONITORED", "RISK_ELIMINATED", NULL};
 static const char *const eliminated[] = {"RISK_ELIMINATED", NULL};
 
@@ -211,6 +220,19 @@ static const tdc_field_spec fields[] = {
      .constant = "RURAL_REVITALIZATION",
      .doc = "set by the connector; source.record_id is the household id, source.row its "
             "first row"},
+    /* Household v2: optional columns for the suspicious-data list */
+    {.path = "dibao", .kind = TDC_FK_BOOL, .columns = dibao_cols, .codes = yes_no_codes,
+     .doc = "null when absent or empty"},
+    {.path = "tekun", .kind = TDC_FK_BOOL, .columns = tekun_cols, .codes = yes_no_codes,
+     .doc = "null when absent or empty"},
+    {.path = "members[].sex", .kind = TDC_FK_ENUM, .flags = TDC_SPEC_MEMBER, .columns = sex_cols,
+     .codes = sex_codes, .doc = "null when absent or empty"},
+    {.path = "members[].recorded_birth_date", .kind = TDC_FK_DATE, .flags = TDC_SPEC_MEMBER,
+     .columns = birth_cols, .doc = "the roster's own column; null when absent or empty"},
+    {.path = "members[].id_sex", .kind = TDC_FK_DERIVED, .flags = TDC_SPEC_MEMBER,
+     .doc = "derived from the identity number before pseudonymisation"},
+    {.path = "members[].public_welfare_job", .kind = TDC_FK_BOOL, .flags = TDC_SPEC_MEMBER,
+     .columns = job_cols, .codes = yes_no_codes, .doc = "null when absent or empty"},
 };
 
 const tdc_dataset_desc tdc_roster_desc = {

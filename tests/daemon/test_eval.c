@@ -198,11 +198,11 @@ static void make_hh(hh_fixture *f, tdm_r_household_type type, tdm_monitoring_sta
 {
     memset(f, 0, sizeof(*f));
     f->members[0] = (tdm_member){P_HEAD, "张三", ymd(1980, 1, 1), TDM_REL_HEAD,
-                                 TDM_R_LABOUR_NORMAL, 0, 0};
+                                 TDM_R_LABOUR_NORMAL, 0, 0, TDM_SEX_UNSAID, TDM_SEX_UNSAID, false, 0, -1};
     f->members[1] = (tdm_member){P_WIFE, "李四", ymd(1982, 3, 3), TDM_REL_SPOUSE,
-                                 TDM_R_LABOUR_NORMAL, 0, 0};
+                                 TDM_R_LABOUR_NORMAL, 0, 0, TDM_SEX_UNSAID, TDM_SEX_UNSAID, false, 0, -1};
     f->members[2] = (tdm_member){P_SON, "张小", ymd(2005, 5, 5), TDM_REL_CHILD,
-                                 TDM_R_LABOUR_NORMAL, 0, 1};
+                                 TDM_R_LABOUR_NORMAL, 0, 1, TDM_SEX_UNSAID, TDM_SEX_UNSAID, false, 0, -1};
     f->hh.household_id = "3404211002010001";
     f->hh.village_code = VILLAGE;
     memcpy(f->hh.county, VILLAGE, 6);

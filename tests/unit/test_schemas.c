@@ -36,10 +36,10 @@ static void test_all_records_present(void)
     static const char *const names[] = {
         "cn.tuodi.Household", "cn.tuodi.CivilAffairsEvent", "cn.tuodi.MedicalSettlement",
         "cn.tuodi.EmploymentEvent", "cn.tuodi.Alert", "cn.tuodi.VerificationOutcome",
-        "cn.tuodi.ConnectorOffset"};
+        "cn.tuodi.ConnectorOffset", "cn.tuodi.Suspect"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         CU_ASSERT_PTR_NOT_NULL(td_avro_registry_find_name(reg, names[i]));
-    CU_ASSERT_EQUAL(td_avro_registry_count(reg), 7);
+    CU_ASSERT_EQUAL(td_avro_registry_count(reg), 8);
 }
 
 /* A doc with at least one CJK character (3-byte UTF-8 from E4-E9) and one
