@@ -167,6 +167,84 @@ typedef struct tdm_rule {
     tdm_category category_not_on_roster;/* for a person not on the roster */
 } tdm_rule;
 
+/* ---- Suspect rules (`suspects:`, the suspicious-data list: tdm_suspect.h) ----
+ *
+ * A second kind of rule beside the alert rules, in the same file:
+ *
+ *   suspects:
+ *     - id: death-still-listed        # ASCII [a-z0-9-], unique among suspects
+ *       name: 已登记死亡人员仍在册        # Chinese, for people
+ *       version: "2023.1"             # optional: default a digest of the rule
+ *       check: death_still_listed     # one of the checks below
+ *       grace_days: 30                # a department fact dated D counts from D + N
+ *       fix_hint: 核实该成员是否已故…     # Chinese, what the village should do
+ *       enabled: true                 # default true
+ *
+ * Checks and their own keys (a key that does not fit the check is an error):
+ *   death_still_listed              a member whose death civil affairs
+ *                                   registered is still listed
+ *   disability_grade_differs        certified grade != the roster's grade
+ *                                   (none on the roster counts as differing)
+ *   able_bodied_severely_disabled   labour_capacity in `labour_capacity`
+ *                                   (default [normal, skilled]) with a grade
+ *                                   1..`max_disability_grade` (default 2)
+ *                                   certified
+ *   allowance_not_recorded          `allowance: dibao|tekun` approved per civil
+ *                                   affairs (not cancelled since), the roster
+ *                                   says false (or is silent: not a suspect)
+ *   allowance_still_marked          cancelled per civil affairs, the roster
+ *                                   still says true
+ *   welfare_job_not_recorded        a public-welfare job started per human
+ *                                   resources (not ended), roster says false
+ *   welfare_job_still_marked        ended per human resources, roster says true
+ *   duplicate_person                one person key on two roster households
+ *   birth_date_differs              recorded_birth_date != the identity
+ *                                   number's (birth_date)
+ *   sex_differs                     sex != id_sex
+ *   income_below_transfers          annual_net_fen of income year Y below the
+ *                                   civil-affairs amounts of year Y minus
+ *                                   `tolerance` (money, as thresholds are
+ *                                   written; default 0)
+ * A roster value that is null (the export is silent) never contradicts.
+ * `expected_suspects: N` guards reload as expected_rules does for alert
+ * rules; dropping suspect rules by accident is refused the same way. */
+typedef enum tdm_check {
+    TDM_CHECK_DEATH_STILL_LISTED = 1,
+    TDM_CHECK_DISABILITY_GRADE_DIFFERS,
+    TDM_CHECK_ABLE_BODIED_SEVERELY_DISABLED,
+    TDM_CHECK_ALLOWANCE_NOT_RECORDED,
+    TDM_CHECK_ALLOWANCE_STILL_MARKED,
+    TDM_CHECK_WELFARE_JOB_NOT_RECORDED,
+    TDM_CHECK_WELFARE_JOB_STILL_MARKED,
+    TDM_CHECK_DUPLICATE_PERSON,
+    TDM_CHECK_BIRTH_DATE_DIFFERS,
+    TDM_CHECK_SEX_DIFFERS,
+    TDM_CHECK_INCOME_BELOW_TRANSFERS,
+} tdm_check;
+
+typedef enum tdm_allowance {
+    TDM_ALLOWANCE_NONE = 0,
+    TDM_ALLOWANCE_DIBAO,            /* 低保 */
+    TDM_ALLOWANCE_TEKUN,            /* 特困供养 */
+} tdm_allowance;
+
+typedef struct tdm_suspect_rule {
+    const char *id;
+    const char *name;
+    const char *version;            /* Suspect.indicator_version */
+    const char *fix_hint;
+    bool enabled;
+    tdm_check check;
+    tdm_allowance allowance;        /* ALLOWANCE_* checks */
+    int grace_days;                 /* >= 0 */
+    int max_disability_grade;       /* ABLE_BODIED_SEVERELY_DISABLED: 1..4 */
+    unsigned labour_capacities;     /* ABLE_BODIED_SEVERELY_DISABLED: tdm_labour mask */
+    int64_t tolerance_fen;          /* INCOME_BELOW_TRANSFERS: >= 0 */
+} tdm_suspect_rule;
+
+/* The check's name as the file spells it ("death_still_listed"), or "". */
+const char *tdm_check_name(tdm_check c);
+
 typedef struct tdm_rules tdm_rules;
 
 /* Loads and validates the rules file at path. On success returns 0 and sets
@@ -211,6 +289,11 @@ tdm_rules *tdm_rules_free(tdm_rules *rules);
 size_t tdm_rules_count(const tdm_rules *rules);
 const tdm_rule *tdm_rules_at(const tdm_rules *rules, size_t i);
 const tdm_rule *tdm_rules_find(const tdm_rules *rules, const char *id);
+
+/* Suspect rules in file order (disabled ones included). */
+size_t tdm_rules_suspect_count(const tdm_rules *rules);
+const tdm_suspect_rule *tdm_rules_suspect_at(const tdm_rules *rules, size_t i);
+const tdm_suspect_rule *tdm_rules_suspect_find(const tdm_rules *rules, const char *id);
 
 /* The line of (province: 2 digits, or a village/county code whose first two
  * digits are the province; year), or NULL. */
