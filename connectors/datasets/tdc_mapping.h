@@ -222,6 +222,7 @@ struct tdc_dataset {
         tdc_idset seen;
         char *big_hid;            /* a household rejected for its size: later rows too */
         size_t big_len, big_cap;
+        int sym_male, sym_female; /* Sex symbols of members[].id_sex */
     } ro;
 };
 

@@ -152,6 +152,7 @@ enum {
     F_PERSON = 15,
     F_RELATION = 17,
     F_BIRTH = 18,
+    F_ID_SEX = 27,
 };
 
 static const tdc_field_spec fields[] = {
@@ -230,7 +231,8 @@ static const tdc_field_spec fields[] = {
     {.path = "members[].recorded_birth_date", .kind = TDC_FK_DATE, .flags = TDC_SPEC_MEMBER,
      .columns = birth_cols, .doc = "the roster's own column; null when absent or empty"},
     {.path = "members[].id_sex", .kind = TDC_FK_DERIVED, .flags = TDC_SPEC_MEMBER,
-     .doc = "derived from the identity number before pseudonymisation"},
+     .doc = "derived from the identity number before pseudonymisation (its 17th digit: odd "
+            "MALE, even FEMALE); always set"},
     {.path = "members[].public_welfare_job", .kind = TDC_FK_BOOL, .flags = TDC_SPEC_MEMBER,
      .columns = job_cols, .codes = yes_no_codes, .doc = "null when absent or empty"},
 };
@@ -694,8 +696,9 @@ int tdc_roster_flush(tdc_dataset *ds, const tdc_sink *sink, td_error *err)
     {
         const tdc_row *first = &ro->views[0];
         tdc_val *hv = ds->vals;
-        avro_value_t members, elem, bd;
+        avro_value_t members, elem, bd, sx, br;
         int birth_step = (int)ds->fields[F_BIRTH].steps[0];
+        size_t sex_step = ds->fields[F_ID_SEX].steps[0];
         size_t head = 0;
 
         hv[F_SIZE].present = true;
@@ -733,6 +736,15 @@ int tdc_roster_flush(tdc_dataset *ds, const tdc_sink *sink, td_error *err)
                 r = avro_value_get_by_index(&elem, (size_t)birth_step, &bd, NULL) ? -EINVAL : 0;
             if (r == 0)
                 r = avro_value_set_int(&bd, td_idnum_birth_date(mv[F_PERSON].id)) ? -EINVAL : 0;
+            /* like birth_date, from the number itself (a pseudonym hides it) */
+            if (r == 0)
+                r = avro_value_get_by_index(&elem, sex_step, &sx, NULL) ||
+                            avro_value_set_branch(&sx, 1, &br) ||
+                            avro_value_set_enum(&br, td_idnum_sex(mv[F_PERSON].id) == 1
+                                                         ? ds->ro.sym_male
+                                                         : ds->ro.sym_female)
+                        ? -EINVAL
+                        : 0;
         }
         if (r < 0)
             return td_error_set(err, r, "cannot fill the household record: %s", strerror(-r));
@@ -851,13 +863,28 @@ int tdc_roster_init(tdc_dataset *ds, td_error *err)
     } expect[] = {
         {F_HID, "household_id"}, {F_SIZE, "household_size"}, {F_UPDATED, "updated_at"},
         {F_PERSON, "members[].person_key"}, {F_RELATION, "members[].relation"},
-        {F_BIRTH, "members[].birth_date"},
+        {F_BIRTH, "members[].birth_date"}, {F_ID_SEX, "members[].id_sex"},
     };
+    const tdc_field *sex;
 
     for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
         if (tdc_ds_field_index(ds, expect[i].path) != expect[i].index)
             return td_error_set(err, -EINVAL, "dataset roster: field %s is not at index %d",
                                 expect[i].path, expect[i].index);
+    /* id_sex: ["null", Sex], written by tdc_roster_flush from the number */
+    sex = &ds->fields[F_ID_SEX];
+    ds->ro.sym_male = ds->ro.sym_female = -1;
+    if (sex->nullable && sex->nsteps == 1 && sex->leaf->type == TD_AVRO_ENUM)
+        for (size_t s = 0; s < sex->leaf->nsymbols; s++) {
+            if (strcmp(sex->leaf->symbols[s], "MALE") == 0)
+                ds->ro.sym_male = (int)s;
+            else if (strcmp(sex->leaf->symbols[s], "FEMALE") == 0)
+                ds->ro.sym_female = (int)s;
+        }
+    if (ds->ro.sym_male < 0 || ds->ro.sym_female < 0)
+        return td_error_set(err, -EINVAL, "dataset roster: members[].id_sex is not a "
+                            "nullable enum with MALE and FEMALE in %s",
+                            td_avro_schema_source(ds->schema));
     return 0;
 }
 

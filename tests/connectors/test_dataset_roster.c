@@ -14,6 +14,11 @@ static const char *const HDR =
     "户编号|村级区划代码|网格编号|户类型|监测状态|监测对象类别|识别时间|风险消除时间|风险消除方式|"
     "家庭人口数|收入年度|家庭年纯收入|家庭年人均纯收入|风险类型|更新时间|身份证号|姓名|与户主关系|"
     "劳动技能|残疾等级|在校生状况";
+/* HDR with the optional columns of Household v2 (the suspicious-data list). */
+static const char *const HDR_V2 =
+    "户编号|村级区划代码|网格编号|户类型|监测状态|监测对象类别|识别时间|风险消除时间|风险消除方式|"
+    "家庭人口数|收入年度|家庭年纯收入|家庭年人均纯收入|风险类型|更新时间|身份证号|姓名|与户主关系|"
+    "劳动技能|残疾等级|在校生状况|享受低保|特困供养|性别|出生日期|公益性岗位";
 static const char *const UNIT = "roster-2024.csv";
 
 /* Households as rows: H <id>, household cells, member cells. */
@@ -363,13 +368,29 @@ static void test_household_rules(void)
          "劳动技能", "member row 4: 劳动技能: unknown value \"超人\""},
         {{HEAD, "户编号=H;身份证号=3404021968112000;姓名=乙;与户主关系=配偶"},
          "身份证号", "member row 3: 身份证号: identity number has 16 characters"},
+        /* the optional columns of Household v2 */
+        {{HEAD, SPOUSE ";性别=未知"},
+         "性别", "member row 3: 性别: unknown value \"未知\" (allowed: 男, 女)"},
+        {{HEAD ";性别=UNKNOWN"},
+         "性别", "member row 2: 性别: unknown value \"UNKNOWN\" (allowed: 男, 女)"},
+        {{HEAD ";享受低保=也许"},
+         "享受低保", "member row 2: 享受低保: \"也许\" is not a yes/no value (是/否, 1/0, "
+         "Y/N, true/false, 是, 否, 享受, 未享受)"},
+        {{HEAD ";享受低保=是", SPOUSE ";享受低保=否"},
+         "享受低保", "member row 3: 享受低保 differs from the household's first row (row 2)"},
+        {{HEAD ";特困供养=有", SPOUSE},
+         "特困供养", "member row 2: 特困供养: \"有\" is not a yes/no value"},
+        {{HEAD ";出生日期=1965-13-12"},
+         "出生日期", "member row 2: 出生日期: \"1965-13-12\" is not a date"},
+        {{HEAD, SPOUSE ";公益性岗位=护林员"},
+         "公益性岗位", "member row 3: 公益性岗位: \"护林员\" is not a yes/no value"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         run_ctx c;
         size_t n = 0;
 
-        ctx_init(&c, NULL, NULL);
+        ctx_init(&c, NULL, HDR_V2);
         for (; n < 3 && cases[i].rows[n]; n++)
             feeds(&c, cases[i].rows[n]);
         finish(&c);
@@ -574,7 +595,7 @@ static void test_income_column_renamed(void)
     ctx_done(&c);
 }
 
-/* Pseudonymised: person keys are HMACs, birth dates still from the number;
+/* Pseudonymised: person keys are HMACs, birth dates and id_sex still from the number;
  * the same key for the 15- and the 18-digit form of one person. */
 static void test_pseudonymised(void)
 {
@@ -596,6 +617,7 @@ static void test_pseudonymised(void)
     CU_ASSERT_EQUAL_FATAL(t_mapping_load(yaml, &cfg, &err), 0);
     ctx_init(&c, &cfg, NULL);
     feeds(&c, "户编号=H;身份证号=340402650312002;姓名=甲;与户主关系=户主");
+    feeds(&c, "户编号=H;身份证号=340402196811200031;姓名=乙;与户主关系=配偶");
     finish(&c);
     CU_ASSERT_EQUAL_FATAL(c.s.nrecs, 1);
     v = t_decode(&sc, &c.s, 0);
@@ -603,11 +625,151 @@ static void test_pseudonymised(void)
     CU_ASSERT_EQUAL(td_idnum_pseudonymize(key, sizeof(key), "340402196503120021", want), 0);
     CU_ASSERT_STRING_EQUAL(t_str(&m, "person_key"), want);
     CU_ASSERT_EQUAL(t_long(&m, "birth_date"), t_days("1965-03-12"));
+    CU_ASSERT_FALSE(t_is_null(&m, "id_sex"));
+    CU_ASSERT_STRING_EQUAL(t_enum(&m, "id_sex"), "FEMALE"); /* sequence 002 */
+    m = t_member(v, 1);
+    CU_ASSERT_STRING_EQUAL(t_str(&m, "name"), "乙");
+    CU_ASSERT_STRING_EQUAL(t_enum(&m, "id_sex"), "MALE"); /* sequence 003, 18 digits */
+    CU_ASSERT_EQUAL(strlen(t_str(&m, "person_key")), TD_PSEUDONYM_HEX_LEN);
     CU_ASSERT_STRING_EQUAL(c.s.recs[0].key, "H"); /* the household id stays the key */
     ctx_done(&c);
     t_mapping_free(&cfg);
     td_test_rmtree(dir);
     free(dir);
+}
+
+/* members[].id_sex comes from the identity number's 17th digit (odd MALE,
+ * even FEMALE), the sequence digit of a legacy 15-digit number; it is
+ * written whether or not the export has the optional columns. */
+static void test_id_sex(void)
+{
+    static const struct {
+        const char *id, *sex;
+    } cases[] = {
+        {"340402196503120021", "FEMALE"}, /* 2 */
+        {"340402196811200031", "MALE"},   /* 3 */
+        {"34052419800101001X", "MALE"},   /* 1, check character X */
+        {"340402201005050044", "FEMALE"}, /* 4 */
+        {"340402194001010069", "FEMALE"}, /* 6 */
+        {"340402197506060073", "MALE"},   /* 7 */
+        {"340402198808080082", "FEMALE"}, /* 8 */
+        {"34040219750606009X", "MALE"},   /* 9 */
+        {"340402198812310004", "FEMALE"}, /* 0 */
+        {"340402196503120056", "MALE"},   /* 5 */
+        {"340402650312002", "FEMALE"},    /* 15 digits: sequence 002 */
+        {"340402681120003", "MALE"},      /* 15 digits: sequence 003 */
+    };
+    const char *hdrs[] = {HDR, HDR_V2};
+
+    for (size_t hh = 0; hh < 2; hh++) {
+        run_ctx c;
+        avro_value_t *v, m;
+        char spec[256];
+        size_t n = sizeof(cases) / sizeof(cases[0]);
+
+        ctx_init(&c, NULL, hdrs[hh]);
+        for (size_t i = 0; i < n; i++) {
+            snprintf(spec, sizeof(spec), "户编号=H%zu;身份证号=%s;姓名=甲;与户主关系=户主", i,
+                     cases[i].id);
+            feeds(&c, spec);
+        }
+        finish(&c);
+        CU_ASSERT_EQUAL(c.s.nrejs, 0);
+        CU_ASSERT_EQUAL_FATAL(c.s.nrecs, n);
+        for (size_t i = 0; i < n; i++) {
+            char id[TD_IDNUM_LEN + 1];
+            td_error err;
+
+            v = t_decode(&sc, &c.s, i);
+            m = t_member(v, 0);
+            CU_ASSERT_FALSE_FATAL(t_is_null(&m, "id_sex"));
+            if (strcmp(t_enum(&m, "id_sex"), cases[i].sex) != 0) {
+                fprintf(stderr, "\n    case %zu: id_sex %s, want %s\n", i, t_enum(&m, "id_sex"),
+                        cases[i].sex);
+                CU_FAIL("id_sex");
+            }
+            /* the roster's own 性别 is not the number's */
+            CU_ASSERT_TRUE(t_is_null(&m, "sex"));
+            CU_ASSERT_EQUAL(td_idnum_normalize(cases[i].id, strlen(cases[i].id), INT32_MAX, id,
+                                               &err), 0);
+            CU_ASSERT_STRING_EQUAL(t_str(&m, "person_key"), id);
+        }
+        ctx_done(&c);
+    }
+}
+
+/* The optional columns of Household v2: values read, codes applied, empty
+ * cells (and absent columns) null, household cells left empty on later
+ * rows. */
+static void test_optional_columns(void)
+{
+    run_ctx c;
+    avro_value_t *v, m;
+
+    ctx_init(&c, NULL, HDR_V2);
+    feeds(&c, "户编号=A;享受低保=是;特困供养=否;身份证号=340402196503120021;姓名=甲;"
+              "与户主关系=户主;性别=女;出生日期=1965-03-12;公益性岗位=是");
+    /* household cells empty on a later row; a recorded sex and birth date
+     * that contradict the number are published as recorded */
+    feeds(&c, "户编号=A;村级区划代码=;网格编号=;户类型=;身份证号=340402196811200031;姓名=乙;"
+              "与户主关系=配偶;性别=女;出生日期=19681121;公益性岗位=否");
+    feeds(&c, "户编号=A;身份证号=340402201005050044;姓名=丙;与户主关系=之女");
+    feeds(&c, "户编号=B;享受低保=未享受;特困供养=享受;身份证号=340402194001010069;姓名=丁;"
+              "与户主关系=户主;性别=男");
+    feeds(&c, "户编号=C;享受低保=;特困供养=;身份证号=340402197506060073;姓名=戊;"
+              "与户主关系=户主;性别=;出生日期=;公益性岗位=");
+    finish(&c);
+    CU_ASSERT_EQUAL(c.s.nrejs, 0);
+    CU_ASSERT_EQUAL_FATAL(c.s.nrecs, 3);
+    v = t_decode(&sc, &c.s, 0);
+    CU_ASSERT_EQUAL(t_bool(v, "dibao"), 1);
+    CU_ASSERT_EQUAL(t_bool(v, "tekun"), 0);
+    m = t_member(v, 0);
+    CU_ASSERT_STRING_EQUAL(t_enum(&m, "sex"), "FEMALE");
+    CU_ASSERT_STRING_EQUAL(t_enum(&m, "id_sex"), "FEMALE");
+    CU_ASSERT_EQUAL(t_long(&m, "recorded_birth_date"), t_days("1965-03-12"));
+    CU_ASSERT_EQUAL(t_bool(&m, "public_welfare_job"), 1);
+    m = t_member(v, 1);
+    CU_ASSERT_STRING_EQUAL(t_enum(&m, "sex"), "FEMALE");
+    CU_ASSERT_STRING_EQUAL(t_enum(&m, "id_sex"), "MALE");
+    CU_ASSERT_EQUAL(t_long(&m, "recorded_birth_date"), t_days("1968-11-21"));
+    CU_ASSERT_EQUAL(t_long(&m, "birth_date"), t_days("1968-11-20"));
+    CU_ASSERT_EQUAL(t_bool(&m, "public_welfare_job"), 0);
+    m = t_member(v, 2);
+    CU_ASSERT_TRUE(t_is_null(&m, "sex"));
+    CU_ASSERT_STRING_EQUAL(t_enum(&m, "id_sex"), "FEMALE");
+    CU_ASSERT_TRUE(t_is_null(&m, "recorded_birth_date"));
+    CU_ASSERT_TRUE(t_is_null(&m, "public_welfare_job"));
+    v = t_decode(&sc, &c.s, 1);
+    CU_ASSERT_EQUAL(t_bool(v, "dibao"), 0);
+    CU_ASSERT_EQUAL(t_bool(v, "tekun"), 1);
+    m = t_member(v, 0);
+    CU_ASSERT_STRING_EQUAL(t_enum(&m, "sex"), "MALE");
+    CU_ASSERT_STRING_EQUAL(t_enum(&m, "id_sex"), "FEMALE");
+    v = t_decode(&sc, &c.s, 2);
+    CU_ASSERT_TRUE(t_is_null(v, "dibao"));
+    CU_ASSERT_TRUE(t_is_null(v, "tekun"));
+    m = t_member(v, 0);
+    CU_ASSERT_TRUE(t_is_null(&m, "sex"));
+    CU_ASSERT_TRUE(t_is_null(&m, "recorded_birth_date"));
+    CU_ASSERT_TRUE(t_is_null(&m, "public_welfare_job"));
+    CU_ASSERT_STRING_EQUAL(t_enum(&m, "id_sex"), "MALE");
+    ctx_done(&c);
+
+    /* an export without the columns: all null but id_sex */
+    ctx_init(&c, NULL, NULL);
+    feeds(&c, "户编号=A;身份证号=340402196811200031;姓名=乙;与户主关系=户主");
+    finish(&c);
+    CU_ASSERT_EQUAL_FATAL(c.s.nrecs, 1);
+    v = t_decode(&sc, &c.s, 0);
+    CU_ASSERT_TRUE(t_is_null(v, "dibao"));
+    CU_ASSERT_TRUE(t_is_null(v, "tekun"));
+    m = t_member(v, 0);
+    CU_ASSERT_TRUE(t_is_null(&m, "sex"));
+    CU_ASSERT_TRUE(t_is_null(&m, "recorded_birth_date"));
+    CU_ASSERT_TRUE(t_is_null(&m, "public_welfare_job"));
+    CU_ASSERT_STRING_EQUAL(t_enum(&m, "id_sex"), "MALE");
+    ctx_done(&c);
 }
 
 /* After the engine rewinds its source, reset drops what is buffered:
@@ -750,6 +912,8 @@ static void add_suites(void)
     TD_TEST(test_missing_column);
     TD_TEST(test_income_column_renamed);
     TD_TEST(test_pseudonymised);
+    TD_TEST(test_id_sex);
+    TD_TEST(test_optional_columns);
     TD_TEST(test_income_year_constant);
     TD_TEST(test_reset);
     TD_TEST(test_mixed_fixture);
