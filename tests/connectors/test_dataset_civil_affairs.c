@@ -43,21 +43,28 @@ static void test_event_types(void)
         /* a grade on another event is ignored, even a bad one */
         "低保申请|34052419800101001X|||2024-05-26||3|MZ-9",
         "低保申请|34052419800101001X|||2024-05-26||很重|MZ-10",
+        /* the end of 特困 support, in both wordings; a grade is ignored */
+        "特困终止|340402196503120021|||2024-06-01|||MZ-11",
+        "特困供养终止|340402196503120021|||2024-06-02||一级|MZ-12",
+        "特困批准|340402196503120021|||2024-06-03|||MZ-13",
     };
     static const char *const types[] = {
         "DIBAO_APPLIED", "DIBAO_APPROVED", "DIBAO_CANCELLED", "TEKUN_APPROVED",
         "TEMP_ASSISTANCE_GRANTED", "DISABILITY_CERTIFIED", "DISABILITY_CERTIFIED",
-        "DEATH_REGISTERED", "DIBAO_APPLIED", "DIBAO_APPLIED",
+        "DEATH_REGISTERED", "DIBAO_APPLIED", "DIBAO_APPLIED", "TEKUN_CANCELLED",
+        "TEKUN_CANCELLED", "TEKUN_APPROVED",
     };
+    const size_t n = sizeof(lines) / sizeof(lines[0]);
     t_sink s;
     tdc_dataset *ds;
     avro_value_t *v;
 
+    CU_ASSERT_EQUAL_FATAL(n, sizeof(types) / sizeof(types[0]));
     t_sink_init(&s, sc.schema);
-    ds = run(NULL, HDR, lines, 10, &s);
+    ds = run(NULL, HDR, lines, n, &s);
     CU_ASSERT_EQUAL(s.nrejs, 0);
-    CU_ASSERT_EQUAL_FATAL(s.nrecs, 10);
-    for (size_t i = 0; i < 10; i++) {
+    CU_ASSERT_EQUAL_FATAL(s.nrecs, n);
+    for (size_t i = 0; i < n; i++) {
         char rid[16];
 
         v = t_decode(&sc, &s, i);
@@ -90,6 +97,10 @@ static void test_event_types(void)
     CU_ASSERT_TRUE(t_is_null(v, "disability_grade"));
     v = t_decode(&sc, &s, 9);
     CU_ASSERT_TRUE(t_is_null(v, "disability_grade"));
+    v = t_decode(&sc, &s, 11);
+    CU_ASSERT_EQUAL(t_long(v, "event_date"), t_days("2024-06-02"));
+    CU_ASSERT_TRUE(t_is_null(v, "disability_grade"));
+    CU_ASSERT_STRING_EQUAL(s.recs[11].key, "340402196503120021");
     tdc_dataset_free(ds);
     t_sink_done(&s);
 }
