@@ -114,7 +114,8 @@ int main(int argc, char **argv)
         return err.code == -EINVAL ? 2 : 1;
     }
     printf("tuodi-sample: %" PRId64 " households, %" PRId64 " people, %" PRId64
-           " department rows; expected %" PRId64 " alerts and %" PRId64 " rejected rows\n",
-           st.households, st.people, st.records, st.alerts, st.rejected);
+           " department rows; expected %" PRId64 " alerts, %" PRId64 " suspects and %" PRId64
+           " rejected rows\n",
+           st.households, st.people, st.records, st.alerts, st.suspects, st.rejected);
     return 0;
 }

@@ -55,6 +55,12 @@ static const char *const cat_txt[] = {"脱贫不稳定户", "边缘易致贫户"
 /* How an identity number is written in a department file. */
 enum { ID_18, ID_15, ID_LOWER_X, ID_BAD_CHECK, ID_SHORT };
 
+/* A yes/no cell of the roster (享受低保, 特困供养, 公益性岗位): 否 is the
+ * zero value, so a household says "no" unless told otherwise. */
+enum { TRI_NO = 0, TRI_YES, TRI_EMPTY };
+/* The roster's own 性别 and 出生日期 cells against the identity number. */
+enum { REC_AGREES = 0, REC_EMPTY, REC_WRONG };
+
 #define MAX_MEMBERS 8
 
 typedef struct person {
@@ -66,6 +72,10 @@ typedef struct person {
     int grade;          /* 0 none */
     const char *school; /* 在校生状况 */
     size_t county;      /* index into tds_counties: address code of the number */
+    int rec_sex;        /* REC_*: 性别 as the number says, empty, or the other */
+    int rec_birth;      /* REC_*: 出生日期 as the number says, empty, or a day later */
+    int birth_style;    /* 0 2023-05-01, 1 2023/5/1, 2 20230501 */
+    int job;            /* TRI_*: 公益性岗位 */
 } person;
 
 typedef struct household {
@@ -81,6 +91,9 @@ typedef struct household {
     int bad_member;     /* -1, or the member written with a wrong check character */
     int size_cell;      /* 0: n; else the 家庭人口数 written (a mismatch) */
     const char *risks;
+    int dibao, tekun;   /* TRI_*: 享受低保, 特困供养 */
+    int income_year;    /* 0: 2023 */
+    bool reexport;      /* updated today, in the re-export (else yesterday) */
 } household;
 
 /* ------------------------------------------------------------ output */
@@ -95,7 +108,7 @@ typedef struct out {
     int64_t rows;
 } out;
 
-enum { O_ROSTER, O_CIVIL, O_MED1, O_MED2, O_HR, O_COUNT };
+enum { O_ROSTER, O_CIVIL, O_MED1, O_MED2, O_HR, O_FIX, O_COUNT };
 
 typedef struct gen {
     const tds_options *opt;
@@ -109,7 +122,7 @@ typedef struct gen {
     size_t *village_county;     /* village index -> county index */
     uint32_t *village_serial;   /* households made per village */
     out o[O_COUNT];
-    FILE *alerts, *rejected, *scen;
+    FILE *alerts, *rejected, *scen, *suspects;
     long rec_civil, rec_med, rec_hr;
     int nscen;
     tds_stats st;
@@ -240,6 +253,8 @@ static void fmt_date(int32_t day, const char *style, char *buf, size_t size)
         snprintf(buf, size, "%d/%d/%d", y, m, d);
     else if (strcmp(style, "cn") == 0)
         snprintf(buf, size, "%d年%d月%d日", y, m, d);
+    else if (strcmp(style, "compact") == 0)
+        snprintf(buf, size, "%04d%02d%02d", y, m, d);
     else if (strcmp(style, "time") == 0)
         snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:00", y, m, d, 8 + (d % 9), (m * 7) % 60);
     else
@@ -432,10 +447,34 @@ static void expect_reject(gen *g, const out *o, long line, const char *cls, cons
     g->st.rejected++;
 }
 
-static void write_household(gen *g, const household *h)
+static const char *tri_txt(int t)
 {
-    out *o = &g->o[O_ROSTER];
+    return t == TRI_YES ? "是" : t == TRI_NO ? "否" : "";
+}
+
+/* The roster's 性别 and 出生日期 cells of p. */
+static void rec_cells(const person *p, char *sex, size_t ssize, char *birth, size_t bsize)
+{
+    static const char *const styles[] = {"iso", "slash", "compact"};
+    int male = td_idnum_sex(p->id) == 1;
+    int32_t b = td_idnum_birth_date(p->id);
+
+    snprintf(sex, ssize, "%s", p->rec_sex == REC_EMPTY ? "" : (male != (p->rec_sex == REC_WRONG))
+                                                                   ? "男"
+                                                                   : "女");
+    birth[0] = '\0';
+    if (p->rec_birth == REC_EMPTY)
+        return;
+    if (p->rec_birth == REC_WRONG)
+        b++;
+    fmt_date(b, styles[p->birth_style], birth, bsize);
+}
+
+/* Writes h's rows to the roster export o (the first, or the re-export). */
+static void write_household_to(gen *g, out *o, const household *h)
+{
     char annual[32], pc[32], ident[32] = "", elim[32] = "", updated[32], line[2048], id[32];
+    char sex[8], birth[32];
     const char *mon = h->mon == MON_MON ? "是" : h->mon == MON_ELIM ? "已消除风险" : "否";
     static const char *const grades[] = {"无", "一级", "二级", "三级", "四级"};
 
@@ -445,25 +484,35 @@ static void write_household(gen *g, const household *h)
         fmt_date(g->today - 400, "slash", ident, sizeof(ident));
     if (h->mon == MON_ELIM)
         fmt_date(g->today - 100, "slash", elim, sizeof(elim));
-    fmt_date(g->today - 1, "time", updated, sizeof(updated));
+    fmt_date(h->reexport ? g->today : g->today - 1, "time", updated, sizeof(updated));
     for (int i = 0; i < h->n; i++) {
         const person *p = &h->m[i];
         id_text(p, i == h->bad_member ? ID_BAD_CHECK : ID_18, id, sizeof(id));
-        snprintf(line, sizeof(line), "%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,2023,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s",
+        rec_cells(p, sex, sizeof(sex), birth, sizeof(birth));
+        snprintf(line, sizeof(line),
+                 "%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s",
                  h->id, tds_villages[h->village].code, h->grid,
                  h->type == HT_PA ? "脱贫户" : "一般农户", mon,
                  h->mon != MON_NOT ? cat_txt[h->cat] : "", ident, elim,
-                 h->mon == MON_ELIM ? "产业帮扶" : "", h->size_cell ? h->size_cell : h->n, annual,
-                 pc, h->risks, updated, id, p->name, p->rel, labour_txt[p->labour],
-                 grades[p->grade], p->school);
+                 h->mon == MON_ELIM ? "产业帮扶" : "", h->size_cell ? h->size_cell : h->n,
+                 h->income_year ? h->income_year : 2023, annual, pc, h->risks, updated, id,
+                 p->name, p->rel, labour_txt[p->labour], grades[p->grade], p->school,
+                 tri_txt(h->dibao), tri_txt(h->tekun), sex, birth, tri_txt(p->job));
         long ln = out_line(g, o, line);
         if (h->bad_member >= 0)
             expect_reject(g, o, ln, "household", "R1");
         else if (h->size_cell)
             expect_reject(g, o, ln, "household", "R2");
-        g->st.people++;
+        if (o == &g->o[O_ROSTER])
+            g->st.people++;
     }
-    g->st.households++;
+    if (o == &g->o[O_ROSTER])
+        g->st.households++;
+}
+
+static void write_household(gen *g, const household *h)
+{
+    write_household_to(g, &g->o[O_ROSTER], h);
 }
 
 /* ------------------------------------------------------------ records */
@@ -500,8 +549,8 @@ static const char *civil_code(const char *ev)
         const char *ev, *code;
     } m[] = {{"DIBAO_APPLIED", "0101"},   {"DIBAO_APPROVED", "0102"},
              {"DIBAO_CANCELLED", "0103"}, {"TEKUN_APPROVED", "0201"},
-             {"TEMP", "0401"},            {"DISABILITY", "0501"},
-             {"DEATH", "0901"}};
+             {"TEKUN_CANCELLED", "0202"}, {"TEMP", "0401"},
+             {"DISABILITY", "0501"},      {"DEATH", "0901"}};
     for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
         if (strcmp(m[i].ev, ev) == 0)
             return m[i].code;
@@ -570,6 +619,19 @@ static void expect_person(gen *g, const char *rule, const person *p, const char 
     g->st.alerts++;
 }
 
+/* A suspect of the suspicious-data list: indicator (a suspect rule of
+ * deploy/rules/huainan-2023.yaml) about household h, of member p (NULL: the
+ * household as a whole); fixed: the roster re-export (roster-fix/) resolves
+ * it. */
+static void expect_suspect(gen *g, const char *indicator, const household *h, const person *p,
+                           const char *scen, bool fixed)
+{
+    if (g->suspects)
+        fprintf(g->suspects, "%s,%s,%s,%s,%s,%s\n", indicator, h->id, p ? p->id : "household",
+                tds_villages[h->village].county, scen, fixed ? "resolved" : "open");
+    g->st.suspects++;
+}
+
 /* ------------------------------------------------------------ planted */
 
 #define YUAN(y) ((int64_t)(y) * 100)
@@ -587,6 +649,15 @@ static household *P(planted *pl, int type, int mon, int64_t pc_fen, int n)
 {
     gen *g = pl->g;
     size_t c = (size_t)(pl->k++ % (int)tds_ncounties);
+    hh_init(g, pl->r, &pl->h, pick_village(g, pl->r, c), type, mon, pc_fen);
+    hh_family(g, pl->r, &pl->h, n, 45);
+    return &pl->h;
+}
+
+/* Like P, in county index c (the turn does not move). */
+static household *Pc(planted *pl, size_t c, int type, int mon, int64_t pc_fen, int n)
+{
+    gen *g = pl->g;
     hh_init(g, pl->r, &pl->h, pick_village(g, pl->r, c), type, mon, pc_fen);
     hh_family(g, pl->r, &pl->h, n, 45);
     return &pl->h;
@@ -629,6 +700,274 @@ static person *aged_member(planted *pl, household *h, int i, int age, int32_t da
         p->rel = td_idnum_sex(p->id) == 1 ? "之父" : "之母";
     p->school = age >= 16 && age <= 18 ? "高中" : (age < 16 ? "初中" : "非在校生");
     return p;
+}
+
+/* The suspicious-data list: for each indicator of the suspect rules of
+ * deploy/rules/huainan-2023.yaml, households whose roster contradicts a
+ * department (or the identity number) and near misses that must not be
+ * suspects. Department facts the suspects rest on are dated 60 days ago,
+ * well past the rules' grace of 30 days; the "not yet" near misses 20 days
+ * ago (so that a run crossing midnight does not change them). Every 低保 /
+ * 特困 approval and every grade 1-2 certification is also an alert (rules
+ * dibao-tekun, severe-disability): those scenarios expect both. Two suspects
+ * of 凤台县 (S11, S24) are fixed by the re-export roster-fix/. */
+#define SUS_AGO 60
+#define NOT_YET_AGO 20
+#define FIX_COUNTY 5 /* 340421 凤台县, the county the demo's list shows */
+
+static void plant_suspects(planted *pl)
+{
+    gen *g = pl->g;
+    int32_t T = g->today;
+    household *h, fix1, fix2;
+    person *p, gone;
+
+    memset(&fix1, 0, sizeof(fix1));
+    memset(&fix2, 0, sizeof(fix2));
+
+    /* ---- death-still-listed ---- */
+    {
+        static const struct {
+            const char *id;
+            int ago;
+            bool listed;
+            const char *expect, *desc;
+        } ds[] = {
+            {"S1", SUS_AGO, true, "suspect:death-still-listed",
+             "death registered 60 days ago (15-digit number), aged 72, still listed"},
+            {"S2", NOT_YET_AGO, true, "none",
+             "death registered 20 days ago (fewer than the 30 grace days), still listed"},
+            {"S3", SUS_AGO, false, "none",
+             "death registered 60 days ago; the roster no longer lists her"},
+        };
+        for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+            int32_t day = T - ds[i].ago;
+            h = P(pl, HT_ORD, MON_NOT, 900000, 4);
+            p = aged_member(pl, h, 3, 72, day, L_LOST);
+            gone = *p;
+            if (!ds[i].listed)
+                h->n--; /* the village removed the member (减员) */
+            write_household(g, h);
+            civil(g, &gone, village_cell(h), "DEATH", day, -1, 0, i == 0 ? ID_15 : ID_18);
+            if (ds[i].listed && ds[i].ago >= 30)
+                expect_suspect(g, "death-still-listed", h, p, ds[i].id, false);
+            scenario(g, ds[i].id, ds[i].expect, ds[i].desc);
+        }
+    }
+
+    /* ---- disability: grade differs; able-bodied with grade 1-2 ---- */
+    {
+        static const struct {
+            const char *id;
+            int roster_grade, certified, labour, ago;
+            const char *alert, *suspect, *expect, *desc;
+        } ds[] = {
+            {"S4", 4, 3, L_NORMAL, SUS_AGO, NULL, "disability-grade-differs",
+             "suspect:disability-grade-differs", "grade 3 certified, the roster says 四级"},
+            {"S5", 0, 4, L_NORMAL, SUS_AGO, NULL, "disability-grade-differs",
+             "suspect:disability-grade-differs", "grade 4 certified, the roster says 无"},
+            {"S6", 3, 3, L_NORMAL, SUS_AGO, NULL, NULL, "none",
+             "grade 3 certified, the roster says 三级 (普通劳动力: grade 3 is not severe)"},
+            {"S7", 0, 4, L_NORMAL, NOT_YET_AGO, NULL, NULL, "none",
+             "grade 4 certified 20 days ago (within the grace), the roster says 无"},
+            {"S8", 2, 2, L_NORMAL, SUS_AGO, "severe-disability", "able-bodied-severely-disabled",
+             "severe-disability+suspect:able-bodied-severely-disabled",
+             "grade 2 certified, the roster says 二级 and 普通劳动力"},
+            {"S9", 2, 2, L_SKILLED, SUS_AGO, "severe-disability", "able-bodied-severely-disabled",
+             "severe-disability+suspect:able-bodied-severely-disabled",
+             "grade 2 certified, the roster says 二级 and 技能劳动力"},
+            {"S10", 1, 1, L_WEAK, SUS_AGO, "severe-disability", NULL, "severe-disability",
+             "grade 1 certified, the roster says 一级 and 弱劳动力 (not able-bodied)"},
+        };
+        for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+            h = P(pl, HT_ORD, MON_NOT, 900000, 3);
+            p = &h->m[1];
+            p->grade = ds[i].roster_grade;
+            p->labour = ds[i].labour;
+            write_household(g, h);
+            civil(g, p, village_cell(h), "DISABILITY", T - ds[i].ago, -1, ds[i].certified, ID_18);
+            if (ds[i].alert)
+                expect_hh(g, ds[i].alert, h, "MEDIUM", ds[i].id);
+            if (ds[i].suspect)
+                expect_suspect(g, ds[i].suspect, h, p, ds[i].id, false);
+            scenario(g, ds[i].id, ds[i].expect, ds[i].desc);
+        }
+    }
+
+    /* ---- 低保 / 特困: approved but not recorded, ended but still marked ---- */
+    {
+        static const struct {
+            const char *id, *event;
+            int dibao, tekun, ago;
+            bool fixed;
+            const char *suspect, *expect, *desc;
+        } ds[] = {
+            {"S11", "DIBAO_APPROVED", TRI_NO, TRI_NO, SUS_AGO, true, "dibao-not-recorded",
+             "dibao-tekun+suspect:dibao-not-recorded",
+             "低保 approved 60 days ago, the roster says 享受低保 否 (the re-export says 是)"},
+            {"S12", "DIBAO_APPROVED", TRI_EMPTY, TRI_NO, SUS_AGO, false, NULL, "dibao-tekun",
+             "低保 approved 60 days ago, the roster's 享受低保 is empty (silent)"},
+            {"S13", "DIBAO_APPROVED", TRI_NO, TRI_NO, NOT_YET_AGO, false, NULL, "dibao-tekun",
+             "低保 approved 20 days ago (within the grace), the roster says 否"},
+            {"S14", "TEKUN_APPROVED", TRI_NO, TRI_NO, SUS_AGO, false, "tekun-not-recorded",
+             "dibao-tekun+suspect:tekun-not-recorded",
+             "特困 approved 60 days ago, the roster says 特困供养 否"},
+            {"S15", "DIBAO_CANCELLED", TRI_YES, TRI_NO, SUS_AGO, false, "dibao-still-marked",
+             "suspect:dibao-still-marked", "低保 cancelled 60 days ago, the roster says 是"},
+            {"S16", "DIBAO_CANCELLED", TRI_YES, TRI_NO, NOT_YET_AGO, false, NULL, "none",
+             "低保 cancelled 20 days ago (within the grace), the roster says 是"},
+            {"S17", "TEKUN_CANCELLED", TRI_NO, TRI_YES, SUS_AGO, false, "tekun-still-marked",
+             "suspect:tekun-still-marked", "特困 ended 60 days ago (code 0202), the roster says 是"},
+        };
+        for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+            h = ds[i].fixed ? Pc(pl, FIX_COUNTY, HT_PA, MON_NOT, 900000, 3)
+                            : P(pl, HT_PA, MON_NOT, 900000, 3);
+            h->dibao = ds[i].dibao;
+            h->tekun = ds[i].tekun;
+            write_household(g, h);
+            p = &h->m[0];
+            civil(g, p, village_cell(h), ds[i].event, T - ds[i].ago, -1, 0, ID_18);
+            if (strstr(ds[i].event, "APPROVED"))
+                expect_hh(g, "dibao-tekun", h, "MEDIUM", ds[i].id);
+            if (ds[i].suspect)
+                expect_suspect(g, ds[i].suspect, h, p, ds[i].id, ds[i].fixed);
+            scenario(g, ds[i].id, ds[i].expect, ds[i].desc);
+            if (ds[i].fixed) {
+                fix1 = *h;
+                fix1.dibao = TRI_YES;
+            }
+        }
+    }
+
+    /* ---- public-welfare jobs (aged 62: ending one is no employment-loss alert) ---- */
+    {
+        static const struct {
+            const char *id, *event;
+            int job, ago;
+            const char *suspect, *expect, *desc;
+        } ds[] = {
+            {"S18", "公益性岗位上岗", TRI_NO, SUS_AGO, "welfare-job-not-recorded",
+             "suspect:welfare-job-not-recorded",
+             "public-welfare job started 60 days ago, the roster says 公益性岗位 否"},
+            {"S19", "公益性岗位上岗", TRI_EMPTY, SUS_AGO, NULL, "none",
+             "public-welfare job started 60 days ago, the roster's cell is empty (silent)"},
+            {"S20", "公益性岗位离岗", TRI_YES, SUS_AGO, "welfare-job-still-marked",
+             "suspect:welfare-job-still-marked",
+             "public-welfare job ended 60 days ago, the roster says 是"},
+            {"S21", "公益性岗位离岗", TRI_YES, NOT_YET_AGO, NULL, "none",
+             "public-welfare job ended 20 days ago (within the grace), the roster says 是"},
+        };
+        for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+            int32_t day = T - ds[i].ago;
+            h = P(pl, HT_ORD, MON_NOT, 900000, 4);
+            p = aged_member(pl, h, 2, 62, day, L_WEAK);
+            p->job = ds[i].job;
+            write_household(g, h);
+            hr(g, p, village_cell(h), ds[i].event, day, -1, ID_18);
+            if (ds[i].suspect)
+                expect_suspect(g, ds[i].suspect, h, p, ds[i].id, false);
+            scenario(g, ds[i].id, ds[i].expect, ds[i].desc);
+        }
+    }
+
+    /* ---- one person on two households ---- */
+    {
+        household a;
+        size_t c = (size_t)(pl->k % (int)tds_ncounties);
+
+        /* a grown child who set up a household is still listed in the parents' */
+        a = *Pc(pl, c, HT_ORD, MON_NOT, 900000, 3);
+        person *son = aged_member(pl, &a, 2, 26, T, L_NORMAL);
+        son->rel = td_idnum_sex(son->id) == 1 ? "之子" : "之女";
+        write_household(g, &a);
+        h = P(pl, HT_ORD, MON_NOT, 900000, 2);
+        h->m[0] = *son;
+        h->m[0].rel = "户主";
+        write_household(g, h);
+        expect_suspect(g, "duplicate-person", &a, son, "S22", false);
+        expect_suspect(g, "duplicate-person", h, &h->m[0], "S22", false);
+        scenario(g, "S22", "suspect:duplicate-person",
+                 "the same identity number on two households (a grown child's own and the "
+                 "parents')");
+
+        /* two people of the same name and birth date, two numbers */
+        a = *P(pl, HT_ORD, MON_NOT, 900000, 2);
+        write_household(g, &a);
+        h = P(pl, HT_ORD, MON_NOT, 900000, 2);
+        h->m[1].birth = a.m[1].birth;
+        h->m[1].county = a.m[1].county;
+        new_id(g, h->m[1].county, &h->m[1].birth, false, h->m[1].id);
+        snprintf(h->m[1].name, sizeof(h->m[1].name), "%s", a.m[1].name);
+        write_household(g, h);
+        scenario(g, "S23", "none",
+                 "two households each list someone of the same name and birth date, with two "
+                 "identity numbers");
+    }
+
+    /* ---- birth date and sex against the identity number ---- */
+    h = Pc(pl, FIX_COUNTY, HT_ORD, MON_NOT, 900000, 3);
+    h->m[1].rec_birth = REC_WRONG;
+    write_household(g, h);
+    expect_suspect(g, "birth-date-differs", h, &h->m[1], "S24", true);
+    scenario(g, "S24", "suspect:birth-date-differs",
+             "出生日期 a day after the identity number's (the re-export corrects it)");
+    fix2 = *h;
+    fix2.m[1].rec_birth = REC_AGREES;
+    h = P(pl, HT_ORD, MON_NOT, 900000, 3);
+    h->m[0].birth_style = 1;
+    h->m[1].birth_style = 2;
+    h->m[2].rec_birth = REC_EMPTY;
+    write_household(g, h);
+    scenario(g, "S25", "none", "出生日期 as the number says, written 2023/5/1 and 20230501; one empty");
+    h = P(pl, HT_ORD, MON_NOT, 900000, 3);
+    h->m[0].rec_sex = REC_WRONG;
+    write_household(g, h);
+    expect_suspect(g, "sex-differs", h, &h->m[0], "S26", false);
+    scenario(g, "S26", "suspect:sex-differs", "性别 is not the one the identity number says");
+    h = P(pl, HT_ORD, MON_NOT, 900000, 3);
+    for (int i = 0; i < h->n; i++)
+        h->m[i].rec_sex = REC_EMPTY;
+    write_household(g, h);
+    scenario(g, "S27", "none", "性别 empty for every member (silent)");
+
+    /* ---- income below the transfers: monitored households (income-below-line
+     * does not judge them), three 临时救助 of 900.00 (under that rule's 1000)
+     * in one calendar year, which is the roster's income year ---- */
+    {
+        int32_t base = T - SUS_AGO;
+        int y0, y2, m, d;
+
+        for (;;) {
+            td_date_to_ymd(base, &y0, &m, &d);
+            td_date_to_ymd(base - 2, &y2, &m, &d);
+            if (y0 == y2)
+                break;
+            base -= 3;
+        }
+        for (int i = 0; i < 2; i++) {
+            const char *id = i == 0 ? "S28" : "S29";
+            h = P(pl, HT_ORD, MON_MON, i == 0 ? YUAN(2000) : YUAN(2700), 1);
+            h->income_year = y0;
+            write_household(g, h);
+            for (int k = 0; k < 3; k++)
+                civil(g, &h->m[0], village_cell(h), "TEMP", base - k, YUAN(900), 0, ID_18);
+            if (i == 0) {
+                expect_suspect(g, "income-below-transfers", h, NULL, id, false);
+                scenario(g, id, "suspect:income-below-transfers",
+                         "annual net income 2000.00 of the year of three 临时救助 of 900.00 "
+                         "(2700.00)");
+            } else {
+                scenario(g, id, "none",
+                         "annual net income 2700.00, exactly the 临时救助 of its year");
+            }
+        }
+    }
+
+    /* the re-export: the two households of 凤台县, corrected */
+    fix1.reexport = true;
+    fix2.reexport = true;
+    write_household_to(g, &g->o[O_FIX], &fix1);
+    write_household_to(g, &g->o[O_FIX], &fix2);
 }
 
 static void plant(gen *g)
@@ -748,6 +1087,7 @@ static void plant(gen *g)
     expect_hh(g, "dibao-tekun", h, "MEDIUM", "C1");
     scenario(g, "C1", "dibao-tekun", "低保 application (15-digit number)");
     h = P(&pl, HT_ORD, MON_NOT, 900000, 3);
+    h->dibao = TRI_YES; /* the roster agrees: no suspect */
     write_household(g, h);
     {
         /* the record names a village of another county: the roster's wins */
@@ -759,6 +1099,7 @@ static void plant(gen *g)
     scenario(g, "C2", "dibao-tekun",
              "低保 approved; the record's village is in another county (routed by the roster)");
     h = P(&pl, HT_ORD, MON_MON, 900000, 2);
+    h->tekun = TRI_YES;
     write_household(g, h);
     civil(g, &h->m[0], village_cell(h), "TEKUN_APPROVED", T - 32, -1, 0, ID_18);
     expect_hh(g, "dibao-tekun", h, "MEDIUM", "C3");
@@ -777,6 +1118,7 @@ static void plant(gen *g)
     expect_person(g, "dibao-tekun", &op, NULL, "MEDIUM", "C6");
     scenario(g, "C6", "dibao-tekun", "低保 application, not on the roster, no village -> unrouted");
     h = P(&pl, HT_PA, MON_NOT, 900000, 3);
+    h->dibao = TRI_YES;
     write_household(g, h);
     civil(g, &h->m[0], village_cell(h), "DIBAO_APPLIED", T - 120, -1, 0, ID_18);
     civil(g, &h->m[0], village_cell(h), "DIBAO_APPROVED", T - 90, -1, 0, ID_18);
@@ -796,6 +1138,11 @@ static void plant(gen *g)
     for (int grade = 1; grade <= 3; grade++) {
         char sid[8];
         h = P(&pl, HT_PA, MON_NOT, 900000, 3);
+        /* the roster already records the grade (and, for 1-2, that she can
+         * no longer work): the disability suspects are planted by S4-S10 */
+        h->m[1].grade = grade;
+        if (grade <= 2)
+            h->m[1].labour = L_LOST;
         write_household(g, h);
         civil(g, &h->m[1], village_cell(h), "DISABILITY", T - 38 - grade, -1, grade, ID_18);
         snprintf(sid, sizeof(sid), "C%d", 9 + grade);
@@ -819,8 +1166,10 @@ static void plant(gen *g)
             {"C16", 40, L_LOST, false, "death of a member aged 40 who could not work (丧失劳动力)"},
             {"C17", 70, L_WEAK, false, "death of a member aged 70"},
         };
+        /* registered 12-16 days ago: within the 30 days death-still-listed
+         * gives the roster to catch up, so not suspects (S1 plants one) */
         for (size_t i = 0; i < sizeof(deaths) / sizeof(deaths[0]); i++) {
-            int32_t day = T - 40 - (int32_t)i;
+            int32_t day = T - 12 - (int32_t)i;
             h = P(&pl, HT_PA, MON_NOT, 900000, 4);
             person *p = aged_member(&pl, h, 3, deaths[i].age, day, deaths[i].labour);
             write_household(g, h);
@@ -858,6 +1207,9 @@ static void plant(gen *g)
             int32_t day = T - 20 - (int32_t)i;
             h = P(&pl, HT_ORD, MON_NOT, 900000, 4);
             person *p = aged_member(&pl, h, 2, evs[i].age, day, L_NORMAL);
+            /* the roster agrees with human resources on the job */
+            if (strcmp(evs[i].ev, "公益性岗位上岗") == 0)
+                p->job = TRI_YES;
             write_household(g, h);
             hr(g, p, village_cell(h), evs[i].ev, day, -1, i == 0 ? ID_15 : ID_18);
             if (evs[i].alerts)
@@ -1026,6 +1378,9 @@ static void plant(gen *g)
         expect_reject(g, oh, ln, "code", "B18");
         scenario(g, "B18", "rejected", "hr: unknown 业务类别 退休");
     }
+
+    /* ---- the suspicious-data list (疑点数据清单) ---- */
+    plant_suspects(&pl);
     /* what is left of the planted budget: counted as planted households */
 }
 
@@ -1048,10 +1403,79 @@ static void background(gen *g, int64_t index)
     for (int i = 0; i < h.n; i++)
         if (rng_pct(&r, 4))
             h.m[i].grade = (int)rng_range(&r, 3, 4);
-    write_household(g, &h);
+    /* the roster's own columns: as the departments and the numbers say, or
+     * empty; a 是 without any department record is no suspect */
+    h.dibao = rng_pct(&r, 8) ? TRI_YES : (rng_pct(&r, 5) ? TRI_EMPTY : TRI_NO);
+    h.tekun = rng_pct(&r, 2) ? TRI_YES : (rng_pct(&r, 5) ? TRI_EMPTY : TRI_NO);
+    for (int i = 0; i < h.n; i++) {
+        person *p = &h.m[i];
+        p->rec_sex = rng_pct(&r, 5) ? REC_EMPTY : REC_AGREES;
+        p->rec_birth = rng_pct(&r, 10) ? REC_EMPTY : REC_AGREES;
+        p->birth_style = (int)rng_range(&r, 0, 2);
+        p->job = rng_pct(&r, 3) ? TRI_YES : (rng_pct(&r, 5) ? TRI_EMPTY : TRI_NO);
+    }
 
+    /* department records, decided before the roster is written so that the
+     * roster agrees with them (background households are never suspects) */
     const char *vc = rng_pct(&r, 90) ? village_cell(&h) : "";
     int file = index % 2 ? O_MED2 : O_MED1;
+    const char *civil_ev = NULL, *hr_ev = NULL;
+    person civil_p, hr_p;
+    int32_t civil_day = 0, hr_day = 0;
+    int64_t civil_amount = -1;
+    int civil_grade = 0, hr_months = -1;
+
+    if (rng_pct(&r, 8)) {
+        int i = (int)rng_range(&r, 0, h.n - 1);
+        person *p = &h.m[i];
+        civil_day = T - (int32_t)rng_range(&r, 3, 330);
+        switch (rng_range(&r, 0, 3)) {
+        case 0:
+            civil_ev = "DIBAO_CANCELLED";
+            break;
+        case 1:
+            civil_ev = "TEMP";
+            civil_amount = rng_range(&r, 10000, 90000);
+            break;
+        case 2:
+            civil_ev = "DISABILITY";
+            civil_grade = (int)rng_range(&r, 3, 4);
+            p->grade = civil_grade; /* the roster records the certified grade */
+            break;
+        default:
+            /* a death at 65 or older of someone the roster no longer lists
+             * (the village removed the member); the head, or a younger
+             * member, has a 低保 cancellation instead */
+            civil_ev = i > 0 && td_date_age(p->birth, civil_day) >= 65 ? "DEATH"
+                                                                        : "DIBAO_CANCELLED";
+        }
+        if (strcmp(civil_ev, "DIBAO_CANCELLED") == 0 && h.dibao == TRI_YES)
+            h.dibao = TRI_NO;
+        civil_p = *p;
+        if (strcmp(civil_ev, "DEATH") == 0) {
+            memmove(&h.m[i], &h.m[i + 1], (size_t)(h.n - i - 1) * sizeof(h.m[0]));
+            h.n--;
+        }
+    }
+    if (rng_pct(&r, 12)) {
+        person *p = &h.m[rng_range(&r, 0, h.n - 1)];
+        hr_day = T - (int32_t)rng_range(&r, 3, 330);
+        switch (rng_range(&r, 0, 2)) {
+        case 0:
+            hr_ev = "失业登记注销";
+            break;
+        case 1:
+            hr_ev = "公益性岗位上岗";
+            p->job = TRI_YES;
+            break;
+        default:
+            hr_ev = rng_pct(&r, 50) ? "外出务工情况" : "务工监测";
+            hr_months = (int)rng_range(&r, 0, 12);
+        }
+        hr_p = *p;
+    }
+    write_household(g, &h);
+
     if (rng_pct(&r, 25)) {
         /* at most 1400.00 a year: under every threshold (5000; 50% of an
          * annual income of at least 6000) */
@@ -1063,41 +1487,10 @@ static void background(gen *g, int64_t index)
             day += (int32_t)rng_range(&r, 10, 90);
         }
     }
-    if (rng_pct(&r, 8)) {
-        const person *p = &h.m[rng_range(&r, 0, h.n - 1)];
-        int32_t day = T - (int32_t)rng_range(&r, 3, 330);
-        switch (rng_range(&r, 0, 3)) {
-        case 0:
-            civil(g, p, vc, "DIBAO_CANCELLED", day, -1, 0, ID_18);
-            break;
-        case 1:
-            civil(g, p, vc, "TEMP", day, rng_range(&r, 10000, 90000), 0, ID_18);
-            break;
-        case 2:
-            civil(g, p, vc, "DISABILITY", day, -1, (int)rng_range(&r, 3, 4), ID_18);
-            break;
-        default:
-            if (td_date_age(p->birth, day) >= 65)
-                civil(g, p, vc, "DEATH", day, -1, 0, ID_18);
-            else
-                civil(g, p, vc, "DIBAO_CANCELLED", day, -1, 0, ID_18);
-        }
-    }
-    if (rng_pct(&r, 12)) {
-        const person *p = &h.m[rng_range(&r, 0, h.n - 1)];
-        int32_t day = T - (int32_t)rng_range(&r, 3, 330);
-        switch (rng_range(&r, 0, 2)) {
-        case 0:
-            hr(g, p, vc, "失业登记注销", day, -1, ID_18);
-            break;
-        case 1:
-            hr(g, p, vc, "公益性岗位上岗", day, -1, ID_18);
-            break;
-        default:
-            hr(g, p, vc, rng_pct(&r, 50) ? "外出务工情况" : "务工监测", day,
-               (int)rng_range(&r, 0, 12), ID_18);
-        }
-    }
+    if (civil_ev)
+        civil(g, &civil_p, vc, civil_ev, civil_day, civil_amount, civil_grade, ID_18);
+    if (hr_ev)
+        hr(g, &hr_p, vc, hr_ev, hr_day, hr_months, ID_18);
     if (index % 40 == 0) {
         /* someone not on the roster with a small bill */
         person p;
@@ -1116,7 +1509,8 @@ static void background(gen *g, int64_t index)
 #define ROSTER_HEADER                                                                      \
     "户编号,村级区划代码,网格编号,户类型,监测状态,监测对象类别,识别时间,风险消除时间,"    \
     "风险消除方式,家庭人口数,收入年度,家庭年纯收入,家庭年人均纯收入,风险类型,更新时间,"  \
-    "证件号码,姓名,与户主关系,劳动技能,残疾等级,在校生状况"
+    "证件号码,姓名,与户主关系,劳动技能,残疾等级,在校生状况,享受低保,特困供养,性别,出生日期,"   \
+    "公益性岗位"
 #define CIVIL_HEADER                                                                       \
     "case_id,business_type,id_number,person_name,village_code,business_date,amount_yuan,"  \
     "disability_grade"
@@ -1180,9 +1574,13 @@ int tds_generate(const tds_options *opt, tds_stats *ret, td_error *err)
              true, MED_HEADER);
     out_open(&g, &g.o[O_HR], "human_resources", "hr-01.csv", "human_resources", true, true,
              HR_HEADER);
+    out_open(&g, &g.o[O_FIX], "roster-fix", "huainan-roster-2.csv", "roster", true, false,
+             ROSTER_HEADER);
     g.alerts = open_plain(&g, "alerts.csv", "rule_id,subject_kind,subject,queue,severity,scenario");
     g.rejected = open_plain(&g, "rejected.csv", "dataset,file,line,reason_class,scenario");
     g.scen = open_plain(&g, "scenarios.csv", "scenario,expect,description");
+    g.suspects = open_plain(&g, "suspects.csv",
+                            "indicator_id,household_id,subject,queue,scenario,after_fix");
     if (g.rc < 0)
         goto done;
 
@@ -1205,6 +1603,8 @@ done:
         fail(&g, -EIO, "cannot write expected/rejected.csv");
     if (g.scen && fclose(g.scen) != 0)
         fail(&g, -EIO, "cannot write expected/scenarios.csv");
+    if (g.suspects && fclose(g.suspects) != 0)
+        fail(&g, -EIO, "cannot write expected/suspects.csv");
     free(g.seq);
     free(g.village_county);
     free(g.village_serial);

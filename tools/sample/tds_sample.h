@@ -13,12 +13,17 @@
  *   DIR/expected/alerts.csv     rule_id,subject_kind,subject,queue,severity,scenario
  *   DIR/expected/rejected.csv   dataset,file,line,reason_class,scenario
  *   DIR/expected/scenarios.csv  scenario,expect,description
+ *   DIR/expected/suspects.csv   indicator_id,household_id,subject,queue,scenario,
+ *                               after_fix
+ *   DIR/roster-fix/huainan-roster-2.csv  a roster re-export of two households
+ *                                        that fixes two suspects (+ .done)
  *
  * Column layouts are those of the demo configs (deploy/data/demo-config/).
  * Planted scenarios (docs/sample-data.md) come first in every file; the
- * background households fill up to `households` and never alert. Event dates
- * are relative to `today` (within the trailing year, one planted record
- * older), so the same (seed, households, today) gives byte-identical files.
+ * background households fill up to `households`, never alert and are never
+ * suspects. Event dates are relative to `today` (within the trailing year,
+ * one planted record older), so the same (seed, households, today) gives
+ * byte-identical files.
  * Identity numbers are fake (random birth dates and sequence numbers) with
  * valid check characters, except in the rows planted as bad.
  *
@@ -33,7 +38,7 @@
 #include <stdint.h>
 
 /* Households the planted scenarios take; `households` must be at least this. */
-#define TDS_MIN_HOUSEHOLDS 80
+#define TDS_MIN_HOUSEHOLDS 100
 
 typedef struct tds_options {
     const char *out_dir;   /* created if missing; existing files are replaced */
@@ -48,6 +53,7 @@ typedef struct tds_stats {
     int64_t records;       /* department rows (bad ones included) */
     int64_t rejected;      /* rows in expected/rejected.csv */
     int64_t alerts;        /* rows in expected/alerts.csv */
+    int64_t suspects;      /* rows in expected/suspects.csv */
 } tds_stats;
 
 /* Writes the data set (see above). 0, or a negative errno with the reason in
