@@ -27,6 +27,7 @@ struct tdm_roster {
     tdm_store *store;
     tdm_db households;
     tdm_db persons;
+    tdm_db persons_all;
     size_t max_key;
     td_avro_decoder *dec;     /* new records and lookups */
     td_avro_decoder *dec_old; /* the entry a record replaces */
@@ -34,6 +35,8 @@ struct tdm_roster {
     tdm_keys old_keys;
     tdm_pending *pending;
     size_t pending_cap;
+    char *list;               /* a 'person_all' value being rewritten */
+    size_t list_cap;
 };
 
 /* ---------------------------------------------------------- schema checks */
@@ -101,6 +104,8 @@ static int tdm_check_reader(const td_avro_schema *s, td_error *err)
 
 /* ------------------------------------------------------------ the roster */
 
+static int tdm_roster_fill_all(tdm_roster *r, td_error *err);
+
 int tdm_roster_new(tdm_store *store, const td_avro_registry *reg, tdm_roster **ret,
                    td_error *err)
 {
@@ -119,8 +124,10 @@ int tdm_roster_new(tdm_store *store, const td_avro_registry *reg, tdm_roster **r
     r->max_key = tdm_store_max_key_len(store);
     if ((rc = tdm_store_db(store, "household", &r->households, err)) < 0 ||
         (rc = tdm_store_db(store, "person", &r->persons, err)) < 0 ||
+        (rc = tdm_store_db(store, "person_all", &r->persons_all, err)) < 0 ||
         (rc = td_avro_decoder_new(reg, reader, &r->dec, err)) < 0 ||
-        (rc = td_avro_decoder_new(reg, reader, &r->dec_old, err)) < 0)
+        (rc = td_avro_decoder_new(reg, reader, &r->dec_old, err)) < 0 ||
+        (rc = tdm_roster_fill_all(r, err)) < 0)
         goto fail;
     *ret = r;
     return 0;
@@ -139,6 +146,7 @@ tdm_roster *tdm_roster_free(tdm_roster *r)
     free(r->new_keys.v);
     free(r->old_keys.v);
     free(r->pending);
+    free(r->list);
     free(r);
     return NULL;
 }
@@ -267,6 +275,19 @@ static bool tdm_keys_has(const tdm_keys *keys, const tdm_bytes *k)
 
 /* ------------------------------------------------------------------ apply */
 
+static int tdm_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    void *np;
+
+    if (need <= *cap)
+        return 0;
+    if (!(np = realloc(*p, need * elem)))
+        return -ENOMEM;
+    *p = np;
+    *cap = need;
+    return 0;
+}
+
 /* Removes person -> household only if it still points to household. */
 static int tdm_unlink(tdm_roster *r, tdm_txn *txn, const tdm_bytes *person, const void *hh,
                       size_t hh_len, td_error *err)
@@ -285,6 +306,59 @@ static int tdm_unlink(tdm_roster *r, tdm_txn *txn, const tdm_bytes *person, cons
     return rc == -ENOENT ? 0 : rc;
 }
 
+/* Adds household hh to (add) or removes it from person's 'person_all'
+ * list: ids in byte order, each followed by a NUL; an empty list is
+ * deleted. Unchanged lists are not written. */
+static int tdm_all_edit(tdm_roster *r, tdm_txn *txn, const tdm_bytes *person, const void *hh,
+                        size_t hh_len, bool add, td_error *err)
+{
+    const void *v = NULL;
+    size_t len = 0, at, n;
+    const char *p;
+    int rc = tdm_store_get(txn, r->persons_all, person->p, person->n, &v, &len, err);
+
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    if (rc == -ENOENT)
+        len = 0;
+    p = v;
+    /* where hh is, or goes */
+    for (at = 0; at < len; at += n + 1) {
+        const char *nul = memchr(p + at, '\0', len - at);
+        tdm_bytes cur, want = {hh, hh_len};
+        int c;
+        if (!nul)
+            return td_error_set(err, -EIO, "roster: a bad person_all entry");
+        n = (size_t)(nul - (p + at));
+        cur = (tdm_bytes){p + at, n};
+        c = tdm_bytes_cmp(&cur, &want);
+        if (c == 0) {
+            if (add)
+                return 0;
+            if (len == n + 1)
+                return tdm_store_del(txn, r->persons_all, person->p, person->n, err);
+            if (tdm_grow((void **)&r->list, &r->list_cap, len, 1) < 0)
+                return td_error_set(err, -ENOMEM, "roster: out of memory");
+            memcpy(r->list, p, at);
+            memcpy(r->list + at, p + at + n + 1, len - at - n - 1);
+            return tdm_store_put(txn, r->persons_all, person->p, person->n, r->list,
+                                 len - n - 1, err);
+        }
+        if (c > 0)
+            break;
+    }
+    if (!add)
+        return 0;
+    if (tdm_grow((void **)&r->list, &r->list_cap, len + hh_len + 1, 1) < 0)
+        return td_error_set(err, -ENOMEM, "roster: out of memory");
+    memcpy(r->list, p, at);
+    memcpy(r->list + at, hh, hh_len);
+    r->list[at + hh_len] = '\0';
+    memcpy(r->list + at + hh_len + 1, p + at, len - at);
+    return tdm_store_put(txn, r->persons_all, person->p, person->n, r->list, len + hh_len + 1,
+                         err);
+}
+
 int tdm_roster_apply(tdm_roster *r, tdm_txn *txn, const void *key, size_t key_len,
                      const void *value, size_t value_len, td_error *err)
 {
@@ -297,6 +371,8 @@ int tdm_roster_apply(tdm_roster *r, tdm_txn *txn, const void *key, size_t key_le
     if (!key || key_len == 0 || key_len > r->max_key)
         return td_error_set(err, -EINVAL, "roster: household key is empty or longer than %zu bytes",
                             r->max_key);
+    if (memchr(key, '\0', key_len))
+        return td_error_set(err, -EINVAL, "roster: household key holds a NUL byte");
     r->new_keys.n = 0;
     r->old_keys.n = 0;
     if (value) {
@@ -333,7 +409,8 @@ int tdm_roster_apply(tdm_roster *r, tdm_txn *txn, const void *key, size_t key_le
     for (size_t i = 0; i < r->old_keys.n; i++) {
         const tdm_bytes *k = &r->old_keys.v[i];
         if (!tdm_keys_has(&r->new_keys, k) &&
-            (rc = tdm_unlink(r, txn, k, key, key_len, err)) < 0)
+            ((rc = tdm_unlink(r, txn, k, key, key_len, err)) < 0 ||
+             (rc = tdm_all_edit(r, txn, k, key, key_len, false, err)) < 0))
             return rc;
     }
     if (!value) {
@@ -343,7 +420,8 @@ int tdm_roster_apply(tdm_roster *r, tdm_txn *txn, const void *key, size_t key_le
     }
     for (size_t i = 0; i < r->new_keys.n; i++) {
         const tdm_bytes *k = &r->new_keys.v[i];
-        if ((rc = tdm_store_put(txn, r->persons, k->p, k->n, key, key_len, err)) < 0)
+        if ((rc = tdm_store_put(txn, r->persons, k->p, k->n, key, key_len, err)) < 0 ||
+            (rc = tdm_all_edit(r, txn, k, key, key_len, true, err)) < 0)
             return rc;
     }
     return tdm_store_put(txn, r->households, key, key_len, value, value_len, err);
@@ -370,6 +448,33 @@ int tdm_roster_household_of(tdm_roster *r, tdm_txn *txn, const char *person_key,
     return 0;
 }
 
+int tdm_roster_households_of(tdm_roster *r, tdm_txn *txn, const char *person_key,
+                             tdm_roster_each_fn fn, void *opaque, td_error *err)
+{
+    size_t n = person_key ? strlen(person_key) : 0, len, at = 0;
+    const void *v;
+    char *copy;
+    int rc;
+
+    if (n == 0 || n > r->max_key)
+        return 0;
+    rc = tdm_store_get(txn, r->persons_all, person_key, n, &v, &len, err);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (len == 0 || ((const char *)v)[len - 1] != '\0')
+        return td_error_set(err, -EIO, "roster: a bad person_all entry");
+    /* a copy: fn may write in txn, which may move the map */
+    if (!(copy = malloc(len)))
+        return td_error_set(err, -ENOMEM, "roster: out of memory");
+    memcpy(copy, v, len);
+    for (rc = 0; at < len && rc == 0; at += strlen(copy + at) + 1)
+        rc = fn(copy + at, opaque);
+    free(copy);
+    return rc;
+}
+
 void tdm_household_done(tdm_household *view)
 {
     if (!view)
@@ -380,18 +485,6 @@ void tdm_household_done(tdm_household *view)
     memset(view, 0, sizeof(*view));
 }
 
-static int tdm_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    void *np;
-
-    if (need <= *cap)
-        return 0;
-    if (!(np = realloc(*p, need * elem)))
-        return -ENOMEM;
-    *p = np;
-    *cap = need;
-    return 0;
-}
 
 /* Fills view from the decoded v; strings are queued in r->pending and then
  * copied into view->text. */
@@ -600,4 +693,87 @@ int tdm_roster_count(tdm_roster *r, tdm_txn *txn, size_t *ret_households, size_t
     *ret_households = h;
     *ret_persons = p;
     return 0;
+}
+
+/* ------------------------------------------- filling 'person_all' once */
+
+/* (household id, person key) pairs, NUL-terminated, back to back. */
+typedef struct tdm_pairs {
+    tdm_roster *r;
+    char *buf;
+    size_t len, cap;
+    int rc;
+    td_error *err;
+} tdm_pairs;
+
+static int tdm_pairs_add(tdm_pairs *pp, const void *p, size_t n)
+{
+    if (tdm_grow((void **)&pp->buf, &pp->cap, pp->len + n + 1 < 4096 ? 4096 : pp->len * 2 + n + 1,
+                 1) < 0)
+        return -ENOMEM;
+    memcpy(pp->buf + pp->len, p, n);
+    pp->buf[pp->len + n] = '\0';
+    pp->len += n + 1;
+    return 0;
+}
+
+static int tdm_pairs_each(const void *key, size_t key_len, const void *val, size_t val_len,
+                          void *opaque)
+{
+    tdm_pairs *pp = opaque;
+    avro_value_t *v;
+    int rc;
+
+    if ((rc = td_avro_decode(pp->r->dec, val, val_len, &v, pp->err)) < 0 ||
+        (rc = tdm_collect_keys(pp->r, v, &pp->r->new_keys, pp->err)) < 0) {
+        pp->rc = rc;
+        return 1;
+    }
+    for (size_t i = 0; i < pp->r->new_keys.n; i++)
+        if (tdm_pairs_add(pp, key, key_len) < 0 ||
+            tdm_pairs_add(pp, pp->r->new_keys.v[i].p, pp->r->new_keys.v[i].n) < 0) {
+            pp->rc = td_error_set(pp->err, -ENOMEM, "roster: out of memory");
+            return 1;
+        }
+    return 0;
+}
+
+/* A store from before 'person_all': fill it from 'household' (once: the
+ * roster is not empty, its list is). The pairs are collected from a
+ * snapshot first, then written in one transaction. */
+static int tdm_roster_fill_all(tdm_roster *r, td_error *err)
+{
+    tdm_txn *txn = NULL;
+    tdm_pairs pp = {r, NULL, 0, 0, 0, err};
+    size_t nh = 0, na = 0;
+    int rc;
+
+    if ((rc = tdm_store_begin_read(r->store, &txn, err)) < 0)
+        return rc;
+    rc = tdm_store_count(txn, r->households, &nh, err);
+    if (rc == 0)
+        rc = tdm_store_count(txn, r->persons_all, &na, err);
+    if (rc == 0 && nh > 0 && na == 0) {
+        rc = tdm_store_foreach(txn, r->households, tdm_pairs_each, &pp, err);
+        if (rc > 0)
+            rc = pp.rc;
+    }
+    tdm_store_abort(txn);
+    txn = NULL;
+    if (rc == 0 && pp.len > 0) {
+        rc = tdm_store_begin(r->store, &txn, err);
+        for (size_t at = 0; rc == 0 && at < pp.len;) {
+            const char *hh = pp.buf + at, *pk = hh + strlen(hh) + 1;
+            tdm_bytes k = {pk, strlen(pk)};
+            rc = tdm_all_edit(r, txn, &k, hh, strlen(hh), true, err);
+            at = (size_t)(pk - pp.buf) + k.n + 1;
+        }
+        if (rc == 0)
+            rc = tdm_store_commit(txn, err);
+        else
+            tdm_store_abort(txn);
+    }
+    free(pp.buf);
+    r->new_keys.n = 0;
+    return rc < 0 ? td_error_prefix(err, rc, "roster: filling person_all: ") : 0;
 }

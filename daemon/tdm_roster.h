@@ -1,11 +1,16 @@
 /* tdm_roster: the roster index in the state store (docs/matchd-design.md).
  *
- * Two databases:
+ * Three databases:
  *   'household'  household_id -> the Household record's single-object Avro
  *                encoding exactly as received from the roster topic (decoded
  *                on lookup with the registry, so older writer schemas resolve
  *                to the current one);
- *   'person'     person_key -> household_id.
+ *   'person'     person_key -> household_id;
+ *   'person_all' person_key -> every household listing the person, sorted,
+ *                each followed by a NUL (one person on two households is bad
+ *                input the suspicious-data list reports: tdm_suspect.h,
+ *                duplicate_person). A store from before this database gets
+ *                it filled from 'household' by tdm_roster_new.
  * The roster topic's offsets are stored with them by the caller
  * (tdm_store_offset_set in the same transaction as tdm_roster_apply).
  *
@@ -128,7 +133,8 @@ void tdm_household_done(tdm_household *view);
 typedef struct tdm_roster tdm_roster;
 
 /* A roster over store (opening its databases, so call it outside a write
- * transaction). reg holds the Household schemas (current and historical); the
+ * transaction; it fills an empty 'person_all' from 'household' in a
+ * transaction of its own). reg holds the Household schemas (current and historical); the
  * reader is its TDM_ROSTER_SCHEMA. Borrows store and reg: both outlive the
  * roster. */
 int tdm_roster_new(tdm_store *store, const td_avro_registry *reg, tdm_roster **ret,
@@ -148,6 +154,14 @@ int tdm_roster_apply(tdm_roster *r, tdm_txn *txn, const void *key, size_t key_le
  * is not on the roster, -ERANGE when buf is too small. */
 int tdm_roster_household_of(tdm_roster *r, tdm_txn *txn, const char *person_key, char *buf,
                             size_t size, td_error *err);
+
+/* Calls fn for each household listing person_key, in byte order of the ids
+ * (NUL-terminated, valid during the call), until fn returns non-zero (that
+ * value is returned) or the end (0). A person not on the roster: 0, no
+ * call. */
+typedef int (*tdm_roster_each_fn)(const char *household_id, void *opaque);
+int tdm_roster_households_of(tdm_roster *r, tdm_txn *txn, const char *person_key,
+                             tdm_roster_each_fn fn, void *opaque, td_error *err);
 
 /* Decodes the household into view. 0, -ENOENT when not on the roster, or the
  * decoder's error for a stored entry it cannot read. */

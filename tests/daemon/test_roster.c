@@ -2,7 +2,8 @@
  * (members removed and added, income and status changed); a tombstone
  * removes everything; a member who moved keeps the link to the new household
  * in either order of the two updates; bad records change nothing; offsets
- * commit with the index and survive a reopen; abort leaves nothing. Prints
+ * commit with the index and survive a reopen; abort leaves nothing; every
+ * household of a person ('person_all'), filled at open for an older store. Prints
  * the index's size per person for 100k generated persons (not asserted).
  * Person keys here are made up, never real identity numbers. */
 #include "tdm_roster.h"
@@ -446,6 +447,93 @@ static void test_offsets_with_index_after_reopen(void)
 
 /* The index's size per person for 100k persons in 25k households of 4 with
  * 18-character keys (printed, not asserted). */
+/* Every household of person, "A|B" in id order ("" when none). */
+static int all_each(const char *hid, void *opaque)
+{
+    char *buf = opaque;
+    size_t n = strlen(buf);
+    snprintf(buf + n, 256 - n, "%s%s", n ? "|" : "", hid);
+    return 0;
+}
+
+static const char *all_of(fixture *f, const char *person)
+{
+    static char buf[256];
+    buf[0] = '\0';
+    CU_ASSERT_EQUAL(tdm_roster_households_of(f->roster, f->txn, person, all_each, buf, NULL), 0);
+    return buf;
+}
+
+/* One person on two households (the duplicate_person indicator): 'person'
+ * links to the household applied last, 'person_all' to both; an update that
+ * drops him, or a tombstone, leaves the other; a key with a NUL byte is
+ * refused. */
+static void test_person_on_two_households(void)
+{
+    fixture f;
+    hh_spec a = {"H-A", "P1,P2", NULL, NULL, 500000};
+    hh_spec b = {"H-B", "P3,P2", NULL, NULL, 500000};
+    hh_spec c = {"H-0", "P2", NULL, NULL, 500000};
+    hh_spec b2 = {"H-B", "P3", NULL, NULL, 500000};
+
+    fx_init(&f);
+    CU_ASSERT_EQUAL_FATAL(apply(&f, &b), 0);
+    CU_ASSERT_EQUAL_FATAL(apply(&f, &a), 0);
+    CU_ASSERT_STRING_EQUAL(hh_of(&f, "P2"), "H-A");
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "P2"), "H-A|H-B");
+    CU_ASSERT_EQUAL_FATAL(apply(&f, &c), 0);
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "P2"), "H-0|H-A|H-B");
+    CU_ASSERT_EQUAL_FATAL(apply(&f, &a), 0); /* again: unchanged */
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "P2"), "H-0|H-A|H-B");
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "P1"), "H-A");
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "NOBODY"), "");
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(tombstone(&f, "H-A"), 0);
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "P2"), "H-0|H-B");
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "P1"), "");
+    CU_ASSERT_EQUAL_FATAL(apply(&f, &b2), 0);
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "P2"), "H-0");
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "P3"), "H-B");
+    CU_ASSERT_EQUAL(tombstone(&f, "H-0"), 0);
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "P2"), "");
+    CU_ASSERT_EQUAL(tdm_roster_apply(f.roster, f.txn, "H\0A", 3, NULL, 0, NULL), -EINVAL);
+    fx_done(&f);
+}
+
+/* A store from before 'person_all' (emptied here) gets it filled when the
+ * roster opens. */
+static void test_person_all_filled_at_open(void)
+{
+    fixture f;
+    hh_spec a = {"H-A", "P1,P2", NULL, NULL, 500000};
+    hh_spec b = {"H-B", "P2", NULL, NULL, 500000};
+    tdm_db adb;
+    size_t n = 99;
+
+    fx_init(&f);
+    CU_ASSERT_EQUAL_FATAL(apply(&f, &a), 0);
+    CU_ASSERT_EQUAL_FATAL(apply(&f, &b), 0);
+    fx_commit(&f);
+    fx_close(&f);
+    {
+        tdm_store *s = NULL;
+        tdm_txn *t = NULL;
+        CU_ASSERT_EQUAL_FATAL(tdm_store_open(f.dir, 0, 0, &s, NULL), 0);
+        CU_ASSERT_EQUAL_FATAL(tdm_store_db(s, "person_all", &adb, NULL), 0);
+        CU_ASSERT_EQUAL_FATAL(tdm_store_begin(s, &t, NULL), 0);
+        CU_ASSERT_EQUAL(tdm_store_del(t, adb, "P1", 2, NULL), 0);
+        CU_ASSERT_EQUAL(tdm_store_del(t, adb, "P2", 2, NULL), 0);
+        CU_ASSERT_EQUAL(tdm_store_count(t, adb, &n, NULL), 0);
+        CU_ASSERT_EQUAL(n, 0);
+        CU_ASSERT_EQUAL_FATAL(tdm_store_commit(t, NULL), 0);
+        tdm_store_close(s);
+    }
+    fx_open(&f);
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "P2"), "H-A|H-B");
+    CU_ASSERT_STRING_EQUAL(all_of(&f, "P1"), "H-A");
+    fx_done(&f);
+}
+
 static void test_size_per_person(void)
 {
     enum { HOUSEHOLDS = 25000, PER = 4, BATCH = 5000 };
@@ -509,6 +597,8 @@ static void add_suites(void)
     TD_TEST(test_bad_records);
     TD_TEST(test_abort_leaves_nothing);
     TD_TEST(test_offsets_with_index_after_reopen);
+    TD_TEST(test_person_on_two_households);
+    TD_TEST(test_person_all_filled_at_open);
     TD_TEST(test_size_per_person);
 }
 
