@@ -43,6 +43,9 @@ static const td_cfg_entry tdm_topics_table[] = {
                   "an alert of another county than its topic's)"),
     TD_CFG_STRING("alerts_prefix", tdm_topics_config, alerts_prefix, "tuodi.alerts.",
                   "Prefix of the alert topics: <prefix><county code> or <prefix>unrouted"),
+    TD_CFG_STRING("suspects_prefix", tdm_topics_config, suspects_prefix, "tuodi.suspects.",
+                  "Prefix of the suspect topics (the suspicious-data list, key village code): "
+                  "<prefix><county code> or <prefix>unrouted; created with alert_partitions"),
     TD_CFG_STRING("clock", tdm_topics_config, clock, NULL,
                   "This daemon's clock ticks (one partition; it writes them in its own "
                   "transactions and reads them back as input); default "
@@ -118,6 +121,11 @@ const td_cfg_entry tdm_config_table[] = {
                     "While loading the roster or restoring the state at start-up, log the "
                     "progress (percent, records/s, time left) at most this often; STATUS= "
                     "says the same every second"),
+    TD_CFG_BOOL("suspects", tdm_config, suspects, "true",
+                "Keep the suspicious-data list (疑点数据清单): department facts per person, the "
+                "suspect rules of the rules file evaluated, Suspect messages produced. false: "
+                "off (as a rules file without suspect rules); facts that come while it is off "
+                "are not known when it is turned on again"),
     TD_CFG_SECTION("topics", tdm_config, topics, tdm_topics_table, "Topics"),
     TD_CFG_SECTION("transaction", tdm_config, transaction, tdm_txn_table, "Kafka transactions"),
     TD_CFG_SECTION("clock", tdm_config, clock, tdm_clock_table,
@@ -172,6 +180,10 @@ int tdm_config_load(const char *path, tdm_config *cfg, td_error *err)
     }
     if (!cfg->topics.alerts_prefix || strlen(cfg->topics.alerts_prefix) > 200) {
         r = td_error_set(err, -EINVAL, "%s: topics.alerts_prefix: at most 200 bytes", path);
+        goto fail;
+    }
+    if (!cfg->topics.suspects_prefix || strlen(cfg->topics.suspects_prefix) > 200) {
+        r = td_error_set(err, -EINVAL, "%s: topics.suspects_prefix: at most 200 bytes", path);
         goto fail;
     }
     if (!tdm_config_name_ok(cfg->topics.verifications_prefix)) {

@@ -7,6 +7,7 @@
 #include "td_http.h"
 #include "td_kafka.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct tdm_topics_config {
@@ -22,6 +23,7 @@ typedef struct tdm_topics_config {
     char *dlq_verifications;
     char *clock;               /* the daemon's clock ticks */
     char *alerts_prefix;       /* alert topics are <prefix><county> */
+    char *suspects_prefix;     /* suspect topics are <prefix><county> */
     int64_t alert_partitions;
     int64_t replication_factor;
 } tdm_topics_config;
@@ -52,6 +54,7 @@ typedef struct tdm_config {
     char *schemas_dir;
     int log_level;             /* index into error, warning, notice, info, debug */
     int64_t progress_interval_ms; /* start-up load progress lines at most this often */
+    bool suspects;             /* the suspicious-data list (false: off whatever the rules) */
     tdm_topics_config topics;
     tdm_txn_config transaction;
     tdm_clock_config clock;
