@@ -191,6 +191,10 @@ static void test_shipped_policy(void)
     CU_ASSERT(may("matchd", READ, G, "tuodi-matchd"));
     CU_ASSERT(may("matchd", WRITE, T, "tuodi.alerts.340421"));
     CU_ASSERT(may("matchd", WRITE, T, "tuodi.alerts.unrouted"));
+    CU_ASSERT(may("matchd", WRITE, T, "tuodi.suspects.340421"));
+    CU_ASSERT(may("matchd", WRITE, T, "tuodi.suspects.unrouted"));
+    CU_ASSERT(may("matchd", DESCRIBE, T, "tuodi.suspects.340421"));
+    CU_ASSERT(!may("matchd", CREATE, T, "tuodi.suspects.340421"));
     CU_ASSERT(may("matchd", READ, T, "tuodi.verifications.340422"));
     CU_ASSERT(!may("matchd", WRITE, T, "tuodi.verifications.340422"));
     CU_ASSERT(!may("matchd", WRITE, T, "tuodi.connect.offsets.medical"));
@@ -202,6 +206,11 @@ static void test_shipped_policy(void)
         snprintf(name, sizeof(name), "tuodi.alerts.%s", county);
         CU_ASSERT(may(user, READ, T, name));
         CU_ASSERT(!may(user, WRITE, T, name));
+        snprintf(name, sizeof(name), "tuodi.suspects.%s", county);
+        CU_ASSERT(may(user, READ, T, name));
+        CU_ASSERT(!may(user, WRITE, T, name));
+        CU_ASSERT(may("bureau", READ, T, name));
+        CU_ASSERT(!may("bureau", WRITE, T, name));
         snprintf(name, sizeof(name), "tuodi.verifications.%s", county);
         CU_ASSERT(may(user, WRITE, T, name));
         CU_ASSERT(may(user, READ, G, "tuodictl-4242-1796650720270"));
@@ -215,11 +224,14 @@ static void test_shipped_policy(void)
             CU_ASSERT(!may(user, DESCRIBE, T, other));
             snprintf(other, sizeof(other), "tuodi.verifications.%s", shipped_policy.counties[o]);
             CU_ASSERT(!may(user, WRITE, T, other));
+            snprintf(other, sizeof(other), "tuodi.suspects.%s", shipped_policy.counties[o]);
+            CU_ASSERT(!may(user, READ, T, other));
         }
         for (size_t d = 0; d < nd; d++) {
             CU_ASSERT(!may(user, READ, T, dep[d].records));
             CU_ASSERT(!may(user, READ, T, dep[d].dlq));
         }
+        CU_ASSERT(!may(user, READ, T, "tuodi.suspects.unrouted"));
         CU_ASSERT(may("bureau", READ, T, name));
     }
     CU_ASSERT(may("bureau", READ, T, "tuodi.alerts.340421"));

@@ -486,13 +486,13 @@ static void test_topics_file_shipped(void)
     if (tdt_topics_file_load(path, &f, &err) != 0)
         fprintf(stderr, "%s\n", err.msg);
     CU_ASSERT_FATAL(f.ntopics > 0);
-    for (size_t c = 0; c < 2 * sizeof(counties) / sizeof(counties[0]); c++) {
+    for (size_t c = 0; c < 3 * sizeof(counties) / sizeof(counties[0]); c++) {
+        static const char *const kinds[] = {"alerts", "verifications", "suspects"};
         char name[64];
         bool found = false;
-        size_t k = c % (sizeof(counties) / sizeof(counties[0]));
-        /* every county's alert topic, then its verification topic */
-        snprintf(name, sizeof(name), "tuodi.%s.%s", c == k ? "alerts" : "verifications",
-                 counties[k]);
+        size_t nc = sizeof(counties) / sizeof(counties[0]), k = c % nc;
+        /* every county's alert topic, its verification topic, its suspect list */
+        snprintf(name, sizeof(name), "tuodi.%s.%s", kinds[c / nc], counties[k]);
         for (size_t i = 0; i < f.ntopics; i++)
             if (strcmp(f.topics[i].name, name) == 0) {
                 found = true;
