@@ -548,6 +548,17 @@ static void add_suspect(list_t *l, const char *ind, const r_household *h, const 
     list_push(l, row);
 }
 
+/* Does out hold a suspect of (indicator, household)? */
+static bool listed(const list_t *out, const char *ind, const r_household *h)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof(prefix), "%s,%s,", ind, h->id);
+    for (size_t i = 0; i < out->n; i++)
+        if (strncmp(out->v[i], prefix, strlen(prefix)) == 0)
+            return true;
+    return false;
+}
+
 /* The suspects of roster r against facts fs on day today, as
  * "indicator,household,subject,queue". */
 static void derive(const r_roster *r, const r_facts *fs, int32_t today, list_t *out)
@@ -588,11 +599,11 @@ static void derive(const r_roster *r, const r_facts *fs, int32_t today, list_t *
             if (strcmp(f->kind, "dibao") == 0 || strcmp(f->kind, "tekun") == 0) {
                 const char *cell = f->kind[0] == 'd' ? h->dibao : h->tekun;
                 char ind[64];
-                if (strcmp(cell, f->value ? "否" : "是") == 0) {
-                    snprintf(ind, sizeof(ind), "%s-%s", f->kind,
-                             f->value ? "not-recorded" : "still-marked");
-                    add_suspect(out, ind, h, m->id);
-                }
+                /* the household's cell: one suspect of the household */
+                snprintf(ind, sizeof(ind), "%s-%s", f->kind,
+                         f->value ? "not-recorded" : "still-marked");
+                if (strcmp(cell, f->value ? "否" : "是") == 0 && !listed(out, ind, h))
+                    add_suspect(out, ind, h, "household");
             }
             if (strcmp(f->kind, "job") == 0 && strcmp(m->job, f->value ? "否" : "是") == 0)
                 add_suspect(out, f->value ? "welfare-job-not-recorded" : "welfare-job-still-marked",

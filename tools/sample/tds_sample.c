@@ -829,8 +829,9 @@ static void plant_suspects(planted *pl)
             civil(g, p, village_cell(h), ds[i].event, T - ds[i].ago, -1, 0, ID_18);
             if (strstr(ds[i].event, "APPROVED"))
                 expect_hh(g, "dibao-tekun", h, "MEDIUM", ds[i].id);
+            /* 享受低保 and 特困供养 are the household's: so is the suspect */
             if (ds[i].suspect)
-                expect_suspect(g, ds[i].suspect, h, p, ds[i].id, ds[i].fixed);
+                expect_suspect(g, ds[i].suspect, h, NULL, ds[i].id, ds[i].fixed);
             scenario(g, ds[i].id, ds[i].expect, ds[i].desc);
             if (ds[i].fixed) {
                 fix1 = *h;
