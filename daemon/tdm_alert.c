@@ -16,18 +16,48 @@
 
 static const char id_domain[] = "tuodi-alert-id/1";
 
-static int hash_field(EVP_MD_CTX *ctx, char tag, const void *p, size_t n)
+static int hash_part(EVP_MD_CTX *ctx, const tdm_hash_part *part)
 {
     unsigned char hdr[5];
 
-    hdr[0] = (unsigned char)tag;
+    hdr[0] = (unsigned char)part->tag;
     for (int i = 0; i < 4; i++)
-        hdr[1 + i] = (unsigned char)(((uint64_t)n >> (8 * i)) & 0xff);
+        hdr[1 + i] = (unsigned char)(((uint64_t)part->n >> (8 * i)) & 0xff);
     if (EVP_DigestUpdate(ctx, hdr, sizeof(hdr)) != 1)
         return -EIO;
-    if (n && EVP_DigestUpdate(ctx, p, n) != 1)
+    if (part->n && EVP_DigestUpdate(ctx, part->p, part->n) != 1)
         return -EIO;
     return 0;
+}
+
+int tdm_hash_hex(const tdm_hash_part *parts, size_t n, size_t hex_len, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx;
+    int r = -EIO;
+
+    if (!out || hex_len == 0 || hex_len > 64 || (n && !parts))
+        return -EINVAL;
+    ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return -ENOMEM;
+    if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if ((r = hash_part(ctx, &parts[i])) < 0)
+            goto out;
+    r = -EIO;
+    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+        goto out;
+    for (size_t i = 0; i < hex_len; i++)
+        out[i] = hex[i % 2 ? md[i / 2] & 0xf : md[i / 2] >> 4];
+    out[hex_len] = '\0';
+    r = 0;
+out:
+    EVP_MD_CTX_free(ctx);
+    return r;
 }
 
 static bool given(const char *s)
@@ -35,62 +65,36 @@ static bool given(const char *s)
     return s && s[0];
 }
 
+#define PART(t, s) ((tdm_hash_part){(t), (s), strlen(s)})
+
 int tdm_alert_id(const tdm_alert_id_input *in, char out[TDM_ALERT_ID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    unsigned char b;
-    EVP_MD_CTX *ctx;
-    int r = -EIO;
+    tdm_hash_part parts[7];
+    size_t n = 0;
+    unsigned char b, d[4];
 
     if (!in || !given(in->rule_id) || !given(in->rule_version) ||
         (!given(in->household_id) && !given(in->person_key)) ||
         tdm_window_severity_rank(in->severity) == 0 ||
         (given(in->dataset) && !given(in->record_id)))
         return -EINVAL;
-    ctx = EVP_MD_CTX_new();
-    if (!ctx)
-        return -ENOMEM;
-    if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-        goto out;
-    if ((r = hash_field(ctx, 'T', id_domain, sizeof(id_domain) - 1)) < 0 ||
-        (r = hash_field(ctx, 'r', in->rule_id, strlen(in->rule_id))) < 0 ||
-        (r = hash_field(ctx, 'v', in->rule_version, strlen(in->rule_version))) < 0)
-        goto out;
-    if (given(in->household_id))
-        r = hash_field(ctx, 'h', in->household_id, strlen(in->household_id));
-    else
-        r = hash_field(ctx, 'p', in->person_key, strlen(in->person_key));
-    if (r < 0)
-        goto out;
+    parts[n++] = PART('T', id_domain);
+    parts[n++] = PART('r', in->rule_id);
+    parts[n++] = PART('v', in->rule_version);
+    parts[n++] = given(in->household_id) ? PART('h', in->household_id)
+                                         : PART('p', in->person_key);
     b = (unsigned char)tdm_window_severity_rank(in->severity);
-    if ((r = hash_field(ctx, 's', &b, 1)) < 0)
-        goto out;
+    parts[n++] = (tdm_hash_part){'s', &b, 1};
     if (given(in->dataset)) {
-        if ((r = hash_field(ctx, 'e', in->dataset, strlen(in->dataset))) < 0 ||
-            (r = hash_field(ctx, 'i', in->record_id, strlen(in->record_id))) < 0)
-            goto out;
+        parts[n++] = PART('e', in->dataset);
+        parts[n++] = PART('i', in->record_id);
     } else {
-        unsigned char d[4];
         uint32_t u = (uint32_t)in->window_end_day;
         for (int i = 0; i < 4; i++)
             d[i] = (unsigned char)((u >> (8 * i)) & 0xff);
-        if ((r = hash_field(ctx, 'd', d, sizeof(d))) < 0)
-            goto out;
+        parts[n++] = (tdm_hash_part){'d', d, sizeof(d)};
     }
-    r = -EIO;
-    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen * 2 != TDM_ALERT_ID_LEN)
-        goto out;
-    for (unsigned i = 0; i < mdlen; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 0xf];
-    }
-    out[TDM_ALERT_ID_LEN] = '\0';
-    r = 0;
-out:
-    EVP_MD_CTX_free(ctx);
-    return r;
+    return tdm_hash_hex(parts, n, TDM_ALERT_ID_LEN, out);
 }
 
 /* ---- routing ---- */

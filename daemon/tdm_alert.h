@@ -35,6 +35,21 @@ typedef struct tdm_alert_id_input {
     int32_t window_end_day;     /* used when dataset is NULL or empty */
 } tdm_alert_id_input;
 
+/* One part of a digest: a tag byte and n bytes at p. */
+typedef struct tdm_hash_part {
+    char tag;
+    const void *p;
+    size_t n;
+} tdm_hash_part;
+
+/* The lower-case hex of SHA-256 over the parts, each written as its tag, its
+ * length (u32 little-endian) and its bytes, so that a byte moved from one
+ * part to the next changes the digest; cut to hex_len (1..64) characters and
+ * a NUL into out (hex_len + 1 bytes). The digest of alert ids, suspect ids
+ * (tdm_suspect.h) and suspect rule versions (tdm_rules.h). -EINVAL for a bad
+ * hex_len; -ENOMEM; -EIO when libcrypto fails. */
+int tdm_hash_hex(const tdm_hash_part *parts, size_t n, size_t hex_len, char *out);
+
 /* Writes the alert id (TDM_ALERT_ID_LEN hex characters and a NUL) into out:
  * the hex of SHA-256 over a domain tag and every input field, each
  * length-prefixed, so the same inputs always give the same id and different

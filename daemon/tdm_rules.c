@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "td_money.h"
+#include "tdm_alert.h"
 
 /* ---- The file format: private structs and the td_config tables. ---- */
 
@@ -88,6 +89,21 @@ struct cfg_rule {
     struct cfg_category suggested_category;
 };
 
+struct cfg_suspect {
+    char *id;
+    char *name;
+    char *version;
+    int check;                  /* index into check_names: tdm_check - 1 */
+    char *fix_hint;
+    bool enabled;
+    int64_t grace_days;
+    int allowance;
+    int64_t max_disability_grade;
+    char **labour_capacity;
+    size_t n_labour_capacity;
+    char *tolerance;
+};
+
 struct cfg_file {
     char **provinces;
     size_t n_provinces;
@@ -96,6 +112,9 @@ struct cfg_file {
     struct cfg_rule *rules;
     size_t n_rules;
     int64_t expected_rules;     /* -1: not said */
+    struct cfg_suspect *suspects;
+    size_t n_suspects;
+    int64_t expected_suspects;  /* -1: not said */
 };
 
 /* Enum names: the index is the C enum value. */
@@ -111,6 +130,14 @@ static const char *const bucket_names[] = {"day", "month", NULL};
 static const char *const severity_names[] = {"low", "medium", "high", NULL};
 static const char *const category_names[] = {
     "none", "UNSTABLE_ALLEVIATED", "MARGINAL", "SUDDEN_HARDSHIP", NULL};
+
+/* Suspect checks: the index is tdm_check - 1. */
+static const char *const check_names[] = {
+    "death_still_listed", "disability_grade_differs", "able_bodied_severely_disabled",
+    "allowance_not_recorded", "allowance_still_marked", "welfare_job_not_recorded",
+    "welfare_job_still_marked", "duplicate_person", "birth_date_differs", "sex_differs",
+    "income_below_transfers", NULL};
+static const char *const allowance_names[] = {"none", "dibao", "tekun", NULL};
 
 static const td_cfg_entry line_table[] = {
     TD_CFG_STRING("province", struct cfg_line, province, NULL,
@@ -222,6 +249,37 @@ static const td_cfg_entry rule_table[] = {
     TD_CFG_END,
 };
 
+static const td_cfg_entry suspect_table[] = {
+    TD_CFG_STRING("id", struct cfg_suspect, id, NULL,
+                  "Unique id among suspect rules, [a-z0-9] then [a-z0-9._-], at most 64 "
+                  "(Suspect.indicator_id)", TD_CFG_REQUIRED),
+    TD_CFG_STRING("name", struct cfg_suspect, name, NULL,
+                  "Indicator name for people (Chinese, Suspect.indicator_name)", TD_CFG_REQUIRED),
+    TD_CFG_STRING("version", struct cfg_suspect, version, NULL,
+                  "Version of the definition (Suspect.indicator_version); unset: sha256: and "
+                  "16 hex characters of a digest of check and parameters"),
+    TD_CFG_ENUM("check", struct cfg_suspect, check, NULL, check_names,
+                "What the indicator compares (see Suspect checks)", TD_CFG_REQUIRED),
+    TD_CFG_STRING("fix_hint", struct cfg_suspect, fix_hint, NULL,
+                  "What the village should check and fix (Chinese, Suspect.fix_hint)",
+                  TD_CFG_REQUIRED),
+    TD_CFG_BOOL("enabled", struct cfg_suspect, enabled, "true",
+                "false: loaded and checked, never raises"),
+    TD_CFG_INT("grace_days", struct cfg_suspect, grace_days, "0", 0, 3660,
+               "Department-fact checks: a fact dated D counts from D + this many days"),
+    TD_CFG_ENUM("allowance", struct cfg_suspect, allowance, "none", allowance_names,
+                "allowance_not_recorded, allowance_still_marked: which allowance (required)"),
+    TD_CFG_INT("max_disability_grade", struct cfg_suspect, max_disability_grade, "2", 1, 4,
+               "able_bodied_severely_disabled: a certified grade 1..this counts"),
+    TD_CFG_STRINGS("labour_capacity", struct cfg_suspect, labour_capacity, n_labour_capacity,
+                   "able_bodied_severely_disabled: roster labour capacities that say able to "
+                   "work (NORMAL, SKILLED, WEAK, LOST, NONE); unset: [NORMAL, SKILLED]"),
+    TD_CFG_STRING("tolerance", struct cfg_suspect, tolerance, NULL,
+                  "income_below_transfers: yuan the income may fall short of the transfers "
+                  "(>= 0; unset: 0)"),
+    TD_CFG_END,
+};
+
 const td_cfg_entry tdm_rules_file_table[] = {
     TD_CFG_STRINGS("provinces", struct cfg_file, provinces, n_provinces,
                    "Provinces the file serves (2 digits); rules that use a line need one per province and year. Empty: the provinces of lines"),
@@ -235,6 +293,12 @@ const td_cfg_entry tdm_rules_file_table[] = {
                "(an intended big change; 0: monitoring off on purpose). -1: not said (a file "
                "without an enabled rule is refused, and a reload may drop at most "
                "rules_max_drop_percent of them)"),
+    TD_CFG_SECTIONS("suspects", struct cfg_file, suspects, n_suspects, struct cfg_suspect,
+                    suspect_table, "Suspect rules (the suspicious-data list), in evaluation order"),
+    TD_CFG_INT("expected_suspects", struct cfg_file, expected_suspects, "-1", -1, 100000,
+               "How many enabled suspect rules the file is meant to have: as expected_rules, "
+               "for suspects. -1: not said (a reload may drop at most rules_max_drop_percent "
+               "of the running suspect rules)"),
     TD_CFG_END,
 };
 
@@ -294,6 +358,9 @@ struct tdm_rules {
     size_t n_lines;
     tdm_rule *rules;
     size_t n_rules;
+    tdm_suspect_rule *suspects;
+    size_t n_suspects;
+    char (*digests)[32];   /* versions of suspect rules that state none */
 };
 
 tdm_rules *tdm_rules_free(tdm_rules *rules)
@@ -306,6 +373,8 @@ tdm_rules *tdm_rules_free(tdm_rules *rules)
         free((void *)rules->rules[i].condition.events);
     }
     free(rules->rules);
+    free(rules->suspects);
+    free(rules->digests);
     free(rules->lines);
     td_config_free(tdm_rules_file_table, &rules->cfg);
     free(rules->source);
@@ -322,6 +391,8 @@ typedef struct locator {
     const char *want;
     int line, col;
     bool found;
+    void (*visit)(void *arg, const char *path); /* every node's path, or NULL */
+    void *arg;
 } locator;
 
 /* Walks the node whose first event is *ev (consumed) at path; records the
@@ -333,6 +404,8 @@ static bool loc_walk(yaml_parser_t *p, yaml_event_t *ev, const char *path, locat
         L->line = (int)ev->start_mark.line + 1;
         L->col = (int)ev->start_mark.column + 1;
     }
+    if (L->visit)
+        L->visit(L->arg, path);
     yaml_event_type_t type = ev->type;
     yaml_event_delete(ev);
     if (depth > TD_CONFIG_MAX_DEPTH)
@@ -379,16 +452,16 @@ static bool loc_walk(yaml_parser_t *p, yaml_event_t *ev, const char *path, locat
     return true;
 }
 
-static bool locate_exact(const char *text, const char *want, int *line, int *col)
+/* Walks the text until L->want is found (or to the end). */
+static void loc_run(const char *text, locator *L)
 {
     yaml_parser_t p;
     yaml_event_t ev;
-    locator L = {.want = want};
     if (!yaml_parser_initialize(&p))
-        return false;
+        return;
     yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
     bool ok = true;
-    while (ok && !L.found) {
+    while (ok && !L->found) {
         if (!yaml_parser_parse(&p, &ev)) {
             ok = false;
             break;
@@ -396,7 +469,7 @@ static bool locate_exact(const char *text, const char *want, int *line, int *col
         yaml_event_type_t t = ev.type;
         if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT ||
             t == YAML_SCALAR_EVENT) {
-            ok = loc_walk(&p, &ev, "", &L, 0);
+            ok = loc_walk(&p, &ev, "", L, 0);
         } else {
             yaml_event_delete(&ev);
             if (t == YAML_STREAM_END_EVENT || t == YAML_DOCUMENT_END_EVENT)
@@ -404,6 +477,12 @@ static bool locate_exact(const char *text, const char *want, int *line, int *col
         }
     }
     yaml_parser_delete(&p);
+}
+
+static bool locate_exact(const char *text, const char *want, int *line, int *col)
+{
+    locator L = {.want = want};
+    loc_run(text, &L);
     if (L.found) {
         *line = L.line;
         *col = L.col;
@@ -996,6 +1075,227 @@ static void build_lines(vctx *c, tdm_rules *rs)
     rs->n_lines = rs->cfg.n_lines;
 }
 
+/* ---- Suspect rules. ---- */
+
+/* Keys of a suspect rule that only some checks take (bits of a mask). */
+enum {
+    SK_GRACE = 1u,
+    SK_ALLOWANCE = 2u,
+    SK_GRADE = 4u,
+    SK_LABOUR = 8u,
+    SK_TOLERANCE = 16u,
+};
+
+static const struct {
+    unsigned bit;
+    const char *key;
+} suspect_keys[] = {
+    {SK_GRACE, "grace_days"},          {SK_ALLOWANCE, "allowance"},
+    {SK_GRADE, "max_disability_grade"}, {SK_LABOUR, "labour_capacity"},
+    {SK_TOLERANCE, "tolerance"},
+};
+
+/* The keys each check takes. */
+static unsigned check_keys(tdm_check c)
+{
+    switch (c) {
+    case TDM_CHECK_DEATH_STILL_LISTED:
+    case TDM_CHECK_DISABILITY_GRADE_DIFFERS:
+    case TDM_CHECK_WELFARE_JOB_NOT_RECORDED:
+    case TDM_CHECK_WELFARE_JOB_STILL_MARKED:
+        return SK_GRACE;
+    case TDM_CHECK_ABLE_BODIED_SEVERELY_DISABLED:
+        return SK_GRACE | SK_GRADE | SK_LABOUR;
+    case TDM_CHECK_ALLOWANCE_NOT_RECORDED:
+    case TDM_CHECK_ALLOWANCE_STILL_MARKED:
+        return SK_GRACE | SK_ALLOWANCE;
+    case TDM_CHECK_INCOME_BELOW_TRANSFERS:
+        return SK_TOLERANCE;
+    case TDM_CHECK_DUPLICATE_PERSON:
+    case TDM_CHECK_BIRTH_DATE_DIFFERS:
+    case TDM_CHECK_SEX_DIFFERS:
+        return 0;
+    }
+    return 0;
+}
+
+const char *tdm_check_name(tdm_check c)
+{
+    size_t i = (size_t)c;
+    return i >= 1 && i < N_ELEMS(check_names) ? check_names[i - 1] : "";
+}
+
+typedef struct key_marks {
+    unsigned *masks;        /* per suspect rule: the keys written */
+    size_t n;
+} key_marks;
+
+static void note_present(void *arg, const char *path)
+{
+    key_marks *pr = arg;
+    static const char pfx[] = "suspects[";
+    if (strncmp(path, pfx, sizeof(pfx) - 1) != 0)
+        return;
+    char *end;
+    unsigned long i = strtoul(path + sizeof(pfx) - 1, &end, 10);
+    if (end[0] != ']' || end[1] != '.' || i >= pr->n)
+        return;
+    for (size_t k = 0; k < N_ELEMS(suspect_keys); k++)
+        if (strcmp(end + 2, suspect_keys[k].key) == 0)
+            pr->masks[i] |= suspect_keys[k].bit;
+}
+
+static void build_suspect(vctx *c, tdm_rules *rs, size_t i, unsigned written)
+{
+    const struct cfg_suspect *r = &rs->cfg.suspects[i];
+    tdm_suspect_rule *o = &rs->suspects[i];
+    char spath[64], p[LOC_PATH_MAX];
+    snprintf(spath, sizeof(spath), "suspects[%zu]", i);
+
+    o->id = r->id;
+    o->name = r->name;
+    o->fix_hint = r->fix_hint;
+    o->enabled = r->enabled;
+    o->check = (tdm_check)(r->check + 1);
+    o->allowance = (tdm_allowance)r->allowance;
+    o->grace_days = (int)r->grace_days;
+    o->max_disability_grade = (int)r->max_disability_grade;
+
+    snprintf(p, sizeof(p), "%s.id", spath);
+    if (!valid_rule_id(r->id))
+        verr(c, p, "suspect rule id '%s': use [a-z0-9] then [a-z0-9._-], at most 64 characters",
+             r->id);
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(rs->cfg.suspects[j].id, r->id) == 0) {
+            char q[64];
+            int l = 0, col = 0;
+            snprintf(q, sizeof(q), "suspects[%zu].id", j);
+            locate(c->text, q, &l, &col);
+            verr(c, p, "duplicate suspect rule id '%s' (first at line %d)", r->id, l);
+            break;
+        }
+    }
+    if (!r->name[0]) {
+        snprintf(p, sizeof(p), "%s.name", spath);
+        verr(c, p, "name must not be empty");
+    }
+    if (!r->fix_hint[0]) {
+        snprintf(p, sizeof(p), "%s.fix_hint", spath);
+        verr(c, p, "fix_hint must not be empty");
+    }
+    if (r->version && !r->version[0]) {
+        snprintf(p, sizeof(p), "%s.version", spath);
+        verr(c, p, "version must not be empty (leave it out for a digest)");
+    }
+
+    /* keys that do not fit the check */
+    const char *cn = tdm_check_name(o->check);
+    unsigned takes = check_keys(o->check);
+    for (size_t k = 0; k < N_ELEMS(suspect_keys); k++) {
+        if (!(written & suspect_keys[k].bit) || (takes & suspect_keys[k].bit))
+            continue;
+        char list[160] = "";
+        for (size_t m = 0; m < N_ELEMS(suspect_keys); m++) {
+            if (!(takes & suspect_keys[m].bit))
+                continue;
+            size_t len = strlen(list);
+            snprintf(list + len, sizeof(list) - len, "%s%s", len ? ", " : "",
+                     suspect_keys[m].key);
+        }
+        snprintf(p, sizeof(p), "%s.%s", spath, suspect_keys[k].key);
+        verr(c, p, "%s does not fit check %s (its own keys: %s)", suspect_keys[k].key, cn,
+             list[0] ? list : "none");
+    }
+
+    if ((takes & SK_ALLOWANCE) && o->allowance == TDM_ALLOWANCE_NONE) {
+        snprintf(p, sizeof(p), "%s.%s", spath, (written & SK_ALLOWANCE) ? "allowance" : "check");
+        verr(c, p, "check %s needs allowance: dibao or tekun", cn);
+    }
+    if (takes & SK_LABOUR) {
+        if ((written & SK_LABOUR) && r->n_labour_capacity == 0) {
+            snprintf(p, sizeof(p), "%s.labour_capacity", spath);
+            verr(c, p, "labour_capacity: list at least one (NORMAL, SKILLED, WEAK, LOST, NONE)");
+        }
+        for (size_t k = 0; k < r->n_labour_capacity; k++) {
+            size_t j;
+            for (j = 0; j < N_ELEMS(labour_names); j++)
+                if (strcmp(r->labour_capacity[k], labour_names[j].name) == 0)
+                    break;
+            snprintf(p, sizeof(p), "%s.labour_capacity[%zu]", spath, k);
+            if (j == N_ELEMS(labour_names))
+                verr(c, p, "unknown labour capacity '%s' (NORMAL, SKILLED, WEAK, LOST, NONE)",
+                     r->labour_capacity[k]);
+            else
+                o->labour_capacities |= (unsigned)labour_names[j].labour;
+        }
+        if (!(written & SK_LABOUR))
+            o->labour_capacities = TDM_LABOUR_NORMAL | TDM_LABOUR_SKILLED;
+    }
+    if (r->tolerance && (takes & SK_TOLERANCE)) {
+        int64_t fen = 0;
+        if (td_money_parse_yuan(r->tolerance, strlen(r->tolerance), &fen) < 0 || fen < 0) {
+            snprintf(p, sizeof(p), "%s.tolerance", spath);
+            verr(c, p, "tolerance: '%s' is not an amount in yuan of 0 or more (e.g. 100 or "
+                       "99.50)", r->tolerance);
+        } else {
+            o->tolerance_fen = fen;
+        }
+    }
+    if (!(takes & SK_GRADE))
+        o->max_disability_grade = 0;
+    if (!(takes & SK_GRACE))
+        o->grace_days = 0;
+
+    if (r->version) {
+        o->version = r->version;
+    } else {
+        char g[24], m[24], l[24], t[24], a[4];
+        snprintf(g, sizeof(g), "%d", o->grace_days);
+        snprintf(m, sizeof(m), "%d", o->max_disability_grade);
+        snprintf(l, sizeof(l), "%u", o->labour_capacities);
+        snprintf(t, sizeof(t), "%lld", (long long)o->tolerance_fen);
+        snprintf(a, sizeof(a), "%d", (int)o->allowance);
+        const tdm_hash_part parts[] = {
+            {'T', "tuodi-suspect-rule/1", strlen("tuodi-suspect-rule/1")},
+            {'c', cn, strlen(cn)}, {'a', a, strlen(a)}, {'g', g, strlen(g)},
+            {'m', m, strlen(m)},   {'l', l, strlen(l)}, {'t', t, strlen(t)},
+        };
+        memcpy(rs->digests[i], "sha256:", 7);
+        if (tdm_hash_hex(parts, N_ELEMS(parts), 16, rs->digests[i] + 7) < 0)
+            c->oom = true;
+        o->version = rs->digests[i];
+    }
+}
+
+static void build_suspects(vctx *c, tdm_rules *rs)
+{
+    size_t n = rs->cfg.n_suspects;
+    if (n == 0)
+        return;
+    rs->suspects = calloc(n, sizeof(*rs->suspects));
+    rs->digests = calloc(n, sizeof(*rs->digests));
+    key_marks pr = {calloc(n, sizeof(unsigned)), n};
+    if (!rs->suspects || !rs->digests || !pr.masks) {
+        free(pr.masks);
+        c->oom = true;
+        return;
+    }
+    locator L = {.want = "\x02", .visit = note_present, .arg = &pr};
+    loc_run(c->text, &L);
+    rs->n_suspects = n;
+    for (size_t i = 0; i < n && !c->oom; i++)
+        build_suspect(c, rs, i, pr.masks[i]);
+    free(pr.masks);
+}
+
+static size_t count_enabled_suspects(const tdm_rules *rs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rs->n_suspects; i++)
+        n += rs->suspects[i].enabled;
+    return n;
+}
+
 static size_t count_enabled(const tdm_rules *rs)
 {
     size_t n = 0;
@@ -1009,14 +1309,17 @@ static size_t count_enabled(const tdm_rules *rs)
  * a file that says how many it has must have that many (a cut file). */
 static void check_count(vctx *c, const tdm_rules *rs)
 {
-    size_t n = count_enabled(rs);
+    size_t n = count_enabled(rs), ns = count_enabled_suspects(rs);
 
-    if (rs->cfg.expected_rules < 0 && n == 0)
+    if (rs->cfg.expected_rules < 0 && n == 0 && ns == 0)
         verr(c, "rules", "no enabled rule: monitoring would be off (an empty or cut file?); "
              "if that is intended, say expected_rules: 0");
     else if (rs->cfg.expected_rules >= 0 && (int64_t)n != rs->cfg.expected_rules)
         verr(c, "expected_rules", "expected_rules: %" PRId64 ", but the file has %zu enabled "
              "rules (a cut file?)", rs->cfg.expected_rules, n);
+    if (rs->cfg.expected_suspects >= 0 && (int64_t)ns != rs->cfg.expected_suspects)
+        verr(c, "expected_suspects", "expected_suspects: %" PRId64 ", but the file has %zu "
+             "enabled suspect rules (a cut file?)", rs->cfg.expected_suspects, ns);
 }
 
 static int read_text(const char *path, char **ret, td_error *err)
@@ -1092,6 +1395,8 @@ int tdm_rules_load_string(const char *name, const char *yaml, tdm_rules **ret_ru
         rs->n_rules = rs->cfg.n_rules;
         for (size_t i = 0; i < rs->n_rules && !c.oom; i++)
             build_rule(&c, rs, i);
+        if (!c.oom)
+            build_suspects(&c, rs);
         check_count(&c, rs);
     }
     if (c.oom) {
@@ -1131,27 +1436,54 @@ int tdm_rules_load(const char *path, tdm_rules **ret_rules, td_error *err)
     return rc;
 }
 
-int tdm_rules_check_drop(const tdm_rules *current, const tdm_rules *next, int max_drop_percent,
-                         td_error *err)
-{
-    size_t running = 0, dropped = 0, shown = 0;
-    char names[400] = "";
+/* The ids of a kind of rule (alert or suspect rules), for the reload guard. */
+typedef struct rule_kind {
+    const char *what;       /* "rules", "suspect rules" */
+    const char *key;        /* "expected_rules", "expected_suspects" */
+    size_t n;
+    const char *(*id_at)(const tdm_rules *rs, size_t i, bool *enabled);
+} rule_kind;
 
-    if (!current || !next || next->cfg.expected_rules >= 0)
-        return 0;
-    for (size_t i = 0; i < current->n_rules; i++) {
-        const tdm_rule *r = &current->rules[i];
-        const tdm_rule *n;
-        if (!r->enabled)
+static const char *rule_id_at(const tdm_rules *rs, size_t i, bool *enabled)
+{
+    *enabled = rs->rules[i].enabled;
+    return rs->rules[i].id;
+}
+
+static const char *suspect_id_at(const tdm_rules *rs, size_t i, bool *enabled)
+{
+    *enabled = rs->suspects[i].enabled;
+    return rs->suspects[i].id;
+}
+
+static int check_drop_kind(const tdm_rules *current, const tdm_rules *next,
+                           int max_drop_percent, const rule_kind *cur, const rule_kind *nxt,
+                           td_error *err)
+{
+    size_t running = 0, dropped = 0, shown = 0, enabled_next = 0;
+    char names[400] = "";
+    bool en;
+
+    for (size_t j = 0; j < nxt->n; j++) {
+        nxt->id_at(next, j, &en);
+        enabled_next += en;
+    }
+    for (size_t i = 0; i < cur->n; i++) {
+        const char *id = cur->id_at(current, i, &en);
+        if (!en)
             continue;
         running++;
-        n = tdm_rules_find(next, r->id);
-        if (n && n->enabled)
+        bool kept = false;
+        for (size_t j = 0; j < nxt->n && !kept; j++) {
+            const char *nid = nxt->id_at(next, j, &en);
+            kept = en && strcmp(nid, id) == 0;
+        }
+        if (kept)
             continue;
         dropped++;
         if (shown < 5) {
             size_t len = strlen(names);
-            snprintf(names + len, sizeof(names) - len, "%s%s", shown ? ", " : "", r->id);
+            snprintf(names + len, sizeof(names) - len, "%s%s", shown ? ", " : "", id);
             shown++;
         }
     }
@@ -1162,14 +1494,37 @@ int tdm_rules_check_drop(const tdm_rules *current, const tdm_rules *next, int ma
         snprintf(names + len, sizeof(names) - len, " and %zu more", dropped - shown);
     }
     if (dropped == running)
-        return td_error_set(err, -EINVAL, "%s: refused: it drops all %zu running rules (%s): "
-                            "an empty or cut file? If that is intended, say expected_rules: %zu "
-                            "in the file", next->source, running, names, count_enabled(next));
+        return td_error_set(err, -EINVAL, "%s: refused: it drops all %zu running %s (%s): "
+                            "an empty or cut file? If that is intended, say %s: %zu "
+                            "in the file", next->source, running, cur->what, names, cur->key,
+                            enabled_next);
     if (dropped * 100 > (size_t)max_drop_percent * running)
-        return td_error_set(err, -EINVAL, "%s: refused: it drops %zu of the %zu running rules "
+        return td_error_set(err, -EINVAL, "%s: refused: it drops %zu of the %zu running %s "
                             "(%s), more than rules_max_drop_percent (%d%%): a cut file? If that "
-                            "is intended, say expected_rules: %zu in the file", next->source,
-                            dropped, running, names, max_drop_percent, count_enabled(next));
+                            "is intended, say %s: %zu in the file", next->source,
+                            dropped, running, cur->what, names, max_drop_percent, cur->key,
+                            enabled_next);
+    return 0;
+}
+
+int tdm_rules_check_drop(const tdm_rules *current, const tdm_rules *next, int max_drop_percent,
+                         td_error *err)
+{
+    if (!current || !next)
+        return 0;
+    if (next->cfg.expected_rules < 0) {
+        rule_kind a = {"rules", "expected_rules", current->n_rules, rule_id_at};
+        rule_kind b = {"rules", "expected_rules", next->n_rules, rule_id_at};
+        int r = check_drop_kind(current, next, max_drop_percent, &a, &b, err);
+        if (r < 0)
+            return r;
+    }
+    if (next->cfg.expected_suspects < 0) {
+        rule_kind a = {"suspect rules", "expected_suspects", current->n_suspects,
+                       suspect_id_at};
+        rule_kind b = {"suspect rules", "expected_suspects", next->n_suspects, suspect_id_at};
+        return check_drop_kind(current, next, max_drop_percent, &a, &b, err);
+    }
     return 0;
 }
 
@@ -1211,6 +1566,26 @@ const tdm_rule *tdm_rules_find(const tdm_rules *rules, const char *id)
     for (size_t i = 0; i < rules->n_rules; i++)
         if (strcmp(rules->rules[i].id, id) == 0)
             return &rules->rules[i];
+    return NULL;
+}
+
+size_t tdm_rules_suspect_count(const tdm_rules *rules)
+{
+    return rules ? rules->n_suspects : 0;
+}
+
+const tdm_suspect_rule *tdm_rules_suspect_at(const tdm_rules *rules, size_t i)
+{
+    return rules && i < rules->n_suspects ? &rules->suspects[i] : NULL;
+}
+
+const tdm_suspect_rule *tdm_rules_suspect_find(const tdm_rules *rules, const char *id)
+{
+    if (!rules || !id)
+        return NULL;
+    for (size_t i = 0; i < rules->n_suspects; i++)
+        if (strcmp(rules->suspects[i].id, id) == 0)
+            return &rules->suspects[i];
     return NULL;
 }
 

@@ -64,8 +64,7 @@ static void test_shipped_file(void)
     td_error e;
     int rc = tdm_rules_load(path, &rs, &e);
     if (rc)
-        printf("\n%s\n", e.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+        CU_ASSERT_EQUAL_FATAL(rc, 0);
     CU_ASSERT_STRING_EQUAL(tdm_rules_source(rs), path);
 
     const tdm_line *l = tdm_rules_line(rs, "34", 2023);
@@ -653,18 +652,32 @@ static char *shipped_cut(int keep)
     return text;
 }
 
+/* The shipped file without its suspect rules (malloc'd). */
+static char *shipped_alert_rules(void)
+{
+    char *sp = shipped_path();
+    char *text = td_test_read_file(sp, NULL);
+    free(sp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    char *at = strstr(text, "\nsuspects:");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    at[1] = '\0';
+    return text;
+}
+
 /* Issue 10, defect 3: an empty or cut rules file must not switch monitoring
- * off on SIGHUP (nor at start); an intended big change says so. */
+ * off on SIGHUP (nor at start); an intended big change says so. The alert
+ * rules here; test_reload_guard_suspects for the suspect rules. */
 static void test_reload_guard(void)
 {
     char *dir = td_test_tmpdir();
-    char *path = NULL, *sp = shipped_path();
+    char *path = NULL, *sp = shipped_alert_rules();
     char *cut2 = shipped_cut(2), *cut4 = shipped_cut(4), *text = NULL;
     tdm_rules *cur = NULL, *next = NULL;
     td_error e;
 
     CU_ASSERT_FATAL(asprintf(&path, "%s/rules.yaml", dir) > 0);
-    CU_ASSERT_EQUAL_FATAL(tdm_rules_load(sp, &cur, &e), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load_string("shipped.yaml", sp, &cur, &e), 0);
     CU_ASSERT_EQUAL_FATAL(tdm_rules_count(cur), 8);
 
     /* zero bytes: refused by the load itself (so at start too), naming the file */
@@ -756,7 +769,291 @@ static void test_reload_guard(void)
     free(dir);
 }
 
-/* ---- docs/rules.md holds the generated reference. ---- */
+/* ---- Suspect rules (issue 14). ---- */
+
+static void test_shipped_suspects(void)
+{
+    static const struct {
+        const char *id;
+        tdm_check check;
+        tdm_allowance allowance;
+        int grace;
+    } want[] = {
+        {"death-still-listed", TDM_CHECK_DEATH_STILL_LISTED, TDM_ALLOWANCE_NONE, 30},
+        {"disability-grade-differs", TDM_CHECK_DISABILITY_GRADE_DIFFERS, TDM_ALLOWANCE_NONE, 30},
+        {"able-bodied-severely-disabled", TDM_CHECK_ABLE_BODIED_SEVERELY_DISABLED,
+         TDM_ALLOWANCE_NONE, 30},
+        {"dibao-not-recorded", TDM_CHECK_ALLOWANCE_NOT_RECORDED, TDM_ALLOWANCE_DIBAO, 30},
+        {"tekun-not-recorded", TDM_CHECK_ALLOWANCE_NOT_RECORDED, TDM_ALLOWANCE_TEKUN, 30},
+        {"dibao-still-marked", TDM_CHECK_ALLOWANCE_STILL_MARKED, TDM_ALLOWANCE_DIBAO, 30},
+        {"tekun-still-marked", TDM_CHECK_ALLOWANCE_STILL_MARKED, TDM_ALLOWANCE_TEKUN, 30},
+        {"welfare-job-not-recorded", TDM_CHECK_WELFARE_JOB_NOT_RECORDED, TDM_ALLOWANCE_NONE, 30},
+        {"welfare-job-still-marked", TDM_CHECK_WELFARE_JOB_STILL_MARKED, TDM_ALLOWANCE_NONE, 30},
+        {"duplicate-person", TDM_CHECK_DUPLICATE_PERSON, TDM_ALLOWANCE_NONE, 0},
+        {"birth-date-differs", TDM_CHECK_BIRTH_DATE_DIFFERS, TDM_ALLOWANCE_NONE, 0},
+        {"sex-differs", TDM_CHECK_SEX_DIFFERS, TDM_ALLOWANCE_NONE, 0},
+        {"income-below-transfers", TDM_CHECK_INCOME_BELOW_TRANSFERS, TDM_ALLOWANCE_NONE, 0},
+    };
+    char *path = shipped_path();
+    tdm_rules *rs = NULL;
+    td_error e;
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load(path, &rs, &e), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_suspect_count(rs), sizeof(want) / sizeof(want[0]));
+    unsigned checks = 0;
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const tdm_suspect_rule *r = tdm_rules_suspect_at(rs, i);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        CU_ASSERT_STRING_EQUAL(r->id, want[i].id);
+        CU_ASSERT_PTR_EQUAL(tdm_rules_suspect_find(rs, want[i].id), r);
+        CU_ASSERT_EQUAL(r->check, want[i].check);
+        CU_ASSERT_EQUAL(r->allowance, want[i].allowance);
+        CU_ASSERT_EQUAL(r->grace_days, want[i].grace);
+        CU_ASSERT_TRUE(r->enabled);
+        CU_ASSERT(r->name[0] && r->fix_hint[0]);
+        /* no version in the file: a digest of the definition */
+        CU_ASSERT_EQUAL(strncmp(r->version, "sha256:", 7), 0);
+        CU_ASSERT_EQUAL(strlen(r->version), 7 + 16);
+        checks |= 1u << r->check;
+    }
+    CU_ASSERT_EQUAL(checks, ((1u << 12) - 1) & ~1u); /* all eleven checks */
+    const tdm_suspect_rule *r = tdm_rules_suspect_find(rs, "able-bodied-severely-disabled");
+    CU_ASSERT_EQUAL(r->max_disability_grade, 2);
+    CU_ASSERT_EQUAL(r->labour_capacities, TDM_LABOUR_NORMAL | TDM_LABOUR_SKILLED);
+    CU_ASSERT_EQUAL(tdm_rules_suspect_find(rs, "income-below-transfers")->tolerance_fen, 0);
+    CU_ASSERT_STRING_EQUAL(tdm_rules_suspect_find(rs, "dibao-not-recorded")->name,
+                           "享受低保未在名册标注");
+    CU_ASSERT_PTR_NULL(tdm_rules_suspect_at(rs, 13));
+    CU_ASSERT_PTR_NULL(tdm_rules_suspect_find(rs, "income-below-line")); /* an alert rule */
+    CU_ASSERT_PTR_NULL(tdm_rules_find(rs, "death-still-listed"));
+    CU_ASSERT_STRING_EQUAL(tdm_check_name(TDM_CHECK_DEATH_STILL_LISTED), "death_still_listed");
+    CU_ASSERT_STRING_EQUAL(tdm_check_name(TDM_CHECK_INCOME_BELOW_TRANSFERS),
+                           "income_below_transfers");
+    CU_ASSERT_STRING_EQUAL(tdm_check_name((tdm_check)0), "");
+    CU_ASSERT_STRING_EQUAL(tdm_check_name((tdm_check)12), "");
+    tdm_rules_free(rs);
+    free(path);
+}
+
+/* A file of suspect rules only loads; defaults; the version digest follows
+ * the definition. */
+static void test_suspects_only(void)
+{
+    tdm_rules *rs = NULL, *rs2 = NULL;
+    td_error e;
+    const char *y1 = "suspects:\n"
+                     "  - {id: a, name: 甲, check: death_still_listed, fix_hint: 核实}\n"
+                     "  - {id: b, name: 乙, check: able_bodied_severely_disabled, fix_hint: 核实}\n"
+                     "  - {id: c, name: 丙, check: sex_differs, fix_hint: 核实, version: v1,"
+                     " enabled: false}\n"
+                     "  - {id: d, name: 丁, check: income_below_transfers, fix_hint: 核实,"
+                     " tolerance: 12.5}\n";
+    int rc = tdm_rules_load_string("s.yaml", y1, &rs, &e);
+    if (rc)
+        printf("\n%s\n", e.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL(tdm_rules_count(rs), 0);
+    CU_ASSERT_EQUAL(tdm_rules_suspect_count(rs), 4);
+    const tdm_suspect_rule *a = tdm_rules_suspect_find(rs, "a");
+    const tdm_suspect_rule *b = tdm_rules_suspect_find(rs, "b");
+    CU_ASSERT_TRUE(a->enabled);
+    CU_ASSERT_EQUAL(a->grace_days, 0);
+    CU_ASSERT_EQUAL(a->allowance, TDM_ALLOWANCE_NONE);
+    CU_ASSERT_EQUAL(b->max_disability_grade, 2);
+    CU_ASSERT_EQUAL(b->labour_capacities, TDM_LABOUR_NORMAL | TDM_LABOUR_SKILLED);
+    CU_ASSERT_FALSE(tdm_rules_suspect_find(rs, "c")->enabled);
+    CU_ASSERT_STRING_EQUAL(tdm_rules_suspect_find(rs, "c")->version, "v1");
+    CU_ASSERT_EQUAL(tdm_rules_suspect_find(rs, "d")->tolerance_fen, 1250);
+
+    /* another grace: another digest; same definition: same digest */
+    const char *y2 = "suspects:\n"
+                     "  - {id: a, name: 另一个名字, check: death_still_listed, fix_hint: 别的,"
+                     " grace_days: 1}\n"
+                     "  - {id: b, name: 乙, check: able_bodied_severely_disabled, fix_hint: 核实,"
+                     " max_disability_grade: 2, labour_capacity: [SKILLED, NORMAL]}\n";
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load_string("s2.yaml", y2, &rs2, &e), 0);
+    CU_ASSERT_STRING_NOT_EQUAL(tdm_rules_suspect_find(rs2, "a")->version, a->version);
+    CU_ASSERT_STRING_EQUAL(tdm_rules_suspect_find(rs2, "b")->version, b->version);
+    CU_ASSERT_STRING_NOT_EQUAL(a->version, b->version);
+    tdm_rules_free(rs2);
+    tdm_rules_free(rs);
+
+    /* every suspect rule disabled and no alert rule: nothing would run */
+    CU_ASSERT_EQUAL(tdm_rules_load_string("s3.yaml", "suspects:\n  - {id: a, name: 甲, "
+                                          "check: sex_differs, fix_hint: 核实, enabled: false}\n",
+                                          &rs, &e), -EINVAL);
+    CU_ASSERT(has_error(&e, "s3.yaml", "1:1", "no enabled rule"));
+    /* expected_suspects must match */
+    CU_ASSERT_EQUAL(tdm_rules_load_string("s4.yaml", "expected_suspects: 2\nsuspects:\n"
+                                          "  - {id: a, name: 甲, check: sex_differs, "
+                                          "fix_hint: 核实}\n", &rs, &e), -EINVAL);
+    CU_ASSERT(has_error(&e, "s4.yaml", "1:20",
+                        "expected_suspects: 2, but the file has 1 enabled suspect rules"));
+}
+
+/* The loader's own errors (types, ranges, enum values), with positions. */
+static void test_suspect_errors_loader(void)
+{
+    const char *y = "expected_rules: 0\n"                          /* 1 */
+                    "suspects:\n"                                  /* 2 */
+                    "  - id: a\n"                                  /* 3 */
+                    "    name: 甲\n"                               /* 4 */
+                    "    check: death_stil_listed\n"               /* 5 */
+                    "    fix_hint: 核实\n"                         /* 6 */
+                    "  - id: b\n"                                  /* 7 */
+                    "    name: 乙\n"                               /* 8 */
+                    "    check: able_bodied_severely_disabled\n"   /* 9 */
+                    "    max_disability_grade: 5\n"                /* 10 */
+                    "    fix_hint: 核实\n"                         /* 11 */
+                    "  - id: c\n"                                  /* 12 */
+                    "    name: 丙\n"                               /* 13 */
+                    "    check: death_still_listed\n"              /* 14 */
+                    "    grace_days: -1\n"                         /* 15 */
+                    "    fix_hint: 核实\n"                         /* 16 */
+                    "  - id: d\n"                                  /* 17 */
+                    "    name: 丁\n"                               /* 18 */
+                    "    check: able_bodied_severely_disabled\n"   /* 19 */
+                    "    max_disability_grade: 0\n"                /* 20 */
+                    "    fix_hint: 核实\n"                         /* 21 */
+                    "  - id: e\n"                                  /* 22 */
+                    "    name: 戊\n"                               /* 23 */
+                    "    check: sex_differs\n"                     /* 24 */
+                    "    grace: 3\n";                              /* 25 */
+    tdm_rules *rs = NULL;
+    td_error e;
+    CU_ASSERT_EQUAL(tdm_rules_load_string("l.yaml", y, &rs, &e), -EINVAL);
+    CU_ASSERT_PTR_NULL(rs);
+    CU_ASSERT(has_error(&e, "l.yaml", "5:12", "death_still_listed"));
+    CU_ASSERT(has_error(&e, "l.yaml", "10:27", "1..4"));
+    CU_ASSERT(has_error(&e, "l.yaml", "15:17", "0..3660"));
+    CU_ASSERT(has_error(&e, "l.yaml", "20:27", "1..4"));
+    CU_ASSERT(has_error(&e, "l.yaml", "25:5", "grace"));
+    CU_ASSERT(has_error(&e, "l.yaml", "22:5", "fix_hint"));
+}
+
+/* The meaning: keys that do not fit the check, duplicate ids, allowances,
+ * tolerance, labour capacities, all reported at once. */
+static void test_suspect_errors_meaning(void)
+{
+    const char *y = "expected_rules: 0\n"                          /* 1 */
+                    "suspects:\n"                                  /* 2 */
+                    "  - id: a\n"                                  /* 3 */
+                    "    name: 甲\n"                               /* 4 */
+                    "    check: sex_differs\n"                     /* 5 */
+                    "    grace_days: 3\n"                          /* 6 */
+                    "    fix_hint: 核实\n"                         /* 7 */
+                    "  - id: a\n"                                  /* 8 */
+                    "    name: 乙\n"                               /* 9 */
+                    "    check: allowance_not_recorded\n"          /* 10 */
+                    "    fix_hint: 核实\n"                         /* 11 */
+                    "  - id: c\n"                                  /* 12 */
+                    "    name: 丙\n"                               /* 13 */
+                    "    check: income_below_transfers\n"          /* 14 */
+                    "    tolerance: -5\n"                          /* 15 */
+                    "    fix_hint: 核实\n"                         /* 16 */
+                    "  - id: d\n"                                  /* 17 */
+                    "    name: 丁\n"                               /* 18 */
+                    "    check: death_still_listed\n"              /* 19 */
+                    "    allowance: dibao\n"                       /* 20 */
+                    "    max_disability_grade: 2\n"                /* 21 */
+                    "    fix_hint: 核实\n"                         /* 22 */
+                    "  - id: e\n"                                  /* 23 */
+                    "    name: 戊\n"                               /* 24 */
+                    "    check: able_bodied_severely_disabled\n"   /* 25 */
+                    "    labour_capacity: [NORMAL, ABLE]\n"        /* 26 */
+                    "    fix_hint: ''\n"                           /* 27 */
+                    "  - id: f.1\n"                                /* 28 */
+                    "    name: 己\n"                               /* 29 */
+                    "    check: allowance_still_marked\n"          /* 30 */
+                    "    allowance: none\n"                        /* 31 */
+                    "    tolerance: 5\n"                           /* 32 */
+                    "    fix_hint: 核实\n";                        /* 33 */
+    tdm_rules *rs = NULL;
+    td_error e;
+    CU_ASSERT_EQUAL(tdm_rules_load_string("m.yaml", y, &rs, &e), -EINVAL);
+    CU_ASSERT_PTR_NULL(rs);
+    CU_ASSERT(has_error(&e, "m.yaml", "6:17",
+                        "grace_days does not fit check sex_differs (its own keys: none)"));
+    CU_ASSERT(has_error(&e, "m.yaml", "8:9", "duplicate suspect rule id 'a' (first at line 3)"));
+    CU_ASSERT(has_error(&e, "m.yaml", "10:12",
+                        "check allowance_not_recorded needs allowance: dibao or tekun"));
+    CU_ASSERT(has_error(&e, "m.yaml", "15:16", "tolerance: '-5' is not an amount in yuan"));
+    CU_ASSERT(has_error(&e, "m.yaml", "20:16", "allowance does not fit check "
+                                               "death_still_listed (its own keys: grace_days)"));
+    CU_ASSERT(has_error(&e, "m.yaml", "21:27", "max_disability_grade does not fit check "
+                                               "death_still_listed"));
+    CU_ASSERT(has_error(&e, "m.yaml", "26:31", "unknown labour capacity 'ABLE'"));
+    CU_ASSERT(has_error(&e, "m.yaml", "27:15", "fix_hint must not be empty"));
+    CU_ASSERT_PTR_NULL(strstr(e.msg, "m.yaml:28:"));
+    CU_ASSERT_PTR_NULL(strstr(e.msg, "more problems"));
+    CU_ASSERT(has_error(&e, "m.yaml", "31:16",
+                        "check allowance_still_marked needs allowance: dibao or tekun"));
+    CU_ASSERT(has_error(&e, "m.yaml", "32:16", "tolerance does not fit check "
+                                               "allowance_still_marked (its own keys: "
+                                               "grace_days, allowance)"));
+}
+
+/* Reload: dropping suspect rules by accident is refused as for alert rules. */
+static void test_reload_guard_suspects(void)
+{
+    char *sp = shipped_path();
+    char *text = td_test_read_file(sp, NULL);
+    tdm_rules *cur = NULL, *next = NULL;
+    td_error e;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load(sp, &cur, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_suspect_count(cur), 13);
+
+    /* cut after the first six suspect rules: 7 of 13 dropped */
+    char *at = strstr(text, "\nsuspects:");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    for (int i = 0; i < 7 && at; i++)
+        at = strstr(at + 1, "\n  - id:");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    if (at)
+        at[1] = '\0';
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load_string("cut.yaml", text, &next, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_suspect_count(next), 6);
+    CU_ASSERT_EQUAL(tdm_rules_check_drop(cur, next, 50, &e), -EINVAL);
+    printf("\n%s\n", e.msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "cut.yaml: refused: it drops 7 of the 13 running "
+                                         "suspect rules (tekun-still-marked, "
+                                         "welfare-job-not-recorded, welfare-job-still-marked, "
+                                         "duplicate-person, birth-date-differs and 2 more)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "say expected_suspects: 6"));
+    CU_ASSERT_EQUAL(tdm_rules_check_drop(cur, next, 60, &e), 0);
+    next = tdm_rules_free(next);
+
+    /* no suspect rule left: refused whatever the share */
+    at = strstr(text, "\nsuspects:");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    if (at)
+        at[1] = '\0';
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load_string("none.yaml", text, &next, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_check_drop(cur, next, 100, &e), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "drops all 13 running suspect rules"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "say expected_suspects: 0"));
+    next = tdm_rules_free(next);
+
+    /* ... unless the file says so */
+    char *intended = NULL;
+    CU_ASSERT_FATAL(asprintf(&intended, "expected_suspects: 0\n%s", text) > 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load_string("none.yaml", intended, &next, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_check_drop(cur, next, 50, &e), 0);
+    next = tdm_rules_free(next);
+    free(intended);
+    /* from nothing to suspects: nothing is dropped */
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load_string("none.yaml", text, &next, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_check_drop(next, cur, 0, &e), 0);
+    next = tdm_rules_free(next);
+
+    tdm_rules_free(cur);
+    free(text);
+    free(sp);
+}
+
+/* ---- docs/rules.md holds the generated reference, between
+ * "<!-- BEGIN reference rules.yaml -->" and its END line
+ * (TD_UPDATE_REFERENCE=1 rewrites it). ---- */
 
 static void test_reference_in_docs(void)
 {
@@ -766,15 +1063,7 @@ static void test_reference_in_docs(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     CU_ASSERT_EQUAL(td_config_write_reference(tdm_rules_file_table, f), 0);
     fclose(f);
-    char *p = NULL;
-    CU_ASSERT_FATAL(asprintf(&p, "%s/docs/rules.md", td_test_source_root()) > 0);
-    char *doc = td_test_read_file(p, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
-    if (!strstr(doc, ref))
-        printf("\n    docs/rules.md does not hold the reference; regenerate it:\n%s\n", ref);
-    CU_ASSERT_PTR_NOT_NULL(strstr(doc, ref));
-    free(doc);
-    free(p);
+    CU_ASSERT(td_test_reference_block("docs/rules.md", "rules.yaml", ref));
     free(ref);
 }
 
@@ -797,6 +1086,11 @@ static void add_suites(void)
     TD_TEST(test_rule_event_boundaries);
     TD_TEST(test_reload);
     TD_TEST(test_reload_guard);
+    TD_TEST(test_shipped_suspects);
+    TD_TEST(test_suspects_only);
+    TD_TEST(test_suspect_errors_loader);
+    TD_TEST(test_suspect_errors_meaning);
+    TD_TEST(test_reload_guard_suspects);
     TD_TEST(test_reference_in_docs);
 }
 
