@@ -3,6 +3,7 @@
 #include "tdm_roster.h"
 
 #include "tdm_eval.h"
+#include "tdm_value.h"
 
 #include "td_date.h"
 #include "td_idnum.h"
@@ -32,17 +33,6 @@ int32_t tdm_eval_cst_day(int64_t ms)
 
 /* ---- the list ---- */
 
-static void evidence_done(tdm_evidence *e)
-{
-    free(e->event_type);
-    free(e->person_key);
-    free(e->topic);
-    free(e->src_department);
-    free(e->src_connector_instance);
-    free(e->src_record_id);
-    free(e->src_location);
-}
-
 static void alert_done(tdm_alert_out *a)
 {
     free(a->rule_id);
@@ -55,7 +45,7 @@ static void alert_done(tdm_alert_out *a)
     free(a->grid_id);
     free(a->head_name);
     for (size_t i = 0; i < a->n_evidence; i++)
-        evidence_done(&a->evidence[i]);
+        tdm_evidence_done(&a->evidence[i]);
     free(a->message);
     free(a->closure.reason);
     free(a->closure.outcome_id);
@@ -98,190 +88,6 @@ static tdm_alert_out *list_push(tdm_alert_list *l)
     tdm_alert_out *a = &l->v[l->n++];
     memset(a, 0, sizeof(*a));
     return a;
-}
-
-/* strdup of s (NULL stays NULL); *oom set on failure. */
-static char *xdup(const char *s, bool *oom)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        *oom = true;
-    return d;
-}
-
-/* ---- reading Avro values ---- */
-
-static int field(const avro_value_t *rec, const char *name, avro_value_t *ret)
-{
-    return avro_value_get_by_name(rec, name, ret, NULL) == 0 ? 0 : -EINVAL;
-}
-
-/* A field that may be a ["null", X] union: *present false for null. */
-static int field_opt(const avro_value_t *rec, const char *name, avro_value_t *ret, bool *present)
-{
-    avro_value_t v;
-    if (field(rec, name, &v) < 0)
-        return -EINVAL;
-    if (avro_value_get_type(&v) == AVRO_UNION) {
-        avro_value_t b;
-        if (avro_value_get_current_branch(&v, &b) != 0)
-            return -EINVAL;
-        v = b;
-    }
-    *present = avro_value_get_type(&v) != AVRO_NULL;
-    *ret = v;
-    return 0;
-}
-
-static int field_str(const avro_value_t *rec, const char *name, const char **ret)
-{
-    avro_value_t v;
-    bool present;
-    size_t size;
-    if (field_opt(rec, name, &v, &present) < 0)
-        return -EINVAL;
-    if (!present) {
-        *ret = NULL;
-        return 0;
-    }
-    if (avro_value_get_type(&v) != AVRO_STRING || avro_value_get_string(&v, ret, &size) != 0)
-        return -EINVAL;
-    return 0;
-}
-
-static int field_int(const avro_value_t *rec, const char *name, bool *present, int64_t *ret)
-{
-    avro_value_t v;
-    if (field_opt(rec, name, &v, present) < 0)
-        return -EINVAL;
-    if (!*present)
-        return 0;
-    if (avro_value_get_type(&v) == AVRO_INT32) {
-        int32_t i;
-        if (avro_value_get_int(&v, &i) != 0)
-            return -EINVAL;
-        *ret = i;
-        return 0;
-    }
-    if (avro_value_get_type(&v) == AVRO_INT64)
-        return avro_value_get_long(&v, ret) == 0 ? 0 : -EINVAL;
-    return -EINVAL;
-}
-
-static int field_enum(const avro_value_t *rec, const char *name, const char **ret)
-{
-    avro_value_t v;
-    bool present;
-    int idx;
-    if (field_opt(rec, name, &v, &present) < 0)
-        return -EINVAL;
-    if (!present) {
-        *ret = NULL;
-        return 0;
-    }
-    if (avro_value_get_type(&v) != AVRO_ENUM || avro_value_get_enum(&v, &idx) != 0)
-        return -EINVAL;
-    const char *sym = avro_schema_enum_get(avro_value_get_schema(&v), idx);
-    if (!sym)
-        return -EINVAL;
-    *ret = sym;
-    return 0;
-}
-
-/* The fields of a department record that evaluation reads. Strings borrowed
- * from the value. */
-typedef struct record {
-    tdm_dataset dataset;
-    const char *person_key;
-    const char *name;
-    const char *village_code;
-    int32_t date;
-    const char *event_type;         /* event type or settlement kind */
-    bool has_amount;                /* the amount the evidence shows */
-    int64_t amount_fen;
-    int64_t fields[5];              /* by tdm_field */
-    bool has_field[5];
-    int disability_grade;
-    const char *src_department;
-    const char *src_instance;
-    const char *src_record_id;
-    const char *src_location;
-    bool has_src_row;
-    int64_t src_row;
-} record;
-
-static int read_record(tdm_dataset dataset, const avro_value_t *value, record *r, td_error *err)
-{
-    const char *ds = tdm_dataset_name(dataset);
-    bool present;
-    int64_t v = 0;
-    avro_value_t src;
-
-    memset(r, 0, sizeof(*r));
-    r->dataset = dataset;
-    if (field_str(value, "person_key", &r->person_key) < 0 || !r->person_key ||
-        !*r->person_key)
-        return td_error_set(err, -EINVAL, "%s record: no person_key", ds);
-    if (field_str(value, "name", &r->name) < 0 ||
-        field_str(value, "village_code", &r->village_code) < 0)
-        return td_error_set(err, -EINVAL, "%s record: bad name or village_code", ds);
-    const char *date_field = dataset == TDM_DATASET_MEDICAL_INSURANCE ? "settlement_date"
-                                                                     : "event_date";
-    if (field_int(value, date_field, &present, &v) < 0 || !present)
-        return td_error_set(err, -EINVAL, "%s record: no %s", ds, date_field);
-    r->date = (int32_t)v;
-    const char *type_field = dataset == TDM_DATASET_MEDICAL_INSURANCE ? "kind" : "event_type";
-    if (field_enum(value, type_field, &r->event_type) < 0 || !r->event_type)
-        return td_error_set(err, -EINVAL, "%s record: no %s", ds, type_field);
-
-    switch (dataset) {
-    case TDM_DATASET_MEDICAL_INSURANCE: {
-        static const struct {
-            const char *name;
-            tdm_field f;
-        } m[] = {{"out_of_pocket_fen", TDM_FIELD_OUT_OF_POCKET_FEN},
-                 {"total_cost_fen", TDM_FIELD_TOTAL_COST_FEN},
-                 {"fund_paid_fen", TDM_FIELD_FUND_PAID_FEN}};
-        for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-            if (field_int(value, m[i].name, &present, &v) < 0 || !present)
-                return td_error_set(err, -EINVAL, "%s record: no %s", ds, m[i].name);
-            r->fields[m[i].f] = v;
-            r->has_field[m[i].f] = true;
-        }
-        r->has_amount = true;
-        r->amount_fen = r->fields[TDM_FIELD_OUT_OF_POCKET_FEN];
-        break;
-    }
-    case TDM_DATASET_CIVIL_AFFAIRS:
-        if (field_int(value, "amount_fen", &present, &v) < 0)
-            return td_error_set(err, -EINVAL, "%s record: bad amount_fen", ds);
-        if (present) {
-            r->has_amount = true;
-            r->amount_fen = v;
-            r->fields[TDM_FIELD_AMOUNT_FEN] = v;
-            r->has_field[TDM_FIELD_AMOUNT_FEN] = true;
-        }
-        if (field_int(value, "disability_grade", &present, &v) < 0)
-            return td_error_set(err, -EINVAL, "%s record: bad disability_grade", ds);
-        r->disability_grade = present && v >= 1 && v <= 4 ? (int)v : 0;
-        break;
-    case TDM_DATASET_HUMAN_RESOURCES:
-        break;
-    default:
-        return td_error_set(err, -EINVAL, "not a department dataset: %d", (int)dataset);
-    }
-
-    if (field(value, "source", &src) < 0 ||
-        field_enum(&src, "department", &r->src_department) < 0 ||
-        field_str(&src, "connector_instance", &r->src_instance) < 0 ||
-        field_str(&src, "record_id", &r->src_record_id) < 0 ||
-        field_str(&src, "location", &r->src_location) < 0 ||
-        field_int(&src, "row", &r->has_src_row, &r->src_row) < 0 || !r->src_department ||
-        !r->src_instance || !r->src_record_id || !*r->src_record_id)
-        return td_error_set(err, -EINVAL, "%s record: bad source", ds);
-    return 0;
 }
 
 /* ---- the subject ---- */
@@ -379,22 +185,6 @@ static tdm_department department_of(tdm_dataset d)
     }
 }
 
-static const char *dataset_symbol(tdm_dataset d)
-{
-    switch (d) {
-    case TDM_DATASET_HOUSEHOLD:
-        return "ROSTER";
-    case TDM_DATASET_MEDICAL_INSURANCE:
-        return "MEDICAL_INSURANCE";
-    case TDM_DATASET_CIVIL_AFFAIRS:
-        return "CIVIL_AFFAIRS";
-    case TDM_DATASET_HUMAN_RESOURCES:
-        return "HUMAN_RESOURCES";
-    default:
-        return "UNKNOWN";
-    }
-}
-
 static const char *field_name(tdm_field f)
 {
     switch (f) {
@@ -425,20 +215,20 @@ static void fill_subject(tdm_alert_out *a, const tdm_household *hh, const char *
     a->population = hh_population(hh);
     a->household_type = hh_type(hh);
     if (hh) {
-        a->household_id = xdup(hh->household_id, oom);
-        a->grid_id = xdup(hh->grid_id, oom);
-        a->head_name = xdup(hh->head_name, oom);
+        a->household_id = tdm_value_dup(hh->household_id, oom);
+        a->grid_id = tdm_value_dup(hh->grid_id, oom);
+        a->head_name = tdm_value_dup(hh->head_name, oom);
     }
-    a->person_key = xdup(person_key, oom);
-    a->person_name = xdup(person_name, oom);
+    a->person_key = tdm_value_dup(person_key, oom);
+    a->person_name = tdm_value_dup(person_name, oom);
 }
 
 static void fill_rule(tdm_alert_out *a, const tdm_rule *r, const char *rule_id, bool *oom)
 {
-    a->rule_id = xdup(r ? r->id : rule_id, oom);
-    a->rule_version = xdup(r ? r->version : "", oom);
-    a->rule_name = xdup(r ? r->name : rule_id, oom);
-    a->risk_code = xdup(r ? r->risk_code : NULL, oom);
+    a->rule_id = tdm_value_dup(r ? r->id : rule_id, oom);
+    a->rule_version = tdm_value_dup(r ? r->version : "", oom);
+    a->rule_name = tdm_value_dup(r ? r->name : rule_id, oom);
+    a->risk_code = tdm_value_dup(r ? r->risk_code : NULL, oom);
 }
 
 static int fill_message(tdm_alert_out *a, const char *prefix)
@@ -529,26 +319,10 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
     if (rc < 0)
         return td_error_set(err, rc, "rule %s: routing failed", r->id);
 
-    const tdm_evidence *e = &in->evidence;
-    tdm_evidence *d = &a->evidence[0];
     a->n_evidence = 1;
     a->evidence_count = 1;
-    d->dataset = e->dataset;
-    d->event_type = xdup(e->event_type, &oom);
-    d->person_key = xdup(e->person_key, &oom);
-    d->has_event_date = e->has_event_date;
-    d->event_date = e->event_date;
-    d->has_amount = e->has_amount;
-    d->amount_fen = e->amount_fen;
-    d->topic = xdup(e->topic ? e->topic : "", &oom);
-    d->partition = e->partition;
-    d->offset = e->offset;
-    d->src_department = xdup(e->src_department, &oom);
-    d->src_connector_instance = xdup(e->src_connector_instance, &oom);
-    d->src_record_id = xdup(e->src_record_id, &oom);
-    d->src_location = xdup(e->src_location, &oom);
-    d->has_src_row = e->has_src_row;
-    d->src_row = e->src_row;
+    if (tdm_evidence_copy(&a->evidence[0], &in->evidence) < 0)
+        oom = true;
 
     a->measure = h->measure;
     a->unit = TDM_UNIT_FEN;
@@ -591,8 +365,8 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
                     tdm_window *state, tdm_alert_list *out, td_error *err)
 {
     size_t n0 = out->n;
-    record rec;
-    int rc = read_record(dataset, value, &rec, err);
+    tdm_record rec;
+    int rc = tdm_record_read(dataset, value, &rec, err);
     if (rc < 0)
         return rc;
 
@@ -702,26 +476,8 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
         .raised_at = tdm_eval_cst_midnight_ms(rec.date),
         .id_dataset = tdm_dataset_name(dataset),
         .id_record = rec.src_record_id,
-        .evidence =
-            {
-                .dataset = dataset,
-                .event_type = (char *)rec.event_type,
-                .person_key = (char *)rec.person_key,
-                .has_event_date = true,
-                .event_date = rec.date,
-                .has_amount = rec.has_amount,
-                .amount_fen = rec.amount_fen,
-                .topic = coords ? (char *)coords->topic : NULL,
-                .partition = coords ? coords->partition : 0,
-                .offset = coords ? coords->offset : 0,
-                .src_department = (char *)rec.src_department,
-                .src_connector_instance = (char *)rec.src_instance,
-                .src_record_id = (char *)rec.src_record_id,
-                .src_location = (char *)rec.src_location,
-                .has_src_row = rec.has_src_row,
-                .src_row = rec.src_row,
-            },
     };
+    tdm_record_evidence(&rec, coords, &in.evidence);
     for (size_t k = 0; k < nhits; k++) {
         rc = raise_alert(ctx, &hits[k], &in, &s, state, out, err);
         if (rc < 0) {
@@ -866,73 +622,25 @@ fail:
 
 /* ---- outcomes ---- */
 
-static const char *const OUTCOME_SYMS[] = {"UNKNOWN", "IDENTIFIED_AS_MONITORING_OBJECT",
-                                           "ALREADY_MONITORED", "DISMISSED",
-                                           "COULD_NOT_REACH"};
-static const char *const CATEGORY_SYMS[] = {"UNKNOWN", "UNSTABLE_ALLEVIATED", "MARGINAL",
-                                            "SUDDEN_HARDSHIP"};
-
-/* s with leading and trailing ASCII white space removed, as [*b, *e). */
-static void trim(const char *s, const char **b, const char **e)
-{
-    const char *p = s, *q = s + strlen(s);
-    while (p < q && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
-        p++;
-    while (q > p && (q[-1] == ' ' || (q[-1] >= '\t' && q[-1] <= '\r')))
-        q--;
-    *b = p;
-    *e = q;
-}
-
 int tdm_eval_outcome(const tdm_eval_ctx *ctx, const avro_value_t *value,
                      const tdm_household *household, const char *person_key,
                      tdm_window *state, tdm_alert_list *out, td_error *err)
 {
-    const char *alert_id, *outcome_sym, *category_sym, *reason, *verifier, *reviewer;
-    const char *outcome_id = NULL;
-    int64_t visit_date = 0, recorded_at = 0;
-    bool present_v, present_r;
-    avro_value_t src;
-
-    if (field_str(value, "alert_id", &alert_id) < 0 || !alert_id ||
-        field_enum(value, "outcome", &outcome_sym) < 0 || !outcome_sym ||
-        field_enum(value, "category", &category_sym) < 0 ||
-        field_str(value, "reason", &reason) < 0 || field_str(value, "verifier", &verifier) < 0 ||
-        field_str(value, "reviewer", &reviewer) < 0 || !verifier || !reviewer ||
-        field_int(value, "visit_date", &present_v, &visit_date) < 0 || !present_v ||
-        field_int(value, "recorded_at", &present_r, &recorded_at) < 0 || !present_r ||
-        field(value, "source", &src) < 0 || field_str(&src, "record_id", &outcome_id) < 0 ||
-        !outcome_id)
-        return td_error_set(err, -EINVAL, "verification outcome: missing or bad field");
-
-    tdm_outcome outcome = TDM_OUTCOME_UNKNOWN;
-    for (size_t i = 1; i < sizeof(OUTCOME_SYMS) / sizeof(OUTCOME_SYMS[0]); i++)
-        if (strcmp(outcome_sym, OUTCOME_SYMS[i]) == 0)
-            outcome = (tdm_outcome)i;
-    tdm_category category = TDM_CATEGORY_NONE;
-    if (category_sym)
-        for (size_t i = 1; i < sizeof(CATEGORY_SYMS) / sizeof(CATEGORY_SYMS[0]); i++)
-            if (strcmp(category_sym, CATEGORY_SYMS[i]) == 0)
-                category = (tdm_category)i;
-
-    const char *vb, *ve, *rb, *re;
-    trim(verifier, &vb, &ve);
-    trim(reviewer, &rb, &re);
-    if (vb == ve || rb == re)
-        return td_error_set(err, -EPERM,
-                            "two-person rule: verifier and reviewer are both required");
-    if (ve - vb == re - rb && memcmp(vb, rb, (size_t)(ve - vb)) == 0)
-        return td_error_set(err, -EPERM,
-                            "two-person rule: verifier and reviewer are the same person");
-    if (outcome == TDM_OUTCOME_UNKNOWN)
-        return td_error_set(err, -EINVAL, "verification outcome: unknown outcome");
-    if (outcome == TDM_OUTCOME_IDENTIFIED && category == TDM_CATEGORY_NONE)
+    tdm_outcome_in o;
+    int rc = tdm_outcome_read(value, &o, err);
+    if (rc < 0)
+        return rc;
+    const char *alert_id = o.alert_id, *outcome_id = o.outcome_id;
+    tdm_outcome outcome = o.outcome;
+    if (outcome == TDM_OUTCOME_DEPARTMENT_DATA_WRONG)
+        return td_error_set(err, -EINVAL,
+                            "verification outcome: DEPARTMENT_DATA_WRONG is for suspects "
+                            "(sus-...), not for alert %s", alert_id);
+    if (outcome == TDM_OUTCOME_IDENTIFIED && o.category == TDM_CATEGORY_NONE)
         return td_error_set(err, -EINVAL,
                             "verification outcome: IDENTIFIED_AS_MONITORING_OBJECT without "
                             "category");
-    const char *tb, *te;
-    trim(reason ? reason : "", &tb, &te);
-    if (outcome == TDM_OUTCOME_DISMISSED && tb == te)
+    if (outcome == TDM_OUTCOME_DISMISSED && !o.has_reason)
         return td_error_set(err, -EINVAL, "verification outcome: DISMISSED without reason");
 
     const char *rule_id;
@@ -945,18 +653,18 @@ int tdm_eval_outcome(const tdm_eval_ctx *ctx, const avro_value_t *value,
 
     size_t n0 = out->n;
     tdm_alert_out *a;
-    int rc = snapshot(ctx, oa, rule_id, household, person_key, TDM_KIND_CLOSED, out, &a, err);
+    rc = snapshot(ctx, oa, rule_id, household, person_key, TDM_KIND_CLOSED, out, &a, err);
     if (rc < 0)
         goto fail;
     bool oom = false;
-    a->raised_at = recorded_at;
+    a->raised_at = o.recorded_at;
     a->has_closure = true;
     a->closure.outcome = outcome;
-    a->closure.category = outcome == TDM_OUTCOME_IDENTIFIED ? category : TDM_CATEGORY_NONE;
-    a->closure.reason = xdup(reason, &oom);
-    a->closure.visit_date = (int32_t)visit_date;
-    a->closure.recorded_at = recorded_at;
-    a->closure.outcome_id = xdup(outcome_id, &oom);
+    a->closure.category = outcome == TDM_OUTCOME_IDENTIFIED ? o.category : TDM_CATEGORY_NONE;
+    a->closure.reason = tdm_value_dup(o.reason, &oom);
+    a->closure.visit_date = o.visit_date;
+    a->closure.recorded_at = o.recorded_at;
+    a->closure.outcome_id = tdm_value_dup(outcome_id, &oom);
     if (oom) {
         rc = td_error_set(err, -ENOMEM, "out of memory");
         goto fail;
@@ -969,7 +677,7 @@ int tdm_eval_outcome(const tdm_eval_ctx *ctx, const avro_value_t *value,
     /* copy: closing frees the open alert's storage */
     char id[TDM_ALERT_ID_MAX + 1];
     snprintf(id, sizeof(id), "%s", oa->alert_id);
-    rc = tdm_window_close_alert(state, id, tdm_eval_cst_day(recorded_at),
+    rc = tdm_window_close_alert(state, id, tdm_eval_cst_day(o.recorded_at),
                                 outcome == TDM_OUTCOME_DISMISSED ? TDM_DISMISS_SUPPRESS_DAYS
                                                                  : 0);
     if (rc < 0) {
@@ -983,106 +691,6 @@ fail:
 }
 
 /* ---- Alert values ---- */
-
-typedef struct filler {
-    td_error *err;
-    int rc;
-    const char *at;
-} filler;
-
-static avro_value_t *get(filler *f, avro_value_t *rec, const char *name, avro_value_t *ret)
-{
-    if (f->rc == 0 && avro_value_get_by_name(rec, name, ret, NULL) != 0) {
-        f->rc = td_error_set(f->err, -EINVAL, "Alert: no field %s", name);
-    }
-    return ret;
-}
-
-static void set_str(filler *f, avro_value_t *rec, const char *name, const char *s)
-{
-    avro_value_t v;
-    get(f, rec, name, &v);
-    if (f->rc == 0 && avro_value_set_string(&v, s ? s : "") != 0)
-        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: cannot set", name);
-}
-
-/* The non-null branch of union field name, or NULL after setting null. */
-static bool set_branch(filler *f, avro_value_t *rec, const char *name, bool present,
-                       avro_value_t *ret)
-{
-    avro_value_t u;
-    get(f, rec, name, &u);
-    if (f->rc != 0)
-        return false;
-    if (avro_value_set_branch(&u, present ? 1 : 0, ret) != 0 ||
-        (!present && avro_value_set_null(ret) != 0)) {
-        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: cannot set the union", name);
-        return false;
-    }
-    return present;
-}
-
-static void set_opt_str(filler *f, avro_value_t *rec, const char *name, const char *s)
-{
-    avro_value_t b;
-    if (set_branch(f, rec, name, s != NULL, &b) && avro_value_set_string(&b, s) != 0)
-        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: cannot set", name);
-}
-
-static void set_enum_value(filler *f, avro_value_t *v, const char *name, const char *sym)
-{
-    if (f->rc != 0)
-        return;
-    int idx = avro_schema_enum_get_by_name(avro_value_get_schema(v), sym);
-    if (idx < 0 || avro_value_set_enum(v, idx) != 0)
-        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: no symbol %s", name, sym);
-}
-
-static void set_enum(filler *f, avro_value_t *rec, const char *name, const char *sym)
-{
-    avro_value_t v;
-    get(f, rec, name, &v);
-    set_enum_value(f, &v, name, sym);
-}
-
-static void set_opt_enum(filler *f, avro_value_t *rec, const char *name, const char *sym)
-{
-    avro_value_t b;
-    if (set_branch(f, rec, name, sym != NULL, &b))
-        set_enum_value(f, &b, name, sym);
-}
-
-static void set_long(filler *f, avro_value_t *rec, const char *name, int64_t x)
-{
-    avro_value_t v;
-    get(f, rec, name, &v);
-    if (f->rc == 0 && avro_value_set_long(&v, x) != 0)
-        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: cannot set", name);
-}
-
-static void set_int(filler *f, avro_value_t *rec, const char *name, int32_t x)
-{
-    avro_value_t v;
-    get(f, rec, name, &v);
-    if (f->rc == 0 && avro_value_set_int(&v, x) != 0)
-        f->rc = td_error_set(f->err, -EINVAL, "Alert.%s: cannot set", name);
-}
-
-static void set_source(filler *f, avro_value_t *rec, const char *department,
-                       const char *instance, const char *record_id, const char *location,
-                       bool has_row, int64_t row)
-{
-    avro_value_t src, b;
-    get(f, rec, "source", &src);
-    if (f->rc != 0)
-        return;
-    set_enum(f, &src, "department", department ? department : "UNKNOWN");
-    set_str(f, &src, "connector_instance", instance);
-    set_str(f, &src, "record_id", record_id);
-    set_opt_str(f, &src, "location", location);
-    if (set_branch(f, &src, "row", has_row, &b) && avro_value_set_long(&b, row) != 0)
-        f->rc = td_error_set(f->err, -EINVAL, "Alert.source.row: cannot set");
-}
 
 static const char *population_symbol(tdm_population p)
 {
@@ -1107,84 +715,62 @@ int tdm_alert_out_to_avro(const tdm_alert_out *a, const char *ctx_instance, avro
                           td_error *err)
 {
     static const char *const KINDS[] = {"UNKNOWN", "ALERT", "OVERDUE_WARNING", "CLOSED"};
-    filler f = {err, 0, NULL};
+    tdm_filler f = {err, 0, "Alert"};
     avro_value_t b, arr;
 
     if (avro_value_reset(value) != 0)
         return td_error_set(err, -EINVAL, "Alert: cannot reset the value");
-    set_str(&f, value, "alert_id", a->alert_id);
-    set_enum(&f, value, "kind", (unsigned)a->kind < 4 ? KINDS[a->kind] : "UNKNOWN");
-    set_str(&f, value, "rule_id", a->rule_id);
-    set_str(&f, value, "rule_version", a->rule_version);
-    set_str(&f, value, "rule_name", a->rule_name);
-    set_opt_str(&f, value, "risk_code", a->risk_code);
-    set_enum(&f, value, "severity", tdm_severity_symbol(a->severity));
-    set_enum(&f, value, "population", population_symbol(a->population));
-    set_opt_str(&f, value, "household_id", a->household_id);
-    set_opt_enum(&f, value, "household_type",
+    tdm_fill_str(&f, value, "alert_id", a->alert_id);
+    tdm_fill_enum(&f, value, "kind", (unsigned)a->kind < 4 ? KINDS[a->kind] : "UNKNOWN");
+    tdm_fill_str(&f, value, "rule_id", a->rule_id);
+    tdm_fill_str(&f, value, "rule_version", a->rule_version);
+    tdm_fill_str(&f, value, "rule_name", a->rule_name);
+    tdm_fill_opt_str(&f, value, "risk_code", a->risk_code);
+    tdm_fill_enum(&f, value, "severity", tdm_severity_symbol(a->severity));
+    tdm_fill_enum(&f, value, "population", population_symbol(a->population));
+    tdm_fill_opt_str(&f, value, "household_id", a->household_id);
+    tdm_fill_opt_enum(&f, value, "household_type",
                  a->household_type == TDM_HH_POVERTY_ALLEVIATED ? "POVERTY_ALLEVIATED"
                  : a->household_type == TDM_HH_ORDINARY          ? "ORDINARY"
                                                                  : NULL);
-    set_opt_str(&f, value, "person_key", a->person_key);
-    set_opt_str(&f, value, "person_name", a->person_name);
+    tdm_fill_opt_str(&f, value, "person_key", a->person_key);
+    tdm_fill_opt_str(&f, value, "person_name", a->person_name);
     bool routed = a->route.routed;
-    set_opt_str(&f, value, "village_code", routed ? a->route.village_code : NULL);
-    set_opt_str(&f, value, "township_code", routed ? a->route.township_code : NULL);
-    set_opt_str(&f, value, "county_code", routed ? a->route.county_code : NULL);
-    set_opt_str(&f, value, "grid_id", a->grid_id);
-    set_opt_str(&f, value, "head_name", a->head_name);
-    set_opt_enum(&f, value, "suggested_category",
+    tdm_fill_opt_str(&f, value, "village_code", routed ? a->route.village_code : NULL);
+    tdm_fill_opt_str(&f, value, "township_code", routed ? a->route.township_code : NULL);
+    tdm_fill_opt_str(&f, value, "county_code", routed ? a->route.county_code : NULL);
+    tdm_fill_opt_str(&f, value, "grid_id", a->grid_id);
+    tdm_fill_opt_str(&f, value, "head_name", a->head_name);
+    tdm_fill_opt_enum(&f, value, "suggested_category",
                  a->suggested_category == TDM_CATEGORY_NONE
                      ? NULL
                      : tdm_category_symbol(a->suggested_category));
 
-    get(&f, value, "evidence", &arr);
+    tdm_fill_get(&f, value, "evidence", &arr);
     for (size_t i = 0; f.rc == 0 && i < a->n_evidence; i++) {
-        const tdm_evidence *e = &a->evidence[i];
         avro_value_t item;
         if (avro_value_append(&arr, &item, NULL) != 0) {
             f.rc = td_error_set(err, -ENOMEM, "Alert.evidence: cannot append");
             break;
         }
-        set_enum(&f, &item, "dataset", dataset_symbol(e->dataset));
-        set_opt_str(&f, &item, "event_type", e->event_type);
-        set_opt_str(&f, &item, "person_key", e->person_key);
-        if (set_branch(&f, &item, "event_date", e->has_event_date, &b) &&
-            avro_value_set_int(&b, e->event_date) != 0)
-            f.rc = td_error_set(err, -EINVAL, "Alert.evidence.event_date: cannot set");
-        if (set_branch(&f, &item, "amount_fen", e->has_amount, &b) &&
-            avro_value_set_long(&b, e->amount_fen) != 0)
-            f.rc = td_error_set(err, -EINVAL, "Alert.evidence.amount_fen: cannot set");
-        set_str(&f, &item, "topic", e->topic);
-        set_int(&f, &item, "partition", e->partition);
-        set_long(&f, &item, "offset", e->offset);
-        set_source(&f, &item, e->src_department, e->src_connector_instance, e->src_record_id,
-                   e->src_location, e->has_src_row, e->src_row);
+        tdm_fill_evidence(&f, &item, &a->evidence[i]);
     }
-    set_int(&f, value, "evidence_count", a->evidence_count);
-    if (set_branch(&f, value, "measure", a->measure.present, &b)) {
-        set_long(&f, &b, "value", a->measure.value);
-        set_long(&f, &b, "threshold", a->measure.threshold);
-        set_enum(&f, &b, "unit", unit_symbol(a->unit));
-        set_enum(&f, &b, "comparison", a->comparison ? a->comparison : "GE");
+    tdm_fill_int(&f, value, "evidence_count", a->evidence_count);
+    if (tdm_fill_branch(&f, value, "measure", a->measure.present, &b)) {
+        tdm_fill_long(&f, &b, "value", a->measure.value);
+        tdm_fill_long(&f, &b, "threshold", a->measure.threshold);
+        tdm_fill_enum(&f, &b, "unit", unit_symbol(a->unit));
+        tdm_fill_enum(&f, &b, "comparison", a->comparison ? a->comparison : "GE");
     }
-    set_long(&f, value, "raised_at", a->raised_at);
-    set_int(&f, value, "visit_due_date", a->visit_due_date);
-    set_int(&f, value, "procedure_due_date", a->procedure_due_date);
-    set_str(&f, value, "message", a->message);
-    if (set_branch(&f, value, "closure", a->has_closure, &b)) {
-        const tdm_closure *c = &a->closure;
-        set_enum(&f, &b, "outcome",
-                 (unsigned)c->outcome < 5 ? OUTCOME_SYMS[c->outcome] : "UNKNOWN");
-        set_opt_enum(&f, &b, "category",
-                     c->category == TDM_CATEGORY_NONE ? NULL : tdm_category_symbol(c->category));
-        set_opt_str(&f, &b, "reason", c->reason);
-        set_int(&f, &b, "visit_date", c->visit_date);
-        set_long(&f, &b, "recorded_at", c->recorded_at);
-        set_str(&f, &b, "outcome_id", c->outcome_id);
+    tdm_fill_long(&f, value, "raised_at", a->raised_at);
+    tdm_fill_int(&f, value, "visit_due_date", a->visit_due_date);
+    tdm_fill_int(&f, value, "procedure_due_date", a->procedure_due_date);
+    tdm_fill_str(&f, value, "message", a->message);
+    if (tdm_fill_branch(&f, value, "closure", a->has_closure, &b)) {
+        tdm_fill_closure(&f, &b, &a->closure);
     }
-    set_opt_str(&f, value, "supersedes_alert_id",
+    tdm_fill_opt_str(&f, value, "supersedes_alert_id",
                 a->supersedes_alert_id[0] ? a->supersedes_alert_id : NULL);
-    set_source(&f, value, "RURAL_REVITALIZATION", ctx_instance, a->alert_id, NULL, false, 0);
+    tdm_fill_source(&f, value, "RURAL_REVITALIZATION", ctx_instance, a->alert_id, NULL, false, 0);
     return f.rc;
 }

@@ -54,7 +54,8 @@
  *    state (unknown, closed or superseded: -ENOENT); verifier or reviewer is
  *    empty after trimming white space, or both are equal (-EPERM: the
  *    two-person rule); the outcome is UNKNOWN, IDENTIFIED without category or
- *    DISMISSED without reason (-EINVAL). Otherwise the alert closes on the
+ *    DISMISSED without reason, or DEPARTMENT_DATA_WRONG, which is for
+ *    suspects only (-EINVAL). Otherwise the alert closes on the
  *    date of recorded_at (CST): DISMISSED suppresses the rule for the subject
  *    for TDM_DISMISS_SUPPRESS_DAYS; IDENTIFIED_AS_MONITORING_OBJECT,
  *    ALREADY_MONITORED and COULD_NOT_REACH close without suppression (the
@@ -118,6 +119,7 @@ typedef enum tdm_outcome {
     TDM_OUTCOME_ALREADY_MONITORED,
     TDM_OUTCOME_DISMISSED,
     TDM_OUTCOME_COULD_NOT_REACH,
+    TDM_OUTCOME_DEPARTMENT_DATA_WRONG, /* suspects only (tdm_suspect.h) */
 } tdm_outcome;
 
 /* Strings in the following structs are owned (malloc'd) by the alert and

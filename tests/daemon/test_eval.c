@@ -739,6 +739,15 @@ static void test_two_person_rule(void)
                           &f.hh, w, &out), -EINVAL);
     CU_ASSERT_EQUAL(apply(outcome(id, "IDENTIFIED_AS_MONITORING_OBJECT", NULL, NULL, "王五",
                                   "赵六", day + 1, "V6"), &f.hh, w, &out), -EINVAL);
+    /* "department data is wrong" closes suspects, never an alert (issue 14) */
+    {
+        td_error err = {0};
+        CU_ASSERT_EQUAL(tdm_eval_outcome(&ctx, outcome(id, "DEPARTMENT_DATA_WRONG", NULL,
+                                                       "民政数据有误", "王五", "赵六", day + 1,
+                                                       "V8"), &f.hh, NULL, w, &out, &err),
+                        -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "DEPARTMENT_DATA_WRONG is for suspects"));
+    }
     /* unknown alert */
     CU_ASSERT_EQUAL(apply(outcome("nope", "COULD_NOT_REACH", NULL, NULL, "王五", "赵六", day + 1,
                                   "V7"), &f.hh, w, &out), -ENOENT);
