@@ -172,42 +172,50 @@ typedef struct tdm_rule {
  * A second kind of rule beside the alert rules, in the same file:
  *
  *   suspects:
- *     - id: death-still-listed        # ASCII [a-z0-9-], unique among suspects
+ *     - id: death-still-listed        # [a-z0-9] then [a-z0-9._-], unique among suspects
  *       name: 已登记死亡人员仍在册        # Chinese, for people
- *       version: "2023.1"             # optional: default a digest of the rule
+ *       version: "2023.1"             # optional: default "sha256:" and 16 hex
+ *                                     # characters of a digest of check and parameters
  *       check: death_still_listed     # one of the checks below
  *       grace_days: 30                # a department fact dated D counts from D + N
- *       fix_hint: 核实该成员是否已故…     # Chinese, what the village should do
+ *       fix_hint: 核实该成员是否已故…     # Chinese, what the village should do (required)
  *       enabled: true                 # default true
  *
  * Checks and their own keys (a key that does not fit the check is an error):
  *   death_still_listed              a member whose death civil affairs
- *                                   registered is still listed
+ *                                   registered is still listed (grace_days)
  *   disability_grade_differs        certified grade != the roster's grade
- *                                   (none on the roster counts as differing)
+ *                                   (none on the roster counts as differing;
+ *                                   grace_days)
  *   able_bodied_severely_disabled   labour_capacity in `labour_capacity`
- *                                   (default [normal, skilled]) with a grade
- *                                   1..`max_disability_grade` (default 2)
- *                                   certified
- *   allowance_not_recorded          `allowance: dibao|tekun` approved per civil
- *                                   affairs (not cancelled since), the roster
- *                                   says false (or is silent: not a suspect)
+ *                                   (default [NORMAL, SKILLED]) with a grade
+ *                                   1..`max_disability_grade` (1..4, default 2)
+ *                                   certified (grace_days)
+ *   allowance_not_recorded          `allowance: dibao|tekun` (required)
+ *                                   approved per civil affairs (not cancelled
+ *                                   since), the roster says false (or is
+ *                                   silent: not a suspect; grace_days)
  *   allowance_still_marked          cancelled per civil affairs, the roster
- *                                   still says true
+ *                                   still says true (allowance, grace_days)
  *   welfare_job_not_recorded        a public-welfare job started per human
  *                                   resources (not ended), roster says false
- *   welfare_job_still_marked        ended per human resources, roster says true
+ *                                   (grace_days)
+ *   welfare_job_still_marked        ended per human resources, roster says
+ *                                   true (grace_days)
  *   duplicate_person                one person key on two roster households
  *   birth_date_differs              recorded_birth_date != the identity
  *                                   number's (birth_date)
  *   sex_differs                     sex != id_sex
  *   income_below_transfers          annual_net_fen of income year Y below the
  *                                   civil-affairs amounts of year Y minus
- *                                   `tolerance` (money, as thresholds are
- *                                   written; default 0)
+ *                                   `tolerance` (yuan, as thresholds are
+ *                                   written; >= 0, default 0)
  * A roster value that is null (the export is silent) never contradicts.
+ * grace_days is 0..3660 (default 0). A file with suspect rules and no alert
+ * rule loads; one with neither enabled is refused as before.
  * `expected_suspects: N` guards reload as expected_rules does for alert
- * rules; dropping suspect rules by accident is refused the same way. */
+ * rules; dropping suspect rules by accident is refused the same way
+ * (tdm_rules_check_drop). */
 typedef enum tdm_check {
     TDM_CHECK_DEATH_STILL_LISTED = 1,
     TDM_CHECK_DISABILITY_GRADE_DIFFERS,
@@ -272,7 +280,9 @@ int tdm_rules_reload(const tdm_rules *current, const char *path, int max_drop_pe
 
 /* The guard of a reload against an empty or cut file (docs/rules.md,
  * "Reload"). A running rule is an enabled rule of current; it is dropped when
- * next has no enabled rule of that id. Returns -EINVAL (err names next's
+ * next has no enabled rule of that id. Alert rules and suspect rules are
+ * counted apart, each kind with its own key (expected_rules,
+ * expected_suspects), alert rules first. Returns -EINVAL (err names next's
  * source, the dropped rule ids and what to write if it is intended) when next
  * drops every running rule, or more than max_drop_percent of them (0..100);
  * else 0. A next that says expected_rules: N (the load checked it has N) is

@@ -39,15 +39,45 @@
  *    dated D counts from D + grace_days of the rule (the roster needs time to
  *    catch up); tdm_suspects_next_due tells the engine when a waiting fact
  *    starts to count, so it can evaluate again then without any new record.
+ *  - Which records count. Department facts count for the members the
+ *    household lists now. A DISABILITY_CERTIFIED without a grade 1..4 is no
+ *    fact. grace_days applies to the department-fact checks (death,
+ *    disability, allowances, jobs); income_below_transfers counts every
+ *    transfer at once (the income year is usually a closed one), and the
+ *    roster-only checks (duplicate person, birth date, sex) have none.
+ *  - Allowances are household-level (person key null): the household
+ *    receives 低保 (特困) when some listed member's latest DIBAO_* (TEKUN_*)
+ *    record is APPROVED. Not recorded: the roster says false and some such
+ *    approval counts (its date + grace <= today). Still marked: the roster
+ *    says true, no listed member's latest record is an approval, and some
+ *    member's cancellation counts. Evidence: those records, most recent
+ *    first (at most 10).
  *  - Raised once: while a suspect of (rule, person) is open nothing new is
  *    raised for it (its evidence may be updated in the state, not re-sent).
  *    When the contradiction is gone at an evaluation the open suspect is
  *    RESOLVED by the triggering record. A later contradiction is a new suspect
- *    with a new id.
- *  - Ids: "sus-" + the first 32 hex characters of SHA-256 over (rule id,
- *    rule version, household id, person key or "", the evidence record's
- *    topic/partition/offset, or for roster-only indicators the roster
- *    record's): deterministic, so a replay after a crash gives the same ids.
+ *    with a new id. An open suspect of a rule that is disabled or no longer
+ *    in the file stays open (nothing judges it) until the rule runs again
+ *    or the household leaves the roster.
+ *  - Ids: "sus-" + the first 32 hex characters of SHA-256 (tdm_hash_hex) over
+ *    (rule id, rule version, household id, person key or "", the anchor, the
+ *    raised day). The anchor is the record the contradiction rests on: the
+ *    department record's topic/partition/offset (allowances: the most recent
+ *    counting record; income: the latest transfer of the income year), or for
+ *    roster-only indicators "", 0 and the roster record's updated_at.
+ *    Deterministic, so a replay after a crash gives the same ids; a
+ *    contradiction raised again after it resolved has a later raised day (the
+ *    roster changed twice) or another anchor, so a new id.
+ *  - raised_at: 00:00 CST of the later of the roster's updated_at day and the
+ *    fact's date + grace_days (income: the latest transfer's date);
+ *    fix_due_date: 20 working days later under ctx->calendar
+ *    (tdm_alert_due_dates' procedure due date).
+ *  - DEPARTMENT_DATA_WRONG marks (rule, person key or "", anchor): that
+ *    anchor never raises that rule for that person again.
+ *  - Evidence of roster-only indicators and of a resolution by a roster
+ *    record or a tick: dataset ROSTER, the triggering roster record's
+ *    coordinates (a tick: "", 0, 0) and its Source (a tombstone or a tick:
+ *    RURAL_REVITALIZATION, record id the household id).
  *  - Routing: the roster household's village; every message of a suspect
  *    keeps the routing of the RAISED message.
  *  - Household removed from the roster (tombstone, household NULL): every

@@ -992,6 +992,38 @@ static void test_suspect_errors_meaning(void)
                                                "grace_days, allowance)"));
 }
 
+/* The fixtures of suspect rules (also seeds of the rules fuzz target). */
+static void test_suspect_fixtures(void)
+{
+    td_error e;
+    tdm_rules *rs = NULL;
+    char *p = data_path("suspects-only.yaml");
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load(p, &rs, &e), 0);
+    CU_ASSERT_EQUAL(tdm_rules_count(rs), 0);
+    CU_ASSERT_EQUAL(tdm_rules_suspect_count(rs), 4);
+    const tdm_suspect_rule *r = tdm_rules_suspect_find(rs, "able");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->max_disability_grade, 1);
+    CU_ASSERT_EQUAL(r->labour_capacities, TDM_LABOUR_NORMAL | TDM_LABOUR_SKILLED | TDM_LABOUR_WEAK);
+    r = tdm_rules_suspect_find(rs, "income");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->tolerance_fen, 10050);
+    CU_ASSERT_STRING_EQUAL(r->version, "2023.2");
+    CU_ASSERT_EQUAL(r->max_disability_grade, 0);
+    r = tdm_rules_suspect_find(rs, "off");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_FALSE(r->enabled);
+    CU_ASSERT_EQUAL(r->allowance, TDM_ALLOWANCE_TEKUN);
+    tdm_rules_free(rs);
+    free(p);
+
+    p = load_bad("suspects-bad.yaml", &e);
+    CU_ASSERT(has_error(&e, p, "6:17", "grace_days does not fit check sex_differs"));
+    CU_ASSERT(has_error(&e, p, "10:12", "check allowance_not_recorded needs allowance"));
+    CU_ASSERT(has_error(&e, p, "12:9", "duplicate suspect rule id 'sex' (first at line 3)"));
+    free(p);
+}
+
 /* Reload: dropping suspect rules by accident is refused as for alert rules. */
 static void test_reload_guard_suspects(void)
 {
@@ -1090,6 +1122,7 @@ static void add_suites(void)
     TD_TEST(test_suspects_only);
     TD_TEST(test_suspect_errors_loader);
     TD_TEST(test_suspect_errors_meaning);
+    TD_TEST(test_suspect_fixtures);
     TD_TEST(test_reload_guard_suspects);
     TD_TEST(test_reference_in_docs);
 }

@@ -10,7 +10,11 @@
  *     province); thresholds of every rule resolve for every kind of subject
  *     (on the roster or not, each household type, with and without income
  *     and line) to a fen amount, -ENOENT or -ERANGE only, never a negative
- *     threshold for a rule that compares >=.
+ *     threshold for a rule that compares >=;
+ *   - every suspect rule is found again by tdm_rules_suspect_find, has a
+ *     name, a fix hint, a version, a check with a name, and the parameters
+ *     its check may have (grades 1..4, grace and tolerance >= 0, an
+ *     allowance exactly for the allowance checks).
  * corpus/rules/ holds seeds: deploy/rules/huainan-2023.yaml and the files of
  * tests/data/rules (tests/fuzz/gen_corpus.py).
  */
@@ -88,6 +92,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!r->name || !r->version || !tdm_rule_comparison(r))
             fuzz_fail(T, "rule %s without a name, version or comparison", r->id);
         check_thresholds(rules, r);
+    }
+    for (size_t i = 0; i < tdm_rules_suspect_count(rules); i++) {
+        const tdm_suspect_rule *r = tdm_rules_suspect_at(rules, i);
+        bool allowance_check;
+        if (!r || !r->id || tdm_rules_suspect_find(rules, r->id) != r)
+            fuzz_fail(T, "suspect rule %zu is not found by its id", i);
+        if (!r->name || !r->name[0] || !r->fix_hint || !r->fix_hint[0] || !r->version ||
+            !r->version[0] || !tdm_check_name(r->check)[0])
+            fuzz_fail(T, "suspect rule %s without a name, fix hint, version or check", r->id);
+        allowance_check = r->check == TDM_CHECK_ALLOWANCE_NOT_RECORDED ||
+                          r->check == TDM_CHECK_ALLOWANCE_STILL_MARKED;
+        if (allowance_check != (r->allowance != TDM_ALLOWANCE_NONE) || r->grace_days < 0 ||
+            r->tolerance_fen < 0 || r->max_disability_grade < 0 || r->max_disability_grade > 4 ||
+            ((r->check == TDM_CHECK_ABLE_BODIED_SEVERELY_DISABLED) !=
+             (r->max_disability_grade > 0)))
+            fuzz_fail(T, "suspect rule %s has parameters its check does not take", r->id);
     }
     for (size_t i = 0; i < tdm_rules_line_count(rules); i++) {
         const tdm_line *l = tdm_rules_line_at(rules, i);
