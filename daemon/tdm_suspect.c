@@ -555,12 +555,16 @@ static void put_i32(wbuf *b, int32_t v)
     put_u32(b, (uint32_t)v);
 }
 
-/* u16 length and bytes (strings are cut at MAX_STR by whoever makes them). */
+/* u16 length and bytes; a longer string is cut at a UTF-8 character
+ * boundary (no text of a suspect comes near 64 KiB). */
 static void put_str(wbuf *b, const char *s)
 {
     size_t n = strlen(nz(s));
-    if (n > MAX_STR)
+    if (n > MAX_STR) {
         n = MAX_STR;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+    }
     put_u8(b, n & 0xff);
     put_u8(b, n >> 8);
     put(b, nz(s), n);
