@@ -53,7 +53,8 @@
  *    member's cancellation counts. Evidence: those records, most recent
  *    first (at most 10).
  *  - Raised once: while a suspect of (rule, person) is open nothing new is
- *    raised for it (its evidence may be updated in the state, not re-sent).
+ *    raised for it (the open suspect keeps the RAISED message's snapshot,
+ *    which RESOLVED and CLOSED repeat; nothing is re-sent).
  *    When the contradiction is gone at an evaluation the open suspect is
  *    RESOLVED by the triggering record. A later contradiction is a new suspect
  *    with a new id. An open suspect of a rule that is disabled or no longer
@@ -198,9 +199,10 @@ bool tdm_suspects_is_empty(const tdm_suspects *s);
 int tdm_suspects_note_record(tdm_suspects *s, tdm_dataset dataset, const avro_value_t *value,
                              const tdm_coords *coords, bool *ret_changed, td_error *err);
 
-/* Moves src's facts into dst (a person off the roster whom a household now
- * lists); the newer fact wins. src keeps its open suspects. 1 when something
- * moved, 0 when nothing; all or nothing on error. */
+/* Moves src's facts and transfers into dst (a person off the roster whom a
+ * household now lists); the newer fact wins, transfers of a year add up.
+ * src keeps its open suspects and closure marks. 1 when something moved, 0
+ * when nothing; all or nothing on error (-EINVAL for dst == src). */
 int tdm_suspects_absorb(tdm_suspects *dst, tdm_suspects *src, td_error *err);
 
 /* Evaluates every enabled suspect rule of ctx->rules for household (NULL:

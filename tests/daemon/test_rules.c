@@ -917,7 +917,12 @@ static void test_suspect_errors_loader(void)
                     "  - id: e\n"                                  /* 22 */
                     "    name: 戊\n"                               /* 23 */
                     "    check: sex_differs\n"                     /* 24 */
-                    "    grace: 3\n";                              /* 25 */
+                    "    grace: 3\n"                               /* 25 */
+                    "  - id: f\n"                                  /* 26 */
+                    "    name: 己\n"                               /* 27 */
+                    "    check: allowance_not_recorded\n"          /* 28 */
+                    "    allowance: wubao\n"                       /* 29 */
+                    "    fix_hint: 核实\n";                        /* 30 */
     tdm_rules *rs = NULL;
     td_error e;
     CU_ASSERT_EQUAL(tdm_rules_load_string("l.yaml", y, &rs, &e), -EINVAL);
@@ -928,6 +933,7 @@ static void test_suspect_errors_loader(void)
     CU_ASSERT(has_error(&e, "l.yaml", "20:27", "1..4"));
     CU_ASSERT(has_error(&e, "l.yaml", "25:5", "grace"));
     CU_ASSERT(has_error(&e, "l.yaml", "22:5", "fix_hint"));
+    CU_ASSERT(has_error(&e, "l.yaml", "29:16", "expected one of none, dibao, tekun"));
 }
 
 /* The meaning: keys that do not fit the check, duplicate ids, allowances,

@@ -1073,6 +1073,49 @@ static void test_encode_decode(void)
     world_done(&w);
 }
 
+/* Decoding accepts only canonical bytes: any one byte changed either is
+ * refused or decodes to a state that encodes to exactly those bytes. */
+static void test_decode_canonical(void)
+{
+    world w;
+    td_error err = {0};
+    rich_state(&w);
+    size_t len = tdm_suspects_encoded_size(w.s);
+    unsigned char *buf = malloc(len), *again = malloc(len);
+    CU_ASSERT_FATAL(buf && again);
+    CU_ASSERT_EQUAL_FATAL(tdm_suspects_encode(w.s, buf, len), 0);
+    size_t accepted = 0;
+    for (size_t i = 1; i < len; i++) {
+        static const unsigned char deltas[] = {0x01, 0x80, 0xff};
+        for (size_t k = 0; k < sizeof(deltas); k++) {
+            tdm_suspects *d = NULL;
+            buf[i] ^= deltas[k];
+            int rc = tdm_suspects_decode(buf, len, &d, &err);
+            if (rc == 0) {
+                accepted++;
+                CU_ASSERT_EQUAL(tdm_suspects_encoded_size(d), len);
+                if (tdm_suspects_encoded_size(d) == len) {
+                    CU_ASSERT_EQUAL(tdm_suspects_encode(d, again, len), 0);
+                    if (memcmp(again, buf, len) != 0) {
+                        printf("\n    byte %zu ^ 0x%02x decodes to other bytes\n", i,
+                               deltas[k]);
+                        CU_FAIL("not canonical");
+                    }
+                }
+                tdm_suspects_free(d);
+            } else {
+                CU_ASSERT_EQUAL(rc, -EINVAL);
+                CU_ASSERT_PTR_NULL(d);
+            }
+            buf[i] ^= deltas[k];
+        }
+    }
+    CU_ASSERT(accepted > 0); /* text and numbers may change, the form may not */
+    free(buf);
+    free(again);
+    world_done(&w);
+}
+
 /* Facts noted in another order make the same state. */
 static void test_order_independent(void)
 {
@@ -1214,6 +1257,7 @@ static void add_suites(void)
     TD_TEST(test_rule_disabled);
     TD_TEST(test_replay_ids);
     TD_TEST(test_encode_decode);
+    TD_TEST(test_decode_canonical);
     TD_TEST(test_order_independent);
     TD_TEST(test_absorb);
     TD_TEST(test_to_avro);
