@@ -29,8 +29,6 @@
 #define MAX_YEARS 2
 #define MAX_STR 65535u
 
-#define SUSPECT_TOPIC_PREFIX "tuodi.suspects."
-#define SUSPECT_TOPIC_UNROUTED "tuodi.suspects.unrouted"
 
 enum fact_kind {
     FACT_DEATH = 1,         /* DEATH_REGISTERED; value 1 */
@@ -1360,9 +1358,9 @@ static int suspect_route(const char *village, const char *id, tdm_route *ret)
     if (rc < 0)
         return rc;
     if (rt.routed)
-        snprintf(rt.topic, sizeof(rt.topic), "%s%s", SUSPECT_TOPIC_PREFIX, rt.county_code);
+        snprintf(rt.topic, sizeof(rt.topic), "%s%s", TDM_SUSPECT_TOPIC_PREFIX, rt.county_code);
     else
-        snprintf(rt.topic, sizeof(rt.topic), "%s", SUSPECT_TOPIC_UNROUTED);
+        snprintf(rt.topic, sizeof(rt.topic), "%s", TDM_SUSPECT_TOPIC_UNROUTED);
     *ret = rt;
     return 0;
 }

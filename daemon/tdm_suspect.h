@@ -110,6 +110,12 @@
 #define TDM_SUSPECTS_FORMAT 1u
 #define TDM_SUSPECT_ID_MAX 128      /* bytes of a suspect id */
 #define TDM_SUSPECT_EVIDENCE_MAX 10 /* Suspect.evidence */
+/* tdm_suspect_out.route.topic: the default prefix and the county, or the
+ * unrouted topic (a household whose village code is not 12 digits); an
+ * engine with another topics.suspects_prefix replaces the prefix, as it
+ * does TDM_ALERT_TOPIC_PREFIX for alerts. */
+#define TDM_SUSPECT_TOPIC_PREFIX "tuodi.suspects."
+#define TDM_SUSPECT_TOPIC_UNROUTED "tuodi.suspects.unrouted"
 
 typedef enum tdm_suspect_kind {
     TDM_SUSPECT_RAISED = 1,

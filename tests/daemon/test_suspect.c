@@ -733,6 +733,36 @@ static void test_sex_differs(void)
     world_done(&w);
 }
 
+/* A household whose village code the bus cannot route: the unrouted
+ * topic, keyed by the suspect id; its snapshots keep that routing. */
+static void test_unrouted(void)
+{
+    world w;
+    world_init(&w);
+    int32_t today = ymd(2023, 3, 1);
+    w.hh.village_code = "34042110020";
+    w.members[0].sex = TDM_SEX_FEMALE;
+    w.members[0].id_sex = TDM_SEX_MALE;
+    CU_ASSERT_EQUAL(eval_roster(&w, today), 1);
+    const tdm_suspect_out *m = &w.out.v[0];
+    CU_ASSERT_FALSE(m->route.routed);
+    CU_ASSERT_STR_EQ(m->route.topic, TDM_SUSPECT_TOPIC_UNROUTED);
+    CU_ASSERT_STR_EQ(m->route.key, m->suspect_id);
+    w.members[0].sex = TDM_SEX_MALE;
+    roster_update(&w, today + 1);
+    CU_ASSERT_EQUAL(eval_roster(&w, today + 1), 1);
+    m = &w.out.v[0];
+    CU_ASSERT_EQUAL(m->kind, TDM_SUSPECT_RESOLVED);
+    CU_ASSERT_STR_EQ(m->route.topic, TDM_SUSPECT_TOPIC_UNROUTED);
+    /* it still encodes (village_code "") */
+    td_error err = {0};
+    td_avro_buf buf = TD_AVRO_BUF_INIT;
+    CU_ASSERT_EQUAL(tdm_suspect_out_to_avro(m, INSTANCE, &v_suspect, &err), 0);
+    CU_ASSERT_EQUAL(td_avro_encode(s_suspect, &v_suspect, &buf, &err), 0);
+    td_avro_buf_done(&buf);
+    world_done(&w);
+}
+
 /* ---- 11 income below transfers ---- */
 
 static void test_income_below_transfers(void)
@@ -1252,6 +1282,7 @@ static void add_suites(void)
     TD_TEST(test_duplicate_person);
     TD_TEST(test_birth_date_differs);
     TD_TEST(test_sex_differs);
+    TD_TEST(test_unrouted);
     TD_TEST(test_income_below_transfers);
     TD_TEST(test_outcome);
     TD_TEST(test_rule_disabled);
