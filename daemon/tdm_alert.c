@@ -247,7 +247,7 @@ int32_t tdm_calendar_add_working_days(const tdm_calendar *cal, int32_t day, int 
 {
     if (!cal || (cal->n_holidays == 0 && cal->n_workdays == 0))
         return n > 0 ? td_date_add_working_days(day, n) : day;
-    while (n > 0) {
+    while (n > 0 && day < INT32_MAX) {
         day++;
         if (tdm_calendar_is_working_day(cal, day))
             n--;

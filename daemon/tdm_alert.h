@@ -132,7 +132,7 @@ typedef struct tdm_calendar {
 #define TDM_PROCEDURE_WORKING_DAYS 20
 
 bool tdm_calendar_is_working_day(const tdm_calendar *cal, int32_t day);
-/* The day n (>= 0) working days after day under cal. */
+/* The day n (>= 0) working days after day under cal; saturates at INT32_MAX. */
 int32_t tdm_calendar_add_working_days(const tdm_calendar *cal, int32_t day, int n);
 
 /* Visit due: 2 working days after the raise date; procedure due: 20. */

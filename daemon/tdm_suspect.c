@@ -1112,9 +1112,14 @@ static cand *cand_push(cands *c)
     return x;
 }
 
-static int32_t max32(int32_t a, int32_t b)
+/* The later of the roster's day and day + grace (clamped: dates come from
+ * outside). */
+static int32_t later(int32_t roster_day, int32_t day, int grace)
 {
-    return a > b ? a : b;
+    int64_t d = (int64_t)day + grace;
+    if (d > INT32_MAX)
+        d = INT32_MAX;
+    return d > roster_day ? (int32_t)d : roster_day;
 }
 
 /* A department fact counts from its date plus the rule's grace. */
@@ -1205,7 +1210,7 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
             sort_facts_desc(hits, nh);
             PUSH();
             set_fact_anchor(c, hits[0]);
-            c->raised_day = max32(roster_day, hits[0]->date + r->grace_days);
+            c->raised_day = later(roster_day, hits[0]->date, r->grace_days);
             for (size_t k = 0; k < nh; k++)
                 c->ev[c->n_ev++] = &hits[k]->ev;
             date_words(hits[0]->date, d1, sizeof(d1));
@@ -1219,13 +1224,15 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
             if (!hh->has_income)
                 break;
             const year_sum *y = year_get(s, hh->income_year);
-            if (!y || y->sum_fen - r->tolerance_fen <= hh->income_annual_fen)
+            int64_t lim;
+            if (!y || __builtin_sub_overflow(y->sum_fen, r->tolerance_fen, &lim) ||
+                lim <= hh->income_annual_fen)
                 break;
             PUSH();
             c->a.topic = y->latest.topic;
             c->a.partition = y->latest.partition;
             c->a.offset = y->latest.offset;
-            c->raised_day = max32(roster_day, y->latest.event_date);
+            c->raised_day = later(roster_day, y->latest.event_date, 0);
             c->ev[c->n_ev++] = &y->latest;
             td_money_format_yuan(hh->income_annual_fen, y1, sizeof(y1));
             td_money_format_yuan(y->sum_fen, y2, sizeof(y2));
@@ -1338,7 +1345,7 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
                     c->roster_evidence = true;
                 } else {
                     set_fact_anchor(c, f);
-                    c->raised_day = max32(roster_day, f->date + r->grace_days);
+                    c->raised_day = later(roster_day, f->date, r->grace_days);
                     c->ev[c->n_ev++] = &f->ev;
                 }
                 snprintf(c->roster_value, sizeof(c->roster_value), "%s", y1);

@@ -137,6 +137,8 @@ int td_date_weekday(int32_t days)
 int32_t td_date_add_working_days(int32_t days, int n)
 {
     while (n > 0) {
+        if (days == INT32_MAX)
+            return days; /* a date from outside at the end of the range */
         days++;
         if (td_date_weekday(days) < 5)
             n--;

@@ -28,7 +28,8 @@ void td_date_format(int32_t days, char *buf, size_t size);
 int td_date_weekday(int32_t days);
 
 /* The date `n` working days (Monday to Friday) after `days`. Public holidays
- * are not known here (see docs). */
+ * are not known here (see docs). Saturates at INT32_MAX (a date from outside
+ * at the end of the range), never wraps. */
 int32_t td_date_add_working_days(int32_t days, int n);
 
 /* Whole years from birth to on (age on a date). */

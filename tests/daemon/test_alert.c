@@ -293,6 +293,8 @@ static void test_due_dates_calendar(void)
     tdm_alert_due_dates(&cal, ymd(2023, 4, 22), &v, &p);
     CU_ASSERT_EQUAL(v, ymd(2023, 4, 24));
     CU_ASSERT_EQUAL(tdm_calendar_add_working_days(&cal, ymd(2023, 4, 22), 0), ymd(2023, 4, 22));
+    /* a date from outside at the end of the range saturates, never wraps */
+    CU_ASSERT_EQUAL(tdm_calendar_add_working_days(&cal, INT32_MAX - 3, 20), INT32_MAX);
     /* an empty calendar is Monday to Friday */
     tdm_calendar none = {NULL, 0, NULL, 0};
     CU_ASSERT_EQUAL(tdm_calendar_add_working_days(&none, ymd(2023, 5, 12), 2), ymd(2023, 5, 16));

@@ -806,6 +806,59 @@ static void test_income_below_transfers(void)
     world_done(&w);
 }
 
+/* Numbers from outside at their limits: no overflow (the ASan+UBSan build
+ * halts on one), no suspect from a sum that cannot be computed. */
+static void test_hostile_numbers(void)
+{
+    world w;
+    td_error err = {0};
+    tdm_rules *tol = NULL;
+    world_init(&w);
+    CU_ASSERT_EQUAL_FATAL(tdm_rules_load_string("tol.yaml", "suspects:\n"
+                                                "  - {id: income, name: 甲, "
+                                                "check: income_below_transfers, fix_hint: 核实, "
+                                                "tolerance: 100}\n"
+                                                "  - {id: death, name: 乙, "
+                                                "check: death_still_listed, fix_hint: 核实, "
+                                                "grace_days: 3660}\n", &tol, &err), 0);
+    tdm_eval_ctx c2 = ctx;
+    c2.rules = tol;
+    char json[1024];
+    snprintf(json, sizeof(json),
+             "{\"event_type\":\"TEMP_ASSISTANCE_GRANTED\",\"person_key\":\"%s\",\"name\":null,"
+             "\"village_code\":null,\"event_date\":\"2023-01-02\",\"amount_fen\":"
+             "{\"long\":-9223372036854775807},\"disability_grade\":null,\"source\":"
+             "{\"department\":\"CIVIL_AFFAIRS\",\"connector_instance\":\"civil\","
+             "\"record_id\":\"N1\",\"location\":null,\"row\":null}}", P_HEAD);
+    from_json(s_civil, &v_civil, json);
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, &v_civil);
+    /* a second one would overflow the year's sum: refused, not wrapped */
+    w.coords.offset++;
+    CU_ASSERT_EQUAL(tdm_suspects_note_record(w.s, TDM_DATASET_CIVIL_AFFAIRS, &v_civil, &w.coords,
+                                             NULL, &err), -EOVERFLOW);
+    /* a death 3660 days (its grace) before the last day a date can hold */
+    avro_value_t f;
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, civil("DEATH_REGISTERED", P_WIFE, ymd(2023, 1, 1), -1, 0,
+                                              "SW1"));
+    CU_ASSERT_EQUAL(avro_value_get_by_name(&v_civil, "event_date", &f, NULL), 0);
+    CU_ASSERT_EQUAL(avro_value_set_int(&f, INT32_MAX - 3660), 0);
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, &v_civil);
+    w.hh.income_annual_fen = INT64_MIN + 5;
+    tdm_suspect_list_reset(&w.out);
+    w.trigger = (tdm_suspect_trigger){TDM_DATASET_HOUSEHOLD, &ROSTER, NULL, w.hh.updated_at};
+    CU_ASSERT_EQUAL(tdm_suspects_eval(&c2, &w.hh, NULL, INT32_MAX, &w.trigger, w.s, &w.out,
+                                      &err), 0);
+    CU_ASSERT_EQUAL(w.out.n, 1); /* the death; the income sum minus 100 does not exist */
+    if (w.out.n == 1) {
+        CU_ASSERT_STR_EQ(w.out.v[0].indicator_id, "death");
+        CU_ASSERT_EQUAL(w.out.v[0].raised_at, tdm_eval_cst_midnight_ms(INT32_MAX));
+        CU_ASSERT_EQUAL(w.out.v[0].fix_due_date, INT32_MAX);
+    }
+    CU_ASSERT_EQUAL(tdm_suspects_next_due(w.s, tol, 0), INT32_MAX); /* beyond a day */
+    tdm_rules_free(tol);
+    world_done(&w);
+}
+
 /* ---- DEPARTMENT_DATA_WRONG and the outcome's rejections ---- */
 
 static int apply(world *w, avro_value_t *v, td_error *err)
@@ -1284,6 +1337,7 @@ static void add_suites(void)
     TD_TEST(test_sex_differs);
     TD_TEST(test_unrouted);
     TD_TEST(test_income_below_transfers);
+    TD_TEST(test_hostile_numbers);
     TD_TEST(test_outcome);
     TD_TEST(test_rule_disabled);
     TD_TEST(test_replay_ids);

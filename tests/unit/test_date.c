@@ -2,6 +2,7 @@
 #include "td_test.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 static int32_t parse(const char *s)
@@ -103,6 +104,10 @@ static void test_format_weekday_working_days_age(void)
     CU_ASSERT_EQUAL(td_date_add_working_days(fri, 20), fri + 28);
     /* a Saturday start: 1 working day = Monday */
     CU_ASSERT_EQUAL(td_date_add_working_days(fri + 1, 1), fri + 3);
+    /* a date from outside at the end of the range: saturates, never wraps
+     * (the due date of an alert or suspect on such a day) */
+    CU_ASSERT_EQUAL(td_date_add_working_days(INT32_MAX - 3, 20), INT32_MAX);
+    CU_ASSERT_EQUAL(td_date_add_working_days(INT32_MAX, 2), INT32_MAX);
 
     td_date_from_ymd(1980, 3, 15, &birth);
     td_date_from_ymd(2020, 3, 14, &on);
