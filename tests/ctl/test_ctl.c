@@ -209,19 +209,19 @@ static void test_stats_and_roster(void)
     CU_ASSERT_EQUAL(s.superseded, 1);
 
     CU_ASSERT_FATAL(tdt_roster_new(&r) == 0);
-    CU_ASSERT(tdt_roster_apply(r, "H1", "340421100201", TDT_MON_MONITORED) == 0);
-    CU_ASSERT(tdt_roster_apply(r, "H2", "340421100201", TDT_MON_ELIMINATED) == 0);
-    CU_ASSERT(tdt_roster_apply(r, "H3", "340421100202", TDT_MON_ELIMINATED) == 0);
-    CU_ASSERT(tdt_roster_apply(r, "H4", "340422100201", TDT_MON_ELIMINATED) == 0);
-    CU_ASSERT(tdt_roster_apply(r, "H5", "340421100201", TDT_MON_NOT_MONITORED) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H1", "340421100201", TDT_MON_MONITORED, 1) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H2", "340421100201", TDT_MON_ELIMINATED, 1) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H3", "340421100202", TDT_MON_ELIMINATED, 1) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H4", "340422100201", TDT_MON_ELIMINATED, 1) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H5", "340421100201", TDT_MON_NOT_MONITORED, 1) == 0);
     /* last value per key wins; a tombstone deletes */
-    CU_ASSERT(tdt_roster_apply(r, "H1", "340421100201", TDT_MON_ELIMINATED) == 0);
-    CU_ASSERT(tdt_roster_apply(r, "H3", NULL, 0) == 0);
-    CU_ASSERT(tdt_roster_apply(r, "H9", NULL, 0) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H1", "340421100201", TDT_MON_ELIMINATED, 1) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H3", NULL, 0, 1) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H9", NULL, 0, 1) == 0);
     for (int i = 0; i < 600; i++) { /* growth */
         char id[16];
         snprintf(id, sizeof(id), "G%d", i);
-        CU_ASSERT_FATAL(tdt_roster_apply(r, id, "340405100201", TDT_MON_MONITORED) == 0);
+        CU_ASSERT_FATAL(tdt_roster_apply(r, id, "340405100201", TDT_MON_MONITORED, 1) == 0);
     }
     CU_ASSERT_EQUAL(tdt_roster_count(r), 4 + 600);
     memset(&s, 0, sizeof(s));
@@ -1626,6 +1626,733 @@ static void test_args_dead_letters(void)
     free(dir);
 }
 
+/* ---- the suspicious-data list (疑点数据清单) ---- */
+
+/* 2024-01-05T02:00:00Z, a morning in China */
+#define T0 INT64_C(1704420000000)
+#define DAY_MS INT64_C(86400000)
+
+static tdt_suspect_msg smsg(const char *id, tdt_suspect_kind kind, const char *village,
+                            const char *hh, const char *person)
+{
+    static char town[16][10];
+    static size_t k;
+    tdt_suspect_msg m;
+    char *t = town[k++ % 16];
+    memset(&m, 0, sizeof(m));
+    snprintf(t, 10, "%.9s", village);
+    m.suspect_id = id;
+    m.kind = kind;
+    m.indicator_id = "death-still-listed";
+    m.indicator_name = "已登记死亡人员仍在册";
+    m.fix_hint = "核实后从名册中标注死亡";
+    m.household_id = hh;
+    m.village_code = village;
+    m.township_code = t;
+    m.county_code = "340421";
+    m.head_name = "张三";
+    m.person_name = person;
+    m.roster_value = "在册";
+    m.department_value = "2023-12-01 登记死亡";
+    m.raised_at = T0;
+    m.fix_due_date = D(2024, 2, 2);
+    return m;
+}
+
+static void test_suspects_fold(void)
+{
+    tdt_suspects *l = NULL;
+    const tdt_suspect *s, *found[4];
+    tdt_suspect_msg m;
+    size_t n;
+
+    CU_ASSERT_FATAL(tdt_suspects_new(&l) == 0);
+    m = smsg("sus-aaaa1111x", TDT_SUSPECT_RAISED, "340421100001", "H1", "李四");
+    CU_ASSERT(tdt_suspects_apply(l, &m, &s) == 0);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT(s->state == TDT_SSTATE_OPEN);
+    CU_ASSERT_STRING_EQUAL(s->person_name, "李四");
+    /* overdue only after the fix due date */
+    CU_ASSERT(!tdt_suspect_overdue(s, D(2024, 2, 2)));
+    CU_ASSERT(tdt_suspect_overdue(s, D(2024, 2, 3)));
+    CU_ASSERT_STRING_EQUAL(tdt_suspect_state_words(s, D(2024, 2, 2)), "待整改");
+    CU_ASSERT_STRING_EQUAL(tdt_suspect_state_words(s, D(2024, 2, 3)), "逾期未整改");
+    CU_ASSERT_STRING_EQUAL(tdt_suspect_state_symbol(s, D(2024, 2, 3)), "overdue");
+
+    /* the latest snapshot wins, whole: a null replaces what was there */
+    m = smsg("sus-aaaa1111x", TDT_SUSPECT_RESOLVED, "340421100001", "H1", NULL);
+    m.has_resolution = true;
+    m.resolved_at = T0 + 10 * DAY_MS;
+    m.roster_value = NULL;
+    CU_ASSERT(tdt_suspects_apply(l, &m, &s) == 0);
+    CU_ASSERT(s->state == TDT_SSTATE_RESOLVED);
+    CU_ASSERT_PTR_NULL(s->person_name);
+    CU_ASSERT_PTR_NULL(s->roster_value);
+    CU_ASSERT_EQUAL(s->resolved_at, T0 + 10 * DAY_MS);
+    CU_ASSERT(!tdt_suspect_overdue(s, D(2024, 3, 1))); /* resolved: never overdue */
+    CU_ASSERT_STRING_EQUAL(tdt_suspect_state_words(s, 0), "整改到位");
+    CU_ASSERT_EQUAL(tdt_suspects_count(l), 1);
+
+    /* CLOSED with its outcome; a kind this reader does not know is ignored */
+    m = smsg("sus-bbbb2222x", TDT_SUSPECT_CLOSED, "340421100001", "H1", "李四");
+    m.has_closure = true;
+    m.outcome = TDT_OUTCOME_DEPARTMENT_DATA_WRONG;
+    m.reason = "民政登记有误";
+    m.outcome_id = "OUT-1";
+    m.recorded_at = T0 + DAY_MS;
+    CU_ASSERT(tdt_suspects_apply(l, &m, &s) == 0);
+    CU_ASSERT(s->state == TDT_SSTATE_CLOSED);
+    CU_ASSERT(s->outcome == TDT_OUTCOME_DEPARTMENT_DATA_WRONG);
+    CU_ASSERT_STRING_EQUAL(s->reason, "民政登记有误");
+    CU_ASSERT_STRING_EQUAL(tdt_suspect_state_words(s, 0), "部门数据有误");
+    m = smsg("sus-bbbb2222x", TDT_SUSPECT_UNKNOWN, "340421100001", "H1", "李四");
+    CU_ASSERT(tdt_suspects_apply(l, &m, &s) == 0);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT(tdt_suspects_at(l, 1)->state == TDT_SSTATE_CLOSED);
+    m.suspect_id = "";
+    CU_ASSERT(tdt_suspects_apply(l, &m, NULL) == -EINVAL);
+
+    /* growth past the map's first size, in first-seen order */
+    for (int i = 0; i < 300; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "sus-g%04d", i);
+        m = smsg(id, TDT_SUSPECT_RAISED, "340421102200", "H9", "王五");
+        CU_ASSERT_FATAL(tdt_suspects_apply(l, &m, NULL) == 0);
+    }
+    CU_ASSERT_EQUAL(tdt_suspects_count(l), 302);
+    CU_ASSERT_STRING_EQUAL(tdt_suspects_at(l, 2)->suspect_id, "sus-g0000");
+    CU_ASSERT_EQUAL(tdt_suspects_at(l, 301)->order, 301);
+
+    /* ids: exact, a unique prefix of 12 or more, too short, ambiguous */
+    CU_ASSERT(tdt_suspects_resolve(l, "sus-aaaa1111x", found, 4, &n) == 0 && n == 1);
+    CU_ASSERT(tdt_suspects_resolve(l, "sus-aaaa1111", found, 4, &n) == 0);
+    CU_ASSERT_STRING_EQUAL(found[0]->suspect_id, "sus-aaaa1111x");
+    CU_ASSERT(tdt_suspects_resolve(l, "sus-aaaa111", found, 4, &n) == -EINVAL);
+    CU_ASSERT(tdt_suspects_resolve(l, "sus-g0", found, 4, &n) == -EINVAL && n == 300);
+    CU_ASSERT(tdt_suspects_resolve(l, "sus-cccc3333", found, 4, &n) == -ENOENT);
+    {
+        tdt_suspect_msg a = smsg("sus-dddd4444a", TDT_SUSPECT_RAISED, "340421100001", "H1", "x");
+        tdt_suspect_msg b = smsg("sus-dddd4444b", TDT_SUSPECT_RAISED, "340421100001", "H1", "y");
+        CU_ASSERT(tdt_suspects_apply(l, &a, NULL) == 0 && tdt_suspects_apply(l, &b, NULL) == 0);
+        CU_ASSERT(tdt_suspects_resolve(l, "sus-dddd4444", found, 4, &n) == -ENOTUNIQ && n == 2);
+    }
+    CU_ASSERT(tdt_suspect_id_is("sus-1"));
+    CU_ASSERT(!tdt_suspect_id_is(ID64));
+    tdt_suspects_free(l);
+}
+
+/* The list: open ones, grouped by township, then village, then household;
+ * the township and village filters. */
+static void test_suspects_select(void)
+{
+    tdt_suspects *l = NULL;
+    const tdt_suspect **v = NULL;
+    size_t n = 0;
+    struct {
+        const char *id, *village, *hh, *person;
+        tdt_suspect_kind kind;
+    } in[] = {
+        {"sus-6", "340421102200", "H-7", "乙", TDT_SUSPECT_RAISED},
+        {"sus-5", "340421100002", "H-2", "甲", TDT_SUSPECT_RAISED},
+        {"sus-4", "340421100001", "H-9", "甲", TDT_SUSPECT_RAISED},
+        {"sus-3", "340421100001", "H-1", "丙", TDT_SUSPECT_RAISED},
+        {"sus-2", "340421100001", "H-1", "丙", TDT_SUSPECT_RESOLVED},
+        {"sus-1", "340421102200", "H-7", NULL, TDT_SUSPECT_RAISED},
+    };
+    const char *want_open[] = {"sus-3", "sus-4", "sus-5", "sus-1", "sus-6"};
+
+    CU_ASSERT_FATAL(tdt_suspects_new(&l) == 0);
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        tdt_suspect_msg m = smsg(in[i].id, in[i].kind, in[i].village, in[i].hh, in[i].person);
+        m.raised_at = T0 - (int64_t)i; /* later ones raised earlier: not the order */
+        CU_ASSERT_FATAL(tdt_suspects_apply(l, &m, NULL) == 0);
+    }
+    CU_ASSERT_FATAL(tdt_suspects_select(l, false, NULL, NULL, &v, &n) == 0);
+    CU_ASSERT_EQUAL_FATAL(n, 5);
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_STRING_EQUAL(v[i]->suspect_id, want_open[i]);
+    free(v);
+    CU_ASSERT_FATAL(tdt_suspects_select(l, true, "340421100", NULL, &v, &n) == 0);
+    CU_ASSERT_EQUAL_FATAL(n, 4);
+    CU_ASSERT_STRING_EQUAL(v[0]->suspect_id, "sus-2"); /* same person: raised earlier first */
+    CU_ASSERT_STRING_EQUAL(v[1]->suspect_id, "sus-3");
+    free(v);
+    CU_ASSERT_FATAL(tdt_suspects_select(l, false, NULL, "340421100002", &v, &n) == 0);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(v[0]->suspect_id, "sus-5");
+    free(v);
+    tdt_suspects_free(l);
+}
+
+static void write_suspects_table(FILE *f, void *arg)
+{
+    tdt_suspects_write(arg, NULL, "340421", NULL, NULL, false, D(2024, 2, 3), TDT_FMT_TABLE, f);
+}
+static void write_suspects_csv(FILE *f, void *arg)
+{
+    tdt_suspects_write(arg, NULL, "340421", NULL, NULL, true, D(2024, 2, 3), TDT_FMT_CSV, f);
+}
+static void write_suspects_json(FILE *f, void *arg)
+{
+    tdt_suspects_write(arg, NULL, "340421", "340421100", NULL, false, D(2024, 2, 3),
+                       TDT_FMT_JSON, f);
+}
+
+/* The three forms of the list: csv for Excel (byte-order mark, Chinese
+ * headers, CRLF, whole ids), json lines, the table; names, never a key. */
+static void test_suspects_formats(void)
+{
+    tdt_suspects *l = NULL;
+    tdt_suspect_msg m;
+    char *s;
+
+    CU_ASSERT_FATAL(tdt_suspects_new(&l) == 0);
+    m = smsg("sus-11111111aaaa", TDT_SUSPECT_RAISED, "340421100001", "H-1", "李四");
+    CU_ASSERT_FATAL(tdt_suspects_apply(l, &m, NULL) == 0);
+    m = smsg("sus-22222222bbbb", TDT_SUSPECT_RESOLVED, "340421102200", "H-2", NULL);
+    m.roster_value = "未享受低保, \"特困\"";
+    m.has_resolution = true;
+    m.resolved_at = T0 + 3 * DAY_MS;
+    CU_ASSERT_FATAL(tdt_suspects_apply(l, &m, NULL) == 0);
+
+    s = capture(write_suspects_csv, l);
+    CU_ASSERT_STRING_EQUAL(s,
+        "\xEF\xBB\xBF"
+        "序号,乡镇,村,户编号,户主,成员姓名,疑点指标,名册值,部门数据,整改提示,发现日期,"
+        "整改期限,状态,疑点编号\r\n"
+        "1,340421100,340421100001,H-1,张三,李四,已登记死亡人员仍在册,在册,"
+        "2023-12-01 登记死亡,核实后从名册中标注死亡,2024-01-05,2024-02-02 逾期,逾期未整改,"
+        "sus-11111111aaaa\r\n"
+        "2,340421102,340421102200,H-2,张三,-,已登记死亡人员仍在册,"
+        "\"未享受低保, \"\"特困\"\"\",2023-12-01 登记死亡,核实后从名册中标注死亡,2024-01-05,"
+        "2024-02-02,整改到位,sus-22222222bbbb\r\n");
+    free(s);
+
+    s = capture(write_suspects_json, l);
+    CU_ASSERT_STRING_EQUAL(s,
+        "{\"seq\":1,\"suspect_id\":\"sus-11111111aaaa\",\"county_code\":\"340421\","
+        "\"township_code\":\"340421100\",\"township\":null,\"village_code\":\"340421100001\","
+        "\"village\":null,\"household_id\":\"H-1\",\"head_name\":\"张三\","
+        "\"person_name\":\"李四\",\"indicator_id\":\"death-still-listed\","
+        "\"indicator_name\":\"已登记死亡人员仍在册\",\"roster_value\":\"在册\","
+        "\"department_value\":\"2023-12-01 登记死亡\",\"fix_hint\":\"核实后从名册中标注死亡\","
+        "\"raised_date\":\"2024-01-05\",\"fix_due_date\":\"2024-02-02\",\"state\":\"overdue\","
+        "\"resolved_date\":null,\"outcome\":null,\"reason\":null}\n");
+    free(s);
+
+    s = capture(write_suspects_table, l);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "疑点数据清单 340421 (340421, 未整改, 2024-02-03)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "序号  乡镇"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, " sus-11111111\n"));  /* the id shortened to 12 */
+    CU_ASSERT_PTR_NULL(strstr(s, "sus-11111111aaaa"));
+    CU_ASSERT_PTR_NULL(strstr(s, "sus-2222"));              /* resolved: not open */
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\n1 open suspects\n"));
+    free(s);
+    tdt_suspects_free(l);
+}
+
+/* A Suspect through the codec: RESOLVED with its resolution, CLOSED with its
+ * closure; and a Household's members counted. */
+static void test_suspect_from_avro(void)
+{
+    td_avro_registry *reg = NULL;
+    td_avro_decoder *dec = NULL;
+    td_error err = {0};
+    char dir[4096], json[8192];
+    const td_avro_schema *s;
+    avro_value_t val, *out;
+    tdt_suspect_msg m;
+    const char *ev =
+        "{\"dataset\":\"ROSTER\",\"event_type\":null,\"person_key\":null,\"event_date\":null,"
+        "\"amount_fen\":null,\"topic\":\"tuodi.roster.households\",\"partition\":1,"
+        "\"offset\":9,\"source\":{\"department\":\"RURAL_REVITALIZATION\","
+        "\"connector_instance\":\"roster\",\"record_id\":\"H1\",\"location\":null,"
+        "\"row\":null}}";
+    const char *fmt =
+        "{\"suspect_id\":\"sus-1\",\"kind\":\"%s\",\"indicator_id\":\"i\","
+        "\"indicator_version\":\"1\",\"indicator_name\":\"名\",\"fix_hint\":\"提示\","
+        "\"household_id\":\"H1\",\"village_code\":\"340421100001\",\"township_code\":"
+        "\"340421100\",\"county_code\":\"340421\",\"grid_id\":null,\"head_name\":null,"
+        "\"person_key\":{\"string\":\"340421198001010011\"},\"person_name\":{\"string\":"
+        "\"李四\"},\"roster_value\":null,\"department_value\":{\"string\":\"残疾等级=一级\"},"
+        "\"evidence\":[],\"raised_at\":\"2024-01-05T02:00:00Z\",\"fix_due_date\":"
+        "\"2024-02-02\",\"resolution\":%s,\"closure\":%s,\"source\":{\"department\":"
+        "\"RURAL_REVITALIZATION\",\"connector_instance\":\"x\",\"record_id\":\"sus-1\","
+        "\"location\":null,\"row\":null}}";
+    char res[2048];
+
+    snprintf(dir, sizeof(dir), "%s/schemas", td_test_source_root());
+    CU_ASSERT_FATAL(td_avro_registry_new(&reg) == 0);
+    CU_ASSERT_FATAL(td_avro_registry_load_dir(reg, dir, NULL, &err) == 0);
+    s = td_avro_registry_find_name(reg, "cn.tuodi.Suspect");
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT_FATAL(td_avro_decoder_new(reg, s, &dec, &err) == 0);
+    for (int k = 0; k < 2; k++) {
+        td_avro_buf b = TD_AVRO_BUF_INIT;
+        if (k == 0) {
+            snprintf(res, sizeof(res), "{\"cn.tuodi.SuspectResolution\":{\"resolved_at\":"
+                     "\"2024-02-02T15:59:59Z\",\"record\":%s}}", ev);
+            snprintf(json, sizeof(json), fmt, "RESOLVED", res, "null");
+        } else {
+            snprintf(json, sizeof(json), fmt, "CLOSED", "null",
+                     "{\"cn.tuodi.Closure\":{\"outcome\":\"DEPARTMENT_DATA_WRONG\",\"category\":"
+                     "null,\"reason\":{\"string\":\"有误\"},\"visit_date\":\"2024-01-20\","
+                     "\"recorded_at\":\"2024-01-20T03:00:00Z\",\"outcome_id\":\"OUT-2\"}}");
+        }
+        CU_ASSERT_FATAL(td_avro_schema_value_new(s, &val, &err) == 0);
+        if (td_avro_value_from_json(s, json, strlen(json), &val, &err) != 0)
+            fprintf(stderr, "%s\n", err.msg);
+        CU_ASSERT_FATAL(td_avro_encode(s, &val, &b, &err) == 0);
+        CU_ASSERT_FATAL(td_avro_decode(dec, b.data, b.len, &out, &err) == 0);
+        CU_ASSERT_FATAL(tdt_suspect_msg_from_avro(out, &m, &err) == 0);
+        CU_ASSERT_STRING_EQUAL(m.suspect_id, "sus-1");
+        CU_ASSERT_STRING_EQUAL(m.township_code, "340421100");
+        CU_ASSERT_STRING_EQUAL(m.person_name, "李四");
+        CU_ASSERT_PTR_NULL(m.head_name);
+        CU_ASSERT_PTR_NULL(m.roster_value);
+        CU_ASSERT_EQUAL(m.fix_due_date, D(2024, 2, 2));
+        CU_ASSERT_EQUAL(m.raised_at, T0);
+        if (k == 0) {
+            CU_ASSERT(m.kind == TDT_SUSPECT_RESOLVED);
+            CU_ASSERT(m.has_resolution && !m.has_closure);
+            CU_ASSERT_EQUAL(tdt_day_cst(m.resolved_at), D(2024, 2, 2));
+        } else {
+            CU_ASSERT(m.kind == TDT_SUSPECT_CLOSED);
+            CU_ASSERT(m.has_closure && !m.has_resolution);
+            CU_ASSERT(m.outcome == TDT_OUTCOME_DEPARTMENT_DATA_WRONG);
+            CU_ASSERT_STRING_EQUAL(m.reason, "有误");
+            CU_ASSERT_STRING_EQUAL(m.outcome_id, "OUT-2");
+        }
+        avro_value_decref(&val);
+        td_avro_buf_done(&b);
+    }
+    /* a Household is not a Suspect; its members are counted */
+    {
+        const td_avro_schema *hs = td_avro_registry_find_name(reg, "cn.tuodi.Household");
+        const char *h =
+            "{\"household_id\":\"H1\",\"village_code\":\"340421100001\",\"grid_id\":\"G\","
+            "\"household_type\":\"POVERTY_ALLEVIATED\",\"monitoring\":{\"state\":\"MONITORED\","
+            "\"category\":null,\"identified_date\":null,\"risk_eliminated_date\":null,"
+            "\"risk_elimination_method\":null},\"members\":["
+            "{\"person_key\":\"A\",\"name\":\"a\",\"relation\":\"HEAD\",\"birth_date\":"
+            "\"1980-01-01\",\"labour_capacity\":\"NORMAL\",\"disability_grade\":null,"
+            "\"in_school\":null},{\"person_key\":\"B\",\"name\":\"b\",\"relation\":\"OTHER\","
+            "\"birth_date\":\"1980-01-01\",\"labour_capacity\":\"NORMAL\",\"disability_grade\":"
+            "null,\"in_school\":null},{\"person_key\":\"C\",\"name\":\"c\",\"relation\":"
+            "\"OTHER\",\"birth_date\":\"1980-01-01\",\"labour_capacity\":\"NORMAL\","
+            "\"disability_grade\":null,\"in_school\":null}],\"household_size\":3,"
+            "\"income\":null,\"risks\":[],\"updated_at\":\"2024-01-31T10:00:00Z\",\"source\":"
+            "{\"department\":\"RURAL_REVITALIZATION\",\"connector_instance\":\"roster\","
+            "\"record_id\":\"H1\",\"location\":null,\"row\":null}}";
+        const char *id, *village;
+        int state;
+        size_t persons = 0;
+        CU_ASSERT_FATAL(td_avro_schema_value_new(hs, &val, &err) == 0);
+        if (td_avro_value_from_json(hs, h, strlen(h), &val, &err) != 0)
+            fprintf(stderr, "%s\n", err.msg);
+        CU_ASSERT(tdt_suspect_msg_from_avro(&val, &m, &err) == -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "suspect_id"));
+        CU_ASSERT(tdt_household_from_avro(&val, &id, &village, &state, &persons, &err) == 0);
+        CU_ASSERT_EQUAL(persons, 3);
+        CU_ASSERT_EQUAL(state, TDT_MON_MONITORED);
+        avro_value_decref(&val);
+    }
+    td_avro_decoder_free(dec);
+    td_avro_registry_free(reg);
+}
+
+/* Fixed within 20 working days: resolved on or before the fix due date in
+ * China time; 23:59:59 on the due day is in time, 00:00 the next day not. */
+static void test_quality_in_time(void)
+{
+    tdt_suspects *l = NULL;
+    tdt_quality q;
+    int64_t due_end = tdt_day_cst_start_ms(D(2024, 2, 3)); /* 2024-02-03 00:00 China */
+    const int64_t at[] = {due_end - 1000, due_end, due_end - 30 * DAY_MS};
+    const char *ids[] = {"sus-a", "sus-b", "sus-c"};
+
+    CU_ASSERT_FATAL(tdt_suspects_new(&l) == 0);
+    for (int i = 0; i < 3; i++) {
+        tdt_suspect_msg m = smsg(ids[i], TDT_SUSPECT_RESOLVED, "340421100001", "H1", "李四");
+        m.has_resolution = true;
+        m.resolved_at = at[i];
+        CU_ASSERT_FATAL(tdt_suspects_apply(l, &m, NULL) == 0);
+    }
+    memset(&q, 0, sizeof(q));
+    for (size_t i = 0; i < tdt_suspects_count(l); i++)
+        tdt_quality_add(&q, tdt_suspects_at(l, i), INT32_MIN, D(2024, 3, 31));
+    CU_ASSERT_EQUAL(q.raised, 3);
+    CU_ASSERT_EQUAL(q.resolved, 3);
+    CU_ASSERT_EQUAL(q.resolved_in_time, 2); /* a, c; b was a day late */
+    CU_ASSERT_EQUAL(q.open, 0);
+    CU_ASSERT_EQUAL(tdt_share_bp(q.resolved_in_time, q.resolved), 6667); /* 66.67% */
+    tdt_suspects_free(l);
+}
+
+/* The period: raised in it; open at its end (raised by then, not yet
+ * resolved or closed); resolved and closed in it. */
+static void test_quality_period(void)
+{
+    tdt_suspects *l = NULL;
+    tdt_quality q;
+    int32_t from = D(2024, 1, 1), to = D(2024, 3, 31);
+    int64_t q2 = tdt_day_cst_start_ms(D(2024, 4, 1)); /* 2024-03-31T16:00:00Z */
+    struct {
+        const char *id;
+        tdt_suspect_kind kind;
+        int64_t raised, ended;
+    } in[] = {
+        {"sus-last-day", TDT_SUSPECT_RAISED, q2 - 1, 0},                /* raised, open */
+        {"sus-next-q", TDT_SUSPECT_RAISED, q2, 0},                      /* neither */
+        {"sus-old-open", TDT_SUSPECT_RAISED, T0 - 60 * DAY_MS, 0},      /* open only */
+        {"sus-fixed-q2", TDT_SUSPECT_RESOLVED, T0, q2},                 /* raised, open */
+        {"sus-fixed-q1", TDT_SUSPECT_RESOLVED, T0, q2 - 1},             /* raised, resolved */
+        {"sus-old-fixed", TDT_SUSPECT_RESOLVED, T0 - 60 * DAY_MS, T0 - 30 * DAY_MS}, /* - */
+        {"sus-closed-q1", TDT_SUSPECT_CLOSED, T0 - 60 * DAY_MS, T0},    /* closed */
+        {"sus-closed-q2", TDT_SUSPECT_CLOSED, T0, q2 + DAY_MS},         /* raised, open */
+    };
+
+    CU_ASSERT_FATAL(tdt_suspects_new(&l) == 0);
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        tdt_suspect_msg m = smsg(in[i].id, in[i].kind, "340421100001", "H1", "李四");
+        m.raised_at = in[i].raised;
+        m.fix_due_date = D(2024, 12, 31);
+        m.has_resolution = in[i].kind == TDT_SUSPECT_RESOLVED;
+        m.resolved_at = in[i].ended;
+        m.has_closure = in[i].kind == TDT_SUSPECT_CLOSED;
+        m.outcome = TDT_OUTCOME_DEPARTMENT_DATA_WRONG;
+        m.recorded_at = in[i].ended;
+        CU_ASSERT_FATAL(tdt_suspects_apply(l, &m, NULL) == 0);
+    }
+    memset(&q, 0, sizeof(q));
+    for (size_t i = 0; i < tdt_suspects_count(l); i++)
+        tdt_quality_add(&q, tdt_suspects_at(l, i), from, to);
+    CU_ASSERT_EQUAL(q.raised, 4);   /* last-day, fixed-q2, fixed-q1, closed-q2 */
+    CU_ASSERT_EQUAL(q.open, 4);     /* last-day, old-open, fixed-q2, closed-q2 */
+    CU_ASSERT_EQUAL(q.resolved, 1); /* fixed-q1 */
+    CU_ASSERT_EQUAL(q.resolved_in_time, 1);
+    CU_ASSERT_EQUAL(q.closed, 1);   /* closed-q1 */
+    tdt_suspects_free(l);
+}
+
+/* Open suspects per 1,000 roster persons in hundredths of a per mille,
+ * rounded half up, and the ranking: lowest first, ties share a rank, no
+ * roster last. */
+static void test_quality_rank(void)
+{
+    tdt_quality_row v[6];
+    const struct {
+        const char *code;
+        size_t open, persons;
+    } in[] = {
+        {"340421", 3, 12},     /* 250.00 */
+        {"340422", 2, 3},      /* 666.666... -> 666.67 */
+        {"340402", 1, 3},      /* 333.333... -> 333.33 */
+        {"340403", 1, 200000}, /* 0.005 -> 0.01 (half up) */
+        {"340404", 0, 0},      /* no roster persons: last */
+        {"340405", 1, 400000}, /* 0.0025 -> 0.00 */
+    };
+
+    CU_ASSERT_EQUAL(tdt_per_mille_x100(1, 200000), 1);
+    CU_ASSERT_EQUAL(tdt_per_mille_x100(1, 400000), 0);
+    CU_ASSERT_EQUAL(tdt_per_mille_x100(1, 3), 33333);
+    CU_ASSERT_EQUAL(tdt_per_mille_x100(2, 3), 66667);
+    CU_ASSERT_EQUAL(tdt_per_mille_x100(1, 7), 14286);
+    CU_ASSERT_EQUAL(tdt_per_mille_x100(0, 7), 0);
+    CU_ASSERT_EQUAL(tdt_per_mille_x100(5, 0), -1);
+    memset(v, 0, sizeof(v));
+    for (int i = 0; i < 6; i++) {
+        snprintf(v[i].code, sizeof(v[i].code), "%s", in[i].code);
+        v[i].q.open = in[i].open;
+        v[i].q.persons = in[i].persons;
+    }
+    tdt_quality_rank(v, 6);
+    {
+        const char *codes[] = {"340405", "340403", "340421", "340402", "340422", "340404"};
+        const int64_t rates[] = {0, 1, 25000, 33333, 66667, -1};
+        const size_t ranks[] = {1, 2, 3, 4, 5, 6};
+        for (int i = 0; i < 6; i++) {
+            CU_ASSERT_STRING_EQUAL(v[i].code, codes[i]);
+            CU_ASSERT_EQUAL(v[i].rate, rates[i]);
+            CU_ASSERT_EQUAL(v[i].rank, ranks[i]);
+        }
+    }
+    /* equal rates share a rank (1, 1, 3), fewer open suspects first */
+    memset(v, 0, sizeof(v));
+    snprintf(v[0].code, sizeof(v[0].code), "340421100");
+    v[0].q.open = 2;
+    v[0].q.persons = 1000;
+    snprintf(v[1].code, sizeof(v[1].code), "340421102");
+    v[1].q.open = 1;
+    v[1].q.persons = 500;
+    snprintf(v[2].code, sizeof(v[2].code), "340421103");
+    v[2].q.open = 1;
+    v[2].q.persons = 100;
+    tdt_quality_rank(v, 3);
+    CU_ASSERT_STRING_EQUAL(v[0].code, "340421102");
+    CU_ASSERT_STRING_EQUAL(v[1].code, "340421100");
+    CU_ASSERT_EQUAL(v[0].rank, 1);
+    CU_ASSERT_EQUAL(v[1].rank, 1);
+    CU_ASSERT_EQUAL(v[2].rank, 3);
+    CU_ASSERT_EQUAL(v[2].rate, 1000);
+}
+
+static void write_quality_csv(FILE *f, void *arg)
+{
+    void **a = arg;
+    tdt_quality_write(a[0], a[1], a[2], 2, NULL, D(2024, 1, 1), D(2024, 3, 31), TDT_FMT_CSV, f);
+}
+static void write_quality_table(FILE *f, void *arg)
+{
+    void **a = arg;
+    tdt_quality_write(a[0], a[1], a[2], 2, NULL, INT32_MIN, D(2024, 3, 31), TDT_FMT_TABLE, f);
+}
+
+/* A county's rows from its list and the roster: the townships of the
+ * roster and of the suspects, persons of live households only; then the
+ * whole report in csv and table form. */
+static void test_quality_county(void)
+{
+    tdt_suspects *l = NULL;
+    tdt_roster *r = NULL;
+    tdt_quality_row c[2], *towns[2] = {NULL, NULL};
+    size_t nt[2] = {0, 0};
+    tdt_suspect_msg m;
+    char *s;
+
+    CU_ASSERT_FATAL(tdt_suspects_new(&l) == 0);
+    CU_ASSERT_FATAL(tdt_roster_new(&r) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H1", "340421100001", TDT_MON_NOT_MONITORED, 3) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H2", "340421100002", TDT_MON_NOT_MONITORED, 4) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H2", "340421100002", TDT_MON_NOT_MONITORED, 2) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H3", "340421102200", TDT_MON_NOT_MONITORED, 9) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H3", NULL, 0, 0) == 0);              /* removed */
+    CU_ASSERT(tdt_roster_apply(r, "H4", "340421103201", TDT_MON_NOT_MONITORED, 6) == 0);
+    CU_ASSERT(tdt_roster_apply(r, "H5", "340422100001", TDT_MON_NOT_MONITORED, 8) == 0);
+    CU_ASSERT_EQUAL(tdt_roster_persons(r, "340421"), 11);
+    CU_ASSERT_EQUAL(tdt_roster_persons(r, "340421100"), 5);
+    CU_ASSERT_EQUAL(tdt_roster_persons(r, "340421100002"), 2);
+    m = smsg("sus-1", TDT_SUSPECT_RAISED, "340421100001", "H1", "李四");
+    CU_ASSERT(tdt_suspects_apply(l, &m, NULL) == 0);
+    m = smsg("sus-2", TDT_SUSPECT_RAISED, "340421102200", "H3", "王五"); /* no roster now */
+    CU_ASSERT(tdt_suspects_apply(l, &m, NULL) == 0);
+    m = smsg("sus-3", TDT_SUSPECT_RESOLVED, "340421103201", "H4", "孙七");
+    m.has_resolution = true;
+    m.resolved_at = T0 + DAY_MS;
+    CU_ASSERT(tdt_suspects_apply(l, &m, NULL) == 0);
+
+    CU_ASSERT_FATAL(tdt_quality_county(l, r, "340421", D(2024, 1, 1), D(2024, 3, 31), &c[0],
+                                       &towns[0], &nt[0]) == 0);
+    CU_ASSERT_STRING_EQUAL(c[0].code, "340421");
+    CU_ASSERT_EQUAL(c[0].q.raised, 3);
+    CU_ASSERT_EQUAL(c[0].q.open, 2);
+    CU_ASSERT_EQUAL(c[0].q.resolved, 1);
+    CU_ASSERT_EQUAL(c[0].q.persons, 11);
+    CU_ASSERT_EQUAL(c[0].rate, 18182); /* 2 * 1000 / 11 = 181.818... */
+    CU_ASSERT_EQUAL_FATAL(nt[0], 3);
+    CU_ASSERT_STRING_EQUAL(towns[0][0].code, "340421103"); /* 0 open of 6 */
+    CU_ASSERT_EQUAL(towns[0][0].rate, 0);
+    CU_ASSERT_STRING_EQUAL(towns[0][1].code, "340421100"); /* 1 of 5: 200.00 */
+    CU_ASSERT_EQUAL(towns[0][1].rate, 20000);
+    CU_ASSERT_STRING_EQUAL(towns[0][2].code, "340421102"); /* 1 open, no roster: last */
+    CU_ASSERT_EQUAL(towns[0][2].rate, -1);
+    CU_ASSERT_EQUAL(towns[0][2].rank, 3);
+    /* a county without a list: its roster only */
+    CU_ASSERT_FATAL(tdt_quality_county(NULL, r, "340422", D(2024, 1, 1), D(2024, 3, 31), &c[1],
+                                       &towns[1], &nt[1]) == 0);
+    CU_ASSERT_EQUAL(c[1].q.persons, 8);
+    CU_ASSERT_EQUAL(c[1].q.open, 0);
+    CU_ASSERT_EQUAL(nt[1], 1);
+    {
+        void *a[3] = {c, towns, nt};
+        s = capture(write_quality_csv, a);
+        CU_ASSERT_STRING_EQUAL(s,
+            "\xEF\xBB\xBF"
+            "level,rank,county_code,county,township_code,township,raised,open,resolved,closed,"
+            "resolved_in_time,in_time_share,roster_persons,open_per_1000\r\n"
+            "county,1,340422,340422,,,0,0,0,0,0,,8,0.00\r\n"
+            "county,2,340421,340421,,,3,2,1,0,1,100.00,11,181.82\r\n"
+            "total,,,合计,,,3,2,1,0,1,100.00,19,105.26\r\n"
+            "township,1,340422,340422,340422100,340422100,0,0,0,0,0,,8,0.00\r\n"
+            "township,1,340421,340421,340421103,340421103,1,0,1,0,1,100.00,6,0.00\r\n"
+            "township,2,340421,340421,340421100,340421100,1,1,0,0,0,,5,200.00\r\n"
+            "township,3,340421,340421,340421102,340421102,1,1,0,0,0,,0,\r\n");
+        free(s);
+        s = capture(write_quality_table, a);
+        CU_ASSERT_PTR_NOT_NULL(strstr(s, "疑点数据质量 开始 至 2024-03-31\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(s, "181.82‰"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(s, "100.00%"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(s, "四舍五入到 0.01‰"));
+        free(s);
+    }
+    free(towns[0]);
+    free(towns[1]);
+    tdt_roster_free(r);
+    tdt_suspects_free(l);
+}
+
+static void test_quarter_arg(void)
+{
+    int32_t from = 0, to = 0;
+    td_error err = {0};
+    CU_ASSERT(tdt_quarter_arg("2024Q1", &from, &to, &err) == 0);
+    CU_ASSERT_EQUAL(from, D(2024, 1, 1));
+    CU_ASSERT_EQUAL(to, D(2024, 3, 31));
+    CU_ASSERT(tdt_quarter_arg("2023q4", &from, &to, &err) == 0);
+    CU_ASSERT_EQUAL(from, D(2023, 10, 1));
+    CU_ASSERT_EQUAL(to, D(2023, 12, 31));
+    CU_ASSERT(tdt_quarter_arg("2024Q2", &from, &to, &err) == 0);
+    CU_ASSERT_EQUAL(to, D(2024, 6, 30));
+    CU_ASSERT(tdt_quarter_arg("2024Q5", &from, &to, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "e.g. 2024Q1"));
+    CU_ASSERT(tdt_quarter_arg("24Q1", &from, &to, &err) == -EINVAL);
+    CU_ASSERT(tdt_quarter_arg("2024-Q1", &from, &to, &err) == -EINVAL);
+}
+
+/* verify: a suspect takes department-data-wrong only, with a reason and two
+ * people; an alert never takes it. */
+static void test_verify_suspect_checks(void)
+{
+    tdt_verify_input in = vin();
+    tdt_verification v;
+    td_error err = {0};
+
+    in.alert_id = "sus-0123456789abcdef0123456789abcdef";
+    in.outcome = "department-data-wrong";
+    CU_ASSERT_FATAL(tdt_verify_check(&in, &v, &err) == 0);
+    CU_ASSERT(v.outcome == TDT_OUTCOME_DEPARTMENT_DATA_WRONG);
+    CU_ASSERT_STRING_EQUAL(v.reason, "家庭收入稳定");
+    tdt_verification_done(&v);
+    in.outcome = "部门数据有误";
+    CU_ASSERT_FATAL(tdt_verify_check(&in, &v, &err) == 0);
+    tdt_verification_done(&v);
+    in.outcome = "DEPARTMENT_DATA_WRONG";
+    in.alert_id = "sus-01234567"; /* shortened, looked up with --county */
+    in.lookup = true;
+    CU_ASSERT_FATAL(tdt_verify_check(&in, &v, &err) == 0);
+    tdt_verification_done(&v);
+
+    in.reason = " ";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "department-data-wrong needs --reason"));
+    in.reason = "民政有误";
+    in.reviewer = "王五";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "two-person rule"));
+    in = vin();
+    in.alert_id = "sus-1";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL); /* dismissed */
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "only outcome is department-data-wrong"));
+    in.outcome = NULL;
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "department-data-wrong"));
+    in.outcome = "maybe";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "department-data-wrong (部门数据有误) for a suspect"));
+
+    in = vin(); /* an alert */
+    in.outcome = "department-data-wrong";
+    CU_ASSERT(tdt_verify_check(&in, &v, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is for suspects only"));
+    CU_ASSERT_STRING_EQUAL(tdt_outcome_symbol(TDT_OUTCOME_DEPARTMENT_DATA_WRONG),
+                           "DEPARTMENT_DATA_WRONG");
+    CU_ASSERT_STRING_EQUAL(tdt_outcome_words(TDT_OUTCOME_DEPARTMENT_DATA_WRONG), "部门数据有误");
+}
+
+/* The suspect topics follow the config and --prefix. */
+static void test_suspect_topic(void)
+{
+    tdt_config c;
+    td_error err = {0};
+    char *t;
+    memset(&c, 0, sizeof(c));
+    CU_ASSERT_FATAL(tdt_config_load_string("t.yaml", "kafka:\n  bootstrap.servers: x:1\n", &c,
+                                           &err) == 0);
+    t = tdt_suspect_topic(&c, "340421");
+    CU_ASSERT_STRING_EQUAL(t, "tuodi.suspects.340421");
+    free(t);
+    CU_ASSERT_FATAL(tdt_config_set_prefix(&c, "t9") == 0);
+    t = tdt_suspect_topic(&c, "340422");
+    CU_ASSERT_STRING_EQUAL(t, "t9.suspects.340422");
+    free(t);
+    tdt_config_free(&c);
+    memset(&c, 0, sizeof(c));
+    CU_ASSERT_FATAL(tdt_config_load_string("t.yaml", "topics:\n  suspects_prefix: q.s.\n", &c,
+                                           &err) == 0);
+    t = tdt_suspect_topic(&c, "340421");
+    CU_ASSERT_STRING_EQUAL(t, "q.s.340421");
+    free(t);
+    tdt_config_free(&c);
+}
+
+/* suspects, report --quality and verify of a suspect: what is wrong on the
+ * command line is said before Kafka (the broker here is not there). */
+static void test_args_suspects(void)
+{
+    char *dir = td_test_tmpdir();
+    const char *cfg = bad_args_config(dir, NULL);
+
+    expect(cfg, L("suspects"), TDT_EXIT_USAGE, L("--county CODE is required", "340421 凤台县"),
+           NULL);
+    expect(cfg, L("suspects", "--county", "340499"), TDT_EXIT_USAGE,
+           L("--county 340499: no such county"), L("kafka"));
+    expect(cfg, L("suspects", "--county", "unrouted"), TDT_EXIT_USAGE,
+           L("--county unrouted: expected a county code"), NULL);
+    expect(cfg, L("suspects", "--county", "340421", "--township", "340422100"), TDT_EXIT_USAGE,
+           L("tuodictl suspects: --township 340422100 (寿春镇) is in 340422"), NULL);
+    expect(cfg, L("suspects", "--county", "340421", "--village", "3404211000"), TDT_EXIT_USAGE,
+           L("--village 3404211000: expected a village code (12 digits"), NULL);
+    expect(cfg, L("suspects", "--county", "340421", "--township", "340421100", "--village",
+                  "340421102200"),
+           TDT_EXIT_USAGE, L("--village 340421102200 is not in township 340421100"), NULL);
+    expect(cfg, L("suspects", "--county", "340421", "--village", "340421100999"),
+           TDT_EXIT_USAGE, L("--village 340421100999: no such village in the places file"),
+           L("kafka"));
+    expect(cfg, L("suspects", "--county", "340421", "--state", "closed"), TDT_EXIT_USAGE,
+           L("--state closed: expected open"), NULL);
+    expect(cfg, L("suspects", "--county", "340421", "--format", "xls"), TDT_EXIT_USAGE,
+           L("--format xls: expected table, csv or json"), NULL);
+    expect(cfg, L("suspects", "--county", "340421", "--all"), TDT_EXIT_USAGE,
+           L("unknown option --all"), NULL);
+    expect(cfg, L("suspects", "--county", "340421"), TDT_EXIT_FAILURE, L("cannot reach"), NULL);
+    expect(cfg, L("suspect", "--county", "340421"), TDT_EXIT_USAGE,
+           L("did you mean suspects?"), NULL);
+    expect(cfg, L("report", "--quarter", "2024Q1"), TDT_EXIT_USAGE,
+           L("--quarter goes with --quality"), NULL);
+    expect(cfg, L("report", "--quality", "--quarter", "2024Q9"), TDT_EXIT_USAGE,
+           L("--quarter 2024Q9: expected a year and quarter"), NULL);
+    expect(cfg, L("report", "--quality", "--quarter", "2024Q1", "--from", "2024-01-01"),
+           TDT_EXIT_USAGE, L("--quarter or --from/--to, not both"), NULL);
+    expect(cfg, L("report", "--quality", "--from", "2024-03-01", "--to", "2024-02-01"),
+           TDT_EXIT_USAGE, L("--from 2024-03-01 is after --to 2024-02-01"), NULL);
+    expect(cfg, L("report", "--quality", "--to", "2024-02-30"), TDT_EXIT_USAGE,
+           L("--to 2024-02-30 is not a date"), NULL);
+    expect(cfg, L("report", "--quality", "--county", "340421", "--quarter", "2024Q1"),
+           TDT_EXIT_FAILURE, L("cannot reach"), NULL);
+    expect(cfg, L("verify", "sus-0123456789ab", "--outcome", "department-data-wrong",
+                  "--reason", "有误", "--verifier", "a", "--reviewer", "b", "--county",
+                  "unrouted"),
+           TDT_EXIT_USAGE, L("a suspect always has its household's village"), NULL);
+    expect(cfg, L("verify", "sus-0123456789ab", "--outcome", "identified", "--category",
+                  "marginal", "--verifier", "a", "--reviewer", "b", "--county", "340421"),
+           TDT_EXIT_USAGE, L("only outcome is department-data-wrong"), L("kafka"));
+    {
+        const char *a[] = {"tuodictl", "--config", cfg, "help", "suspects", NULL};
+        const char *b[] = {"tuodictl", "--config", cfg, "report", "--help", NULL};
+        char *o, *e;
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_OK);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "疑点数据清单"));
+        free(o);
+        free(e);
+        CU_ASSERT_EQUAL(run(b, &o, &e), TDT_EXIT_OK);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "--quarter Q"));
+        free(o);
+        free(e);
+    }
+    td_test_rmtree(dir);
+    free(dir);
+}
+
 static void add_suites(void)
 {
     td_test_suite("fold", NULL, NULL);
@@ -1661,6 +2388,19 @@ static void add_suites(void)
     TD_TEST(test_kafka_quiet);
     TD_TEST(test_kafka_notice);
     TD_TEST(test_args_dead_letters);
+    td_test_suite("suspects", NULL, NULL);
+    TD_TEST(test_suspects_fold);
+    TD_TEST(test_suspects_select);
+    TD_TEST(test_suspects_formats);
+    TD_TEST(test_suspect_from_avro);
+    TD_TEST(test_quality_in_time);
+    TD_TEST(test_quality_period);
+    TD_TEST(test_quality_rank);
+    TD_TEST(test_quality_county);
+    TD_TEST(test_quarter_arg);
+    TD_TEST(test_verify_suspect_checks);
+    TD_TEST(test_suspect_topic);
+    TD_TEST(test_args_suspects);
     td_test_suite("dead_letters", NULL, NULL);
     TD_TEST(test_dlq_list);
     TD_TEST(test_dlq_rows);

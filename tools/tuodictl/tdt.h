@@ -52,6 +52,7 @@ typedef struct tdt_topic_names {
     char *dlq_human_resources;
     char *dlq_verifications;
     char *alerts_prefix;   /* + county code, or + "unrouted" */
+    char *suspects_prefix; /* + county code: tuodi-matchd's suspect lists */
     char *connect_offsets_prefix; /* + instance: tdc_config's topics.offsets default */
 } tdt_topic_names;
 
@@ -92,6 +93,9 @@ char *tdt_topic_rename(const char *name, const char *prefix);
 int tdt_config_set_prefix(tdt_config *c, const char *prefix);
 /* The alert topic of a county ("340421") or "unrouted" (malloc'd). */
 char *tdt_alert_topic(const tdt_config *c, const char *county);
+/* The suspect topic of a county: topics.suspects_prefix + county, e.g.
+ * tuodi.suspects.340421 (malloc'd; NULL on ENOMEM). */
+char *tdt_suspect_topic(const tdt_config *c, const char *county);
 
 /* The topics file (deploy/topics.yaml). */
 enum { TDT_CLEANUP_DELETE = 0, TDT_CLEANUP_COMPACT = 1 };
@@ -284,6 +288,7 @@ typedef enum tdt_outcome {
     TDT_OUTCOME_ALREADY_MONITORED,
     TDT_OUTCOME_DISMISSED,
     TDT_OUTCOME_COULD_NOT_REACH,
+    TDT_OUTCOME_DEPARTMENT_DATA_WRONG, /* suspects only (tuodictl verify sus-...) */
     TDT_OUTCOME_N,
 } tdt_outcome;
 
@@ -416,26 +421,36 @@ typedef struct tdt_stats {
 /* Adds q's alerts to *s (counts as of today). */
 void tdt_queue_stats(const tdt_queue *q, int32_t today, tdt_stats *s);
 
-/* The roster's monitoring state per household: last value per key, a
- * tombstone deletes. */
+/* The roster's monitoring state and persons per household: last value per
+ * key, a tombstone deletes. */
 enum { TDT_MON_UNKNOWN = 0, TDT_MON_NOT_MONITORED, TDT_MON_MONITORED, TDT_MON_ELIMINATED };
 
 typedef struct tdt_roster tdt_roster;
 int tdt_roster_new(tdt_roster **ret);
 tdt_roster *tdt_roster_free(tdt_roster *r);
-/* village_code NULL: tombstone. 0 or -ENOMEM. */
+/* village_code NULL: tombstone. persons: the household's members on the
+ * roster. 0 or -ENOMEM. */
 int tdt_roster_apply(tdt_roster *r, const char *household_id, const char *village_code,
-                     int state);
+                     int state, size_t persons);
 /* Adds the county's households (first 6 digits of village) to s. */
 void tdt_roster_stats(const tdt_roster *r, const char *county, tdt_stats *s);
 size_t tdt_roster_count(const tdt_roster *r);
-/* Reads a Household value's household_id, village_code and monitoring state. */
+/* Persons (members) of the households on the roster whose village code
+ * starts with code (a county's 6 digits, a township's 9, a village's 12). */
+size_t tdt_roster_persons(const tdt_roster *r, const char *code);
+/* Calls fn for every household on the roster (tombstoned ones not), in
+ * first-seen order, with its village code and persons. */
+void tdt_roster_each(const tdt_roster *r,
+                     void (*fn)(const char *village, size_t persons, void *opaque), void *opaque);
+/* Reads a Household value's household_id, village_code, monitoring state
+ * and (ret_persons, may be NULL) the number of its members. */
 int tdt_household_from_avro(const avro_value_t *v, const char **ret_id, const char **ret_village,
-                            int *ret_state, td_error *err);
+                            int *ret_state, size_t *ret_persons, td_error *err);
 
 /* Share in basis points (1/100 %) of part in whole, rounded half up; -1 when
  * whole is 0. */
 int64_t tdt_share_bp(size_t part, size_t whole);
+
 
 /* ---- output (tdt_format.c) ------------------------------------------------ */
 
@@ -488,6 +503,165 @@ void tdt_json_string(FILE *f, const char *s);
  * YYYY-MM-DD, e.g. 2023-05-06"), or the date ("2023-02-30 is not a date:
  * February 2023 has 28 days"). */
 int tdt_date_arg(const char *opt, const char *s, int32_t *ret, td_error *err);
+
+/* ---- the suspicious-data list, 疑点数据清单 (tdt_fold.c) -------------------- */
+
+typedef enum tdt_suspect_kind {
+    TDT_SUSPECT_UNKNOWN = 0,  /* a symbol newer than schemas/suspect.avsc: ignored */
+    TDT_SUSPECT_RAISED,
+    TDT_SUSPECT_RESOLVED,
+    TDT_SUSPECT_CLOSED,
+} tdt_suspect_kind;
+
+/* One Suspect message as read (schemas/suspect.avsc); strings borrowed (NULL:
+ * Avro null). The person key is not read: it is never shown. */
+typedef struct tdt_suspect_msg {
+    const char *suspect_id;
+    tdt_suspect_kind kind;
+    const char *indicator_id, *indicator_name, *fix_hint;
+    const char *household_id, *village_code, *township_code, *county_code;
+    const char *head_name, *person_name, *roster_value, *department_value;
+    int64_t raised_at;          /* ms since 1970 */
+    int32_t fix_due_date;       /* days since 1970 */
+    bool has_resolution;        /* RESOLVED */
+    int64_t resolved_at;
+    bool has_closure;           /* CLOSED */
+    tdt_outcome outcome;
+    const char *reason, *outcome_id;
+    int64_t recorded_at;
+} tdt_suspect_msg;
+
+typedef enum tdt_suspect_state {
+    TDT_SSTATE_OPEN = 0,   /* RAISED: 待整改 (逾期未整改 past the fix due date) */
+    TDT_SSTATE_RESOLVED,   /* 整改到位: a later roster or department record agrees */
+    TDT_SSTATE_CLOSED,     /* 部门数据有误: closed by a verified outcome */
+} tdt_suspect_state;
+
+/* One suspect: its latest message (every message is a full snapshot).
+ * Strings owned by the list. */
+typedef struct tdt_suspect {
+    char *suspect_id;
+    char *indicator_id, *indicator_name, *fix_hint;
+    char *household_id, *village_code, *township_code, *county_code;
+    char *head_name, *person_name, *roster_value, *department_value;
+    int64_t raised_at;
+    int32_t fix_due_date;
+    tdt_suspect_state state;
+    int64_t resolved_at;      /* RESOLVED */
+    tdt_outcome outcome;      /* CLOSED */
+    char *reason, *outcome_id;
+    int64_t recorded_at;      /* CLOSED: when the outcome was recorded */
+    size_t order;             /* first-seen order */
+} tdt_suspect;
+
+typedef struct tdt_suspects tdt_suspects;
+
+int tdt_suspects_new(tdt_suspects **ret);
+tdt_suspects *tdt_suspects_free(tdt_suspects *l);
+/* Folds one message (in topic order): the latest message per suspect_id
+ * wins, whole (RAISED opens, RESOLVED and CLOSED end it; a RAISED after
+ * the end opens it again, as the topic says). UNKNOWN kinds are ignored
+ * (0, *ret NULL). *ret (may be NULL) is the suspect touched, valid until
+ * the next apply. -EINVAL without suspect_id; -ENOMEM. */
+int tdt_suspects_apply(tdt_suspects *l, const tdt_suspect_msg *m, const tdt_suspect **ret);
+size_t tdt_suspects_count(const tdt_suspects *l);
+const tdt_suspect *tdt_suspects_at(const tdt_suspects *l, size_t i);
+/* The suspect that id names on l: exactly, else the only one whose id starts
+ * with id when id has at least TDT_SUSPECT_PREFIX_MIN characters. Returns as
+ * tdt_queue_resolve. */
+#define TDT_SUSPECT_PREFIX_MIN 12 /* "sus-" and 8 hex: what the table shows */
+int tdt_suspects_resolve(const tdt_suspects *l, const char *id, const tdt_suspect **ret,
+                         size_t max, size_t *ret_n);
+/* True when id names a suspect (starts with "sus-"), not an alert. */
+bool tdt_suspect_id_is(const char *id);
+
+/* Open and today is after its fix due date. */
+bool tdt_suspect_overdue(const tdt_suspect *s, int32_t today);
+
+/* The list townships receive: open suspects (every state when all), of
+ * township (9 digits) and village (12 digits) when not NULL, grouped: sorted
+ * by township code, village code, household id, person name, raised_at, id.
+ * *ret is a malloc'd array of borrowed pointers (free() it). */
+int tdt_suspects_select(const tdt_suspects *l, bool all, const char *township,
+                        const char *village, const tdt_suspect ***ret, size_t *ret_n);
+
+/* Reads a Suspect value (current suspect.avsc as reader) into *ret; strings
+ * borrowed from v. -EINVAL naming the field when the value is not one. */
+int tdt_suspect_msg_from_avro(const avro_value_t *v, tdt_suspect_msg *ret, td_error *err);
+
+/* Words for people: 待整改, 逾期未整改, 整改到位, 部门数据有误. */
+const char *tdt_suspect_state_words(const tdt_suspect *s, int32_t today);
+/* Machine symbols: open, overdue, resolved, closed. */
+const char *tdt_suspect_state_symbol(const tdt_suspect *s, int32_t today);
+
+/* The data-quality figures of a county or township over the days [from, to]
+ * (China time; INT32_MIN: from the beginning):
+ *  - raised: suspects raised in the period;
+ *  - open: raised on or before `to` and neither resolved nor closed on or
+ *    before `to` (open at the end of the period);
+ *  - resolved: RESOLVED in the period (整改到位), resolved_in_time those of
+ *    them resolved on or before their fix due date (20 working days);
+ *  - closed: CLOSED in the period (department data wrong), by the day its
+ *    outcome was recorded;
+ *  - persons: members of the roster's households there (the roster as it is
+ *    now: latest per household, tombstones removed). */
+typedef struct tdt_quality {
+    size_t raised, open, resolved, resolved_in_time, closed;
+    size_t persons;
+} tdt_quality;
+
+/* Adds s to q as the comment above says. */
+void tdt_quality_add(tdt_quality *q, const tdt_suspect *s, int32_t from, int32_t to);
+
+/* part per 1,000 of whole in hundredths of a per mille (123 is 1.23‰),
+ * rounded half up: (part * 100000 * 2 + whole) / (2 * whole); -1 when whole
+ * is 0. */
+int64_t tdt_per_mille_x100(size_t part, size_t whole);
+
+/* One row of the quality ranking: a county (6 digits) or a township (9). */
+typedef struct tdt_quality_row {
+    char code[13];
+    tdt_quality q;
+    int64_t rate;   /* open per 1,000 roster persons, tdt_per_mille_x100 */
+    size_t rank;    /* 1 is best; equal rates share a rank (1, 1, 3) */
+} tdt_quality_row;
+
+/* Sets rate and sorts v best first (the province's quarterly notice): the
+ * lowest rate first, rows without roster persons (rate -1) last; equal
+ * rates by fewer open suspects, then by code. Sets rank. */
+void tdt_quality_rank(tdt_quality_row *v, size_t n);
+
+/* The county's row and its townships' rows (those with roster persons or
+ * suspects) from the county's suspect list l (may be NULL) and the roster r
+ * over [from, to]; the township rows ranked. *ret_towns malloc'd. */
+int tdt_quality_county(const tdt_suspects *l, const tdt_roster *r, const char *county,
+                       int32_t from, int32_t to, tdt_quality_row *ret_county,
+                       tdt_quality_row **ret_towns, size_t *ret_ntowns);
+
+/* Writes the report --quality rows (tdt_cmd.c): the counties ranked (n of
+ * them, counties[i]'s townships towns[i], ntowns[i] of them, ranked), the
+ * total, then each county's townships in the counties' rank order. table:
+ * a title with the period [from, to] (from INT32_MIN: the beginning), the
+ * rows, a line stating the formulas; csv: a UTF-8 byte-order mark (Excel),
+ * RFC 4180; json: an array of objects. 0 or -ENOMEM. */
+int tdt_quality_write(const tdt_quality_row *counties, tdt_quality_row *const *towns,
+                      const size_t *ntowns, size_t n, const tdt_places *places, int32_t from,
+                      int32_t to, tdt_format fmt, FILE *out);
+
+/* Writes the list of l that tuodictl suspects shows (tdt_cmd.c): the
+ * suspects tdt_suspects_select picks (all, township, village), numbered
+ * 序号 1.. in that order. table: a title (疑点数据清单, the place, today), the
+ * Chinese columns, the suspect id shortened to 12 characters, a count line;
+ * csv (for Excel): a UTF-8 byte-order mark, the same Chinese headers, the
+ * whole ids, CRLF; json: one object per line with English keys. Place names
+ * from places (codes when unknown). Never a person key. 0 or -ENOMEM. */
+int tdt_suspects_write(const tdt_suspects *l, const tdt_places *places, const char *county,
+                       const char *township, const char *village, bool all, int32_t today,
+                       tdt_format fmt, FILE *out);
+
+/* "2024Q1" -> 2024-01-01 and 2024-03-31 (days since 1970). -EINVAL with the
+ * form expected. */
+int tdt_quarter_arg(const char *s, int32_t *ret_from, int32_t *ret_to, td_error *err);
 
 /* ---- dead letters (tdt_dlq.c) ---------------------------------------------- */
 

@@ -342,8 +342,8 @@ static int tdt_county_arg(tdt_ctx *x, const char *cmd, const char *county, bool 
 
 /* Checks --township as typed: 9 digits, a township of county in places
  * (NULL: the form only, as tdt_county_arg). Returns -1 or the exit status. */
-static int tdt_township_arg(tdt_ctx *x, const char *county, const char *township,
-                            const tdt_places *places)
+static int tdt_township_arg(tdt_ctx *x, const char *cmd, const char *county,
+                            const char *township, const tdt_places *places)
 {
     tdt_places *loaded = NULL;
     size_t n = strlen(township);
@@ -353,8 +353,8 @@ static int tdt_township_arg(tdt_ctx *x, const char *county, const char *township
     FILE *f;
 
     if (strcmp(county, "unrouted") == 0) {
-        tdt_errf(x->errf, "tuodictl alerts: --township goes with a county code, not with "
-                "--county unrouted (alerts without a village have no township)\n");
+        tdt_errf(x->errf, "tuodictl %s: --township goes with a county code, not with "
+                "--county unrouted (alerts without a village have no township)\n", cmd);
         return TDT_EXIT_USAGE;
     }
     if (form && strncmp(township, county, 6) == 0 &&
@@ -370,29 +370,57 @@ static int tdt_township_arg(tdt_ctx *x, const char *county, const char *township
     snprintf(cname, sizeof(cname), "%s%s%s", county, tdt_places_name(places, county) ? " " : "",
              tdt_or(tdt_places_name(places, county), ""));
     if (n == 0) {
-        fprintf(f, "tuodictl alerts: --township needs a value: a township code (9 digits)");
+        fprintf(f, "tuodictl %s: --township needs a value: a township code (9 digits)", cmd);
     } else if (form && tdt_places_level(places, township) == TDT_LEVEL_TOWNSHIP) {
         char other[7];
         snprintf(other, sizeof(other), "%.6s", township);
-        fprintf(f, "tuodictl alerts: --township %s (%s) is in %s %s, not in %s", township,
+        fprintf(f, "tuodictl %s: --township %s (%s) is in %s %s, not in %s", cmd, township,
                 tdt_places_name(places, township), other, tdt_or(tdt_places_name(places, other),
                 ""), cname);
     } else if (form && strncmp(township, county, 6) != 0) {
-        fprintf(f, "tuodictl alerts: --township %s is not in %s: a township's code starts with "
-                "its county's", township, cname);
+        fprintf(f, "tuodictl %s: --township %s is not in %s: a township's code starts with "
+                "its county's", cmd, township, cname);
     } else if (form) {
-        fprintf(f, "tuodictl alerts: --township %s: no such township of %s in the places file "
-                "%s", township, cname, tdt_places_path(places));
+        fprintf(f, "tuodictl %s: --township %s: no such township of %s in the places file "
+                "%s", cmd, township, cname, tdt_places_path(places));
     } else if (strspn(township, "0123456789") == n) {
-        fprintf(f, "tuodictl alerts: --township %s: a township code has 9 digits, not %zu",
-                township, n);
+        fprintf(f, "tuodictl %s: --township %s: a township code has 9 digits, not %zu",
+                cmd, township, n);
     } else {
-        fprintf(f, "tuodictl alerts: --township %s: expected a township code (9 digits, e.g. "
-                "340421100)", township);
+        fprintf(f, "tuodictl %s: --township %s: expected a township code (9 digits, e.g. "
+                "340421100)", cmd, township);
     }
     tdt_put_suggestions(f, places, county, township);
     tdt_places_free(loaded);
     return tdt_usage_msg(x, f, &buf);
+}
+
+/* Checks --village as typed: 12 digits, in county (and in township when
+ * given), a village of places (NULL: the form only). Returns -1 or the exit
+ * status. */
+static int tdt_village_arg(tdt_ctx *x, const char *cmd, const char *county,
+                           const char *township, const char *village, const tdt_places *places)
+{
+    size_t n = strlen(village);
+    bool form = n == 12 && strspn(village, "0123456789") == 12;
+
+    if (!form) {
+        tdt_errf(x->errf, "tuodictl %s: --village %s: expected a village code (12 digits, e.g. "
+                "340421100001)\n", cmd, village);
+        return TDT_EXIT_USAGE;
+    }
+    if (strncmp(village, county, 6) != 0 || (township && strncmp(village, township, 9) != 0)) {
+        tdt_errf(x->errf, "tuodictl %s: --village %s is not in %s %s: a village's code starts "
+                "with its township's and county's\n", cmd, village, township ? "township" :
+                "county", township ? township : county);
+        return TDT_EXIT_USAGE;
+    }
+    if (places && tdt_places_level(places, village) != TDT_LEVEL_VILLAGE) {
+        tdt_errf(x->errf, "tuodictl %s: --village %s: no such village in the places file %s\n",
+                cmd, village, tdt_places_path(places));
+        return TDT_EXIT_USAGE;
+    }
+    return -1;
 }
 
 /* ---- topics ---- */
@@ -784,7 +812,7 @@ static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
     }
     if ((r = tdt_county_arg(x, "alerts", county, true, NULL)) >= 0)
         return r;
-    if (township && (r = tdt_township_arg(x, county, township, NULL)) >= 0)
+    if (township && (r = tdt_township_arg(x, "alerts", county, township, NULL)) >= 0)
         return r;
     if (fmt_s && tdt_format_parse(fmt_s, &a.fmt) < 0) {
         tdt_errf(x->errf, "tuodictl alerts: --format %s: expected table, csv or json\n", fmt_s);
@@ -804,7 +832,7 @@ static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
     }
     /* before Kafka: a county or township the places file does not know */
     if ((r = tdt_county_arg(x, "alerts", county, true, places)) >= 0 ||
-        (township && (r = tdt_township_arg(x, county, township, places)) >= 0))
+        (township && (r = tdt_township_arg(x, "alerts", county, township, places)) >= 0))
         goto out;
     if ((r = tdt_registry_load(&x->cfg, &reg, &err)) < 0 ||
         (r = td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Alert"), &a.dec,
@@ -829,6 +857,301 @@ out:
     free(topic);
     tdt_queue_free(a.q);
     td_avro_decoder_free(a.dec);
+    td_avro_registry_free(reg);
+    tdt_places_free(places);
+    return r;
+}
+
+/* ---- suspects (疑点数据清单) ---- */
+
+/* The list as townships receive it (table, and csv for Excel: Chinese
+ * headers), and for machines (json lines). Never a person key. */
+static const tdt_column tdt_suspect_cols_people[] = {
+    {"序号", "序号", true},         {"乡镇", "乡镇", false},     {"村", "村", false},
+    {"户编号", "户编号", false},    {"户主", "户主", false},     {"成员姓名", "成员姓名", false},
+    {"疑点指标", "疑点指标", false}, {"名册值", "名册值", false}, {"部门数据", "部门数据", false},
+    {"整改提示", "整改提示", false}, {"发现日期", "发现日期", false},
+    {"整改期限", "整改期限", false}, {"状态", "状态", false},    {"疑点编号", "疑点编号", false},
+};
+#define TDT_NSP (sizeof(tdt_suspect_cols_people) / sizeof(tdt_suspect_cols_people[0]))
+
+static const tdt_column tdt_suspect_cols_machine[] = {
+    {"seq", "", true},              {"suspect_id", "", false},     {"county_code", "", false},
+    {"township_code", "", false},   {"township", "", false},       {"village_code", "", false},
+    {"village", "", false},         {"household_id", "", false},   {"head_name", "", false},
+    {"person_name", "", false},     {"indicator_id", "", false},   {"indicator_name", "", false},
+    {"roster_value", "", false},    {"department_value", "", false}, {"fix_hint", "", false},
+    {"raised_date", "", false},     {"fix_due_date", "", false},   {"state", "", false},
+    {"resolved_date", "", false},   {"outcome", "", false},        {"reason", "", false},
+};
+#define TDT_NSM (sizeof(tdt_suspect_cols_machine) / sizeof(tdt_suspect_cols_machine[0]))
+
+/* Adds s's row (number seq) to t in fmt's columns. */
+static int tdt_suspect_row(tdt_table *t, size_t seq, const tdt_suspect *s,
+                           const tdt_places *places, int32_t today, tdt_format fmt)
+{
+    char no[24], rday[TD_AVRO_DATE_BUFSZ] = "", due[64] = "", done[TD_AVRO_DATE_BUFSZ] = "";
+    char shortid[16];
+    const char *tname = tdt_places_name(places, s->township_code);
+    const char *vname = tdt_places_name(places, s->village_code);
+
+    snprintf(no, sizeof(no), "%zu", seq);
+    td_avro_date_format(tdt_day_cst(s->raised_at), rday);
+    td_avro_date_format(s->fix_due_date, due);
+    if (s->state == TDT_SSTATE_RESOLVED)
+        td_avro_date_format(tdt_day_cst(s->resolved_at), done);
+    else if (s->state == TDT_SSTATE_CLOSED)
+        td_avro_date_format(tdt_day_cst(s->recorded_at), done);
+    if (fmt == TDT_FMT_JSON) {
+        const char *cells[TDT_NSM] = {
+            no, s->suspect_id, s->county_code, s->township_code, tname, s->village_code, vname,
+            s->household_id, s->head_name, s->person_name, s->indicator_id, s->indicator_name,
+            s->roster_value, s->department_value, s->fix_hint, rday, due,
+            tdt_suspect_state_symbol(s, today), done[0] ? done : NULL,
+            s->state == TDT_SSTATE_CLOSED ? tdt_outcome_symbol(s->outcome) : NULL,
+            s->state == TDT_SSTATE_CLOSED ? s->reason : NULL};
+        return tdt_table_add(t, cells);
+    }
+    if (tdt_suspect_overdue(s, today))
+        snprintf(due + strlen(due), sizeof(due) - strlen(due), " 逾期");
+    snprintf(shortid, sizeof(shortid), "%.*s", TDT_SUSPECT_PREFIX_MIN, s->suspect_id);
+    {
+        const char *cells[TDT_NSP] = {
+            no, tdt_or(tname, tdt_or(s->township_code, "-")),
+            tdt_or(vname, tdt_or(s->village_code, "-")), tdt_or(s->household_id, "-"),
+            tdt_or(s->head_name, "-"), tdt_or(s->person_name, "-"),
+            tdt_or(s->indicator_name, tdt_or(s->indicator_id, "-")),
+            tdt_or(s->roster_value, "-"), tdt_or(s->department_value, "-"),
+            tdt_or(s->fix_hint, "-"), rday, due, tdt_suspect_state_words(s, today),
+            fmt == TDT_FMT_TABLE ? shortid : s->suspect_id};
+        return tdt_table_add(t, cells);
+    }
+}
+
+int tdt_suspects_write(const tdt_suspects *l, const tdt_places *places, const char *county,
+                       const char *township, const char *village, bool all, int32_t today,
+                       tdt_format fmt, FILE *out)
+{
+    const tdt_suspect **v = NULL;
+    size_t n = 0;
+    tdt_table t;
+    int r = 0;
+
+    if (tdt_suspects_select(l, all, township, village, &v, &n) < 0)
+        return -ENOMEM;
+    if (fmt == TDT_FMT_JSON)
+        tdt_table_init(&t, tdt_suspect_cols_machine, TDT_NSM);
+    else
+        tdt_table_init(&t, tdt_suspect_cols_people, TDT_NSP);
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = tdt_suspect_row(&t, i + 1, v[i], places, today, fmt);
+    if (r == 0) {
+        if (fmt == TDT_FMT_TABLE) {
+            const char *code = village ? village : township ? township : county;
+            char day[TD_AVRO_DATE_BUFSZ] = "";
+            td_avro_date_format(today, day);
+            /* 疑点数据清单 凤台县 城关镇 中山社区居委会 (340421100001, 未整改, 2024-03-10) */
+            char town[10];
+            snprintf(town, sizeof(town), "%.9s", township ? township : village ? village : "");
+            fprintf(out, "疑点数据清单 %s", tdt_or(tdt_places_name(places, county), county));
+            if (town[0])
+                fprintf(out, " %s", tdt_or(tdt_places_name(places, town), town));
+            if (village)
+                fprintf(out, " %s", tdt_or(tdt_places_name(places, village), village));
+            fprintf(out, " (%s, %s, %s)\n", code, all ? "全部" : "未整改", day);
+            tdt_table_write(&t, fmt, out);
+            fprintf(out, "%zu %s\n", n, all ? "suspects" : "open suspects");
+        } else if (fmt == TDT_FMT_CSV) {
+            fputs("\xEF\xBB\xBF", out);
+            tdt_table_write(&t, fmt, out);
+        } else {
+            tdt_table_write_rows(&t, 0, fmt, out);
+        }
+    }
+    fflush(out);
+    tdt_table_done(&t);
+    free(v);
+    return r;
+}
+
+typedef struct tdt_suspects_run {
+    tdt_ctx *x;              /* NULL: quiet (skipped messages only counted) */
+    tdt_suspects *l;
+    td_avro_decoder *dec;
+    size_t skipped;
+} tdt_suspects_run;
+
+static int tdt_suspects_msg(const rd_kafka_message_t *m, void *opaque)
+{
+    tdt_suspects_run *a = opaque;
+    avro_value_t *v;
+    tdt_suspect_msg sm;
+    td_error err = {0};
+
+    if (!m->payload || td_avro_decode(a->dec, m->payload, m->len, &v, &err) < 0 ||
+        tdt_suspect_msg_from_avro(v, &sm, &err) < 0) {
+        if (a->x)
+            tdt_errf(a->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n",
+                    rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+                    m->payload ? err.msg : "no value");
+        a->skipped++;
+        return 0;
+    }
+    return tdt_suspects_apply(a->l, &sm, NULL) < 0 ? -ENOMEM : 0;
+}
+
+/* Reads county's suspect topic to its end into *ret (read_committed).
+ * missing_ok: a topic that does not exist is an empty list. */
+static int tdt_suspects_read(tdt_ctx *x, const td_avro_registry *reg, const char *county,
+                             bool missing_ok, bool quiet, tdt_suspects **ret, size_t *skipped,
+                             td_error *err)
+{
+    tdt_suspects_run a = {quiet ? NULL : x, NULL, NULL, 0};
+    char *topic = tdt_suspect_topic(&x->cfg, county);
+    const td_avro_schema *s = td_avro_registry_find_name(reg, "cn.tuodi.Suspect");
+    int r;
+
+    if (!topic)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    if (!s) {
+        free(topic);
+        return td_error_set(err, -EINVAL, "no suspect.avsc in %s", x->cfg.schemas_dir);
+    }
+    if ((r = td_avro_decoder_new(reg, s, &a.dec, err)) < 0 || (r = tdt_suspects_new(&a.l)) < 0) {
+        td_avro_decoder_free(a.dec);
+        free(topic);
+        return r == -ENOMEM ? td_error_set(err, -ENOMEM, "out of memory") : r;
+    }
+    {
+        const char *topics[1] = {topic};
+        r = tdt_kafka_read(&x->cfg, topics, 1, missing_ok, false, tdt_suspects_msg, NULL, &a,
+                           err);
+    }
+    td_avro_decoder_free(a.dec);
+    free(topic);
+    if (r < 0) {
+        tdt_suspects_free(a.l);
+        return r;
+    }
+    if (skipped)
+        *skipped += a.skipped;
+    *ret = a.l;
+    return 0;
+}
+
+static void tdt_suspects_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: tuodictl [--config FILE] [--prefix P] suspects --county CODE\n"
+            "                [--township CODE] [--village CODE] [--state open|all]\n"
+            "                [--format table|csv|json] [--today YYYY-MM-DD]\n"
+            "\n"
+            "The suspicious-data list (疑点数据清单) of a county as its townships receive it:\n"
+            "reads <suspects_prefix><county> to its end (committed messages only), keeps the\n"
+            "latest message of every suspect (RAISED, RESOLVED 整改到位, CLOSED 部门数据有误)\n"
+            "and lists the open ones grouped by township, then village, with the fix hint.\n"
+            "Names only: no person key or identity number is ever shown.\n"
+            "\n"
+            "  --county CODE     6-digit county code, e.g. 340421 (凤台县)\n"
+            "  --township CODE   only this township (9 digits)\n"
+            "  --village CODE    only this village (12 digits)\n"
+            "  --state S         open (default: 待整改 and 逾期未整改) or all (also 整改到位\n"
+            "                    and 部门数据有误)\n"
+            "  --format F        table (people, default), csv (for Excel: UTF-8 with a\n"
+            "                    byte-order mark, the table's Chinese headers, full suspect\n"
+            "                    ids) or json (machines: one object per line)\n"
+            "  --today DATE      judge overdue as of DATE (default: today, China time)\n"
+            "\n"
+            "Overdue (逾期): open after its fix due date (整改期限, 20 working days).\n"
+            "Exit status: 0 ok, 1 Kafka failure or no such topic, 2 usage or config error.\n");
+}
+
+static int tdt_cmd_suspects(tdt_ctx *x, int argc, char **argv)
+{
+    const char *county = NULL, *township = NULL, *village = NULL, *state = NULL;
+    const char *fmt_s = NULL, *today_s = NULL, *pos[1];
+    bool help = false, all = false;
+    size_t npos, skipped = 0;
+    tdt_opt opts[] = {{"county", 0, &county, NULL},   {"township", 0, &township, NULL},
+                      {"village", 0, &village, NULL}, {"state", 0, &state, NULL},
+                      {"format", 0, &fmt_s, NULL},    {"today", 0, &today_s, NULL},
+                      {"help", 'h', NULL, &help},     {NULL, 0, NULL, NULL}};
+    tdt_format fmt = TDT_FMT_TABLE;
+    td_avro_registry *reg = NULL;
+    tdt_places *places = NULL;
+    tdt_suspects *l = NULL;
+    td_error err = {0};
+    int32_t today;
+    int r;
+
+    r = tdt_parse(x, argc, argv, opts, pos, 0, &npos, "suspects");
+    if (r >= 0)
+        return r;
+    if (help) {
+        tdt_suspects_usage(x->out);
+        return TDT_EXIT_OK;
+    }
+    if (!county) {
+        tdt_places *p = tdt_places_quiet(x);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f) {
+            tdt_places_free(p);
+            return TDT_EXIT_FAILURE;
+        }
+        fputs("tuodictl suspects: --county CODE is required: a county code (6 digits) such as "
+              "340421", f);
+        tdt_put_suggestions(f, p, NULL, "");
+        tdt_places_free(p);
+        return tdt_usage_msg(x, f, &buf);
+    }
+    if ((r = tdt_county_arg(x, "suspects", county, false, NULL)) >= 0)
+        return r;
+    if (township && (r = tdt_township_arg(x, "suspects", county, township, NULL)) >= 0)
+        return r;
+    if (village && (r = tdt_village_arg(x, "suspects", county, township, village, NULL)) >= 0)
+        return r;
+    if (state && strcmp(state, "all") == 0) {
+        all = true;
+    } else if (state && strcmp(state, "open") != 0) {
+        tdt_errf(x->errf, "tuodictl suspects: --state %s: expected open (待整改, the default) or "
+                "all\n", state);
+        return TDT_EXIT_USAGE;
+    }
+    if (fmt_s && tdt_format_parse(fmt_s, &fmt) < 0) {
+        tdt_errf(x->errf, "tuodictl suspects: --format %s: expected table, csv or json\n", fmt_s);
+        return TDT_EXIT_USAGE;
+    }
+    if ((r = tdt_today(x, "suspects", today_s, &today)) != 0)
+        return r;
+    if ((r = tdt_ctx_load(x)) != 0)
+        return r;
+    if ((r = tdt_places_load(x->cfg.places, &places, &err)) < 0) {
+        r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
+        goto out;
+    }
+    if ((r = tdt_county_arg(x, "suspects", county, false, places)) >= 0 ||
+        (township && (r = tdt_township_arg(x, "suspects", county, township, places)) >= 0) ||
+        (village && (r = tdt_village_arg(x, "suspects", county, township, village, places)) >= 0))
+        goto out;
+    if ((r = tdt_registry_load(&x->cfg, &reg, &err)) < 0) {
+        r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
+        goto out;
+    }
+    if ((r = tdt_suspects_read(x, reg, county, false, false, &l, &skipped, &err)) < 0) {
+        r = tdt_fail(x, &err, r);
+        goto out;
+    }
+    if (tdt_suspects_write(l, places, county, township, village, all, today, fmt, x->out) < 0) {
+        r = TDT_EXIT_FAILURE;
+        goto out;
+    }
+    if (skipped)
+        tdt_errf(x->errf, "tuodictl: %zu messages skipped (see above)\n", skipped);
+    r = TDT_EXIT_OK;
+out:
+    tdt_suspects_free(l);
     td_avro_registry_free(reg);
     tdt_places_free(places);
     return r;
@@ -944,6 +1267,63 @@ out:
     return r;
 }
 
+/* For a suspect id: the suspect must be open on the county's suspect list
+ * (tuodi-matchd takes an outcome only for an open suspect of that county). A
+ * shortened id becomes the whole id in v. Returns -1 to go on, else the exit
+ * status. */
+static int tdt_verify_open_suspect(tdt_ctx *x, const td_avro_registry *reg, const char *county,
+                                   tdt_verification *v)
+{
+    tdt_suspects *l = NULL;
+    const tdt_suspect *s, *found[5];
+    char *topic = tdt_suspect_topic(&x->cfg, county);
+    char day[TD_AVRO_DATE_BUFSZ] = "";
+    size_t nfound = 0;
+    td_error err = {0};
+    int r;
+
+    if (!topic)
+        return TDT_EXIT_FAILURE;
+    if ((r = tdt_suspects_read(x, reg, county, false, true, &l, NULL, &err)) < 0) {
+        r = tdt_fail(x, &err, r);
+        goto out;
+    }
+    r = tdt_suspects_resolve(l, v->alert_id, found, sizeof(found) / sizeof(found[0]), &nfound);
+    s = r == 0 ? found[0] : NULL;
+    if (r == -EINVAL || r == -ENOTUNIQ) {
+        tdt_errf(x->errf, "tuodictl verify: suspect id %s is %s: give %s (tuodictl suspects "
+                "--county %s --format csv shows whole ids); %zu suspects on %s start with it; "
+                "nothing was recorded\n", v->alert_id, r == -EINVAL ? "too short to look up" :
+                "ambiguous", r == -EINVAL ? "at least the 12 characters the table shows" :
+                "more characters", county, nfound, topic);
+        r = TDT_EXIT_USAGE;
+        goto out;
+    }
+    r = TDT_EXIT_USAGE;
+    if (!s) {
+        tdt_errf(x->errf, "tuodictl verify: suspect %s is not on %s: check the id (tuodictl "
+                "suspects --county %s --format csv shows full ids) and the county; nothing "
+                "was recorded\n", v->alert_id, topic, county);
+    } else if (s->state == TDT_SSTATE_RESOLVED) {
+        td_avro_date_format(tdt_day_cst(s->resolved_at), day);
+        tdt_errf(x->errf, "tuodictl verify: suspect %s is resolved already (整改到位 on %s: the "
+                "roster and the department agree now); nothing was recorded\n", s->suspect_id,
+                day);
+    } else if (s->state == TDT_SSTATE_CLOSED) {
+        tdt_errf(x->errf, "tuodictl verify: suspect %s is closed already (%s, outcome id %s); "
+                "nothing was recorded\n", s->suspect_id, tdt_outcome_words(s->outcome),
+                tdt_or(s->outcome_id, "-"));
+    } else {
+        r = -1;
+        if (strcmp(s->suspect_id, v->alert_id) != 0)
+            snprintf(v->alert_id, sizeof(v->alert_id), "%s", s->suspect_id); /* the whole id */
+    }
+out:
+    tdt_suspects_free(l);
+    free(topic);
+    return r;
+}
+
 static void tdt_verify_usage(FILE *f)
 {
     fprintf(f,
@@ -951,26 +1331,38 @@ static void tdt_verify_usage(FILE *f)
             "                --verifier NAME --reviewer NAME [--category CATEGORY]\n"
             "                --county CODE [--reason TEXT] [--visit-date YYYY-MM-DD]\n"
             "                [--outcome-id ID] [--dry-run]\n"
+            "       tuodictl ... verify SUSPECT_ID --outcome department-data-wrong\n"
+            "                --reason TEXT --verifier NAME --reviewer NAME --county CODE ...\n"
             "\n"
             "Records the outcome of a household visit (入户核查) on the alert's county's\n"
             "topic (topics.verifications_prefix + CODE, e.g. tuodi.verifications.340421),\n"
-            "keyed by the alert id, for tuodi-matchd to close the alert.\n"
+            "keyed by the alert id, for tuodi-matchd to close the alert. For a suspect of\n"
+            "the suspicious-data list (an id starting sus-) the one outcome is\n"
+            "department-data-wrong: the village re-checked and the roster is right, the\n"
+            "department's record is wrong; it closes the suspect. A suspect fixed on the\n"
+            "roster needs no outcome: it resolves itself with the next roster export.\n"
             "\n"
             "  ALERT_ID           the alert id, whole or its first 8 or more characters\n"
             "                     (tuodictl alerts --county CODE shows them)\n"
-            "  --outcome O        identified (识别为监测对象), already-monitored (已是监测对象),\n"
-            "                     dismissed (排除) or could-not-reach (无法联系)\n"
+            "  SUSPECT_ID         the suspect id (sus-...), whole or its first 12 or more\n"
+            "                     characters (tuodictl suspects --county CODE shows them)\n"
+            "  --outcome O        alerts: identified (识别为监测对象), already-monitored\n"
+            "                     (已是监测对象), dismissed (排除) or could-not-reach (无法联系);\n"
+            "                     suspects: department-data-wrong (部门数据有误) only\n"
             "  --category C       with identified only, required: unstable-alleviated\n"
             "                     (脱贫不稳定户), marginal (边缘易致贫户), sudden-hardship\n"
             "                     (突发严重困难户)\n"
-            "  --reason TEXT      required for dismissed; never an identity number\n"
+            "  --reason TEXT      required for dismissed and department-data-wrong; never an\n"
+            "                     identity number\n"
             "  --verifier NAME    核查人, who collected the facts\n"
             "  --reviewer NAME    复核人, a second person who re-checked (two-person rule)\n"
             "  --visit-date DATE  the visit's date (default today, China time)\n"
             "  --outcome-id ID    the outcome's own id (default a new UUID)\n"
-            "  --county CODE      required: the county of the alert (6 digits, or unrouted).\n"
-            "                     The outcome goes to that county's topic, once the alert\n"
-            "                     is found open on its queue (not closed, not escalated)\n"
+            "  --county CODE      required: the county of the alert or suspect (6 digits, or\n"
+            "                     unrouted for alerts). The outcome goes to that county's\n"
+            "                     topic, once the alert is found open on its queue (not\n"
+            "                     closed, not escalated) or the suspect open on its list\n"
+            "                     (<suspects_prefix>CODE: not resolved, not closed)\n"
             "  --dry-run          check and show the outcome, record nothing\n"
             "\n"
             "Exit status: 0 recorded, 1 Kafka failure (nothing recorded), 2 usage, config\n"
@@ -1028,6 +1420,13 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
         tdt_errf(x->errf, "tuodictl verify: %s\n", err.msg);
         return TDT_EXIT_USAGE;
     }
+    if (county && strcmp(county, "unrouted") == 0 && tdt_suspect_id_is(v.alert_id)) {
+        tdt_errf(x->errf, "tuodictl verify: --county unrouted: a suspect always has its "
+                "household's village: give the county (tuodictl suspects --county CODE lists "
+                "its suspects)\n");
+        r = TDT_EXIT_USAGE;
+        goto out;
+    }
     if (!county) {
         tdt_errf(x->errf, "tuodictl verify: --county CODE is required: the county of the alert "
                 "(tuodictl alerts --county CODE lists its queue); the outcome goes to that "
@@ -1061,7 +1460,8 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
         r = tdt_fail(x, &err, r == -EINVAL ? -EINVAL : -EIO);
         goto out;
     }
-    if ((r = tdt_verify_open(x, reg, county, &v)) >= 0)
+    if (tdt_suspect_id_is(v.alert_id) ? (r = tdt_verify_open_suspect(x, reg, county, &v)) >= 0
+                                       : (r = tdt_verify_open(x, reg, county, &v)) >= 0)
         goto out;
     if (dry) {
         td_avro_buf b = TD_AVRO_BUF_INIT;
@@ -1080,7 +1480,8 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
     fprintf(x->out, "%s %s\n", dry ? "would record (dry run)" : "recorded", topic);
     if (!dry)
         fprintf(x->out, "  partition/offset %" PRId32 "/%" PRId64 "\n", part, off);
-    fprintf(x->out, "  alert      %s\n  outcome    %s (%s)\n", v.alert_id,
+    fprintf(x->out, "  %s%s\n  outcome    %s (%s)\n",
+            tdt_suspect_id_is(v.alert_id) ? "suspect    " : "alert      ", v.alert_id,
             tdt_outcome_words(v.outcome), tdt_outcome_symbol(v.outcome));
     if (v.category)
         fprintf(x->out, "  category   %s (%s)\n", tdt_category_words(v.category), v.category);
@@ -1121,6 +1522,7 @@ static int tdt_report_msg(const rd_kafka_message_t *m, void *opaque)
         char key[256];
         const char *id, *village;
         int state;
+        size_t persons = 0;
         if (!m->key || m->key_len == 0 || m->key_len >= sizeof(key)) {
             rr->skipped++;
             return 0;
@@ -1128,15 +1530,15 @@ static int tdt_report_msg(const rd_kafka_message_t *m, void *opaque)
         memcpy(key, m->key, m->key_len);
         key[m->key_len] = '\0';
         if (!m->payload)
-            return tdt_roster_apply(rr->roster, key, NULL, 0) < 0 ? -ENOMEM : 0;
+            return tdt_roster_apply(rr->roster, key, NULL, 0, 0) < 0 ? -ENOMEM : 0;
         if (td_avro_decode(rr->hdec, m->payload, m->len, &v, &err) < 0 ||
-            tdt_household_from_avro(v, &id, &village, &state, &err) < 0) {
+            tdt_household_from_avro(v, &id, &village, &state, &persons, &err) < 0) {
             tdt_errf(rr->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n", tn,
                     m->partition, m->offset, err.msg);
             rr->skipped++;
             return 0;
         }
-        return tdt_roster_apply(rr->roster, key, village, state) < 0 ? -ENOMEM : 0;
+        return tdt_roster_apply(rr->roster, key, village, state, persons) < 0 ? -ENOMEM : 0;
     }
     for (size_t i = 0; i <= rr->ncounties; i++) {
         tdt_alert_msg am;
@@ -1195,11 +1597,255 @@ static int tdt_report_row(tdt_table *t, const char *code, const char *name, cons
     }
 }
 
+/* ---- report --quality ---- */
+
+typedef struct tdt_quality_run {
+    tdt_ctx *x;
+    char **topics;        /* ncounties suspect topics, then the roster */
+    size_t ncounties;
+    tdt_suspects **lists; /* ncounties */
+    tdt_roster *roster;
+    td_avro_decoder *sdec, *hdec;
+    size_t skipped;
+} tdt_quality_run;
+
+static int tdt_quality_msg(const rd_kafka_message_t *m, void *opaque)
+{
+    tdt_quality_run *q = opaque;
+    const char *tn = rd_kafka_topic_name(m->rkt);
+    avro_value_t *v;
+    td_error err = {0};
+
+    if (strcmp(tn, q->topics[q->ncounties]) == 0) {
+        char key[256];
+        const char *id, *village;
+        int state;
+        size_t persons = 0;
+        if (!m->key || m->key_len == 0 || m->key_len >= sizeof(key)) {
+            tdt_errf(q->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: no "
+                    "household id as key\n", tn, m->partition, m->offset);
+            q->skipped++;
+            return 0;
+        }
+        memcpy(key, m->key, m->key_len);
+        key[m->key_len] = '\0';
+        if (!m->payload)
+            return tdt_roster_apply(q->roster, key, NULL, 0, 0) < 0 ? -ENOMEM : 0;
+        if (td_avro_decode(q->hdec, m->payload, m->len, &v, &err) < 0 ||
+            tdt_household_from_avro(v, &id, &village, &state, &persons, &err) < 0) {
+            tdt_errf(q->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n", tn,
+                    m->partition, m->offset, err.msg);
+            q->skipped++;
+            return 0;
+        }
+        return tdt_roster_apply(q->roster, key, village, state, persons) < 0 ? -ENOMEM : 0;
+    }
+    for (size_t i = 0; i < q->ncounties; i++) {
+        tdt_suspect_msg sm;
+        if (strcmp(tn, q->topics[i]) != 0)
+            continue;
+        if (!m->payload || td_avro_decode(q->sdec, m->payload, m->len, &v, &err) < 0 ||
+            tdt_suspect_msg_from_avro(v, &sm, &err) < 0) {
+            tdt_errf(q->x->errf, "tuodictl: %s [%" PRId32 "] @%" PRId64 ": skipped: %s\n", tn,
+                    m->partition, m->offset, m->payload ? err.msg : "no value");
+            q->skipped++;
+            return 0;
+        }
+        return tdt_suspects_apply(q->lists[i], &sm, NULL) < 0 ? -ENOMEM : 0;
+    }
+    return 0;
+}
+
+static const tdt_column tdt_quality_cols[] = {
+    {"level", "级别", false},            {"rank", "排名", true},
+    {"county_code", "县区代码", false},  {"county", "县区", false},
+    {"township_code", "乡镇代码", false}, {"township", "乡镇", false},
+    {"raised", "新增疑点", true},        {"open", "未整改", true},
+    {"resolved", "整改到位", true},      {"closed", "部门数据有误", true},
+    {"resolved_in_time", "按期整改", true}, {"in_time_share", "按期整改率", true},
+    {"roster_persons", "名册人数", true}, {"open_per_1000", "每千人未整改", true},
+};
+#define TDT_NQ (sizeof(tdt_quality_cols) / sizeof(tdt_quality_cols[0]))
+
+/* One row: level "county", "township" or "total"; rank 0: none. */
+static int tdt_quality_table_row(tdt_table *t, const char *level, const tdt_quality_row *row,
+                                 const tdt_places *places, tdt_format fmt)
+{
+    bool people = fmt == TDT_FMT_TABLE, town = strlen(row->code) == 9;
+    char county[7], rank[24] = "", n[6][24], share[32], rate[32];
+    const size_t vals[6] = {row->q.raised, row->q.open, row->q.resolved, row->q.closed,
+                            row->q.resolved_in_time, row->q.persons};
+    int64_t bp = tdt_share_bp(row->q.resolved_in_time, row->q.resolved);
+    const char *lw = level;
+
+    snprintf(county, sizeof(county), "%.6s", row->code);
+    if (row->rank)
+        snprintf(rank, sizeof(rank), "%zu", row->rank);
+    for (int i = 0; i < 6; i++)
+        snprintf(n[i], sizeof(n[i]), "%zu", vals[i]);
+    if (bp >= 0)
+        snprintf(share, sizeof(share), people ? "%" PRId64 ".%02" PRId64 "%%"
+                                              : "%" PRId64 ".%02" PRId64, bp / 100, bp % 100);
+    else
+        snprintf(share, sizeof(share), "%s", people ? "-" : "");
+    if (row->rate >= 0)
+        snprintf(rate, sizeof(rate), people ? "%" PRId64 ".%02" PRId64 "‰"
+                                            : "%" PRId64 ".%02" PRId64,
+                 row->rate / 100, row->rate % 100);
+    else
+        snprintf(rate, sizeof(rate), "%s", people ? "-" : "");
+    if (people)
+        lw = strcmp(level, "county") == 0 ? "县区" : strcmp(level, "township") == 0 ? "乡镇"
+                                                                                   : "合计";
+    {
+        bool total = strcmp(level, "total") == 0;
+        const char *cells[TDT_NQ] = {
+            lw, people && !rank[0] ? "-" : rank, total ? NULL : county,
+            total ? "合计" : tdt_or(tdt_places_name(places, county), county),
+            town ? row->code : NULL,
+            town ? tdt_or(tdt_places_name(places, row->code), row->code) : NULL,
+            n[0], n[1], n[2], n[3], n[4], share, n[5], rate};
+        return tdt_table_add(t, cells);
+    }
+}
+
+int tdt_quality_write(const tdt_quality_row *counties, tdt_quality_row *const *towns,
+                      const size_t *ntowns, size_t n, const tdt_places *places, int32_t from,
+                      int32_t to, tdt_format fmt, FILE *out)
+{
+    tdt_quality_row *ranked = calloc(n ? n : 1, sizeof(*ranked)), total;
+    tdt_table t;
+    bool ok = ranked != NULL;
+
+    memset(&total, 0, sizeof(total));
+    tdt_table_init(&t, tdt_quality_cols, TDT_NQ);
+    for (size_t i = 0; ok && i < n; i++) {
+        ranked[i] = counties[i];
+        total.q.raised += counties[i].q.raised;
+        total.q.open += counties[i].q.open;
+        total.q.resolved += counties[i].q.resolved;
+        total.q.resolved_in_time += counties[i].q.resolved_in_time;
+        total.q.closed += counties[i].q.closed;
+        total.q.persons += counties[i].q.persons;
+    }
+    /* the counties ranked, the total, then each county's townships (ranked)
+     * in the counties' rank order */
+    if (ok)
+        tdt_quality_rank(ranked, n);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = tdt_quality_table_row(&t, "county", &ranked[i], places, fmt) == 0;
+    total.rate = tdt_per_mille_x100(total.q.open, total.q.persons);
+    ok = ok && tdt_quality_table_row(&t, "total", &total, places, fmt) == 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        size_t k = 0;
+        while (k < n && strcmp(counties[k].code, ranked[i].code) != 0)
+            k++;
+        for (size_t j = 0; ok && k < n && j < ntowns[k]; j++)
+            ok = tdt_quality_table_row(&t, "township", &towns[k][j], places, fmt) == 0;
+    }
+    if (ok && fmt == TDT_FMT_TABLE) {
+        char a[TD_AVRO_DATE_BUFSZ] = "", b[TD_AVRO_DATE_BUFSZ] = "";
+        if (from != INT32_MIN)
+            td_avro_date_format(from, a);
+        td_avro_date_format(to, b);
+        fprintf(out, "疑点数据质量 %s 至 %s\n", a[0] ? a : "开始", b);
+        tdt_table_write(&t, fmt, out);
+        fprintf(out, "每千人未整改 = 期末未整改疑点 × 1000 ÷ 名册人数, 四舍五入到 0.01‰; "
+                "按期整改率 = 期内整改到位中在整改期限内的占比\n");
+    } else if (ok) {
+        if (fmt == TDT_FMT_CSV)
+            fputs("\xEF\xBB\xBF", out);
+        tdt_table_write(&t, fmt, out);
+    }
+    fflush(out);
+    tdt_table_done(&t);
+    free(ranked);
+    return ok ? 0 : -ENOMEM;
+}
+
+/* report --quality over counties (n of them): reads their suspect topics
+ * and the roster, writes the ranking to x->out. */
+static int tdt_report_quality(tdt_ctx *x, const td_avro_registry *reg, const tdt_places *places,
+                              const char *const *counties, size_t n, int32_t from, int32_t to,
+                              tdt_format fmt)
+{
+    tdt_quality_run q;
+    tdt_quality_row *crows = NULL, **towns = NULL;
+    size_t *ntowns = NULL;
+    td_error err = {0};
+    int r = TDT_EXIT_FAILURE;
+
+    memset(&q, 0, sizeof(q));
+    q.x = x;
+    q.ncounties = n;
+    q.topics = calloc(n + 1, sizeof(*q.topics));
+    q.lists = calloc(n ? n : 1, sizeof(*q.lists));
+    crows = calloc(n ? n : 1, sizeof(*crows));
+    towns = calloc(n ? n : 1, sizeof(*towns));
+    ntowns = calloc(n ? n : 1, sizeof(*ntowns));
+    if (!q.topics || !q.lists || !crows || !towns || !ntowns || tdt_roster_new(&q.roster) < 0)
+        goto out;
+    if (!td_avro_registry_find_name(reg, "cn.tuodi.Suspect") ||
+        td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Suspect"), &q.sdec,
+                            &err) < 0 ||
+        td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Household"), &q.hdec,
+                            &err) < 0) {
+        tdt_errf(x->errf, "tuodictl: no usable suspect.avsc or household.avsc in %s\n",
+                x->cfg.schemas_dir);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        q.topics[i] = tdt_suspect_topic(&x->cfg, counties[i]);
+        if (!q.topics[i] || tdt_suspects_new(&q.lists[i]) < 0)
+            goto out;
+    }
+    q.topics[n] = strdup(x->cfg.topics.roster);
+    if (!q.topics[n])
+        goto out;
+    /* A county without a suspect topic has no suspects (yet). */
+    r = tdt_kafka_read(&x->cfg, (const char *const *)q.topics, n + 1, true, false,
+                       tdt_quality_msg, NULL, &q, &err);
+    if (r < 0) {
+        r = tdt_fail(x, &err, r);
+        goto out;
+    }
+    r = TDT_EXIT_FAILURE;
+    for (size_t i = 0; i < n; i++) {
+        if (tdt_quality_county(q.lists[i], q.roster, counties[i], from, to, &crows[i], &towns[i],
+                               &ntowns[i]) < 0)
+            goto out;
+    }
+    if (tdt_quality_write(crows, towns, ntowns, n, places, from, to, fmt, x->out) < 0)
+        goto out;
+    if (q.skipped)
+        tdt_errf(x->errf, "tuodictl: %zu messages skipped (see above)\n", q.skipped);
+    r = TDT_EXIT_OK;
+out:
+    for (size_t i = 0; q.topics && i <= n; i++)
+        free(q.topics[i]);
+    for (size_t i = 0; q.lists && i < n; i++)
+        tdt_suspects_free(q.lists[i]);
+    for (size_t i = 0; towns && i < n; i++)
+        free(towns[i]);
+    free(q.topics);
+    free(q.lists);
+    free(crows);
+    free(towns);
+    free(ntowns);
+    tdt_roster_free(q.roster);
+    td_avro_decoder_free(q.sdec);
+    td_avro_decoder_free(q.hdec);
+    return r;
+}
+
 static void tdt_report_usage(FILE *f)
 {
     fprintf(f,
             "Usage: tuodictl [--config FILE] [--prefix P] report [--county CODE]...\n"
             "                [--format table|csv|json] [--today YYYY-MM-DD]\n"
+            "       tuodictl [--config FILE] [--prefix P] report --quality [--county CODE]...\n"
+            "                [--quarter YYYYQn | --from YYYY-MM-DD --to YYYY-MM-DD]\n"
+            "                [--format table|csv|json]\n"
             "\n"
             "Per county: alerts raised, open, overdue, closed by outcome, superseded, and\n"
             "the roster's monitored households (MONITORED or RISK_ELIMINATED) with the share\n"
@@ -1212,19 +1858,37 @@ static void tdt_report_usage(FILE *f)
             "  --format F      table (default), csv or json (the share as a number, in %%)\n"
             "  --today DATE    count overdue as of DATE (default: today, China time)\n"
             "\n"
+            "With --quality, the data quality of the suspicious-data list (疑点数据清单) per\n"
+            "county and township over a period: suspects raised, open at its end, resolved\n"
+            "(整改到位), closed as department data wrong (部门数据有误), resolved on or\n"
+            "before the fix due date (20 working days) and that share, and the ranking of\n"
+            "the province's quarterly notice: open suspects per 1,000 roster persons,\n"
+            "best (lowest) first, in hundredths of a per mille rounded half up. Reads\n"
+            "every county's <suspects_prefix><county> and the roster (members of the\n"
+            "households on it now).\n"
+            "  --quarter Q     the period: a quarter, e.g. 2024Q1 (2024-01-01 to 2024-03-31)\n"
+            "  --from DATE     the period's first day (default: the beginning)\n"
+            "  --to DATE       the period's last day (default: today, China time)\n"
+            "\n"
             "Exit status: 0 ok, 1 Kafka failure, 2 usage or config error.\n");
 }
 
 static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
 {
     const char *fmt_s = NULL, *today_s = NULL, *county = NULL, *pos[1];
-    bool help = false;
+    const char *quarter = NULL, *from_s = NULL, *to_s = NULL;
+    bool help = false, quality = false;
     size_t npos;
     tdt_opt opts[] = {{"format", 0, &fmt_s, NULL},
                       {"today", 0, &today_s, NULL},
                       {"county", 0, &county, NULL},
+                      {"quality", 0, NULL, &quality},
+                      {"quarter", 0, &quarter, NULL},
+                      {"from", 0, &from_s, NULL},
+                      {"to", 0, &to_s, NULL},
                       {"help", 'h', NULL, &help},
                       {NULL, 0, NULL, NULL}};
+    int32_t from = INT32_MIN, to = 0;
     tdt_report_run rr;
     bool with_unrouted = false;
     tdt_format fmt = TDT_FMT_TABLE;
@@ -1302,6 +1966,34 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
     }
     if ((r = tdt_today(x, "report", today_s, &today)) != 0)
         goto out;
+    if (!quality && (quarter || from_s || to_s)) {
+        tdt_errf(x->errf, "tuodictl report: --%s goes with --quality\n",
+                quarter ? "quarter" : from_s ? "from" : "to");
+        r = TDT_EXIT_USAGE;
+        goto out;
+    }
+    if (quality) {
+        td_error qe = {0};
+        to = today;
+        if (quarter && (from_s || to_s)) {
+            tdt_errf(x->errf, "tuodictl report: --quarter or --from/--to, not both\n");
+            r = TDT_EXIT_USAGE;
+            goto out;
+        }
+        if ((quarter && tdt_quarter_arg(quarter, &from, &to, &qe) < 0) ||
+            (from_s && tdt_date_arg("--from", from_s, &from, &qe) < 0) ||
+            (to_s && tdt_date_arg("--to", to_s, &to, &qe) < 0)) {
+            tdt_errf(x->errf, "tuodictl report: %s\n", qe.msg);
+            r = TDT_EXIT_USAGE;
+            goto out;
+        }
+        if (from > to) {
+            tdt_errf(x->errf, "tuodictl report: --from %s is after --to %s\n",
+                    tdt_or(from_s, "?"), tdt_or(to_s, "(today)"));
+            r = TDT_EXIT_USAGE;
+            goto out;
+        }
+    }
     if ((r = tdt_ctx_load(x)) != 0)
         goto out;
     rr.x = x;
@@ -1368,6 +2060,11 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
                 counties[i] = tdt_places_county(places, i);
             rr.ncounties = tdt_places_ncounties(places);
         }
+    }
+    if (quality) {
+        r = tdt_report_quality(x, reg, places, counties, rr.ncounties, from, to, fmt);
+        rr.ncounties = 0; /* nothing of rr to free */
+        goto out;
     }
     rr.topics = calloc(rr.ncounties + 2, sizeof(*rr.topics));
     rr.queues = calloc(rr.ncounties + 1, sizeof(*rr.queues));
@@ -1859,8 +2556,10 @@ static void tdt_usage(FILE *f)
             "Commands:\n"
             "  topics create   create every topic of the topics file (idempotent)\n"
             "  alerts          a county's verification queue\n"
+            "  suspects        a county's suspicious-data list (疑点数据清单)\n"
             "  verify          record a verification outcome\n"
-            "  report          per county: alerts, outcomes, risk-eliminated share\n"
+            "  report          per county: alerts, outcomes, risk-eliminated share;\n"
+            "                  --quality: suspects and the per-1,000 ranking\n"
             "  dead-letters    the rows and records set aside, and why; their rows to a file\n"
             "  acls apply      make the brokers' ACLs equal to the access policy (admin)\n"
             "\n"
@@ -1920,7 +2619,8 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
             return TDT_EXIT_OK;
         } else if (a[0] == '-') {
             static const char *const cmd_opts[] = {
-                "--county", "--township", "--all", "--follow", "--format", "--today",
+                "--county", "--township", "--village", "--state", "--quality", "--quarter",
+                "--from", "--to", "--all", "--follow", "--format", "--today",
                 "--outcome", "--category", "--reason", "--verifier", "--reviewer",
                 "--visit-date", "--outcome-id", "--dry-run", "--file", "--replication-factor",
                 "--dataset", "--topic", "--connector", "--location", "--since", "--rows",
@@ -1957,6 +2657,8 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
         r = tdt_cmd_topics(&x, argc, argv);
     else if (strcmp(cmd, "alerts") == 0)
         r = tdt_cmd_alerts(&x, argc, argv);
+    else if (strcmp(cmd, "suspects") == 0)
+        r = tdt_cmd_suspects(&x, argc, argv);
     else if (strcmp(cmd, "verify") == 0)
         r = tdt_cmd_verify(&x, argc, argv);
     else if (strcmp(cmd, "report") == 0)
@@ -1972,6 +2674,8 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
             tdt_topics_usage(out);
         else if (strcmp(c, "alerts") == 0)
             tdt_alerts_usage(out);
+        else if (strcmp(c, "suspects") == 0)
+            tdt_suspects_usage(out);
         else if (strcmp(c, "verify") == 0)
             tdt_verify_usage(out);
         else if (strcmp(c, "report") == 0)
@@ -1984,7 +2688,7 @@ int tdt_main(int argc, char **argv, FILE *out, FILE *errf)
             tdt_usage(out);
         r = TDT_EXIT_OK;
     } else {
-        static const char *const cmds[] = {"topics", "alerts", "verify", "report",
+        static const char *const cmds[] = {"topics", "alerts", "suspects", "verify", "report",
                                            "dead-letters", "acls", "help"};
         const char *near = NULL;
         for (size_t k = 0; !near && k < sizeof(cmds) / sizeof(cmds[0]); k++)

@@ -37,6 +37,9 @@ static const td_cfg_entry tdt_topics_table[] = {
                   "tuodi.dlq.verifications", "Rejected verification outcomes"),
     TD_CFG_STRING("alerts_prefix", tdt_topic_names, alerts_prefix, "tuodi.alerts.",
                   "Alert topics: prefix + county code, prefix + unrouted"),
+    TD_CFG_STRING("suspects_prefix", tdt_topic_names, suspects_prefix, "tuodi.suspects.",
+                  "Suspect lists (疑点数据清单): prefix + county code (tuodictl suspects, "
+                  "report --quality)"),
     TD_CFG_STRING("connect_offsets_prefix", tdt_topic_names, connect_offsets_prefix,
                   "tuodi.connect.offsets.",
                   "The connectors' positions: prefix + instance, one compacted topic each"),
@@ -135,7 +138,8 @@ int tdt_config_set_prefix(tdt_config *c, const char *prefix)
                       &c->topics.verifications_prefix, &c->topics.dlq_roster,
                       &c->topics.dlq_medical_insurance, &c->topics.dlq_civil_affairs,
                       &c->topics.dlq_human_resources, &c->topics.dlq_verifications,
-                      &c->topics.alerts_prefix, &c->topics.connect_offsets_prefix};
+                      &c->topics.alerts_prefix, &c->topics.suspects_prefix,
+                      &c->topics.connect_offsets_prefix};
     char *p = strdup(prefix);
     if (!p)
         return -ENOMEM;
@@ -168,6 +172,15 @@ char *tdt_alert_topic(const tdt_config *c, const char *county)
     char *s = malloc(n);
     if (s)
         snprintf(s, n, "%s%s", c->topics.alerts_prefix, county);
+    return s;
+}
+
+char *tdt_suspect_topic(const tdt_config *c, const char *county)
+{
+    size_t n = strlen(c->topics.suspects_prefix) + strlen(county) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s%s", c->topics.suspects_prefix, county);
     return s;
 }
 

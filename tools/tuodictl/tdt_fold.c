@@ -1,5 +1,6 @@
-/* tdt_fold: the alert queue folded from a county topic, the roster's
- * monitoring states, and the report's figures. */
+/* tdt_fold: the alert queue and the suspect list folded from a county's
+ * topics, the roster's monitoring states and persons, and the reports'
+ * figures. */
 #include "tdt.h"
 
 #include "td_date.h"
@@ -375,7 +376,7 @@ int tdt_date_arg(const char *opt, const char *s, int32_t *ret, td_error *err)
 static int tdt_field(const avro_value_t *v, const char *name, avro_value_t *f, td_error *err)
 {
     if (avro_value_get_by_name(v, name, f, NULL) != 0)
-        return td_error_set(err, -EINVAL, "Alert: no field %s", name);
+        return td_error_set(err, -EINVAL, "no field %s", name);
     return 0;
 }
 
@@ -551,14 +552,15 @@ const char *tdt_severity_words(const char *s)
 const char *tdt_outcome_symbol(tdt_outcome o)
 {
     static const char *const s[] = {"UNKNOWN", "IDENTIFIED_AS_MONITORING_OBJECT",
-                                    "ALREADY_MONITORED", "DISMISSED", "COULD_NOT_REACH"};
+                                    "ALREADY_MONITORED", "DISMISSED", "COULD_NOT_REACH",
+                                    "DEPARTMENT_DATA_WRONG"};
     return (unsigned)o < TDT_OUTCOME_N ? s[o] : s[0];
 }
 
 const char *tdt_outcome_words(tdt_outcome o)
 {
     static const char *const s[] = {"未知", "识别为监测对象", "已是监测对象", "排除",
-                                    "无法联系"};
+                                    "无法联系", "部门数据有误"};
     return (unsigned)o < TDT_OUTCOME_N ? s[o] : s[0];
 }
 
@@ -587,7 +589,9 @@ int64_t tdt_share_bp(size_t part, size_t whole)
 typedef struct tdt_hh {
     char *id;
     char county[7];
+    char village[13];
     int state;
+    size_t persons;
     bool live;
 } tdt_hh;
 
@@ -629,7 +633,8 @@ tdt_roster *tdt_roster_free(tdt_roster *r)
     return NULL;
 }
 
-int tdt_roster_apply(tdt_roster *r, const char *id, const char *village, int state)
+int tdt_roster_apply(tdt_roster *r, const char *id, const char *village, int state,
+                     size_t persons)
 {
     size_t s;
     tdt_hh *h;
@@ -672,9 +677,13 @@ int tdt_roster_apply(tdt_roster *r, const char *id, const char *village, int sta
     }
     h->live = village != NULL;
     h->state = state;
+    h->persons = village ? persons : 0;
     memset(h->county, 0, sizeof(h->county));
-    if (village)
+    memset(h->village, 0, sizeof(h->village));
+    if (village) {
         memcpy(h->county, village, strnlen(village, 6));
+        memcpy(h->village, village, strnlen(village, 12));
+    }
     return 0;
 }
 
@@ -684,6 +693,23 @@ size_t tdt_roster_count(const tdt_roster *r)
     for (size_t i = 0; r && i < r->n; i++)
         n += r->v[i].live;
     return n;
+}
+
+size_t tdt_roster_persons(const tdt_roster *r, const char *code)
+{
+    size_t n = 0, cl = code ? strlen(code) : 0;
+    for (size_t i = 0; r && i < r->n; i++)
+        if (r->v[i].live && strncmp(r->v[i].village, code, cl) == 0)
+            n += r->v[i].persons;
+    return n;
+}
+
+void tdt_roster_each(const tdt_roster *r,
+                     void (*fn)(const char *village, size_t persons, void *opaque), void *opaque)
+{
+    for (size_t i = 0; r && i < r->n; i++)
+        if (r->v[i].live)
+            fn(r->v[i].village, r->v[i].persons, opaque);
 }
 
 void tdt_roster_stats(const tdt_roster *r, const char *county, tdt_stats *s)
@@ -700,10 +726,11 @@ void tdt_roster_stats(const tdt_roster *r, const char *county, tdt_stats *s)
 }
 
 int tdt_household_from_avro(const avro_value_t *v, const char **ret_id, const char **ret_village,
-                            int *ret_state, td_error *err)
+                            int *ret_state, size_t *ret_persons, td_error *err)
 {
     const char *id, *village, *state;
-    avro_value_t mon;
+    avro_value_t mon, members;
+    size_t persons = 0;
     int st = TDT_MON_UNKNOWN;
 
     if (tdt_get_str(v, "household_id", &id, err) < 0 ||
@@ -719,8 +746,521 @@ int tdt_household_from_avro(const avro_value_t *v, const char **ret_id, const ch
         st = TDT_MON_MONITORED;
     else if (strcmp(state, "RISK_ELIMINATED") == 0)
         st = TDT_MON_ELIMINATED;
+    if (ret_persons) {
+        if (avro_value_get_by_name(v, "members", &members, NULL) != 0 ||
+            avro_value_get_size(&members, &persons) != 0)
+            return td_error_set(err, -EINVAL, "Household: no array members");
+        *ret_persons = persons;
+    }
     *ret_id = id;
     *ret_village = village;
     *ret_state = st;
+    return 0;
+}
+
+/* ---- the suspect list (疑点数据清单) ---- */
+
+struct tdt_suspects {
+    tdt_suspect *v;
+    size_t n, cap;
+    tdt_map map;
+};
+
+static const char *tdt_suspects_key(const tdt_suspects *l, size_t i)
+{
+    return l->v[i].suspect_id;
+}
+
+int tdt_suspects_new(tdt_suspects **ret)
+{
+    tdt_suspects *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    l->map.cap = 64;
+    l->map.slots = calloc(l->map.cap, sizeof(size_t));
+    if (!l->map.slots) {
+        free(l);
+        return -ENOMEM;
+    }
+    *ret = l;
+    return 0;
+}
+
+/* Frees every string but the id. */
+static void tdt_suspect_clear(tdt_suspect *s)
+{
+    char **f[] = {&s->indicator_id, &s->indicator_name, &s->fix_hint, &s->household_id,
+                  &s->village_code, &s->township_code, &s->county_code, &s->head_name,
+                  &s->person_name, &s->roster_value, &s->department_value, &s->reason,
+                  &s->outcome_id};
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        free(*f[i]);
+        *f[i] = NULL;
+    }
+}
+
+tdt_suspects *tdt_suspects_free(tdt_suspects *l)
+{
+    if (!l)
+        return NULL;
+    for (size_t i = 0; i < l->n; i++) {
+        tdt_suspect_clear(&l->v[i]);
+        free(l->v[i].suspect_id);
+    }
+    free(l->v);
+    free(l->map.slots);
+    free(l);
+    return NULL;
+}
+
+static tdt_suspect *tdt_suspects_lookup(const tdt_suspects *l, const char *id)
+{
+    size_t s;
+    TDT_MAP_SLOT(&l->map, id, tdt_suspects_key, l, s);
+    return l->map.slots[s] ? &l->v[l->map.slots[s] - 1] : NULL;
+}
+
+static tdt_suspect *tdt_suspects_insert(tdt_suspects *l, const char *id)
+{
+    size_t s;
+    if ((l->n + 1) * 2 > l->map.cap) {
+        size_t nc = l->map.cap * 2;
+        tdt_map nm = {calloc(nc, sizeof(size_t)), nc};
+        if (!nm.slots)
+            return NULL;
+        for (size_t i = 0; i < l->n; i++) {
+            TDT_MAP_SLOT(&nm, l->v[i].suspect_id, tdt_suspects_key, l, s);
+            nm.slots[s] = i + 1;
+        }
+        free(l->map.slots);
+        l->map = nm;
+    }
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 64;
+        tdt_suspect *nv = realloc(l->v, nc * sizeof(*nv));
+        if (!nv)
+            return NULL;
+        l->v = nv;
+        l->cap = nc;
+    }
+    memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+    l->v[l->n].suspect_id = strdup(id);
+    if (!l->v[l->n].suspect_id)
+        return NULL;
+    l->v[l->n].order = l->n;
+    TDT_MAP_SLOT(&l->map, id, tdt_suspects_key, l, s);
+    l->map.slots[s] = l->n + 1;
+    return &l->v[l->n++];
+}
+
+/* *dst = copy of src, NULL for NULL (a snapshot replaces everything). */
+static int tdt_take(char **dst, const char *src)
+{
+    *dst = NULL;
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -ENOMEM;
+}
+
+int tdt_suspects_apply(tdt_suspects *l, const tdt_suspect_msg *m, const tdt_suspect **ret)
+{
+    tdt_suspect *s, n;
+    int r = 0;
+
+    if (ret)
+        *ret = NULL;
+    if (!l || !m || !m->suspect_id || !*m->suspect_id)
+        return -EINVAL;
+    if (m->kind == TDT_SUSPECT_UNKNOWN)
+        return 0;
+    /* The new snapshot first, so that out of memory leaves the old one. */
+    memset(&n, 0, sizeof(n));
+    r |= tdt_take(&n.indicator_id, m->indicator_id);
+    r |= tdt_take(&n.indicator_name, m->indicator_name);
+    r |= tdt_take(&n.fix_hint, m->fix_hint);
+    r |= tdt_take(&n.household_id, m->household_id);
+    r |= tdt_take(&n.village_code, m->village_code);
+    r |= tdt_take(&n.township_code, m->township_code);
+    r |= tdt_take(&n.county_code, m->county_code);
+    r |= tdt_take(&n.head_name, m->head_name);
+    r |= tdt_take(&n.person_name, m->person_name);
+    r |= tdt_take(&n.roster_value, m->roster_value);
+    r |= tdt_take(&n.department_value, m->department_value);
+    if (m->kind == TDT_SUSPECT_CLOSED && m->has_closure) {
+        r |= tdt_take(&n.reason, m->reason);
+        r |= tdt_take(&n.outcome_id, m->outcome_id);
+    }
+    s = r ? NULL : tdt_suspects_lookup(l, m->suspect_id);
+    if (!r && !s)
+        s = tdt_suspects_insert(l, m->suspect_id);
+    if (!s) {
+        tdt_suspect_clear(&n);
+        return -ENOMEM;
+    }
+    n.suspect_id = s->suspect_id;
+    n.order = s->order;
+    tdt_suspect_clear(s);
+    n.raised_at = m->raised_at;
+    n.fix_due_date = m->fix_due_date;
+    switch (m->kind) {
+    case TDT_SUSPECT_RAISED:
+        n.state = TDT_SSTATE_OPEN;
+        break;
+    case TDT_SUSPECT_RESOLVED:
+        n.state = TDT_SSTATE_RESOLVED;
+        /* a resolution without its record (never written so): the day it came */
+        n.resolved_at = m->has_resolution ? m->resolved_at : m->raised_at;
+        break;
+    case TDT_SUSPECT_CLOSED:
+        n.state = TDT_SSTATE_CLOSED;
+        n.outcome = m->has_closure ? m->outcome : TDT_OUTCOME_UNKNOWN;
+        n.recorded_at = m->has_closure ? m->recorded_at : m->raised_at;
+        break;
+    case TDT_SUSPECT_UNKNOWN:
+        break;
+    }
+    *s = n;
+    if (ret)
+        *ret = s;
+    return 0;
+}
+
+size_t tdt_suspects_count(const tdt_suspects *l)
+{
+    return l ? l->n : 0;
+}
+
+const tdt_suspect *tdt_suspects_at(const tdt_suspects *l, size_t i)
+{
+    return l && i < l->n ? &l->v[i] : NULL;
+}
+
+bool tdt_suspect_id_is(const char *id)
+{
+    return id && strncmp(id, "sus-", 4) == 0;
+}
+
+int tdt_suspects_resolve(const tdt_suspects *l, const char *id, const tdt_suspect **ret,
+                         size_t max, size_t *ret_n)
+{
+    const tdt_suspect *exact = l && id ? tdt_suspects_lookup(l, id) : NULL;
+    size_t n = 0, idl = id ? strlen(id) : 0;
+
+    if (exact) {
+        if (max > 0)
+            ret[0] = exact;
+        *ret_n = 1;
+        return 0;
+    }
+    for (size_t i = 0; l && idl > 0 && i < l->n; i++)
+        if (strncmp(l->v[i].suspect_id, id, idl) == 0) {
+            if (n < max)
+                ret[n] = &l->v[i];
+            n++;
+        }
+    *ret_n = n;
+    if (n == 0)
+        return -ENOENT;
+    if (idl < TDT_SUSPECT_PREFIX_MIN)
+        return -EINVAL;
+    return n == 1 ? 0 : -ENOTUNIQ;
+}
+
+bool tdt_suspect_overdue(const tdt_suspect *s, int32_t today)
+{
+    return s->state == TDT_SSTATE_OPEN && today > s->fix_due_date;
+}
+
+const char *tdt_suspect_state_words(const tdt_suspect *s, int32_t today)
+{
+    switch (s->state) {
+    case TDT_SSTATE_OPEN:
+        return tdt_suspect_overdue(s, today) ? "逾期未整改" : "待整改";
+    case TDT_SSTATE_RESOLVED:
+        return "整改到位";
+    case TDT_SSTATE_CLOSED:
+        return "部门数据有误";
+    }
+    return "未知";
+}
+
+const char *tdt_suspect_state_symbol(const tdt_suspect *s, int32_t today)
+{
+    switch (s->state) {
+    case TDT_SSTATE_OPEN:
+        return tdt_suspect_overdue(s, today) ? "overdue" : "open";
+    case TDT_SSTATE_RESOLVED:
+        return "resolved";
+    case TDT_SSTATE_CLOSED:
+        return "closed";
+    }
+    return "unknown";
+}
+
+static int tdt_strcmp_null(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "");
+}
+
+static int tdt_suspect_cmp(const void *x, const void *y)
+{
+    const tdt_suspect *a = *(const tdt_suspect *const *)x, *b = *(const tdt_suspect *const *)y;
+    int c;
+    if ((c = tdt_strcmp_null(a->township_code, b->township_code)) != 0 ||
+        (c = tdt_strcmp_null(a->village_code, b->village_code)) != 0 ||
+        (c = tdt_strcmp_null(a->household_id, b->household_id)) != 0 ||
+        (c = tdt_strcmp_null(a->person_name, b->person_name)) != 0)
+        return c;
+    if (a->raised_at != b->raised_at)
+        return a->raised_at < b->raised_at ? -1 : 1;
+    return strcmp(a->suspect_id, b->suspect_id);
+}
+
+int tdt_suspects_select(const tdt_suspects *l, bool all, const char *township,
+                        const char *village, const tdt_suspect ***ret, size_t *ret_n)
+{
+    size_t cnt = tdt_suspects_count(l), n = 0;
+    const tdt_suspect **v = malloc((cnt ? cnt : 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    for (size_t i = 0; i < cnt; i++) {
+        const tdt_suspect *s = &l->v[i];
+        if (!all && s->state != TDT_SSTATE_OPEN)
+            continue;
+        if (township && tdt_strcmp_null(s->township_code, township) != 0)
+            continue;
+        if (village && tdt_strcmp_null(s->village_code, village) != 0)
+            continue;
+        v[n++] = s;
+    }
+    qsort(v, n, sizeof(*v), tdt_suspect_cmp);
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+/* A ["null", record] field: *present false for null. */
+static int tdt_get_opt_record(const avro_value_t *v, const char *name, avro_value_t *ret,
+                              bool *present, td_error *err)
+{
+    avro_value_t f;
+    if (tdt_field(v, name, &f, err) < 0)
+        return -EINVAL;
+    if (avro_value_get_current_branch(&f, ret) != 0)
+        return td_error_set(err, -EINVAL, "%s: not a union", name);
+    *present = avro_value_get_type(ret) != AVRO_NULL;
+    return 0;
+}
+
+int tdt_suspect_msg_from_avro(const avro_value_t *v, tdt_suspect_msg *ret, td_error *err)
+{
+    tdt_suspect_msg m;
+    avro_value_t f, b;
+    const char *kind = NULL;
+    bool present;
+    int32_t i32;
+    int64_t i64;
+
+    memset(&m, 0, sizeof(m));
+    if (tdt_get_str(v, "suspect_id", &m.suspect_id, err) < 0 ||
+        tdt_get_enum(v, "kind", &kind, err) < 0 ||
+        tdt_get_str(v, "indicator_id", &m.indicator_id, err) < 0 ||
+        tdt_get_str(v, "indicator_name", &m.indicator_name, err) < 0 ||
+        tdt_get_str(v, "fix_hint", &m.fix_hint, err) < 0 ||
+        tdt_get_str(v, "household_id", &m.household_id, err) < 0 ||
+        tdt_get_str(v, "village_code", &m.village_code, err) < 0 ||
+        tdt_get_str(v, "township_code", &m.township_code, err) < 0 ||
+        tdt_get_str(v, "county_code", &m.county_code, err) < 0 ||
+        tdt_get_opt_str(v, "head_name", &m.head_name, err) < 0 ||
+        tdt_get_opt_str(v, "person_name", &m.person_name, err) < 0 ||
+        tdt_get_opt_str(v, "roster_value", &m.roster_value, err) < 0 ||
+        tdt_get_opt_str(v, "department_value", &m.department_value, err) < 0)
+        return -EINVAL;
+    if (strcmp(kind, "RAISED") == 0)
+        m.kind = TDT_SUSPECT_RAISED;
+    else if (strcmp(kind, "RESOLVED") == 0)
+        m.kind = TDT_SUSPECT_RESOLVED;
+    else if (strcmp(kind, "CLOSED") == 0)
+        m.kind = TDT_SUSPECT_CLOSED;
+    if (tdt_field(v, "raised_at", &f, err) < 0 || avro_value_get_long(&f, &i64) != 0)
+        return td_error_set(err, -EINVAL, "Suspect: bad raised_at");
+    m.raised_at = i64;
+    if (tdt_field(v, "fix_due_date", &f, err) < 0 || avro_value_get_int(&f, &i32) != 0)
+        return td_error_set(err, -EINVAL, "Suspect: bad fix_due_date");
+    m.fix_due_date = i32;
+    if (tdt_get_opt_record(v, "resolution", &b, &present, err) < 0)
+        return -EINVAL;
+    if (present) {
+        if (tdt_field(&b, "resolved_at", &f, err) < 0 || avro_value_get_long(&f, &i64) != 0)
+            return td_error_set(err, -EINVAL, "Suspect: bad resolution.resolved_at");
+        m.has_resolution = true;
+        m.resolved_at = i64;
+    }
+    if (tdt_get_opt_record(v, "closure", &b, &present, err) < 0)
+        return -EINVAL;
+    if (present) {
+        const char *outcome = NULL;
+        m.has_closure = true;
+        if (tdt_get_enum(&b, "outcome", &outcome, err) < 0 ||
+            tdt_get_opt_str(&b, "reason", &m.reason, err) < 0 ||
+            tdt_get_str(&b, "outcome_id", &m.outcome_id, err) < 0)
+            return -EINVAL;
+        m.outcome = tdt_outcome_from_symbol(outcome);
+        if (tdt_field(&b, "recorded_at", &f, err) < 0 || avro_value_get_long(&f, &i64) != 0)
+            return td_error_set(err, -EINVAL, "Suspect: bad closure.recorded_at");
+        m.recorded_at = i64;
+    }
+    *ret = m;
+    return 0;
+}
+
+/* ---- data quality (report --quality) ---- */
+
+void tdt_quality_add(tdt_quality *q, const tdt_suspect *s, int32_t from, int32_t to)
+{
+    int32_t raised = tdt_day_cst(s->raised_at), end = INT32_MAX;
+
+    if (raised >= from && raised <= to)
+        q->raised++;
+    if (s->state == TDT_SSTATE_RESOLVED)
+        end = tdt_day_cst(s->resolved_at);
+    else if (s->state == TDT_SSTATE_CLOSED)
+        end = tdt_day_cst(s->recorded_at);
+    if (raised <= to && end > to)
+        q->open++;
+    if (end < from || end > to)
+        return;
+    if (s->state == TDT_SSTATE_RESOLVED) {
+        q->resolved++;
+        if (end <= s->fix_due_date)
+            q->resolved_in_time++;
+    } else if (s->state == TDT_SSTATE_CLOSED) {
+        q->closed++;
+    }
+}
+
+int64_t tdt_per_mille_x100(size_t part, size_t whole)
+{
+    if (whole == 0)
+        return -1;
+    return (int64_t)(((unsigned long long)part * 200000ull + whole) / (2ull * whole));
+}
+
+static int tdt_quality_row_cmp(const void *x, const void *y)
+{
+    const tdt_quality_row *a = x, *b = y;
+    if (a->rate != b->rate) {
+        if (a->rate < 0 || b->rate < 0)
+            return a->rate < 0 ? 1 : -1; /* no roster persons: last */
+        return a->rate < b->rate ? -1 : 1;
+    }
+    if (a->q.open != b->q.open)
+        return a->q.open < b->q.open ? -1 : 1;
+    return strcmp(a->code, b->code);
+}
+
+void tdt_quality_rank(tdt_quality_row *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i].rate = tdt_per_mille_x100(v[i].q.open, v[i].q.persons);
+    qsort(v, n, sizeof(*v), tdt_quality_row_cmp);
+    for (size_t i = 0; i < n; i++)
+        v[i].rank = i > 0 && v[i].rate == v[i - 1].rate ? v[i - 1].rank : i + 1;
+}
+
+typedef struct tdt_towns {
+    tdt_quality_row *v;
+    size_t n, cap;
+    const char *county;
+    int err;
+} tdt_towns;
+
+static tdt_quality_row *tdt_towns_get(tdt_towns *t, const char *township)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->v[i].code, township) == 0)
+            return &t->v[i];
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 16;
+        tdt_quality_row *nv = realloc(t->v, nc * sizeof(*nv));
+        if (!nv) {
+            t->err = -ENOMEM;
+            return NULL;
+        }
+        t->v = nv;
+        t->cap = nc;
+    }
+    memset(&t->v[t->n], 0, sizeof(t->v[t->n]));
+    snprintf(t->v[t->n].code, sizeof(t->v[t->n].code), "%.9s", township);
+    return &t->v[t->n++];
+}
+
+static void tdt_towns_household(const char *village, size_t persons, void *opaque)
+{
+    tdt_towns *t = opaque;
+    char town[10];
+    tdt_quality_row *row;
+    if (strncmp(village, t->county, 6) != 0 || strlen(village) < 9)
+        return;
+    snprintf(town, sizeof(town), "%.9s", village);
+    row = tdt_towns_get(t, town);
+    if (row)
+        row->q.persons += persons;
+}
+
+int tdt_quality_county(const tdt_suspects *l, const tdt_roster *r, const char *county,
+                       int32_t from, int32_t to, tdt_quality_row *ret_county,
+                       tdt_quality_row **ret_towns, size_t *ret_ntowns)
+{
+    tdt_towns t = {NULL, 0, 0, county, 0};
+    tdt_quality_row c;
+
+    memset(&c, 0, sizeof(c));
+    snprintf(c.code, sizeof(c.code), "%.6s", county);
+    tdt_roster_each(r, tdt_towns_household, &t);
+    for (size_t i = 0; !t.err && i < tdt_suspects_count(l); i++) {
+        const tdt_suspect *s = &l->v[i];
+        char town[10];
+        tdt_quality_row *row;
+        tdt_quality_add(&c.q, s, from, to);
+        snprintf(town, sizeof(town), "%.9s", s->township_code ? s->township_code
+                                                              : s->village_code ? s->village_code
+                                                                                : "");
+        if (strlen(town) != 9)
+            continue; /* counted for the county only */
+        row = tdt_towns_get(&t, town);
+        if (row)
+            tdt_quality_add(&row->q, s, from, to);
+    }
+    if (t.err) {
+        free(t.v);
+        return t.err;
+    }
+    c.q.persons = tdt_roster_persons(r, c.code);
+    tdt_quality_rank(&c, 1);
+    tdt_quality_rank(t.v, t.n);
+    *ret_county = c;
+    *ret_towns = t.v;
+    *ret_ntowns = t.n;
+    return 0;
+}
+
+int tdt_quarter_arg(const char *s, int32_t *ret_from, int32_t *ret_to, td_error *err)
+{
+    int y, q;
+    char from[16], to[16];
+    static const char *const last[] = {"03-31", "06-30", "09-30", "12-31"};
+    if (!s || strlen(s) != 6 || strspn(s, "0123456789") != 4 || (s[4] != 'Q' && s[4] != 'q') ||
+        s[5] < '1' || s[5] > '4')
+        return td_error_set(err, -EINVAL, "--quarter %s: expected a year and quarter as YYYYQn, "
+                            "e.g. 2024Q1 (January to March)", s ? s : "");
+    y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    q = s[5] - '0';
+    snprintf(from, sizeof(from), "%04d-%02d-01", y, 3 * q - 2);
+    snprintf(to, sizeof(to), "%04d-%s", y, last[q - 1]);
+    if (tdt_date_arg("--quarter", from, ret_from, err) < 0 ||
+        tdt_date_arg("--quarter", to, ret_to, err) < 0)
+        return -EINVAL;
     return 0;
 }

@@ -30,6 +30,9 @@ int tdt_outcome_parse(const char *s, tdt_outcome *ret)
         {"COULD_NOT_REACH", TDT_OUTCOME_COULD_NOT_REACH},
         {"could-not-reach", TDT_OUTCOME_COULD_NOT_REACH},
         {"无法联系", TDT_OUTCOME_COULD_NOT_REACH},
+        {"DEPARTMENT_DATA_WRONG", TDT_OUTCOME_DEPARTMENT_DATA_WRONG},
+        {"department-data-wrong", TDT_OUTCOME_DEPARTMENT_DATA_WRONG},
+        {"部门数据有误", TDT_OUTCOME_DEPARTMENT_DATA_WRONG},
     };
     for (size_t i = 0; s && i < sizeof(t) / sizeof(t[0]); i++)
         if (strcmp(s, t[i].name) == 0) {
@@ -119,6 +122,7 @@ int tdt_verify_check(const tdt_verify_input *in, tdt_verification *ret, td_error
 {
     tdt_verification v;
     int32_t today = tdt_day_cst(in->now_ms);
+    bool suspect;
     int r;
 
     memset(&v, 0, sizeof(v));
@@ -126,20 +130,37 @@ int tdt_verify_check(const tdt_verify_input *in, tdt_verification *ret, td_error
         return td_error_set(err, -EINVAL, "alert id: give the id as tuodictl alerts shows it "
                             "in full (--format csv or json): 1 to 128 printable ASCII "
                             "characters");
-    if (!in->lookup && tdt_alert_id_shortened(in->alert_id))
+    suspect = tdt_suspect_id_is(in->alert_id);
+    if (!suspect && !in->lookup && tdt_alert_id_shortened(in->alert_id))
         return td_error_set(err, -EINVAL, "alert id %s has %zu characters, tuodi-matchd's have "
                             "%d (the table shows the first 12): give the whole id (tuodictl "
                             "alerts --county CODE --format csv shows it), or add --county CODE "
                             "to look the shortened one up", in->alert_id, strlen(in->alert_id),
                             TDT_ALERT_ID_LEN);
     snprintf(v.alert_id, sizeof(v.alert_id), "%s", in->alert_id);
+    if (!in->outcome && suspect)
+        return td_error_set(err, -EINVAL, "--outcome is required: for suspect %s the only "
+                            "outcome is department-data-wrong (部门数据有误)", in->alert_id);
     if (!in->outcome)
         return td_error_set(err, -EINVAL, "--outcome is required: identified, "
                             "already-monitored, dismissed or could-not-reach");
     if (tdt_outcome_parse(in->outcome, &v.outcome) < 0)
-        return td_error_set(err, -EINVAL, "--outcome %s: expected identified (识别为监测对象), "
-                            "already-monitored (已是监测对象), dismissed (排除) or "
-                            "could-not-reach (无法联系)", in->outcome);
+        return td_error_set(err, -EINVAL, "--outcome %s: expected %s", in->outcome,
+                            suspect ? "department-data-wrong (部门数据有误) for a suspect"
+                                    : "identified (识别为监测对象), already-monitored "
+                                      "(已是监测对象), dismissed (排除) or could-not-reach "
+                                      "(无法联系)");
+    if (suspect && v.outcome != TDT_OUTCOME_DEPARTMENT_DATA_WRONG)
+        return td_error_set(err, -EINVAL, "--outcome %s is for alerts: %s is a suspect, whose "
+                            "only outcome is department-data-wrong (部门数据有误: the roster is "
+                            "right, the department's record is wrong); a suspect the village "
+                            "fixes on the roster resolves itself with the next roster export",
+                            in->outcome, in->alert_id);
+    if (!suspect && v.outcome == TDT_OUTCOME_DEPARTMENT_DATA_WRONG)
+        return td_error_set(err, -EINVAL, "--outcome department-data-wrong is for suspects "
+                            "only (ids starting sus-, tuodictl suspects lists them); for alert "
+                            "%s give identified, already-monitored, dismissed or "
+                            "could-not-reach", in->alert_id);
     if (in->category) {
         v.category = tdt_category_parse(in->category);
         if (!v.category)
@@ -184,6 +205,11 @@ int tdt_verify_check(const tdt_verify_input *in, tdt_verification *ret, td_error
     if (v.outcome == TDT_OUTCOME_DISMISSED && !v.reason) {
         r = td_error_set(err, -EINVAL, "--outcome dismissed needs --reason (why the household "
                          "is excluded)");
+        goto fail;
+    }
+    if (v.outcome == TDT_OUTCOME_DEPARTMENT_DATA_WRONG && !v.reason) {
+        r = td_error_set(err, -EINVAL, "--outcome department-data-wrong needs --reason (what "
+                         "is wrong in the department's record, as the village found it)");
         goto fail;
     }
     if (v.reason && tdt_has_idnum(v.reason)) {
