@@ -35,6 +35,7 @@
 #define S6 "sus-66666666aaaaaaaaaaaaaaaaaaaaaaaa"
 #define S7 "sus-77777777aaaaaaaaaaaaaaaaaaaaaaaa" /* aborted */
 #define S8 "sus-88888888aaaaaaaaaaaaaaaaaaaaaaaa"
+#define S9 "sus-99999999aaaaaaaaaaaaaaaaaaaaaaaa" /* unrouted */
 
 static const char *bootstrap;
 static char *tmp;
@@ -166,8 +167,11 @@ static void suspect(rd_kafka_t *rk, const char *topic, const char *id, const cha
                     const char *dept, const char *raised, const char *due, const char *ended)
 {
     char json[16384], town[16], county[8], pblock[256], nblock[256], res[2048], clo[1024];
+    const char *key = village;
     snprintf(town, sizeof(town), "%.9s", village);
     snprintf(county, sizeof(county), "%.6s", village);
+    if (!*village) /* without a known village: tuodi.suspects.unrouted, key the id */
+        key = id;
     if (person) {
         snprintf(pblock, sizeof(pblock), "{\"string\":\"" PKEY "\"}");
         snprintf(nblock, sizeof(nblock), "{\"string\":\"%s\"}", person);
@@ -196,7 +200,7 @@ static void suspect(rd_kafka_t *rk, const char *topic, const char *id, const cha
              "\"tuodi-matchd@it\",\"record_id\":\"%s\",\"location\":null,\"row\":null}}",
              id, kind, indicator, name, hh, village, town, county, head, pblock, nblock, roster,
              dept, raised, due, res, clo, id);
-    produce_json(rk, topic, village, "cn.tuodi.Suspect", json);
+    produce_json(rk, topic, key, "cn.tuodi.Suspect", json);
 }
 
 /* A roster household with n members (the person keys are made up). */
@@ -228,8 +232,8 @@ static void household(rd_kafka_t *rk, const char *topic, const char *hid, const 
 static void fill(void)
 {
     const char *create[] = {"tuodictl", "--config", cfg, "topics", "create", NULL};
-    char ts[256], ts2[256], tro[256], txn[256], *o, *e;
-    td_kafka_topic_spec specs[2];
+    char ts[256], ts2[256], tun[256], tro[256], txn[256], *o, *e;
+    td_kafka_topic_spec specs[3];
     rd_kafka_t *rk;
     td_error err = {0};
 
@@ -240,13 +244,15 @@ static void fill(void)
     free(e);
     snprintf(ts, sizeof(ts), "%s.suspects.340421", prefix);
     snprintf(ts2, sizeof(ts2), "%s.suspects.340422", prefix);
+    snprintf(tun, sizeof(tun), "%s.suspects.unrouted", prefix);
     snprintf(tro, sizeof(tro), "%s.roster.households", prefix);
     snprintf(txn, sizeof(txn), "%s-txn", prefix);
     /* the suspect topics, as deploy/topics.yaml has them (3 partitions) */
     rk = producer(NULL);
     specs[0] = (td_kafka_topic_spec){ts, 3, 1, NULL};
     specs[1] = (td_kafka_topic_spec){ts2, 3, 1, NULL};
-    CU_ASSERT_FATAL(td_kafka_topics_ensure(rk, specs, 2, 30000, &err) == 0);
+    specs[2] = (td_kafka_topic_spec){tun, 3, 1, NULL};
+    CU_ASSERT_FATAL(td_kafka_topics_ensure(rk, specs, 3, 30000, &err) == 0);
     td_kafka_destroy(rk);
 
     rk = producer(txn);
@@ -284,6 +290,8 @@ static void fill(void)
     suspect(rk, ts, S8, "RAISED", V2, "H-4", "孙七", "孙七", "disability-grade",
             "残疾等级不一致", "残疾等级=无", "残疾等级=一级", "2024-03-31T16:00:00Z",
             "2024-04-29", NULL); /* 04-01 China time: the second quarter */
+    suspect(rk, tun, S9, "RAISED", "", "H-0", "周八", "周八", "duplicate-person",
+            "一人多户", "在册两户", "-", "2024-02-01T02:00:00Z", "2024-02-29", NULL);
     CU_ASSERT_FATAL(td_kafka_txn_commit(rk, 30000, &err) == 0);
     CU_ASSERT_FATAL(td_kafka_txn_begin(rk, &err) == 0);
     suspect(rk, ts, S7, "RAISED", V1, "H-1", "张三", "李四", "death-still-listed",
@@ -413,10 +421,27 @@ static void test_suspects_list(void)
         free(e);
     }
     {
-        /* a county without a suspect topic: exit 1, saying so */
-        const char *a[] = {"tuodictl", "--config", cfg, "suspects", "--county", "340402", NULL};
+        /* the suspects of households without a known village */
+        const char *a[] = {"tuodictl", "--config", cfg, "suspects", "--county", "unrouted",
+                           "--today", "2024-03-10", "--format", "csv", NULL};
+        CU_ASSERT_FATAL(run(a, &o, &e) == TDT_EXIT_OK);
+        CU_ASSERT_STRING_EQUAL(strchr(o, '\n') ? strchr(o, '\n') + 1 : o,
+                               "1,-,-,H-0,周八,周八,一人多户,在册两户,-,请核实后整改,2024-02-01,"
+                               "2024-02-29 逾期,逾期未整改," S9 "\r\n");
+        free(o);
+        free(e);
+    }
+    {
+        /* no suspect topic (a prefix without topics): exit 1, saying so */
+        char *none = td_test_unique("ctl-none");
+        const char *a[] = {"tuodictl", "--config", cfg, "--prefix", none, "suspects", "--county",
+                           "340402", NULL};
+        char want[256];
+        snprintf(want, sizeof(want), "topic %s.suspects.340402 does not exist", none);
         CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_FAILURE);
-        CU_ASSERT_PTR_NOT_NULL(strstr(e, "suspects.340402"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, want));
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, "tuodictl topics create"));
+        free(none);
         free(o);
         free(e);
     }
@@ -450,6 +475,21 @@ static void test_quality_report(void)
         fprintf(stderr, "got:\n%s\nwant:\n%s\n", o, want);
     free(o);
     free(e);
+    {
+        /* the whole city (every county of the places file): the unrouted
+         * suspect has a row of its own, unranked, counted in the total:
+         * open 4 of 14 persons = 285.71 */
+        const char *w[] = {"tuodictl", "--config", cfg, "report", "--quality", "--quarter",
+                           "2024Q1", "--format", "csv", NULL};
+        CU_ASSERT_FATAL(run(w, &o, &e) == TDT_EXIT_OK);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "\r\nunrouted,,unrouted,未定位,,,1,1,0,0,0,,0,\r\n"
+                                         "total,,,合计,,,7,4,2,1,1,50.00,14,285.71\r\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, "\r\ncounty,1,340422,寿县,,,0,0,0,0,0,,2,0.00\r\n"
+                                         "county,2,340421,凤台县,,,6,3,2,1,1,50.00,12,250.00\r\n"
+                                         "county,3,340402,大通区,,,0,0,0,0,0,,0,\r\n"));
+        free(o);
+        free(e);
+    }
     {
         /* the table: the period and the formula stated */
         const char *t[] = {"tuodictl", "--config", cfg, "report", "--quality", "--county", C1,
@@ -547,6 +587,17 @@ static void test_verify_suspect(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(o, topic));
         CU_ASSERT_PTR_NOT_NULL(strstr(o, "  suspect    " S1 "\n"));
         CU_ASSERT_PTR_NOT_NULL(strstr(o, "部门数据有误 (DEPARTMENT_DATA_WRONG)"));
+        free(o);
+        free(e);
+    }
+    {
+        /* a suspect without a village: its outcome goes to the unrouted topic */
+        const char *a[] = {"tuodictl", "--config", cfg, "verify", S9, "--outcome",
+                           "department-data-wrong", "--reason", "户籍数据有误", "--verifier",
+                           "王五", "--reviewer", "赵六", "--county", "unrouted", NULL};
+        CU_ASSERT_EQUAL(run(a, &o, &e), TDT_EXIT_OK);
+        snprintf(topic, sizeof(topic), "recorded %s.verifications.unrouted\n", prefix);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, topic));
         free(o);
         free(e);
     }

@@ -640,13 +640,16 @@ int tdt_quality_county(const tdt_suspects *l, const tdt_roster *r, const char *c
 
 /* Writes the report --quality rows (tdt_cmd.c): the counties ranked (n of
  * them, counties[i]'s townships towns[i], ntowns[i] of them, ranked), the
- * total, then each county's townships in the counties' rank order. table:
+ * row of the suspects without a village (unrouted, code "unrouted", not
+ * ranked; NULL: none), the total (unrouted included), then each county's
+ * townships in the counties' rank order. table:
  * a title with the period [from, to] (from INT32_MIN: the beginning), the
  * rows, a line stating the formulas; csv: a UTF-8 byte-order mark (Excel),
  * RFC 4180; json: an array of objects. 0 or -ENOMEM. */
 int tdt_quality_write(const tdt_quality_row *counties, tdt_quality_row *const *towns,
-                      const size_t *ntowns, size_t n, const tdt_places *places, int32_t from,
-                      int32_t to, tdt_format fmt, FILE *out);
+                      const size_t *ntowns, size_t n, const tdt_quality_row *unrouted,
+                      const tdt_places *places, int32_t from, int32_t to, tdt_format fmt,
+                      FILE *out);
 
 /* Writes the list of l that tuodictl suspects shows (tdt_cmd.c): the
  * suspects tdt_suspects_select picks (all, township, village), numbered

@@ -354,7 +354,7 @@ static int tdt_township_arg(tdt_ctx *x, const char *cmd, const char *county,
 
     if (strcmp(county, "unrouted") == 0) {
         tdt_errf(x->errf, "tuodictl %s: --township goes with a county code, not with "
-                "--county unrouted (alerts without a village have no township)\n", cmd);
+                "--county unrouted (what has no village has no township)\n", cmd);
         return TDT_EXIT_USAGE;
     }
     if (form && strncmp(township, county, 6) == 0 &&
@@ -953,7 +953,9 @@ int tdt_suspects_write(const tdt_suspects *l, const tdt_places *places, const ch
             /* 疑点数据清单 凤台县 城关镇 中山社区居委会 (340421100001, 未整改, 2024-03-10) */
             char town[10];
             snprintf(town, sizeof(town), "%.9s", township ? township : village ? village : "");
-            fprintf(out, "疑点数据清单 %s", tdt_or(tdt_places_name(places, county), county));
+            fprintf(out, "疑点数据清单 %s", strcmp(county, "unrouted") == 0
+                                                 ? "未定位"
+                                                 : tdt_or(tdt_places_name(places, county), county));
             if (town[0])
                 fprintf(out, " %s", tdt_or(tdt_places_name(places, town), town));
             if (village)
@@ -1052,7 +1054,8 @@ static void tdt_suspects_usage(FILE *f)
             "and lists the open ones grouped by township, then village, with the fix hint.\n"
             "Names only: no person key or identity number is ever shown.\n"
             "\n"
-            "  --county CODE     6-digit county code, e.g. 340421 (凤台县)\n"
+            "  --county CODE     6-digit county code, e.g. 340421 (凤台县); \"unrouted\" for\n"
+            "                    suspects of households without a known village\n"
             "  --township CODE   only this township (9 digits)\n"
             "  --village CODE    only this village (12 digits)\n"
             "  --state S         open (default: 待整改 and 逾期未整改) or all (also 整改到位\n"
@@ -1106,10 +1109,15 @@ static int tdt_cmd_suspects(tdt_ctx *x, int argc, char **argv)
         tdt_places_free(p);
         return tdt_usage_msg(x, f, &buf);
     }
-    if ((r = tdt_county_arg(x, "suspects", county, false, NULL)) >= 0)
+    if ((r = tdt_county_arg(x, "suspects", county, true, NULL)) >= 0)
         return r;
     if (township && (r = tdt_township_arg(x, "suspects", county, township, NULL)) >= 0)
         return r;
+    if (village && strcmp(county, "unrouted") == 0) {
+        tdt_errf(x->errf, "tuodictl suspects: --village goes with a county code, not with "
+                "--county unrouted (its suspects are of households without a known village)\n");
+        return TDT_EXIT_USAGE;
+    }
     if (village && (r = tdt_village_arg(x, "suspects", county, township, village, NULL)) >= 0)
         return r;
     if (state && strcmp(state, "all") == 0) {
@@ -1131,7 +1139,7 @@ static int tdt_cmd_suspects(tdt_ctx *x, int argc, char **argv)
         r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
         goto out;
     }
-    if ((r = tdt_county_arg(x, "suspects", county, false, places)) >= 0 ||
+    if ((r = tdt_county_arg(x, "suspects", county, true, places)) >= 0 ||
         (township && (r = tdt_township_arg(x, "suspects", county, township, places)) >= 0) ||
         (village && (r = tdt_village_arg(x, "suspects", county, township, village, places)) >= 0))
         goto out;
@@ -1359,7 +1367,7 @@ static void tdt_verify_usage(FILE *f)
             "  --visit-date DATE  the visit's date (default today, China time)\n"
             "  --outcome-id ID    the outcome's own id (default a new UUID)\n"
             "  --county CODE      required: the county of the alert or suspect (6 digits, or\n"
-            "                     unrouted for alerts). The outcome goes to that county's\n"
+            "                     unrouted). The outcome goes to that county's\n"
             "                     topic, once the alert is found open on its queue (not\n"
             "                     closed, not escalated) or the suspect open on its list\n"
             "                     (<suspects_prefix>CODE: not resolved, not closed)\n"
@@ -1419,13 +1427,6 @@ static int tdt_cmd_verify(tdt_ctx *x, int argc, char **argv)
     if (tdt_verify_check(&in, &v, &err) < 0) {
         tdt_errf(x->errf, "tuodictl verify: %s\n", err.msg);
         return TDT_EXIT_USAGE;
-    }
-    if (county && strcmp(county, "unrouted") == 0 && tdt_suspect_id_is(v.alert_id)) {
-        tdt_errf(x->errf, "tuodictl verify: --county unrouted: a suspect always has its "
-                "household's village: give the county (tuodictl suspects --county CODE lists "
-                "its suspects)\n");
-        r = TDT_EXIT_USAGE;
-        goto out;
     }
     if (!county) {
         tdt_errf(x->errf, "tuodictl verify: --county CODE is required: the county of the alert "
@@ -1695,13 +1696,15 @@ static int tdt_quality_table_row(tdt_table *t, const char *level, const tdt_qual
     else
         snprintf(rate, sizeof(rate), "%s", people ? "-" : "");
     if (people)
-        lw = strcmp(level, "county") == 0 ? "县区" : strcmp(level, "township") == 0 ? "乡镇"
-                                                                                   : "合计";
+        lw = strcmp(level, "county") == 0     ? "县区"
+             : strcmp(level, "township") == 0 ? "乡镇"
+             : strcmp(level, "unrouted") == 0 ? "未定位"
+                                              : "合计";
     {
-        bool total = strcmp(level, "total") == 0;
+        bool total = strcmp(level, "total") == 0, nowhere = strcmp(level, "unrouted") == 0;
         const char *cells[TDT_NQ] = {
-            lw, people && !rank[0] ? "-" : rank, total ? NULL : county,
-            total ? "合计" : tdt_or(tdt_places_name(places, county), county),
+            lw, people && !rank[0] ? "-" : rank, total ? NULL : nowhere ? "unrouted" : county,
+            total ? "合计" : nowhere ? "未定位" : tdt_or(tdt_places_name(places, county), county),
             town ? row->code : NULL,
             town ? tdt_or(tdt_places_name(places, row->code), row->code) : NULL,
             n[0], n[1], n[2], n[3], n[4], share, n[5], rate};
@@ -1710,8 +1713,9 @@ static int tdt_quality_table_row(tdt_table *t, const char *level, const tdt_qual
 }
 
 int tdt_quality_write(const tdt_quality_row *counties, tdt_quality_row *const *towns,
-                      const size_t *ntowns, size_t n, const tdt_places *places, int32_t from,
-                      int32_t to, tdt_format fmt, FILE *out)
+                      const size_t *ntowns, size_t n, const tdt_quality_row *unrouted,
+                      const tdt_places *places, int32_t from, int32_t to, tdt_format fmt,
+                      FILE *out)
 {
     tdt_quality_row *ranked = calloc(n ? n : 1, sizeof(*ranked)), total;
     tdt_table t;
@@ -1728,12 +1732,21 @@ int tdt_quality_write(const tdt_quality_row *counties, tdt_quality_row *const *t
         total.q.closed += counties[i].q.closed;
         total.q.persons += counties[i].q.persons;
     }
+    if (unrouted) {
+        total.q.raised += unrouted->q.raised;
+        total.q.open += unrouted->q.open;
+        total.q.resolved += unrouted->q.resolved;
+        total.q.resolved_in_time += unrouted->q.resolved_in_time;
+        total.q.closed += unrouted->q.closed;
+    }
     /* the counties ranked, the total, then each county's townships (ranked)
      * in the counties' rank order */
     if (ok)
         tdt_quality_rank(ranked, n);
     for (size_t i = 0; ok && i < n; i++)
         ok = tdt_quality_table_row(&t, "county", &ranked[i], places, fmt) == 0;
+    if (ok && unrouted)
+        ok = tdt_quality_table_row(&t, "unrouted", unrouted, places, fmt) == 0;
     total.rate = tdt_per_mille_x100(total.q.open, total.q.persons);
     ok = ok && tdt_quality_table_row(&t, "total", &total, places, fmt) == 0;
     for (size_t i = 0; ok && i < n; i++) {
@@ -1763,12 +1776,15 @@ int tdt_quality_write(const tdt_quality_row *counties, tdt_quality_row *const *t
     return ok ? 0 : -ENOMEM;
 }
 
-/* report --quality over counties (n of them): reads their suspect topics
- * and the roster, writes the ranking to x->out. */
+/* report --quality over counties (n of them, and the unrouted list when
+ * with_unrouted): reads their suspect topics and the roster, writes the
+ * ranking to x->out. */
 static int tdt_report_quality(tdt_ctx *x, const td_avro_registry *reg, const tdt_places *places,
-                              const char *const *counties, size_t n, int32_t from, int32_t to,
-                              tdt_format fmt)
+                              const char *const *counties, size_t n, bool with_unrouted,
+                              int32_t from, int32_t to, tdt_format fmt)
 {
+    size_t nl = n + (with_unrouted ? 1 : 0);
+    tdt_quality_row unrouted;
     tdt_quality_run q;
     tdt_quality_row *crows = NULL, **towns = NULL;
     size_t *ntowns = NULL;
@@ -1777,9 +1793,9 @@ static int tdt_report_quality(tdt_ctx *x, const td_avro_registry *reg, const tdt
 
     memset(&q, 0, sizeof(q));
     q.x = x;
-    q.ncounties = n;
-    q.topics = calloc(n + 1, sizeof(*q.topics));
-    q.lists = calloc(n ? n : 1, sizeof(*q.lists));
+    q.ncounties = nl;
+    q.topics = calloc(nl + 1, sizeof(*q.topics));
+    q.lists = calloc(nl ? nl : 1, sizeof(*q.lists));
     crows = calloc(n ? n : 1, sizeof(*crows));
     towns = calloc(n ? n : 1, sizeof(*towns));
     ntowns = calloc(n ? n : 1, sizeof(*ntowns));
@@ -1794,16 +1810,16 @@ static int tdt_report_quality(tdt_ctx *x, const td_avro_registry *reg, const tdt
                 x->cfg.schemas_dir);
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        q.topics[i] = tdt_suspect_topic(&x->cfg, counties[i]);
+    for (size_t i = 0; i < nl; i++) {
+        q.topics[i] = tdt_suspect_topic(&x->cfg, i < n ? counties[i] : "unrouted");
         if (!q.topics[i] || tdt_suspects_new(&q.lists[i]) < 0)
             goto out;
     }
-    q.topics[n] = strdup(x->cfg.topics.roster);
-    if (!q.topics[n])
+    q.topics[nl] = strdup(x->cfg.topics.roster);
+    if (!q.topics[nl])
         goto out;
     /* A county without a suspect topic has no suspects (yet). */
-    r = tdt_kafka_read(&x->cfg, (const char *const *)q.topics, n + 1, true, false,
+    r = tdt_kafka_read(&x->cfg, (const char *const *)q.topics, nl + 1, true, false,
                        tdt_quality_msg, NULL, &q, &err);
     if (r < 0) {
         r = tdt_fail(x, &err, r);
@@ -1815,15 +1831,24 @@ static int tdt_report_quality(tdt_ctx *x, const td_avro_registry *reg, const tdt
                                &ntowns[i]) < 0)
             goto out;
     }
-    if (tdt_quality_write(crows, towns, ntowns, n, places, from, to, fmt, x->out) < 0)
+    /* suspects of households without a known village: a row of their own,
+     * not ranked (no county, no roster persons), counted in the total */
+    memset(&unrouted, 0, sizeof(unrouted));
+    snprintf(unrouted.code, sizeof(unrouted.code), "unrouted");
+    unrouted.rate = -1;
+    for (size_t i = 0; with_unrouted && i < tdt_suspects_count(q.lists[n]); i++)
+        tdt_quality_add(&unrouted.q, tdt_suspects_at(q.lists[n], i), from, to);
+    if (tdt_quality_write(crows, towns, ntowns, n,
+                          with_unrouted && tdt_suspects_count(q.lists[n]) ? &unrouted : NULL,
+                          places, from, to, fmt, x->out) < 0)
         goto out;
     if (q.skipped)
         tdt_errf(x->errf, "tuodictl: %zu messages skipped (see above)\n", q.skipped);
     r = TDT_EXIT_OK;
 out:
-    for (size_t i = 0; q.topics && i <= n; i++)
+    for (size_t i = 0; q.topics && i <= nl; i++)
         free(q.topics[i]);
-    for (size_t i = 0; q.lists && i < n; i++)
+    for (size_t i = 0; q.lists && i < nl; i++)
         tdt_suspects_free(q.lists[i]);
     for (size_t i = 0; towns && i < n; i++)
         free(towns[i]);
@@ -2062,7 +2087,8 @@ static int tdt_cmd_report(tdt_ctx *x, int argc, char **argv)
         }
     }
     if (quality) {
-        r = tdt_report_quality(x, reg, places, counties, rr.ncounties, from, to, fmt);
+        r = tdt_report_quality(x, reg, places, counties, rr.ncounties, with_unrouted, from, to,
+                               fmt);
         rr.ncounties = 0; /* nothing of rr to free */
         goto out;
     }
