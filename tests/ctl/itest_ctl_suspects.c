@@ -491,6 +491,21 @@ static void test_quality_report(void)
         free(e);
     }
     {
+        /* without the roster topic (a prefix without topics) no rate could be
+         * given: exit 1 naming it, not a report of zeros */
+        char *none = td_test_unique("ctl-none");
+        const char *w[] = {"tuodictl", "--config", cfg, "--prefix", none, "report", "--quality",
+                           "--county", C1, NULL};
+        char missing[256];
+        snprintf(missing, sizeof(missing), "topic %s.roster.households does not exist", none);
+        CU_ASSERT_EQUAL(run(w, &o, &e), TDT_EXIT_FAILURE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, missing));
+        CU_ASSERT_STRING_EQUAL(o, "");
+        free(o);
+        free(e);
+        free(none);
+    }
+    {
         /* the table: the period and the formula stated */
         const char *t[] = {"tuodictl", "--config", cfg, "report", "--quality", "--county", C1,
                            "--from", "2024-01-01", "--to", "2024-03-31", NULL};

@@ -1818,9 +1818,14 @@ static int tdt_report_quality(tdt_ctx *x, const td_avro_registry *reg, const tdt
     q.topics[nl] = strdup(x->cfg.topics.roster);
     if (!q.topics[nl])
         goto out;
-    /* A county without a suspect topic has no suspects (yet). */
-    r = tdt_kafka_read(&x->cfg, (const char *const *)q.topics, nl + 1, true, false,
+    /* The roster first, and it must be there (and readable: a user without
+     * Read on it would see no persons, and no rate, without a word); a
+     * county without a suspect topic has no suspects (yet). */
+    r = tdt_kafka_read(&x->cfg, (const char *const *)&q.topics[nl], 1, false, false,
                        tdt_quality_msg, NULL, &q, &err);
+    if (r == 0)
+        r = tdt_kafka_read(&x->cfg, (const char *const *)q.topics, nl, true, false,
+                           tdt_quality_msg, NULL, &q, &err);
     if (r < 0) {
         r = tdt_fail(x, &err, r);
         goto out;
