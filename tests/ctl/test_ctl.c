@@ -2060,6 +2060,7 @@ static void test_quality_rank(void)
     CU_ASSERT_EQUAL(tdt_per_mille_x100(1, 7), 14286);
     CU_ASSERT_EQUAL(tdt_per_mille_x100(0, 7), 0);
     CU_ASSERT_EQUAL(tdt_per_mille_x100(5, 0), -1);
+    tdt_quality_rank(NULL, 0); /* a county without townships (UBSan: qsort of NULL) */
     memset(v, 0, sizeof(v));
     for (int i = 0; i < 6; i++) {
         snprintf(v[i].code, sizeof(v[i].code), "%s", in[i].code);

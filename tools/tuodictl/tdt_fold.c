@@ -1162,6 +1162,8 @@ static int tdt_quality_row_cmp(const void *x, const void *y)
 
 void tdt_quality_rank(tdt_quality_row *v, size_t n)
 {
+    if (n == 0)
+        return; /* v may be NULL: a county without townships */
     for (size_t i = 0; i < n; i++)
         v[i].rate = tdt_per_mille_x100(v[i].q.open, v[i].q.persons);
     qsort(v, n, sizeof(*v), tdt_quality_row_cmp);
