@@ -245,10 +245,26 @@ bool tdm_calendar_is_working_day(const tdm_calendar *cal, int32_t day)
 
 int32_t tdm_calendar_add_working_days(const tdm_calendar *cal, int32_t day, int n)
 {
-    if (!cal || (cal->n_holidays == 0 && cal->n_workdays == 0))
+    int32_t from = 0, to = 0; /* the covered days: [from, to) */
+    int told = 0;             /* the last year given to the hook */
+
+    if (!cal || (cal->n_holidays == 0 && cal->n_workdays == 0 && !cal->fallback))
         return n > 0 ? td_date_add_working_days(day, n) : day;
+    if (cal->fallback && cal->first_year > 0 && cal->last_year >= cal->first_year &&
+        td_date_from_ymd(cal->first_year, 1, 1, &from) &&
+        td_date_from_ymd(cal->last_year, 12, 31, &to))
+        to++;
+    else
+        from = to = 0; /* no year is covered */
     while (n > 0 && day < INT32_MAX) {
         day++;
+        if (cal->fallback && (day < from || day >= to)) {
+            int y, m, d;
+            td_date_to_ymd(day, &y, &m, &d);
+            if (y != told)
+                cal->fallback(cal->opaque, y);
+            told = y;
+        }
         if (tdm_calendar_is_working_day(cal, day))
             n--;
     }

@@ -118,14 +118,23 @@ int tdm_alert_outcome_check(const char *prefix, const char *topic, const char *a
 
 /* The working-day calendar. td_date's working days are Monday to Friday;
  * holidays (weekdays off, e.g. the Spring Festival) and make-up days
- * (weekend days worked, 调休) can be injected from configuration. Both
- * arrays sorted ascending; either may be NULL with count 0. A NULL calendar
- * is Monday to Friday. */
+ * (weekend days worked, 调休) come from China's holiday file (tdm_calendar.h,
+ * deploy/data/china-holidays.csv). Both arrays sorted ascending; either may
+ * be NULL with count 0. A NULL calendar is Monday to Friday.
+ *
+ * first_year..last_year are the years the arrays are complete for (0 and 0:
+ * none). When fallback is set, tdm_calendar_add_working_days calls it for a
+ * day it counts in a year outside them (that day is then Monday to Friday
+ * plus whatever the arrays say), at most once per year per call; the hook
+ * is the caller's, so is its thread-safety. */
 typedef struct tdm_calendar {
     const int32_t *holidays;
     size_t n_holidays;
     const int32_t *workdays;
     size_t n_workdays;
+    int first_year, last_year;
+    void (*fallback)(void *opaque, int year);
+    void *opaque;
 } tdm_calendar;
 
 #define TDM_VISIT_WORKING_DAYS 2

@@ -113,6 +113,12 @@ const td_cfg_entry tdm_config_table[] = {
                "refused and the running rules stay (a cut file?); one that drops all of them "
                "always is. A rules file that says expected_rules: N is an intended change and "
                "passes (docs/rules.md)"),
+    TD_CFG_PATH("calendar", tdm_config, calendar, TDM_CALENDAR_DEFAULT,
+                "China's working days for the due dates: the public holidays and make-up "
+                "working days (调休) of the State Council's notices, one year per notice "
+                "(docs/operations.md, \"Next year's holidays\"); a year it does not cover counts "
+                "Monday to Friday, with a warning. SIGHUP reloads it. Missing at the default "
+                "path: a warning; missing where this key points: an error"),
     TD_CFG_PATH("schemas_dir", tdm_config, schemas_dir, TD_SCHEMAS_DIR,
                 "Directory of the Avro schemas (*.avsc)"),
     TD_CFG_ENUM("log_level", tdm_config, log_level, "info", tdm_log_levels,

@@ -50,6 +50,7 @@ typedef struct tdm_config {
     char *group_id;
     char *state_dir;
     char *rules;
+    char *calendar;            /* China's holidays and make-up days (tdm_calendar.h) */
     int64_t rules_max_drop_percent; /* a reload may drop at most this share (%) */
     char *schemas_dir;
     int log_level;             /* index into error, warning, notice, info, debug */
@@ -61,6 +62,13 @@ typedef struct tdm_config {
     tdm_store_config store;
     td_http_config http;       /* /metrics, /health, /ready; off unless listen is set */
 } tdm_config;
+
+#ifndef TDM_DATA_DIR
+#define TDM_DATA_DIR "/usr/share/tuodi"
+#endif
+/* The holiday file the package installs: calendar:'s default. A missing file
+ * there is a warning (Monday to Friday), one that calendar: names an error. */
+#define TDM_CALENDAR_DEFAULT TDM_DATA_DIR "/china-holidays.csv"
 
 extern const td_cfg_entry tdm_config_table[];
 

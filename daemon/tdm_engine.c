@@ -10,6 +10,7 @@
 #include "td_signal.h"
 #include "td_time.h"
 #include "tdm_alert.h"
+#include "tdm_calendar.h"
 #include "tdm_eval.h"
 #include "tdm_metrics.h"
 #include "tdm_roster.h"
@@ -106,6 +107,7 @@ struct tdm_engine {
     td_avro_registry *reg;
     tdm_roster *roster;
     tdm_rules *rules;
+    tdm_workdays *workdays;         /* China's working days (ctx.calendar) */
     tdm_db db_state, db_alerts, db_due, db_engine;
     td_avro_decoder *dec[TDM_IN_COUNT];
     td_avro_decoder *hh_dec;
@@ -2158,6 +2160,8 @@ static void tdm_reload(tdm_engine *e)
         e->ctx.rules = next;
         td_log_notice("rules reloaded from %s: %zu rules", e->cfg->rules, tdm_rules_count(next));
     }
+    if (tdm_workdays_reload(e->workdays, &err) < 0)
+        td_log_error("calendar not reloaded, keeping the current one: %s", err.msg);
     td_notify_ready("running");
 }
 
@@ -2388,6 +2392,14 @@ int tdm_engine_check(const tdm_config *cfg, const char *config_path, bool connec
             *ret_nrules = tdm_rules_count(rules);
         tdm_rules_free(rules);
     }
+    /* the holiday file (missing at the default path: a warning at the start) */
+    if ((strcmp(cfg->calendar, TDM_CALENDAR_DEFAULT) != 0 || access(cfg->calendar, F_OK) == 0) &&
+        td_check_step(&ck, td_path_check(config_path, "calendar", cfg->calendar,
+                                         TD_PATH_READ_FILE, NULL, step)) == 0) {
+        tdm_holidays *h = NULL;
+        td_check_step(&ck, tdm_holidays_load(cfg->calendar, &h, step));
+        tdm_holidays_free(h);
+    }
     /* the schemas tdm_engine_new() needs */
     if (td_check_step(&ck, td_path_check(config_path, "schemas_dir", cfg->schemas_dir,
                                          TD_PATH_READ_DIR, "the Avro schemas are read from it",
@@ -2470,6 +2482,7 @@ int tdm_engine_serve(tdm_engine *e, td_http *http, td_metrics *reg, const char *
     e->mx = tdm_metrics_new(reg, e->cfg->group_id, version, tdm_in_name, TDM_IN_COUNT);
     if (!e->mx)
         return td_error_set(err, -ENOMEM, "out of memory");
+    tdm_workdays_metrics(e->workdays, reg);
     r = tdm_store_begin_read(e->store, &txn, err);
     if (r == 0)
         r = tdm_store_foreach(txn, e->db_state, tdm_count_state, e, err);
@@ -2494,6 +2507,9 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     snprintf(e->instance, sizeof(e->instance), "tuodi-matchd@%s", cfg->group_id);
     snprintf(e->txn_id, sizeof(e->txn_id), "tuodi-matchd.%s", cfg->group_id);
     r = tdm_rules_load(cfg->rules, &e->rules, err);
+    if (r == 0)
+        r = tdm_workdays_new(cfg->calendar, strcmp(cfg->calendar, TDM_CALENDAR_DEFAULT) == 0,
+                             &e->workdays, err);
     if (r < 0)
         goto fail;
     r = td_avro_registry_new(&e->reg);
@@ -2575,7 +2591,7 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     if (e->keep_days > TDM_WINDOW_MAX_DAYS)
         e->keep_days = TDM_WINDOW_MAX_DAYS;
     e->ctx.rules = e->rules;
-    e->ctx.calendar = NULL;
+    e->ctx.calendar = tdm_workdays_calendar(e->workdays);
     e->ctx.instance = e->instance;
     *ret = e;
     return 0;
@@ -2622,6 +2638,7 @@ tdm_engine *tdm_engine_free(tdm_engine *e)
     td_avro_decoder_free(e->alert_dec);
     td_avro_registry_free(e->reg);
     tdm_rules_free(e->rules);
+    tdm_workdays_free(e->workdays);
     free(e);
     return NULL;
 }

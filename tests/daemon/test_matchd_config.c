@@ -191,13 +191,15 @@ static void test_check_config(void)
     CU_ASSERT_EQUAL_FATAL(mkdir(ro, 0555), 0);
     CU_ASSERT_EQUAL(chmod(ro, 0555), 0);
 
-    /* fine: state_dir missing but creatable; nothing is created */
+    /* fine: state_dir missing but creatable; nothing is created; the
+     * shipped holiday file */
     snprintf(text, sizeof(text),
              "kafka: {bootstrap.servers: 'localhost:9092'}\n"
              "rules: %s/deploy/rules/huainan-2023.yaml\n"
              "schemas_dir: %s/schemas\n"
-             "state_dir: state/matchd\n",
-             td_test_source_root(), td_test_source_root());
+             "state_dir: state/matchd\n"
+             "calendar: %s/deploy/data/china-holidays.csv\n",
+             td_test_source_root(), td_test_source_root(), td_test_source_root());
     p = write_tmp(dir, "ok.yaml", text);
     CU_ASSERT_EQUAL(chmod(p, 0644), 0);
     before = td_test_tree_listing(dir);
@@ -245,10 +247,16 @@ static void test_check_config(void)
              "  ssl.certificate.location: %s/cert.pem\n"        /* 3 */
              "rules: %s/deploy/rules/huainan-2023.yaml\n"       /* 4 */
              "schemas_dir: no-such-dir\n"                       /* 5 */
-             "state_dir: ro/state\n",                           /* 6 */
+             "state_dir: ro/state\n"                            /* 6 */
+             "calendar: holidays.csv\n",                        /* 7 */
              dir, td_test_source_root());
     p = write_tmp(dir, "bad.yaml", text);
     CU_ASSERT_EQUAL(chmod(p, 0644), 0);
+    free(write_tmp(dir, "holidays.csv",
+                   "# source 2025: 国务院办公厅关于2025年部分节假日安排的通知\n"
+                   "date,kind,name\n2025-02-01,holiday,春节\n"));
+    snprintf(ro, sizeof(ro), "%s/holidays.csv", dir);
+    CU_ASSERT_EQUAL(chmod(ro, 0644), 0);
     free(write_tmp(dir, "cert.pem", "not a certificate\n"));
     snprintf(ro, sizeof(ro), "%s/cert.pem", dir);
     CU_ASSERT_EQUAL(chmod(ro, 0000), 0);
@@ -262,6 +270,7 @@ static void test_check_config(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "bad.yaml:3:3: kafka.ssl.certificate.location: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "/cert.pem: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "has no read permission on it"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "/holidays.csv:3:1: 2025-02-01 is a Saturday: "));
     if (!strstr(out, "bad.yaml:6:1:"))
         fprintf(stderr, "\n    output:\n%s", out);
     after = td_test_tree_listing(dir);
@@ -293,6 +302,7 @@ static void test_reference_in_docs(void)
             built = e->def;
     CU_ASSERT_PTR_NOT_NULL_FATAL(built);
     ref = td_test_replace(ref, built, usr);
+    ref = td_test_replace(ref, TDM_CALENDAR_DEFAULT, "/usr/share/tuodi/china-holidays.csv");
     CU_ASSERT(td_test_reference_block("docs/configuration.md", "matchd.yaml", ref));
     free(ref);
 }
