@@ -43,7 +43,8 @@ static void usage(FILE *f)
             "answers within 2 s, else its records are read again at the next start (nothing is\n"
             "lost or produced twice); a stop during start-up ends it. SIGHUP reloads the\n"
             "rules file (the current rules stay if the new file is bad, or drops all or more\n"
-            "than rules_max_drop_percent of the running rules; docs/rules.md).\n"
+            "than rules_max_drop_percent of the running rules; docs/rules.md) and the holiday\n"
+            "file (calendar:; the current one stays if the new one is bad).\n"
             "Exit status: 0 clean stop, 1 runtime failure, 2 usage or config error.\n");
 }
 

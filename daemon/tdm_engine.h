@@ -81,7 +81,8 @@ int tdm_engine_serve(tdm_engine *e, td_http *http, td_metrics *reg, const char *
  * once, or commits the open batch if Kafka answers before the stop deadline
  * (td_signal_stop_deadline_ms; else the batch is read again at the next
  * start), and returns 0.
- * SIGHUP reloads the rules file, keeping the old rules when it is bad. */
+ * SIGHUP reloads the rules file and the holiday file (calendar:), keeping
+ * the old one of each when the new one is bad. */
 int tdm_engine_run(tdm_engine *e, td_error *err);
 /* Accepts NULL; returns NULL. */
 tdm_engine *tdm_engine_free(tdm_engine *e);

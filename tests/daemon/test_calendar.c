@@ -143,6 +143,7 @@ static void test_spring_festival(void)
     tdm_holidays_calendar(h, &cal);
     /* 2024: 2/10-2/17 off, Sundays 2/4 and 2/18 worked */
     add_is(&cal, ymd(2024, 2, 2), 1, ymd(2024, 2, 4));
+    add_is(&cal, ymd(2024, 2, 2), 2, ymd(2024, 2, 5));
     add_is(&cal, ymd(2024, 2, 8), 2, ymd(2024, 2, 18));
     add_is(&cal, ymd(2024, 2, 8), 20, ymd(2024, 3, 13));
     /* 2025: 1/28-2/4 off, Sunday 1/26 and Saturday 2/8 worked */

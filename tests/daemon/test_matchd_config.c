@@ -289,7 +289,7 @@ static void test_check_config(void)
  * /usr (TD_UPDATE_REFERENCE=1 rewrites it). */
 static void test_reference_in_docs(void)
 {
-    const char *usr = "/usr/share/tuodi/schemas", *built = NULL;
+    const char *usr = "/usr/share/tuodi/schemas", *built = NULL, *cal = NULL;
     char *ref = NULL;
     size_t rl = 0;
     FILE *f = open_memstream(&ref, &rl);
@@ -300,9 +300,12 @@ static void test_reference_in_docs(void)
     for (const td_cfg_entry *e = tdm_config_table; e->key; e++)
         if (strcmp(e->key, "schemas_dir") == 0)
             built = e->def;
+        else if (strcmp(e->key, "calendar") == 0)
+            cal = e->def;
     CU_ASSERT_PTR_NOT_NULL_FATAL(built);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cal);
     ref = td_test_replace(ref, built, usr);
-    ref = td_test_replace(ref, TDM_CALENDAR_DEFAULT, "/usr/share/tuodi/china-holidays.csv");
+    ref = td_test_replace(ref, cal, "/usr/share/tuodi/china-holidays.csv");
     CU_ASSERT(td_test_reference_block("docs/configuration.md", "matchd.yaml", ref));
     free(ref);
 }
