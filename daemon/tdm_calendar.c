@@ -306,7 +306,8 @@ static tdm_src *tdm_src_find(tdm_parser *ps, int year)
 /* The checks over the whole file, after every line. */
 static void tdm_parse_end(tdm_parser *ps, size_t nlines)
 {
-    qsort(ps->srcs, ps->nsrcs, sizeof(*ps->srcs), tdm_src_cmp);
+    if (ps->nsrcs > 0)
+        qsort(ps->srcs, ps->nsrcs, sizeof(*ps->srcs), tdm_src_cmp);
     if (ps->nsrcs == 0)
         tdm_problem_add(ps, nlines + 1, 1,
                         "no \"# source YYYY: <notice>\" line: the file covers no year");
@@ -316,7 +317,8 @@ static void tdm_parse_end(tdm_parser *ps, size_t nlines)
                             "year %d follows %d: %d has no source line (the covered years "
                             "follow each other)",
                             ps->srcs[i].year, ps->srcs[i - 1].year, ps->srcs[i - 1].year + 1);
-    qsort(ps->rows, ps->nrows, sizeof(*ps->rows), tdm_row_cmp);
+    if (ps->nrows > 0)
+        qsort(ps->rows, ps->nrows, sizeof(*ps->rows), tdm_row_cmp);
     for (size_t i = 0; i < ps->nrows; i++) {
         const tdm_row *r = &ps->rows[i];
         int year = tdm_year_of(r->day);

@@ -17,7 +17,10 @@
  *   4. the broker stops: /ready 503 (all brokers down), /health still 200;
  *      the broker starts again: /ready 200
  *   5. a restart: open and overdue alerts counted from the state (1 and 1),
- *      the counters at 0 again. */
+ *      the counters at 0 again.
+ * The holiday file (calendar:) covers 2000 only: every due date counts
+ * Monday to Friday, each year concerned warned once in the log and counted
+ * in tuodi_matchd_calendar_fallback_total{year}; calendar_last_year is 2000. */
 #include "td_avro.h"
 #include "td_kafka.h"
 #include "td_proc.h"
@@ -420,10 +423,17 @@ int main(void)
             "  alerts_prefix: %s\n  clock: %s\n"
             "transaction:\n  max_records: 100\n  max_interval: 200ms\n"
             "clock:\n  tick_interval: 0\n"
-            "http:\n  listen: 127.0.0.1:0\n",
+            "http:\n  listen: 127.0.0.1:0\n"
+            "calendar: holidays.csv\n",
             bootstrap, dir, td_test_source_root(), schemas_dir, t_roster, t_med, t_civil, t_hr,
             prefix, t_clock);
     fclose(f);
+    {
+        char path[4300];
+        snprintf(path, sizeof(path), "%s/holidays.csv", dir);
+        FATAL(td_test_write_file(path, "# source 2000: a test's year\ndate,kind,name\n"
+                                       "2000-01-03,holiday,元旦\n") == 0);
+    }
     {
         char bin[4200];
         snprintf(bin, sizeof(bin), "%s/daemon/tuodi-matchd",
@@ -553,6 +563,21 @@ int main(void)
     /* the tick put the stream clock two days ahead of the wall clock */
     CHECK(value(text, "tuodi_matchd_stream_clock_lag_seconds") < -86400);
     CHECK(value(text, "tuodi_matchd_metrics_refused_label_values_total") == 0);
+    /* the engine counts its due dates with the holiday file: every year is
+     * past 2000, so each alert's counts fell back, one warning per year */
+    CHECK(value(text, "tuodi_matchd_calendar_last_year") == 2000);
+    {
+        int years = 0;
+        const char *name = "\ntuodi_matchd_calendar_fallback_total{year=\"";
+        for (const char *p = strstr(text, name); p; p = strstr(p + 1, name))
+            years++;
+        int warned = td_proc_log_count(log, "covers 2000 to 2000, not ");
+        fprintf(stderr, "calendar: %d years fell back, %d warnings, %.0f counts\n", years,
+                warned, sum(text, "tuodi_matchd_calendar_fallback_total"));
+        CHECK(years >= 1 && years <= 2);
+        CHECK(warned == years);
+        CHECK(sum(text, "tuodi_matchd_calendar_fallback_total") >= 2 * 2); /* 2 alerts, 2 dates */
+    }
     CHECK(!has_long_number(text));
     CHECK(!strstr(text, "张"));
     {
