@@ -354,7 +354,8 @@ static int tdt_township_arg(tdt_ctx *x, const char *cmd, const char *county,
 
     if (strcmp(county, "unrouted") == 0) {
         tdt_errf(x->errf, "tuodictl %s: --township goes with a county code, not with "
-                "--county unrouted (alerts and suspects without a village have no township)\n", cmd);
+                "--county unrouted (alerts and suspects without a village have no "
+                "township)\n", cmd);
         return TDT_EXIT_USAGE;
     }
     if (form && strncmp(township, county, 6) == 0 &&
