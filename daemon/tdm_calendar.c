@@ -141,6 +141,16 @@ static bool tdm_digits(const char *s, size_t n)
     return true;
 }
 
+/* The value of n ASCII digits (checked by tdm_digits); reads only s[0..n). */
+static int tdm_num(const char *s, size_t n)
+{
+    int v = 0;
+
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
 static const char *const tdm_weekday_names[] = {"Monday", "Tuesday", "Wednesday", "Thursday",
                                                 "Friday", "Saturday", "Sunday"};
 
@@ -155,7 +165,7 @@ static void tdm_parse_source(tdm_parser *ps, const char *line, size_t len, size_
         tdm_problem_add(ps, lineno, tdm_col(line, at), "expected a year: %s", want);
         return;
     }
-    int year = atoi(line + p + 1);
+    int year = tdm_num(line + p + 1, 4);
     size_t ycol = tdm_col(line, p + 1);
     if (year < 1000) {
         tdm_problem_add(ps, lineno, ycol, "year %d is out of range (1000..9999)", year);
@@ -206,7 +216,7 @@ static void tdm_parse_row(tdm_parser *ps, const char *line, size_t len, size_t l
         tdm_problem_add(ps, lineno, 1, "expected a date YYYY-MM-DD");
         return;
     }
-    if (!td_date_from_ymd(atoi(line), atoi(line + 5), atoi(line + 8), &day)) {
+    if (!td_date_from_ymd(tdm_num(line, 4), tdm_num(line + 5, 2), tdm_num(line + 8, 2), &day)) {
         tdm_problem_add(ps, lineno, 1, "%.10s is not a real date", line);
         return;
     }

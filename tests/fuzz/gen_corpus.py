@@ -178,7 +178,20 @@ def rules_seeds():
     return seeds
 
 
-TARGETS = {'config': config_seeds, 'rules': rules_seeds, 'dataset': dataset_seeds, 'csv': csv_seeds, 'idnum': idnum_seeds, 'date': date_seeds, 'money': money_seeds}
+def holidays_seeds():
+    src = '# source 2025: 国务院办公厅关于2025年部分节假日安排的通知\n'
+    return [('china-holidays', source('deploy/data/china-holidays.csv'))] + [
+        (n, t.encode()) for n, t in [
+            ('one-year', src + 'date,kind,name\n2025-01-28,holiday,春节\n2025-01-26,workday,春节\n'),
+            ('crlf-bom', '\ufeff' + src.replace('\n', '\r\n') + 'date,kind,name\r\n2025-01-28,holiday,春节\r\n'),
+            ('two-years', src + '# source 2026: b\ndate,kind,name\n2025-10-08,holiday,国庆节\n2026-02-28,workday,春节\n'),
+            ('weekend-holiday', src + 'date,kind,name\n2025-02-01,holiday,春节\n'),
+            ('both', src + 'date,kind,name\n2025-01-26,workday,春节\n2025-01-26,holiday,春节\n'),
+            ('gap', '# source 2024: a\n# source 2026: b\ndate,kind,name\n2024-01-01,holiday,元旦\n'),
+        ]]
+
+
+TARGETS = {'config': config_seeds, 'rules': rules_seeds, 'holidays': holidays_seeds, 'dataset': dataset_seeds, 'csv': csv_seeds, 'idnum': idnum_seeds, 'date': date_seeds, 'money': money_seeds}
 
 if __name__ == '__main__':
     for t in (sys.argv[1:] or TARGETS):
