@@ -44,7 +44,8 @@ void suspect_it_produce_json(const td_avro_registry *reg, rd_kafka_t *rk, const 
 
 #define EVIDENCE                                                                            \
     "{\"dataset\":\"CIVIL_AFFAIRS\",\"event_type\":{\"string\":\"DEATH_REGISTERED\"},"      \
-    "\"person_key\":{\"string\":\"" SUSPECT_IT_PKEY "\"},\"event_date\":{\"int\":\"2023-12-01\"},"     \
+    "\"person_key\":{\"string\":\"" SUSPECT_IT_PKEY "\"},"                                \
+    "\"event_date\":{\"int\":\"2023-12-01\"},"                                             \
     "\"amount_fen\":null,\"topic\":\"tuodi.civil_affairs.events\",\"partition\":0,"         \
     "\"offset\":7,\"source\":{\"department\":\"CIVIL_AFFAIRS\",\"connector_instance\":"     \
     "\"civil\",\"record_id\":\"MZ-1\",\"location\":null,\"row\":null}}"
