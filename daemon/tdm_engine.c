@@ -16,6 +16,7 @@
 #include "tdm_roster.h"
 #include "tdm_rules.h"
 #include "tdm_store.h"
+#include "tdm_suspect.h"
 #include "tdm_window.h"
 
 #include <errno.h>
@@ -94,11 +95,23 @@ typedef struct tdm_part {
     int64_t load_from, load_to;
 } tdm_part;
 
-/* A state changed in the open batch. */
+/* A state of the open batch: the window (alerts) and the suspects of one
+ * subject, each loaded when first needed (NULL: not loaded). s_due is the
+ * day under which the key stands in the suspect due index (INT32_MAX:
+ * none), kept in LMDB with the suspects. */
 typedef struct tdm_dirty {
     char *key;
     tdm_window *w;
+    tdm_suspects *s;
+    int32_t s_due;
 } tdm_dirty;
+
+/* A suspects state changed by the operation at hand, and its copy from
+ * before it (tdm_sus_undo puts it back when the operation fails). */
+typedef struct tdm_sus_touched {
+    char *key;
+    tdm_suspects *before;
+} tdm_sus_touched;
 
 struct tdm_engine {
     const tdm_config *cfg;
@@ -109,6 +122,17 @@ struct tdm_engine {
     tdm_rules *rules;
     tdm_workdays *workdays;         /* China's working days (ctx.calendar) */
     tdm_db db_state, db_alerts, db_due, db_engine;
+    /* the suspicious-data list: states by subject key (the due day, then
+     * tdm_suspects_encode's bytes), suspect id -> state key NUL county, and
+     * (due day, state key) -> "" */
+    tdm_db db_sus, db_sus_index, db_sus_due;
+    bool sus_on;         /* cfg->suspects and an enabled suspect rule */
+    const td_avro_schema *suspect_schema;
+    avro_value_t suspect_value;
+    bool has_suspect_value;
+    tdm_suspect_list suspects;
+    tdm_sus_touched *touched;
+    size_t ntouched, touched_cap;
     td_avro_decoder *dec[TDM_IN_COUNT];
     td_avro_decoder *hh_dec;
     td_avro_decoder *alert_dec;     /* the stored original ALERTs */
@@ -162,7 +186,7 @@ struct tdm_engine {
     bool loading;
     int64_t load_total, load_started_ms, load_logged_ms;
 
-    uint64_t n_records, n_alerts, n_rejected, n_skipped, n_roster;
+    uint64_t n_records, n_alerts, n_rejected, n_skipped, n_roster, n_suspects;
 
     /* The http: endpoint (NULL: off) and the metrics it serves. */
     td_http *http;
@@ -304,6 +328,7 @@ static void tdm_batch_drop(tdm_engine *e)
     for (size_t i = 0; i < e->ndirty; i++) {
         free(e->dirty[i].key);
         tdm_window_free(e->dirty[i].w);
+        tdm_suspects_free(e->dirty[i].s);
     }
     e->ndirty = 0;
     if (e->dirty_hash)
@@ -327,6 +352,11 @@ static int tdm_wtxn(tdm_engine *e, tdm_txn **ret, td_error *err)
     }
     *ret = e->wtxn;
     return 0;
+}
+
+static int tdm_strp_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static size_t tdm_hash(const char *key)
@@ -374,6 +404,31 @@ static int tdm_dirty_grow(tdm_engine *e)
     return 0;
 }
 
+/* The batch's entry of key (added, with nothing loaded, when missing). The
+ * array may move: pointers into it from before are stale. */
+static int tdm_dirty_of(tdm_engine *e, const char *key, tdm_dirty **ret, td_error *err)
+{
+    size_t slot;
+    tdm_dirty *d;
+
+    if (tdm_dirty_grow(e) < 0)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    slot = tdm_hash_slot(e, key);
+    if (e->dirty_hash[slot]) {
+        *ret = &e->dirty[e->dirty_hash[slot] - 1];
+        return 0;
+    }
+    d = &e->dirty[e->ndirty];
+    memset(d, 0, sizeof(*d));
+    d->key = strdup(key);
+    if (!d->key)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    d->s_due = INT32_MAX;
+    e->dirty_hash[slot] = ++e->ndirty;
+    *ret = d;
+    return 0;
+}
+
 /* The state of key for the open batch: from the batch, else LMDB, else new;
  * expired to the stream clock (before every evaluation, so that what is
  * forgotten depends on the inputs only, not on where batches end). */
@@ -385,15 +440,12 @@ static int tdm_state_get(tdm_engine *e, const char *key, bool create, tdm_dirty 
     size_t len;
     tdm_window *w = NULL;
     tdm_dirty *d = NULL;
-    size_t slot;
     int r;
 
-    if (tdm_dirty_grow(e) < 0)
-        return td_error_set(err, -ENOMEM, "out of memory");
-    slot = tdm_hash_slot(e, key);
-    if (e->dirty_hash[slot])
-        d = &e->dirty[e->dirty_hash[slot] - 1];
-    if (!d) {
+    r = tdm_dirty_of(e, key, &d, err);
+    if (r < 0)
+        return r;
+    if (!d->w) {
         r = tdm_wtxn(e, &txn, err);
         if (r < 0)
             return r;
@@ -410,14 +462,7 @@ static int tdm_state_get(tdm_engine *e, const char *key, bool create, tdm_dirty 
         }
         if (r < 0)
             return r;
-        d = &e->dirty[e->ndirty];
-        d->key = strdup(key);
-        if (!d->key) {
-            tdm_window_free(w);
-            return td_error_set(err, -ENOMEM, "out of memory");
-        }
         d->w = w;
-        e->dirty_hash[slot] = ++e->ndirty;
     }
     if (e->stream_ms > 0) {
         int32_t today = tdm_stream_day(e);
@@ -516,6 +561,29 @@ static int tdm_idx_find(tdm_engine *e, const char *alert_id, char *buf, size_t s
     return r;
 }
 
+/* A suspects state into txn: its due day (4 bytes, little-endian) then its
+ * encoding; an empty one is deleted. */
+static int tdm_sus_store(tdm_engine *e, tdm_txn *txn, const tdm_dirty *d, td_error *err)
+{
+    size_t n;
+    uint32_t due = (uint32_t)d->s_due;
+    int r;
+
+    if (tdm_suspects_is_empty(d->s)) {
+        r = tdm_store_del(txn, e->db_sus, d->key, strlen(d->key), err);
+        return r == -ENOENT ? 0 : r;
+    }
+    n = tdm_suspects_encoded_size(d->s);
+    if (td_avro_buf_reserve(&e->buf, n + 4) < 0)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    for (int i = 0; i < 4; i++)
+        e->buf.data[i] = (unsigned char)(due >> (8 * i));
+    r = tdm_suspects_encode(d->s, e->buf.data + 4, n);
+    if (r < 0)
+        return td_error_set(err, r, "encoding a suspects state: %s", strerror(-r));
+    return tdm_store_put(txn, e->db_sus, d->key, strlen(d->key), e->buf.data, n + 4, err);
+}
+
 /* Writes the batch's states, the offsets and the stream clock into the
  * batch's LMDB transaction and commits it (after the Kafka commit). */
 static int tdm_store_batch(tdm_engine *e, td_error *err)
@@ -527,8 +595,13 @@ static int tdm_store_batch(tdm_engine *e, td_error *err)
     r = tdm_wtxn(e, &txn, err);
     if (r < 0)
         return r;
+    for (size_t i = 0; i < e->ndirty && r == 0; i++)
+        if (e->dirty[i].s)
+            r = tdm_sus_store(e, txn, &e->dirty[i], err);
     for (size_t i = 0; i < e->ndirty && r == 0; i++) {
         const char *k = e->dirty[i].key;
+        if (!e->dirty[i].w)
+            continue;
         if (tdm_window_is_empty(e->dirty[i].w)) {
             r = tdm_store_del(txn, e->db_state, k, strlen(k), err);
             if (r == -ENOENT)
@@ -575,8 +648,13 @@ static int tdm_store_batch(tdm_engine *e, td_error *err)
         if (e->parts[i].next >= 0)
             e->parts[i].base = e->parts[i].next;
     e->stream_ms_committed = e->stream_ms;
-    for (size_t i = 0; i < e->ndirty; i++)
-        tdm_metrics_window(e->mx, e->dirty[i].w, TDM_METRICS_STORED);
+    for (size_t i = 0; i < e->ndirty; i++) {
+        if (e->dirty[i].w)
+            tdm_metrics_window(e->mx, e->dirty[i].w, TDM_METRICS_STORED);
+        if (e->dirty[i].s)
+            tdm_metrics_suspects_open(e->mx, tdm_suspects_open_count(e->dirty[i].s),
+                                      TDM_METRICS_STORED);
+    }
     tdm_metrics_flush(e->mx);
     tdm_batch_drop(e);
     return 0;
@@ -992,6 +1070,462 @@ static int tdm_view_of(tdm_engine *e, const char *key, tdm_household *view, bool
     return 0;
 }
 
+/* ------------------------------------------- the suspicious-data list */
+
+/* What tdm_suspect refused for a record (bad facts, limits): the record's
+ * fault, not the daemon's; the text is in err. */
+#define TDM_SUS_FAULT (-EPROTO)
+
+/* Due-index key of the suspects state skey: the day, as tdm_due_key's, then
+ * the state key. */
+static size_t tdm_sus_due_key(int32_t due, const char *skey, unsigned char *buf, size_t size)
+{
+    return tdm_due_key(due, skey, buf, size);
+}
+
+/* The suspects state of key for the open batch (loaded from LMDB, or new
+ * when create). -ENOENT when there is none and !create. Pointers into the
+ * batch from before are stale after it. */
+static int tdm_sus_get(tdm_engine *e, const char *key, bool create, tdm_dirty **ret,
+                       td_error *err)
+{
+    tdm_txn *txn = NULL;
+    const void *val;
+    size_t len;
+    tdm_dirty *d = NULL;
+    int r = tdm_dirty_of(e, key, &d, err);
+
+    if (r < 0)
+        return r;
+    if (!d->s) {
+        r = tdm_wtxn(e, &txn, err);
+        if (r < 0)
+            return r;
+        r = tdm_store_get(txn, e->db_sus, key, strlen(key), &val, &len, err);
+        if (r == 0) {
+            const unsigned char *b = val;
+            if (len < 5)
+                return td_error_set(err, -EIO, "state store: a bad suspects entry");
+            d->s_due = (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                                 (uint32_t)b[3] << 24);
+            r = tdm_suspects_decode(b + 4, len - 4, &d->s, err);
+            if (r < 0)
+                return td_error_prefix(err, r, "state store: the suspects of a subject: ");
+            tdm_metrics_suspects_open(e->mx, tdm_suspects_open_count(d->s), TDM_METRICS_LOADED);
+        } else if (r == -ENOENT && !create) {
+            return -ENOENT;
+        } else if (r == -ENOENT) {
+            d->s = tdm_suspects_new();
+            d->s_due = INT32_MAX;
+            if (!d->s)
+                return td_error_set(err, -ENOMEM, "out of memory");
+        } else {
+            return r;
+        }
+    }
+    *ret = d;
+    return 0;
+}
+
+/* tdm_sus_get for a state the operation at hand changes: its state before
+ * is kept (once) so that tdm_sus_undo can put it back. */
+static int tdm_sus_touch(tdm_engine *e, const char *key, bool create, tdm_dirty **ret,
+                         td_error *err)
+{
+    tdm_dirty *d = NULL;
+    tdm_sus_touched *t;
+    int r = tdm_sus_get(e, key, create, &d, err);
+
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < e->ntouched; i++)
+        if (strcmp(e->touched[i].key, key) == 0) {
+            *ret = d;
+            return 0;
+        }
+    if (e->ntouched == e->touched_cap) {
+        size_t cap = e->touched_cap ? e->touched_cap * 2 : 8;
+        t = realloc(e->touched, cap * sizeof(*t));
+        if (!t)
+            return td_error_set(err, -ENOMEM, "out of memory");
+        e->touched = t;
+        e->touched_cap = cap;
+    }
+    t = &e->touched[e->ntouched];
+    t->key = strdup(key);
+    t->before = tdm_suspects_copy(d->s);
+    if (!t->key || !t->before) {
+        free(t->key);
+        tdm_suspects_free(t->before);
+        return td_error_set(err, -ENOMEM, "out of memory");
+    }
+    e->ntouched++;
+    *ret = d;
+    return 0;
+}
+
+static void tdm_sus_forget(tdm_engine *e)
+{
+    for (size_t i = 0; i < e->ntouched; i++) {
+        free(e->touched[i].key);
+        tdm_suspects_free(e->touched[i].before);
+    }
+    e->ntouched = 0;
+}
+
+/* The operation failed: its states go back to what they were before it
+ * (tdm_suspect.h: a failed call may leave a state changed in part). */
+static void tdm_sus_undo(tdm_engine *e)
+{
+    for (size_t i = 0; i < e->ntouched; i++) {
+        tdm_dirty *d = NULL;
+        if (tdm_dirty_of(e, e->touched[i].key, &d, NULL) == 0 && d->s) {
+            tdm_suspects_free(d->s);
+            d->s = e->touched[i].before;
+            e->touched[i].before = NULL;
+        }
+    }
+    tdm_sus_forget(e);
+    tdm_suspect_list_reset(&e->suspects);
+}
+
+/* The operation succeeded: the due index follows its states (a household's
+ * next due day, by the stream clock; a person off the roster is evaluated
+ * only as part of a household, so never due). Written in the batch's LMDB
+ * transaction at once, so that a new day within the same batch finds it. */
+static int tdm_sus_done(tdm_engine *e, td_error *err)
+{
+    int32_t today = tdm_stream_day(e);
+    int r = 0;
+
+    for (size_t i = 0; i < e->ntouched && r == 0; i++) {
+        tdm_dirty *d = NULL;
+        tdm_txn *txn = NULL;
+        unsigned char k[4 + TDM_KEY_MAX];
+        int32_t due;
+        size_t n;
+
+        r = tdm_dirty_of(e, e->touched[i].key, &d, err);
+        if (r < 0 || !d->s)
+            break;
+        due = strncmp(d->key, "person:", 7) == 0 ? INT32_MAX
+                                                 : tdm_suspects_next_due(d->s, e->rules, today);
+        if (due <= today) /* the contract says after today: never loop on a day */
+            due = today + 1;
+        if (due == d->s_due)
+            continue;
+        r = tdm_wtxn(e, &txn, err);
+        if (r == 0 && d->s_due != INT32_MAX &&
+            (n = tdm_sus_due_key(d->s_due, d->key, k, sizeof(k))) > 0) {
+            r = tdm_store_del(txn, e->db_sus_due, k, n, err);
+            if (r == -ENOENT)
+                r = 0;
+        }
+        if (r == 0 && due != INT32_MAX && (n = tdm_sus_due_key(due, d->key, k, sizeof(k))) > 0)
+            r = tdm_store_put(txn, e->db_sus_due, k, n, "", 0, err);
+        if (r == 0)
+            d->s_due = due;
+    }
+    tdm_sus_forget(e);
+    return r;
+}
+
+/* Produces (unless restoring) the Suspect messages of the operation at hand
+ * and indexes each RAISED one (suspect id -> state key NUL county), also
+ * while restoring, so that its outcome finds it. */
+static int tdm_sus_emit(tdm_engine *e, const char *state_key, bool restore, td_error *err)
+{
+    char topic[512];
+    tdm_txn *txn = NULL;
+    int r;
+
+    for (size_t i = 0; i < e->suspects.n; i++) {
+        const tdm_suspect_out *m = &e->suspects.v[i];
+        const char *county = m->route.county_code[0] ? m->route.county_code : "";
+        const char *kind = m->kind == TDM_SUSPECT_RAISED     ? "raised"
+                           : m->kind == TDM_SUSPECT_RESOLVED ? "resolved"
+                                                             : "closed";
+        if (m->kind == TDM_SUSPECT_RAISED) {
+            size_t kl = strlen(state_key), cl = strlen(county);
+            char v[TDM_KEY_MAX + 8];
+            if (kl + 1 + cl > sizeof(v))
+                return td_error_set(err, -EINVAL, "state key too long");
+            memcpy(v, state_key, kl + 1);
+            memcpy(v + kl + 1, county, cl);
+            r = tdm_wtxn(e, &txn, err);
+            if (r == 0)
+                r = tdm_store_put(txn, e->db_sus_index, m->suspect_id, strlen(m->suspect_id), v,
+                                  kl + 1 + cl, err);
+            if (r < 0)
+                return r;
+        }
+        if (restore)
+            continue;
+        avro_value_reset(&e->suspect_value);
+        r = tdm_suspect_out_to_avro(m, e->instance, &e->suspect_value, err);
+        if (r == 0)
+            r = td_avro_encode(e->suspect_schema, &e->suspect_value, &e->buf, err);
+        if (r < 0)
+            return td_error_prefix(err, r, "suspect %s: ", m->suspect_id);
+        snprintf(topic, sizeof(topic), "%s%s", e->cfg->topics.suspects_prefix,
+                 county[0] ? county : "unrouted");
+        r = tdm_produce(e, topic, m->route.key, strlen(m->route.key), e->buf.data, e->buf.len,
+                        NULL, 0, 0, err);
+        if (r < 0)
+            return r;
+        e->n_suspects++;
+        (void)tdm_metrics_suspect(e->mx, m->indicator_id, county, kind);
+        td_log_info("suspect %s (%s, indicator %s) to %s", m->suspect_id, kind, m->indicator_id,
+                    topic);
+    }
+    tdm_suspect_list_reset(&e->suspects);
+    return 0;
+}
+
+/* The other households listing each member of view (the duplicate_person
+ * indicator). Owned strings; tdm_dups_done frees them. */
+typedef struct tdm_dups {
+    char **ids;
+    size_t nids, cap;
+    size_t *start, *n;
+    const char *const **per;
+    tdm_suspect_dups dups;
+    bool any;
+} tdm_dups;
+
+typedef struct tdm_dups_add {
+    tdm_dups *d;
+    const char *self;
+} tdm_dups_add;
+
+static int tdm_dups_each(const char *hid, void *opaque)
+{
+    tdm_dups_add *a = opaque;
+    tdm_dups *d = a->d;
+
+    if (a->self && strcmp(hid, a->self) == 0)
+        return 0;
+    if (d->nids == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 8;
+        char **v = realloc(d->ids, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        d->ids = v;
+        d->cap = cap;
+    }
+    d->ids[d->nids] = strdup(hid);
+    if (!d->ids[d->nids])
+        return -ENOMEM;
+    d->nids++;
+    return 0;
+}
+
+static void tdm_dups_done(tdm_dups *d)
+{
+    for (size_t i = 0; i < d->nids; i++)
+        free(d->ids[i]);
+    free(d->ids);
+    free(d->start);
+    free(d->n);
+    free(d->per);
+    memset(d, 0, sizeof(*d));
+}
+
+/* Fills d for household hid (view). */
+static int tdm_dups_of(tdm_engine *e, const tdm_household *view, const char *hid, tdm_dups *d,
+                       td_error *err)
+{
+    tdm_txn *txn = NULL;
+    size_t nm = view->nmembers;
+    int r = tdm_wtxn(e, &txn, err);
+
+    memset(d, 0, sizeof(*d));
+    if (r < 0)
+        return r;
+    d->start = calloc(nm + 1, sizeof(*d->start));
+    d->n = calloc(nm + 1, sizeof(*d->n));
+    d->per = calloc(nm + 1, sizeof(*d->per));
+    if (!d->start || !d->n || !d->per)
+        return td_error_set(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < nm; i++) {
+        tdm_dups_add a = {d, hid};
+        d->start[i] = d->nids;
+        r = tdm_roster_households_of(e->roster, txn, view->members[i].person_key, tdm_dups_each,
+                                     &a, err);
+        if (r == -ENOMEM)
+            return td_error_set(err, r, "out of memory");
+        if (r < 0)
+            return r;
+        d->n[i] = d->nids - d->start[i];
+        d->any = d->any || d->n[i] > 0;
+    }
+    for (size_t i = 0; i < nm; i++)
+        d->per[i] = d->n[i] ? (const char *const *)&d->ids[d->start[i]] : NULL;
+    d->dups.other_household_ids = d->per;
+    d->dups.n_other = d->n;
+    return 0;
+}
+
+/* The day a trigger counts on: the later of the stream clock's day and the
+ * record's own. */
+static int32_t tdm_sus_today(const tdm_engine *e, int64_t at_ms)
+{
+    int32_t s = tdm_stream_day(e), r = tdm_eval_cst_day(at_ms);
+    return r > s ? r : s;
+}
+
+/* Evaluates the suspects of roster household hid (view NULL: it left the
+ * roster) for trigger, and produces what it says. */
+static int tdm_sus_eval(tdm_engine *e, const char *hid, const tdm_household *view,
+                        const tdm_suspect_trigger *trig, bool restore, td_error *err)
+{
+    tdm_dups dups;
+    tdm_dirty *d = NULL;
+    td_error e2 = {0};
+    int r;
+
+    memset(&dups, 0, sizeof(dups));
+    if (view) {
+        r = tdm_dups_of(e, view, hid, &dups, err);
+        if (r < 0)
+            goto out;
+    }
+    r = tdm_sus_touch(e, hid, view != NULL, &d, err);
+    if (r == -ENOENT) { /* gone, and nothing was known of it */
+        r = 0;
+        goto out;
+    }
+    if (r < 0)
+        goto out;
+    r = tdm_suspects_eval(&e->ctx, view, dups.any ? &dups.dups : NULL,
+                          tdm_sus_today(e, trig->at_ms), trig, d->s, &e->suspects, &e2);
+    if (r < 0) {
+        r = td_error_set(err, r == -ENOMEM ? r : TDM_SUS_FAULT, "suspects of household %s: %s",
+                         hid, e2.msg[0] ? e2.msg : strerror(-r));
+        goto out;
+    }
+    r = tdm_sus_emit(e, hid, restore, err);
+out:
+    tdm_dups_done(&dups);
+    return r;
+}
+
+/* A department record of person_key (state key key; view: the household,
+ * NULL off the roster): its facts noted, and the household evaluated when
+ * one changed. */
+static int tdm_sus_record(tdm_engine *e, tdm_dataset ds, const avro_value_t *value,
+                          const tdm_coords *coords, const char *key, const tdm_household *view,
+                          bool restore, td_error *err)
+{
+    tdm_dirty *d = NULL;
+    td_error e2 = {0};
+    bool changed = false;
+    avro_value_t f;
+    int32_t day = 0;
+    int r;
+
+    r = tdm_sus_touch(e, key, true, &d, err);
+    if (r < 0)
+        return r;
+    r = tdm_suspects_note_record(d->s, ds, value, coords, &changed, &e2);
+    if (r < 0)
+        return td_error_set(err, r == -ENOMEM ? r : TDM_SUS_FAULT, "suspect facts: %s",
+                            e2.msg[0] ? e2.msg : strerror(-r));
+    if (!changed || !view)
+        return 0;
+    if (avro_value_get_by_name(value, "event_date", &f, NULL) != 0 ||
+        avro_value_get_int(&f, &day) != 0)
+        return td_error_set(err, TDM_SUS_FAULT, "suspect facts: no event_date");
+    {
+        tdm_suspect_trigger trig = {ds, coords, value, tdm_eval_cst_midnight_ms(day)};
+        return tdm_sus_eval(e, key, view, &trig, restore, err);
+    }
+}
+
+/* The suspect states that came due on a new stream day (a department fact
+ * whose grace period ended: "death registered and still listed 30 days
+ * later" without a new record): each evaluated with the tick as trigger, in
+ * (due day, state key) order. A state that cannot be evaluated is logged
+ * and kept as it was (it comes due again the next day). */
+static int tdm_sus_due_scan(tdm_engine *e, int32_t today, bool restore, td_error *err)
+{
+    for (;;) {
+        tdm_txn *txn = NULL;
+        const void *k, *v;
+        size_t klen, vlen;
+        char skey[TDM_KEY_MAX];
+        tdm_household view = TDM_HOUSEHOLD_INIT;
+        bool on_roster = false;
+        tdm_dirty *d = NULL;
+        td_error e2 = {0};
+        int32_t due;
+        int r;
+
+        r = tdm_wtxn(e, &txn, err);
+        if (r < 0)
+            return r;
+        r = tdm_store_first(txn, e->db_sus_due, &k, &klen, &v, &vlen, err);
+        if (r == -ENOENT)
+            return 0;
+        if (r < 0)
+            return r;
+        if (klen < 5 || klen - 4 >= sizeof(skey))
+            return td_error_set(err, -EIO, "state store: a bad suspect due-index entry");
+        {
+            const unsigned char *b = k;
+            uint32_t u = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+            due = (int32_t)(u ^ 0x80000000u);
+        }
+        if (due > today)
+            return 0;
+        memcpy(skey, (const char *)k + 4, klen - 4);
+        skey[klen - 4] = '\0';
+        r = tdm_store_del(txn, e->db_sus_due, k, klen, err);
+        if (r == 0)
+            r = tdm_sus_get(e, skey, false, &d, err);
+        if (r == -ENOENT) /* a state that is gone: nothing to do */
+            continue;
+        if (r < 0)
+            return r;
+        d->s_due = INT32_MAX; /* its entry is gone */
+        r = tdm_view_of(e, skey, &view, &on_roster, err);
+        if (r == 0) {
+            tdm_suspect_trigger trig = {TDM_DATASET_ANY, NULL, NULL,
+                                        tdm_eval_cst_midnight_ms(today)};
+            r = tdm_sus_eval(e, skey, on_roster ? &view : NULL, &trig, restore, &e2);
+            if (r == TDM_SUS_FAULT) {
+                td_log_error("%s; kept as it was, due again tomorrow", e2.msg);
+                tdm_sus_undo(e);
+                r = tdm_sus_touch(e, skey, false, &d, err); /* for its next due day */
+            } else if (r < 0) {
+                *err = e2;
+            }
+        }
+        tdm_household_done(&view);
+        if (r == 0)
+            r = tdm_sus_done(e, err);
+        if (r < 0)
+            return r;
+    }
+}
+
+/* Runs the suspect part of a record (fn over the open operation): on
+ * success the due index follows; on a failure of the record (anything but
+ * out of memory and the store's) its suspect states go back and the record
+ * is dead-lettered with why (its alerts, produced already, stay). */
+static int tdm_sus_finish(tdm_engine *e, int in, const rd_kafka_message_t *m, bool restore,
+                          int rc, td_error *why, td_error *err)
+{
+    if (rc == 0)
+        return tdm_sus_done(e, err);
+    tdm_sus_undo(e);
+    if (rc != TDM_SUS_FAULT) {
+        *err = *why;
+        return rc;
+    }
+    return tdm_reject(e, in, m, restore, TDM_STAGE_VALIDATE, why->msg, err);
+}
+
 static int tdm_process_record(tdm_engine *e, int in, const rd_kafka_message_t *m, bool restore,
                               td_error *err)
 {
@@ -1029,6 +1563,12 @@ static int tdm_process_record(tdm_engine *e, int in, const rd_kafka_message_t *m
         goto out;
     }
     r = tdm_emit(e, key, restore, err);
+    if (r == 0 && e->sus_on && (in == TDM_IN_CIVIL || in == TDM_IN_HR)) {
+        td_error e3 = {0};
+        int rc = tdm_sus_record(e, tdm_in_dataset[in], value, &coords, key,
+                                on_roster ? &view : NULL, restore, &e3);
+        r = tdm_sus_finish(e, in, m, restore, rc, &e3, err);
+    }
 out:
     tdm_window_free(backup);
     tdm_household_done(&view);
@@ -1087,6 +1627,92 @@ static int tdm_alert_county_of(tdm_engine *e, const char *alert_id, const tdm_wi
     return 0;
 }
 
+/* True when the outcome's result is the symbol sym. */
+static bool tdm_outcome_symbol_is(const avro_value_t *value, const char *sym)
+{
+    avro_value_t f;
+    avro_schema_t sc;
+    const char *name;
+    int i;
+
+    if (avro_value_get_by_name(value, "outcome", &f, NULL) != 0 ||
+        avro_value_get_enum(&f, &i) != 0 || !(sc = avro_value_get_schema(&f)) ||
+        !(name = avro_schema_enum_get(sc, i)))
+        return false;
+    return strcmp(name, sym) == 0;
+}
+
+/* An outcome for a suspect: found through the suspect index, checked
+ * against the county of its topic as an alert's is, then applied by
+ * tdm_suspects_outcome (DEPARTMENT_DATA_WRONG by two people closes it). */
+static int tdm_process_sus_outcome(tdm_engine *e, const rd_kafka_message_t *m,
+                                   const avro_value_t *value, const char *sus_id, bool restore,
+                                   td_error *err)
+{
+    tdm_txn *txn = NULL;
+    tdm_household view = TDM_HOUSEHOLD_INIT;
+    bool on_roster = false;
+    char key[TDM_KEY_MAX], county[7], why[512];
+    const void *val;
+    const char *nul;
+    size_t len, kl;
+    tdm_dirty *d = NULL;
+    td_error e2 = {0};
+    int r;
+
+    r = tdm_wtxn(e, &txn, err);
+    if (r < 0)
+        return r;
+    r = strlen(sus_id) <= TDM_SUSPECT_ID_MAX
+            ? tdm_store_get(txn, e->db_sus_index, sus_id, strlen(sus_id), &val, &len, err)
+            : -ENOENT;
+    if (r == -ENOENT)
+        return tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, "unknown suspect",
+                          err);
+    if (r < 0)
+        return r;
+    nul = memchr(val, '\0', len);
+    kl = nul ? (size_t)(nul - (const char *)val) : len;
+    if (kl >= sizeof(key) || !nul || len - kl - 1 >= sizeof(county))
+        return td_error_set(err, -EIO, "state store: a bad suspect-index entry");
+    memcpy(key, val, kl);
+    key[kl] = '\0';
+    memcpy(county, nul + 1, len - kl - 1);
+    county[len - kl - 1] = '\0';
+    /* a county's topic closes only that county's suspects, as for alerts */
+    if (tdm_alert_outcome_check(e->cfg->topics.verifications_prefix, rd_kafka_topic_name(m->rkt),
+                                county, why, sizeof(why)) < 0)
+        return tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, why, err);
+    r = tdm_view_of(e, key, &view, &on_roster, err);
+    if (r == 0)
+        r = tdm_sus_touch(e, key, false, &d, err);
+    if (r == -ENOENT) {
+        r = tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, "unknown suspect", err);
+        goto out;
+    }
+    if (r < 0)
+        goto out;
+    r = tdm_suspects_outcome(&e->ctx, value, on_roster ? &view : NULL, d->s, &e->suspects, &e2);
+    if (r == -ENOMEM) {
+        r = td_error_set(err, r, "out of memory");
+        goto out;
+    }
+    if (r < 0) {
+        tdm_sus_undo(e);
+        r = tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY,
+                       e2.msg[0] ? e2.msg : strerror(-r), err);
+        goto out;
+    }
+    r = tdm_sus_emit(e, key, restore, err);
+    if (r == 0)
+        r = tdm_sus_done(e, err);
+out:
+    if (r < 0)
+        tdm_sus_undo(e);
+    tdm_household_done(&view);
+    return r;
+}
+
 static int tdm_process_outcome(tdm_engine *e, const rd_kafka_message_t *m, bool restore,
                                td_error *err)
 {
@@ -1105,6 +1731,13 @@ static int tdm_process_outcome(tdm_engine *e, const rd_kafka_message_t *m, bool 
         return tdm_reject_or_fail(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_DECODE, r, &e2, err);
     if (tdm_get_string(value, "alert_id", &alert_id) < 0)
         return tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VALIDATE, "no alert_id", err);
+    if (tdm_suspect_id_is(alert_id))
+        return tdm_process_sus_outcome(e, m, value, alert_id, restore, err);
+    if (tdm_outcome_symbol_is(value, "DEPARTMENT_DATA_WRONG"))
+        return tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY,
+                          "DEPARTMENT_DATA_WRONG is an outcome for a suspect (an id starting "
+                          "with sus-), not for an alert: record what the visit found about "
+                          "the alert", err);
     r = tdm_idx_find(e, alert_id, key, sizeof(key), err);
     if (r == -ENOENT)
         return tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, "unknown alert", err);
@@ -1147,9 +1780,167 @@ out:
     return r;
 }
 
+/* The roster households that list one of keys[0..n) besides hid, sorted,
+ * each once, into d->ids. */
+static int tdm_sus_others(tdm_engine *e, const char *const *keys, size_t n, const char *hid,
+                          tdm_dups *d, td_error *err)
+{
+    tdm_txn *txn = NULL;
+    size_t w = 0;
+    int r = tdm_wtxn(e, &txn, err);
+
+    for (size_t i = 0; i < n && r == 0; i++) {
+        tdm_dups_add a = {d, hid};
+        r = tdm_roster_households_of(e->roster, txn, keys[i], tdm_dups_each, &a, err);
+        if (r == -ENOMEM)
+            r = td_error_set(err, r, "out of memory");
+    }
+    if (r < 0)
+        return r;
+    if (d->nids > 1)
+        qsort(d->ids, d->nids, sizeof(*d->ids), tdm_strp_cmp);
+    for (size_t i = 0; i < d->nids; i++) {
+        if (w > 0 && strcmp(d->ids[w - 1], d->ids[i]) == 0) {
+            free(d->ids[i]);
+            continue;
+        }
+        d->ids[w++] = d->ids[i];
+    }
+    d->nids = w;
+    return 0;
+}
+
+/* The suspect part of a roster record for household hid (view NULL: a
+ * tombstone): the facts of members first seen off the roster move in, the
+ * household is evaluated, then every other household that lists one of its
+ * members, before (old_keys) or now (a duplicate person raised or resolved
+ * on both sides), with this record as trigger. */
+static int tdm_sus_roster(tdm_engine *e, const rd_kafka_message_t *m, const char *hid,
+                          const tdm_household *view, const avro_value_t *value,
+                          char *const *old_keys, size_t n_old, bool restore, td_error *err)
+{
+    tdm_coords coords = {rd_kafka_topic_name(m->rkt), m->partition, m->offset};
+    tdm_suspect_trigger trig = {TDM_DATASET_HOUSEHOLD, &coords, value, 0};
+    tdm_household gv = TDM_HOUSEHOLD_INIT;
+    tdm_dups others;
+    const char **keys = NULL;
+    size_t nk = 0;
+    char pkey[TDM_KEY_MAX];
+    int r = 0;
+
+    memset(&others, 0, sizeof(others));
+    if (view) {
+        trig.at_ms = view->updated_at;
+    } else {
+        rd_kafka_timestamp_type_t tt;
+        int64_t ts = rd_kafka_message_timestamp(m, &tt);
+        trig.at_ms = ts > 0 ? ts : e->stream_ms;
+    }
+    for (size_t i = 0; view && i < view->nmembers && r == 0; i++) {
+        tdm_dirty *pd = NULL, *hd = NULL;
+        size_t pi;
+        const char *pk = view->members[i].person_key;
+        if (!pk || strlen(pk) + 8 > sizeof(pkey))
+            continue;
+        snprintf(pkey, sizeof(pkey), "person:%s", pk);
+        r = tdm_sus_touch(e, pkey, false, &pd, err);
+        if (r == -ENOENT) {
+            r = 0;
+            continue;
+        }
+        if (r < 0)
+            break;
+        pi = (size_t)(pd - e->dirty);
+        r = tdm_sus_touch(e, hid, true, &hd, err);
+        if (r < 0)
+            break;
+        pd = &e->dirty[pi]; /* the array may have moved */
+        {
+            td_error e2 = {0};
+            r = tdm_suspects_absorb(hd->s, pd->s, &e2);
+            if (r < 0)
+                r = td_error_set(err, r == -ENOMEM ? r : TDM_SUS_FAULT,
+                                 "household %s: taking over a member's department facts: %s",
+                                 hid, e2.msg[0] ? e2.msg : strerror(-r));
+            else
+                r = 0;
+        }
+    }
+    if (r == 0)
+        r = tdm_sus_eval(e, hid, view, &trig, restore, err);
+    if (r < 0)
+        goto out;
+    /* the households sharing a member, before or now */
+    keys = calloc(n_old + (view ? view->nmembers : 0) + 1, sizeof(*keys));
+    if (!keys) {
+        r = td_error_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n_old; i++)
+        keys[nk++] = old_keys[i];
+    for (size_t i = 0; view && i < view->nmembers; i++)
+        if (view->members[i].person_key)
+            keys[nk++] = view->members[i].person_key;
+    r = tdm_sus_others(e, keys, nk, hid, &others, err);
+    for (size_t i = 0; i < others.nids && r == 0; i++) {
+        tdm_txn *txn = NULL;
+        td_error e2 = {0};
+        r = tdm_wtxn(e, &txn, err);
+        if (r == 0)
+            r = tdm_roster_get(e->roster, txn, others.ids[i], &gv, &e2);
+        if (r == -ENOENT) {
+            r = 0;
+            continue;
+        }
+        if (r < 0) {
+            r = td_error_set(err, r, "%s", e2.msg);
+            break;
+        }
+        r = tdm_sus_eval(e, others.ids[i], &gv, &trig, restore, err);
+    }
+out:
+    free(keys);
+    tdm_dups_done(&others);
+    tdm_household_done(&gv);
+    return r;
+}
+
+/* The person keys of household hid as the index has it now (before a
+ * record replaces it), strdup'd into *ret (none: *ret NULL). */
+static int tdm_roster_keys(tdm_engine *e, tdm_txn *txn, const char *hid, char ***ret,
+                           size_t *ret_n, td_error *err)
+{
+    tdm_household old = TDM_HOUSEHOLD_INIT;
+    td_error e2 = {0};
+    char **v;
+    int r = tdm_roster_get(e->roster, txn, hid, &old, &e2);
+
+    *ret = NULL;
+    *ret_n = 0;
+    if (r < 0) {
+        tdm_household_done(&old);
+        return r == -ENOMEM ? td_error_set(err, r, "out of memory") : 0;
+    }
+    v = calloc(old.nmembers + 1, sizeof(*v));
+    for (size_t i = 0; v && i < old.nmembers; i++)
+        if (old.members[i].person_key && !(v[(*ret_n)++] = strdup(old.members[i].person_key))) {
+            for (size_t j = 0; j < *ret_n; j++)
+                free(v[j]);
+            free(v);
+            v = NULL;
+        }
+    tdm_household_done(&old);
+    if (!v) {
+        *ret_n = 0;
+        return td_error_set(err, -ENOMEM, "out of memory");
+    }
+    *ret = v;
+    return 0;
+}
+
 /* A roster record: the index first (an update replaces the household, a
  * tombstone removes it), then the household rules (income below the line)
- * on the new version. */
+ * on the new version, then the suspects (tdm_sus_roster). */
 static int tdm_process_roster(tdm_engine *e, const rd_kafka_message_t *m, bool restore,
                               td_error *err)
 {
@@ -1159,6 +1950,9 @@ static int tdm_process_roster(tdm_engine *e, const rd_kafka_message_t *m, bool r
     char key[TDM_KEY_MAX];
     tdm_dirty *st = NULL;
     tdm_window *backup = NULL;
+    avro_value_t *v = NULL;
+    char **old_keys = NULL;
+    size_t n_old = 0;
     td_error e2 = {0};
     int r;
 
@@ -1169,45 +1963,63 @@ static int tdm_process_roster(tdm_engine *e, const rd_kafka_message_t *m, bool r
         return tdm_reject(e, TDM_IN_ROSTER, m, restore, TDM_STAGE_VALIDATE,
                           "household id (the key) too long", err);
     if (m->payload) {
-        avro_value_t *v;
         r = td_avro_decode(e->hh_dec, m->payload, m->len, &v, &e2);
         if (r < 0)
             return tdm_reject_or_fail(e, TDM_IN_ROSTER, m, restore, TDM_STAGE_DECODE, r, &e2,
                                       err);
     }
+    memcpy(key, m->key, m->key_len);
+    key[m->key_len] = '\0';
     r = tdm_wtxn(e, &txn, err);
     if (r < 0)
         return r;
+    if (e->sus_on && strlen(key) == m->key_len) {
+        r = tdm_roster_keys(e, txn, key, &old_keys, &n_old, err);
+        if (r < 0)
+            return r;
+    }
     r = tdm_roster_apply(e->roster, txn, m->key, m->key_len, m->payload, m->len, &e2);
-    if (r == -EINVAL || r == -EBADMSG) /* a bad record that apply refused before writing */
-        return tdm_reject(e, TDM_IN_ROSTER, m, restore, TDM_STAGE_VALIDATE, e2.msg, err);
-    if (r < 0)
-        return td_error_set(err, r, "%s", e2.msg);
-    e->n_roster++;
-    if (!m->payload)
-        return 0;
-    memcpy(key, m->key, m->key_len);
-    key[m->key_len] = '\0';
-    r = tdm_roster_get(e->roster, txn, key, &view, err);
-    if (r == 0)
-        r = tdm_absorb_members(e, &view, key, err);
-    if (r == 0)
-        r = tdm_state(e, key, &st, err);
-    if (r == 0)
-        r = tdm_eval_keep(e, st, &backup, err);
-    if (r < 0)
-        goto out;
-    memset(&e2, 0, sizeof(e2));
-    r = tdm_eval_household(&e->ctx, &view, &coords, st->w, &e->alerts, &e2);
-    if (r < 0) {
-        /* the index has the household (a valid record); its rules could not
-         * be evaluated: the record is dead-lettered with why */
-        tdm_eval_undo(st, &backup);
-        r = tdm_reject_or_fail(e, TDM_IN_ROSTER, m, restore, TDM_STAGE_VALIDATE, r, &e2, err);
+    if (r == -EINVAL || r == -EBADMSG) { /* a bad record that apply refused before writing */
+        r = tdm_reject(e, TDM_IN_ROSTER, m, restore, TDM_STAGE_VALIDATE, e2.msg, err);
         goto out;
     }
-    r = tdm_emit(e, key, restore, err);
+    if (r < 0) {
+        r = td_error_set(err, r, "%s", e2.msg);
+        goto out;
+    }
+    e->n_roster++;
+    if (m->payload) {
+        r = tdm_roster_get(e->roster, txn, key, &view, err);
+        if (r == 0)
+            r = tdm_absorb_members(e, &view, key, err);
+        if (r == 0)
+            r = tdm_state(e, key, &st, err);
+        if (r == 0)
+            r = tdm_eval_keep(e, st, &backup, err);
+        if (r < 0)
+            goto out;
+        memset(&e2, 0, sizeof(e2));
+        r = tdm_eval_household(&e->ctx, &view, &coords, st->w, &e->alerts, &e2);
+        if (r < 0) {
+            /* the index has the household (a valid record); its rules could not
+             * be evaluated: the record is dead-lettered with why */
+            tdm_eval_undo(st, &backup);
+            r = tdm_reject_or_fail(e, TDM_IN_ROSTER, m, restore, TDM_STAGE_VALIDATE, r, &e2,
+                                   err);
+            goto out;
+        }
+        r = tdm_emit(e, key, restore, err);
+    }
+    if (r == 0 && e->sus_on) {
+        td_error e3 = {0};
+        int rc = tdm_sus_roster(e, m, key, m->payload ? &view : NULL, v, old_keys, n_old,
+                                restore, &e3);
+        r = tdm_sus_finish(e, TDM_IN_ROSTER, m, restore, rc, &e3, err);
+    }
 out:
+    for (size_t i = 0; i < n_old; i++)
+        free(old_keys[i]);
+    free(old_keys);
     tdm_window_free(backup);
     tdm_household_done(&view);
     return r;
@@ -1282,8 +2094,12 @@ static int tdm_clock_advance(tdm_engine *e, int64_t ts, bool restore, td_error *
         return 0;
     before = e->stream_ms > 0 ? tdm_stream_day(e) : INT32_MIN;
     e->stream_ms = ts;
-    if (tdm_stream_day(e) > before)
-        return tdm_overdue_scan(e, tdm_stream_day(e), restore, err);
+    if (tdm_stream_day(e) > before) {
+        int r = tdm_overdue_scan(e, tdm_stream_day(e), restore, err);
+        if (r == 0 && e->sus_on)
+            r = tdm_sus_due_scan(e, tdm_stream_day(e), restore, err);
+        return r;
+    }
     return 0;
 }
 
@@ -2145,6 +2961,18 @@ static int tdm_start_consumer(tdm_engine *e, td_error *err)
     return 0;
 }
 
+/* Suspects are on when the config says so and the rules have an enabled
+ * suspect rule. */
+static bool tdm_sus_wanted(const tdm_config *cfg, const tdm_rules *rules)
+{
+    if (!cfg->suspects)
+        return false;
+    for (size_t i = 0; i < tdm_rules_suspect_count(rules); i++)
+        if (tdm_rules_suspect_at(rules, i)->enabled)
+            return true;
+    return false;
+}
+
 static void tdm_reload(tdm_engine *e)
 {
     tdm_rules *next = NULL;
@@ -2158,7 +2986,16 @@ static void tdm_reload(tdm_engine *e)
         tdm_rules_free(e->rules);
         e->rules = next;
         e->ctx.rules = next;
-        td_log_notice("rules reloaded from %s: %zu rules", e->cfg->rules, tdm_rules_count(next));
+        if (tdm_sus_wanted(e->cfg, next) && !e->suspect_schema) {
+            td_log_error("suspect rules reloaded, but %s has no Suspect schema: the "
+                          "suspicious-data list stays off", e->cfg->schemas_dir);
+            e->sus_on = false;
+        } else {
+            e->sus_on = tdm_sus_wanted(e->cfg, next);
+        }
+        td_log_notice("rules reloaded from %s: %zu rules, %zu suspect rules%s", e->cfg->rules,
+                      tdm_rules_count(next), tdm_rules_suspect_count(next),
+                      e->sus_on ? "" : " (the suspicious-data list is off)");
     }
     if (tdm_workdays_reload(e->workdays, &err) < 0)
         td_log_error("calendar not reloaded, keeping the current one: %s", err.msg);
@@ -2330,8 +3167,8 @@ int tdm_engine_run(tdm_engine *e, td_error *err)
     if (r < 0)
         return r;
     td_log_notice("stopped: %" PRIu64 " records (%" PRIu64 " roster), %" PRIu64 " alerts, %" PRIu64
-                  " rejected, %" PRIu64 " skipped", e->n_records, e->n_roster, e->n_alerts,
-                  e->n_rejected, e->n_skipped);
+                  " suspect messages, %" PRIu64 " rejected, %" PRIu64 " skipped", e->n_records,
+                  e->n_roster, e->n_alerts, e->n_suspects, e->n_rejected, e->n_skipped);
     td_log_info("time: %" PRIu64 " commits took %" PRId64 " ms; the merge waited %" PRId64
                 " ms for partitions; %" PRIu64 " pauses", e->n_commits, e->commit_ms,
                 e->merge_wait_ms, e->n_pauses);
@@ -2417,6 +3254,11 @@ int tdm_engine_check(const tdm_config *cfg, const char *config_path, bool connec
                 td_check_step(&ck, td_path_problem(step, config_path, "schemas_dir", -ENOENT,
                                                    "%s: no Household or Alert schema",
                                                    cfg->schemas_dir));
+            if (cfg->suspects && !td_avro_registry_find_name(reg, "cn.tuodi.Suspect"))
+                td_check_step(&ck, td_path_problem(step, config_path, "schemas_dir", -ENOENT,
+                                                   "%s: no Suspect schema (suspects: false "
+                                                   "turns the suspicious-data list off)",
+                                                   cfg->schemas_dir));
         }
         td_avro_registry_free(reg);
     }
@@ -2468,6 +3310,23 @@ static int tdm_count_state(const void *key, size_t key_len, const void *val, siz
     return 0;
 }
 
+/* tdm_engine_serve: the open suspects of the states in LMDB, counted once. */
+static int tdm_count_sus(const void *key, size_t key_len, const void *val, size_t len,
+                         void *opaque)
+{
+    tdm_engine *e = opaque;
+    tdm_suspects *s = NULL;
+    td_error err = {0};
+
+    (void)key;
+    (void)key_len;
+    if (len < 5 || tdm_suspects_decode((const unsigned char *)val + 4, len - 4, &s, &err) < 0)
+        return 0; /* the engine says so when it loads it */
+    tdm_metrics_suspects_open(e->mx, tdm_suspects_open_count(s), TDM_METRICS_BASE);
+    tdm_suspects_free(s);
+    return 0;
+}
+
 int tdm_engine_serve(tdm_engine *e, td_http *http, td_metrics *reg, const char *version,
                      td_error *err)
 {
@@ -2486,6 +3345,8 @@ int tdm_engine_serve(tdm_engine *e, td_http *http, td_metrics *reg, const char *
     r = tdm_store_begin_read(e->store, &txn, err);
     if (r == 0)
         r = tdm_store_foreach(txn, e->db_state, tdm_count_state, e, err);
+    if (r == 0)
+        r = tdm_store_foreach(txn, e->db_sus, tdm_count_sus, e, err);
     tdm_store_abort(txn);
     if (r < 0)
         return td_error_prefix(err, r, "counting the open alerts: ");
@@ -2546,6 +3407,20 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     if (r < 0)
         goto fail;
     e->has_alert_value = true;
+    /* the Suspect schema: needed once suspects are on (a reload may turn
+     * them on: it is loaded whenever the schemas have it) */
+    e->suspect_schema = td_avro_registry_find_name(e->reg, "cn.tuodi.Suspect");
+    if (e->suspect_schema) {
+        r = td_avro_schema_value_new(e->suspect_schema, &e->suspect_value, err);
+        if (r < 0)
+            goto fail;
+        e->has_suspect_value = true;
+    } else if (tdm_sus_wanted(cfg, e->rules)) {
+        r = td_error_set(err, -ENOENT, "%s: no Suspect schema (the rules have suspect rules; "
+                         "suspects: false turns them off)", cfg->schemas_dir);
+        goto fail;
+    }
+    e->sus_on = tdm_sus_wanted(cfg, e->rules);
     {
         /* The state is of this group and these topics: another group's state
          * (a changed group_id or topic names, say after a key rotation) would
@@ -2581,6 +3456,12 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
         r = tdm_store_db(e->store, "due", &e->db_due, err);
     if (r == 0)
         r = tdm_store_db(e->store, "engine", &e->db_engine, err);
+    if (r == 0)
+        r = tdm_store_db(e->store, "suspects", &e->db_sus, err);
+    if (r == 0)
+        r = tdm_store_db(e->store, "suspect_index", &e->db_sus_index, err);
+    if (r == 0)
+        r = tdm_store_db(e->store, "suspect_due", &e->db_sus_due, err);
     if (r == 0)
         r = tdm_roster_new(e->store, e->reg, &e->roster, err);
     if (r == 0)
@@ -2627,9 +3508,14 @@ tdm_engine *tdm_engine_free(tdm_engine *e)
         free(e->topics[i]);
     free(e->topics);
     tdm_alert_list_done(&e->alerts);
+    tdm_sus_forget(e);
+    free(e->touched);
+    tdm_suspect_list_done(&e->suspects);
     td_avro_buf_done(&e->buf);
     if (e->has_alert_value)
         avro_value_decref(&e->alert_value);
+    if (e->has_suspect_value)
+        avro_value_decref(&e->suspect_value);
     tdm_roster_free(e->roster);
     tdm_store_close(e->store);
     for (int i = 0; i < TDM_IN_COUNT; i++)

@@ -83,7 +83,17 @@ tdm_metrics *tdm_metrics_new(td_metrics *reg, const char *group, const char *ver
     s->progress = td_metrics_gauge(reg, "restore_progress_ratio",
                                    "Share of the roster load or state restore done (0..1; 1 "
                                    "when ready)", NULL);
+    s->suspects = td_metrics_counter(reg, "suspects_total",
+                                     "Suspect messages (the suspicious-data list) produced, by "
+                                     "indicator, county (\"unrouted\": no village) and kind "
+                                     "(raised, resolved, closed)",
+                                     "indicator,county,kind");
+    s->suspects_open = td_metrics_gauge(reg, "suspects_open",
+                                        "Suspects open (raised, neither resolved by a later "
+                                        "roster or department record nor closed by an outcome)",
+                                        NULL);
     td_metric_set(s->info, 1, group, version);
+    td_metric_set(s->suspects_open, 0);
     td_metric_set(s->ready, 0);
     td_metric_set(s->progress, 0);
     for (size_t i = 0; i < ninputs; i++) {
@@ -103,6 +113,7 @@ tdm_metrics *tdm_metrics_free(tdm_metrics *s)
     free(s->p_records);
     free(s->p_dead);
     free(s->p_alerts);
+    free(s->p_sus);
     free(s->counties);
     free(s);
     return NULL;
@@ -152,6 +163,46 @@ int tdm_metrics_alert(tdm_metrics *s, const char *rule, const char *county, cons
     tdm_metrics_county_of(county, a->county);
     a->kind = kind;
     return 0;
+}
+
+int tdm_metrics_suspect(tdm_metrics *s, const char *indicator, const char *county,
+                        const char *kind)
+{
+    struct tdm_metrics_alert *a;
+
+    if (!s)
+        return 0;
+    if (s->np_sus == s->cap_sus) {
+        size_t cap = s->cap_sus ? 2 * s->cap_sus : 64;
+        void *p = realloc(s->p_sus, cap * sizeof(*s->p_sus));
+        if (!p)
+            return -ENOMEM;
+        s->p_sus = p;
+        s->cap_sus = cap;
+    }
+    a = &s->p_sus[s->np_sus++];
+    snprintf(a->rule, sizeof(a->rule), "%s", indicator ? indicator : "");
+    tdm_metrics_county_of(county, a->county);
+    a->kind = kind;
+    return 0;
+}
+
+void tdm_metrics_suspects_open(tdm_metrics *s, size_t open, tdm_metrics_how how)
+{
+    if (!s || !open)
+        return;
+    switch (how) {
+    case TDM_METRICS_LOADED:
+        s->p_sus_open -= (int64_t)open;
+        break;
+    case TDM_METRICS_STORED:
+        s->p_sus_open += (int64_t)open;
+        break;
+    case TDM_METRICS_BASE:
+        s->sus_open += (int64_t)open;
+        td_metric_set(s->suspects_open, (double)s->sus_open);
+        break;
+    }
 }
 
 static struct tdm_metrics_county *tdm_metrics_county(tdm_metrics *s, const char *county)
@@ -228,6 +279,12 @@ void tdm_metrics_flush(tdm_metrics *s)
     for (size_t i = 0; i < s->np_alerts; i++)
         td_metric_add(s->alerts_raised, 1, s->p_alerts[i].rule, s->p_alerts[i].county,
                       s->p_alerts[i].kind);
+    for (size_t i = 0; i < s->np_sus; i++)
+        td_metric_add(s->suspects, 1, s->p_sus[i].rule, s->p_sus[i].county, s->p_sus[i].kind);
+    if (s->p_sus_open) {
+        s->sus_open += s->p_sus_open;
+        td_metric_set(s->suspects_open, (double)s->sus_open);
+    }
     for (size_t i = 0; i < s->ncounties; i++) {
         struct tdm_metrics_county *c = &s->counties[i];
         if (!c->popen && !c->poverdue)
@@ -247,6 +304,8 @@ void tdm_metrics_drop(tdm_metrics *s)
     memset(s->p_dead, 0, s->ninputs * sizeof(*s->p_dead));
     s->p_accepted = s->p_rejected = 0;
     s->np_alerts = 0;
+    s->np_sus = 0;
+    s->p_sus_open = 0;
     for (size_t i = 0; i < s->ncounties; i++)
         s->counties[i].popen = s->counties[i].poverdue = 0;
 }

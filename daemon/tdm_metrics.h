@@ -34,6 +34,7 @@ typedef struct tdm_metrics {
     td_metric *records, *dead_letters, *alerts_raised, *alerts_open, *alerts_overdue;
     td_metric *outcomes, *consumer_lag, *txn_duration, *last_commit, *clock_lag;
     td_metric *lmdb_size, *lmdb_used, *persons, *households, *progress;
+    td_metric *suspects, *suspects_open;
     /* pending until the batch commits */
     const char *const *inputs;
     size_t ninputs;
@@ -41,6 +42,9 @@ typedef struct tdm_metrics {
     uint64_t p_accepted, p_rejected;
     struct tdm_metrics_alert *p_alerts;
     size_t np_alerts, cap_alerts;
+    struct tdm_metrics_alert *p_sus;
+    size_t np_sus, cap_sus;
+    int64_t sus_open, p_sus_open;
     struct tdm_metrics_county *counties;
     size_t ncounties, cap_counties;
 } tdm_metrics;
@@ -63,11 +67,19 @@ void tdm_metrics_dead_letter(tdm_metrics *s, int in);
 void tdm_metrics_outcome(tdm_metrics *s, bool accepted);
 int tdm_metrics_alert(tdm_metrics *s, const char *rule, const char *county, const char *kind);
 
+/* In the open batch: a Suspect message of kind ("raised", "resolved",
+ * "closed") of indicator for county ("" or NULL: unrouted). -ENOMEM as
+ * tdm_metrics_alert. */
+int tdm_metrics_suspect(tdm_metrics *s, const char *indicator, const char *county,
+                        const char *kind);
 /* Counts the open alerts of w by county: TDM_METRICS_LOADED (a state the
  * batch loads: -1), TDM_METRICS_STORED (as the batch commits it: +1, both
  * pending), TDM_METRICS_BASE (the start's count: +1 at once). */
 typedef enum { TDM_METRICS_LOADED, TDM_METRICS_STORED, TDM_METRICS_BASE } tdm_metrics_how;
 void tdm_metrics_window(tdm_metrics *s, const tdm_window *w, tdm_metrics_how how);
+/* The open suspects of a suspects state (tdm_suspects_open_count), counted
+ * the same way (one gauge, not by county). */
+void tdm_metrics_suspects_open(tdm_metrics *s, size_t open, tdm_metrics_how how);
 
 /* The batch committed: the pending counts go to the counters and gauges. */
 void tdm_metrics_flush(tdm_metrics *s);
