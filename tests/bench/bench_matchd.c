@@ -44,6 +44,12 @@
  *    /metrics scraped every second (the order alternating from pair to
  *    pair); records/s from ready to the committed end as in run 2, the mean
  *    of each and their ratio (target: on >= 0.98 of off).
+ * 7. With TD_BENCH_SUSPECTS=N: the suspicious-data list's cost. N pairs of
+ *    runs as in 6, one with `suspects: false` (off), one with the suspect
+ *    rules of the rules file on (the default; the roster's and the civil-
+ *    affairs records' facts noted and evaluated, Suspect messages produced),
+ *    the order alternating; records/s from ready to the committed end, the
+ *    means and their ratio (target: on >= 0.8 of off).
  * Rates are reported beside the baseline, never asserted.
  */
 #include "bench_bus.h"
@@ -107,6 +113,7 @@ static struct bench {
      * the http: endpoint on or off */
     const char *group_suffix, *state_dir;
     bool http;
+    bool no_suspects; /* suspects: false (7, TD_BENCH_SUSPECTS) */
     td_avro_registry *reg;
 } B;
 
@@ -234,12 +241,16 @@ static void write_config(const char *path, int max_interval_ms, bool clock)
             "  dlq_roster: %s.dlq.roster\n  dlq_medical_insurance: %s.dlq.medical\n"
             "  dlq_civil_affairs: %s.dlq.civil\n  dlq_human_resources: %s.dlq.hr\n"
             "  clock: %s.clock\n"
-            "  alerts_prefix: %s\n  alert_partitions: %d\n  replication_factor: 1\n"
+            "  alerts_prefix: %s\n  suspects_prefix: %s.suspects.\n  alert_partitions: %d\n"
+            "  replication_factor: 1\n"
             "transaction:\n  max_records: %ld\n  max_interval: %dms\n",
             B.bus->bootstrap, kafka, group, B.state_dir ? B.state_dir : B.state, B.rules,
             B.schemas, B.t_roster, B.t_med,
             B.t_civil, B.t_hr, B.prefix, B.prefix, B.prefix, B.prefix, B.prefix, B.prefix,
-            B.prefix, B.alert_prefix, ALERT_PARTITIONS, txn_max_records, max_interval_ms);
+            B.prefix, B.alert_prefix, B.prefix, ALERT_PARTITIONS, txn_max_records,
+            max_interval_ms);
+    if (B.no_suspects)
+        fprintf(f, "suspects: false\n");
     if (clock)
         fprintf(f, "clock:\n  tick_interval: 0\n");
     if (B.http)
@@ -781,6 +792,10 @@ static void *scraper_main(void *arg)
     return NULL;
 }
 
+static double http_run_ex(const char *config, const char *suffix, bool http, bool no_suspects,
+                          const rd_kafka_topic_partition_list_t *ends, long dept_total,
+                          double *cpu_us, long *scrapes, char *stopped);
+
 /* A run of matchd in a group and state of its own (suffix), the endpoint on
  * (scraped every second) or off: the roster rebuilt, then the department
  * records; records/s from ready to the group's offsets at the end, as run
@@ -788,6 +803,16 @@ static void *scraper_main(void *arg)
 static double http_run(const char *config, const char *suffix, bool http,
                        const rd_kafka_topic_partition_list_t *ends, long dept_total,
                        double *cpu_us, long *scrapes)
+{
+    char line[512];
+    return http_run_ex(config, suffix, http, false, ends, dept_total, cpu_us, scrapes, line);
+}
+
+/* The same run with the suspicious-data list off (no_suspects) or on; the
+ * "stopped:" line of its log into stopped. */
+static double http_run_ex(const char *config, const char *suffix, bool http, bool no_suspects,
+                          const rd_kafka_topic_partition_list_t *ends, long dept_total,
+                          double *cpu_us, long *scrapes, char *stopped)
 {
     char group[200], state[4300], name[64], line[512];
     rd_kafka_t *mon;
@@ -802,10 +827,12 @@ static double http_run(const char *config, const char *suffix, bool http,
     B.group_suffix = suffix;
     B.state_dir = state;
     B.http = http;
+    B.no_suspects = no_suspects;
     make_config(config, TXN_MAX_INTERVAL_MS);
     B.group_suffix = NULL;
     B.state_dir = NULL;
     B.http = false;
+    B.no_suspects = false;
     mon = consumer_new(USER_HARNESS, group, false);
     memset(&sc, 0, sizeof(sc));
     run_spawn(&r, config, name);
@@ -835,6 +862,9 @@ static double http_run(const char *config, const char *suffix, bool http,
         FATAL(sc.scrapes > 0 && sc.failed == 0);
     }
     run_stop(&r, &recs, &alerts);
+    r.log_off = 0; /* from the start: run_stop read it already */
+    if (!run_log_find(&r, "stopped:", stopped, 512))
+        stopped[0] = '\0';
     td_kafka_destroy(mon);
     *cpu_us = r.cpu_s * 1e6 / (double)dept_total;
     *scrapes = sc.scrapes;
@@ -852,6 +882,7 @@ typedef struct result {
     double raw_broker_cpu;    /* the same during the baseline */
     double p50_ms, p99_ms;    /* latency, run 3 */
     double http_off, http_on; /* records/s, runs 4 and 5 (TD_BENCH_HTTP=N), 0: not run */
+    double sus_off, sus_on;   /* records/s (TD_BENCH_SUSPECTS=N), 0: not run */
 } result;
 
 /* The whole benchmark on bus: its own topics, state and work directory.
@@ -1215,6 +1246,40 @@ static int bench_on(const bench_bus *bus, long persons, long records, long lat_r
         res->http_off = off;
         res->http_on = on;
     }
+    /* 7. the suspicious-data list's cost (TD_BENCH_SUSPECTS=N): N pairs of
+     * runs as in 6, suspects off and on, the order alternating */
+    if (getenv("TD_BENCH_SUSPECTS") && atoi(getenv("TD_BENCH_SUSPECTS")) > 0) {
+        int pairs = atoi(getenv("TD_BENCH_SUSPECTS"));
+        double off = 0, on = 0, cpu_off = 0, cpu_on = 0;
+        for (int i = 0; i < pairs && i < 20; i++) {
+            char s_off[32], s_on[32], stopped[512];
+            double cpu, rate;
+            long n = 0;
+            snprintf(s_off, sizeof(s_off), "-susoff%d", i);
+            snprintf(s_on, sizeof(s_on), "-suson%d", i);
+            for (int k = 0; k < 2; k++) {
+                bool sus = (k == 0) == (i % 2 == 1); /* off first in even pairs */
+                rate = http_run_ex(config, sus ? s_on : s_off, false, !sus, ends, dept_total,
+                                   &cpu, &n, stopped);
+                printf("suspects run %d.%d: %s %.0f records/s, CPU %.2f us per record (%s)\n",
+                       i + 1, k + 1, sus ? "on" : "off", rate, cpu,
+                       strstr(stopped, "stopped:") ? strstr(stopped, "stopped:") : "?");
+                if (sus) {
+                    on += rate / pairs;
+                    cpu_on += cpu / pairs;
+                } else {
+                    off += rate / pairs;
+                    cpu_off += cpu / pairs;
+                }
+            }
+        }
+        printf("suspects (%d pair(s) of runs, the roster rebuilt, then the same %ld records; "
+               "ready -> offsets committed; means): off %.0f records/s, on %.0f records/s: "
+               "ratio on/off %.3f; CPU per record (whole run) off %.2f us, on %.2f us\n",
+               pairs, dept_total, off, on, on / off, cpu_off, cpu_on);
+        res->sus_off = off;
+        res->sus_on = on;
+    }
     rd_kafka_topic_partition_list_destroy(ends);
     td_kafka_destroy(mon);
     td_kafka_destroy(rd.c);
@@ -1262,6 +1327,12 @@ int main(int argc, char **argv)
                bus[b].name, res[b].matchd_rate, res[b].raw_rate,
                res[b].matchd_rate / res[b].raw_rate, res[b].matchd_cpu, res[b].broker_cpu,
                res[b].raw_broker_cpu, res[b].roster_rate, res[b].p50_ms, res[b].p99_ms);
+    for (int b = 0; b < nbus; b++)
+        if (res[b].sus_off > 0)
+            printf("summary matchd %s suspects: off %.0f records/s, on %.0f records/s, ratio "
+                   "%.3f; target >= 0.8: %s\n", bus[b].name, res[b].sus_off, res[b].sus_on,
+                   res[b].sus_on / res[b].sus_off,
+                   res[b].sus_on >= 0.8 * res[b].sus_off ? "met" : "NOT met");
     for (int b = 0; b < nbus; b++)
         if (res[b].http_off > 0)
             printf("summary matchd %s http: endpoint off %.0f records/s, on and scraped every "

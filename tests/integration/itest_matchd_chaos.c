@@ -26,6 +26,12 @@
  *      consumes the rest and gets SIGTERM. B's LMDB map starts at 1 MiB
  *      (store.map_size), so it grows under write transactions, kills
  *      included; A keeps the default.
+ *      The roster carries what the suspicious-data list (issue 14) compares:
+ *      disability grades, 低保, public-welfare jobs, sex against the
+ *      identity number's, some persons on two households; and households
+ *      are exported again while the records flow (every 300th record), each
+ *      export drawing those fields anew, so that suspects are raised,
+ *      resolved by a later export and raised again.
  *   4. Both alert topic sets are read with read_committed: no duplicate
  *      (alert_id, kind) on either side; the same set on both sides (ALERTs
  *      and OVERDUE_WARNINGs), with the same topic (after the prefix), key and
@@ -36,6 +42,11 @@
  *      them. On a failure the first differences are printed: alert id,
  *      kind, rule, side, the evidence record, the fields that differ (never
  *      a person key).
+ *   5. The same for the suspect topic sets (Suspect messages: RAISED,
+ *      RESOLVED; the field source.connector_instance normalised likewise):
+ *      no duplicate (suspect id, kind), A == B byte for byte, with teeth
+ *      (hundreds of suspects, every indicator of the shipped rules that the
+ *      data can raise, RESOLVED ones among them).
  *
  * Environment: KAFKA_BOOTSTRAP (required), TD_CHAOS_SEED (the kill seed, to
  * repeat a run), TD_CHAOS_RECORDS (department records, default 300000),
@@ -248,54 +259,88 @@ static void send_record(const char *topic, const char *key, const char *schema, 
 static const char *const LABOUR[] = {"NORMAL", "NORMAL", "NORMAL", "NORMAL", "SKILLED",
                                      "SKILLED", "WEAK", "WEAK", "LOST", "NONE"};
 
-static void produce_roster(void)
+/* A 1 in n chance; the roster's optional fields drawn for one export. */
+static bool one_in(uint32_t n)
+{
+    return rnd(n) == 0;
+}
+
+static const char *opt_bool(uint32_t yes, uint32_t no)
+{
+    uint32_t k = rnd(100);
+    return k < yes ? "{\"boolean\":true}" : k < yes + no ? "{\"boolean\":false}" : "null";
+}
+
+/* The identity number's sex (its 17th digit: odd male). */
+static const char *id_sex(const person *p)
+{
+    return (p->key[16] - '0') % 2 ? "MALE" : "FEMALE";
+}
+
+/* One export of household h at ts: the fields the suspects compare drawn
+ * anew (a grade, 低保, a public-welfare job, the sex), and 1 in 60
+ * households lists the first member of the next household too (one person
+ * on two households). */
+static void send_household(int h, int64_t ts, const char *updated)
 {
     static char json[16384];
-    for (int h = 0; h < HOUSEHOLDS; h++) {
-        const household *hh = &households[h];
-        /* 40% 脱贫户; 15% monitored, 10% risk eliminated; incomes from
-         * 6,000 to 86,000 yuan a year (half of the low ones is below the
-         * 5,000 / 20,000 yuan thresholds). */
-        bool pa = rnd(10) < 4;
-        uint32_t st = rnd(20);
-        const char *state = st < 3 ? "MONITORED" : st < 5 ? "RISK_ELIMINATED" : "NOT_MONITORED";
-        long long income = 600000 + (long long)rnd(80000) * 100;
-        size_t n;
-        n = (size_t)snprintf(json, sizeof(json),
-                             "{\"household_id\":\"%s\",\"village_code\":\"%s\",\"grid_id\":\"G-%d\","
-                             "\"household_type\":\"%s\",\"monitoring\":{\"state\":\"%s\","
-                             "\"category\":null,\"identified_date\":null,"
-                             "\"risk_eliminated_date\":null,\"risk_elimination_method\":null},"
-                             "\"members\":[",
-                             hh->id, hh->village, h % 50, pa ? "POVERTY_ALLEVIATED" : "ORDINARY",
-                             state);
-        for (int i = 0; i < hh->n; i++) {
-            const person *p = &persons[hh->first + i];
-            char birth[16];
-            td_date_format(p->birth, birth, sizeof(birth));
-            n += (size_t)snprintf(json + n, sizeof(json) - n,
-                                  "%s{\"person_key\":\"%s\",\"name\":\"成员%d\",\"relation\":\"%s\","
-                                  "\"birth_date\":\"%s\",\"labour_capacity\":\"%s\","
-                                  "\"disability_grade\":null,\"in_school\":null}",
-                                  i ? "," : "", p->key, i + 1, i ? "OTHER" : "HEAD", birth,
-                                  LABOUR[rnd(10)]);
-        }
-        snprintf(json + n, sizeof(json) - n,
-                 "],\"household_size\":%d,"
-                 "\"income\":{\"cn.tuodi.Income\":{\"year\":2022,\"annual_net_fen\":%lld,"
-                 "\"per_capita_net_fen\":%lld}},\"risks\":[],"
-                 "\"updated_at\":\"2022-12-31T08:00:00Z\","
-                 "\"source\":{\"department\":\"RURAL_REVITALIZATION\",\"connector_instance\":"
-                 "\"roster\",\"record_id\":\"%s\",\"location\":null,\"row\":null}}",
-                 hh->n, income, income / hh->n, hh->id);
-        /* before the first department record, one second apart */
-        send_record(t_roster, hh->id, "cn.tuodi.Household", json,
-             BASE_MS - (int64_t)(HOUSEHOLDS - h) * 1000);
+    const household *hh = &households[h];
+    /* 40% 脱贫户; 15% monitored, 10% risk eliminated; incomes from
+     * 6,000 to 86,000 yuan a year (half of the low ones is below the
+     * 5,000 / 20,000 yuan thresholds). */
+    bool pa = rnd(10) < 4;
+    uint32_t st = rnd(20);
+    const char *state = st < 3 ? "MONITORED" : st < 5 ? "RISK_ELIMINATED" : "NOT_MONITORED";
+    long long income = 600000 + (long long)rnd(80000) * 100;
+    bool dup = h % 60 == 7 && h + 1 < HOUSEHOLDS;
+    int nm = hh->n + (dup ? 1 : 0);
+    size_t n;
+    n = (size_t)snprintf(json, sizeof(json),
+                         "{\"household_id\":\"%s\",\"village_code\":\"%s\",\"grid_id\":\"G-%d\","
+                         "\"household_type\":\"%s\",\"monitoring\":{\"state\":\"%s\","
+                         "\"category\":null,\"identified_date\":null,"
+                         "\"risk_eliminated_date\":null,\"risk_elimination_method\":null},"
+                         "\"dibao\":%s,\"tekun\":%s,\"members\":[",
+                         hh->id, hh->village, h % 50, pa ? "POVERTY_ALLEVIATED" : "ORDINARY",
+                         state, opt_bool(20, 60), opt_bool(3, 80));
+    for (int i = 0; i < nm; i++) {
+        const person *p = i < hh->n ? &persons[hh->first + i]
+                                    : &persons[households[h + 1].first];
+        char birth[16], grade[32] = "null", sex[48] = "null";
+        td_date_format(p->birth, birth, sizeof(birth));
+        if (one_in(6))
+            snprintf(grade, sizeof(grade), "{\"int\":%u}", 1 + rnd(4));
+        if (!one_in(4))
+            snprintf(sex, sizeof(sex), "{\"cn.tuodi.Sex\":\"%s\"}",
+                     one_in(40) ? (strcmp(id_sex(p), "MALE") ? "MALE" : "FEMALE") : id_sex(p));
+        n += (size_t)snprintf(json + n, sizeof(json) - n,
+                              "%s{\"person_key\":\"%s\",\"name\":\"成员%d\",\"relation\":\"%s\","
+                              "\"birth_date\":\"%s\",\"labour_capacity\":\"%s\","
+                              "\"disability_grade\":%s,\"in_school\":null,\"sex\":%s,"
+                              "\"id_sex\":{\"cn.tuodi.Sex\":\"%s\"},\"public_welfare_job\":%s}",
+                              i ? "," : "", p->key, i + 1, i ? "OTHER" : "HEAD", birth,
+                              LABOUR[rnd(10)], grade, sex, id_sex(p), opt_bool(5, 70));
     }
+    snprintf(json + n, sizeof(json) - n,
+             "],\"household_size\":%d,"
+             "\"income\":{\"cn.tuodi.Income\":{\"year\":2022,\"annual_net_fen\":%lld,"
+             "\"per_capita_net_fen\":%lld}},\"risks\":[],"
+             "\"updated_at\":\"%s\","
+             "\"source\":{\"department\":\"RURAL_REVITALIZATION\",\"connector_instance\":"
+             "\"roster\",\"record_id\":\"%s\",\"location\":null,\"row\":null}}",
+             nm, income, income / nm, updated, hh->id);
+    send_record(t_roster, hh->id, "cn.tuodi.Household", json, ts);
+}
+
+static void produce_roster(void)
+{
+    /* before the first department record, one second apart */
+    for (int h = 0; h < HOUSEHOLDS; h++)
+        send_household(h, BASE_MS - (int64_t)(HOUSEHOLDS - h) * 1000, "2022-12-31T08:00:00Z");
 }
 
 typedef struct counts {
-    long medical, civil, hr, off_roster;
+    long medical, civil, hr, off_roster, roster;
 } counts;
 
 static const char *opt_village(const person *p, char *buf, size_t size, bool nullable)
@@ -318,6 +363,14 @@ static void produce_records(long n, counts *c)
     memset(c, 0, sizeof(*c));
     for (long i = 0; i < n; i++) {
         int64_t ts = BASE_MS + i * STEP_MS;
+        if (i % 300 == 150) { /* a household exported again (the roster's topic) */
+            char updated[40];
+            int32_t d = (int32_t)((ts + 8 * 3600000) / 86400000);
+            td_date_format(d, updated, sizeof(updated));
+            strcat(updated, "T00:00:00Z");
+            send_household((int)rnd(HOUSEHOLDS), ts, updated);
+            c->roster++;
+        }
         /* the event happened 0 to 20 days before it was published */
         int32_t day = (int32_t)((ts + 8 * 3600000) / 86400000) - (int32_t)rnd(21);
         const person *p;
@@ -516,7 +569,8 @@ static bool watch_wait_done(watch *w, pid_t pid, int timeout_ms)
 
 /* store: extra YAML for the store section, or NULL. */
 static void write_config(const char *path, const char *group, const char *state,
-                         const char *alerts_prefix, const char *clock_topic, const char *store)
+                         const char *alerts_prefix, const char *suspects_prefix,
+                         const char *clock_topic, const char *store)
 {
     FILE *f = fopen(path, "w");
     FATAL(f);
@@ -533,9 +587,9 @@ static void write_config(const char *path, const char *group, const char *state,
             "topics:\n  roster: %s\n  medical_insurance: %s\n  civil_affairs: %s\n"
             "  human_resources: %s\n  verifications_prefix: %s.verifications.\n"
             "  dlq_verifications: %s\n"
-            "  alerts_prefix: %s\n  alert_partitions: 2\n",
+            "  alerts_prefix: %s\n  suspects_prefix: %s\n  alert_partitions: 2\n",
             bootstrap, group, state, src_root, schemas_dir, t_roster, t_med, t_civil, t_hr,
-            uniq, t_dlq, alerts_prefix);
+            uniq, t_dlq, alerts_prefix, suspects_prefix);
     if (MATCHD_HAS_CLOCK)
         fprintf(f, "  clock: %s\nclock:\n  tick_interval: 0\n", clock_topic);
     else
@@ -609,11 +663,24 @@ static int alert_cmp(const void *a, const void *b)
     return strcmp(((const alert *)a)->id, ((const alert *)b)->id);
 }
 
-/* AlertKind and Severity symbols (schemas/alert.avsc) */
+/* AlertKind and Severity symbols (schemas/alert.avsc), SuspectKind's
+ * (schemas/suspect.avsc) */
 static const char *const KINDS[] = {"UNKNOWN", "ALERT", "OVERDUE_WARNING", "CLOSED"};
+static const char *const SUSPECT_KINDS[] = {"UNKNOWN", "RAISED", "RESOLVED", "CLOSED"};
+
+/* What is read and compared: alerts, or suspects (the same checks). */
+typedef struct kind_of_msg {
+    const char *schema, *id_field, *rule_field;
+    const char *const *kinds;
+} kind_of_msg;
+static const kind_of_msg ALERTS = {"cn.tuodi.Alert", "alert_id", "rule_id", KINDS};
+static const kind_of_msg SUSPECTS = {"cn.tuodi.Suspect", "suspect_id", "indicator_id",
+                                     SUSPECT_KINDS};
+static const kind_of_msg *what = &ALERTS;
+
 static const char *kind_name(int k)
 {
-    return k >= 0 && k < 4 ? KINDS[k] : KINDS[0];
+    return what->kinds[k >= 0 && k < 4 ? k : 0];
 }
 
 /* Reads every topic named <prefix>* from the beginning to its end
@@ -624,7 +691,7 @@ static void read_alerts(const char *prefix, const char *group, alerts *out)
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *c = NULL;
     td_error err = {0};
-    const td_avro_schema *as = td_avro_registry_find_name(reg, "cn.tuodi.Alert");
+    const td_avro_schema *as = td_avro_registry_find_name(reg, what->schema);
     td_avro_decoder *dec = NULL;
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
@@ -677,7 +744,7 @@ static void read_alerts(const char *prefix, const char *group, alerts *out)
         a = &out->v[out->n];
         memset(a, 0, sizeof(*a));
         if (td_avro_decode(dec, m->payload, m->len, &v, &err) < 0 ||
-            avro_value_get_by_name(v, "alert_id", &f, NULL) != 0 ||
+            avro_value_get_by_name(v, what->id_field, &f, NULL) != 0 ||
             avro_value_get_string(&f, &s, &size) != 0 ||
             avro_value_get_by_name(v, "kind", &f, NULL) != 0 ||
             avro_value_get_enum(&f, &a->kind) != 0) {
@@ -687,7 +754,7 @@ static void read_alerts(const char *prefix, const char *group, alerts *out)
             continue;
         }
         snprintf(a->id, sizeof(a->id), "%.64s/%s", s, kind_name(a->kind));
-        if (avro_value_get_by_name(v, "rule_id", &f, NULL) == 0 &&
+        if (avro_value_get_by_name(v, what->rule_field, &f, NULL) == 0 &&
             avro_value_get_string(&f, &s, &size) == 0)
             snprintf(a->rule, sizeof(a->rule), "%s", s);
         if (avro_value_get_by_name(v, "severity", &f, NULL) == 0)
@@ -759,7 +826,7 @@ static const char *const SEVERITIES[] = {"UNKNOWN", "LOW", "MEDIUM", "HIGH"};
  * only: values may hold identity numbers). */
 static void diff_fields(const alert *x, const alert *y, char *out, size_t size)
 {
-    const td_avro_schema *as = td_avro_registry_find_name(reg, "cn.tuodi.Alert");
+    const td_avro_schema *as = td_avro_registry_find_name(reg, what->schema);
     td_avro_decoder *dx = NULL, *dy = NULL;
     avro_value_t *vx, *vy;
     td_error err = {0};
@@ -787,7 +854,7 @@ static void diff_fields(const alert *x, const alert *y, char *out, size_t size)
  * partition, offset, source record id) and its raise date. No person keys. */
 static void describe(const alert *x, char *out, size_t size)
 {
-    const td_avro_schema *as = td_avro_registry_find_name(reg, "cn.tuodi.Alert");
+    const td_avro_schema *as = td_avro_registry_find_name(reg, what->schema);
     td_avro_decoder *d = NULL;
     avro_value_t *v, f, ev, e0, src;
     td_error err = {0};
@@ -909,6 +976,15 @@ static int count_rule(const alerts *s, const char *rule, int severity)
     return n;
 }
 
+/* Messages of rule (an indicator) and kind. */
+static int count_kind(const alerts *s, const char *rule, int kind)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].rule, rule) == 0 && s->v[i].kind == kind)
+            n++;
+    return n;
+}
 
 /* ---- main ---- */
 
@@ -920,7 +996,8 @@ int main(void)
     const char *names[5];
     td_error err = {0};
     char cfg_a[200], cfg_b[200], log_a[200], log_b[200], state_a[200], state_b[200],
-        group_a[100], group_b[100], prefix_a[200], prefix_b[200], clock_a[200], clock_b[200];
+        group_a[100], group_b[100], prefix_a[200], prefix_b[200], clock_a[200], clock_b[200],
+        sprefix_a[200], sprefix_b[200];
     unsigned seed = (unsigned)td_time_wall_ms();
     long nrec = 300000;
     int min_kills = 20, kills = 0, mid = 0, early = 0, lost_at;
@@ -969,6 +1046,8 @@ int main(void)
     snprintf(group_b, sizeof(group_b), "B-%s", uniq);
     snprintf(prefix_a, sizeof(prefix_a), "%s.A.alerts.", uniq);
     snprintf(prefix_b, sizeof(prefix_b), "%s.B.alerts.", uniq);
+    snprintf(sprefix_a, sizeof(sprefix_a), "%s.A.suspects.", uniq);
+    snprintf(sprefix_b, sizeof(sprefix_b), "%s.B.suspects.", uniq);
     snprintf(clock_a, sizeof(clock_a), "%s.A.clock", uniq);
     snprintf(clock_b, sizeof(clock_b), "%s.B.clock", uniq);
     snprintf(cfg_a, sizeof(cfg_a), "%s/a.yaml", dir);
@@ -977,11 +1056,11 @@ int main(void)
     snprintf(log_b, sizeof(log_b), "%s/b.log", dir);
     snprintf(state_a, sizeof(state_a), "%s/state-a", dir);
     snprintf(state_b, sizeof(state_b), "%s/state-b", dir);
-    write_config(cfg_a, group_a, state_a, prefix_a, clock_a, NULL);
+    write_config(cfg_a, group_a, state_a, prefix_a, sprefix_a, clock_a, NULL);
     /* B's LMDB map starts at 1 MiB: it grows inside write transactions (and
      * after every restart, which maps just what the file holds) while the
      * kills come; A keeps the default map. */
-    write_config(cfg_b, group_b, state_b, prefix_b, clock_b, "  map_size: 1MiB\n");
+    write_config(cfg_b, group_b, state_b, prefix_b, sprefix_b, clock_b, "  map_size: 1MiB\n");
     check_config(cfg_a);
     check_config(cfg_b);
 
@@ -1014,10 +1093,10 @@ int main(void)
     FATAL(delivery_failures == 0);
     td_kafka_destroy(producer);
     printf("inputs: %d households (%d persons), %d persons off the roster; %ld records: "
-           "%ld medical, %ld civil affairs, %ld human resources (%ld of people off the roster) "
-           "(%.1fs)\n",
+           "%ld medical, %ld civil affairs, %ld human resources (%ld of people off the roster); "
+           "%ld roster exports among them (%.1fs)\n",
            HOUSEHOLDS, npersons - OFF_ROSTER, OFF_ROSTER, nrec, cnt.medical, cnt.civil, cnt.hr,
-           cnt.off_roster, (double)(td_time_mono_ms() - t0) / 1000.0);
+           cnt.off_roster, cnt.roster, (double)(td_time_mono_ms() - t0) / 1000.0);
 
     /* 2. run A, uninterrupted */
     watch_new(&wa, group_a);
@@ -1142,6 +1221,41 @@ int main(void)
         int d = compare(&A, &B);
         CHECK(d == 0);
         printf("%s\n", d == 0 ? "A == B" : "A != B");
+    }
+    /* 5. the suspects: the same checks */
+    {
+        alerts SA, SB;
+        static const char *const indicators[] = {"disability-grade-differs", "dibao-not-recorded",
+                                                 "dibao-still-marked", "death-still-listed",
+                                                 "welfare-job-not-recorded", "duplicate-person",
+                                                 "sex-differs"};
+        int resolved = 0;
+        what = &SUSPECTS;
+        read_alerts(sprefix_a, group_a, &SA);
+        read_alerts(sprefix_b, group_b, &SB);
+        for (size_t i = 0; i < SA.n; i++)
+            resolved += SA.v[i].kind == 2;
+        printf("  suspects: A %zu messages (%d RESOLVED), B %zu\n", SA.n, resolved, SB.n);
+        for (size_t k = 0; k < sizeof(indicators) / sizeof(indicators[0]); k++) {
+            int n = count_kind(&SA, indicators[k], 1);
+            printf("    %-26s RAISED %5d RESOLVED %5d\n", indicators[k], n,
+                   count_kind(&SA, indicators[k], 2));
+            CHECK(n >= (strcmp(indicators[k], "duplicate-person") == 0 ? 20 : 50));
+        }
+        CHECK(SA.bad == 0);
+        CHECK(SB.bad == 0);
+        CHECK(duplicates(&SA, "A") == 0);
+        CHECK(duplicates(&SB, "B") == 0);
+        CHECK(SA.n >= 1000);
+        CHECK(resolved >= 100);
+        {
+            int d = compare(&SA, &SB);
+            CHECK(d == 0);
+            printf("suspects: %s\n", d == 0 ? "A == B" : "A != B");
+        }
+        alerts_free(&SA);
+        alerts_free(&SB);
+        what = &ALERTS;
     }
     if (failures) {
         td_proc_show_log(log_b, 40);
