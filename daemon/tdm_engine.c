@@ -323,6 +323,8 @@ static void tdm_part_pause(tdm_engine *e, tdm_part *p, bool pause)
 
 /* ------------------------------------------------------------- the batch */
 
+static void tdm_sus_forget(tdm_engine *e);
+
 static void tdm_batch_drop(tdm_engine *e)
 {
     for (size_t i = 0; i < e->ndirty; i++) {
@@ -339,6 +341,8 @@ static void tdm_batch_drop(tdm_engine *e)
     }
     e->batch_records = 0;
     e->stream_ms = e->stream_ms_committed;
+    tdm_sus_forget(e);
+    tdm_suspect_list_reset(&e->suspects);
     tdm_metrics_drop(e->mx);
 }
 
@@ -1499,6 +1503,7 @@ static int tdm_sus_due_scan(tdm_engine *e, int32_t today, bool restore, td_error
                 r = tdm_sus_touch(e, skey, false, &d, err); /* for its next due day */
             } else if (r < 0) {
                 *err = e2;
+                tdm_sus_undo(e);
             }
         }
         tdm_household_done(&view);

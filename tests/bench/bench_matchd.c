@@ -868,7 +868,8 @@ static double http_run_ex(const char *config, const char *suffix, bool http, boo
     td_kafka_destroy(mon);
     *cpu_us = r.cpu_s * 1e6 / (double)dept_total;
     *scrapes = sc.scrapes;
-    fprintf(stderr, "%s: %ld records in %.2f s\n", name, dept_total, secs(t_end - r.ready_us));
+    fprintf(stderr, "%s: ready (the roster loaded) in %.2f s, then %ld records in %.2f s\n",
+            name, secs(r.ready_us - r.spawned_us), dept_total, secs(t_end - r.ready_us));
     return (double)dept_total / secs(t_end - r.ready_us);
 }
 

@@ -462,7 +462,7 @@ int main(void)
           "    check: allowance_not_recorded\n    allowance: dibao\n    grace_days: 0\n"
           "    fix_hint: 核实低保待遇并更正名册\n"
           "  - id: duplicate-person\n    name: 同一人员在多户\n"
-          "    check: duplicate_person\n    grace_days: 0\n"
+          "    check: duplicate_person\n"
           "    fix_hint: 核实该人员户籍，仅保留一户\n"
           "  - id: death-still-listed\n    name: 已登记死亡人员仍在册\n"
           "    check: death_still_listed\n    grace_days: 30\n"
@@ -493,6 +493,10 @@ int main(void)
     h3();
     h4(true);
     pid = spawn(config, log);
+    if (!td_proc_wait_log(log, "ready: roster caught up", 1, 60000)) {
+        td_proc_show_log(log, 20);
+        FATAL(!"matchd ready");
+    }
     read_topic(t_suspects, "cn.tuodi.Suspect", &s, 2, 60000);
     fprintf(stderr, "1. roster: %d suspect messages (%.1fs)\n", s.n,
             (double)(td_time_mono_ms() - t0) / 1000.0);
