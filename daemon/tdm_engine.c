@@ -1245,7 +1245,8 @@ static int tdm_sus_emit(tdm_engine *e, const char *state_key, bool restore, td_e
 
     for (size_t i = 0; i < e->suspects.n; i++) {
         const tdm_suspect_out *m = &e->suspects.v[i];
-        const char *county = m->route.county_code[0] ? m->route.county_code : "";
+        /* unrouted (no valid village): "" here, the unrouted topic below */
+        const char *county = m->route.routed ? m->route.county_code : "";
         const char *kind = m->kind == TDM_SUSPECT_RAISED     ? "raised"
                            : m->kind == TDM_SUSPECT_RESOLVED ? "resolved"
                                                              : "closed";
@@ -1271,8 +1272,12 @@ static int tdm_sus_emit(tdm_engine *e, const char *state_key, bool restore, td_e
             r = td_avro_encode(e->suspect_schema, &e->suspect_value, &e->buf, err);
         if (r < 0)
             return td_error_prefix(err, r, "suspect %s: ", m->suspect_id);
+        if (strncmp(m->route.topic, TDM_SUSPECT_TOPIC_PREFIX,
+                    strlen(TDM_SUSPECT_TOPIC_PREFIX)) != 0)
+            return td_error_set(err, -EINVAL, "suspect %s: topic %s is not of %s",
+                                m->suspect_id, m->route.topic, TDM_SUSPECT_TOPIC_PREFIX);
         snprintf(topic, sizeof(topic), "%s%s", e->cfg->topics.suspects_prefix,
-                 county[0] ? county : "unrouted");
+                 m->route.topic + strlen(TDM_SUSPECT_TOPIC_PREFIX));
         r = tdm_produce(e, topic, m->route.key, strlen(m->route.key), e->buf.data, e->buf.len,
                         NULL, 0, 0, err);
         if (r < 0)
