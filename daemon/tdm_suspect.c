@@ -1373,14 +1373,27 @@ static int suspect_route(const char *village, const char *id, tdm_route *ret)
 }
 
 /* "sus-" and 32 hex characters of SHA-256 over the rule (id, version), the
- * household, the person, the anchor and the raised day: a contradiction
- * raised again after it resolved is raised on a later day (the roster
- * changed twice) or on another record, so it gets a new id. */
+ * household, the person, the anchor, the raised day and the trigger (its
+ * record's topic/partition/offset, and its time: a tick has no record). The
+ * anchor and day alone do not tell a contradiction raised again after it
+ * resolved from the first one (the anchor can be the same record and the
+ * day the same: test_raised_again_new_id); the trigger of a raise is a
+ * record processed once, or a tick of its own day. */
 static int suspect_id(const tdm_suspect_rule *r, const char *household_id, const char *pk,
-                      const anchor *a, int32_t raised_day, char out[TDM_SUSPECT_ID_MAX + 1])
+                      const anchor *a, int32_t raised_day, const tdm_suspect_trigger *t,
+                      char out[TDM_SUSPECT_ID_MAX + 1])
 {
-    static const char domain[] = "tuodi-suspect-id/1";
-    uint8_t p4[4], o8[8], d4[4];
+    static const char domain[] = "tuodi-suspect-id/2";
+    uint8_t p4[4], o8[8], d4[4], tp4[4], to8[8], tw8[8];
+    const tdm_coords *tc = t ? t->coords : NULL;
+    uint32_t utp = tc ? (uint32_t)tc->partition : 0;
+    uint64_t uto = tc ? (uint64_t)tc->offset : 0, utw = t ? (uint64_t)t->at_ms : 0;
+    for (int i = 0; i < 4; i++)
+        tp4[i] = (uint8_t)(utp >> (8 * i));
+    for (int i = 0; i < 8; i++) {
+        to8[i] = (uint8_t)(uto >> (8 * i));
+        tw8[i] = (uint8_t)(utw >> (8 * i));
+    }
     uint32_t ud = (uint32_t)raised_day;
     for (int i = 0; i < 4; i++)
         d4[i] = (uint8_t)(ud >> (8 * i));
@@ -1400,6 +1413,10 @@ static int suspect_id(const tdm_suspect_rule *r, const char *household_id, const
         {'n', p4, sizeof(p4)},
         {'o', o8, sizeof(o8)},
         {'d', d4, sizeof(d4)},
+        {'g', tc ? nz(tc->topic) : "", tc ? strlen(nz(tc->topic)) : 0},
+        {'q', tp4, sizeof(tp4)},
+        {'f', to8, sizeof(to8)},
+        {'w', tw8, sizeof(tw8)},
     };
     memcpy(out, "sus-", 4);
     return tdm_hash_hex(parts, sizeof(parts) / sizeof(parts[0]), 32, out + 4);
@@ -1450,7 +1467,7 @@ static int raise(const tdm_eval_ctx *ctx, const tdm_household *hh, const cand *c
     const char *pk = c->member ? c->member->person_key : NULL;
     char id[TDM_SUSPECT_ID_MAX + 1];
     bool oom = false;
-    int rc = suspect_id(r, hh->household_id, pk, &c->a, c->raised_day, id);
+    int rc = suspect_id(r, hh->household_id, pk, &c->a, c->raised_day, t, id);
     if (rc < 0)
         return td_error_set(err, rc, "suspect rule %s: id failed", r->id);
 

@@ -62,13 +62,14 @@
  *    or the household leaves the roster.
  *  - Ids: "sus-" + the first 32 hex characters of SHA-256 (tdm_hash_hex) over
  *    (rule id, rule version, household id, person key or "", the anchor, the
- *    raised day). The anchor is the record the contradiction rests on: the
+ *    raised day, the trigger's topic/partition/offset and time). The anchor is the record the contradiction rests on: the
  *    department record's topic/partition/offset (allowances: the most recent
  *    counting record; income: the latest transfer of the income year), or for
  *    roster-only indicators "", 0 and the roster record's updated_at.
  *    Deterministic, so a replay after a crash gives the same ids; a
- *    contradiction raised again after it resolved has a later raised day (the
- *    roster changed twice) or another anchor, so a new id.
+ *    contradiction raised again after it resolved is raised by another
+ *    trigger (a record is processed once, a tick has a day of its own), so
+ *    a new id even on the same anchor and raised day.
  *  - raised_at: 00:00 CST of the later of the roster's updated_at day and the
  *    fact's date + grace_days (income: the latest transfer's date);
  *    fix_due_date: 20 working days later under ctx->calendar

@@ -735,6 +735,42 @@ static void test_sex_differs(void)
 
 /* A household whose village code the bus cannot route: the unrouted
  * topic, keyed by the suspect id; its snapshots keep that routing. */
+/* Raised again on the same anchor and day after it resolved: a new id.
+ * Found by the chaos test (itest_matchd_chaos): one member's cancellation
+ * raises "still marked", another member's approval resolves it, that
+ * member's cancellation (not counting yet: grace_days) makes the first
+ * cancellation the contradiction again, with the same anchor and raised
+ * day; the second RAISED had the first one's id. */
+static void test_raised_again_new_id(void)
+{
+    world w;
+    world_init(&w);
+    w.hh.dibao = 1;
+    int32_t d = ymd(2023, 5, 4);
+    avro_value_t *v = civil("DIBAO_CANCELLED", P_HEAD, d, -1, 0, "DB1");
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, v);
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 30), 1);
+    const tdm_suspect_out *m = find(&w, "dibao-still-marked", TDM_SUSPECT_RAISED);
+    NEED(m);
+    char id1[TDM_SUSPECT_ID_MAX + 1];
+    snprintf(id1, sizeof(id1), "%s", m->suspect_id);
+
+    v = civil("DIBAO_APPROVED", P_WIFE, d + 31, -1, 0, "DB2");
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, v);
+    CU_ASSERT_EQUAL(eval_record(&w, TDM_DATASET_CIVIL_AFFAIRS, v, d + 31), 1);
+    m = find(&w, "dibao-still-marked", TDM_SUSPECT_RESOLVED);
+    NEED(m);
+    CU_ASSERT_STR_EQ(m->suspect_id, id1);
+
+    v = civil("DIBAO_CANCELLED", P_WIFE, d + 32, -1, 0, "DB3");
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, v);
+    CU_ASSERT_EQUAL(eval_record(&w, TDM_DATASET_CIVIL_AFFAIRS, v, d + 32), 1);
+    m = find(&w, "dibao-still-marked", TDM_SUSPECT_RAISED);
+    NEED(m);
+    CU_ASSERT_STR_NE(m->suspect_id, id1);
+    world_done(&w);
+}
+
 static void test_unrouted(void)
 {
     world w;
@@ -1336,6 +1372,7 @@ static void add_suites(void)
     TD_TEST(test_birth_date_differs);
     TD_TEST(test_sex_differs);
     TD_TEST(test_unrouted);
+    TD_TEST(test_raised_again_new_id);
     TD_TEST(test_income_below_transfers);
     TD_TEST(test_hostile_numbers);
     TD_TEST(test_outcome);
