@@ -17,6 +17,15 @@
  *     rule depends on the order matchd sees them; that one is is not);
  *   - the dead letters, as (dataset, file, line), equal expected/rejected.csv
  *     exactly, and each reason is of the expected class;
+ *   - the suspects (the suspicious-data list) on every <prefix>.suspects.*
+ *     topic: the RAISED messages, as (indicator, household id, person key or
+ *     "household", queue), equal expected/suspects.csv exactly, each keyed
+ *     by its village in its county's topic, with no identity number in its
+ *     texts, and nothing resolved or closed yet;
+ *   - then the roster re-export roster-fix/ (two households of 凤台县
+ *     corrected) goes through the roster connector, and matchd resolves
+ *     exactly the suspects expected/suspects.csv marks "resolved", each one
+ *     it raised before;
  *   - every program stops with exit status 0 on SIGTERM.
  * The differences are printed on failure. */
 #include "td_avro.h"
@@ -301,6 +310,89 @@ static void on_alert(const char *topic, rd_kafka_message_t *m, void *opaque)
         s->bad_key++;
 }
 
+typedef struct suspects_seen {
+    td_avro_decoder *dec;
+    list raised;      /* indicator,household,subject,queue */
+    list raised_ids;  /* suspect_id */
+    list resolved;    /* indicator,household,subject,queue */
+    list resolved_ids;
+    int closed, undecodable, bad_key, id_in_text;
+} suspects_seen;
+
+/* True when s holds a run of 15 or more digits (an identity number). */
+static bool has_idnum(const char *s)
+{
+    int run = 0;
+    for (; *s; s++) {
+        run = *s >= '0' && *s <= '9' ? run + 1 : 0;
+        if (run >= 15)
+            return true;
+    }
+    return false;
+}
+
+static void on_suspect(const char *topic, rd_kafka_message_t *m, void *opaque)
+{
+    suspects_seen *s = opaque;
+    avro_value_t *v;
+    td_error err = {0};
+    char row[512];
+    const char *queue = topic + strlen(prefix) + strlen(".suspects.");
+    if (td_avro_decode(s->dec, m->payload, m->len, &v, &err) < 0) {
+        fprintf(stderr, "undecodable suspect in %s: %s\n", topic, err.msg);
+        s->undecodable++;
+        return;
+    }
+    const char *kind = enum_sym(v, "kind"), *person = opt_str(v, "person_key");
+    snprintf(row, sizeof(row), "%s,%s,%s,%s", opt_str(v, "indicator_id"),
+             opt_str(v, "household_id"), *person ? person : "household", queue);
+    if (strcmp(kind, "RAISED") == 0) {
+        list_add(&s->raised, row);
+        list_add(&s->raised_ids, opt_str(v, "suspect_id"));
+    } else if (strcmp(kind, "RESOLVED") == 0) {
+        list_add(&s->resolved, row);
+        list_add(&s->resolved_ids, opt_str(v, "suspect_id"));
+    } else {
+        s->closed++;
+    }
+    const char *village = opt_str(v, "village_code");
+    if (!m->key || m->key_len != strlen(village) || memcmp(m->key, village, m->key_len) != 0 ||
+        strncmp(village, queue, 6) != 0 || strcmp(opt_str(v, "county_code"), queue) != 0)
+        s->bad_key++;
+    if (has_idnum(opt_str(v, "roster_value")) || has_idnum(opt_str(v, "department_value")) ||
+        has_idnum(opt_str(v, "indicator_name")) || has_idnum(opt_str(v, "fix_hint")))
+        s->id_in_text++;
+}
+
+static void suspects_clear(suspects_seen *s)
+{
+    list_free(&s->raised);
+    list_free(&s->raised_ids);
+    list_free(&s->resolved);
+    list_free(&s->resolved_ids);
+    s->closed = s->undecodable = s->bad_key = s->id_in_text = 0;
+}
+
+/* Every <prefix>.suspects.* topic, from the start to its end. */
+static void read_suspects(suspects_seen *s)
+{
+    list topics = {0};
+    const struct rd_kafka_metadata *md = NULL;
+    char group[128], sp[128];
+    snprintf(group, sizeof(group), "%s-meta", prefix);
+    snprintf(sp, sizeof(sp), "%s.suspects.", prefix);
+    rd_kafka_t *c = consumer(group, false);
+    FATAL(rd_kafka_metadata(c, 1, NULL, &md, 10000) == 0);
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (strncmp(md->topics[i].topic, sp, strlen(sp)) == 0)
+            list_add(&topics, md->topics[i].topic);
+    rd_kafka_metadata_destroy(md);
+    td_kafka_destroy(c);
+    suspects_clear(s);
+    read_all(&topics, on_suspect, s);
+    list_free(&topics);
+}
+
 typedef struct dlq_seen {
     list rows;        /* dataset,file,line */
     list reasons;     /* dataset,file,line\treason */
@@ -559,7 +651,65 @@ int main(void)
         list_free(&ds.reasons);
     }
 
-    /* 8. everything stops cleanly */
+    /* 8. the suspicious-data list */
+    suspects_seen ss;
+    list want_sus = {0}, want_resolved = {0};
+    memset(&ss, 0, sizeof(ss));
+    FATAL(td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Suspect"), &ss.dec,
+                              &err) == 0);
+    {
+        list rest = {0};
+        snprintf(path, sizeof(path), "%s/expected/suspects.csv", data);
+        read_expected(path, 4, &want_sus, &rest);
+        /* rest: "scenario,after_fix" */
+        for (size_t i = 0; i < want_sus.n; i++)
+            if (strcmp(strchr(rest.v[i], ',') + 1, "resolved") == 0)
+                list_add(&want_resolved, want_sus.v[i]);
+        list_free(&rest);
+    }
+    read_suspects(&ss);
+    CHECK(same("suspects raised (indicator,household,subject,queue)", &want_sus, &ss.raised));
+    CHECK(ss.resolved.n == 0 && ss.closed == 0);
+    CHECK(ss.undecodable == 0);
+    CHECK(ss.bad_key == 0);
+    CHECK(ss.id_in_text == 0);
+
+    /* 9. the re-export fixes two: matchd resolves exactly those */
+    {
+        char src[400], dst[400];
+        snprintf(src, sizeof(src), "%s/roster-fix/huainan-roster-2.csv", data);
+        snprintf(dst, sizeof(dst), "%s/roster/huainan-roster-2.csv", data);
+        snprintf(cmd, sizeof(cmd), "cp %s %s && touch %s.done", src, dst, dst);
+        FATAL(system(cmd) == 0);
+        snprintf(path, sizeof(path), "%s/roster/finished/huainan-roster-2.csv", data);
+        CHECK(wait_file(path, 120000));
+        fprintf(stderr, "roster re-export published (%.1fs)\n",
+                (double)(td_time_mono_ms() - t0) / 1000.0);
+        int64_t until = td_time_mono_ms() + 60000;
+        for (;;) {
+            read_suspects(&ss);
+            if (ss.resolved.n >= want_resolved.n || td_time_mono_ms() > until)
+                break;
+            usleep(500000);
+        }
+    }
+    CHECK(same("suspects resolved by the re-export", &want_resolved, &ss.resolved));
+    CHECK(same("suspects raised, after the re-export", &want_sus, &ss.raised));
+    for (size_t i = 0; i < ss.resolved_ids.n; i++) {
+        bool found = false;
+        for (size_t k = 0; k < ss.raised_ids.n; k++)
+            found = found || strcmp(ss.resolved_ids.v[i], ss.raised_ids.v[k]) == 0;
+        if (!found)
+            fprintf(stderr, "resolved %s was never raised\n", ss.resolved_ids.v[i]);
+        CHECK(found);
+    }
+    CHECK(ss.closed == 0 && ss.bad_key == 0 && ss.id_in_text == 0);
+    suspects_clear(&ss);
+    list_free(&want_sus);
+    list_free(&want_resolved);
+    td_avro_decoder_free(ss.dec);
+
+    /* 10. everything stops cleanly */
     for (int i = 0; i < 3; i++) {
         status = td_proc_stop(conn[i], SIGTERM, 60000);
         CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
