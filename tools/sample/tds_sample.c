@@ -93,7 +93,7 @@ typedef struct household {
     const char *risks;
     int dibao, tekun;   /* TRI_*: 享受低保, 特困供养 */
     int income_year;    /* 0: 2023 */
-    bool reexport;      /* updated today, in the re-export (else yesterday) */
+    bool reexport;      /* in the re-export: updated at 23:30 yesterday */
 } household;
 
 /* ------------------------------------------------------------ output */
@@ -484,7 +484,13 @@ static void write_household_to(gen *g, out *o, const household *h)
         fmt_date(g->today - 400, "slash", ident, sizeof(ident));
     if (h->mon == MON_ELIM)
         fmt_date(g->today - 100, "slash", elim, sizeof(elim));
-    fmt_date(h->reexport ? g->today : g->today - 1, "time", updated, sizeof(updated));
+    fmt_date(g->today - 1, "time", updated, sizeof(updated));
+    if (h->reexport) {
+        /* later the same evening, after the villages' fixes: after the first
+         * export and never in the future */
+        fmt_date(g->today - 1, "iso", updated, sizeof(updated));
+        strcat(updated, " 23:30:00");
+    }
     for (int i = 0; i < h->n; i++) {
         const person *p = &h->m[i];
         id_text(p, i == h->bad_member ? ID_BAD_CHECK : ID_18, id, sizeof(id));
