@@ -236,7 +236,12 @@ static void test_shipped_policy(void)
     }
     CU_ASSERT(may("bureau", READ, T, "tuodi.alerts.340421"));
     CU_ASSERT(!may("bureau", WRITE, T, "tuodi.verifications.340421"));
-    CU_ASSERT(!may("bureau", READ, T, "tuodi.roster.households"));
+    /* its own roster, for report --quality's persons per township; nothing
+     * of a department's */
+    CU_ASSERT(may("bureau", READ, T, "tuodi.roster.households"));
+    CU_ASSERT(!may("bureau", WRITE, T, "tuodi.roster.households"));
+    CU_ASSERT(!may("bureau", READ, T, "tuodi.civil_affairs.events"));
+    CU_ASSERT(!may("bureau", READ, T, "tuodi.dlq.roster"));
 }
 
 static void test_prefix(void)
