@@ -339,8 +339,10 @@ static int tdm_all_edit(tdm_roster *r, tdm_txn *txn, const tdm_bytes *person, co
                 return tdm_store_del(txn, r->persons_all, person->p, person->n, err);
             if (tdm_grow((void **)&r->list, &r->list_cap, len, 1) < 0)
                 return td_error_set(err, -ENOMEM, "roster: out of memory");
-            memcpy(r->list, p, at);
-            memcpy(r->list + at, p + at + n + 1, len - at - n - 1);
+            if (at)
+                memcpy(r->list, p, at);
+            if (len - at - n - 1)
+                memcpy(r->list + at, p + at + n + 1, len - at - n - 1);
             return tdm_store_put(txn, r->persons_all, person->p, person->n, r->list,
                                  len - n - 1, err);
         }
@@ -351,10 +353,12 @@ static int tdm_all_edit(tdm_roster *r, tdm_txn *txn, const tdm_bytes *person, co
         return 0;
     if (tdm_grow((void **)&r->list, &r->list_cap, len + hh_len + 1, 1) < 0)
         return td_error_set(err, -ENOMEM, "roster: out of memory");
-    memcpy(r->list, p, at);
+    if (at) /* p is NULL when the person had no entry (len 0) */
+        memcpy(r->list, p, at);
     memcpy(r->list + at, hh, hh_len);
     r->list[at + hh_len] = '\0';
-    memcpy(r->list + at + hh_len + 1, p + at, len - at);
+    if (len - at)
+        memcpy(r->list + at + hh_len + 1, p + at, len - at);
     return tdm_store_put(txn, r->persons_all, person->p, person->n, r->list, len + hh_len + 1,
                          err);
 }
