@@ -1,6 +1,6 @@
 /* tdm_metrics: a batch's counts reach the counters only when it commits
  * (an aborted batch counts nothing), and open and overdue alerts by county
- * kept by difference over the start's count. */
+ * kept by difference over the start's count; the same for suspects. */
 #include "td_test.h"
 #include "tdm_metrics.h"
 
@@ -135,6 +135,45 @@ static void test_open_alerts(void)
     td_metrics_free(reg);
 }
 
+/* Suspect messages by indicator, county and kind, and the open suspects
+ * by difference, counted at the commit like the alerts. */
+static void test_suspects(void)
+{
+    td_metrics *reg = td_metrics_new("tuodi_matchd");
+    tdm_metrics *s = tdm_metrics_new(reg, "g", "1.0", inputs, 3);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(td_metric_value(s->suspects_open), 0);
+    tdm_metrics_suspects_open(s, 3, TDM_METRICS_BASE); /* the start's count */
+    CU_ASSERT_EQUAL(td_metric_value(s->suspects_open), 3);
+
+    /* dropped: nothing */
+    CU_ASSERT_EQUAL(tdm_metrics_suspect(s, "death-still-listed", "340421", "raised"), 0);
+    tdm_metrics_suspects_open(s, 1, TDM_METRICS_LOADED);
+    tdm_metrics_suspects_open(s, 2, TDM_METRICS_STORED);
+    tdm_metrics_drop(s);
+    tdm_metrics_flush(s);
+    CU_ASSERT(isnan(td_metric_value(s->suspects, "death-still-listed", "340421", "raised")));
+    CU_ASSERT_EQUAL(td_metric_value(s->suspects_open), 3);
+
+    /* committed: a state with 1 open now has 2, another with 2 has 0 */
+    CU_ASSERT_EQUAL(tdm_metrics_suspect(s, "death-still-listed", "340421", "raised"), 0);
+    CU_ASSERT_EQUAL(tdm_metrics_suspect(s, "duplicate-person", "", "resolved"), 0);
+    CU_ASSERT_EQUAL(tdm_metrics_suspect(s, "duplicate-person", NULL, "resolved"), 0);
+    CU_ASSERT_EQUAL(tdm_metrics_suspect(s, "dibao-not-recorded", "340422", "closed"), 0);
+    tdm_metrics_suspects_open(s, 1, TDM_METRICS_LOADED);
+    tdm_metrics_suspects_open(s, 2, TDM_METRICS_STORED);
+    tdm_metrics_suspects_open(s, 2, TDM_METRICS_LOADED);
+    tdm_metrics_suspects_open(s, 0, TDM_METRICS_STORED);
+    tdm_metrics_flush(s);
+    CU_ASSERT_EQUAL(td_metric_value(s->suspects, "death-still-listed", "340421", "raised"), 1);
+    CU_ASSERT_EQUAL(td_metric_value(s->suspects, "duplicate-person", "unrouted", "resolved"), 2);
+    CU_ASSERT_EQUAL(td_metric_value(s->suspects, "dibao-not-recorded", "340422", "closed"), 1);
+    CU_ASSERT_EQUAL(td_metric_value(s->suspects_open), 2);
+    tdm_metrics_free(s);
+    td_metrics_free(reg);
+}
+
 /* No http: section: every call does nothing. */
 static void test_null(void)
 {
@@ -143,6 +182,8 @@ static void test_null(void)
     tdm_metrics_outcome(NULL, true);
     CU_ASSERT_EQUAL(tdm_metrics_alert(NULL, "r", "340421", "alert"), 0);
     tdm_metrics_window(NULL, NULL, TDM_METRICS_BASE);
+    CU_ASSERT_EQUAL(tdm_metrics_suspect(NULL, "r", "340421", "raised"), 0);
+    tdm_metrics_suspects_open(NULL, 1, TDM_METRICS_BASE);
     tdm_metrics_flush(NULL);
     tdm_metrics_drop(NULL);
     CU_ASSERT_PTR_NULL(tdm_metrics_free(NULL));
@@ -153,6 +194,7 @@ static void add_suites(void)
     td_test_suite("tdm_metrics", NULL, NULL);
     TD_TEST(test_batch);
     TD_TEST(test_open_alerts);
+    TD_TEST(test_suspects);
     TD_TEST(test_null);
 }
 
