@@ -24,14 +24,17 @@
  *   2%   CivilAffairsEvent DIBAO_APPLIED of one member of distinct roster
  *        households (no other records) -> 1 ALERT each (dibao-tekun).
  *   2%   CivilAffairsEvent TEMP_ASSISTANCE_GRANTED of 300 yuan (under the
- *        1,000 of temp-assistance) for members of other households -> none.
+ *        1,000 of temp-assistance) for members of other households -> no
+ *        alert; those households' roster income is 1 yuan in the records'
+ *        year (no monitoring line: no alert), so each raises one suspect
+ *        (income-below-transfers) at its first grant.
  *   1%   CivilAffairsEvent DIBAO_APPLIED of distinct people off the roster,
  *        with a village -> 1 ALERT each.
  * No household gets records of two departments, so the multi-department
  * rule never changes a severity, and every subject gets at most one alert
  * per rule (the others would be suppressed). Household incomes are at least
  * 9,000 yuan per capita (over the 2023 line of 7,900), so the roster itself
- * raises nothing. The record streams are interleaved in proportion.
+ * raises no alert. The record streams are interleaved in proportion.
  *
  * Nothing here logs or prints an identity number. */
 #ifndef BENCH_MATCHD_DATA_H
