@@ -83,6 +83,17 @@ static const td_cfg_entry tdm_clock_table[] = {
     TD_CFG_END,
 };
 
+static const td_cfg_entry tdm_alerts_table[] = {
+    TD_CFG_DURATION("max_event_age", tdm_alerts_config, max_event_age_ms, "365d", 0,
+                    (int64_t)3650 * 86400000,
+                    "A record whose event date is more than this many whole days before the "
+                    "stream clock's day raises no alert of its own (a department's history): it "
+                    "still counts in windows and signals, and a window rule it brings over the "
+                    "threshold is judged on the window as it stands today. Held-back records are "
+                    "logged once per batch and counted (docs/matchd-design.md, \"Old records\")"),
+    TD_CFG_END,
+};
+
 /* Defaults as in tdm_store.h (TDM_STORE_DEFAULT_MAP_SIZE and _MAX_MAP_SIZE;
  * tests/daemon/test_matchd_config.c checks that they agree). */
 static const td_cfg_entry tdm_store_table[] = {
@@ -136,6 +147,8 @@ const td_cfg_entry tdm_config_table[] = {
     TD_CFG_SECTION("transaction", tdm_config, transaction, tdm_txn_table, "Kafka transactions"),
     TD_CFG_SECTION("clock", tdm_config, clock, tdm_clock_table,
                    "The stream clock: the order of the inputs, ticks, lateness"),
+    TD_CFG_SECTION("alerts", tdm_config, alerts, tdm_alerts_table,
+                   "Which records raise alerts (the policy for old records)"),
     TD_CFG_SECTION("store", tdm_config, store, tdm_store_table,
                    "The LMDB state store under state_dir"),
     TD_CFG_SECTION("http", tdm_config, http, td_http_config_table,

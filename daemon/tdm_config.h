@@ -40,6 +40,10 @@ typedef struct tdm_clock_config {
     int64_t max_idle_ms;
 } tdm_clock_config;
 
+typedef struct tdm_alerts_config {
+    int64_t max_event_age_ms;  /* older events raise no alert (whole days) */
+} tdm_alerts_config;
+
 typedef struct tdm_store_config {
     int64_t map_size;          /* bytes the LMDB map starts with */
     int64_t max_map_size;      /* bytes it may grow to */
@@ -59,6 +63,7 @@ typedef struct tdm_config {
     tdm_topics_config topics;
     tdm_txn_config transaction;
     tdm_clock_config clock;
+    tdm_alerts_config alerts;
     tdm_store_config store;
     td_http_config http;       /* /metrics, /health, /ready; off unless listen is set */
 } tdm_config;

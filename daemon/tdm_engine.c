@@ -187,6 +187,9 @@ struct tdm_engine {
     int64_t load_total, load_started_ms, load_logged_ms;
 
     uint64_t n_records, n_alerts, n_rejected, n_skipped, n_roster, n_suspects;
+    /* Records of the open batch held back as old (alerts.max_event_age),
+     * not counting a restore's: logged in one line when the batch commits. */
+    uint64_t batch_held_back;
 
     /* The http: endpoint (NULL: off) and the metrics it serves. */
     td_http *http;
@@ -340,6 +343,7 @@ static void tdm_batch_drop(tdm_engine *e)
         e->wtxn = NULL;
     }
     e->batch_records = 0;
+    e->batch_held_back = 0;
     e->stream_ms = e->stream_ms_committed;
     tdm_sus_forget(e);
     tdm_suspect_list_reset(&e->suspects);
@@ -658,6 +662,12 @@ static int tdm_store_batch(tdm_engine *e, td_error *err)
         if (e->dirty[i].s)
             tdm_metrics_suspects_open(e->mx, tdm_suspects_open_count(e->dirty[i].s),
                                       TDM_METRICS_STORED);
+    }
+    if (e->batch_held_back > 0) {
+        td_log_info("%" PRIu64 " record(s) older than alerts.max_event_age (%" PRId32
+                    " days) updated windows and signals but raised no alert",
+                    e->batch_held_back, e->ctx.max_event_age);
+        tdm_metrics_held_back(e->mx, e->batch_held_back);
     }
     tdm_metrics_flush(e->mx);
     tdm_batch_drop(e);
@@ -1565,6 +1575,7 @@ static int tdm_process_record(tdm_engine *e, int in, const rd_kafka_message_t *m
         r = tdm_eval_keep(e, st, &backup, err);
     if (r < 0)
         goto out;
+    uint64_t held = e->alerts.held_back;
     r = tdm_eval_record(&e->ctx, tdm_in_dataset[in], value, &coords, on_roster ? &view : NULL,
                         st->w, &e->alerts, &e2);
     if (r < 0) {
@@ -1572,6 +1583,8 @@ static int tdm_process_record(tdm_engine *e, int in, const rd_kafka_message_t *m
         r = tdm_reject_or_fail(e, in, m, restore, TDM_STAGE_VALIDATE, r, &e2, err);
         goto out;
     }
+    if (!restore)
+        e->batch_held_back += e->alerts.held_back - held;
     r = tdm_emit(e, key, restore, err);
     if (r == 0 && e->sus_on && (in == TDM_IN_CIVIL || in == TDM_IN_HR)) {
         td_error e3 = {0};
@@ -2156,6 +2169,7 @@ static int tdm_process(tdm_engine *e, tdm_part *p, td_error *err)
     r = tdm_clock_advance(e, ts, restore, err);
     if (r < 0)
         return r;
+    e->ctx.today = tdm_stream_day(e); /* the push day of what this record raises */
     switch (p->in) {
     case TDM_IN_ROSTER:
         r = tdm_process_roster(e, m, restore, err);
@@ -3484,6 +3498,7 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     e->ctx.rules = e->rules;
     e->ctx.calendar = tdm_workdays_calendar(e->workdays);
     e->ctx.instance = e->instance;
+    e->ctx.max_event_age = (int32_t)(cfg->alerts.max_event_age_ms / TDM_DAY_MS);
     *ret = e;
     return 0;
 fail:

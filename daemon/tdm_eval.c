@@ -273,8 +273,8 @@ typedef struct raise_in {
     const char *person_key;         /* the member; NULL household-level */
     const char *person_name;
     const char *village;            /* routing village (may be invalid) */
-    int32_t day;                    /* raised day */
-    int64_t raised_at;
+    int32_t day;                    /* the window's end (alert id, suppression) */
+    int32_t push_day;               /* the day it is raised: raised_at, due dates */
     const char *id_dataset;         /* tdm_alert_id evidence */
     const char *id_record;
     tdm_evidence evidence;          /* borrowed strings, copied */
@@ -327,8 +327,9 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
     a->measure = h->measure;
     a->unit = TDM_UNIT_FEN;
     a->comparison = tdm_rule_comparison(r);
-    a->raised_at = in->raised_at;
-    tdm_alert_due_dates(ctx->calendar, in->day, &a->visit_due_date, &a->procedure_due_date);
+    a->raised_at = tdm_eval_cst_midnight_ms(in->push_day);
+    tdm_alert_due_dates(ctx->calendar, in->push_day, &a->visit_due_date,
+                        &a->procedure_due_date);
 
     if (may == TDM_MAY_SUPERSEDE) {
         const tdm_open_alert *old = tdm_window_find_open(state, r->id);
@@ -345,7 +346,7 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
     tdm_open_alert oa;
     memset(&oa, 0, sizeof(oa));
     memcpy(oa.alert_id, id, sizeof(id));
-    oa.raised_day = in->day;
+    oa.raised_day = in->push_day;
     oa.severity = h->severity;
     oa.visit_due_day = a->visit_due_date;
     oa.procedure_due_day = a->procedure_due_date;
@@ -357,6 +358,20 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
 }
 
 /* ---- records ---- */
+
+/* The day an alert on an input of date day is raised: the stream clock's
+ * day, or day itself when it is later (a record dated ahead of the clock)
+ * or when there is no clock (ctx->today 0). */
+static int32_t push_day_of(const tdm_eval_ctx *ctx, int32_t day)
+{
+    return ctx->today != 0 && ctx->today > day ? ctx->today : day;
+}
+
+bool tdm_eval_is_old(const tdm_eval_ctx *ctx, int32_t day)
+{
+    return ctx->today != 0 && ctx->max_event_age >= 0 &&
+           (int64_t)day < (int64_t)ctx->today - ctx->max_event_age;
+}
 
 #define MAX_HITS 64
 
@@ -395,6 +410,12 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
         .labour = mem ? labour_of(mem->labour) : TDM_LABOUR_UNKNOWN,
     };
 
+    /* An old record (tdm_eval_is_old) updates windows and signals but its
+     * events raise nothing; its window rules look at the window as it stands
+     * on the stream clock's day (eval_day) instead of at its own date. */
+    bool old = tdm_eval_is_old(ctx, rec.date);
+    int32_t eval_day = old ? ctx->today : rec.date;
+
     /* windows first */
     bool window_ok = true;
     for (int f = TDM_FIELD_OUT_OF_POCKET_FEN; f <= TDM_FIELD_AMOUNT_FEN; f++) {
@@ -420,7 +441,7 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
 
     /* the rules of the dataset */
     hit hits[MAX_HITS];
-    size_t nhits = 0;
+    size_t nhits = 0, nheld = 0;
     for (size_t i = 0; i < tdm_rules_count(ctx->rules); i++) {
         const tdm_rule *r = tdm_rules_at(ctx->rules, i);
         tdm_measure meas = {0};
@@ -434,23 +455,29 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
             char series[TDM_WINDOW_SERIES_ID_MAX + 1];
             int64_t sum;
             series_name(dataset, r->condition.field, series, sizeof(series));
-            rc = tdm_window_sum(state, series, rec.date, r->condition.window_days, &sum);
+            rc = tdm_window_sum(state, series, eval_day, r->condition.window_days, &sum);
             if (rc == -ERANGE)
                 continue;
             if (rc < 0)
                 return td_error_set(err, rc, "rule %s: window sum failed", r->id);
             fired = tdm_rule_matches_value(r, &s, sum, &meas);
         }
-        if (fired && nhits < MAX_HITS)
+        if (fired && old && r->condition.kind == TDM_COND_EVENT)
+            nheld++; /* signals below, raises nothing */
+        else if (fired && nhits < MAX_HITS)
             hits[nhits++] = (hit){r, meas, r->severity};
     }
-    if (nhits == 0)
+    if (nhits == 0 && nheld == 0)
         return 0;
 
     /* the department signals; two departments within 90 days raise severity */
     rc = tdm_window_signal(state, department_of(dataset), rec.date);
     if (rc < 0 && rc != -ERANGE)
         return td_error_set(err, rc, "signal failed");
+    if (nhits == 0) {
+        out->held_back++;
+        return 0;
+    }
     for (size_t i = 0; i < tdm_rules_count(ctx->rules); i++) {
         const tdm_rule *r = tdm_rules_at(ctx->rules, i);
         if (!r->enabled || r->condition.kind != TDM_COND_DEPARTMENTS_WITHIN ||
@@ -458,7 +485,7 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
             !tdm_filter_admits(&r->population, s.population, s.type))
             continue;
         int within = r->condition.within_days;
-        int n = tdm_window_departments_within(state, rec.date, within);
+        int n = tdm_window_departments_within(state, eval_day, within);
         if (!tdm_rule_matches_departments(r, n, within > 0 ? within - 1 : 0))
             continue;
         for (size_t k = 0; k < nhits; k++)
@@ -472,8 +499,8 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
         .person_key = rec.person_key,
         .person_name = mem && mem->name ? mem->name : rec.name,
         .village = village,
-        .day = rec.date,
-        .raised_at = tdm_eval_cst_midnight_ms(rec.date),
+        .day = eval_day,
+        .push_day = push_day_of(ctx, eval_day),
         .id_dataset = tdm_dataset_name(dataset),
         .id_record = rec.src_record_id,
     };
@@ -485,6 +512,8 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
             return rc;
         }
     }
+    if (nheld > 0)
+        out->held_back++;
     return 0;
 }
 
@@ -519,7 +548,7 @@ int tdm_eval_household(const tdm_eval_ctx *ctx, const tdm_household *household,
             .hh = household,
             .village = household->village_code,
             .day = day,
-            .raised_at = household->updated_at,
+            .push_day = push_day_of(ctx, day),
             .id_dataset = tdm_dataset_name(TDM_DATASET_HOUSEHOLD),
             .id_record = record_id,
             .evidence =

@@ -17,8 +17,12 @@
  *
  * Decisions (documented here, tested in tests/daemon/test_eval.c):
  *  - Time. "Now" for a record is its event date (settlement date, event
- *    date); ALERT.raised_at is that date at 00:00 China Standard Time
- *    (UTC+8). For a household update it is Household.updated_at. An
+ *    date), for a household update the day of Household.updated_at: rules
+ *    and windows are judged on it. An ALERT is raised on the push day, the
+ *    stream clock's day ctx->today (or the record's date when that is later,
+ *    or when today is 0): ALERT.raised_at is that day at 00:00 China
+ *    Standard Time (UTC+8) and the due dates count from it, so no alert is
+ *    born overdue; the event date stays in the evidence. An
  *    OVERDUE_WARNING's raised_at is the start (00:00 CST) of the day after the
  *    visit due date, i.e. the moment it became overdue; a CLOSED message's is
  *    the outcome's recorded_at.
@@ -30,6 +34,15 @@
  *    and fires no window rule (not an error). Expiry is the engine's:
  *    tdm_window_expire(state, day of its input clock, longest window + the
  *    lateness it tolerates).
+ *  - Old records (docs/matchd-design.md, "Old records"). A record is old
+ *    when its date is more than ctx->max_event_age days before ctx->today
+ *    (tdm_eval_is_old; exactly max_event_age days is not old). It updates
+ *    windows and signals as any record, but its event rules raise nothing
+ *    (the record is counted in out->held_back); its window rules sum the
+ *    window ending on today, the window as it stands, and raise when that
+ *    is over the threshold (evidence: the record). DEPARTMENTS_WITHIN counts
+ *    from the same day as the window. The income rule judges the roster row
+ *    as it stands and is never held back.
  *  - Signals. A department signals when one of its rules MATCHES the record
  *    (before suppression); plain records (every settlement) are not signals.
  *    When a DEPARTMENTS_WITHIN rule then fires (>= N departments signalled
@@ -98,6 +111,11 @@ typedef struct tdm_eval_ctx {
     const tdm_calendar *calendar;   /* NULL: Monday to Friday */
     const char *instance;           /* Alert.source.connector_instance, e.g.
                                      * "tuodi-matchd@huainan"; required */
+    int32_t today;                  /* the stream clock's day (CST, days since
+                                     * 1970-01-01); 0: no clock, every record
+                                     * is raised on its own date, none is old */
+    int32_t max_event_age;          /* days (alerts.max_event_age); < 0: none
+                                     * is old */
 } tdm_eval_ctx;
 
 /* Where the input record is on the bus (evidence). */
@@ -191,9 +209,13 @@ typedef struct tdm_alert_list {
     tdm_alert_out *v;
     size_t n;
     size_t cap;
+    uint64_t held_back;             /* records whose rule matches were held
+                                     * back as old (tdm_eval_record adds,
+                                     * only on success; reset does not
+                                     * clear it) */
 } tdm_alert_list;
 
-#define TDM_ALERT_LIST_INIT {NULL, 0, 0}
+#define TDM_ALERT_LIST_INIT {NULL, 0, 0, 0}
 
 /* Empties the list (frees the alerts' strings, keeps the array). */
 void tdm_alert_list_reset(tdm_alert_list *l);
@@ -204,6 +226,9 @@ void tdm_alert_list_done(tdm_alert_list *l);
 int64_t tdm_eval_cst_midnight_ms(int32_t day);
 /* The CST calendar day of ms. */
 int32_t tdm_eval_cst_day(int64_t ms);
+
+/* True when a record dated day is old by ctx (see "Old records" above). */
+bool tdm_eval_is_old(const tdm_eval_ctx *ctx, int32_t day);
 
 /* Evaluates one department record. dataset is MEDICAL_INSURANCE,
  * CIVIL_AFFAIRS or HUMAN_RESOURCES and value an instance of the matching

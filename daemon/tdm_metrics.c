@@ -53,6 +53,10 @@ tdm_metrics *tdm_metrics_new(td_metrics *reg, const char *group, const char *ver
     s->alerts_overdue = td_metrics_gauge(reg, "alerts_overdue",
                                          "Open alerts past their visit due date (the orange "
                                          "warning went out), by county", "county");
+    s->held_back = td_metrics_counter(reg, "alerts_held_back_total",
+                                      "Department records whose rules matched but that raised no "
+                                      "alert because their event date is older than "
+                                      "alerts.max_event_age (a department's history)", NULL);
     s->outcomes = td_metrics_counter(reg, "outcomes_total",
                                      "Verification outcomes by result (accepted, dead_lettered)",
                                      "result");
@@ -137,6 +141,12 @@ void tdm_metrics_outcome(tdm_metrics *s, bool accepted)
         s->p_accepted++;
     else if (s)
         s->p_rejected++;
+}
+
+void tdm_metrics_held_back(tdm_metrics *s, uint64_t n)
+{
+    if (s)
+        s->p_held_back += n;
 }
 
 static void tdm_metrics_county_of(const char *in, char out[TDM_COUNTY_LEN + 1])
@@ -272,6 +282,8 @@ void tdm_metrics_flush(tdm_metrics *s)
         if (s->p_dead[i])
             td_metric_add(s->dead_letters, (double)s->p_dead[i], s->inputs[i]);
     }
+    if (s->p_held_back)
+        td_metric_add(s->held_back, (double)s->p_held_back);
     if (s->p_accepted)
         td_metric_add(s->outcomes, (double)s->p_accepted, "accepted");
     if (s->p_rejected)
@@ -302,7 +314,7 @@ void tdm_metrics_drop(tdm_metrics *s)
         return;
     memset(s->p_records, 0, s->ninputs * sizeof(*s->p_records));
     memset(s->p_dead, 0, s->ninputs * sizeof(*s->p_dead));
-    s->p_accepted = s->p_rejected = 0;
+    s->p_accepted = s->p_rejected = s->p_held_back = 0;
     s->np_alerts = 0;
     s->np_sus = 0;
     s->p_sus_open = 0;

@@ -34,12 +34,12 @@ typedef struct tdm_metrics {
     td_metric *records, *dead_letters, *alerts_raised, *alerts_open, *alerts_overdue;
     td_metric *outcomes, *consumer_lag, *txn_duration, *last_commit, *clock_lag;
     td_metric *lmdb_size, *lmdb_used, *persons, *households, *progress;
-    td_metric *suspects, *suspects_open;
+    td_metric *suspects, *suspects_open, *held_back;
     /* pending until the batch commits */
     const char *const *inputs;
     size_t ninputs;
     uint64_t *p_records, *p_dead;
-    uint64_t p_accepted, p_rejected;
+    uint64_t p_accepted, p_rejected, p_held_back;
     struct tdm_metrics_alert *p_alerts;
     size_t np_alerts, cap_alerts;
     struct tdm_metrics_alert *p_sus;
@@ -65,6 +65,8 @@ tdm_metrics *tdm_metrics_free(tdm_metrics *s);
 void tdm_metrics_record(tdm_metrics *s, int in);
 void tdm_metrics_dead_letter(tdm_metrics *s, int in);
 void tdm_metrics_outcome(tdm_metrics *s, bool accepted);
+/* In the open batch: n records held back as old (alerts.max_event_age). */
+void tdm_metrics_held_back(tdm_metrics *s, uint64_t n);
 int tdm_metrics_alert(tdm_metrics *s, const char *rule, const char *county, const char *kind);
 
 /* In the open batch: a Suspect message of kind ("raised", "resolved",

@@ -982,6 +982,147 @@ static void test_bad_record(void)
     tdm_window_free(w);
 }
 
+/* ---- old records and the push day (docs/matchd-design.md, "Old records") ---- */
+
+/* The stream clock of the following tests: Wednesday 2026-03-04. */
+static int32_t clock_on(int max_age)
+{
+    ctx.today = ymd(2026, 3, 4);
+    ctx.max_event_age = max_age;
+    return ctx.today;
+}
+
+static void clock_off(void)
+{
+    ctx.today = 0;
+    ctx.max_event_age = 0;
+}
+
+/* An event exactly max_event_age days old alerts; one day more is held back
+ * (counted), but still signals: a later event of another department within
+ * 90 days of it is HIGH. */
+static void test_old_event_boundary(void)
+{
+    hh_fixture f;
+    tdm_alert_list out = TDM_ALERT_LIST_INIT;
+    int32_t today = clock_on(90);
+    make_hh(&f, TDM_R_HH_ORDINARY, TDM_MON_NOT_MONITORED, 100000);
+
+    tdm_window *w = tdm_window_new();
+    CU_ASSERT(!tdm_eval_is_old(&ctx, today - 90));
+    CU_ASSERT(tdm_eval_is_old(&ctx, today - 91));
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_CIVIL_AFFAIRS,
+                         civil("DIBAO_APPLIED", P_HEAD, NULL, today - 90, -1, 0, "MZ1"), &f.hh, w,
+                         &out), 0);
+    CU_ASSERT_EQUAL_FATAL(out.n, 1);
+    CU_ASSERT_STRING_EQUAL(out.v[0].rule_id, "dibao-tekun");
+    CU_ASSERT_EQUAL(out.held_back, 0);
+    tdm_window_free(w);
+    tdm_alert_list_reset(&out);
+
+    w = tdm_window_new();
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_CIVIL_AFFAIRS,
+                         civil("DIBAO_APPLIED", P_HEAD, NULL, today - 91, -1, 0, "MZ1"), &f.hh, w,
+                         &out), 0);
+    CU_ASSERT_EQUAL(out.n, 0);
+    CU_ASSERT_EQUAL(out.held_back, 1);
+    /* the held-back event still signals: 88 days later, another department */
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_HUMAN_RESOURCES,
+                         employment("UNEMPLOYMENT_REGISTERED", P_WIFE, NULL, today - 3, "R1"),
+                         &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL_FATAL(out.n, 1);
+    CU_ASSERT_STRING_EQUAL(out.v[0].rule_id, "employment-loss");
+    CU_ASSERT_EQUAL(out.v[0].severity, TDM_SEVERITY_HIGH);
+    CU_ASSERT_EQUAL(out.held_back, 1);
+    /* an old record that matches no rule is not counted */
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_CIVIL_AFFAIRS,
+                         civil("DIBAO_CANCELLED", P_HEAD, NULL, today - 300, -1, 0, "MZ2"), &f.hh,
+                         w, &out), 0);
+    CU_ASSERT_EQUAL(out.held_back, 1);
+    tdm_window_free(w);
+    tdm_alert_list_done(&out);
+    clock_off();
+}
+
+/* A window rule on old records judges the window as it stands on the stream
+ * clock's day: records loaded newest first still raise the household over
+ * the threshold now; spending that was over the threshold once but is not
+ * now raises nothing. */
+static void test_old_window_as_it_stands(void)
+{
+    hh_fixture f;
+    tdm_alert_list out = TDM_ALERT_LIST_INIT;
+    int32_t today = clock_on(30);
+    make_hh(&f, TDM_R_HH_POVERTY_ALLEVIATED, TDM_MON_NOT_MONITORED, 100000);
+
+    /* over 5,000 now: 2,500 at -100 then 3,000 at -200 (file order) */
+    tdm_window *w = tdm_window_new();
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_MEDICAL_INSURANCE,
+                         medical(P_HEAD, NULL, today - 100, 250000, "JS1"), &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL(out.n, 0);
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_MEDICAL_INSURANCE,
+                         medical(P_WIFE, NULL, today - 200, 300000, "JS2"), &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL_FATAL(out.n, 1);
+    CU_ASSERT_STRING_EQUAL(out.v[0].rule_id, "medical-oop-365d");
+    CU_ASSERT_EQUAL(out.v[0].measure.value, 550000);
+    CU_ASSERT_EQUAL(out.v[0].raised_at, tdm_eval_cst_midnight_ms(today));
+    CU_ASSERT_EQUAL(out.v[0].evidence[0].event_date, today - 200);
+    CU_ASSERT_EQUAL(out.held_back, 0);
+    tdm_window_free(w);
+    tdm_alert_list_reset(&out);
+
+    /* over 5,000 once (3,000 at -400 and 2,500 at -100 are 300 days apart)
+     * but only 2,500 in the 365 days to today: nothing */
+    w = tdm_window_new();
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_MEDICAL_INSURANCE,
+                         medical(P_HEAD, NULL, today - 400, 300000, "JS3"), &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_MEDICAL_INSURANCE,
+                         medical(P_WIFE, NULL, today - 100, 250000, "JS4"), &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL(out.n, 0);
+    tdm_window_free(w);
+    tdm_alert_list_done(&out);
+    clock_off();
+}
+
+/* Due dates count from the push day (the stream clock's), not from the
+ * event date; raised_at is the push day; no alert is born overdue. */
+static void test_due_from_push_day(void)
+{
+    hh_fixture f;
+    tdm_alert_list out = TDM_ALERT_LIST_INIT;
+    td_error err = {0};
+    int32_t today = clock_on(365);
+    make_hh(&f, TDM_R_HH_ORDINARY, TDM_MON_NOT_MONITORED, 100000);
+
+    tdm_window *w = tdm_window_new();
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_CIVIL_AFFAIRS,
+                         civil("DIBAO_APPLIED", P_HEAD, NULL, today - 200, -1, 0, "MZ1"), &f.hh, w,
+                         &out), 0);
+    CU_ASSERT_EQUAL_FATAL(out.n, 1);
+    CU_ASSERT_EQUAL(out.v[0].raised_at, tdm_eval_cst_midnight_ms(today));
+    CU_ASSERT_EQUAL(out.v[0].visit_due_date, ymd(2026, 3, 6));   /* Wed + 2: Fri */
+    CU_ASSERT_EQUAL(out.v[0].procedure_due_date, ymd(2026, 4, 1)); /* + 20 */
+    CU_ASSERT_EQUAL(out.v[0].evidence[0].event_date, today - 200);
+    /* the income rule too: updated_at 2023-03-01, raised today */
+    hh_fixture poor;
+    make_hh(&poor, TDM_R_HH_ORDINARY, TDM_MON_NOT_MONITORED, 15000);
+    CU_ASSERT_EQUAL(tdm_eval_household(&ctx, &poor.hh, &COORDS, w, &out, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(out.n, 2);
+    CU_ASSERT_STRING_EQUAL(out.v[1].rule_id, "income-below-line");
+    CU_ASSERT_EQUAL(out.v[1].raised_at, tdm_eval_cst_midnight_ms(today));
+    CU_ASSERT_EQUAL(out.v[1].visit_due_date, ymd(2026, 3, 6));
+    tdm_alert_list_reset(&out);
+    /* not born overdue: nothing on the push day nor the due day itself */
+    CU_ASSERT_EQUAL(tdm_eval_overdue(&ctx, w, today, &f.hh, NULL, &out, &err), 0);
+    CU_ASSERT_EQUAL(tdm_eval_overdue(&ctx, w, ymd(2026, 3, 6), &f.hh, NULL, &out, &err), 0);
+    CU_ASSERT_EQUAL(out.n, 0);
+    CU_ASSERT_EQUAL(tdm_eval_overdue(&ctx, w, ymd(2026, 3, 7), &f.hh, NULL, &out, &err), 0);
+    CU_ASSERT_EQUAL(out.n, 2);
+    tdm_window_free(w);
+    tdm_alert_list_done(&out);
+    clock_off();
+}
+
 static void add_suites(void)
 {
     td_test_suite("rules", setup, teardown);
@@ -1008,6 +1149,9 @@ static void add_suites(void)
     TD_TEST(test_deterministic_encoding);
     TD_TEST(test_alert_round_trip);
     TD_TEST(test_bad_record);
+    TD_TEST(test_old_event_boundary);
+    TD_TEST(test_old_window_as_it_stands);
+    TD_TEST(test_due_from_push_day);
 }
 
 TD_TEST_MAIN(add_suites)
