@@ -22,9 +22,10 @@
  *  12. a roster household below the line (ordinary, not monitored)
  *                                                  -> 1 ALERT (income-below-line)
  *      the same household again (unchanged)        -> suppressed (open alert)
- *  13. a clock tick two days ahead (the injected clock) -> one OVERDUE_WARNING
- *      for each of the 5 open alerts (their visits were due long ago), none
- *      for the closed one; a second tick warns nothing more
+ *  13. a clock tick 14 days ahead (the injected clock) -> one OVERDUE_WARNING
+ *      for each of the 5 open alerts (raised today, their visits were due 2
+ *      working days later), none for the closed one; a second tick warns
+ *      nothing more
  *  14. a second instance of the group: the first is fenced and stops with
  *      an error, the second takes over; 低保 of another person -> 1 ALERT
  *  15. a person off the roster spends 3,000, joins a 脱贫户 household, spends
@@ -742,10 +743,11 @@ int main(void)
     CHECK(rule_count(&s, "income-below-line") == 1);
     CHECK(s.overdue == 0);
 
-    /* 13. The injected clock: two days ahead, every open alert is overdue
-     * (MZ-1's was closed); a second tick later that day warns nothing more. */
-    tick((int64_t)time(NULL) * 1000 + 2 * 86400000LL);
-    tick((int64_t)time(NULL) * 1000 + 2 * 86400000LL + 1000);
+    /* 13. The injected clock: 14 days ahead, every open alert is overdue
+     * (raised today, due 2 working days later; MZ-1's was closed); a second
+     * tick later that day warns nothing more. */
+    tick((int64_t)time(NULL) * 1000 + 14 * 86400000LL);
+    tick((int64_t)time(NULL) * 1000 + 14 * 86400000LL + 1000);
     read_topic(t_alerts, false, &s, 7, 5, 90000);
     fprintf(stderr, "after the clock moved on: %d overdue warnings, %d distinct (%.1fs)\n",
             s.overdue, s.n_overdue, (double)(td_time_mono_ms() - t0) / 1000.0);

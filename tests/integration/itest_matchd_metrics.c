@@ -7,7 +7,7 @@
  *   2. the topics, 2 roster households, a 低保 application (ALERT
  *      dibao-tekun), 2 medical settlements (ALERT medical-oop-365d), a
  *      medical record that is no Avro (dead letter), two outcomes for the
- *      dibao alert (one person: dead letter; two: CLOSED), a clock tick two
+ *      dibao alert (one person: dead letter; two: CLOSED), a clock tick 14
  *      days ahead (OVERDUE_WARNING of the open medical alert)
  *   3. /ready 200; /metrics: records and dead letters by input, alerts by
  *      rule, county and kind as the log says they were produced, outcomes,
@@ -492,9 +492,10 @@ int main(void)
     outcome(dibao_id, "王五", "赵六", "OUT-2"); /* CLOSED */
     FATAL(td_proc_wait_log(log, "(CLOSED, rule dibao-tekun)", 1, 60000));
     {
-        /* the next stream day: the open medical alert's visit is overdue */
+        /* 14 days on: the open medical alert's visit (2 working days after
+         * the day it was raised, today) is overdue */
         char v[32];
-        snprintf(v, sizeof(v), "%" PRId64, td_time_wall_ms() + (int64_t)2 * 86400000);
+        snprintf(v, sizeof(v), "%" PRId64, td_time_wall_ms() + (int64_t)14 * 86400000);
         produce_raw(t_clock, "tick", v, strlen(v), 0);
     }
     FATAL(td_proc_wait_log(log, "(OVERDUE, rule medical-oop-365d)", 1, 60000));
