@@ -107,6 +107,12 @@ static const td_cfg_entry tdm_store_table[] = {
                 (int64_t)1 << 50,
                 "Most the map may grow to; a state that needs more stops tuodi-matchd with "
                 "\"raise store.max_map_size\" (at least map_size)"),
+    TD_CFG_DURATION("closed_retention", tdm_store_config, closed_retention_ms, "400d",
+                    86400000, (int64_t)3650 * 86400000,
+                    "How long (by the stream clock, whole days) a closed alert or a resolved or "
+                    "closed suspect stays in the state's indexes; an outcome for one pruned "
+                    "after it is dead-lettered as unknown. The default is the department "
+                    "topics' retention"),
     TD_CFG_END,
 };
 

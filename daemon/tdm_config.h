@@ -47,6 +47,7 @@ typedef struct tdm_alerts_config {
 typedef struct tdm_store_config {
     int64_t map_size;          /* bytes the LMDB map starts with */
     int64_t max_map_size;      /* bytes it may grow to */
+    int64_t closed_retention_ms; /* closed alerts and suspects stay indexed this long */
 } tdm_store_config;
 
 typedef struct tdm_config {

@@ -13,6 +13,7 @@
 #include "tdm_calendar.h"
 #include "tdm_eval.h"
 #include "tdm_metrics.h"
+#include "tdm_prune.h"
 #include "tdm_roster.h"
 #include "tdm_rules.h"
 #include "tdm_store.h"
@@ -104,6 +105,8 @@ typedef struct tdm_dirty {
     tdm_window *w;
     tdm_suspects *s;
     int32_t s_due;
+    int32_t w_spent;     /* the day under which the key stands in the spent
+                          * index (tdm_window_spent_day; INT32_MAX: none) */
 } tdm_dirty;
 
 /* A suspects state changed by the operation at hand, and its copy from
@@ -122,6 +125,11 @@ struct tdm_engine {
     tdm_rules *rules;
     tdm_workdays *workdays;         /* China's working days (ctx.calendar) */
     tdm_db db_state, db_alerts, db_due, db_engine;
+    /* Bounded state (docs/matchd-design.md, "Size of the state"): the
+     * closures of alerts and suspects, (day, id) -> "" (tdm_prune.h), and
+     * (the day a state is spent if nothing comes, state key) -> "". */
+    tdm_db db_alerts_closed, db_sus_closed, db_spent;
+    int closed_retention_days; /* store.closed_retention */
     /* the suspicious-data list: states by subject key (the due day, then
      * tdm_suspects_encode's bytes), suspect id -> state key NUL county, and
      * (due day, state key) -> "" */
@@ -432,6 +440,7 @@ static int tdm_dirty_of(tdm_engine *e, const char *key, tdm_dirty **ret, td_erro
     if (!d->key)
         return td_error_set(err, -ENOMEM, "out of memory");
     d->s_due = INT32_MAX;
+    d->w_spent = INT32_MAX;
     e->dirty_hash[slot] = ++e->ndirty;
     *ret = d;
     return 0;
@@ -460,8 +469,11 @@ static int tdm_state_get(tdm_engine *e, const char *key, bool create, tdm_dirty 
         r = tdm_store_get(txn, e->db_state, key, strlen(key), &val, &len, err);
         if (r == 0) {
             r = tdm_window_decode(val, len, &w, err);
-            if (r == 0)
+            if (r == 0) {
                 tdm_metrics_window(e->mx, w, TDM_METRICS_LOADED);
+                /* where tdm_store_batch indexed it, from the same bytes */
+                d->w_spent = tdm_window_spent_day(w, e->keep_days);
+            }
         } else if (r == -ENOENT && !create)
             return -ENOENT;
         else if (r == -ENOENT) {
@@ -592,6 +604,38 @@ static int tdm_sus_store(tdm_engine *e, tdm_txn *txn, const tdm_dirty *d, td_err
     return tdm_store_put(txn, e->db_sus, d->key, strlen(d->key), e->buf.data, n + 4, err);
 }
 
+/* Spent-index key: the day (as the due index) then the state key. */
+static size_t tdm_spent_key(int32_t day, const char *skey, unsigned char *buf, size_t size)
+{
+    return tdm_due_key(day, skey, buf, size);
+}
+
+/* Moves d's entry in the spent index to the day its window, as it will be
+ * stored, is spent if nothing comes (none for a spent window, deleted now,
+ * or one with an open alert). */
+static int tdm_spent_index(tdm_engine *e, tdm_txn *txn, tdm_dirty *d, td_error *err)
+{
+    unsigned char key[4 + TDM_KEY_MAX];
+    int32_t day = tdm_window_is_spent(d->w) ? INT32_MAX : tdm_window_spent_day(d->w, e->keep_days);
+    size_t n;
+    int r;
+
+    if (day == d->w_spent)
+        return 0;
+    if (d->w_spent != INT32_MAX && (n = tdm_spent_key(d->w_spent, d->key, key, sizeof(key)))) {
+        r = tdm_store_del(txn, e->db_spent, key, n, err);
+        if (r < 0 && r != -ENOENT)
+            return r;
+    }
+    d->w_spent = INT32_MAX;
+    if (day == INT32_MAX || !(n = tdm_spent_key(day, d->key, key, sizeof(key))))
+        return 0;
+    r = tdm_store_put(txn, e->db_spent, key, n, "", 0, err);
+    if (r == 0)
+        d->w_spent = day;
+    return r;
+}
+
 /* Writes the batch's states, the offsets and the stream clock into the
  * batch's LMDB transaction and commits it (after the Kafka commit). */
 static int tdm_store_batch(tdm_engine *e, td_error *err)
@@ -610,7 +654,11 @@ static int tdm_store_batch(tdm_engine *e, td_error *err)
         const char *k = e->dirty[i].key;
         if (!e->dirty[i].w)
             continue;
-        if (tdm_window_is_empty(e->dirty[i].w)) {
+        r = tdm_spent_index(e, txn, &e->dirty[i], err);
+        if (r < 0)
+            break;
+        /* nothing left but the floor: the clock gives a new state the same */
+        if (tdm_window_is_spent(e->dirty[i].w)) {
             r = tdm_store_del(txn, e->db_state, k, strlen(k), err);
             if (r == -ENOENT)
                 r = 0;
@@ -889,6 +937,18 @@ static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error
 
     for (size_t i = 0; i < e->alerts.n; i++) {
         const tdm_alert_out *a = &e->alerts.v[i];
+        /* a closed or superseded alert leaves the index after the retention */
+        const char *gone = a->kind == TDM_KIND_CLOSED ? a->alert_id
+                           : a->kind == TDM_KIND_ALERT && a->supersedes_alert_id[0]
+                               ? a->supersedes_alert_id
+                               : NULL;
+        if (gone) {
+            r = tdm_wtxn(e, &txn, err);
+            if (r == 0)
+                r = tdm_prune_note(txn, e->db_alerts_closed, tdm_stream_day(e), gone, err);
+            if (r < 0)
+                return td_error_prefix(err, r, "alert %s: ", gone);
+        }
         if (restore && a->kind != TDM_KIND_ALERT)
             continue;
         avro_value_reset(&e->alert_value);
@@ -947,6 +1007,14 @@ static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error
 #define TDM_STAGE_DECODE "decode"
 #define TDM_STAGE_VALIDATE "validate"
 #define TDM_STAGE_VERIFY "verify"
+/* The reasons of an outcome whose id is not in the index: never raised here,
+ * or closed so long ago that it left (tdm_prune.h). */
+#define TDM_UNKNOWN_ALERT                                                                     \
+    "unknown alert: not raised by this matchd, or closed more than store.closed_retention "  \
+    "ago (by the stream clock) and pruned from the alert index"
+#define TDM_UNKNOWN_SUSPECT                                                                   \
+    "unknown suspect: not raised by this matchd, or resolved or closed more than "           \
+    "store.closed_retention ago (by the stream clock) and pruned from the suspect index"
 
 /* An input record that is not processed: logged where it is, counted, and
  * dead-lettered to its input's DLQ topic in the open transaction, so that it
@@ -1273,6 +1341,13 @@ static int tdm_sus_emit(tdm_engine *e, const char *state_key, bool restore, td_e
                                   kl + 1 + cl, err);
             if (r < 0)
                 return r;
+        } else {
+            /* resolved or closed: leaves the index after the retention */
+            r = tdm_wtxn(e, &txn, err);
+            if (r == 0)
+                r = tdm_prune_note(txn, e->db_sus_closed, tdm_stream_day(e), m->suspect_id, err);
+            if (r < 0)
+                return td_error_prefix(err, r, "suspect %s: ", m->suspect_id);
         }
         if (restore)
             continue;
@@ -1690,8 +1765,7 @@ static int tdm_process_sus_outcome(tdm_engine *e, const rd_kafka_message_t *m,
             ? tdm_store_get(txn, e->db_sus_index, sus_id, strlen(sus_id), &val, &len, err)
             : -ENOENT;
     if (r == -ENOENT)
-        return tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, "unknown suspect",
-                          err);
+        return tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, TDM_UNKNOWN_SUSPECT, err);
     if (r < 0)
         return r;
     nul = memchr(val, '\0', len);
@@ -1710,7 +1784,7 @@ static int tdm_process_sus_outcome(tdm_engine *e, const rd_kafka_message_t *m,
     if (r == 0)
         r = tdm_sus_touch(e, key, false, &d, err);
     if (r == -ENOENT) {
-        r = tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, "unknown suspect", err);
+        r = tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, TDM_UNKNOWN_SUSPECT, err);
         goto out;
     }
     if (r < 0)
@@ -1763,7 +1837,7 @@ static int tdm_process_outcome(tdm_engine *e, const rd_kafka_message_t *m, bool 
                           "the alert", err);
     r = tdm_idx_find(e, alert_id, key, sizeof(key), err);
     if (r == -ENOENT)
-        return tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, "unknown alert", err);
+        return tdm_reject(e, TDM_IN_VERIFY, m, restore, TDM_STAGE_VERIFY, TDM_UNKNOWN_ALERT, err);
     if (r == 0)
         r = tdm_view_of(e, key, &view, &on_roster, err);
     if (r == 0)
@@ -2107,6 +2181,65 @@ static int tdm_overdue_scan(tdm_engine *e, int32_t today, bool restore, td_error
     }
 }
 
+/* A new stream day bounds the state (docs/matchd-design.md, "Size of the
+ * state"): alerts and suspects closed store.closed_retention before today
+ * leave their indexes, and every state whose window is spent by today is
+ * loaded (and so expired): tdm_store_batch deletes it, or indexes it again
+ * when something is left. In the batch's LMDB transaction, driven by the
+ * stream clock only, so a restore of the same records does the same. */
+static int tdm_bound_state(tdm_engine *e, int32_t today, td_error *err)
+{
+    tdm_txn *txn = NULL;
+    size_t n = 0;
+    int r = tdm_wtxn(e, &txn, err);
+
+    if (r == 0)
+        r = tdm_prune_run(txn, e->db_alerts_closed, e->db_alerts, today,
+                          e->closed_retention_days, &n, err);
+    if (r == 0 && n)
+        td_log_debug("pruned %zu closed alerts from the alert index", n);
+    if (r == 0)
+        r = tdm_prune_run(txn, e->db_sus_closed, e->db_sus_index, today,
+                          e->closed_retention_days, &n, err);
+    if (r == 0 && n)
+        td_log_debug("pruned %zu closed suspects from the suspect index", n);
+    while (r == 0) {
+        unsigned char key[4 + TDM_KEY_MAX];
+        char skey[TDM_KEY_MAX];
+        const void *k, *v;
+        size_t klen, vlen;
+        tdm_dirty *d = NULL;
+        int32_t day;
+
+        r = tdm_wtxn(e, &txn, err);
+        if (r == 0)
+            r = tdm_store_first(txn, e->db_spent, &k, &klen, &v, &vlen, err);
+        if (r == -ENOENT)
+            return 0;
+        if (r < 0)
+            break;
+        if (klen <= 4 || klen - 4 >= sizeof(skey))
+            return td_error_set(err, -EIO, "state store: a bad spent-index entry");
+        memcpy(key, k, klen);
+        day = (int32_t)(((uint32_t)key[0] << 24 | (uint32_t)key[1] << 16 |
+                         (uint32_t)key[2] << 8 | key[3]) ^ 0x80000000u);
+        if (day > today)
+            return 0;
+        memcpy(skey, key + 4, klen - 4);
+        skey[klen - 4] = '\0';
+        r = tdm_store_del(txn, e->db_spent, key, klen, err);
+        if (r == 0)
+            r = tdm_state_get(e, skey, false, &d, err);
+        if (r == -ENOENT) {
+            r = 0;
+            continue;
+        }
+        if (r == 0 && d->w_spent == day)
+            d->w_spent = INT32_MAX; /* its entry is the one just deleted */
+    }
+    return r;
+}
+
 /* Moves the stream clock to ts (never back); a new CST day sends the
  * overdue warnings first. */
 static int tdm_clock_advance(tdm_engine *e, int64_t ts, bool restore, td_error *err)
@@ -2121,6 +2254,8 @@ static int tdm_clock_advance(tdm_engine *e, int64_t ts, bool restore, td_error *
         int r = tdm_overdue_scan(e, tdm_stream_day(e), restore, err);
         if (r == 0 && e->sus_on)
             r = tdm_sus_due_scan(e, tdm_stream_day(e), restore, err);
+        if (r == 0)
+            r = tdm_bound_state(e, tdm_stream_day(e), err);
         return r;
     }
     return 0;
@@ -3487,12 +3622,19 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     if (r == 0)
         r = tdm_store_db(e->store, "suspect_due", &e->db_sus_due, err);
     if (r == 0)
+        r = tdm_store_db(e->store, "alerts_closed", &e->db_alerts_closed, err);
+    if (r == 0)
+        r = tdm_store_db(e->store, "suspects_closed", &e->db_sus_closed, err);
+    if (r == 0)
+        r = tdm_store_db(e->store, "spent", &e->db_spent, err);
+    if (r == 0)
         r = tdm_roster_new(e->store, e->reg, &e->roster, err);
     if (r == 0)
         r = tdm_clock_load(e, err);
     if (r < 0)
         goto fail;
     e->keep_days = tdm_longest_window(e->rules) + (int)(cfg->clock.lateness_ms / TDM_DAY_MS);
+    e->closed_retention_days = (int)(cfg->store.closed_retention_ms / TDM_DAY_MS);
     if (e->keep_days > TDM_WINDOW_MAX_DAYS)
         e->keep_days = TDM_WINDOW_MAX_DAYS;
     e->ctx.rules = e->rules;

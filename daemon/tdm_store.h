@@ -71,7 +71,7 @@
 
 /* Bump when the layout of any database changes: the store is then rebuilt
  * from Kafka on the next start. */
-#define TDM_STORE_FORMAT 2u
+#define TDM_STORE_FORMAT 3u
 /* The map a store opens with, and the most it grows to, unless the caller
  * says otherwise (tuodi-matchd: store.map_size, store.max_map_size). 32 GiB
  * holds a province's roster of 30 million persons with its states and alerts

@@ -316,6 +316,45 @@ bool tdm_window_is_empty(const tdm_window *w)
     return true;
 }
 
+bool tdm_window_is_spent(const tdm_window *w)
+{
+    if (w->ns || w->nr)
+        return false;
+    for (int i = 0; i < TDM_DEPT_COUNT; i++)
+        if (w->signal[i] != NO_DAY)
+            return false;
+    return true;
+}
+
+int32_t tdm_window_spent_day(const tdm_window *w, int keep_days)
+{
+    /* expire(today) drops days <= today - keep_days (so a day d goes at
+     * today >= d + keep_days), suppressions ending by the new floor + 1 (at
+     * today >= until + keep_days - 1), and rules with neither open nor
+     * suppressed whenever the floor moves (today > floor + keep_days). */
+    int64_t day = INT32_MIN;
+
+    if (keep_days < 1 || keep_days > TDM_WINDOW_MAX_DAYS)
+        return INT32_MAX;
+    if (tdm_window_is_spent(w))
+        return INT32_MIN;
+    if (w->nr && w->floor != NO_DAY)
+        day = (int64_t)w->floor + keep_days + 1;
+    for (size_t i = 0; i < w->ns; i++)
+        if (w->s[i].n && (int64_t)w->s[i].b[w->s[i].n - 1].day + keep_days > day)
+            day = (int64_t)w->s[i].b[w->s[i].n - 1].day + keep_days;
+    for (int i = 0; i < TDM_DEPT_COUNT; i++)
+        if (w->signal[i] != NO_DAY && (int64_t)w->signal[i] + keep_days > day)
+            day = (int64_t)w->signal[i] + keep_days;
+    for (size_t i = 0; i < w->nr; i++) {
+        if (w->r[i].open)
+            return INT32_MAX;
+        if (w->r[i].suppressed && (int64_t)w->r[i].suppressed_until + keep_days - 1 > day)
+            day = (int64_t)w->r[i].suppressed_until + keep_days - 1;
+    }
+    return day >= INT32_MAX ? INT32_MAX : (int32_t)day;
+}
+
 int32_t tdm_window_floor(const tdm_window *w)
 {
     return w->floor;

@@ -114,6 +114,11 @@ tdm_window *tdm_window_copy(const tdm_window *w);
 bool tdm_window_equal(const tdm_window *a, const tdm_window *b);
 /* Nothing stored and nothing expired: the household needs no record. */
 bool tdm_window_is_empty(const tdm_window *w);
+/* Nothing left but the floor (expired history): no bucket, signal, open
+ * alert or suppression. The floor alone is no information for a caller that
+ * expires every window to its clock before use (tuodi-matchd): a new window
+ * gets the same floor then, so such a window need not be stored. */
+bool tdm_window_is_spent(const tdm_window *w);
 
 /* ---- amount series ---- */
 
@@ -212,6 +217,12 @@ int tdm_window_absorb(tdm_window *dst, tdm_window *src);
  * are kept. The caller passes its longest window plus the lateness it
  * tolerates. -EINVAL for keep_days outside 1..TDM_WINDOW_MAX_DAYS. */
 int tdm_window_expire(tdm_window *w, int32_t today, int keep_days);
+
+/* The first today on which tdm_window_expire(w, today, keep_days) leaves w
+ * spent (tdm_window_is_spent) if nothing is added before; INT32_MAX when it
+ * never does (an open alert, which only an outcome closes) or keep_days is
+ * out of range; INT32_MIN for a window spent already. */
+int32_t tdm_window_spent_day(const tdm_window *w, int keep_days);
 
 /* Days <= the floor have been expired; INT32_MIN when nothing has. */
 int32_t tdm_window_floor(const tdm_window *w);

@@ -511,6 +511,63 @@ static void test_absorb(void)
     tdm_window_free(person);
 }
 
+/* A window is spent when nothing but its floor is left; tdm_window_spent_day
+ * says on which day expiry leaves it so if nothing comes: the last bucket
+ * or signal plus keep_days, a suppression's end plus keep_days - 1, never
+ * while an alert is open. tuodi-matchd deletes a spent state and sweeps the
+ * untouched ones on that day (docs/matchd-design.md, "Size of the state"). */
+static void test_spent(void)
+{
+    const int32_t d = 20000;
+    tdm_window *w = tdm_window_new();
+    tdm_open_alert a = make_alert("alert-s", d, TDM_SEVERITY_MEDIUM);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    CU_ASSERT_TRUE(tdm_window_is_spent(w));
+    CU_ASSERT_EQUAL(tdm_window_spent_day(w, 400), INT32_MIN);
+    CU_ASSERT_EQUAL(tdm_window_add(w, "medical_insurance.out_of_pocket_fen", d, 100), 0);
+    CU_ASSERT_EQUAL(tdm_window_add(w, "medical_insurance.out_of_pocket_fen", d + 10, 100), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, TDM_DEPT_MEDICAL_INSURANCE, d + 20), 0);
+    CU_ASSERT_FALSE(tdm_window_is_spent(w));
+    CU_ASSERT_EQUAL(tdm_window_spent_day(w, 400), d + 420);
+    /* the day before, something is left; on the day, nothing but the floor */
+    tdm_window *c = tdm_window_copy(w);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(tdm_window_expire(c, d + 419, 400), 0);
+    CU_ASSERT_FALSE(tdm_window_is_spent(c));
+    CU_ASSERT_EQUAL(tdm_window_spent_day(c, 400), d + 420); /* unchanged by expiry */
+    CU_ASSERT_EQUAL(tdm_window_expire(c, d + 420, 400), 0);
+    CU_ASSERT_TRUE(tdm_window_is_spent(c));
+    CU_ASSERT_FALSE(tdm_window_is_empty(c)); /* the floor: not empty, but spent */
+    tdm_window_free(c);
+
+    /* an open alert keeps it forever; closed with a dismissal, the
+     * suppression holds it until the suppression ends */
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "dibao-tekun", &a), 0);
+    CU_ASSERT_EQUAL(tdm_window_spent_day(w, 400), INT32_MAX);
+    CU_ASSERT_EQUAL(tdm_window_close_alert(w, "alert-s", d + 30, 1000), 0);
+    CU_ASSERT_EQUAL(tdm_window_spent_day(w, 400), d + 30 + 1000 + 400 - 1);
+    c = tdm_window_copy(w);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(tdm_window_expire(c, d + 1428, 400), 0);
+    CU_ASSERT_FALSE(tdm_window_is_spent(c));
+    CU_ASSERT_EQUAL(tdm_window_expire(c, d + 1429, 400), 0);
+    CU_ASSERT_TRUE(tdm_window_is_spent(c));
+    tdm_window_free(c);
+    /* closed without a suppression: the rule goes with the next expiry */
+    tdm_window_free(w);
+    w = tdm_window_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    CU_ASSERT_EQUAL(tdm_window_add(w, "x", d, 5), 0);
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "death", &a), 0);
+    CU_ASSERT_EQUAL(tdm_window_close_alert(w, "alert-s", d + 1, 0), 0);
+    CU_ASSERT_EQUAL(tdm_window_spent_day(w, 400), d + 400);
+    CU_ASSERT_EQUAL(tdm_window_expire(w, d + 400, 400), 0);
+    CU_ASSERT_TRUE(tdm_window_is_spent(w));
+    CU_ASSERT_EQUAL(tdm_window_spent_day(w, 0), INT32_MAX);
+    tdm_window_free(w);
+}
+
 static void add_suites(void)
 {
     td_test_suite("amounts", NULL, NULL);
@@ -527,6 +584,7 @@ static void add_suites(void)
     TD_TEST(test_suppression);
     td_test_suite("bytes", NULL, NULL);
     TD_TEST(test_round_trip);
+    TD_TEST(test_spent);
     TD_TEST(test_truncated_and_garbage_refused);
 }
 
