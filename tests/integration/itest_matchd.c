@@ -505,6 +505,7 @@ static pid_t spawn(const char *config, const char *log)
 
 int main(void)
 {
+    char dibao_id[80] = "";
     char dir[] = "/tmp/itest-matchd-XXXXXX", config[4200], log[4200], uniq[64];
     td_kafka_props props = {0};
     rd_kafka_conf_t *conf = NULL;
@@ -568,6 +569,7 @@ int main(void)
             "  dlq_verifications: %s\n"
             "  alerts_prefix: %s\n  alert_partitions: 2\n  clock: %s\n"
             "progress_interval: 10ms\n"
+            "store:\n  closed_retention: 3d\n"
             "transaction:\n  max_records: 100\n  max_interval: 200ms\n",
             bootstrap, uniq, dir, src_root, schemas_dir, t_roster, t_med, t_civil, t_hr, uniq,
             t_dlq, prefix, t_clock);
@@ -649,7 +651,6 @@ int main(void)
     }
 
     {
-        char dibao_id[80] = "";
         for (int i = 0; i < s.n; i++)
             if (strcmp(s.rule[i], "dibao-tekun") == 0)
                 snprintf(dibao_id, sizeof(dibao_id), "%.64s", s.id[i]);
@@ -767,6 +768,22 @@ int main(void)
         }
         CHECK(raised && !was_closed);
     }
+
+    /* 13b. Bounded state, with store.closed_retention 3d: MZ-1's alert,
+     * dismissed on the first stream day, is still in the alert index two
+     * days later (an outcome for it: not open), and gone once the clock is
+     * three days on (an outcome for it: unknown, the reason says why). */
+    outcome(dibao_id, "王五", "赵六", "OUT-4");
+    CHECK(td_proc_wait_log(log, "rejected (verify)", 3, 60000));
+    CHECK(td_proc_log_count(log, "pruned from the alert index") == 0);
+    tick((int64_t)time(NULL) * 1000 + 3 * 86400000LL);
+    outcome(dibao_id, "王五", "赵六", "OUT-5");
+    CHECK(td_proc_wait_log(log, "rejected (verify): unknown alert: not raised by this matchd, "
+                                "or closed more than store.closed_retention ago (by the stream "
+                                "clock) and pruned from the alert index", 1, 60000));
+    CHECK(td_proc_log_count(log, "rejected (verify)") == 4);
+    fprintf(stderr, "an outcome for a pruned alert: dead-lettered (%.1fs)\n",
+            (double)(td_time_mono_ms() - t0) / 1000.0);
 
     /* 14. A second instance of the same group (its own state directory):
      * static membership and the transactional.id fence the first, which
