@@ -569,7 +569,7 @@ int main(void)
             "  dlq_verifications: %s\n"
             "  alerts_prefix: %s\n  alert_partitions: 2\n  clock: %s\n"
             "progress_interval: 10ms\n"
-            "store:\n  closed_retention: 3d\n"
+            "store:\n  closed_retention: 20d\n"
             "transaction:\n  max_records: 100\n  max_interval: 200ms\n",
             bootstrap, uniq, dir, src_root, schemas_dir, t_roster, t_med, t_civil, t_hr, uniq,
             t_dlq, prefix, t_clock);
@@ -769,14 +769,14 @@ int main(void)
         CHECK(raised && !was_closed);
     }
 
-    /* 13b. Bounded state, with store.closed_retention 3d: MZ-1's alert,
-     * dismissed on the first stream day, is still in the alert index two
+    /* 13b. Bounded state, with store.closed_retention 20d: MZ-1's alert,
+     * dismissed on the first stream day, is still in the alert index 14
      * days later (an outcome for it: not open), and gone once the clock is
-     * three days on (an outcome for it: unknown, the reason says why). */
+     * 20 days on (an outcome for it: unknown, the reason says why). */
     outcome(dibao_id, "王五", "赵六", "OUT-4");
     CHECK(td_proc_wait_log(log, "rejected (verify)", 3, 60000));
     CHECK(td_proc_log_count(log, "pruned from the alert index") == 0);
-    tick((int64_t)time(NULL) * 1000 + 3 * 86400000LL);
+    tick((int64_t)time(NULL) * 1000 + 20 * 86400000LL);
     outcome(dibao_id, "王五", "赵六", "OUT-5");
     CHECK(td_proc_wait_log(log, "rejected (verify): unknown alert: not raised by this matchd, "
                                 "or closed more than store.closed_retention ago (by the stream "
