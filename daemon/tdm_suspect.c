@@ -1096,6 +1096,7 @@ typedef struct cand {
     const tdm_evidence *ev[TDM_SUSPECT_EVIDENCE_MAX];
     size_t n_ev;
     bool roster_evidence;           /* evidence: the roster record */
+    bool keep_only;                 /* keeps an open suspect open, never raises */
 } cand;
 
 typedef struct cands {
@@ -1186,7 +1187,7 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
             bool want_approved = r->check == TDM_CHECK_ALLOWANCE_NOT_RECORDED;
             const fact *hits[TDM_SUSPECT_EVIDENCE_MAX];
             size_t nh = 0;
-            bool approved_any = false;
+            bool approved_any = false, any = false;
             if (roster != (want_approved ? 0 : 1))
                 break; /* silent roster, or it agrees */
             for (size_t i = 0; i < hh->nmembers; i++) {
@@ -1194,7 +1195,12 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
                 if (!f)
                     continue;
                 approved_any |= f->value == 1;
-                if (f->value == (want_approved ? 1 : 0) && counts(r, f, today)) {
+                if (f->value != (want_approved ? 1 : 0))
+                    continue;
+                any = true;
+                /* not recorded: the approvals that count; still marked:
+                 * every cancellation (the latest must count, below) */
+                if (!want_approved || counts(r, f, today)) {
                     if (nh < TDM_SUSPECT_EVIDENCE_MAX) {
                         hits[nh++] = f;
                     } else {
@@ -1205,9 +1211,25 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
                     }
                 }
             }
-            if (nh == 0 || (!want_approved && approved_any))
-                break;
+            if (!any || (!want_approved && approved_any))
+                break; /* the household's allowance agrees with the roster */
             sort_facts_desc(hits, nh);
+            if (nh == 0 || !counts(r, hits[0], today)) {
+                /* The department side contradicts but does not count yet:
+                 * not recorded, every approval within its grace; still
+                 * marked, the latest cancellation (the allowance ended no
+                 * earlier) within its grace, so an older one of another
+                 * member does not raise it again. An open suspect stays
+                 * open: the contradiction is not gone. */
+                bool open;
+                open_find(s, r->id, NULL, &open);
+                if (open) {
+                    PUSH();
+                    c->a.topic = "";
+                    c->keep_only = true;
+                }
+                break;
+            }
             PUSH();
             set_fact_anchor(c, hits[0]);
             c->raised_day = later(roster_day, hits[0]->date, r->grace_days);
@@ -1254,12 +1276,13 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
                 const tdm_member *m = &hh->members[i];
                 const char *pk = m->person_key;
                 const fact *f = NULL;
-                bool hit = false, roster_only = false;
+                bool hit = false, roster_only = false, pending = false;
                 if (!pk || !pk[0])
                     continue;
                 switch (r->check) {
                 case TDM_CHECK_DEATH_STILL_LISTED:
                     f = fact_get(s, pk, FACT_DEATH);
+                    pending = f && !counts(r, f, today);
                     hit = counts(r, f, today);
                     if (hit) {
                         date_words(f->date, d1, sizeof(d1));
@@ -1269,6 +1292,7 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
                     break;
                 case TDM_CHECK_DISABILITY_GRADE_DIFFERS:
                     f = fact_get(s, pk, FACT_DISABILITY);
+                    pending = f && !counts(r, f, today) && m->disability_grade != f->value;
                     hit = counts(r, f, today) && m->disability_grade != f->value;
                     if (hit) {
                         date_words(f->date, d1, sizeof(d1));
@@ -1279,6 +1303,8 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
                     break;
                 case TDM_CHECK_ABLE_BODIED_SEVERELY_DISABLED:
                     f = fact_get(s, pk, FACT_DISABILITY);
+                    pending = f && !counts(r, f, today) && f->value <= r->max_disability_grade &&
+                              (r->labour_capacities & (unsigned)labour_bit(m->labour));
                     hit = counts(r, f, today) && f->value <= r->max_disability_grade &&
                           (r->labour_capacities & (unsigned)labour_bit(m->labour));
                     if (hit) {
@@ -1292,6 +1318,8 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
                 case TDM_CHECK_WELFARE_JOB_STILL_MARKED: {
                     bool started = r->check == TDM_CHECK_WELFARE_JOB_NOT_RECORDED;
                     f = fact_get(s, pk, FACT_JOB);
+                    pending = f && !counts(r, f, today) && f->value == (started ? 1 : 0) &&
+                              m->public_welfare_job == (started ? 0 : 1);
                     hit = counts(r, f, today) && f->value == (started ? 1 : 0) &&
                           m->public_welfare_job == (started ? 0 : 1);
                     if (hit) {
@@ -1332,6 +1360,18 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
                     break;
                 default:
                     break;
+                }
+                if (!hit && pending) {
+                    /* a newer record that contradicts too, within its
+                     * grace: an open suspect of the member stays open */
+                    bool open;
+                    open_find(s, r->id, pk, &open);
+                    if (open) {
+                        PUSH();
+                        c->member = m;
+                        c->a.topic = "";
+                        c->keep_only = true;
+                    }
                 }
                 if (!hit)
                     continue;
@@ -1660,7 +1700,7 @@ int tdm_suspects_eval(const tdm_eval_ctx *ctx, const tdm_household *household,
         const char *pk = c->member ? c->member->person_key : NULL;
         bool found;
         open_find(s, c->rule->id, pk, &found);
-        if (found || marked(s, c->rule->id, pk, &c->a))
+        if (found || c->keep_only || marked(s, c->rule->id, pk, &c->a))
             continue;
         bool dup = false; /* one raise per (rule, person) */
         for (size_t j = 0; j < na && !dup; j++)

@@ -49,15 +49,21 @@
  *    receives 低保 (特困) when some listed member's latest DIBAO_* (TEKUN_*)
  *    record is APPROVED. Not recorded: the roster says false and some such
  *    approval counts (its date + grace <= today). Still marked: the roster
- *    says true, no listed member's latest record is an approval, and some
- *    member's cancellation counts. Evidence: those records, most recent
- *    first (at most 10).
+ *    says true, no listed member's latest record is an approval, and the
+ *    most recent of the members' cancellations counts (the allowance ended
+ *    no earlier: an older cancellation of another member does not raise it
+ *    while a newer one is within its grace). Evidence: those records, most
+ *    recent first (at most 10).
  *  - Raised once: while a suspect of (rule, person) is open nothing new is
  *    raised for it (the open suspect keeps the RAISED message's snapshot,
  *    which RESOLVED and CLOSED repeat; nothing is re-sent).
  *    When the contradiction is gone at an evaluation the open suspect is
- *    RESOLVED by the triggering record. A later contradiction is a new suspect
- *    with a new id. An open suspect of a rule that is disabled or no longer
+ *    RESOLVED by the triggering record. It is not gone while a department
+ *    fact contradicts the roster but does not count yet (a newer record
+ *    within its grace: another member's approval, a new certificate with
+ *    another grade): the open suspect stays open, so that no RESOLVED
+ *    reports a fix nobody made and no second RAISED follows. A later
+ *    contradiction is a new suspect with a new id. An open suspect of a rule that is disabled or no longer
  *    in the file stays open (nothing judges it) until the rule runs again
  *    or the household leaves the roster.
  *  - Ids: "sus-" + the first 32 hex characters of SHA-256 (tdm_hash_hex) over

@@ -736,12 +736,51 @@ static void test_sex_differs(void)
 /* A household whose village code the bus cannot route: the unrouted
  * topic, keyed by the suspect id; its snapshots keep that routing. */
 /* Raised again on the same anchor and day after it resolved: a new id.
- * Found by the chaos test (itest_matchd_chaos): one member's cancellation
- * raises "still marked", another member's approval resolves it, that
- * member's cancellation (not counting yet: grace_days) makes the first
- * cancellation the contradiction again, with the same anchor and raised
- * day; the second RAISED had the first one's id. */
+ * The roster drops the mark and sets it again the same day: the same
+ * cancellation is the contradiction again, on the same raised day; the
+ * trigger (another roster record) makes the second a new suspect. */
 static void test_raised_again_new_id(void)
+{
+    world w;
+    world_init(&w);
+    w.hh.dibao = 1;
+    int32_t d = ymd(2023, 5, 4);
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, civil("DIBAO_CANCELLED", P_HEAD, d, -1, 0, "DB1"));
+    roster_update(&w, d + 40);
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 40), 1);
+    const tdm_suspect_out *m = find(&w, "dibao-still-marked", TDM_SUSPECT_RAISED);
+    NEED(m);
+    char id1[TDM_SUSPECT_ID_MAX + 1];
+    snprintf(id1, sizeof(id1), "%s", m->suspect_id);
+
+    w.hh.dibao = 0;
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 40), 1);
+    m = find(&w, "dibao-still-marked", TDM_SUSPECT_RESOLVED);
+    NEED(m);
+    CU_ASSERT_STR_EQ(m->suspect_id, id1);
+
+    w.hh.dibao = 1;
+    const tdm_coords again = {"tuodi.roster.households", 0, 101};
+    td_error err = {0};
+    tdm_suspect_list_reset(&w.out);
+    w.trigger = (tdm_suspect_trigger){TDM_DATASET_HOUSEHOLD, &again, NULL, w.hh.updated_at};
+    CU_ASSERT_EQUAL_FATAL(tdm_suspects_eval(&ctx, &w.hh, NULL, d + 40, &w.trigger, w.s, &w.out,
+                                            &err), 0);
+    m = find(&w, "dibao-still-marked", TDM_SUSPECT_RAISED);
+    NEED(m);
+    CU_ASSERT_STR_NE(m->suspect_id, id1);
+    world_done(&w);
+}
+
+/* Found by the chaos test (itest_matchd_chaos at 0473210: four suspect ids
+ * RAISED and RESOLVED twice; at cce4236 the same flapping under new ids):
+ * one member's cancellation raises "still marked", another member's
+ * approval resolves it (the household receives 低保 again), that member's
+ * cancellation ends it again. The household's 低保 ended with that
+ * cancellation, which does not count before its grace_days: the older
+ * cancellation of the first member must not raise it again at once (with
+ * its old raised day); the roster has until the new one counts. */
+static void test_still_marked_counts_from_the_end(void)
 {
     world w;
     world_init(&w);
@@ -762,12 +801,97 @@ static void test_raised_again_new_id(void)
     NEED(m);
     CU_ASSERT_STR_EQ(m->suspect_id, id1);
 
+    /* the wife's cancellation ends the household's 低保: nothing yet */
     v = civil("DIBAO_CANCELLED", P_WIFE, d + 32, -1, 0, "DB3");
     note(&w, TDM_DATASET_CIVIL_AFFAIRS, v);
-    CU_ASSERT_EQUAL(eval_record(&w, TDM_DATASET_CIVIL_AFFAIRS, v, d + 32), 1);
+    CU_ASSERT_EQUAL(eval_record(&w, TDM_DATASET_CIVIL_AFFAIRS, v, d + 32), 0);
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 61), 0);
+    CU_ASSERT_EQUAL(tdm_suspects_next_due(w.s, rules, d + 32), d + 62);
+    /* its grace over: a new suspect, resting on it, raised that day */
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 62), 1);
     m = find(&w, "dibao-still-marked", TDM_SUSPECT_RAISED);
     NEED(m);
     CU_ASSERT_STR_NE(m->suspect_id, id1);
+    CU_ASSERT_EQUAL(m->raised_at, tdm_eval_cst_midnight_ms(d + 62));
+    CU_ASSERT_STR_EQ(m->evidence[0].src_record_id, "DB3");
+    CU_ASSERT_EQUAL_FATAL(m->n_evidence, 2);
+    CU_ASSERT_STR_EQ(m->evidence[1].src_record_id, "DB1");
+    check_messages(&w);
+    world_done(&w);
+}
+
+/* An open allowance suspect stays open while the household's allowance
+ * still contradicts the roster, also when the department record that keeps
+ * it so is within its grace: no RESOLVED (整改到位) for a roster nobody
+ * fixed, and no second RAISED for it later. */
+static void test_allowance_stays_open(void)
+{
+    world w;
+    world_init(&w);
+    int32_t d = ymd(2023, 5, 4);
+    avro_value_t *v;
+
+    /* still marked: another member's first record, a cancellation */
+    w.hh.dibao = 1;
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, civil("DIBAO_CANCELLED", P_HEAD, d, -1, 0, "DB1"));
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 30), 1);
+    NEED(find(&w, "dibao-still-marked", TDM_SUSPECT_RAISED));
+    v = civil("DIBAO_CANCELLED", P_SON, d + 40, -1, 0, "DB2");
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, v);
+    CU_ASSERT_EQUAL(eval_record(&w, TDM_DATASET_CIVIL_AFFAIRS, v, d + 40), 0);
+    CU_ASSERT_EQUAL(tdm_suspects_open_count(w.s), 1);
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 70), 0);
+    CU_ASSERT_EQUAL(tdm_suspects_open_count(w.s), 1);
+
+    /* not recorded: the approval that raised it ends, another member's
+     * (within its grace) goes on */
+    w.hh.tekun = 0;
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, civil("TEKUN_APPROVED", P_WIFE, d, -1, 0, "TK1"));
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 70), 1);
+    NEED(find(&w, "tekun-not-recorded", TDM_SUSPECT_RAISED));
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, civil("TEKUN_APPROVED", P_SON, d + 75, -1, 0, "TK2"));
+    v = civil("TEKUN_CANCELLED", P_WIFE, d + 80, -1, 0, "TK3");
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, v);
+    CU_ASSERT_EQUAL(eval_record(&w, TDM_DATASET_CIVIL_AFFAIRS, v, d + 80), 0);
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 105), 0);
+    CU_ASSERT_EQUAL(tdm_suspects_open_count(w.s), 2);
+    /* the son's ends too: the household receives none, it resolves */
+    v = civil("TEKUN_CANCELLED", P_SON, d + 110, -1, 0, "TK4");
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, v);
+    CU_ASSERT_EQUAL(eval_record(&w, TDM_DATASET_CIVIL_AFFAIRS, v, d + 110), 1);
+    NEED(find(&w, "tekun-not-recorded", TDM_SUSPECT_RESOLVED));
+    /* and the roster's fix resolves the other */
+    w.hh.dibao = 0;
+    roster_update(&w, d + 120);
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 120), 1);
+    NEED(find(&w, "dibao-still-marked", TDM_SUSPECT_RESOLVED));
+    CU_ASSERT_EQUAL(tdm_suspects_open_count(w.s), 0);
+    world_done(&w);
+}
+
+/* The same for a member's fact: a newer certificate that also differs from
+ * the roster, within its grace, keeps the open suspect open (no RESOLVED
+ * now and a second RAISED 30 days later); one that agrees resolves it. */
+static void test_member_fact_stays_open(void)
+{
+    world w;
+    world_init(&w);
+    int32_t d = ymd(2023, 5, 8);
+    avro_value_t *v;
+    w.members[1].disability_grade = 4; /* the wife: WEAK labour */
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, civil("DISABILITY_CERTIFIED", P_WIFE, d, -1, 3, "CJ1"));
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 30), 1);
+    NEED(find(&w, "disability-grade-differs", TDM_SUSPECT_RAISED));
+    v = civil("DISABILITY_CERTIFIED", P_WIFE, d + 40, -1, 2, "CJ2");
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, v);
+    CU_ASSERT_EQUAL(eval_record(&w, TDM_DATASET_CIVIL_AFFAIRS, v, d + 40), 0);
+    CU_ASSERT_EQUAL(eval_roster(&w, d + 70), 0);
+    CU_ASSERT_EQUAL(tdm_suspects_open_count(w.s), 1);
+    v = civil("DISABILITY_CERTIFIED", P_WIFE, d + 80, -1, 4, "CJ3");
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, v);
+    CU_ASSERT_EQUAL(eval_record(&w, TDM_DATASET_CIVIL_AFFAIRS, v, d + 80), 1);
+    NEED(find(&w, "disability-grade-differs", TDM_SUSPECT_RESOLVED));
+    CU_ASSERT_EQUAL(tdm_suspects_open_count(w.s), 0);
     world_done(&w);
 }
 
@@ -1373,6 +1497,9 @@ static void add_suites(void)
     TD_TEST(test_sex_differs);
     TD_TEST(test_unrouted);
     TD_TEST(test_raised_again_new_id);
+    TD_TEST(test_still_marked_counts_from_the_end);
+    TD_TEST(test_allowance_stays_open);
+    TD_TEST(test_member_fact_stays_open);
     TD_TEST(test_income_below_transfers);
     TD_TEST(test_hostile_numbers);
     TD_TEST(test_outcome);
