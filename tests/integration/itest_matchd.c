@@ -494,6 +494,35 @@ static int rule_count(const seen *s, const char *rule)
     return n;
 }
 
+/* ---- the state (LMDB's own tools, read-only beside the daemon) ---- */
+
+/* Entries of database db in the environment dir, -1 when it cannot be read. */
+static long lmdb_entries(const char *dir, const char *db)
+{
+    char cmd[4600], line[256];
+    long n = -1;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "mdb_stat -s %s %s 2>/dev/null", db, dir);
+    p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    while (fgets(line, sizeof(line), p))
+        if (sscanf(line, " Entries: %ld", &n) == 1)
+            break;
+    pclose(p);
+    return n;
+}
+
+/* True when db holds key (printable); nothing is printed. */
+static bool lmdb_has_key(const char *dir, const char *db, const char *key)
+{
+    char cmd[4800];
+    snprintf(cmd, sizeof(cmd), "mdb_dump -p -s %s %s 2>/dev/null | grep -qx ' %s'", db, dir,
+             key);
+    return system(cmd) == 0;
+}
+
 /* ---- the daemon ---- */
 
 static pid_t spawn(const char *config, const char *log)
@@ -842,6 +871,32 @@ int main(void)
     CHECK(s.total == 9);
     CHECK(s.n == 9);
     CHECK(rule_count(&s, "medical-oop-365d") == 2);
+
+    /* 16. Bounded state: P_JOINS's own state, left with nothing but its
+     * floor once his history moved into H4, is deleted; a tick 900 days on
+     * (past the longest window plus lateness, 730 days, and the dismissal's
+     * 90-day suppression) sweeps every state without an open alert: the
+     * spent index is empty and fewer states are left; H4, whose alert is
+     * open, stays. */
+    {
+        char state2[4300];
+        snprintf(state2, sizeof(state2), "%s/state2", dir);
+        long before = lmdb_entries(state2, "state"), after = -1, spent = -1;
+        CHECK(!lmdb_has_key(state2, "state", "person:" P_JOINS));
+        CHECK(lmdb_has_key(state2, "state", "H4"));
+        tick((int64_t)time(NULL) * 1000 + 900 * 86400000LL);
+        for (int64_t until = td_time_mono_ms() + 60000; td_time_mono_ms() < until;) {
+            spent = lmdb_entries(state2, "spent");
+            after = lmdb_entries(state2, "state");
+            if (spent == 0)
+                break;
+            usleep(200000);
+        }
+        fprintf(stderr, "a tick 900 days on: states %ld -> %ld, spent index %ld (%.1fs)\n",
+                before, after, spent, (double)(td_time_mono_ms() - t0) / 1000.0);
+        CHECK(before > 0 && spent == 0 && after >= 0 && after < before);
+        CHECK(lmdb_has_key(state2, "state", "H4")); /* its alert is open: kept */
+    }
     status = td_proc_stop(pid, SIGTERM, 60000);
     CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
