@@ -23,6 +23,9 @@
  *      (DLQ), by two (CLOSED); DEPARTMENT_DATA_WRONG on the alert (DLQ with
  *      its reason); H1 re-exported again (the closed one is not raised
  *      again)
+ *   6. (store.closed_retention 30d) an outcome for the closed 低保 suspect:
+ *      refused; a tick 60 days ahead, the same outcome: unknown suspect,
+ *      pruned from the suspect index (DLQ with that reason)
  * Every (suspect id, kind) appears exactly once, keyed by the village. */
 #include "td_avro.h"
 #include "td_kafka.h"
@@ -240,7 +243,7 @@ static void tick(int64_t ts)
 typedef struct msg {
     char id[80];
     int kind;          /* Suspect: 1 RAISED, 2 RESOLVED, 3 CLOSED; Alert: its kind */
-    char what[64];     /* indicator or rule id; a dead letter's reason */
+    char what[256];    /* indicator or rule id; a dead letter's reason */
     char household[32];
 } msg;
 
@@ -482,6 +485,7 @@ int main(void)
             "  dlq_verifications: %s\n"
             "  alerts_prefix: %s.alerts.\n  suspects_prefix: %s.suspects.\n"
             "  alert_partitions: 2\n  clock: %s\n"
+            "store:\n  closed_retention: 30d\n"
             "transaction:\n  max_records: 100\n  max_interval: 200ms\n",
             bootstrap, uniq, dir, rules, schemas_dir, t_roster, t_med, t_civil, t_hr, uniq, t_dlq,
             uniq, uniq, t_clock);
@@ -565,6 +569,23 @@ int main(void)
     CHECK(d.n == 2);
     CHECK(d.n == 2 && strstr(d.v[0].what, "two-person") != NULL);
     CHECK(d.n == 2 && strstr(d.v[1].what, "DEPARTMENT_DATA_WRONG is an outcome for a suspect"));
+
+    /* 6. Bounded state, store.closed_retention 30d: the 低保 suspect, closed
+     * on stream day +25, is still in the suspect index then (an outcome:
+     * refused, not as unknown), and pruned once the clock is 60 days on (an
+     * outcome: unknown, the reason says why). */
+    outcome(sus_dibao, "DEPARTMENT_DATA_WRONG", "李四", "王五", "V-4");
+    read_topic(t_dlq, NULL, &d, 3, 60000);
+    CHECK(d.n == 3 && strstr(d.v[2].what, "pruned") == NULL);
+    tick((int64_t)(time(NULL) + 60 * 86400) * 1000);
+    outcome(sus_dibao, "DEPARTMENT_DATA_WRONG", "李四", "王五", "V-5");
+    read_topic(t_dlq, NULL, &d, 4, 60000);
+    fprintf(stderr, "6. an outcome for a pruned suspect: %d dead letters (%.1fs)\n", d.n,
+            (double)(td_time_mono_ms() - t0) / 1000.0);
+    CHECK(d.n == 4 && strstr(d.v[3].what, "unknown suspect: not raised by this matchd, or "
+                                          "resolved or closed more than store.closed_retention "
+                                          "ago (by the stream clock) and pruned from the "
+                                          "suspect index") != NULL);
     stop(pid);
 
     CHECK(no_duplicates(&s));
