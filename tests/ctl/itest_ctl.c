@@ -145,6 +145,38 @@ static int shipped_topics(void)
     return n;
 }
 
+/* A topic config as the broker reports it (DescribeConfigs), into buf;
+ * -1 when the broker did not answer with it. */
+static int topic_config(rd_kafka_t *rk, const char *topic, const char *key, char *buf,
+                        size_t size)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_event_t *ev;
+    int rc = -1;
+
+    rd_kafka_DescribeConfigs(rk, &res, 1, NULL, q);
+    ev = rd_kafka_queue_poll(q, 30000);
+    if (ev && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const rd_kafka_DescribeConfigs_result_t *r = rd_kafka_event_DescribeConfigs_result(ev);
+        size_t nres = 0, ncfg = 0;
+        const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(r, &nres);
+        const rd_kafka_ConfigEntry_t **cs =
+            nres == 1 ? rd_kafka_ConfigResource_configs(rs[0], &ncfg) : NULL;
+        for (size_t i = 0; i < ncfg; i++)
+            if (strcmp(rd_kafka_ConfigEntry_name(cs[i]), key) == 0 &&
+                rd_kafka_ConfigEntry_value(cs[i])) {
+                snprintf(buf, size, "%s", rd_kafka_ConfigEntry_value(cs[i]));
+                rc = 0;
+            }
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_ConfigResource_destroy(res);
+    rd_kafka_queue_destroy(q);
+    return rc;
+}
+
 static void test_topics_create(void)
 {
     char *prefix = td_test_unique("ctl-topics");
@@ -168,6 +200,14 @@ static void test_topics_create(void)
     CU_ASSERT_EQUAL(partitions_of(rk, name), 3);
     snprintf(name, sizeof(name), "%s.roster.households", prefix);
     CU_ASSERT_EQUAL(partitions_of(rk, name), 6);
+    /* the cleaner leaves a week of roster exports for a recovery replay */
+    {
+        char v[64] = "";
+        CU_ASSERT_EQUAL(topic_config(rk, name, "min.compaction.lag.ms", v, sizeof(v)), 0);
+        CU_ASSERT_STRING_EQUAL(v, "604800000");
+        CU_ASSERT_EQUAL(topic_config(rk, name, "cleanup.policy", v, sizeof(v)), 0);
+        CU_ASSERT_STRING_EQUAL(v, "compact");
+    }
     snprintf(name, sizeof(name), "%s.dlq.verifications", prefix);
     CU_ASSERT_EQUAL(partitions_of(rk, name), 1);
     snprintf(name, sizeof(name), "%s.verifications.340422", prefix); /* one per county */
@@ -178,6 +218,7 @@ static void test_topics_create(void)
     CU_ASSERT_EQUAL(count(o, "exists, ok"), shipped_topics());
     CU_ASSERT_EQUAL(count(o, "created"), 0);
     CU_ASSERT_PTR_NULL(strstr(o, "retention is")); /* retention as created */
+    CU_ASSERT_PTR_NULL(strstr(o, "min.compaction.lag.ms is"));
     free(o);
     free(e);
     td_kafka_destroy(rk);
@@ -216,6 +257,43 @@ static void test_topics_conflict(void)
     CU_ASSERT_EQUAL(partitions_of(rk, alerts), 3);
     CU_ASSERT_EQUAL(partitions_of(rk, ver), 3); /* left alone */
     td_kafka_props_clear(&del);
+    td_kafka_destroy(rk);
+    free(prefix);
+}
+
+/* A compacted roster made without min.compaction.lag.ms (as before the
+ * key): reported on its line, not changed, exit 0. */
+static void test_topics_lag_note(void)
+{
+    char *prefix = td_test_unique("ctl-lag");
+    const char *cfg = config(prefix);
+    char file[4200], roster[256], v[64] = "", *o, *e;
+    const char *create[] = {"tuodictl", "--config", cfg, "topics", "create", "--file", file,
+                            NULL};
+    rd_kafka_t *rk = producer(NULL);
+    td_kafka_props compact = {0};
+    td_error err = {0};
+    td_kafka_topic_spec spec;
+
+    snprintf(file, sizeof(file), "%s/%s-topics.yaml", tmp, prefix);
+    CU_ASSERT_FATAL(td_test_write_file(file, "topics:\n"
+                                             "  - name: tuodi.roster.households\n"
+                                             "    partitions: 6\n"
+                                             "    cleanup_policy: compact\n"
+                                             "    min_compaction_lag: 7d\n") == 0);
+    snprintf(roster, sizeof(roster), "%s.roster.households", prefix);
+    CU_ASSERT_FATAL(td_kafka_props_add(&compact, "cleanup.policy", "compact", NULL) == 0);
+    spec = (td_kafka_topic_spec){roster, 6, 1, &compact};
+    CU_ASSERT_FATAL(td_kafka_topics_ensure(rk, &spec, 1, 30000, &err) == 0);
+
+    CU_ASSERT_EQUAL(run(create, &o, &e), TDT_EXIT_OK);
+    CU_ASSERT_EQUAL(count(o, "exists, ok"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "min.compaction.lag.ms is 0, the topics file says 7d"));
+    free(o);
+    free(e);
+    CU_ASSERT_EQUAL(topic_config(rk, roster, "min.compaction.lag.ms", v, sizeof(v)), 0);
+    CU_ASSERT_STRING_EQUAL(v, "0"); /* left alone */
+    td_kafka_props_clear(&compact);
     td_kafka_destroy(rk);
     free(prefix);
 }
@@ -758,6 +836,7 @@ static void add_suites(void)
 {
     td_test_suite("topics", setup, teardown);
     TD_TEST(test_topics_create);
+    TD_TEST(test_topics_lag_note);
     TD_TEST(test_topics_conflict);
     td_test_suite("verify", setup, teardown);
     TD_TEST(test_verify);

@@ -463,6 +463,50 @@ static void test_topics_file_errors(void)
                                           &f, &err) == -EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "remove retention"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "listed twice"));
+
+    /* min_compaction_lag: a duration as retention, on compacted topics only */
+    CU_ASSERT_FATAL(tdt_topics_file_load_string("t.yaml",
+                                                "topics:\n"
+                                                "  - name: a\n"
+                                                "    partitions: 1\n"
+                                                "    cleanup_policy: compact\n"
+                                                "    min_compaction_lag: 7d\n"
+                                                "  - {name: b, partitions: 1, cleanup_policy: "
+                                                "compact}\n",
+                                                &f, &err) == 0);
+    CU_ASSERT_EQUAL(f.topics[0].min_compaction_lag_ms, INT64_C(7) * 86400000);
+    CU_ASSERT_EQUAL(f.topics[1].min_compaction_lag_ms, 0);
+    tdt_topics_file_free(&f);
+    memset(&f, 0, sizeof(f));
+    td_error_clear(&err);
+    CU_ASSERT(tdt_topics_file_load_string("t.yaml",
+                                          "topics:\n"
+                                          "  - name: a\n"
+                                          "    partitions: 1\n"
+                                          "    cleanup_policy: compact\n"
+                                          "    min_compaction_lag: soon\n"
+                                          "  - name: b\n"
+                                          "    partitions: 1\n"
+                                          "    cleanup_policy: compact\n"
+                                          "    min_compaction_lag: -1d\n",
+                                          &f, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "t.yaml:5:25:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "t.yaml:9:25:"));
+    memset(&f, 0, sizeof(f));
+    td_error_clear(&err);
+    CU_ASSERT(tdt_topics_file_load_string("t.yaml",
+                                          "topics:\n"
+                                          "  - {name: a, partitions: 1, min_compaction_lag: 1d}\n"
+                                          "  - name: b\n"
+                                          "    partitions: 1\n"
+                                          "    cleanup_policy: compact\n"
+                                          "    config:\n"
+                                          "      min.compaction.lag.ms: '1000'\n",
+                                          &f, &err) == -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "topics[0] (a): min_compaction_lag applies to a "
+                                           "compacted topic only"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "t.yaml:7:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "write min.compaction.lag.ms as min_compaction_lag"));
 }
 
 /* The shipped deploy/topics.yaml says what the docs require. */
@@ -511,6 +555,9 @@ static void test_topics_file_shipped(void)
         /* one per instance, no shared one: an ACL cannot protect a key */
         CU_ASSERT(strcmp(t->name, "tuodi.connect.offsets") != 0);
         CU_ASSERT_EQUAL(t->cleanup_policy, compact ? TDT_CLEANUP_COMPACT : TDT_CLEANUP_DELETE);
+        /* a recovery replay must not read a cleaned roster (docs/matchd-design.md) */
+        if (strcmp(t->name, "tuodi.roster.households") == 0)
+            CU_ASSERT(t->min_compaction_lag_ms >= INT64_C(86400000));
         if (strstr(t->name, ".settlements") || strstr(t->name, ".events"))
             CU_ASSERT(t->retention_ms >= INT64_C(400) * 86400000);
         CU_ASSERT(strcmp(t->name, "tuodi.verifications") != 0); /* one topic per county */

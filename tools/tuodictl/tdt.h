@@ -106,6 +106,7 @@ typedef struct tdt_topic_def {
     int64_t replication_factor;
     int cleanup_policy;   /* TDT_CLEANUP_* */
     int64_t retention_ms; /* 0: the broker's default; -1 is not written */
+    int64_t min_compaction_lag_ms; /* min.compaction.lag.ms; 0: the broker's default */
     char *doc;
     td_cfg_map config;    /* further topic configs, passed as written */
 } tdt_topic_def;
@@ -118,8 +119,9 @@ typedef struct tdt_topics_file {
 extern const td_cfg_entry tdt_topics_file_table[];
 
 /* Loads and checks the topics file: names unique (after prefix renaming in
- * tdt_topics_plan), compacted topics without retention, config keys not
- * repeating cleanup.policy or retention.ms. */
+ * tdt_topics_plan), compacted topics without retention, min_compaction_lag
+ * on compacted topics only, config keys not repeating cleanup.policy,
+ * retention.ms or min.compaction.lag.ms. */
 int tdt_topics_file_load(const char *path, tdt_topics_file *out, td_error *err);
 int tdt_topics_file_load_string(const char *name, const char *yaml, tdt_topics_file *out,
                                 td_error *err);

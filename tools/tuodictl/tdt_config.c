@@ -198,6 +198,9 @@ static const td_cfg_entry tdt_topic_def_table[] = {
                 "cleanup.policy"),
     TD_CFG_DURATION("retention", tdt_topic_def, retention_ms, "0", 0,
                     INT64_C(100) * 366 * 86400000, "retention.ms (0: the broker's default)"),
+    TD_CFG_DURATION("min_compaction_lag", tdt_topic_def, min_compaction_lag_ms, "0", 0,
+                    INT64_C(100) * 366 * 86400000,
+                    "min.compaction.lag.ms of a compacted topic (0: the broker's default)"),
     TD_CFG_STRING("doc", tdt_topic_def, doc, "", "What the topic holds"),
     TD_CFG_MAP("config", tdt_topic_def, config, "Further topic configs, as Kafka names them"),
     TD_CFG_END,
@@ -224,12 +227,19 @@ static int tdt_topics_file_check(tdt_topics_file *f, const char *name, td_error 
             r = td_error_append(err, -EINVAL, "%s: topics[%zu] (%s): a compacted topic keeps "
                                 "the last value of every key; remove retention", name, i,
                                 t->name);
+        if (t->cleanup_policy != TDT_CLEANUP_COMPACT && t->min_compaction_lag_ms > 0)
+            r = td_error_append(err, -EINVAL, "%s: topics[%zu] (%s): min_compaction_lag "
+                                "applies to a compacted topic only (cleanup_policy: compact)",
+                                name, i, t->name);
         for (size_t k = 0; k < t->config.n; k++) {
             const char *key = t->config.v[k].key;
-            if (strcmp(key, "cleanup.policy") == 0 || strcmp(key, "retention.ms") == 0)
+            if (strcmp(key, "cleanup.policy") == 0 || strcmp(key, "retention.ms") == 0 ||
+                strcmp(key, "min.compaction.lag.ms") == 0)
                 r = td_error_append(err, -EINVAL, "%s: %s: write %s as %s, not under config",
                                     t->config.v[k].origin, key, key,
-                                    key[0] == 'c' ? "cleanup_policy" : "retention");
+                                    key[0] == 'c'   ? "cleanup_policy"
+                                    : key[0] == 'r' ? "retention"
+                                                    : "min_compaction_lag");
         }
     }
     if (r < 0)

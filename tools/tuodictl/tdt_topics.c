@@ -1,6 +1,6 @@
 /* tdt_topics: tuodictl topics create. Existing topics are compared through
  * the metadata (partitions) and DescribeConfigs (cleanup.policy,
- * retention.ms); missing ones are created with td_kafka_topics_ensure. */
+ * retention.ms, min.compaction.lag.ms); missing ones are created with td_kafka_topics_ensure. */
 #include "tdt.h"
 
 #include <errno.h>
@@ -48,13 +48,15 @@ static const char *tdt_policy_name(int p)
     return p == TDT_CLEANUP_COMPACT ? "compact" : "delete";
 }
 
-/* Fills cleanup.policy and retention.ms of the n existing topics in
- * names[] into policy[] / retention[] (retention -2 when unknown). Asks
+/* Fills cleanup.policy, retention.ms and min.compaction.lag.ms of the n
+ * existing topics in names[] into policy[] / retention[] / lag[] (retention
+ * and lag -2 when unknown). Asks
  * broker (a broker that is up, from td_kafka_metadata; -1: the controller):
  * librdkafka 2.0.2 would ask the controller it has cached, which can be a
  * node that has just died, and loop on connecting to it (see td_kafka.c). */
 static int tdt_describe(rd_kafka_t *rk, int32_t broker, char **names, size_t n,
-                        char (*policy)[32], int64_t *retention, int timeout_ms, td_error *err)
+                        char (*policy)[32], int64_t *retention, int64_t *lag, int timeout_ms,
+                        td_error *err)
 {
     rd_kafka_ConfigResource_t **res = calloc(n ? n : 1, sizeof(*res));
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
@@ -111,6 +113,8 @@ static int tdt_describe(rd_kafka_t *rk, int32_t broker, char **names, size_t n,
                     snprintf(policy[k], sizeof(policy[k]), "%s", ev2);
                 else if (strcmp(en, "retention.ms") == 0)
                     retention[k] = strtoll(ev2, NULL, 10);
+                else if (strcmp(en, "min.compaction.lag.ms") == 0)
+                    lag[k] = strtoll(ev2, NULL, 10);
             }
         }
     }
@@ -149,7 +153,7 @@ int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry
     char **existing = NULL;
     size_t *idx = NULL, nex = 0, ncreate = 0, nconflict = 0;
     char (*policy)[32] = NULL;
-    int64_t *retention = NULL;
+    int64_t *retention = NULL, *lag = NULL;
     td_kafka_props *cfgs = NULL;
     td_kafka_topic_spec *specs = NULL;
     rd_kafka_resp_err_t x;
@@ -181,9 +185,10 @@ int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry
     idx = calloc(n ? n : 1, sizeof(*idx));
     policy = calloc(n ? n : 1, sizeof(*policy));
     retention = calloc(n ? n : 1, sizeof(*retention));
+    lag = calloc(n ? n : 1, sizeof(*lag));
     cfgs = calloc(n ? n : 1, sizeof(*cfgs));
     specs = calloc(n ? n : 1, sizeof(*specs));
-    if (!existing || !idx || !policy || !retention || !cfgs || !specs) {
+    if (!existing || !idx || !policy || !retention || !lag || !cfgs || !specs) {
         r = td_error_set(err, -ENOMEM, "out of memory");
         goto out;
     }
@@ -209,10 +214,11 @@ int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry
         existing[nex] = p[i].name;
         idx[nex] = i;
         retention[nex] = -2;
+        lag[nex] = -2;
         nex++;
     }
     if (nex > 0) {
-        r = tdt_describe(rk, md->orig_broker_id, existing, nex, policy, retention,
+        r = tdt_describe(rk, md->orig_broker_id, existing, nex, policy, retention, lag,
                          (int)c->timeout_ms, err);
         if (r < 0)
             goto out;
@@ -234,6 +240,14 @@ int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry
             tdt_fmt_retention(t->def->retention_ms, b, sizeof(b));
             snprintf(t->note, sizeof(t->note), "retention is %s, the topics file says %s (not "
                      "changed: alter it with kafka-configs.sh if meant)", a, b);
+        } else if (t->def->min_compaction_lag_ms > 0 && lag[k] != -2 &&
+                   lag[k] != t->def->min_compaction_lag_ms) {
+            char a[32], b[32];
+            tdt_fmt_retention(lag[k], a, sizeof(a));
+            tdt_fmt_retention(t->def->min_compaction_lag_ms, b, sizeof(b));
+            snprintf(t->note, sizeof(t->note), "min.compaction.lag.ms is %s, the topics file "
+                     "says %s (not changed: alter it with kafka-configs.sh if meant)",
+                     lag[k] == 0 ? "0" : a, b);
         }
     }
     /* The topics to create. */
@@ -250,6 +264,13 @@ int tdt_topics_create(const tdt_config *c, tdt_topic_plan *p, size_t n, bool dry
         if (d->retention_ms > 0) {
             snprintf(num, sizeof(num), "%" PRId64, d->retention_ms);
             if (td_kafka_props_add(&cfgs[ncreate], "retention.ms", num, NULL) < 0) {
+                r = td_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+            }
+        }
+        if (d->min_compaction_lag_ms > 0) {
+            snprintf(num, sizeof(num), "%" PRId64, d->min_compaction_lag_ms);
+            if (td_kafka_props_add(&cfgs[ncreate], "min.compaction.lag.ms", num, NULL) < 0) {
                 r = td_error_set(err, -ENOMEM, "out of memory");
                 goto out;
             }
@@ -312,6 +333,7 @@ out:
     free(idx);
     free(policy);
     free(retention);
+    free(lag);
     if (md)
         rd_kafka_metadata_destroy(md);
     td_kafka_destroy(rk);
