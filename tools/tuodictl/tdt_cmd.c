@@ -772,6 +772,38 @@ static void tdt_alerts_usage(FILE *f)
             "Exit status: 0 ok, 1 Kafka failure or no such topic, 2 usage or config error.\n");
 }
 
+/* The arguments every queue command (alerts, suspects) checks alike:
+ * --county is required (a usage message with the places file's counties
+ * when it is missing), a county code or "unrouted", and --township (if
+ * given) a township of it; with places, against the places file. Returns
+ * an exit code to return, or -1 to go on. */
+static int tdt_queue_args(tdt_ctx *x, const char *cmd, const char *county,
+                          const char *township, const tdt_places *places)
+{
+    int r;
+
+    if (!county) {
+        tdt_places *p = tdt_places_quiet(x);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f) {
+            tdt_places_free(p);
+            return TDT_EXIT_FAILURE;
+        }
+        fprintf(f, "tuodictl %s: --county CODE is required: a county code (6 digits) such as "
+                "340421%s", cmd, strcmp(cmd, "alerts") == 0 ? ", or unrouted" : "");
+        tdt_put_suggestions(f, p, NULL, "");
+        tdt_places_free(p);
+        return tdt_usage_msg(x, f, &buf);
+    }
+    if ((r = tdt_county_arg(x, cmd, county, true, places)) >= 0)
+        return r;
+    if (township && (r = tdt_township_arg(x, cmd, county, township, places)) >= 0)
+        return r;
+    return -1;
+}
+
 static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
 {
     const char *county = NULL, *township = NULL, *fmt_s = NULL, *today_s = NULL, *pos[1];
@@ -796,24 +828,7 @@ static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
         tdt_alerts_usage(x->out);
         return TDT_EXIT_OK;
     }
-    if (!county) {
-        tdt_places *p = tdt_places_quiet(x);
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f) {
-            tdt_places_free(p);
-            return TDT_EXIT_FAILURE;
-        }
-        fputs("tuodictl alerts: --county CODE is required: a county code (6 digits) such as "
-              "340421, or unrouted", f);
-        tdt_put_suggestions(f, p, NULL, "");
-        tdt_places_free(p);
-        return tdt_usage_msg(x, f, &buf);
-    }
-    if ((r = tdt_county_arg(x, "alerts", county, true, NULL)) >= 0)
-        return r;
-    if (township && (r = tdt_township_arg(x, "alerts", county, township, NULL)) >= 0)
+    if ((r = tdt_queue_args(x, "alerts", county, township, NULL)) >= 0)
         return r;
     if (fmt_s && tdt_format_parse(fmt_s, &a.fmt) < 0) {
         tdt_errf(x->errf, "tuodictl alerts: --format %s: expected table, csv or json\n", fmt_s);
@@ -832,8 +847,7 @@ static int tdt_cmd_alerts(tdt_ctx *x, int argc, char **argv)
         goto out;
     }
     /* before Kafka: a county or township the places file does not know */
-    if ((r = tdt_county_arg(x, "alerts", county, true, places)) >= 0 ||
-        (township && (r = tdt_township_arg(x, "alerts", county, township, places)) >= 0))
+    if ((r = tdt_queue_args(x, "alerts", county, township, places)) >= 0)
         goto out;
     if ((r = tdt_registry_load(&x->cfg, &reg, &err)) < 0 ||
         (r = td_avro_decoder_new(reg, td_avro_registry_find_name(reg, "cn.tuodi.Alert"), &a.dec,
@@ -1095,24 +1109,7 @@ static int tdt_cmd_suspects(tdt_ctx *x, int argc, char **argv)
         tdt_suspects_usage(x->out);
         return TDT_EXIT_OK;
     }
-    if (!county) {
-        tdt_places *p = tdt_places_quiet(x);
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f) {
-            tdt_places_free(p);
-            return TDT_EXIT_FAILURE;
-        }
-        fputs("tuodictl suspects: --county CODE is required: a county code (6 digits) such as "
-              "340421", f);
-        tdt_put_suggestions(f, p, NULL, "");
-        tdt_places_free(p);
-        return tdt_usage_msg(x, f, &buf);
-    }
-    if ((r = tdt_county_arg(x, "suspects", county, true, NULL)) >= 0)
-        return r;
-    if (township && (r = tdt_township_arg(x, "suspects", county, township, NULL)) >= 0)
+    if ((r = tdt_queue_args(x, "suspects", county, township, NULL)) >= 0)
         return r;
     if (village && strcmp(county, "unrouted") == 0) {
         tdt_errf(x->errf, "tuodictl suspects: --village goes with a county code, not with "
@@ -1140,8 +1137,7 @@ static int tdt_cmd_suspects(tdt_ctx *x, int argc, char **argv)
         r = tdt_fail(x, &err, r == -ENOMEM ? -ENOMEM : -EINVAL);
         goto out;
     }
-    if ((r = tdt_county_arg(x, "suspects", county, true, places)) >= 0 ||
-        (township && (r = tdt_township_arg(x, "suspects", county, township, places)) >= 0) ||
+    if ((r = tdt_queue_args(x, "suspects", county, township, places)) >= 0 ||
         (village && (r = tdt_village_arg(x, "suspects", county, township, village, places)) >= 0))
         goto out;
     if ((r = tdt_registry_load(&x->cfg, &reg, &err)) < 0) {
