@@ -926,9 +926,48 @@ static int tdm_snapshot_fill(tdm_engine *e, const char *alert_id, td_error *err)
     return 0;
 }
 
+/* An escalation (docs/matchd-design.md, "Arrival order and escalation") is
+ * the original ALERT, stored with the alert index, at the higher severity
+ * and with its message re-made: e->alert_value becomes that. Without a
+ * stored original (an alert from before the index kept them) the value
+ * filled from the state's snapshot stays. */
+static int tdm_escalation_fill(tdm_engine *e, const tdm_alert_out *a, td_error *err)
+{
+    tdm_txn *txn = NULL;
+    const void *val;
+    size_t len;
+    const char *nul;
+    avro_value_t *orig = NULL;
+    td_error e2 = {0};
+    int r;
+
+    r = tdm_wtxn(e, &txn, err);
+    if (r == 0)
+        r = tdm_store_get(txn, e->db_alerts, a->alert_id, strlen(a->alert_id), &val, &len, err);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0)
+        return r;
+    nul = memchr(val, '\0', len);
+    if (!nul || (size_t)(nul - (const char *)val) + 1 >= len)
+        return 0;
+    r = td_avro_decode(e->alert_dec, nul + 1, len - (size_t)(nul + 1 - (const char *)val), &orig,
+                       &e2);
+    if (r < 0) {
+        td_log_warning("alert %s: the stored ALERT is unreadable (%s): escalated without its "
+                       "evidence", a->alert_id, e2.msg);
+        return 0;
+    }
+    if (avro_value_copy_fast(&e->alert_value, orig) != 0)
+        return td_error_set(err, -EINVAL, "alert %s: copying the stored ALERT: %s", a->alert_id,
+                            avro_strerror());
+    return tdm_alert_avro_escalate(&e->alert_value, a->severity, err);
+}
+
 /* Produces (unless restoring) the alerts of one input and records the new
- * ALERTs in the alert index (alert id -> state key and the ALERT's bytes)
- * and the due index. */
+ * ALERTs and escalations in the alert index (alert id -> state key and the
+ * ALERT's bytes: an escalation replaces them, so a later OVERDUE_WARNING or
+ * CLOSED copies from it) and the due index. */
 static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error *err)
 {
     char topic[512];
@@ -937,17 +976,14 @@ static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error
 
     for (size_t i = 0; i < e->alerts.n; i++) {
         const tdm_alert_out *a = &e->alerts.v[i];
-        /* a closed or superseded alert leaves the index after the retention */
-        const char *gone = a->kind == TDM_KIND_CLOSED ? a->alert_id
-                           : a->kind == TDM_KIND_ALERT && a->supersedes_alert_id[0]
-                               ? a->supersedes_alert_id
-                               : NULL;
-        if (gone) {
+        /* a closed alert leaves the index after the retention */
+        if (a->kind == TDM_KIND_CLOSED) {
             r = tdm_wtxn(e, &txn, err);
             if (r == 0)
-                r = tdm_prune_note(txn, e->db_alerts_closed, tdm_stream_day(e), gone, err);
+                r = tdm_prune_note(txn, e->db_alerts_closed, tdm_stream_day(e), a->alert_id,
+                                   err);
             if (r < 0)
-                return td_error_prefix(err, r, "alert %s: ", gone);
+                return td_error_prefix(err, r, "alert %s: ", a->alert_id);
         }
         if (restore && a->kind != TDM_KIND_ALERT)
             continue;
@@ -955,6 +991,8 @@ static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error
         r = tdm_alert_out_to_avro(a, e->instance, &e->alert_value, err);
         if (r == 0 && a->kind != TDM_KIND_ALERT)
             r = tdm_snapshot_fill(e, a->alert_id, err);
+        if (r == 0 && a->escalation)
+            r = tdm_escalation_fill(e, a, err);
         if (r == 0)
             r = td_avro_encode(e->alert_schema, &e->alert_value, &e->buf, err);
         if (r < 0)
@@ -988,12 +1026,15 @@ static int tdm_emit(tdm_engine *e, const char *state_key, bool restore, td_error
             return r;
         e->n_alerts++;
         (void)tdm_metrics_alert(e->mx, a->rule_id, a->route.county_code,
-                                a->kind == TDM_KIND_ALERT     ? "alert"
+                                a->escalation                 ? "escalated"
+                                : a->kind == TDM_KIND_ALERT   ? "alert"
                                 : a->kind == TDM_KIND_CLOSED  ? "closed"
                                                               : "overdue_warning");
         td_log_info("alert %s (%s, rule %s) to %s", a->alert_id,
-                    a->kind == TDM_KIND_ALERT ? "ALERT" : a->kind == TDM_KIND_CLOSED ? "CLOSED"
-                                                                                    : "OVERDUE",
+                    a->escalation                 ? "ESCALATED"
+                    : a->kind == TDM_KIND_ALERT   ? "ALERT"
+                    : a->kind == TDM_KIND_CLOSED  ? "CLOSED"
+                                                  : "OVERDUE",
                     a->rule_id, topic);
     }
     return 0;

@@ -264,7 +264,6 @@ static int fill_message(tdm_alert_out *a, const char *prefix)
 typedef struct hit {
     const tdm_rule *rule;
     tdm_measure measure;
-    tdm_severity severity;
 } hit;
 
 /* What an ALERT is made of besides the hit. */
@@ -280,12 +279,47 @@ typedef struct raise_in {
     tdm_evidence evidence;          /* borrowed strings, copied */
 } raise_in;
 
+/* The severity an open alert of rule r anchored on day anchor must have
+ * (docs/matchd-design.md, "Arrival order and escalation"): r's own, raised to
+ * the severity of every enabled DEPARTMENTS_WITHIN rule w admitting r's
+ * dataset and the subject when, for some day t in {anchor} and the days >=
+ * anchor on which r matched, at least w's count of departments have a signal
+ * less than w's within_days from t. */
+static tdm_severity required_severity(const tdm_eval_ctx *ctx, const tdm_window *state,
+                                      const tdm_rule *r, int32_t anchor, const tdm_subject *s)
+{
+    tdm_severity sev = r->severity;
+    const int32_t *days = NULL;
+    size_t ndays = tdm_window_signal_days(state, r->id, &days);
+
+    for (size_t i = 0; i < tdm_rules_count(ctx->rules); i++) {
+        const tdm_rule *w = tdm_rules_at(ctx->rules, i);
+        if (!w->enabled || w->condition.kind != TDM_COND_DEPARTMENTS_WITHIN ||
+            (w->dataset != TDM_DATASET_ANY && w->dataset != r->dataset) ||
+            !tdm_filter_admits(&w->population, s->population, s->type) ||
+            tdm_window_severity_rank(w->severity) <= tdm_window_severity_rank(sev))
+            continue;
+        int within = w->condition.within_days;
+        int span = within > 0 ? within - 1 : 0;
+        bool fires = tdm_rule_matches_departments(
+            w, tdm_window_departments_within(state, anchor, within), span);
+        for (size_t k = 0; k < ndays && !fires; k++)
+            if (days[k] >= anchor)
+                fires = tdm_rule_matches_departments(
+                    w, tdm_window_departments_within(state, days[k], within), span);
+        if (fires)
+            sev = w->severity;
+    }
+    return sev;
+}
+
 static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in,
                        const tdm_subject *s, tdm_window *state, tdm_alert_list *out,
                        td_error *err)
 {
     const tdm_rule *r = h->rule;
-    tdm_may may = tdm_window_may_alert(state, r->id, in->day, h->severity);
+    tdm_severity severity = required_severity(ctx, state, r, in->day, s);
+    tdm_may may = tdm_window_may_alert(state, r->id, in->day, severity);
     if (!tdm_may_raise(may))
         return 0;
 
@@ -294,7 +328,7 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
         .rule_version = r->version,
         .household_id = in->hh ? in->hh->household_id : NULL,
         .person_key = in->hh ? NULL : in->person_key,
-        .severity = h->severity,
+        .severity = r->severity, /* its own: an escalation keeps the id */
         .dataset = in->id_dataset,
         .record_id = in->id_record,
         .window_end_day = in->day,
@@ -311,7 +345,7 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
     memcpy(a->alert_id, id, sizeof(id));
     a->kind = TDM_KIND_ALERT;
     fill_rule(a, r, NULL, &oom);
-    a->severity = h->severity;
+    a->severity = severity;
     fill_subject(a, in->hh, in->person_key, in->person_name, &oom);
     a->suggested_category =
         s->population == TDM_POP_ROSTER_MONITORED ? TDM_CATEGORY_NONE : tdm_rule_category(r, s);
@@ -331,12 +365,6 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
     tdm_alert_due_dates(ctx->calendar, in->push_day, &a->visit_due_date,
                         &a->procedure_due_date);
 
-    if (may == TDM_MAY_SUPERSEDE) {
-        const tdm_open_alert *old = tdm_window_find_open(state, r->id);
-        if (old)
-            snprintf(a->supersedes_alert_id, sizeof(a->supersedes_alert_id), "%s",
-                     old->alert_id);
-    }
     if (oom)
         return td_error_set(err, -ENOMEM, "out of memory");
     rc = fill_message(a, "");
@@ -347,7 +375,8 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
     memset(&oa, 0, sizeof(oa));
     memcpy(oa.alert_id, id, sizeof(id));
     oa.raised_day = in->push_day;
-    oa.severity = h->severity;
+    oa.anchor_day = in->day;
+    oa.severity = severity;
     oa.visit_due_day = a->visit_due_date;
     oa.procedure_due_day = a->procedure_due_date;
     memcpy(oa.village_code, a->route.village_code, sizeof(oa.village_code));
@@ -355,6 +384,49 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
     if (rc < 0)
         return td_error_set(err, rc, "rule %s: cannot open the alert in the state", r->id);
     return 0;
+}
+
+/* ---- escalation ---- */
+
+static int snapshot(const tdm_eval_ctx *ctx, const tdm_open_alert *oa, const char *rule_id,
+                    const tdm_household *hh, const char *person_key, tdm_alert_kind kind,
+                    tdm_alert_list *out, tdm_alert_out **ret, td_error *err);
+
+/* Escalates every open alert of state below the severity it must have
+ * (required_severity; never lowers one) and appends an escalation (kind
+ * ALERT, escalation set) for each, in rule-id order. An alert of a rule no
+ * longer in the rules is left as it is. */
+static int escalate_open(const tdm_eval_ctx *ctx, tdm_window *state, const tdm_subject *s,
+                         const tdm_household *hh, const char *person_key, tdm_alert_list *out,
+                         td_error *err)
+{
+    for (size_t i = 0;; i++) {
+        const char *rule_id;
+        const tdm_open_alert *oa = tdm_window_open_at(state, i, &rule_id);
+        if (!oa)
+            return 0;
+        const tdm_rule *r = tdm_rules_find(ctx->rules, rule_id);
+        if (!r)
+            continue;
+        tdm_severity sev = required_severity(ctx, state, r, oa->anchor_day, s);
+        if (tdm_window_severity_rank(sev) <= tdm_window_severity_rank(oa->severity))
+            continue;
+        char id[TDM_ALERT_ID_MAX + 1];
+        snprintf(id, sizeof(id), "%s", oa->alert_id);
+        int rc = tdm_window_escalate(state, id, sev);
+        if (rc < 0)
+            return td_error_set(err, rc, "alert %s: cannot escalate", id);
+        oa = tdm_window_find_alert(state, id, &rule_id);
+        tdm_alert_out *a;
+        rc = snapshot(ctx, oa, rule_id, hh, person_key, TDM_KIND_ALERT, out, &a, err);
+        if (rc < 0)
+            return rc;
+        a->escalation = true;
+        a->raised_at = tdm_eval_cst_midnight_ms(oa->raised_day);
+        rc = fill_message(a, "");
+        if (rc < 0)
+            return td_error_set(err, rc, "alert %s: message failed", id);
+    }
 }
 
 /* ---- records ---- */
@@ -441,7 +513,8 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
 
     /* the rules of the dataset */
     hit hits[MAX_HITS];
-    size_t nhits = 0, nheld = 0;
+    const tdm_rule *matched[MAX_HITS];
+    size_t nhits = 0, nheld = 0, nmatched = 0;
     for (size_t i = 0; i < tdm_rules_count(ctx->rules); i++) {
         const tdm_rule *r = tdm_rules_at(ctx->rules, i);
         tdm_measure meas = {0};
@@ -462,36 +535,21 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
                 return td_error_set(err, rc, "rule %s: window sum failed", r->id);
             fired = tdm_rule_matches_value(r, &s, sum, &meas);
         }
-        if (fired && old && r->condition.kind == TDM_COND_EVENT)
+        if (!fired || nmatched == MAX_HITS)
+            continue;
+        matched[nmatched++] = r;
+        if (old && r->condition.kind == TDM_COND_EVENT)
             nheld++; /* signals below, raises nothing */
-        else if (fired && nhits < MAX_HITS)
-            hits[nhits++] = (hit){r, meas, r->severity};
+        else
+            hits[nhits++] = (hit){r, meas};
     }
-    if (nhits == 0 && nheld == 0)
-        return 0;
 
-    /* the department signals; two departments within 90 days raise severity */
-    rc = tdm_window_signal(state, department_of(dataset), rec.date);
-    if (rc < 0 && rc != -ERANGE)
-        return td_error_set(err, rc, "signal failed");
-    if (nhits == 0) {
-        out->held_back++;
-        return 0;
-    }
-    for (size_t i = 0; i < tdm_rules_count(ctx->rules); i++) {
-        const tdm_rule *r = tdm_rules_at(ctx->rules, i);
-        if (!r->enabled || r->condition.kind != TDM_COND_DEPARTMENTS_WITHIN ||
-            (r->dataset != TDM_DATASET_ANY && r->dataset != dataset) ||
-            !tdm_filter_admits(&r->population, s.population, s.type))
-            continue;
-        int within = r->condition.within_days;
-        int n = tdm_window_departments_within(state, eval_day, within);
-        if (!tdm_rule_matches_departments(r, n, within > 0 ? within - 1 : 0))
-            continue;
-        for (size_t k = 0; k < nhits; k++)
-            if (tdm_window_severity_rank(r->severity) >
-                tdm_window_severity_rank(hits[k].severity))
-                hits[k].severity = r->severity;
+    /* every rule that matched signals, on the record's date (a record older
+     * than the expiry floor signals nothing) */
+    for (size_t k = 0; k < nmatched; k++) {
+        rc = tdm_window_signal(state, matched[k]->id, department_of(dataset), rec.date);
+        if (rc < 0 && rc != -ERANGE)
+            return td_error_set(err, rc, "rule %s: signal failed", matched[k]->id);
     }
 
     raise_in in = {
@@ -507,14 +565,19 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
     tdm_record_evidence(&rec, coords, &in.evidence);
     for (size_t k = 0; k < nhits; k++) {
         rc = raise_alert(ctx, &hits[k], &in, &s, state, out, err);
-        if (rc < 0) {
-            list_truncate(out, n0);
-            return rc;
-        }
+        if (rc < 0)
+            goto fail;
     }
+    /* every open alert of the subject gets the severity it must have now */
+    rc = escalate_open(ctx, state, &s, household, household ? NULL : rec.person_key, out, err);
+    if (rc < 0)
+        goto fail;
     if (nheld > 0)
         out->held_back++;
     return 0;
+fail:
+    list_truncate(out, n0);
+    return rc;
 }
 
 /* ---- household updates ---- */
@@ -543,7 +606,7 @@ int tdm_eval_household(const tdm_eval_ctx *ctx, const tdm_household *household,
             continue;
         if (!tdm_rule_matches_value(r, &s, 0, &meas))
             continue;
-        hit h = {r, meas, r->severity};
+        hit h = {r, meas};
         raise_in in = {
             .hh = household,
             .village = household->village_code,
@@ -733,11 +796,61 @@ static const char *population_symbol(tdm_population p)
     }
 }
 
+static const char *const UNITS[] = {"UNKNOWN", "FEN",   "BASIS_POINTS", "COUNT",
+                                    "DAYS",    "YEARS", "GRADE"};
+
 static const char *unit_symbol(tdm_unit u)
 {
-    static const char *const v[] = {"UNKNOWN", "FEN",   "BASIS_POINTS", "COUNT",
-                                    "DAYS",    "YEARS", "GRADE"};
-    return (unsigned)u < sizeof(v) / sizeof(v[0]) ? v[u] : "UNKNOWN";
+    return (unsigned)u < sizeof(UNITS) / sizeof(UNITS[0]) ? UNITS[u] : "UNKNOWN";
+}
+
+int tdm_alert_avro_escalate(avro_value_t *value, tdm_severity severity, td_error *err)
+{
+    const char *rule_name, *risk_code, *population, *village, *head, *person, *unit = NULL;
+    avro_value_t m;
+    bool has_m, p1, p2;
+    int64_t visit = 0, proc = 0, mv = 0, mt = 0;
+    char buf[TDM_ALERT_MESSAGE_MAX];
+
+    if (tdm_value_str(value, "rule_name", &rule_name) < 0 || !rule_name ||
+        tdm_value_str(value, "risk_code", &risk_code) < 0 ||
+        tdm_value_enum(value, "population", &population) < 0 || !population ||
+        tdm_value_str(value, "village_code", &village) < 0 ||
+        tdm_value_str(value, "head_name", &head) < 0 ||
+        tdm_value_str(value, "person_name", &person) < 0 ||
+        tdm_value_int(value, "visit_due_date", &p1, &visit) < 0 || !p1 ||
+        tdm_value_int(value, "procedure_due_date", &p2, &proc) < 0 || !p2 ||
+        tdm_value_opt(value, "measure", &m, &has_m) < 0)
+        return td_error_set(err, -EINVAL, "Alert: not an alert to escalate");
+    if (has_m && (tdm_value_int(&m, "value", &p1, &mv) < 0 || !p1 ||
+                  tdm_value_int(&m, "threshold", &p2, &mt) < 0 || !p2 ||
+                  tdm_value_enum(&m, "unit", &unit) < 0))
+        return td_error_set(err, -EINVAL, "Alert: a measure without value or threshold");
+    tdm_message_input in = {
+        .rule_name = rule_name,
+        .risk_code = risk_code,
+        .severity = severity,
+        .on_roster = strcmp(population, "NOT_ON_ROSTER") != 0,
+        .village_code = village,
+        .head_name = head,
+        .person_name = person,
+        .has_measure = has_m,
+        .value = mv,
+        .threshold = mt,
+        .unit = (tdm_unit)0,
+        .visit_due_day = (int32_t)visit,
+        .procedure_due_day = (int32_t)proc,
+    };
+    for (size_t i = 0; unit && i < sizeof(UNITS) / sizeof(UNITS[0]); i++)
+        if (strcmp(unit, UNITS[i]) == 0)
+            in.unit = (tdm_unit)i;
+    int rc = tdm_alert_message(&in, buf, sizeof(buf));
+    if (rc < 0)
+        return td_error_set(err, rc, "Alert: the escalated message failed");
+    tdm_filler f = {err, 0, "Alert"};
+    tdm_fill_enum(&f, value, "severity", tdm_severity_symbol(severity));
+    tdm_fill_str(&f, value, "message", buf);
+    return f.rc;
 }
 
 int tdm_alert_out_to_avro(const tdm_alert_out *a, const char *ctx_instance, avro_value_t *value,
@@ -798,8 +911,7 @@ int tdm_alert_out_to_avro(const tdm_alert_out *a, const char *ctx_instance, avro
     if (tdm_fill_branch(&f, value, "closure", a->has_closure, &b)) {
         tdm_fill_closure(&f, &b, &a->closure);
     }
-    tdm_fill_opt_str(&f, value, "supersedes_alert_id",
-                a->supersedes_alert_id[0] ? a->supersedes_alert_id : NULL);
+    tdm_fill_opt_str(&f, value, "supersedes_alert_id", NULL); /* no longer written */
     tdm_fill_source(&f, value, "RURAL_REVITALIZATION", ctx_instance, a->alert_id, NULL, false, 0);
     return f.rc;
 }

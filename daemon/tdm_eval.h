@@ -43,11 +43,25 @@
  *    is over the threshold (evidence: the record). DEPARTMENTS_WITHIN counts
  *    from the same day as the window. The income rule judges the roster row
  *    as it stands and is never held back.
- *  - Signals. A department signals when one of its rules MATCHES the record
- *    (before suppression); plain records (every settlement) are not signals.
- *    When a DEPARTMENTS_WITHIN rule then fires (>= N departments signalled
- *    within D days of the record's date), every alert of this record is
- *    raised to that rule's severity (HIGH); it makes no alert of its own.
+ *  - Signals. A rule that MATCHES a record (before suppression, held back
+ *    or not) signals for its department on the record's date; the state
+ *    keeps every such day per rule (tdm_window_signal). Plain records (every
+ *    settlement) are not signals.
+ *  - Escalation (docs/matchd-design.md, "Arrival order and escalation"). An
+ *    open alert of rule R is anchored on the day its hit was judged on (the
+ *    record's date, or ctx->today for an old record's window alert). Its
+ *    required severity is R's own, raised to the severity of every enabled
+ *    DEPARTMENTS_WITHIN rule W admitting R's dataset and the subject when,
+ *    for some day t in {anchor} and the days >= anchor on which R matched,
+ *    at least W's count of departments have a signal less than W's
+ *    within_days from t. A new alert is raised at its required severity;
+ *    after every department record every open alert of the state below its
+ *    required severity is escalated (never lowered): its state severity
+ *    rises and an ALERT with the same id, the escalation flag set and the
+ *    new severity is appended (the engine completes it from the stored
+ *    original, tdm_alert_avro_escalate). W makes no alert of its own. So
+ *    the open alerts, their ids and severities after all records do not
+ *    depend on how the departments' records interleave.
  *  - Age. From the member's birth date in the household view at the event
  *    date; for a person not on the roster (or not found among the members),
  *    from the person key when it is an 18-character identity number with a
@@ -57,9 +71,11 @@
  *    not on the roster (tdm_rule_matches_event's contract).
  *  - Population. Roster MONITORED -> ROSTER_MONITORED; NOT_MONITORED,
  *    RISK_ELIMINATED and UNKNOWN -> ROSTER_NOT_MONITORED.
- *  - Suppression via tdm_window_may_alert; a raise over an open alert of
- *    lower severity supersedes it (supersedes_alert_id set, the new alert
- *    becomes the open one).
+ *  - Suppression via tdm_window_may_alert: a hit of a rule whose alert is
+ *    open raises nothing (it signals, which may escalate the open alert); a
+ *    dismissed rule raises again only above the dismissed severity. Alert
+ *    ids hash the rule's own severity, so an escalation keeps the id, and
+ *    supersedes_alert_id is never written.
  *  - Routing: the roster village for households; the record's own
  *    village_code for people not on the roster; else tuodi.alerts.unrouted.
  *    OVERDUE_WARNING and CLOSED keep the routing of the first message.
@@ -201,7 +217,11 @@ typedef struct tdm_alert_out {
     char *message;
     bool has_closure;
     tdm_closure closure;
-    char supersedes_alert_id[TDM_ALERT_ID_MAX + 1]; /* "" : null */
+    bool escalation;                /* kind ALERT: a later update of an open
+                                     * alert at a higher severity, built as a
+                                     * snapshot (no evidence, measure or
+                                     * person); raised_at and due dates are
+                                     * the original's */
 } tdm_alert_out;
 
 /* A growable list of alerts; start it as TDM_ALERT_LIST_INIT. */
@@ -265,6 +285,12 @@ int tdm_eval_outcome(const tdm_eval_ctx *ctx, const avro_value_t *value,
 int tdm_eval_overdue(const tdm_eval_ctx *ctx, tdm_window *state, int32_t today,
                      const tdm_household *household, const char *person_key,
                      tdm_alert_list *out, td_error *err);
+
+/* Turns value, an ALERT (schemas/alert.avsc) as it was produced, into its
+ * escalation: severity set to severity and the message re-made for it from
+ * the value's own fields; everything else stays. -EINVAL (reason in err) for
+ * a value that is no Alert or lacks a field; -ENOSPC, -ENOMEM. */
+int tdm_alert_avro_escalate(avro_value_t *value, tdm_severity severity, td_error *err);
 
 /* Fills value, an instance of the Alert schema (schemas/alert.avsc, e.g.
  * from td_avro_schema_value_new), from a: every field set, ready for

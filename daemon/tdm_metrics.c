@@ -46,7 +46,7 @@ tdm_metrics *tdm_metrics_new(td_metrics *reg, const char *group, const char *ver
                                          "topic), by input", "input");
     s->alerts_raised = td_metrics_counter(reg, "alerts_raised_total",
                                           "Alert messages produced, by rule, county (\"unrouted\": "
-                                          "no village) and kind (alert, overdue_warning, closed)",
+                                          "no village) and kind (alert, escalated, overdue_warning, closed)",
                                           "rule,county,kind");
     s->alerts_open = td_metrics_gauge(reg, "alerts_open",
                                       "Alerts open (raised, no outcome yet), by county", "county");

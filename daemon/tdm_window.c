@@ -19,6 +19,14 @@ typedef struct series {
     size_t n, cap;
 } series;
 
+/* The days one rule matched for the subject (a signal of its department). */
+typedef struct sigrule {
+    char id[TDM_WINDOW_RULE_ID_MAX + 1];
+    tdm_department dept;
+    int32_t *d;     /* sorted, unique, > floor; n >= 1 */
+    size_t n, cap;
+} sigrule;
+
 typedef struct rule_state {
     char id[TDM_WINDOW_RULE_ID_MAX + 1];
     bool open;
@@ -30,7 +38,8 @@ typedef struct rule_state {
 
 struct tdm_window {
     int32_t floor;                  /* days <= floor are expired */
-    int32_t signal[TDM_DEPT_COUNT]; /* latest day, NO_DAY: none */
+    sigrule *g;                     /* sorted by id */
+    size_t ng, capg;
     series *s;                      /* sorted by id */
     size_t ns, caps;
     rule_state *r;                  /* sorted by id */
@@ -39,7 +48,7 @@ struct tdm_window {
 
 bool tdm_may_raise(tdm_may m)
 {
-    return m == TDM_MAY_RAISE || m == TDM_MAY_SUPERSEDE;
+    return m == TDM_MAY_RAISE;
 }
 
 /* ---- helpers ---- */
@@ -130,6 +139,22 @@ static bool alert_ok(const tdm_open_alert *a)
     }
 DEFINE_FIND(find_series, const series)
 DEFINE_FIND(find_rule, const rule_state)
+DEFINE_FIND(find_sig, const sigrule)
+
+/* Index of the first day >= d in a sorted array. */
+static size_t day_bound(const int32_t *days, size_t n, int64_t d)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (days[mid] < d)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
 
 /* First bucket with day >= d. */
 static size_t lower_bound(const series *s, int64_t d)
@@ -173,8 +198,6 @@ tdm_window *tdm_window_new(void)
     if (!w)
         return NULL;
     w->floor = NO_DAY;
-    for (int i = 0; i < TDM_DEPT_COUNT; i++)
-        w->signal[i] = NO_DAY;
     return w;
 }
 
@@ -185,6 +208,9 @@ tdm_window *tdm_window_free(tdm_window *w)
     for (size_t i = 0; i < w->ns; i++)
         free(w->s[i].b);
     free(w->s);
+    for (size_t i = 0; i < w->ng; i++)
+        free(w->g[i].d);
+    free(w->g);
     free(w->r);
     free(w);
     return NULL;
@@ -197,7 +223,22 @@ tdm_window *tdm_window_copy(const tdm_window *w)
     if (!c)
         return NULL;
     c->floor = w->floor;
-    memcpy(c->signal, w->signal, sizeof(c->signal));
+    if (w->ng) {
+        c->g = calloc(w->ng, sizeof(*c->g));
+        if (!c->g)
+            goto fail;
+        c->capg = w->ng;
+        for (size_t i = 0; i < w->ng; i++) {
+            c->g[i] = w->g[i];
+            c->g[i].d = malloc(w->g[i].n * sizeof(int32_t));
+            c->g[i].n = c->g[i].cap = 0;
+            c->ng = i + 1;
+            if (!c->g[i].d)
+                goto fail;
+            memcpy(c->g[i].d, w->g[i].d, w->g[i].n * sizeof(int32_t));
+            c->g[i].n = c->g[i].cap = w->g[i].n;
+        }
+    }
     if (w->ns) {
         c->s = calloc(w->ns, sizeof(*c->s));
         if (!c->s)
@@ -233,7 +274,7 @@ fail:
 static bool alert_equal(const tdm_open_alert *a, const tdm_open_alert *b)
 {
     return strcmp(a->alert_id, b->alert_id) == 0 && a->raised_day == b->raised_day &&
-           a->severity == b->severity && a->visit_due_day == b->visit_due_day &&
+           a->anchor_day == b->anchor_day && a->severity == b->severity && a->visit_due_day == b->visit_due_day &&
            a->procedure_due_day == b->procedure_due_day &&
            a->overdue_warned == b->overdue_warned &&
            strcmp(a->village_code, b->village_code) == 0;
@@ -241,9 +282,14 @@ static bool alert_equal(const tdm_open_alert *a, const tdm_open_alert *b)
 
 bool tdm_window_equal(const tdm_window *a, const tdm_window *b)
 {
-    if (a->floor != b->floor || memcmp(a->signal, b->signal, sizeof(a->signal)) != 0 ||
-        a->ns != b->ns || a->nr != b->nr)
+    if (a->floor != b->floor || a->ng != b->ng || a->ns != b->ns || a->nr != b->nr)
         return false;
+    for (size_t i = 0; i < a->ng; i++) {
+        const sigrule *x = &a->g[i], *y = &b->g[i];
+        if (strcmp(x->id, y->id) != 0 || x->dept != y->dept || x->n != y->n ||
+            memcmp(x->d, y->d, x->n * sizeof(int32_t)) != 0)
+            return false;
+    }
     for (size_t i = 0; i < a->ns; i++) {
         const series *x = &a->s[i], *y = &b->s[i];
         if (strcmp(x->id, y->id) != 0 || x->n != y->n)
@@ -270,13 +316,9 @@ int tdm_window_absorb(tdm_window *dst, tdm_window *src)
     tdm_window *t, tmp;
     int r = 0;
 
-    bool any = src->ns > 0;
-
     if (!dst || !src || dst == src)
         return -EINVAL;
-    for (int d = 0; d < TDM_DEPT_COUNT; d++)
-        any = any || src->signal[d] != NO_DAY;
-    if (!any)
+    if (src->ns == 0 && src->ng == 0)
         return 0;
     t = tdm_window_copy(dst); /* all or nothing: build the result aside */
     if (!t)
@@ -285,9 +327,10 @@ int tdm_window_absorb(tdm_window *dst, tdm_window *src)
         for (size_t k = 0; k < src->s[i].n && r == 0; k++)
             if (src->s[i].b[k].day > t->floor)
                 r = tdm_window_add(t, src->s[i].id, src->s[i].b[k].day, src->s[i].b[k].amount);
-    for (int d = 0; d < TDM_DEPT_COUNT && r == 0; d++)
-        if (src->signal[d] != NO_DAY && src->signal[d] > t->floor)
-            r = tdm_window_signal(t, (tdm_department)d, src->signal[d]);
+    for (size_t i = 0; i < src->ng && r == 0; i++)
+        for (size_t k = 0; k < src->g[i].n && r == 0; k++)
+            if (src->g[i].d[k] > t->floor)
+                r = tdm_window_signal(t, src->g[i].id, src->g[i].dept, src->g[i].d[k]);
     if (r < 0) {
         tdm_window_free(t);
         return r;
@@ -301,29 +344,22 @@ int tdm_window_absorb(tdm_window *dst, tdm_window *src)
     free(src->s);
     src->s = NULL;
     src->ns = src->caps = 0;
-    for (int d = 0; d < TDM_DEPT_COUNT; d++)
-        src->signal[d] = NO_DAY;
+    for (size_t i = 0; i < src->ng; i++)
+        free(src->g[i].d);
+    free(src->g);
+    src->g = NULL;
+    src->ng = src->capg = 0;
     return 1;
 }
 
 bool tdm_window_is_empty(const tdm_window *w)
 {
-    if (w->floor != NO_DAY || w->ns || w->nr)
-        return false;
-    for (int i = 0; i < TDM_DEPT_COUNT; i++)
-        if (w->signal[i] != NO_DAY)
-            return false;
-    return true;
+    return w->floor == NO_DAY && !w->ns && !w->nr && !w->ng;
 }
 
 bool tdm_window_is_spent(const tdm_window *w)
 {
-    if (w->ns || w->nr)
-        return false;
-    for (int i = 0; i < TDM_DEPT_COUNT; i++)
-        if (w->signal[i] != NO_DAY)
-            return false;
-    return true;
+    return !w->ns && !w->nr && !w->ng;
 }
 
 int32_t tdm_window_spent_day(const tdm_window *w, int keep_days)
@@ -343,9 +379,9 @@ int32_t tdm_window_spent_day(const tdm_window *w, int keep_days)
     for (size_t i = 0; i < w->ns; i++)
         if (w->s[i].n && (int64_t)w->s[i].b[w->s[i].n - 1].day + keep_days > day)
             day = (int64_t)w->s[i].b[w->s[i].n - 1].day + keep_days;
-    for (int i = 0; i < TDM_DEPT_COUNT; i++)
-        if (w->signal[i] != NO_DAY && (int64_t)w->signal[i] + keep_days > day)
-            day = (int64_t)w->signal[i] + keep_days;
+    for (size_t i = 0; i < w->ng; i++)
+        if ((int64_t)w->g[i].d[w->g[i].n - 1] + keep_days > day)
+            day = (int64_t)w->g[i].d[w->g[i].n - 1] + keep_days;
     for (size_t i = 0; i < w->nr; i++) {
         if (w->r[i].open)
             return INT32_MAX;
@@ -463,32 +499,91 @@ size_t tdm_window_bucket_count(const tdm_window *w, const char *id)
 
 /* ---- signals ---- */
 
-int tdm_window_signal(tdm_window *w, tdm_department dept, int32_t day)
+static bool dept_ok(tdm_department d)
 {
-    if ((int)dept < 0 || dept >= TDM_DEPT_COUNT)
+    return (int)d >= 0 && d < TDM_DEPT_COUNT;
+}
+
+static void remove_sig(tdm_window *w, size_t i)
+{
+    free(w->g[i].d);
+    memmove(&w->g[i], &w->g[i + 1], (w->ng - i - 1) * sizeof(*w->g));
+    w->ng--;
+}
+
+int tdm_window_signal(tdm_window *w, const char *rule_id, tdm_department dept, int32_t day)
+{
+    bool found;
+    size_t i, k;
+    sigrule *g;
+    int r;
+
+    if (!id_ok(rule_id, TDM_WINDOW_RULE_ID_MAX) || !dept_ok(dept))
         return -EINVAL;
     if (day <= w->floor)
         return -ERANGE;
-    if (w->signal[dept] == NO_DAY || day > w->signal[dept])
-        w->signal[dept] = day;
+    i = find_sig(w->g, w->ng, rule_id, &found);
+    if (!found) {
+        if (w->ng >= TDM_WINDOW_MAX_RULES)
+            return -ENOSPC;
+        r = grow((void **)&w->g, &w->capg, w->ng + 1, sizeof(*w->g));
+        if (r < 0)
+            return r;
+        memmove(&w->g[i + 1], &w->g[i], (w->ng - i) * sizeof(*w->g));
+        memset(&w->g[i], 0, sizeof(w->g[i]));
+        strcpy(w->g[i].id, rule_id);
+        w->ng++;
+    }
+    g = &w->g[i];
+    g->dept = dept;
+    k = day_bound(g->d, g->n, day);
+    if (k < g->n && g->d[k] == day)
+        return 0;
+    if (g->n >= TDM_WINDOW_MAX_SIGNAL_DAYS)
+        r = -ENOSPC;
+    else
+        r = grow((void **)&g->d, &g->cap, g->n + 1, sizeof(int32_t));
+    if (r < 0) {
+        if (g->n == 0)
+            remove_sig(w, i);
+        return r;
+    }
+    memmove(&g->d[k + 1], &g->d[k], (g->n - k) * sizeof(int32_t));
+    g->d[k] = day;
+    g->n++;
     return 0;
+}
+
+size_t tdm_window_signal_days(const tdm_window *w, const char *rule_id, const int32_t **ret_days)
+{
+    bool found;
+    size_t i;
+
+    if (!id_ok(rule_id, TDM_WINDOW_RULE_ID_MAX))
+        return 0;
+    i = find_sig(w->g, w->ng, rule_id, &found);
+    if (!found)
+        return 0;
+    if (ret_days)
+        *ret_days = w->g[i].d;
+    return w->g[i].n;
 }
 
 int tdm_window_departments_within(const tdm_window *w, int32_t end_day, int days)
 {
+    bool seen[TDM_DEPT_COUNT] = {false};
     int n = 0;
 
     if (days < 1 || days > TDM_WINDOW_MAX_DAYS)
         return 0;
-    for (int i = 0; i < TDM_DEPT_COUNT; i++) {
-        int64_t d;
-        if (w->signal[i] == NO_DAY)
+    for (size_t i = 0; i < w->ng; i++) {
+        const sigrule *g = &w->g[i];
+        /* the first day > end_day - days; it counts when < end_day + days */
+        size_t k = day_bound(g->d, g->n, (int64_t)end_day - days + 1);
+        if (seen[g->dept] || k == g->n || (int64_t)g->d[k] >= (int64_t)end_day + days)
             continue;
-        d = (int64_t)w->signal[i] - end_day;
-        if (d < 0)
-            d = -d;
-        if (d < days)
-            n++;
+        seen[g->dept] = true;
+        n++;
     }
     return n;
 }
@@ -509,7 +604,7 @@ tdm_may tdm_window_may_alert(const tdm_window *w, const char *rule_id, int32_t d
         return TDM_MAY_RAISE;
     r = &w->r[i];
     if (r->open)
-        return RANK(severity) > RANK(r->alert.severity) ? TDM_MAY_SUPERSEDE : TDM_MAY_NOT_OPEN;
+        return TDM_MAY_NOT_OPEN;
     if (r->suppressed && day < r->suppressed_until &&
         RANK(severity) <= RANK(r->suppressed_severity))
         return TDM_MAY_NOT_DISMISSED;
@@ -555,6 +650,7 @@ int tdm_window_open_alert(tdm_window *w, const char *rule_id, const tdm_open_ale
     memset(&w->r[i].alert, 0, sizeof(w->r[i].alert));
     strcpy(w->r[i].alert.alert_id, a->alert_id);
     w->r[i].alert.raised_day = a->raised_day;
+    w->r[i].alert.anchor_day = a->anchor_day;
     w->r[i].alert.severity = a->severity;
     w->r[i].alert.visit_due_day = a->visit_due_day;
     w->r[i].alert.procedure_due_day = a->procedure_due_day;
@@ -630,6 +726,21 @@ int tdm_window_close_alert(tdm_window *w, const char *alert_id, int32_t day, int
     return 0;
 }
 
+int tdm_window_escalate(tdm_window *w, const char *alert_id, tdm_severity severity)
+{
+    rule_state *r;
+
+    if (!sev_ok(severity))
+        return -EINVAL;
+    r = rule_by_alert(w, alert_id);
+    if (!r)
+        return -ENOENT;
+    if (RANK(severity) <= RANK(r->alert.severity))
+        return 0;
+    r->alert.severity = severity;
+    return 1;
+}
+
 int tdm_window_mark_overdue_warned(tdm_window *w, const char *alert_id)
 {
     rule_state *r = rule_by_alert(w, alert_id);
@@ -662,9 +773,16 @@ int tdm_window_expire(tdm_window *w, int32_t today, int keep_days)
         if (s->n == 0)
             remove_series(w, i);
     }
-    for (int i = 0; i < TDM_DEPT_COUNT; i++)
-        if (w->signal[i] != NO_DAY && w->signal[i] <= w->floor)
-            w->signal[i] = NO_DAY;
+    for (size_t i = w->ng; i-- > 0;) {
+        sigrule *g = &w->g[i];
+        size_t k = day_bound(g->d, g->n, (int64_t)w->floor + 1);
+        if (k) {
+            memmove(&g->d[0], &g->d[k], (g->n - k) * sizeof(int32_t));
+            g->n -= k;
+        }
+        if (g->n == 0)
+            remove_sig(w, i);
+    }
     /* A suppression ending by floor + 1 no longer stops any record the
      * window still accepts (day > floor). */
     for (size_t i = w->nr; i-- > 0;) {
@@ -686,11 +804,14 @@ int tdm_window_expire(tdm_window *w, int32_t today, int keep_days)
 #define RULE_FLAG_WARNED 2u
 #define RULE_FLAG_SUPPRESSED 4u
 /* fixed part of a rule after its id: flags, alert id length */
-#define RULE_FIXED (1 + 1 + 4 + 1 + 4 + 4 + 1 + 4 + 1)
+#define RULE_FIXED (1 + 1 + 4 + 4 + 1 + 4 + 4 + 1 + 4 + 1)
 
 size_t tdm_window_encoded_size(const tdm_window *w)
 {
-    size_t n = 1 + 4 + 4 * TDM_DEPT_COUNT + 2 + 2;
+    size_t n = 1 + 4 + 2 + 2 + 2;
+
+    for (size_t i = 0; i < w->ng; i++)
+        n += 1 + strlen(w->g[i].id) + 1 + 4 + w->g[i].n * 4;
 
     for (size_t i = 0; i < w->ns; i++)
         n += 1 + strlen(w->s[i].id) + 4 + w->s[i].n * 12;
@@ -752,8 +873,14 @@ int tdm_window_encode(const tdm_window *w, void *buf, size_t size)
         return -ENOSPC;
     put_u8(&b, TDM_WINDOW_FORMAT);
     put_i32(&b, w->floor);
-    for (int i = 0; i < TDM_DEPT_COUNT; i++)
-        put_i32(&b, w->signal[i]);
+    put_u16(&b, (uint32_t)w->ng);
+    for (size_t i = 0; i < w->ng; i++) {
+        put_str(&b, w->g[i].id);
+        put_u8(&b, (unsigned)w->g[i].dept);
+        put_u32(&b, (uint32_t)w->g[i].n);
+        for (size_t k = 0; k < w->g[i].n; k++)
+            put_i32(&b, w->g[i].d[k]);
+    }
     put_u16(&b, (uint32_t)w->ns);
     for (size_t i = 0; i < w->ns; i++) {
         put_str(&b, w->s[i].id);
@@ -773,6 +900,7 @@ int tdm_window_encode(const tdm_window *w, void *buf, size_t size)
         put_u8(&b, flags);
         put_str(&b, r->open ? r->alert.alert_id : "");
         put_i32(&b, r->open ? r->alert.raised_day : 0);
+        put_i32(&b, r->open ? r->alert.anchor_day : 0);
         put_u8(&b, r->open ? (unsigned)RANK(r->alert.severity) : 0);
         put_i32(&b, r->open ? r->alert.visit_due_day : 0);
         put_i32(&b, r->open ? r->alert.procedure_due_day : 0);
@@ -865,7 +993,7 @@ int tdm_window_decode(const void *buf, size_t len, tdm_window **ret, td_error *e
     rbuf b = {buf, (const uint8_t *)buf + len, false};
     tdm_window *w = NULL;
     unsigned ver;
-    uint32_t ns, nr;
+    uint32_t ng, ns, nr;
     int r;
 
     if (!buf && len)
@@ -880,10 +1008,52 @@ int tdm_window_decode(const void *buf, size_t len, tdm_window **ret, td_error *e
     if (!w)
         return td_error_set(err, -ENOMEM, "window state: out of memory");
     w->floor = get_i32(&b);
-    for (int i = 0; i < TDM_DEPT_COUNT; i++) {
-        w->signal[i] = get_i32(&b);
-        if (!b.short_read && w->signal[i] != NO_DAY && w->signal[i] <= w->floor)
-            BAD("window state: signal day %d at or below the floor %d", w->signal[i], w->floor);
+    ng = get_u16(&b);
+    if (b.short_read)
+        BAD("window state: truncated header");
+    if (ng > TDM_WINDOW_MAX_RULES)
+        BAD("window state: %u signalling rules (at most %d)", ng, TDM_WINDOW_MAX_RULES);
+    if (ng) {
+        w->g = calloc(ng, sizeof(*w->g));
+        if (!w->g) {
+            r = td_error_set(err, -ENOMEM, "window state: out of memory");
+            goto fail;
+        }
+        w->capg = ng;
+    }
+    for (uint32_t i = 0; i < ng; i++) {
+        sigrule *g = &w->g[i];
+        uint32_t nd;
+        unsigned dept;
+        w->ng = i + 1;
+        if (!get_str(&b, g->id, TDM_WINDOW_RULE_ID_MAX) || !id_ok(g->id, TDM_WINDOW_RULE_ID_MAX))
+            BAD("window state: signal %u: bad or truncated rule id", i);
+        if (i > 0 && strcmp(w->g[i - 1].id, g->id) >= 0)
+            BAD("window state: signals of rule '%s' out of order or repeated", g->id);
+        dept = get_u8(&b);
+        nd = get_u32(&b);
+        if (b.short_read)
+            BAD("window state: signals of rule '%s': truncated", g->id);
+        if (dept >= TDM_DEPT_COUNT)
+            BAD("window state: signals of rule '%s': bad department %u", g->id, dept);
+        g->dept = (tdm_department)dept;
+        if (nd == 0 || nd > TDM_WINDOW_MAX_SIGNAL_DAYS || (size_t)(b.end - b.p) / 4 < nd)
+            BAD("window state: signals of rule '%s': bad day count %u", g->id, nd);
+        g->d = malloc(nd * sizeof(int32_t));
+        if (!g->d) {
+            r = td_error_set(err, -ENOMEM, "window state: out of memory");
+            goto fail;
+        }
+        g->cap = nd;
+        for (uint32_t k = 0; k < nd; k++) {
+            g->d[k] = get_i32(&b);
+            g->n = k + 1;
+            if (g->d[k] <= w->floor)
+                BAD("window state: signals of rule '%s': day %d at or below the floor", g->id,
+                    g->d[k]);
+            if (k > 0 && g->d[k - 1] >= g->d[k])
+                BAD("window state: signals of rule '%s': days out of order", g->id);
+        }
     }
     ns = get_u16(&b);
     if (b.short_read)
@@ -960,6 +1130,7 @@ int tdm_window_decode(const void *buf, size_t len, tdm_window **ret, td_error *e
         if (!get_str(&b, a->alert_id, TDM_ALERT_ID_MAX))
             BAD("window state: rule '%s': bad or truncated alert id", rs->id);
         a->raised_day = get_i32(&b);
+        a->anchor_day = get_i32(&b);
         sev = get_u8(&b);
         a->visit_due_day = get_i32(&b);
         a->procedure_due_day = get_i32(&b);
@@ -978,7 +1149,7 @@ int tdm_window_decode(const void *buf, size_t len, tdm_window **ret, td_error *e
         if (rs->open) {
             if (!sev_from_rank(sev, &a->severity) || !alert_ok(a))
                 BAD("window state: rule '%s': bad open alert", rs->id);
-        } else if (a->alert_id[0] || a->raised_day || sev || a->visit_due_day ||
+        } else if (a->alert_id[0] || a->raised_day || a->anchor_day || sev || a->visit_due_day ||
                    a->procedure_due_day || a->village_code[0] || a->overdue_warned) {
             BAD("window state: rule '%s': fields of a closed alert not zero", rs->id);
         }

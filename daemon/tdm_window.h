@@ -18,10 +18,14 @@
  *    days up to F have been expired (the "floor"), a window reaching back to
  *    F or earlier (D - N < F) fails with -ERANGE rather than give a short sum.
  *
- * 2. Recent signals per department: the latest signal day of each.
+ * 2. Signals per rule id: the set of days on which the rule matched for the
+ *    subject (bounded by expiry), each rule with its department. A
+ *    departments_within rule counts the departments that have a signal of
+ *    any of their rules near a day (docs/matchd-design.md, "Arrival order and
+ *    escalation").
  *
- * 3. Alerts per rule id: the open alert (id, raised day, severity, due days,
- *    overdue-warned flag, routing village) and the suppression left by a
+ * 3. Alerts per rule id: the open alert (id, raised day, anchor day,
+ *    severity, due days, overdue-warned flag, routing village) and the suppression left by a
  *    dismissal (until which day, at which severity), which is what
  *    tdm_window_may_alert() decides from.
  *
@@ -44,7 +48,7 @@
 #include <stdint.h>
 
 /* Format of tdm_window_encode: its first byte. */
-#define TDM_WINDOW_FORMAT 1u
+#define TDM_WINDOW_FORMAT 2u
 
 /* Limits (decode refuses more; the mutators return -ENOSPC / -EINVAL). */
 #define TDM_WINDOW_SERIES_ID_MAX 63   /* bytes of a series id, printable ASCII */
@@ -55,6 +59,7 @@
 #define TDM_WINDOW_MAX_BUCKETS 8192   /* per series: ~22 years of days */
 #define TDM_WINDOW_MAX_RULES 1024
 #define TDM_WINDOW_MAX_DAYS 36500     /* longest window / keep horizon */
+#define TDM_WINDOW_MAX_SIGNAL_DAYS 8192 /* per rule: ~22 years of days */
 
 /* Severity: tdm_rules.h's tdm_severity (LOW < MEDIUM < HIGH). This module
  * compares and stores severities by rank, never by the enum's numbers: */
@@ -75,6 +80,11 @@ typedef enum tdm_department {
 typedef struct tdm_open_alert {
     char alert_id[TDM_ALERT_ID_MAX + 1];      /* non-empty, printable ASCII */
     int32_t raised_day;                       /* date of the ALERT's raised_at */
+    int32_t anchor_day;                       /* the day the hit was judged on
+                                               * (the record's date, or the
+                                               * stream day of an old record's
+                                               * window alert): escalation
+                                               * looks from here */
     tdm_severity severity;                    /* LOW..HIGH */
     int32_t visit_due_day;                    /* visit due date */
     int32_t procedure_due_day;                /* procedure due date */
@@ -88,15 +98,14 @@ typedef enum tdm_may {
     TDM_MAY_RAISE = 0,          /* raise: nothing open, no suppression in force
                                  * (or the severity rose above a dismissed
                                  * alert's) */
-    TDM_MAY_SUPERSEDE,          /* raise: an alert is open but the severity rose;
-                                 * the new alert supersedes the open one */
-    TDM_MAY_NOT_OPEN,           /* suppressed: an alert of this rule is open at
-                                 * this or a higher severity */
+    TDM_MAY_NOT_OPEN,           /* suppressed: an alert of this rule is open (a
+                                 * hit then only signals; the open alert may be
+                                 * escalated, tdm_window_escalate) */
     TDM_MAY_NOT_DISMISSED,      /* suppressed: dismissed less than the
                                  * suppression period ago, severity not higher */
 } tdm_may;
 
-/* True for TDM_MAY_RAISE and TDM_MAY_SUPERSEDE. */
+/* True for TDM_MAY_RAISE. */
 bool tdm_may_raise(tdm_may m);
 
 /* Days a dismissal suppresses its rule for the household. */
@@ -140,35 +149,44 @@ int tdm_window_sum(const tdm_window *w, const char *series, int32_t end_day, int
 /* Number of day buckets of series (0 if unknown): for tests and sizing. */
 size_t tdm_window_bucket_count(const tdm_window *w, const char *series);
 
-/* ---- department signals ---- */
+/* ---- signals ---- */
 
-/* Records a signal from dept on day (the latest day per department is kept).
- * -EINVAL for a bad department; -ERANGE when day has been expired. */
-int tdm_window_signal(tdm_window *w, tdm_department dept, int32_t day);
+/* Records that rule_id (of department dept) matched for the subject on day:
+ * the day joins the rule's set (a day already there changes nothing; the
+ * rule's department becomes dept). -EINVAL for a bad rule id or department;
+ * -ERANGE when day has been expired (nothing stored); -ENOSPC past
+ * TDM_WINDOW_MAX_RULES rules or TDM_WINDOW_MAX_SIGNAL_DAYS days of a rule;
+ * -ENOMEM. */
+int tdm_window_signal(tdm_window *w, const char *rule_id, tdm_department dept, int32_t day);
 
-/* The number of departments whose latest signal lies less than `days` days
- * from end_day on either side: |signal - end_day| < days. For records in date
- * order this is end_day - days < signal <= end_day (89 days before counts, 90
- * does not); looking forward as well lets a late record pair with a newer
- * signal already seen. Only the latest signal per department is kept, so a
- * late record does not see an older signal of a department that has signalled
- * again since, more than `days` later. days outside 1..TDM_WINDOW_MAX_DAYS
- * counts 0. */
+/* The days rule_id matched, ascending, into *ret_days (valid until the next
+ * mutation); returns their number, 0 (and *ret_days untouched) for none. */
+size_t tdm_window_signal_days(const tdm_window *w, const char *rule_id,
+                              const int32_t **ret_days);
+
+/* The number of departments with a signal (of any of their rules) less than
+ * `days` days from end_day on either side: |signal - end_day| < days. For
+ * records in date order this is end_day - days < signal <= end_day (89 days
+ * before counts, 90 does not); looking forward as well lets a late record
+ * pair with a newer signal already seen, and every day is kept, so a late
+ * record also sees an older signal of a department that signalled again
+ * since. days outside 1..TDM_WINDOW_MAX_DAYS counts 0. */
 int tdm_window_departments_within(const tdm_window *w, int32_t end_day, int days);
 
 /* ---- alerts and suppression ---- */
 
 /* May rule_id raise an alert of severity for this household on day? See
- * tdm_may. Rules as the issue states them: while an alert is open, or less
- * than the suppression period after it was dismissed (dismissed on day X:
- * suppressed while day < X + period), the rule does not alert again unless
- * the severity rises above the open (or dismissed) alert's. An invalid rule
+ * tdm_may. While an alert of the rule is open it does not alert again (at
+ * any severity: the open alert is escalated instead); less than the
+ * suppression period after it was dismissed (dismissed on day X: suppressed
+ * while day < X + period) it does not alert again unless the severity rises
+ * above the dismissed alert's. An invalid rule
  * id or severity is TDM_MAY_NOT_OPEN (never raise on bad input). */
 tdm_may tdm_window_may_alert(const tdm_window *w, const char *rule_id, int32_t day,
                              tdm_severity severity);
 
-/* Records a newly raised alert as the open alert of rule_id, replacing
- * (superseding) any open one. The alert is copied. -EINVAL for a bad rule id
+/* Records a newly raised alert as the open alert of rule_id, replacing any
+ * open one. The alert is copied. -EINVAL for a bad rule id
  * or alert (empty or over-long id, bad severity, village not "" or 12
  * digits); -EEXIST when another rule's open alert has the same id; -ENOSPC;
  * -ENOMEM. */
@@ -194,14 +212,19 @@ const tdm_open_alert *tdm_window_open_at(const tdm_window *w, size_t i,
  * TDM_WINDOW_MAX_DAYS. */
 int tdm_window_close_alert(tdm_window *w, const char *alert_id, int32_t day, int suppress_days);
 
+/* Raises the open alert alert_id's severity to severity, never lowers it:
+ * 1 when raised, 0 when it was at severity or above already. -ENOENT as
+ * above; -EINVAL for a bad severity. */
+int tdm_window_escalate(tdm_window *w, const char *alert_id, tdm_severity severity);
+
 /* Marks the open alert alert_id's orange warning as sent. -ENOENT as above. */
 int tdm_window_mark_overdue_warned(tdm_window *w, const char *alert_id);
 
 /* ---- a person joining a household ---- */
 
 /* Moves src's history into dst: every day bucket of every series is added
- * to dst's (days at or below dst's floor are dropped) and each department's
- * latest signal is kept; src keeps its alerts and suppressions and loses its
+ * to dst's and every signal day of every rule joins dst's (days at or below
+ * dst's floor are dropped); src keeps its alerts and suppressions and loses its
  * buckets and signals. For a person first seen off the roster whose
  * household now lists him: his spending counts in the household's windows.
  * Returns 1 when something moved, 0 when src had nothing to give.
@@ -212,7 +235,7 @@ int tdm_window_absorb(tdm_window *dst, tdm_window *src);
 /* ---- expiry ---- */
 
 /* Forgets what no window of at most keep_days ending on today or later can
- * need: day buckets and signals on days <= today - keep_days (the new floor,
+ * need: day buckets and signal days on days <= today - keep_days (the new floor,
  * which never moves back), and suppressions that ended by then. Open alerts
  * are kept. The caller passes its longest window plus the lateness it
  * tolerates. -EINVAL for keep_days outside 1..TDM_WINDOW_MAX_DAYS. */
@@ -229,15 +252,18 @@ int32_t tdm_window_floor(const tdm_window *w);
 
 /* ---- bytes (LMDB values) ----
  *
- * Format 1, all integers little-endian, strings length-prefixed, no padding:
- *   u8 format (1) | i32 floor | i32 signal day x TDM_DEPT_COUNT (INT32_MIN:
- *   none) | u16 series count, then per series in id order: u8 id length, id,
- *   u32 bucket count, per bucket in day order: i32 day, i64 amount (non-zero)
- *   | u16 rule count, then per rule in id order: u8 id length, id, u8 flags
- *   (1 open, 2 overdue warned, 4 suppressed), u8 alert id length, alert id,
- *   i32 raised, u8 severity rank, i32 visit due, i32 procedure due, u8 village
+ * Format 2, all integers little-endian, strings length-prefixed, no padding:
+ *   u8 format (2) | i32 floor | u16 signalling rule count, then per rule in
+ *   id order: u8 id length, id, u8 department, u32 day count (>= 1), i32 day
+ *   x count (ascending) | u16 series count, then per series in id order: u8
+ *   id length, id, u32 bucket count, per bucket in day order: i32 day, i64
+ *   amount (non-zero) | u16 rule count, then per rule in id order: u8 id
+ *   length, id, u8 flags (1 open, 2 overdue warned, 4 suppressed), u8 alert
+ *   id length, alert id, i32 raised, i32 anchor, u8 severity rank, i32 visit due, i32 procedure due, u8 village
  *   length (0 or 12), village, i32 suppressed until, u8 suppressed severity rank.
- * Fields of an absent open alert / suppression are written as zeros. */
+ * Fields of an absent open alert / suppression are written as zeros.
+ * Format 1 (before signals per rule) is refused with -ENOTSUP: tdm_store's
+ * TDM_STORE_FORMAT changed with it, so such a state is rebuilt from Kafka. */
 
 /* Bytes tdm_window_encode writes. */
 size_t tdm_window_encoded_size(const tdm_window *w);

@@ -296,7 +296,7 @@ static void apply(sim *m, const ev *e)
     }
     d = load(m, e->hh, true, e->day);
     if ((r = tdm_window_add(d->w, SERIES, e->day, 80000 + (int64_t)(rnd() % 100000))) < 0 ||
-        (r = tdm_window_signal(d->w, TDM_DEPT_MEDICAL_INSURANCE, e->day)) < 0)
+        (r = tdm_window_signal(d->w, "medical-oop-365d", TDM_DEPT_MEDICAL_INSURANCE, e->day)) < 0)
         die("add", r, NULL);
     if (e->kind == 1) {
         tdm_open_alert a;

@@ -511,7 +511,7 @@ static void test_two_departments(void)
     int32_t day = ymd(2023, 5, 8);
     make_hh(&f, TDM_R_HH_ORDINARY, TDM_MON_NOT_MONITORED, 100000);
 
-    /* 89 days apart: the second alert is HIGH */
+    /* 89 days apart: the second alert is HIGH, the first is escalated */
     tdm_window *w = tdm_window_new();
     CU_ASSERT_EQUAL(eval(TDM_DATASET_CIVIL_AFFAIRS,
                          civil("DIBAO_APPLIED", P_HEAD, NULL, day, -1, 0, "MZ1"), &f.hh, w,
@@ -519,9 +519,12 @@ static void test_two_departments(void)
     CU_ASSERT_EQUAL(eval(TDM_DATASET_HUMAN_RESOURCES,
                          employment("UNEMPLOYMENT_REGISTERED", P_WIFE, NULL, day + 89, "R1"),
                          &f.hh, w, &out), 0);
-    CU_ASSERT_EQUAL_FATAL(out.n, 2);
+    CU_ASSERT_EQUAL_FATAL(out.n, 3);
     CU_ASSERT_EQUAL(out.v[0].severity, TDM_SEVERITY_MEDIUM);
     CU_ASSERT_EQUAL(out.v[1].severity, TDM_SEVERITY_HIGH);
+    CU_ASSERT_TRUE(out.v[2].escalation);
+    CU_ASSERT_STRING_EQUAL(out.v[2].alert_id, out.v[0].alert_id);
+    CU_ASSERT_EQUAL(out.v[2].severity, TDM_SEVERITY_HIGH);
     tdm_window_free(w);
     tdm_alert_list_reset(&out);
 
@@ -602,7 +605,7 @@ static void test_income_below_line(void)
 
 /* ---- suppression ---- */
 
-static void test_suppression_and_supersede(void)
+static void test_suppression_and_escalation(void)
 {
     hh_fixture f;
     tdm_window *w = tdm_window_new();
@@ -619,31 +622,335 @@ static void test_suppression_and_supersede(void)
     CU_ASSERT_EQUAL_FATAL(out.n, 1); /* same household and rule: suppressed */
     char first[TDM_ALERT_ID_MAX + 1];
     snprintf(first, sizeof(first), "%s", out.v[0].alert_id);
-    /* a second department: severity HIGH, a new alert supersedes the open one */
+    tdm_severity own = out.v[0].severity;
+    CU_ASSERT_NOT_EQUAL(own, TDM_SEVERITY_HIGH);
+    CU_ASSERT_FALSE(out.v[0].escalation);
+    /* a second department: its alert is HIGH at once, and the open
+     * employment alert is escalated to HIGH under the same id */
     CU_ASSERT_EQUAL(eval(TDM_DATASET_CIVIL_AFFAIRS,
                          civil("DIBAO_APPLIED", P_HEAD, NULL, day + 5, -1, 0, "MZ1"), &f.hh, w,
                          &out), 0);
+    CU_ASSERT_EQUAL_FATAL(out.n, 3);
+    CU_ASSERT_STRING_EQUAL(out.v[1].rule_id, "dibao-tekun");
+    CU_ASSERT_EQUAL(out.v[1].severity, TDM_SEVERITY_HIGH);
+    CU_ASSERT_FALSE(out.v[1].escalation);
+    const tdm_alert_out *a = &out.v[2];
+    CU_ASSERT_TRUE(a->escalation);
+    CU_ASSERT_EQUAL(a->kind, TDM_KIND_ALERT);
+    CU_ASSERT_STRING_EQUAL(a->rule_id, "employment-loss");
+    CU_ASSERT_EQUAL(a->severity, TDM_SEVERITY_HIGH);
+    CU_ASSERT_STRING_EQUAL(a->alert_id, first);
+    CU_ASSERT_EQUAL(a->raised_at, out.v[0].raised_at);
+    CU_ASSERT_EQUAL(a->visit_due_date, out.v[0].visit_due_date);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a->message, "【高】"));
+    const tdm_open_alert *oa = tdm_window_find_open(w, "employment-loss");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(oa);
+    CU_ASSERT_STRING_EQUAL(oa->alert_id, first);
+    CU_ASSERT_EQUAL(oa->severity, TDM_SEVERITY_HIGH);
+    CU_ASSERT_EQUAL(oa->anchor_day, day);
+    /* more hits while open: no new alert, no second escalation */
     CU_ASSERT_EQUAL(eval(TDM_DATASET_HUMAN_RESOURCES,
                          employment("PUBLIC_WELFARE_JOB_ENDED", P_WIFE, NULL, day + 6, "R3"),
                          &f.hh, w, &out), 0);
-    CU_ASSERT_EQUAL_FATAL(out.n, 3);
-    const tdm_alert_out *dibao = find_rule(&out, "dibao-tekun");
-    CU_ASSERT(dibao && dibao->severity == TDM_SEVERITY_HIGH);
-    const tdm_alert_out *a = &out.v[2];
-    CU_ASSERT_STRING_EQUAL(a->rule_id, "employment-loss");
-    CU_ASSERT_EQUAL(a->severity, TDM_SEVERITY_HIGH);
-    CU_ASSERT_STRING_EQUAL(a->supersedes_alert_id, first);
-    CU_ASSERT_STRING_NOT_EQUAL(a->alert_id, first);
-    const tdm_open_alert *oa = tdm_window_find_open(w, "employment-loss");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(oa);
-    CU_ASSERT_STRING_EQUAL(oa->alert_id, a->alert_id);
-    /* HIGH again: suppressed */
     CU_ASSERT_EQUAL(eval(TDM_DATASET_HUMAN_RESOURCES,
                          employment("PUBLIC_WELFARE_JOB_ENDED", P_SON, NULL, day + 7, "R4"),
                          &f.hh, w, &out), 0);
     CU_ASSERT_EQUAL(out.n, 3);
     tdm_alert_list_done(&out);
     tdm_window_free(w);
+}
+
+/* ---- arrival order (docs/matchd-design.md, "Arrival order and escalation") ---- */
+
+/* One department record of a scenario. */
+typedef struct trec {
+    tdm_dataset ds;
+    const char *type;       /* civil / employment event type */
+    const char *person;
+    int32_t day;
+    int64_t amount;         /* medical: out of pocket; civil: -1 null */
+    const char *id;
+} trec;
+
+static avro_value_t *trec_value(const trec *r)
+{
+    switch (r->ds) {
+    case TDM_DATASET_MEDICAL_INSURANCE:
+        return medical(r->person, NULL, r->day, r->amount, r->id);
+    case TDM_DATASET_CIVIL_AFFAIRS:
+        return civil(r->type, r->person, NULL, r->day, r->amount, 0, r->id);
+    default:
+        return employment(r->type, r->person, NULL, r->day, r->id);
+    }
+}
+
+/* What a consumer keeping the latest message per alert id has, built as
+ * tuodi-matchd builds it: an escalation is the stored ALERT escalated. */
+#define FOLD_MAX 16
+typedef struct fold {
+    size_t n;
+    char id[FOLD_MAX][TDM_ALERT_ID_MAX + 1];
+    char *json[FOLD_MAX];
+} fold;
+
+static char *value_json(void)
+{
+    td_avro_buf json = TD_AVRO_BUF_INIT;
+    td_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(td_avro_value_to_json(s_alert, &v_alert, &json, &err), 0);
+    char *j = strndup((const char *)json.data, json.len);
+    td_avro_buf_done(&json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    return j;
+}
+
+static void fold_add(fold *f, const tdm_alert_out *a)
+{
+    td_error err = {0};
+    size_t i;
+    for (i = 0; i < f->n && strcmp(f->id[i], a->alert_id) != 0; i++)
+        ;
+    if (a->escalation) {
+        CU_ASSERT_FATAL(i < f->n); /* the original came first */
+        from_json(s_alert, &v_alert, f->json[i]);
+        CU_ASSERT_EQUAL_FATAL(tdm_alert_avro_escalate(&v_alert, a->severity, &err), 0);
+    } else {
+        CU_ASSERT_FATAL(i == f->n || a->kind != TDM_KIND_ALERT); /* a new id */
+        CU_ASSERT_EQUAL_FATAL(tdm_alert_out_to_avro(a, INSTANCE, &v_alert, &err), 0);
+    }
+    if (i == f->n) {
+        CU_ASSERT_FATAL(f->n < FOLD_MAX);
+        snprintf(f->id[f->n++], sizeof(f->id[0]), "%s", a->alert_id);
+    } else {
+        free(f->json[i]);
+    }
+    f->json[i] = value_json();
+}
+
+/* Feeds recs[order[0..n)] to a new state of household hh; returns the
+ * open alerts ("rule id severity" lines in rule order) and the folded
+ * messages (by alert id), one string to compare. */
+static char *run_order(const trec *recs, const int *order, size_t n, const tdm_household *hh)
+{
+    tdm_window *w = tdm_window_new();
+    tdm_alert_list out = TDM_ALERT_LIST_INIT;
+    fold f = {0};
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    for (size_t k = 0; k < n; k++) {
+        const trec *r = &recs[order[k]];
+        size_t n0 = out.n;
+        CU_ASSERT_EQUAL_FATAL(eval(r->ds, trec_value(r), hh, w, &out), 0);
+        for (size_t i = n0; i < out.n; i++)
+            fold_add(&f, &out.v[i]);
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *res = malloc(cap);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    res[0] = '\0';
+    for (size_t i = 0;; i++) {
+        const char *rule;
+        const tdm_open_alert *oa = tdm_window_open_at(w, i, &rule);
+        if (!oa)
+            break;
+        len += (size_t)snprintf(res + len, cap - len, "open %s %s %s\n", rule, oa->alert_id,
+                                tdm_severity_symbol(oa->severity));
+    }
+    /* the fold in id order */
+    for (size_t i = 0; i < f.n; i++) {
+        size_t m = i;
+        for (size_t k = i + 1; k < f.n; k++)
+            if (strcmp(f.id[k], f.id[m]) < 0)
+                m = k;
+        len += (size_t)snprintf(res + len, cap - len, "%s %s\n", f.id[m], f.json[m]);
+        free(f.json[m]);
+        f.json[m] = f.json[i];
+        memcpy(f.id[m], f.id[i], sizeof(f.id[0]));
+    }
+    CU_ASSERT_FATAL(len < cap);
+    tdm_alert_list_done(&out);
+    tdm_window_free(w);
+    return res;
+}
+
+/* Every permutation of n (<= 4) records gives the same result; returns it. */
+static char *every_order(const trec *recs, size_t n, const tdm_household *hh)
+{
+    int order[4] = {0, 1, 2, 3}, c[4] = {0};
+    char *first = run_order(recs, order, n, hh);
+    size_t runs = 1;
+    /* Heap's algorithm */
+    for (size_t i = 1; i < n;) {
+        if (c[i] < (int)i) {
+            int j = i % 2 ? c[i] : 0, t = order[j];
+            order[j] = order[i];
+            order[i] = t;
+            char *got = run_order(recs, order, n, hh);
+            runs++;
+            if (strcmp(got, first) != 0)
+                fprintf(stderr, "order %d%d%d%d differs:\n%s\nfirst:\n%s\n", order[0], order[1],
+                        order[2], order[3], got, first);
+            CU_ASSERT_STRING_EQUAL(got, first);
+            free(got);
+            c[i]++;
+            i = 1;
+        } else {
+            c[i++] = 0;
+        }
+    }
+    CU_ASSERT_EQUAL(runs, n == 4 ? 24 : n == 3 ? 6 : n == 2 ? 2 : 1);
+    return first;
+}
+
+static size_t count_of(const char *s, const char *sub)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s, sub); p; p = strstr(p + 1, sub))
+        n++;
+    return n;
+}
+
+/* Medical then civil and civil then medical: both alerts HIGH, under the ids
+ * of their own severity, with the same folded messages. */
+static void test_two_departments_both_orders(void)
+{
+    hh_fixture f;
+    int32_t d = ymd(2023, 5, 8);
+    make_hh(&f, TDM_R_HH_POVERTY_ALLEVIATED, TDM_MON_NOT_MONITORED, 100000);
+    const trec recs[] = {
+        {TDM_DATASET_MEDICAL_INSURANCE, NULL, P_HEAD, d, 900000, "JS1"},
+        {TDM_DATASET_CIVIL_AFFAIRS, "DIBAO_APPLIED", P_WIFE, d + 30, -1, "MZ1"},
+    };
+    char *res = every_order(recs, 2, &f.hh);
+    CU_ASSERT_EQUAL(count_of(res, "open "), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(res, "open dibao-tekun "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(res, "open medical-oop-365d "));
+    CU_ASSERT_EQUAL(count_of(res, " HIGH\n"), 2);
+    CU_ASSERT_EQUAL(count_of(res, "\"severity\":\"HIGH\""), 2);
+    CU_ASSERT_EQUAL(count_of(res, "【高】"), 2);
+    /* the folded messages keep their evidence and measure */
+    CU_ASSERT_PTR_NOT_NULL(strstr(res, "\"record_id\":\"JS1\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(res, "\"record_id\":\"MZ1\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(res, "\"value\":900000"));
+    /* the ids are those of the rules' own severity */
+    tdm_alert_id_input in = {
+        .rule_id = "dibao-tekun",
+        .rule_version = tdm_rules_find(rules, "dibao-tekun")->version,
+        .household_id = f.hh.household_id,
+        .severity = tdm_rules_find(rules, "dibao-tekun")->severity,
+        .dataset = "civil_affairs",
+        .record_id = "MZ1",
+    };
+    char id[TDM_ALERT_ID_LEN + 1];
+    CU_ASSERT_EQUAL_FATAL(tdm_alert_id(&in, id), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(res, id));
+    free(res);
+}
+
+/* Three departments in all six orders: the same open alerts, ids,
+ * severities and folded messages; the one far from the others (and only
+ * it) keeps its own severity. */
+static void test_three_departments_every_order(void)
+{
+    hh_fixture f;
+    int32_t d = ymd(2023, 5, 8);
+    make_hh(&f, TDM_R_HH_ORDINARY, TDM_MON_NOT_MONITORED, 100000);
+    const trec near[] = {
+        {TDM_DATASET_MEDICAL_INSURANCE, NULL, P_HEAD, d, 2500000, "JS1"},
+        {TDM_DATASET_CIVIL_AFFAIRS, "DIBAO_APPLIED", P_WIFE, d + 60, -1, "MZ1"},
+        {TDM_DATASET_HUMAN_RESOURCES, "UNEMPLOYMENT_REGISTERED", P_SON, d - 20, 0, "R1"},
+    };
+    char *res = every_order(near, 3, &f.hh);
+    CU_ASSERT_EQUAL(count_of(res, "open "), 3);
+    CU_ASSERT_EQUAL(count_of(res, " HIGH\n"), 3);
+    free(res);
+
+    const trec far[] = {
+        {TDM_DATASET_MEDICAL_INSURANCE, NULL, P_HEAD, d, 2500000, "JS1"},
+        {TDM_DATASET_CIVIL_AFFAIRS, "DIBAO_APPLIED", P_WIFE, d + 60, -1, "MZ1"},
+        {TDM_DATASET_HUMAN_RESOURCES, "UNEMPLOYMENT_REGISTERED", P_SON, d + 200, 0, "R1"},
+    };
+    res = every_order(far, 3, &f.hh);
+    CU_ASSERT_EQUAL(count_of(res, "open "), 3);
+    CU_ASSERT_EQUAL(count_of(res, " HIGH\n"), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(res, "open employment-loss "));
+    CU_ASSERT_EQUAL(count_of(res, "\"severity\":\"LOW\""), 1);
+    free(res);
+}
+
+/* A later hit of a rule whose alert is open, at a higher severity, makes no
+ * new alert: the open one is escalated under its id. */
+static void test_later_hit_escalates(void)
+{
+    hh_fixture f;
+    int32_t d = ymd(2023, 5, 8);
+    make_hh(&f, TDM_R_HH_POVERTY_ALLEVIATED, TDM_MON_NOT_MONITORED, 100000);
+    /* medical over the threshold on d and again on d + 100; the civil signal
+     * of d + 150 is 150 days from the first, 50 from the second */
+    const trec recs[] = {
+        {TDM_DATASET_MEDICAL_INSURANCE, NULL, P_HEAD, d, 900000, "JS1"},
+        {TDM_DATASET_MEDICAL_INSURANCE, NULL, P_HEAD, d + 100, 10000, "JS2"},
+        {TDM_DATASET_CIVIL_AFFAIRS, "DIBAO_APPLIED", P_WIFE, d + 150, -1, "MZ1"},
+    };
+    /* civil first, then the medical records in their order */
+    const int civil_first[] = {2, 0, 1}, medical_first[] = {0, 1, 2}, between[] = {0, 2, 1};
+    char *a = run_order(recs, civil_first, 3, &f.hh);
+    char *b = run_order(recs, medical_first, 3, &f.hh);
+    char *c = run_order(recs, between, 3, &f.hh);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    CU_ASSERT_STRING_EQUAL(a, c);
+    CU_ASSERT_EQUAL(count_of(a, "open "), 2);
+    CU_ASSERT_EQUAL(count_of(a, " HIGH\n"), 2);
+    CU_ASSERT_PTR_NULL(strstr(a, "\"record_id\":\"JS2\"")); /* no alert of its own */
+    CU_ASSERT_PTR_NOT_NULL(strstr(a, "\"record_id\":\"JS1\""));
+    free(a);
+    free(b);
+    free(c);
+
+    /* step by step: the second hit escalates the first alert, same id */
+    tdm_window *w = tdm_window_new();
+    tdm_alert_list out = TDM_ALERT_LIST_INIT;
+    CU_ASSERT_EQUAL(eval(recs[0].ds, trec_value(&recs[0]), &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL(eval(recs[2].ds, trec_value(&recs[2]), &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL_FATAL(out.n, 2);
+    CU_ASSERT_EQUAL(out.v[0].severity, TDM_SEVERITY_MEDIUM); /* 150 days: alone */
+    CU_ASSERT_EQUAL(out.v[1].severity, TDM_SEVERITY_MEDIUM);
+    CU_ASSERT_EQUAL(eval(recs[1].ds, trec_value(&recs[1]), &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL_FATAL(out.n, 4);
+    CU_ASSERT_TRUE(find_rule(&out, "medical-oop-365d") == &out.v[0]);
+    for (size_t i = 2; i < 4; i++) {
+        CU_ASSERT_TRUE(out.v[i].escalation);
+        CU_ASSERT_EQUAL(out.v[i].severity, TDM_SEVERITY_HIGH);
+        CU_ASSERT_STRING_EQUAL(out.v[i].alert_id,
+                               strcmp(out.v[i].rule_id, "dibao-tekun") == 0 ? out.v[1].alert_id
+                                                                            : out.v[0].alert_id);
+    }
+    tdm_alert_list_done(&out);
+    tdm_window_free(w);
+}
+
+/* A late record sees an older signal of a department that signalled again
+ * later (more than 90 days after the late record). */
+static void test_late_record_sees_older_signal(void)
+{
+    hh_fixture f;
+    int32_t d = ymd(2023, 9, 1);
+    make_hh(&f, TDM_R_HH_POVERTY_ALLEVIATED, TDM_MON_NOT_MONITORED, 100000);
+    const trec recs[] = {
+        {TDM_DATASET_CIVIL_AFFAIRS, "DIBAO_APPLIED", P_WIFE, d - 200, -1, "MZ1"},
+        {TDM_DATASET_CIVIL_AFFAIRS, "DIBAO_APPLIED", P_HEAD, d, -1, "MZ2"},
+        {TDM_DATASET_MEDICAL_INSURANCE, NULL, P_HEAD, d - 190, 900000, "JS1"},
+    };
+    const int dated[] = {0, 2, 1}, late[] = {0, 1, 2}, first[] = {2, 0, 1};
+    char *a = run_order(recs, dated, 3, &f.hh);
+    char *b = run_order(recs, late, 3, &f.hh);
+    char *c = run_order(recs, first, 3, &f.hh);
+    CU_ASSERT_STRING_EQUAL(b, a);
+    CU_ASSERT_STRING_EQUAL(c, a);
+    CU_ASSERT_EQUAL(count_of(b, "open "), 2);
+    CU_ASSERT_EQUAL(count_of(b, " HIGH\n"), 2);
+    free(a);
+    free(b);
+    free(c);
 }
 
 /* ---- routing ---- */
@@ -1140,7 +1447,11 @@ static void add_suites(void)
     TD_TEST(test_employment_age);
     TD_TEST(test_two_departments);
     TD_TEST(test_income_below_line);
-    TD_TEST(test_suppression_and_supersede);
+    TD_TEST(test_suppression_and_escalation);
+    TD_TEST(test_two_departments_both_orders);
+    TD_TEST(test_three_departments_every_order);
+    TD_TEST(test_later_hit_escalates);
+    TD_TEST(test_late_record_sees_older_signal);
     TD_TEST(test_routing);
     TD_TEST(test_two_person_rule);
     TD_TEST(test_outcome_dismissed_suppresses);

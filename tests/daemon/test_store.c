@@ -327,6 +327,25 @@ static void test_format_bump_is_reset(void)
     free(dir);
 }
 
+/* Format 3 kept one latest signal day per department in each state (window
+ * format 1); format 4 keeps every signal day per rule: a store of format 3
+ * is rebuilt from Kafka (docs/matchd-design.md, "Arrival order and
+ * escalation"). */
+static void test_format_3_is_rebuilt(void)
+{
+    char *root, *dir = state_dir(&root);
+    static const unsigned char v3[4] = {3, 0, 0, 0};
+
+    CU_ASSERT(TDM_STORE_FORMAT >= 4);
+    seed(dir);
+    raw_env(dir, v3);
+    expect_reset(dir);
+
+    td_test_rmtree(root);
+    free(root);
+    free(dir);
+}
+
 static void test_foreign_env_is_reset(void)
 {
     char *root, *dir = state_dir(&root);
@@ -818,6 +837,7 @@ static void add_suites(void)
     TD_TEST(test_abort_leaves_nothing);
     TD_TEST(test_corrupt_env_is_reset);
     TD_TEST(test_format_bump_is_reset);
+    TD_TEST(test_format_3_is_rebuilt);
     TD_TEST(test_foreign_env_is_reset);
     TD_TEST(test_other_owner_is_reset);
     TD_TEST(test_map_grows);

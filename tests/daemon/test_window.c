@@ -182,30 +182,121 @@ static void test_departments_within_90(void)
 
     CU_ASSERT_FATAL(w != NULL);
     CU_ASSERT_EQUAL(tdm_window_departments_within(w, d, 90), 0);
-    CU_ASSERT_EQUAL(tdm_window_signal(w, TDM_DEPT_MEDICAL_INSURANCE, d), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, "med", TDM_DEPT_MEDICAL_INSURANCE, d), 0);
     CU_ASSERT_EQUAL(tdm_window_departments_within(w, d, 90), 1);
 
-    CU_ASSERT_EQUAL(tdm_window_signal(w, TDM_DEPT_CIVIL_AFFAIRS, d - 89), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, "dibao", TDM_DEPT_CIVIL_AFFAIRS, d - 89), 0);
     CU_ASSERT_EQUAL(tdm_window_departments_within(w, d, 90), 2); /* 89 days: in */
     CU_ASSERT_EQUAL(tdm_window_departments_within(w, d + 1, 90), 1); /* now 90: out */
     CU_ASSERT_EQUAL(tdm_window_departments_within(w, d + 2, 90), 1); /* 91: out */
+    /* two rules of one department count once */
+    CU_ASSERT_EQUAL(tdm_window_signal(w, "temp", TDM_DEPT_CIVIL_AFFAIRS, d - 1), 0);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w, d, 90), 2);
 
     tdm_window *w2 = tdm_window_new();
     CU_ASSERT_FATAL(w2 != NULL);
-    CU_ASSERT_EQUAL(tdm_window_signal(w2, TDM_DEPT_HUMAN_RESOURCES, d - 90), 0);
-    CU_ASSERT_EQUAL(tdm_window_signal(w2, TDM_DEPT_MEDICAL_INSURANCE, d), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w2, "job", TDM_DEPT_HUMAN_RESOURCES, d - 90), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w2, "med", TDM_DEPT_MEDICAL_INSURANCE, d), 0);
     CU_ASSERT_EQUAL(tdm_window_departments_within(w2, d, 90), 1); /* 90 days: out */
-    CU_ASSERT_EQUAL(tdm_window_signal(w2, TDM_DEPT_HUMAN_RESOURCES, d - 91), 0);
-    CU_ASSERT_EQUAL(tdm_window_departments_within(w2, d, 90), 1); /* older: kept latest */
-    CU_ASSERT_EQUAL(tdm_window_signal(w2, TDM_DEPT_CIVIL_AFFAIRS, d - 1), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w2, "job", TDM_DEPT_HUMAN_RESOURCES, d - 91), 0);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w2, d, 90), 1);
+    CU_ASSERT_EQUAL(tdm_window_signal(w2, "dibao", TDM_DEPT_CIVIL_AFFAIRS, d - 1), 0);
     CU_ASSERT_EQUAL(tdm_window_departments_within(w2, d, 90), 2);
 
     /* a late record pairs with a newer signal already seen */
     CU_ASSERT_EQUAL(tdm_window_departments_within(w2, d - 60, 90), 3);
-    CU_ASSERT_EQUAL(tdm_window_signal(w2, TDM_DEPT_COUNT, d), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_window_signal(w2, "x", TDM_DEPT_COUNT, d), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_window_signal(w2, "", TDM_DEPT_CIVIL_AFFAIRS, d), -EINVAL);
     CU_ASSERT_EQUAL(tdm_window_departments_within(w2, d, 0), 0);
     tdm_window_free(w);
     tdm_window_free(w2);
+}
+
+/* Every signal day is kept per rule: a late record sees an older signal of
+ * a department that signalled again since (the latest day alone would be
+ * too far away), and the state is the same for any order of the signals. */
+static void test_signals_every_day(void)
+{
+    const int32_t d = ymd(2023, 8, 1);
+    const int32_t days[3] = {d - 200, d, d - 100};
+    tdm_window *w = tdm_window_new();
+    const int32_t *got = NULL;
+
+    CU_ASSERT_FATAL(w != NULL);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, "dibao", TDM_DEPT_CIVIL_AFFAIRS, d - 200), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, "dibao", TDM_DEPT_CIVIL_AFFAIRS, d), 0);
+    /* a late medical record of d - 190: the civil signal of d - 200 counts */
+    CU_ASSERT_EQUAL(tdm_window_signal(w, "med", TDM_DEPT_MEDICAL_INSURANCE, d - 190), 0);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w, d - 190, 90), 2);
+    CU_ASSERT_EQUAL(tdm_window_departments_within(w, d - 100, 90), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_window_signal_days(w, "dibao", &got), 2);
+    CU_ASSERT_EQUAL(got[0], d - 200);
+    CU_ASSERT_EQUAL(got[1], d);
+    CU_ASSERT_EQUAL(tdm_window_signal_days(w, "nothing", &got), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, "dibao", TDM_DEPT_CIVIL_AFFAIRS, d), 0); /* again */
+    CU_ASSERT_EQUAL(tdm_window_signal_days(w, "dibao", NULL), 2);
+
+    /* every order of the same signals gives the same state */
+    static const int perm[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                   {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    tdm_window *first = NULL;
+    for (int p = 0; p < 6; p++) {
+        tdm_window *x = tdm_window_new();
+        CU_ASSERT_FATAL(x != NULL);
+        for (int k = 0; k < 3; k++) {
+            int i = perm[p][k];
+            CU_ASSERT_EQUAL(tdm_window_signal(x, i == 1 ? "med" : "dibao",
+                                              i == 1 ? TDM_DEPT_MEDICAL_INSURANCE
+                                                     : TDM_DEPT_CIVIL_AFFAIRS,
+                                              days[i]), 0);
+        }
+        if (!first)
+            first = x;
+        else {
+            CU_ASSERT_TRUE(tdm_window_equal(first, x));
+            tdm_window_free(x);
+        }
+    }
+    /* expiry drops the old days only */
+    CU_ASSERT_EQUAL(tdm_window_expire(first, d, 150), 0);
+    CU_ASSERT_EQUAL_FATAL(tdm_window_signal_days(first, "dibao", &got), 1);
+    CU_ASSERT_EQUAL(got[0], d - 100);
+    CU_ASSERT_EQUAL(tdm_window_signal_days(first, "med", &got), 1);
+    CU_ASSERT_EQUAL(tdm_window_signal(first, "med", TDM_DEPT_MEDICAL_INSURANCE, d - 150),
+                    -ERANGE);
+    CU_ASSERT_EQUAL(tdm_window_spent_day(first, 150), d + 150);
+    CU_ASSERT_EQUAL(tdm_window_expire(first, d + 150, 150), 0);
+    CU_ASSERT_TRUE(tdm_window_is_spent(first));
+    tdm_window_free(first);
+    tdm_window_free(w);
+}
+
+/* An open alert keeps its id when its severity rises; it never goes down. */
+static void test_escalate(void)
+{
+    tdm_window *w = tdm_window_new();
+    int32_t d = ymd(2023, 3, 1);
+    tdm_open_alert a = make_alert("alert-1", d, TDM_SEVERITY_MEDIUM);
+
+    CU_ASSERT_FATAL(w != NULL);
+    a.anchor_day = d - 3;
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "medical-oop-365d", &a), 0);
+    CU_ASSERT_EQUAL(tdm_window_find_open(w, "medical-oop-365d")->anchor_day, d - 3);
+    CU_ASSERT_EQUAL(tdm_window_escalate(w, "alert-1", TDM_SEVERITY_LOW), 0);
+    CU_ASSERT_EQUAL(tdm_window_escalate(w, "alert-1", TDM_SEVERITY_MEDIUM), 0);
+    CU_ASSERT_EQUAL(tdm_window_find_open(w, "medical-oop-365d")->severity,
+                    TDM_SEVERITY_MEDIUM);
+    CU_ASSERT_EQUAL(tdm_window_escalate(w, "alert-1", TDM_SEVERITY_HIGH), 1);
+    CU_ASSERT_EQUAL(tdm_window_find_open(w, "medical-oop-365d")->severity, TDM_SEVERITY_HIGH);
+    CU_ASSERT_STRING_EQUAL(tdm_window_find_open(w, "medical-oop-365d")->alert_id, "alert-1");
+    CU_ASSERT_EQUAL(tdm_window_escalate(w, "alert-1", TDM_SEVERITY_LOW), 0);
+    CU_ASSERT_EQUAL(tdm_window_find_open(w, "medical-oop-365d")->severity, TDM_SEVERITY_HIGH);
+    CU_ASSERT_EQUAL(tdm_window_escalate(w, "nope", TDM_SEVERITY_HIGH), -ENOENT);
+    CU_ASSERT_EQUAL(tdm_window_escalate(w, "alert-1", (tdm_severity)42), -EINVAL);
+    /* a hit at any severity while it is open raises nothing */
+    CU_ASSERT_EQUAL(tdm_window_may_alert(w, "medical-oop-365d", d + 5, TDM_SEVERITY_HIGH),
+                    TDM_MAY_NOT_OPEN);
+    tdm_window_free(w);
 }
 
 /* ---- suppression ---- */
@@ -229,10 +320,10 @@ static void test_suppression(void)
     CU_ASSERT_FALSE(tdm_may_raise(TDM_MAY_NOT_OPEN));
     /* another rule is not affected */
     CU_ASSERT_EQUAL(tdm_window_may_alert(w, "dibao", d, TDM_SEVERITY_LOW), TDM_MAY_RAISE);
-    /* severity rise: alert, superseding the open one */
+    /* a higher severity does not alert either: the open one is escalated */
     CU_ASSERT_EQUAL(tdm_window_may_alert(w, "medical-oop-365d", d + 5, TDM_SEVERITY_HIGH),
-                    TDM_MAY_SUPERSEDE);
-    CU_ASSERT_TRUE(tdm_may_raise(TDM_MAY_SUPERSEDE));
+                    TDM_MAY_NOT_OPEN);
+    /* a new open alert replaces the open one (not done by tdm_eval any more) */
     tdm_open_alert b = make_alert("alert-2", d + 5, TDM_SEVERITY_HIGH);
     CU_ASSERT_EQUAL(tdm_window_open_alert(w, "medical-oop-365d", &b), 0);
     CU_ASSERT_PTR_NULL(tdm_window_find_alert(w, "alert-1", NULL));
@@ -289,7 +380,7 @@ static void test_suppression(void)
     CU_ASSERT_EQUAL(tdm_window_close_alert(w, "alert-4", x + 1000, 0), 0);
     CU_ASSERT_EQUAL(tdm_window_expire(w, x + 1000, 400), 0);
     CU_ASSERT_FALSE(tdm_window_is_empty(w)); /* floor set */
-    CU_ASSERT_EQUAL(tdm_window_encoded_size(w), 1 + 4 + 12 + 2 + 2);
+    CU_ASSERT_EQUAL(tdm_window_encoded_size(w), 1 + 4 + 2 + 2 + 2);
     tdm_window_free(w);
 }
 
@@ -310,7 +401,10 @@ static tdm_window *sample(void)
     for (int k = 0; k < 40; k++)
         CU_ASSERT_EQUAL(tdm_window_add(w, OOP, d - k * 9, -50 + k * 1000), 0);
     CU_ASSERT_EQUAL(tdm_window_add(w, "temp_relief", d - 2, INT64_MIN), 0);
-    CU_ASSERT_EQUAL(tdm_window_signal(w, TDM_DEPT_HUMAN_RESOURCES, d - 7), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, "unemployment", TDM_DEPT_HUMAN_RESOURCES, d - 7), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, "unemployment", TDM_DEPT_HUMAN_RESOURCES, d - 70), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, "dibao", TDM_DEPT_CIVIL_AFFAIRS, d - 1), 0);
+    a.anchor_day = d - 1;
     CU_ASSERT_EQUAL(tdm_window_open_alert(w, "medical-oop-365d", &a), 0);
     CU_ASSERT_EQUAL(tdm_window_open_alert(w, "unemployment", &b), 0);
     tdm_open_alert c = make_alert("alert-c", d - 20, TDM_SEVERITY_MEDIUM);
@@ -398,12 +492,22 @@ static void test_truncated_and_garbage_refused(void)
     memcpy(copy, buf, len);
     copy[len] = 0;
     CU_ASSERT_EQUAL(tdm_window_decode(copy, len + 1, &back, &err), -EINVAL);
-    /* another format */
-    copy[0] = 2;
+    /* another format, and format 1 (one latest signal per department, before
+     * signals per rule): refused, so the store rebuilds the state */
+    copy[0] = 3;
     CU_ASSERT_EQUAL(tdm_window_decode(copy, len, &back, &err), -ENOTSUP);
-    /* a signal at or below the floor */
+    {
+        static const uint8_t v1[] = {1,    0,    0,    0,    0x80, 0,    0, 0,
+                                     0x80, 0,    0,    0,    0x80, 0,    0, 0,
+                                     0x80, 0,    0,    0,    0};
+        CU_ASSERT_EQUAL(tdm_window_decode(v1, sizeof(v1), &back, &err), -ENOTSUP);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "format 1"));
+    }
+    /* a signal day at or below the floor: the first signal rule ("dibao",
+     * 5 bytes) has its day count at 1 + 4 + 2 + 1 + 5 + 1, its day after */
     memcpy(copy, buf, len);
-    memcpy(copy + 5, copy + 1, 4);
+    CU_ASSERT_EQUAL(copy[7], 5);
+    memcpy(copy + 1 + 4 + 2 + 1 + 5 + 1 + 4, copy + 1, 4);
     CU_ASSERT_EQUAL(tdm_window_decode(copy, len, &back, &err), -EINVAL);
     /* random byte flips: refused or decoded into a valid state, never a crash */
     for (int round = 0; round < 20000; round++) {
@@ -460,7 +564,8 @@ static void test_absorb(void)
     CU_ASSERT_EQUAL(tdm_window_add(person, "medical_insurance.out_of_pocket_fen", d - 30, 60000), 0);
     CU_ASSERT_EQUAL(tdm_window_add(person, "medical_insurance.out_of_pocket_fen", d - 400, 999), 0);
     CU_ASSERT_EQUAL(tdm_window_add(person, "civil_affairs.amount_fen", d - 10, 120000), 0);
-    CU_ASSERT_EQUAL(tdm_window_signal(person, TDM_DEPT_CIVIL_AFFAIRS, d - 10), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(person, "dibao", TDM_DEPT_CIVIL_AFFAIRS, d - 10), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(person, "dibao", TDM_DEPT_CIVIL_AFFAIRS, d - 400), 0);
     memset(&oa, 0, sizeof(oa));
     snprintf(oa.alert_id, sizeof(oa.alert_id), "A-person");
     oa.raised_day = d - 10;
@@ -478,6 +583,7 @@ static void test_absorb(void)
     CU_ASSERT_EQUAL(tdm_window_bucket_count(hh, "medical_insurance.out_of_pocket_fen"), 2);
     CU_ASSERT_EQUAL(tdm_window_bucket_count(hh, "civil_affairs.amount_fen"), 1);
     CU_ASSERT_EQUAL(tdm_window_departments_within(hh, d, 90), 1);
+    CU_ASSERT_EQUAL(tdm_window_signal_days(hh, "dibao", NULL), 1); /* d - 400: past the floor */
     CU_ASSERT_PTR_NULL(tdm_window_find_open(hh, "dibao-tekun"));
     /* the person keeps the alert (outcomes find it there), nothing else */
     CU_ASSERT_PTR_NOT_NULL(tdm_window_find_open(person, "dibao-tekun"));
@@ -527,7 +633,7 @@ static void test_spent(void)
     CU_ASSERT_EQUAL(tdm_window_spent_day(w, 400), INT32_MIN);
     CU_ASSERT_EQUAL(tdm_window_add(w, "medical_insurance.out_of_pocket_fen", d, 100), 0);
     CU_ASSERT_EQUAL(tdm_window_add(w, "medical_insurance.out_of_pocket_fen", d + 10, 100), 0);
-    CU_ASSERT_EQUAL(tdm_window_signal(w, TDM_DEPT_MEDICAL_INSURANCE, d + 20), 0);
+    CU_ASSERT_EQUAL(tdm_window_signal(w, "med", TDM_DEPT_MEDICAL_INSURANCE, d + 20), 0);
     CU_ASSERT_FALSE(tdm_window_is_spent(w));
     CU_ASSERT_EQUAL(tdm_window_spent_day(w, 400), d + 420);
     /* the day before, something is left; on the day, nothing but the floor */
@@ -578,6 +684,8 @@ static void add_suites(void)
     TD_TEST(test_overflow_refused);
     td_test_suite("departments", NULL, NULL);
     TD_TEST(test_departments_within_90);
+    TD_TEST(test_signals_every_day);
+    TD_TEST(test_escalate);
     td_test_suite("absorb", NULL, NULL);
     TD_TEST(test_absorb);
     td_test_suite("suppression", NULL, NULL);
