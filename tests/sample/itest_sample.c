@@ -9,12 +9,14 @@
  *
  * with the configs of deploy/data/demo-config/ (a unique topic prefix, group
  * and state directory). Then:
- *   - the alerts of kind ALERT, as (rule, household id or person key, queue),
- *     equal expected/alerts.csv exactly: nothing missing, nothing extra,
- *     nothing twice, each in its county's topic;
- *   - per subject, the multiset of severities equals the expected one (which
- *     of two alerts of a household is raised to HIGH by the two-departments
- *     rule depends on the order matchd sees them; that one is is not);
+ *   - the alerts of kind ALERT folded by alert id (the latest message of an
+ *     id wins: an escalation is a later ALERT of the same id, at a higher
+ *     severity, of the same rule and subject), as (rule, household id or
+ *     person key, queue), equal expected/alerts.csv exactly: nothing
+ *     missing, nothing extra, nothing twice, each in its county's topic;
+ *   - per alert, the severity equals the expected one (an alert's final
+ *     severity does not depend on the order matchd sees the departments,
+ *     docs/matchd-design.md, "Arrival order and escalation");
  *   - the dead letters, as (dataset, file, line), equal expected/rejected.csv
  *     exactly, and each reason is of the expected class;
  *   - the suspects (the suspicious-data list) on every <prefix>.suspects.*
@@ -274,10 +276,16 @@ static void read_all(list *topics, msg_fn fn, void *opaque)
 
 typedef struct alerts_seen {
     td_avro_decoder *dec;
-    list alerts;      /* rule,kind,subject,queue */
-    list severities;  /* subject,severity */
-    int other_kinds, undecodable, bad_key;
+    list ids;         /* alert_id, one per alert */
+    list alerts;      /* rule,kind,subject,queue, the same index as ids */
+    list severities;  /* rule,kind,subject,queue,severity: the latest */
+    int other_kinds, undecodable, bad_key, escalations, bad_escalation;
 } alerts_seen;
+
+static int sev_rank(const char *s)
+{
+    return strcmp(s, "LOW") == 0 ? 1 : strcmp(s, "MEDIUM") == 0 ? 2 : strcmp(s, "HIGH") == 0 ? 3 : 0;
+}
 
 static void on_alert(const char *topic, rd_kafka_message_t *m, void *opaque)
 {
@@ -297,11 +305,31 @@ static void on_alert(const char *topic, rd_kafka_message_t *m, void *opaque)
     }
     const char *hid = opt_str(v, "household_id");
     const char *subject = *hid ? hid : opt_str(v, "person_key");
+    const char *id = opt_str(v, "alert_id"), *sev = enum_sym(v, "severity");
+    char srow[600];
     snprintf(row, sizeof(row), "%s,%s,%s,%s", opt_str(v, "rule_id"),
              *hid ? "household" : "person", subject, queue);
-    list_add(&s->alerts, row);
-    snprintf(row, sizeof(row), "%s,%s", subject, enum_sym(v, "severity"));
-    list_add(&s->severities, row);
+    snprintf(srow, sizeof(srow), "%s,%s", row, sev);
+    size_t i;
+    for (i = 0; i < s->ids.n && strcmp(s->ids.v[i], id) != 0; i++)
+        ;
+    if (i == s->ids.n) {
+        list_add(&s->ids, id);
+        list_add(&s->alerts, row);
+        list_add(&s->severities, srow);
+    } else {
+        /* an escalation: same rule and subject, a higher severity */
+        const char *was = strrchr(s->severities.v[i], ',') + 1;
+        s->escalations++;
+        if (strcmp(s->alerts.v[i], row) != 0 || sev_rank(sev) <= sev_rank(was)) {
+            fprintf(stderr, "alert %s: a second ALERT that is no escalation (%s %s after %s)\n",
+                    id, row, sev, s->severities.v[i]);
+            s->bad_escalation++;
+        }
+        free(s->severities.v[i]);
+        s->severities.v[i] = strdup(srow);
+        FATAL(s->severities.v[i]);
+    }
     /* keyed by the village (unrouted: by the alert id) */
     const char *village = opt_str(v, "village_code");
     if (strcmp(queue, "unrouted") != 0 &&
@@ -590,22 +618,23 @@ int main(void)
         list want = {0}, sev = {0}, want_sev = {0};
         snprintf(path, sizeof(path), "%s/expected/alerts.csv", data);
         read_expected(path, 4, &want, &sev);
-        /* subject,severity from the rest "severity,scenario" */
+        /* rule,kind,subject,queue,severity from the rest "severity,scenario" */
         for (size_t i = 0; i < want.n; i++) {
-            char row[512], *subject = strchr(strchr(want.v[i], ',') + 1, ',') + 1;
-            char *end = strchr(subject, ',');
-            snprintf(row, sizeof(row), "%.*s,%.*s", (int)(end - subject), subject,
-                     (int)strcspn(sev.v[i], ","), sev.v[i]);
+            char row[1024];
+            snprintf(row, sizeof(row), "%s,%.*s", want.v[i], (int)strcspn(sev.v[i], ","),
+                     sev.v[i]);
             list_add(&want_sev, row);
         }
         CHECK(same("alerts (rule,subject,queue)", &want, &as.alerts));
-        CHECK(same("severities (subject,severity)", &want_sev, &as.severities));
+        CHECK(same("severities (rule,subject,queue,severity)", &want_sev, &as.severities));
         list_free(&want);
         list_free(&sev);
         list_free(&want_sev);
     }
     CHECK(as.undecodable == 0);
     CHECK(as.bad_key == 0);
+    CHECK(as.bad_escalation == 0);
+    fprintf(stderr, "%d escalations\n", as.escalations);
     fprintf(stderr, "%d messages of other kinds (overdue warnings, closures)\n", as.other_kinds);
 
     /* 7. the dead letters */
@@ -721,6 +750,7 @@ int main(void)
 
     list_free(&as.alerts);
     list_free(&as.severities);
+    list_free(&as.ids);
     td_avro_decoder_free(as.dec);
     td_avro_registry_free(reg);
     fprintf(stderr, "sample end to end: %d failures (%.1fs)%s%s\n", failures,

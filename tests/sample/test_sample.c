@@ -255,6 +255,15 @@ static void test_scenarios(void)
         CU_ASSERT(strstr(alerts, key) != NULL);
     }
     CU_ASSERT(strstr(alerts, ",HIGH,X1\n") && strstr(alerts, ",HIGH,X2\n"));
+    /* both alerts of X1 and of X2 are HIGH: the earlier one is escalated */
+    for (const char *x = alerts, *what = "X1"; what; what = strcmp(what, "X1") == 0 ? "X2" : NULL) {
+        char key[32];
+        int n = 0;
+        snprintf(key, sizeof(key), ",HIGH,%s\n", what);
+        for (x = strstr(alerts, key); x; x = strstr(x + 1, key))
+            n++;
+        CU_ASSERT_EQUAL(n, 2);
+    }
     CU_ASSERT(!strstr(alerts, ",HIGH,X3\n"));
     CU_ASSERT(strstr(alerts, ",person,") && strstr(alerts, ",unrouted,"));
     /* the scenarios that must alert are in alerts.csv, those that must not
