@@ -532,6 +532,10 @@ static void fill_queue(void)
           "MEDIUM");
     alert(rk, t21, "A2-warned", "OVERDUE_WARNING", V2, "2023-05-10T16:00:00Z", "2023-05-10",
           NULL, NULL, "MEDIUM");
+    /* an escalation as matchd writes it: a second ALERT of the same id, the
+     * original's raised_at and due dates, a higher severity */
+    alert(rk, t21, "A2-warned", "ALERT", V2, "2023-05-05T16:00:00Z", "2023-05-10", NULL, NULL,
+          "HIGH");
     alert(rk, t21, "A3-closed", "ALERT", V1, "2023-05-03T16:00:00Z", "2023-05-08", NULL, NULL,
           "LOW");
     alert(rk, t21, "A3-closed", "CLOSED", V1, "2023-05-06T02:00:00Z", "2023-05-08",
@@ -585,6 +589,12 @@ static void test_alerts(void)
         CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[0], "alert_id"), "A1-open-past-due");
         CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[1], "alert_id"), "A2-warned");
         CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[2], "alert_id"), "A5-escalated");
+        /* the escalation replaced the first ALERT of A2: one row, HIGH, still
+         * warned, raised when it was first raised */
+        CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[1], "severity"), "HIGH");
+        CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[1], "raised_at"),
+                               "2023-05-05T16:00:00.000Z");
+        CU_ASSERT_EQUAL(count(o, "\"A2-warned\""), 1);
         CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[0], "state"), "overdue");
         CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[1], "state"), "overdue");
         CU_ASSERT_STRING_EQUAL(td_json_get_string(j->items[2], "state"), "open");
@@ -609,6 +619,14 @@ static void test_alerts(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(o, "2023-05-10 逾期")); /* the warning marks it */
         CU_ASSERT_PTR_NULL(strstr(o, "2023-05-12 逾期"));
         CU_ASSERT_PTR_NOT_NULL(strstr(o, "3 open alerts"));
+        {
+            /* A2's one row shows the escalated severity */
+            const char *row = strstr(o, "A2-warned");
+            const char *end = row ? strchr(row, '\n') : NULL;
+            CU_ASSERT_FATAL(row && end);
+            CU_ASSERT_PTR_NULL(strstr(end, "A2-warned"));
+            CU_ASSERT_PTR_NOT_NULL(memmem(row, (size_t)(end - row), "高", strlen("高")));
+        }
         CU_ASSERT_PTR_NULL(strstr(o, PKEY));
         CU_ASSERT_PTR_NULL(strstr(o, "Z9"));
         fputs(o, stderr);
@@ -624,6 +642,15 @@ static void test_alerts(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(o, "A3-closed"));
         CU_ASSERT_PTR_NOT_NULL(strstr(o, ",closed,DISMISSED,"));
         CU_ASSERT_PTR_NULL(strstr(o, "A2-warned"));
+        free(o);
+        free(e);
+    }
+    {
+        const char *a[] = {"tuodictl", "--config", cfg, "alerts", "--county", "340421",
+                           "--today", "2023-05-10", "--format", "csv", NULL};
+        CU_ASSERT_FATAL(run(a, &o, &e) == TDT_EXIT_OK);
+        CU_ASSERT_EQUAL(count(o, "\nA2-warned,"), 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o, ",HIGH,2023-05-05T16:00:00.000Z,"));
         free(o);
         free(e);
     }

@@ -97,6 +97,47 @@ static void test_fold_open_overdue_close(void)
     tdt_queue_free(q);
 }
 
+/* An escalation (docs/matchd-design.md, "Arrival order and escalation") is
+ * a second ALERT of the same alert id at a higher severity: it replaces the
+ * first (severity and message are the latest), and the alert stays one
+ * alert: raised once, its warning and first raise kept. */
+static void test_fold_escalation_same_id(void)
+{
+    tdt_queue *q = NULL;
+    const tdt_alert *a;
+    tdt_stats s;
+    tdt_alert_msg m = msg("A1", TDT_KIND_ALERT, D(2023, 5, 9));
+    CU_ASSERT_FATAL(tdt_queue_new(&q) == 0);
+    CU_ASSERT(tdt_queue_apply(q, &m, NULL) == 0);
+    m = msg("A1", TDT_KIND_OVERDUE_WARNING, D(2023, 5, 9));
+    CU_ASSERT(tdt_queue_apply(q, &m, NULL) == 0);
+    m = msg("A1", TDT_KIND_ALERT, D(2023, 5, 9));
+    m.severity = "HIGH";
+    m.message = "【高】msg";
+    m.raised_at += 86400000; /* even a later raised_at: the first raise stays */
+    CU_ASSERT(tdt_queue_apply(q, &m, &a) == 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_EQUAL(tdt_queue_count(q), 1);
+    CU_ASSERT_STRING_EQUAL(a->severity, "HIGH");
+    CU_ASSERT_STRING_EQUAL(a->message, "【高】msg");
+    CU_ASSERT_EQUAL(a->raised_at, 1683244800000);
+    CU_ASSERT(a->overdue_warned);
+    CU_ASSERT(a->state == TDT_STATE_OPEN);
+    CU_ASSERT_PTR_NULL(a->supersedes);
+    memset(&s, 0, sizeof(s));
+    tdt_queue_stats(q, D(2023, 5, 10), &s);
+    CU_ASSERT_EQUAL(s.raised, 1);
+    CU_ASSERT_EQUAL(s.open, 1);
+    CU_ASSERT_EQUAL(s.superseded, 0);
+    /* a later CLOSED snapshot carries the escalated severity too */
+    m = msg("A1", TDT_KIND_CLOSED, D(2023, 5, 9));
+    m.severity = "HIGH";
+    CU_ASSERT(tdt_queue_apply(q, &m, &a) == 0);
+    CU_ASSERT_STRING_EQUAL(a->severity, "HIGH");
+    CU_ASSERT_STRING_EQUAL(a->message, "【高】msg"); /* a snapshot's message is not kept */
+    tdt_queue_free(q);
+}
+
 static void test_fold_supersede(void)
 {
     tdt_queue *q = NULL;
@@ -2415,6 +2456,7 @@ static void add_suites(void)
 {
     td_test_suite("fold", NULL, NULL);
     TD_TEST(test_fold_open_overdue_close);
+    TD_TEST(test_fold_escalation_same_id);
     TD_TEST(test_fold_supersede);
     TD_TEST(test_fold_later_kind_first_and_unknown);
     TD_TEST(test_fold_sort_and_township);
