@@ -7,8 +7,10 @@
  *   2. the topics, 2 roster households, a 低保 application (ALERT
  *      dibao-tekun), 2 medical settlements (ALERT medical-oop-365d), a
  *      medical record that is no Avro (dead letter), two outcomes for the
- *      dibao alert (one person: dead letter; two: CLOSED), a clock tick 14
- *      days ahead (OVERDUE_WARNING of the open medical alert)
+ *      dibao alert (one person: dead letter; two: CLOSED), a 低保 application
+ *      in the medical household 2 days after its settlement (ALERT
+ *      dibao-tekun HIGH, the medical alert escalated), a clock tick 14 days
+ *      ahead (OVERDUE_WARNING of both open alerts)
  *   3. /ready 200; /metrics: records and dead letters by input, alerts by
  *      rule, county and kind as the log says they were produced, outcomes,
  *      open and overdue alerts by county, roster persons and households,
@@ -16,7 +18,7 @@
  *      number anywhere; `promtool check metrics` accepts the text
  *   4. the broker stops: /ready 503 (all brokers down), /health still 200;
  *      the broker starts again: /ready 200
- *   5. a restart: open and overdue alerts counted from the state (1 and 1),
+ *   5. a restart: open and overdue alerts counted from the state (2 and 2),
  *      the counters at 0 again.
  * The holiday file (calendar:) covers 2000 only: every due date counts
  * Monday to Friday, each year concerned warned once in the log and counted
@@ -491,6 +493,9 @@ int main(void)
     outcome(dibao_id, "王五", "王五", "OUT-1"); /* one person: dead letter */
     outcome(dibao_id, "王五", "赵六", "OUT-2"); /* CLOSED */
     FATAL(td_proc_wait_log(log, "(CLOSED, rule dibao-tekun)", 1, 60000));
+    /* a second department for H1: its alert HIGH, the medical one escalated */
+    dibao(P_HEAD, day(30), "MZ-2");
+    FATAL(td_proc_wait_log(log, "(ESCALATED, rule medical-oop-365d)", 1, 60000));
     {
         /* 14 days on: the open medical alert's visit (2 working days after
          * the day it was raised, today) is overdue */
@@ -508,7 +513,7 @@ int main(void)
             CHECK(get("/metrics", &text) == 200);
             if (text && sum(text, "tuodi_matchd_consumer_lag_records") == 0 &&
                 value(text, "tuodi_matchd_records_total{input=\"clock\"}") >= 1 &&
-                value(text, "tuodi_matchd_alerts_overdue{county=\"340421\"}") == 1)
+                value(text, "tuodi_matchd_alerts_overdue{county=\"340421\"}") == 2)
                 break;
             usleep(300000);
         } while (td_time_mono_ms() < end);
@@ -520,7 +525,7 @@ int main(void)
     CHECK(sum(text, "tuodi_matchd_consumer_lag_records") == 0);
     CHECK(value(text, "tuodi_matchd_consumer_lag_records{topic=\"itmm.medical\",partition=\"1\"}") == 0);
     CHECK(value(text, "tuodi_matchd_records_total{input=\"roster\"}") == 2);
-    CHECK(value(text, "tuodi_matchd_records_total{input=\"civil_affairs\"}") == 1);
+    CHECK(value(text, "tuodi_matchd_records_total{input=\"civil_affairs\"}") == 2);
     CHECK(value(text, "tuodi_matchd_records_total{input=\"medical_insurance\"}") == 3);
     CHECK(value(text, "tuodi_matchd_records_total{input=\"verifications\"}") == 2);
     CHECK(value(text, "tuodi_matchd_records_total{input=\"human_resources\"}") == 0);
@@ -533,9 +538,11 @@ int main(void)
     /* alerts by rule, county and kind: as many as matchd produced */
     {
         static const struct { const char *rule, *kind, *logged; int n; } want[] = {
-            {"dibao-tekun", "alert", "ALERT", 1},
+            {"dibao-tekun", "alert", "ALERT", 2},
             {"dibao-tekun", "closed", "CLOSED", 1},
+            {"dibao-tekun", "overdue_warning", "OVERDUE", 1},
             {"medical-oop-365d", "alert", "ALERT", 1},
+            {"medical-oop-365d", "escalated", "ESCALATED", 1},
             {"medical-oop-365d", "overdue_warning", "OVERDUE", 1},
         };
         int total = 0;
@@ -551,8 +558,8 @@ int main(void)
         }
         CHECK(sum(text, "tuodi_matchd_alerts_raised_total") == total);
     }
-    CHECK(value(text, "tuodi_matchd_alerts_open{county=\"340421\"}") == 1);
-    CHECK(value(text, "tuodi_matchd_alerts_overdue{county=\"340421\"}") == 1);
+    CHECK(value(text, "tuodi_matchd_alerts_open{county=\"340421\"}") == 2);
+    CHECK(value(text, "tuodi_matchd_alerts_overdue{county=\"340421\"}") == 2);
     CHECK(value(text, "tuodi_matchd_roster_households") == 2);
     CHECK(value(text, "tuodi_matchd_roster_persons") >= 2);
     CHECK(value(text, "tuodi_matchd_restore_progress_ratio") == 1);
@@ -635,8 +642,8 @@ int main(void)
         }
         CHECK(wait_status("/ready", 200, 60000));
         CHECK(get("/metrics", &text) == 200);
-        CHECK(text && value(text, "tuodi_matchd_alerts_open{county=\"340421\"}") == 1);
-        CHECK(text && value(text, "tuodi_matchd_alerts_overdue{county=\"340421\"}") == 1);
+        CHECK(text && value(text, "tuodi_matchd_alerts_open{county=\"340421\"}") == 2);
+        CHECK(text && value(text, "tuodi_matchd_alerts_overdue{county=\"340421\"}") == 2);
         CHECK(text && value(text, "tuodi_matchd_roster_households") == 2);
         CHECK(text && sum(text, "tuodi_matchd_alerts_raised_total") == 0);
         free(text);
