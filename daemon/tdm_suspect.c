@@ -1090,7 +1090,11 @@ typedef struct cand {
     const tdm_suspect_rule *rule;
     const tdm_member *member;       /* NULL: household-level */
     anchor a;
-    int32_t raised_day;
+    /* The day the data alone says the contradiction could be raised: the
+     * later of the roster's day and the fact's date + grace_days (roster-only
+     * indicators: the roster's day). Hashed into the id; raised_at is the
+     * later of it and the evaluation's day (raise). */
+    int32_t data_day;
     char roster_value[160];
     char department_value[160];
     const tdm_evidence *ev[TDM_SUSPECT_EVIDENCE_MAX];
@@ -1232,7 +1236,7 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
             }
             PUSH();
             set_fact_anchor(c, hits[0]);
-            c->raised_day = later(roster_day, hits[0]->date, r->grace_days);
+            c->data_day = later(roster_day, hits[0]->date, r->grace_days);
             for (size_t k = 0; k < nh; k++)
                 c->ev[c->n_ev++] = &hits[k]->ev;
             date_words(hits[0]->date, d1, sizeof(d1));
@@ -1254,7 +1258,7 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
             c->a.topic = y->latest.topic;
             c->a.partition = y->latest.partition;
             c->a.offset = y->latest.offset;
-            c->raised_day = later(roster_day, y->latest.event_date, 0);
+            c->data_day = later(roster_day, y->latest.event_date, 0);
             c->ev[c->n_ev++] = &y->latest;
             td_money_format_yuan(hh->income_annual_fen, y1, sizeof(y1));
             td_money_format_yuan(y->sum_fen, y2, sizeof(y2));
@@ -1381,11 +1385,11 @@ static int find_cands(const tdm_eval_ctx *ctx, const tdm_household *hh,
                     c->a.topic = "";
                     c->a.partition = 0;
                     c->a.offset = hh->updated_at;
-                    c->raised_day = roster_day;
+                    c->data_day = roster_day;
                     c->roster_evidence = true;
                 } else {
                     set_fact_anchor(c, f);
-                    c->raised_day = later(roster_day, f->date, r->grace_days);
+                    c->data_day = later(roster_day, f->date, r->grace_days);
                     c->ev[c->n_ev++] = &f->ev;
                 }
                 snprintf(c->roster_value, sizeof(c->roster_value), "%s", y1);
@@ -1413,14 +1417,19 @@ static int suspect_route(const char *village, const char *id, tdm_route *ret)
 }
 
 /* "sus-" and 32 hex characters of SHA-256 over the rule (id, version), the
- * household, the person, the anchor, the raised day and the trigger (its
- * record's topic/partition/offset, and its time: a tick has no record). The
- * anchor and day alone do not tell a contradiction raised again after it
- * resolved from the first one (the anchor can be the same record and the
- * day the same: test_raised_again_new_id); the trigger of a raise is a
- * record processed once, or a tick of its own day. */
+ * household, the person, the anchor, the data day (cand.data_day, not the
+ * push day raised_at is of) and the trigger (its record's
+ * topic/partition/offset, and its time: a tick has no record). The anchor
+ * and day alone do not tell a contradiction raised again after it resolved
+ * from the first one (the anchor can be the same record and the day the
+ * same: test_raised_again_new_id); the trigger of a raise is a record
+ * processed once, or a tick of its own day. The data day keeps a raise by a
+ * record a function of the records alone, as an alert id is: the same
+ * records read on another stream day give the same id
+ * (test_old_fact_raised_on_push_day), and ids are those of the versions
+ * that raised on the data day. */
 static int suspect_id(const tdm_suspect_rule *r, const char *household_id, const char *pk,
-                      const anchor *a, int32_t raised_day, const tdm_suspect_trigger *t,
+                      const anchor *a, int32_t data_day, const tdm_suspect_trigger *t,
                       char out[TDM_SUSPECT_ID_MAX + 1])
 {
     static const char domain[] = "tuodi-suspect-id/2";
@@ -1434,7 +1443,7 @@ static int suspect_id(const tdm_suspect_rule *r, const char *household_id, const
         to8[i] = (uint8_t)(uto >> (8 * i));
         tw8[i] = (uint8_t)(utw >> (8 * i));
     }
-    uint32_t ud = (uint32_t)raised_day;
+    uint32_t ud = (uint32_t)data_day;
     for (int i = 0; i < 4; i++)
         d4[i] = (uint8_t)(ud >> (8 * i));
     uint32_t up = (uint32_t)a->partition;
@@ -1499,15 +1508,19 @@ static void roster_evidence(const tdm_suspect_trigger *t, const avro_value_t *va
     }
 }
 
+/* Raises c on day today (the evaluation's: the push day): raised_at is the
+ * later of today and c's data day, so no suspect is born overdue however
+ * old its fact. */
 static int raise(const tdm_eval_ctx *ctx, const tdm_household *hh, const cand *c,
-                 const tdm_suspect_trigger *t, tdm_suspects *s, tdm_suspect_list *out,
-                 td_error *err)
+                 int32_t today, const tdm_suspect_trigger *t, tdm_suspects *s,
+                 tdm_suspect_list *out, td_error *err)
 {
     const tdm_suspect_rule *r = c->rule;
     const char *pk = c->member ? c->member->person_key : NULL;
     char id[TDM_SUSPECT_ID_MAX + 1];
     bool oom = false;
-    int rc = suspect_id(r, hh->household_id, pk, &c->a, c->raised_day, t, id);
+    int32_t raised_day = today > c->data_day ? today : c->data_day;
+    int rc = suspect_id(r, hh->household_id, pk, &c->a, c->data_day, t, id);
     if (rc < 0)
         return td_error_set(err, rc, "suspect rule %s: id failed", r->id);
 
@@ -1540,8 +1553,8 @@ static int raise(const tdm_eval_ctx *ctx, const tdm_household *hh, const cand *c
             oom = true;
         m->n_evidence++;
     }
-    m->raised_at = tdm_eval_cst_midnight_ms(c->raised_day);
-    tdm_alert_due_dates(ctx->calendar, c->raised_day, NULL, &m->fix_due_date);
+    m->raised_at = tdm_eval_cst_midnight_ms(raised_day);
+    tdm_alert_due_dates(ctx->calendar, raised_day, NULL, &m->fix_due_date);
     o.a = c->a;
     o.a.topic = tdm_value_dup(nz(c->a.topic), &oom);
     if (oom) {
@@ -1713,7 +1726,7 @@ int tdm_suspects_eval(const tdm_eval_ctx *ctx, const tdm_household *household,
     /* carry out; resolve by key (indices move as suspects are removed) */
     for (size_t j = 0; j < na && rc == 0; j++) {
         if (acts[j].raise) {
-            rc = raise(ctx, household, acts[j].raise, trigger, s, out, err);
+            rc = raise(ctx, household, acts[j].raise, today, trigger, s, out, err);
         } else {
             bool found;
             char rule[TDM_WINDOW_RULE_ID_MAX + 1], pk[1024];

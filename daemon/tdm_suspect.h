@@ -39,6 +39,12 @@
  *    dated D counts from D + grace_days of the rule (the roster needs time to
  *    catch up); tdm_suspects_next_due tells the engine when a waiting fact
  *    starts to count, so it can evaluate again then without any new record.
+ *  - Old facts (docs/matchd-design.md, "Old records"). The list judges the
+ *    roster as it stands, as the income rule does: a fact is never held back
+ *    for its age (a dead person still listed is a suspect however old the
+ *    death record), and a suspect is raised on the push day (raised_at
+ *    below), so none is born overdue; the fact's date stays in the evidence
+ *    and in department_value.
  *  - Which records count. Department facts count for the members the
  *    household lists now. A DISABILITY_CERTIFIED without a grade 1..4 is no
  *    fact. grace_days applies to the department-fact checks (death,
@@ -68,16 +74,22 @@
  *    or the household leaves the roster.
  *  - Ids: "sus-" + the first 32 hex characters of SHA-256 (tdm_hash_hex) over
  *    (rule id, rule version, household id, person key or "", the anchor, the
- *    raised day, the trigger's topic/partition/offset and time). The anchor is the record the contradiction rests on: the
+ *    data day, the trigger's topic/partition/offset and time). The anchor is the record the contradiction rests on: the
  *    department record's topic/partition/offset (allowances: the most recent
  *    counting record; income: the latest transfer of the income year), or for
- *    roster-only indicators "", 0 and the roster record's updated_at.
- *    Deterministic, so a replay after a crash gives the same ids; a
- *    contradiction raised again after it resolved is raised by another
- *    trigger (a record is processed once, a tick has a day of its own), so
- *    a new id even on the same anchor and raised day.
- *  - raised_at: 00:00 CST of the later of the roster's updated_at day and the
- *    fact's date + grace_days (income: the latest transfer's date);
+ *    roster-only indicators "", 0 and the roster record's updated_at. The
+ *    data day is the later of the roster's updated_at day and the fact's
+ *    date + grace_days (income: the latest transfer's date; roster-only:
+ *    the roster's day): a function of the records, not of the stream clock,
+ *    so that a raise by a record has the same id whatever day it is read
+ *    (as an alert id hashes no push day). Deterministic, so a replay after
+ *    a crash gives the same ids; a contradiction raised again after it
+ *    resolved is raised by another trigger (a record is processed once, a
+ *    tick has a day of its own), so a new id even on the same anchor and
+ *    data day.
+ *  - raised_at: 00:00 CST of the push day, the later of `today` and the data
+ *    day (a waiting fact is raised by the due scan's tick on the day its
+ *    grace ends, or on the stream clock's next day when that comes later);
  *    fix_due_date: 20 working days later under ctx->calendar
  *    (tdm_alert_due_dates' procedure due date).
  *  - DEPARTMENT_DATA_WRONG marks (rule, person key or "", anchor): that

@@ -10,6 +10,8 @@
 
 #include "tdm_suspect.h"
 
+#include "tdm_calendar.h"
+
 #include "td_date.h"
 #include "td_test.h"
 
@@ -966,6 +968,153 @@ static void test_income_below_transfers(void)
     world_done(&w);
 }
 
+/* ---- old facts and the push day (docs/matchd-design.md, "Old records") ---- */
+
+/* China's working days of the shipped holiday file (the caller frees *ret). */
+static void china(tdm_holidays **ret, tdm_calendar *cal)
+{
+    char path[1024];
+    td_error err = {0};
+    snprintf(path, sizeof(path), "%s/deploy/data/china-holidays.csv", td_test_source_root());
+    int rc = tdm_holidays_load(path, ret, &err);
+    if (rc < 0)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    tdm_holidays_calendar(*ret, cal);
+}
+
+/* A backfilled death record of 400 days ago, a member still listed by a
+ * roster that never caught up: a suspect however old the fact (never held
+ * back), raised on the push day (the stream clock's day), its fix due 20 of
+ * China's working days from then, the fact's date in its evidence. The id is
+ * of the data, not of the day it was read. */
+static void test_old_fact_raised_on_push_day(void)
+{
+    world w;
+    td_error err = {0};
+    tdm_holidays *h = NULL;
+    tdm_calendar cal;
+    char id1[TDM_SUSPECT_ID_MAX + 1];
+    world_init(&w);
+    china(&h, &cal);
+    tdm_eval_ctx c2 = ctx;
+    c2.calendar = &cal;
+    int32_t today = ymd(2025, 9, 30); /* a Tuesday, the eve of National Day */
+    int32_t d = today - 400;          /* 2024-08-26 */
+    roster_update(&w, ymd(2024, 6, 1));
+    avro_value_t *v = civil("DEATH_REGISTERED", P_WIFE, d, -1, 0, "SW-OLD");
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, v);
+    tdm_suspects *again = tdm_suspects_copy(w.s);
+    NEED(again);
+
+    /* the record is the trigger (its time: its own date), the stream day today */
+    tdm_suspect_list_reset(&w.out);
+    w.trigger = (tdm_suspect_trigger){TDM_DATASET_CIVIL_AFFAIRS, &w.coords, v,
+                                      tdm_eval_cst_midnight_ms(d)};
+    CU_ASSERT_EQUAL_FATAL(tdm_suspects_eval(&c2, &w.hh, NULL, today, &w.trigger, w.s, &w.out,
+                                            &err), 0);
+    CU_ASSERT_EQUAL_FATAL(w.out.n, 1);
+    const tdm_suspect_out *m = &w.out.v[0];
+    CU_ASSERT_EQUAL(m->kind, TDM_SUSPECT_RAISED);
+    CU_ASSERT_STR_EQ(m->indicator_id, "death-still-listed");
+    CU_ASSERT_EQUAL(m->raised_at, tdm_eval_cst_midnight_ms(today));
+    /* 10/1-10/8 off, Sat 10/11 worked: Tue 2025-11-04 (Monday to Friday
+     * would say 10/28; from the fact's date + 30 it was 2024-10-25) */
+    CU_ASSERT_EQUAL(m->fix_due_date, ymd(2025, 11, 4));
+    CU_ASSERT_STR_EQ(m->department_value, "2024-08-26 登记死亡");
+    CU_ASSERT_EQUAL_FATAL(m->n_evidence, 1);
+    CU_ASSERT_TRUE(m->evidence[0].has_event_date);
+    CU_ASSERT_EQUAL(m->evidence[0].event_date, d);
+    CU_ASSERT_STR_EQ(m->evidence[0].src_record_id, "SW-OLD");
+    check_messages(&w);
+    snprintf(id1, sizeof(id1), "%s", m->suspect_id);
+
+    /* the same record read on another stream day (another consumer group, a
+     * rebuild after a week): the same id, that day's dates */
+    tdm_suspect_list_reset(&w.out);
+    CU_ASSERT_EQUAL_FATAL(tdm_suspects_eval(&c2, &w.hh, NULL, today + 14, &w.trigger, again,
+                                            &w.out, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(w.out.n, 1);
+    CU_ASSERT_STR_EQ(w.out.v[0].suspect_id, id1);
+    CU_ASSERT_EQUAL(w.out.v[0].raised_at, tdm_eval_cst_midnight_ms(today + 14));
+    CU_ASSERT(w.out.v[0].fix_due_date > today + 14);
+    tdm_suspects_free(again);
+    world_done(&w);
+
+    /* a roster-only indicator on a row last changed long ago: raised today */
+    world_init(&w);
+    roster_update(&w, ymd(2024, 6, 1));
+    w.members[1].has_recorded_birth_date = true;
+    w.members[1].recorded_birth_date = w.members[1].birth_date + 1;
+    CU_ASSERT_EQUAL(eval_roster(&w, today), 1);
+    m = find(&w, "birth-date-differs", TDM_SUSPECT_RAISED);
+    NEED(m);
+    CU_ASSERT_EQUAL(m->raised_at, tdm_eval_cst_midnight_ms(today));
+    tdm_holidays_free(h);
+    world_done(&w);
+}
+
+/* A fact within its grace when it arrives: raised on the day the grace
+ * ends (the due scan's tick), not before, its fix due from that day; when
+ * the stream clock's next day comes later (matchd was down), on that day. */
+static void test_grace_raised_when_it_ends(void)
+{
+    world w;
+    td_error err = {0};
+    tdm_holidays *h = NULL;
+    tdm_calendar cal;
+    world_init(&w);
+    china(&h, &cal);
+    tdm_eval_ctx c2 = ctx;
+    c2.calendar = &cal;
+    int32_t end = ymd(2026, 2, 13); /* a Friday, before the Spring Festival */
+    int32_t d = end - 30;           /* grace_days 30 */
+    roster_update(&w, d - 100);
+    avro_value_t *v = civil("DEATH_REGISTERED", P_WIFE, d, -1, 0, "SW-NEW");
+    note(&w, TDM_DATASET_CIVIL_AFFAIRS, v);
+    tdm_suspect_list_reset(&w.out);
+    w.trigger = (tdm_suspect_trigger){TDM_DATASET_CIVIL_AFFAIRS, &w.coords, v,
+                                      tdm_eval_cst_midnight_ms(d)};
+    CU_ASSERT_EQUAL(tdm_suspects_eval(&c2, &w.hh, NULL, d + 10, &w.trigger, w.s, &w.out, &err),
+                    0);
+    CU_ASSERT_EQUAL(w.out.n, 0);
+    CU_ASSERT_EQUAL(tdm_suspects_next_due(w.s, rules, d + 10), end);
+    tdm_suspects *late = tdm_suspects_copy(w.s);
+    NEED(late);
+
+    /* the day before the grace ends: nothing */
+    tdm_suspect_list_reset(&w.out);
+    w.trigger = (tdm_suspect_trigger){TDM_DATASET_ANY, NULL, NULL,
+                                      tdm_eval_cst_midnight_ms(end - 1)};
+    CU_ASSERT_EQUAL(tdm_suspects_eval(&c2, &w.hh, NULL, end - 1, &w.trigger, w.s, &w.out, &err),
+                    0);
+    CU_ASSERT_EQUAL(w.out.n, 0);
+    /* the due scan's tick on the day it ends */
+    tdm_suspect_list_reset(&w.out);
+    w.trigger = (tdm_suspect_trigger){TDM_DATASET_ANY, NULL, NULL,
+                                      tdm_eval_cst_midnight_ms(end)};
+    CU_ASSERT_EQUAL(tdm_suspects_eval(&c2, &w.hh, NULL, end, &w.trigger, w.s, &w.out, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(w.out.n, 1);
+    CU_ASSERT_EQUAL(w.out.v[0].raised_at, tdm_eval_cst_midnight_ms(end));
+    /* Sat 2/14 worked, 2/15-2/23 off, Sat 2/28 worked: Thu 2026-03-19 */
+    CU_ASSERT_EQUAL(w.out.v[0].fix_due_date, ymd(2026, 3, 19));
+
+    /* the clock's next day three days later (Mon 2/16, a holiday): raised
+     * then, due 20 working days from then */
+    tdm_suspect_list_reset(&w.out);
+    w.trigger = (tdm_suspect_trigger){TDM_DATASET_ANY, NULL, NULL,
+                                      tdm_eval_cst_midnight_ms(end + 3)};
+    CU_ASSERT_EQUAL(tdm_suspects_eval(&c2, &w.hh, NULL, end + 3, &w.trigger, late, &w.out, &err),
+                    0);
+    CU_ASSERT_EQUAL_FATAL(w.out.n, 1);
+    CU_ASSERT_EQUAL(w.out.v[0].raised_at, tdm_eval_cst_midnight_ms(end + 3));
+    CU_ASSERT_EQUAL(w.out.v[0].fix_due_date, ymd(2026, 3, 20));
+    CU_ASSERT_EQUAL(w.out.v[0].evidence[0].event_date, d);
+    tdm_suspects_free(late);
+    tdm_holidays_free(h);
+    world_done(&w);
+}
+
 /* Numbers from outside at their limits: no overflow (the ASan+UBSan build
  * halts on one), no suspect from a sum that cannot be computed. */
 static void test_hostile_numbers(void)
@@ -1501,6 +1650,8 @@ static void add_suites(void)
     TD_TEST(test_allowance_stays_open);
     TD_TEST(test_member_fact_stays_open);
     TD_TEST(test_income_below_transfers);
+    TD_TEST(test_old_fact_raised_on_push_day);
+    TD_TEST(test_grace_raised_when_it_ends);
     TD_TEST(test_hostile_numbers);
     TD_TEST(test_outcome);
     TD_TEST(test_rule_disabled);

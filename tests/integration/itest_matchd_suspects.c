@@ -9,11 +9,15 @@
  * one person on two households, death registered and still listed 30 days
  * later.
  *
- *   roster: H1 (A NORMAL no grade, B; 低保 false), H2 (C), H3 (D), H4 (D, E)
+ *   roster: H1 (A NORMAL no grade, B; 低保 false), H2 (C), H3 (D), H4 (D, E),
+ *           H5 (F; its row last changed 200 days ago)
  *   1. the roster alone                   -> RAISED dup-person on H3 and H4
  *   2. A certified grade 1; 低保 approved for B; C's death registered 10
- *      days ago; 低保 application of A    -> RAISED disability (H1), 低保 (H1);
- *                                            the death waits; 1 ALERT
+ *      days ago; F's death registered 400 days ago (a backfill); 低保
+ *      application of A                   -> RAISED disability (H1), 低保 (H1),
+ *                                            death (H5) raised today, its fix
+ *                                            due after today; C's death waits;
+ *                                            1 ALERT
  *   SIGTERM, restart (nothing again)
  *   3. a tick 25 days ahead               -> RAISED death (H2): no new record
  *   4. H1 re-exported with A's grade 1, 低保 still false; H2 unchanged;
@@ -49,6 +53,7 @@
 #define P_C "340421194003030030"
 #define P_D "340421197505050044"
 #define P_E "340421199006060066"
+#define P_F "340421195007070077"
 
 static int failures;
 #define CHECK(c)                                                                        \
@@ -200,6 +205,19 @@ static void h4(bool with_d)
     household("H4", m, with_d ? 2 : 1, "null", 1);
 }
 
+static void h5(void)
+{
+    char m[1024];
+    member(m, sizeof(m), P_F, "HEAD", "WEAK", 0);
+    household("H5", m, 1, "null", 200);
+}
+
+/* Today in China Standard Time, days since the epoch. */
+static int cst_today(void)
+{
+    return (int)(((int64_t)time(NULL) + 8 * 3600) / 86400);
+}
+
 static void civil(const char *type, const char *person, int ago, const char *grade,
                   const char *id)
 {
@@ -245,6 +263,8 @@ typedef struct msg {
     int kind;          /* Suspect: 1 RAISED, 2 RESOLVED, 3 CLOSED; Alert: its kind */
     char what[256];    /* indicator or rule id; a dead letter's reason */
     char household[32];
+    int64_t raised_at; /* Suspect: ms since the epoch */
+    int fix_due;       /* Suspect: days since the epoch */
 } msg;
 
 typedef struct seen {
@@ -333,6 +353,10 @@ static void read_topic(const char *topic, const char *schema, seen *s, int want,
                 snprintf(o->household, sizeof(o->household), "%s", str);
             if (avro_value_get_by_name(v, "kind", &f, NULL) == 0)
                 avro_value_get_enum(&f, &o->kind);
+            if (suspect && avro_value_get_by_name(v, "raised_at", &f, NULL) == 0)
+                avro_value_get_long(&f, &o->raised_at);
+            if (suspect && avro_value_get_by_name(v, "fix_due_date", &f, NULL) == 0)
+                avro_value_get_int(&f, &o->fix_due);
             if (!m->key || m->key_len != 12 || memcmp(m->key, VILLAGE, 12) != 0)
                 s->bad_key++;
             fprintf(stderr, "%s %s kind %d %s %s\n", suspect ? "suspect" : "alert", o->id,
@@ -370,6 +394,15 @@ static bool no_duplicates(const seen *s)
                 return false;
             }
     return true;
+}
+
+static const msg *find_msg(const seen *s, const char *what, const char *household, int kind)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].what, what) == 0 && s->v[i].kind == kind &&
+            strcmp(s->v[i].household, household) == 0)
+            return &s->v[i];
+    return NULL;
 }
 
 static const char *id_of(const seen *s, const char *what, int kind)
@@ -496,6 +529,7 @@ int main(void)
     h2();
     h3();
     h4(true);
+    h5();
     pid = spawn(config, log);
     if (!td_proc_wait_log(log, "ready: roster caught up", 1, 60000)) {
         td_proc_show_log(log, 20);
@@ -509,17 +543,32 @@ int main(void)
     CHECK(count(&s, "duplicate-person", "H4", 1) == 1);
 
     /* 2. department records */
+    int today0 = cst_today();
     civil("DISABILITY_CERTIFIED", P_A, 5, "{\"int\":1}", "MZ-1");
     civil("DIBAO_APPROVED", P_B, 4, "null", "MZ-2");
     civil("DEATH_REGISTERED", P_C, 10, "null", "MZ-3");
+    civil("DEATH_REGISTERED", P_F, 400, "null", "MZ-5");
     civil("DIBAO_APPLIED", P_A, 3, "null", "MZ-4");
-    read_topic(t_suspects, "cn.tuodi.Suspect", &s, 4, 60000);
+    read_topic(t_suspects, "cn.tuodi.Suspect", &s, 5, 60000);
     fprintf(stderr, "2. records: %d suspect messages (%.1fs)\n", s.n,
             (double)(td_time_mono_ms() - t0) / 1000.0);
-    CHECK(s.n == 4);
+    CHECK(s.n == 5);
     CHECK(count(&s, "disability-differs", "H1", 1) == 1);
     CHECK(count(&s, "dibao-not-recorded", "H1", 1) == 1);
-    CHECK(count(&s, "death-still-listed", NULL, 1) == 0); /* 10 of 30 days */
+    CHECK(count(&s, "death-still-listed", "H2", 1) == 0); /* 10 of 30 days */
+    {
+        /* the backfilled death: raised on the push day (the stream clock's
+         * day, today), not on the roster's day 200 days ago, and so its fix
+         * is due after today, not long past */
+        const msg *m = find_msg(&s, "death-still-listed", "H5", 1);
+        int raised = m ? (int)((m->raised_at + 8 * 3600 * 1000LL) / 86400000LL) : -1;
+        CHECK(m != NULL);
+        if (m)
+            fprintf(stderr, "   H5's death: raised day %d, fix due %d, today %d\n", raised,
+                    m->fix_due, today0);
+        CHECK(m && raised >= today0 && raised <= cst_today());
+        CHECK(m && m->fix_due > raised + 20 && m->fix_due > cst_today());
+    }
     read_topic(t_alerts, "cn.tuodi.Alert", &a, 1, 60000);
     CHECK(a.n == 1);
     snprintf(alert_id, sizeof(alert_id), "%s", a.n ? a.v[0].id : "");
@@ -531,10 +580,10 @@ int main(void)
 
     /* 3. the stream clock 25 days ahead: the death has been listed 35 days */
     tick((int64_t)(time(NULL) + 25 * 86400) * 1000);
-    read_topic(t_suspects, "cn.tuodi.Suspect", &s, 5, 60000);
+    read_topic(t_suspects, "cn.tuodi.Suspect", &s, 6, 60000);
     fprintf(stderr, "3. tick: %d suspect messages (%.1fs)\n", s.n,
             (double)(td_time_mono_ms() - t0) / 1000.0);
-    CHECK(s.n == 5);
+    CHECK(s.n == 6);
     CHECK(count(&s, "death-still-listed", "H2", 1) == 1);
 
     /* 4. a corrected export of H1's grade (低保 still not recorded), H2
@@ -542,10 +591,10 @@ int main(void)
     h1(1);
     h2();
     h4(false);
-    read_topic(t_suspects, "cn.tuodi.Suspect", &s, 8, 60000);
+    read_topic(t_suspects, "cn.tuodi.Suspect", &s, 9, 60000);
     fprintf(stderr, "4. re-export: %d suspect messages (%.1fs)\n", s.n,
             (double)(td_time_mono_ms() - t0) / 1000.0);
-    CHECK(s.n == 8);
+    CHECK(s.n == 9);
     CHECK(count(&s, "disability-differs", "H1", 2) == 1);
     CHECK(count(&s, "duplicate-person", "H3", 2) == 1);
     CHECK(count(&s, "duplicate-person", "H4", 2) == 1);
@@ -559,10 +608,10 @@ int main(void)
     outcome(sus_dibao, "DEPARTMENT_DATA_WRONG", "李四", "王五", "V-2");
     outcome(alert_id, "DEPARTMENT_DATA_WRONG", "李四", "王五", "V-3");
     h1(1);
-    read_topic(t_suspects, "cn.tuodi.Suspect", &s, 9, 60000);
+    read_topic(t_suspects, "cn.tuodi.Suspect", &s, 10, 60000);
     fprintf(stderr, "5. outcomes: %d suspect messages (%.1fs)\n", s.n,
             (double)(td_time_mono_ms() - t0) / 1000.0);
-    CHECK(s.n == 9);
+    CHECK(s.n == 10);
     CHECK(count(&s, "dibao-not-recorded", "H1", 3) == 1);
     CHECK(count(&s, "dibao-not-recorded", "H1", 1) == 1); /* not raised again */
     read_topic(t_dlq, NULL, &d, 2, 60000);
