@@ -37,7 +37,8 @@
  *      4,000 of 19,000 alert messages differed, docs/matchd-design.md,
  *      "Open points").
  *   4. Both alert topic sets are read with read_committed: no duplicate
- *      (alert_id, kind) on either side; the same set on both sides (ALERTs
+ *      (alert_id, kind; and severity for ALERTs, which an escalation repeats
+ *      at a higher one) on either side; the same set on both sides (ALERTs
  *      and OVERDUE_WARNINGs), with the same topic (after the prefix), key and
  *      value bytes. The one field that differs by construction,
  *      source.connector_instance ("tuodi-matchd@<group_id>"), is checked to
@@ -673,6 +674,8 @@ static int alert_cmp(const void *a, const void *b)
 static const char *const KINDS[] = {"UNKNOWN", "ALERT", "OVERDUE_WARNING", "CLOSED"};
 static const char *const SUSPECT_KINDS[] = {"UNKNOWN", "RAISED", "RESOLVED", "CLOSED"};
 
+static const char *const SEVERITIES[] = {"UNKNOWN", "LOW", "MEDIUM", "HIGH"};
+
 /* What is read and compared: alerts, or suspects (the same checks). */
 typedef struct kind_of_msg {
     const char *schema, *id_field, *rule_field;
@@ -759,11 +762,19 @@ static void read_alerts(const char *prefix, const char *group, alerts *out)
             continue;
         }
         snprintf(a->id, sizeof(a->id), "%.64s/%s", s, kind_name(a->kind));
+        if (avro_value_get_by_name(v, "severity", &f, NULL) == 0)
+            avro_value_get_enum(&f, &a->severity);
+        /* an escalation is a second ALERT of the same id at a higher
+         * severity (docs/matchd-design.md, "Arrival order and escalation"):
+         * (id, ALERT, severity) is what must not repeat */
+        if (what == &ALERTS && a->kind == 1) {
+            size_t n = strlen(a->id);
+            snprintf(a->id + n, sizeof(a->id) - n, "/%s",
+                     a->severity >= 0 && a->severity < 4 ? SEVERITIES[a->severity] : "?");
+        }
         if (avro_value_get_by_name(v, what->rule_field, &f, NULL) == 0 &&
             avro_value_get_string(&f, &s, &size) == 0)
             snprintf(a->rule, sizeof(a->rule), "%s", s);
-        if (avro_value_get_by_name(v, "severity", &f, NULL) == 0)
-            avro_value_get_enum(&f, &a->severity);
         snprintf(a->topic, sizeof(a->topic), "%s", rd_kafka_topic_name(m->rkt) + plen);
         a->partition = m->partition;
         a->offset = m->offset;
@@ -824,8 +835,6 @@ static int duplicates(const alerts *s, const char *side)
         }
     return d;
 }
-
-static const char *const SEVERITIES[] = {"UNKNOWN", "LOW", "MEDIUM", "HIGH"};
 
 /* Names the top-level fields in which two encoded alerts differ (names
  * only: values may hold identity numbers). */
