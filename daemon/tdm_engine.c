@@ -12,6 +12,7 @@
 #include "tdm_alert.h"
 #include "tdm_calendar.h"
 #include "tdm_eval.h"
+#include "tdm_manifest.h"
 #include "tdm_metrics.h"
 #include "tdm_prune.h"
 #include "tdm_roster.h"
@@ -94,6 +95,9 @@ typedef struct tdm_part {
      * committed offset) this partition takes part in: offsets [load_from,
      * load_to) as known at the assignment; load_to -1: none. */
     int64_t load_from, load_to;
+    /* where this partition's records fell in the open batch's processing
+     * order: its metadata in the batch's offset commit (tdm_manifest.h) */
+    tdm_manifest man;
 } tdm_part;
 
 /* A state of the open batch: the window (alerts) and the suspects of one
@@ -163,6 +167,11 @@ struct tdm_engine {
     bool partial_logged;
     bool restoring;
     bool restore_started; /* restoring was true since the assignment */
+    /* A restore by the batch manifests (tdm_on_assign): the part index of
+     * each position of the batch being replayed (NULL: the merge). */
+    size_t *replay;
+    size_t replay_n;
+    char replay_bad[256];    /* why the replay does not match the topics */
     int32_t roster_partitions; /* of the roster topic, from metadata */
 
     /* The open batch: one LMDB write transaction (the roster index, the
@@ -182,6 +191,19 @@ struct tdm_engine {
     bool txn_open;
     int64_t batch_records;
     int64_t batch_started_ms;
+    bool batch_full;         /* a partition's manifest passed TDM_MANIFEST_SOFT_MAX */
+    /* The batch's processing order left (timestamp, input, partition)
+     * order: the merge would replay it otherwise. last_* is the last key. */
+    bool batch_reordered;
+    int64_t last_ts;
+    int last_in;
+    int32_t last_partition;
+#ifdef TDM_FAULT_INJECTION
+    /* TDM_FAULT_AFTER_KAFKA_COMMIT (test builds only): exit between the
+     * Kafka and the LMDB commit, of a reordered batch (fault_p < 0) or with
+     * probability fault_p; 0: off */
+    double fault_p;
+#endif
     int64_t wait_since_ms;   /* the merge waits for a partition since (mono), 0: not */
     bool wait_logged;
     int64_t last_tick_ms;    /* mono time of the last tick written */
@@ -306,12 +328,16 @@ static void tdm_parts_clear(tdm_engine *e)
         tdm_part_flush(&e->parts[i]);
         free(e->parts[i].q);
         free(e->parts[i].topic);
+        tdm_manifest_done(&e->parts[i].man);
     }
     free(e->parts);
     e->parts = NULL;
     e->nparts = 0;
     e->restoring = false;
     e->restore_started = false;
+    free(e->replay);
+    e->replay = NULL;
+    e->replay_n = 0;
 }
 
 static void tdm_part_pause(tdm_engine *e, tdm_part *p, bool pause)
@@ -352,6 +378,10 @@ static void tdm_batch_drop(tdm_engine *e)
     }
     e->batch_records = 0;
     e->batch_held_back = 0;
+    e->batch_full = false;
+    e->batch_reordered = false;
+    for (size_t i = 0; i < e->nparts; i++)
+        tdm_manifest_reset(&e->parts[i].man, e->parts[i].base);
     e->stream_ms = e->stream_ms_committed;
     tdm_sus_forget(e);
     tdm_suspect_list_reset(&e->suspects);
@@ -2382,6 +2412,22 @@ static int tdm_process(tdm_engine *e, tdm_part *p, td_error *err)
     }
     if (r < 0)
         return r;
+    /* the record's place in the batch: its partition's manifest */
+    if (e->batch_records > (int64_t)UINT32_MAX ||
+        tdm_manifest_add(&p->man, (uint32_t)e->batch_records) < 0)
+        return td_error_set(err, -ENOMEM, "out of memory (batch manifest)");
+    if (p->man.len > TDM_MANIFEST_SOFT_MAX)
+        e->batch_full = true; /* commit before the text nears the broker's limit */
+    if (ts < 0)
+        ts = 0; /* as the merge orders it (tdm_ts) */
+    if (e->batch_records > 0 &&
+        (ts < e->last_ts || (ts == e->last_ts && (p->in < e->last_in ||
+                                                  (p->in == e->last_in &&
+                                                   m->partition < e->last_partition)))))
+        e->batch_reordered = true;
+    e->last_ts = ts;
+    e->last_in = p->in;
+    e->last_partition = m->partition;
     if (e->batch_records++ == 0)
         e->batch_started_ms = td_time_mono_ms();
     e->n_records++;
@@ -2418,6 +2464,9 @@ static void tdm_restore_check(tdm_engine *e)
         e->restore_started = true;
 }
 
+static int tdm_assign_all(tdm_engine *e);
+static int tdm_replay_abandon(tdm_engine *e, td_error *err);
+
 /* After a restore the restored states go to LMDB only: their alerts were
  * committed to Kafka before the crash. */
 static int tdm_restore_progress(tdm_engine *e, td_error *err)
@@ -2427,13 +2476,73 @@ static int tdm_restore_progress(tdm_engine *e, td_error *err)
     if (!e->restoring)
         return 0;
     tdm_restore_check(e);
+    if (e->replay && !e->restoring && (size_t)e->batch_records != e->replay_n)
+        snprintf(e->replay_bad, sizeof(e->replay_bad),
+                 "the topics hold %" PRId64 " records below the committed offsets, the "
+                 "manifests %zu", e->batch_records, e->replay_n);
+    if (e->replay_bad[0])
+        return tdm_replay_abandon(e, err);
     if (e->restoring || !e->restore_started)
         return 0;
     r = tdm_store_batch(e, err);
     if (r < 0)
         return r;
     e->restore_started = false;
-    td_log_notice("restore done: the state is back where Kafka's commit is");
+    td_log_notice("restore done: the state is back where Kafka's commit is%s",
+                  e->replay ? " (replayed in the batch manifest's order)" : "");
+    free(e->replay);
+    e->replay = NULL;
+    e->replay_n = 0;
+    return 0;
+}
+
+/* Replaying a batch by its manifests (tdm_on_assign). */
+static bool tdm_replaying(const tdm_engine *e)
+{
+    return e->restoring && e->replay;
+}
+
+/* The partition whose record comes next in the replayed batch; NULL: wait,
+ * or (e->replay_bad set) the topics do not hold what the manifests say. */
+static tdm_part *tdm_replay_pick(tdm_engine *e)
+{
+    if ((size_t)e->batch_records < e->replay_n) {
+        tdm_part *p = &e->parts[e->replay[e->batch_records]];
+        const rd_kafka_message_t *h = tdm_part_head(p);
+        if (p->restore_end < 0 || (h && h->offset >= p->restore_end))
+            snprintf(e->replay_bad, sizeof(e->replay_bad),
+                     "%s [%" PRId32 "]: its manifest has more records than the topic holds "
+                     "below the committed offset", p->topic, p->partition);
+        return e->replay_bad[0] || !h ? NULL : p;
+    }
+    /* all positions replayed: no partition may have more */
+    for (size_t i = 0; i < e->nparts; i++) {
+        const tdm_part *p = &e->parts[i];
+        const rd_kafka_message_t *h = tdm_part_head(p);
+        if (p->restore_end >= 0 && h && h->offset < p->restore_end)
+            snprintf(e->replay_bad, sizeof(e->replay_bad),
+                     "%s [%" PRId32 "]: the topic holds records below the committed offset "
+                     "that its manifest does not list", p->topic, p->partition);
+    }
+    return NULL;
+}
+
+/* The replay found the topics otherwise than the manifests say: the batch
+ * is dropped (nothing was produced: restore mode) and restored by the
+ * merge from LMDB's offsets. */
+static int tdm_replay_abandon(tdm_engine *e, td_error *err)
+{
+    td_log_notice("restore: %s: restoring by the merge instead (if live arrival reordered "
+                  "that batch, the restored state can differ from its committed alerts)",
+                  e->replay_bad);
+    free(e->replay);
+    e->replay = NULL;
+    e->replay_n = 0;
+    e->replay_bad[0] = '\0';
+    tdm_batch_drop(e);
+    if (tdm_assign_all(e) < 0)
+        return td_error_set(err, -EIO, "%s", e->cb_err.msg);
+    tdm_restore_check(e);
     return 0;
 }
 
@@ -2454,6 +2563,8 @@ static tdm_part *tdm_pick(tdm_engine *e)
     int64_t best_ts = 0;
     bool missing = false;
 
+    if (tdm_replaying(e))
+        return tdm_replay_pick(e);
     for (size_t i = 0; i < e->nparts; i++) {
         tdm_part *p = &e->parts[i];
         const rd_kafka_message_t *h = tdm_part_head(p);
@@ -2686,6 +2797,89 @@ static bool tdm_load_progress(tdm_engine *e)
     return true;
 }
 
+/* After an assignment that restores: the batch manifests of the restoring
+ * partitions (their committed metadata) say in which order that batch was
+ * processed. When each starts at LMDB's offset of its partition and
+ * together they account for every position, e->replay gets the order and
+ * the restore replays it; otherwise (a rebuild, a state of another
+ * version, metadata that is not a manifest) the restore merges, with a
+ * notice saying why. */
+static void tdm_replay_plan(tdm_engine *e, const rd_kafka_topic_partition_list_t *parts)
+{
+    const tdm_manifest **mans = NULL;
+    size_t *idx = NULL, n = 0, total = 0;
+    uint32_t *order = NULL;
+    char why[TD_ERROR_MSG_MAX + 200] = "";
+    td_error err = {0};
+
+    free(e->replay);
+    e->replay = NULL;
+    e->replay_n = 0;
+    e->replay_bad[0] = '\0';
+    for (size_t i = 0; i < e->nparts; i++)
+        n += e->parts[i].restore_end >= 0;
+    if (n == 0)
+        return;
+    mans = calloc(n, sizeof(*mans));
+    idx = calloc(n, sizeof(*idx));
+    if (!mans || !idx) {
+        snprintf(why, sizeof(why), "out of memory");
+        goto merge;
+    }
+    n = 0;
+    for (size_t i = 0; i < e->nparts; i++) {
+        tdm_part *p = &e->parts[i];
+        const rd_kafka_topic_partition_t *tp;
+        if (p->restore_end < 0)
+            continue;
+        tp = rd_kafka_topic_partition_list_find(parts, p->topic, p->partition);
+        if (!tp || tdm_manifest_decode(tp->metadata, tp->metadata_size, &p->man, &err) < 0) {
+            snprintf(why, sizeof(why), "%s [%" PRId32 "]: %s", p->topic, p->partition,
+                     tp ? err.msg : "no committed offset");
+            goto merge;
+        }
+        if (p->man.start != p->base) {
+            snprintf(why, sizeof(why), "%s [%" PRId32 "]: the last batch started at %" PRId64
+                     ", the state is at %" PRId64, p->topic, p->partition, p->man.start,
+                     p->base);
+            goto merge;
+        }
+        if (p->base >= 0 && p->man.records > (uint64_t)(p->restore_end - p->base)) {
+            snprintf(why, sizeof(why), "%s [%" PRId32 "]: the manifest lists %" PRIu64
+                     " records between offsets %" PRId64 " and %" PRId64, p->topic,
+                     p->partition, p->man.records, p->base, p->restore_end);
+            goto merge;
+        }
+        mans[n] = &p->man;
+        idx[n++] = i;
+    }
+    if (tdm_manifest_plan(mans, n, &order, &total, &err) < 0) {
+        snprintf(why, sizeof(why), "%s", err.msg);
+        goto merge;
+    }
+    e->replay = malloc((total ? total : 1) * sizeof(*e->replay));
+    if (!e->replay) {
+        snprintf(why, sizeof(why), "out of memory");
+        goto merge;
+    }
+    for (size_t k = 0; k < total; k++)
+        e->replay[k] = idx[order[k]];
+    e->replay_n = total;
+    td_log_notice("restore: the last batch's %zu records are replayed in the order that "
+                  "produced its alerts (its batch manifest)", total);
+    goto done;
+merge:
+    td_log_notice("restore: %s: restoring by the merge (if live arrival reordered the last "
+                  "batch, the restored state can differ from its committed alerts)", why);
+done:
+    /* the manifests are the open batch's again (they were decoded into it) */
+    for (size_t i = 0; i < e->nparts; i++)
+        tdm_manifest_reset(&e->parts[i].man, e->parts[i].base);
+    free(order);
+    free(mans);
+    free(idx);
+}
+
 static void tdm_on_assign(tdm_engine *e, rd_kafka_topic_partition_list_t *parts)
 {
     tdm_txn *txn = NULL;
@@ -2741,8 +2935,10 @@ static void tdm_on_assign(tdm_engine *e, rd_kafka_topic_partition_list_t *parts)
         } else
             p->base = c;
         p->next = p->base;
+        tdm_manifest_reset(&p->man, p->base);
     }
     tdm_store_abort(txn);
+    tdm_replay_plan(e, parts);
     tdm_restore_check(e);
     tdm_load_begin(e);
     e->assigned = true;
@@ -2805,6 +3001,8 @@ static int tdm_commit(tdm_engine *e, td_error *err)
 
     if (e->batch_records == 0 && e->ndirty == 0 && !e->txn_open && !e->wtxn)
         return 0;
+    if (tdm_replaying(e))
+        return 0; /* LMDB commits the replayed batch whole, when it is done */
     t0 = td_time_mono_ms();
     r = tdm_commit_batch(e, err);
     e->commit_ms += td_time_mono_ms() - t0;
@@ -2823,11 +3021,23 @@ static int tdm_commit_batch(tdm_engine *e, td_error *err)
 
     if (e->restoring) /* nothing to commit to Kafka, LMDB catches up */
         return tdm_store_batch(e, err);
+    /* every partition's offset with its manifest as the metadata (an idle
+     * partition's too, so that none keeps an older batch's) */
     offsets = rd_kafka_topic_partition_list_new((int)e->nparts + 1);
-    for (size_t i = 0; i < e->nparts; i++)
-        if (e->parts[i].next >= 0)
-            rd_kafka_topic_partition_list_add(offsets, e->parts[i].topic, e->parts[i].partition)
-                ->offset = e->parts[i].next;
+    for (size_t i = 0; i < e->nparts; i++) {
+        const tdm_part *p = &e->parts[i];
+        rd_kafka_topic_partition_t *tp;
+        if (p->next < 0)
+            continue;
+        tp = rd_kafka_topic_partition_list_add(offsets, p->topic, p->partition);
+        tp->offset = p->next;
+        tp->metadata = malloc(p->man.len); /* freed with the list */
+        if (!tp->metadata || tdm_manifest_encode(&p->man, tp->metadata, p->man.len) < 0) {
+            rd_kafka_topic_partition_list_destroy(offsets);
+            return td_error_set(err, -ENOMEM, "out of memory (batch manifest)");
+        }
+        tp->metadata_size = p->man.len;
+    }
     for (;;) {
         r = tdm_begin(e, err);
         if (r == 0)
@@ -2860,6 +3070,15 @@ static int tdm_commit_batch(tdm_engine *e, td_error *err)
         td_http_beat(e->http); /* alive, waiting for Kafka */
     }
     rd_kafka_topic_partition_list_destroy(offsets);
+#ifdef TDM_FAULT_INJECTION
+    if (e->fault_p != 0 && (e->fault_p < 0 ? e->batch_reordered
+                                           : (double)rand() / RAND_MAX < e->fault_p)) {
+        td_log_warning("fault injection: exiting between the Kafka and the LMDB commit "
+                       "(%" PRId64 " records, %s)", e->batch_records,
+                       e->batch_reordered ? "reordered" : "in the merge's order");
+        _exit(TDM_FAULT_EXIT);
+    }
+#endif
     /* After the Kafka commit: the state and the offsets it reflects. A crash
      * before this line leaves LMDB behind; the next start restores. */
     r = tdm_store_batch(e, err);
@@ -3259,12 +3478,21 @@ static int tdm_work(tdm_engine *e, bool *progressed, td_error *err)
         e->partial_logged = true;
         return 0;
     }
-    while (!tdm_stopping() && e->batch_records < e->cfg->transaction.max_records) {
+    /* a replayed batch is replayed whole: it was committed as one */
+    while (!tdm_stopping() &&
+           (tdm_replaying(e) ||
+            (e->batch_records < e->cfg->transaction.max_records && !e->batch_full))) {
         tdm_part *p;
         r = tdm_restore_progress(e, err);
         if (r < 0)
             return r;
         p = tdm_pick(e);
+        if (!p && e->replay_bad[0]) {
+            r = tdm_replay_abandon(e, err);
+            if (r < 0)
+                return r;
+            continue;
+        }
         if (!p)
             break;
         r = tdm_process(e, p, err);
@@ -3318,7 +3546,7 @@ static int tdm_loop(tdm_engine *e, td_error *err)
         if (r < 0)
             return r;
         rd_kafka_poll(e->producer, 0);
-        if (e->batch_records >= e->cfg->transaction.max_records ||
+        if (e->batch_records >= e->cfg->transaction.max_records || e->batch_full ||
             ((e->batch_records > 0 || e->txn_open) &&
              td_time_mono_ms() - e->batch_started_ms >= e->cfg->transaction.max_interval_ms)) {
             r = tdm_commit(e, err);
@@ -3556,6 +3784,15 @@ int tdm_engine_serve(tdm_engine *e, td_http *http, td_metrics *reg, const char *
     return 0;
 }
 
+bool tdm_engine_fault_injection(void)
+{
+#ifdef TDM_FAULT_INJECTION
+    return true;
+#else
+    return false;
+#endif
+}
+
 int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
 {
     tdm_engine *e = calloc(1, sizeof(*e));
@@ -3565,6 +3802,26 @@ int tdm_engine_new(const tdm_config *cfg, tdm_engine **ret, td_error *err)
     if (!e)
         return td_error_set(err, -ENOMEM, "out of memory");
     e->cfg = cfg;
+#ifdef TDM_FAULT_INJECTION
+    {
+        const char *f = getenv(TDM_FAULT_ENV);
+        char *end = NULL;
+        if (f && strcmp(f, "reordered") == 0) {
+            e->fault_p = -1;
+        } else if (f && *f) {
+            e->fault_p = strtod(f, &end);
+            if (*end || !(e->fault_p > 0 && e->fault_p <= 1)) {
+                free(e);
+                return td_error_set(err, -EINVAL, "%s: \"%s\" is neither \"reordered\" nor a "
+                                    "probability in (0, 1]", TDM_FAULT_ENV, f);
+            }
+            srand((unsigned)getpid());
+        }
+        if (e->fault_p != 0)
+            td_log_warning("fault injection on (%s=%s): this build exits between Kafka and "
+                           "LMDB commits on purpose", TDM_FAULT_ENV, f);
+    }
+#endif
     snprintf(e->instance, sizeof(e->instance), "tuodi-matchd@%s", cfg->group_id);
     snprintf(e->txn_id, sizeof(e->txn_id), "tuodi-matchd.%s", cfg->group_id);
     r = tdm_rules_load(cfg->rules, &e->rules, err);

@@ -24,11 +24,18 @@
  * index are written into it as records are processed, the changed states
  * (hashed by key) and the processed offsets at the end. Alerts and the
  * processed offsets commit in one Kafka transaction; the LMDB transaction
- * commits AFTER it. A crash between the two leaves LMDB behind: on
- * assignment a partition whose LMDB offset is behind the group's committed
- * offset is re-read up to it in restore mode (states updated, nothing
- * produced), the partitions that are not behind waiting, and LMDB alone is
- * committed when every partition has caught up.
+ * commits AFTER it. Each partition's offset in that commit carries the
+ * batch manifest as its metadata (tdm_manifest.h: where its records fell in
+ * the batch's processing order); a batch ends early when one would pass
+ * TDM_MANIFEST_SOFT_MAX. A crash between the two commits leaves LMDB
+ * behind: on assignment a partition whose LMDB offset is behind the group's
+ * committed offset is re-read up to it in restore mode (states updated,
+ * nothing produced), the partitions that are not behind waiting, and LMDB
+ * alone is committed when every partition has caught up. When the
+ * manifests start at LMDB's offsets, the records are replayed in the
+ * manifests' order (the one that produced the committed alerts, whatever
+ * live arrival did to it); otherwise (a rebuild, another store) merged,
+ * with a notice.
  *
  * Limits (docs/matchd-design.md): one instance per group (the roster must be
  * whole on the instance); the merged order equals the first run's only when
@@ -86,5 +93,19 @@ int tdm_engine_serve(tdm_engine *e, td_http *http, td_metrics *reg, const char *
 int tdm_engine_run(tdm_engine *e, td_error *err);
 /* Accepts NULL; returns NULL. */
 tdm_engine *tdm_engine_free(tdm_engine *e);
+
+/* Fault injection, in test builds only (meson -Dfault_injection=true; off by
+ * default and in the Debian package): with TDM_FAULT_ENV set to "reordered"
+ * in its environment, the daemon exits with status TDM_FAULT_EXIT right
+ * after the Kafka commit of a batch whose processing order was not the
+ * merge's (live arrival reordered it) and before that batch's LMDB commit,
+ * the crash a restore by batch manifest repairs; set to a probability P in
+ * (0, 1], after each Kafka commit with probability P. A warning at start
+ * says it is on; another names the batch before the exit. Without the
+ * option the variable is ignored. True when this library was built with
+ * it (the daemon links the same). */
+#define TDM_FAULT_ENV "TDM_FAULT_AFTER_KAFKA_COMMIT"
+#define TDM_FAULT_EXIT 86
+bool tdm_engine_fault_injection(void);
 
 #endif
