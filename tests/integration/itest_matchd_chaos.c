@@ -53,12 +53,38 @@
  *      (hundreds of suspects, every indicator of the shipped rules that the
  *      data can raise, RESOLVED ones among them).
  *
+ * `itest_matchd_chaos reorder` (the 'matchd_reorder' test, about 40 s; the
+ * build needs -Dfault_injection=true): live arrival reorders batches and
+ * matchd crashes between its two commits (issue 15, item 5: the batch
+ * manifest). The same roster; then, while runs A and B work, 低保
+ * applications in the normal flow (150 a second, all on 2026-06-01 by
+ * their Kafka timestamps, so the push day is the same in any order), each
+ * of a subject that gets no other record (order-free), and transactions
+ * that commit late: each holds the first member's application of 4
+ * households, and just before it commits the second member's goes out in
+ * the normal flow with a newer timestamp (the alert hashes the triggering
+ * record: the daemon that saw the second first alerts on it, a restore by
+ * the merge would take the first). Run A runs uninterrupted; run B is
+ * ended at least TD_CHAOS_KILLS times, three in four by the fault hook
+ * (TDM_FAULT_AFTER_KAFKA_COMMIT=reordered: exit right after the Kafka
+ * commit of a reordered batch, before its LMDB commit), the rest by SIGKILL
+ * at a random moment. Checks: (1) per run, the alert index of its state
+ * (every ALERT its states raised) holds exactly the ALERTs on its topics,
+ * with the bytes of the latest, and its states' open alerts are the
+ * topics' folded open alerts with their severities; (2) the order-free
+ * alerts of A and B are equal byte for byte; teeth: live arrival did
+ * reorder pairs in both runs, most restores replayed a manifest. With the
+ * restore by the merge (the manifest ignored) check (1) fails for B.
+ *
  * Environment: KAFKA_BOOTSTRAP (required), TD_CHAOS_SEED (the kill seed, to
  * repeat a run), TD_CHAOS_RECORDS (department records, default 300000),
  * TD_CHAOS_KILLS (least SIGKILLs, default 20), TD_CHAOS_REEXPORT (above, default 1).
  */
 #include "td_avro.h"
 #include "td_date.h"
+#include "tdm_engine.h"
+#include "tdm_store.h"
+#include "tdm_window.h"
 #include "td_idnum.h"
 #include "td_kafka.h"
 #include "td_proc.h"
@@ -225,13 +251,13 @@ static void encode_json(const char *schema, const char *json, td_avro_buf *out)
     avro_value_decref(&v);
 }
 
-/* Non-transactional (idempotent) sends: read_committed consumers read them,
- * and no transaction markers sit between the last record and the end. */
-static void send_record(const char *topic, const char *key, const char *schema, const char *json,
-                 int64_t ts)
+/* A record to topic (partition: RD_KAFKA_PARTITION_UA for the key's) through
+ * rk, with the Kafka timestamp ts. */
+static void send_to(rd_kafka_t *rk, const char *topic, int32_t partition, const char *key,
+                    const char *schema, const char *json, int64_t ts)
 {
     static td_avro_buf b = TD_AVRO_BUF_INIT;
-    rd_kafka_vu_t vu[5];
+    rd_kafka_vu_t vu[6];
     rd_kafka_error_t *xe;
 
     encode_json(schema, json, &b);
@@ -247,8 +273,10 @@ static void send_record(const char *topic, const char *key, const char *schema, 
     vu[3].u.i = RD_KAFKA_MSG_F_COPY;
     vu[4].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
     vu[4].u.i64 = ts;
+    vu[5].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[5].u.i32 = partition;
     for (;;) {
-        xe = rd_kafka_produceva(producer, vu, 5);
+        xe = rd_kafka_produceva(rk, vu, 6);
         if (!xe)
             break;
         if (rd_kafka_error_code(xe) != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -256,9 +284,17 @@ static void send_record(const char *topic, const char *key, const char *schema, 
             exit(1);
         }
         rd_kafka_error_destroy(xe);
-        rd_kafka_poll(producer, 50);
+        rd_kafka_poll(rk, 50);
     }
-    rd_kafka_poll(producer, 0);
+    rd_kafka_poll(rk, 0);
+}
+
+/* Non-transactional (idempotent) sends: read_committed consumers read them,
+ * and no transaction markers sit between the last record and the end. */
+static void send_record(const char *topic, const char *key, const char *schema, const char *json,
+                        int64_t ts)
+{
+    send_to(producer, topic, RD_KAFKA_PARTITION_UA, key, schema, json, ts);
 }
 
 static const char *const LABOUR[] = {"NORMAL", "NORMAL", "NORMAL", "NORMAL", "SKILLED",
@@ -573,6 +609,9 @@ static bool watch_wait_done(watch *w, pid_t pid, int timeout_ms)
 
 /* ---- the daemon ---- */
 
+/* The transaction section of both configs. */
+static const char *txn_yaml = "transaction:\n  max_records: 500\n  max_interval: 200ms\n";
+
 /* store: extra YAML for the store section, or NULL. */
 static void write_config(const char *path, const char *group, const char *state,
                          const char *alerts_prefix, const char *suspects_prefix,
@@ -600,7 +639,7 @@ static void write_config(const char *path, const char *group, const char *state,
         fprintf(f, "  clock: %s\nclock:\n  tick_interval: 0\n", clock_topic);
     else
         (void)clock_topic;
-    fprintf(f, "transaction:\n  max_records: 500\n  max_interval: 200ms\n");
+    fprintf(f, "%s", txn_yaml);
     if (store)
         fprintf(f, "store:\n%s", store);
     fclose(f);
@@ -656,6 +695,8 @@ typedef struct alert {
     int64_t offset;
     unsigned char *value; /* encoded, connector_instance normalised */
     size_t len;
+    char record[64];      /* the first evidence's source record id */
+    char supersedes[80];  /* supersedes_alert_id, "" when none */
 } alert;
 
 typedef struct alerts {
@@ -776,6 +817,20 @@ static void read_alerts(const char *prefix, const char *group, alerts *out)
             avro_value_get_string(&f, &s, &size) == 0)
             snprintf(a->rule, sizeof(a->rule), "%s", s);
         snprintf(a->topic, sizeof(a->topic), "%s", rd_kafka_topic_name(m->rkt) + plen);
+        {
+            avro_value_t ev, e0, es, r, br;
+            if (avro_value_get_by_name(v, "evidence", &ev, NULL) == 0 &&
+                avro_value_get_by_index(&ev, 0, &e0, NULL) == 0 &&
+                avro_value_get_by_name(&e0, "source", &es, NULL) == 0 &&
+                avro_value_get_by_name(&es, "record_id", &r, NULL) == 0 &&
+                avro_value_get_string(&r, &s, &size) == 0)
+                snprintf(a->record, sizeof(a->record), "%s", s);
+            if (avro_value_get_by_name(v, "supersedes_alert_id", &r, NULL) == 0 &&
+                avro_value_get_current_branch(&r, &br) == 0 &&
+                avro_value_get_type(&br) == AVRO_STRING &&
+                avro_value_get_string(&br, &s, &size) == 0)
+                snprintf(a->supersedes, sizeof(a->supersedes), "%s", s);
+        }
         a->partition = m->partition;
         a->offset = m->offset;
         snprintf(a->key, sizeof(a->key), "%.*s", m->key ? (int)m->key_len : 0,
@@ -1002,16 +1057,21 @@ static int count_kind(const alerts *s, const char *rule, int kind)
 
 /* ---- main ---- */
 
-int main(void)
+/* The two runs' configs, logs, state directories, groups and topics. */
+static char cfg_a[200], cfg_b[200], log_a[200], log_b[200], state_a[200], state_b[200],
+    group_a[100], group_b[100], prefix_a[200], prefix_b[200], clock_a[200], clock_b[200],
+    sprefix_a[200], sprefix_b[200];
+
+static int run_reorder(void);
+
+int main(int argc, char **argv)
 {
     td_kafka_props props = {0}, keep = {0}, compact = {0};
     rd_kafka_conf_t *conf = NULL;
     td_kafka_topic_spec specs[5];
     const char *names[5];
     td_error err = {0};
-    char cfg_a[200], cfg_b[200], log_a[200], log_b[200], state_a[200], state_b[200],
-        group_a[100], group_b[100], prefix_a[200], prefix_b[200], clock_a[200], clock_b[200],
-        sprefix_a[200], sprefix_b[200];
+    bool reorder = argc > 1 && strcmp(argv[1], "reorder") == 0;
     unsigned seed = (unsigned)td_time_wall_ms();
     long nrec = 300000;
     int min_kills = 20, kills = 0, mid = 0, early = 0, lost_at;
@@ -1037,7 +1097,22 @@ int main(void)
     if (getenv("TD_CHAOS_KILLS"))
         min_kills = atoi(getenv("TD_CHAOS_KILLS"));
     FATAL(nrec > 0 && min_kills >= 0);
-    printf("matchd chaos: seed %u (TD_CHAOS_SEED to repeat)\n", seed);
+    if (argc > 1 && !reorder) {
+        fprintf(stderr, "usage: %s [reorder]\n", argv[0]);
+        return 2;
+    }
+    if (reorder) {
+        if (!tdm_engine_fault_injection()) {
+            fprintf(stderr, "this build has no fault injection: configure it with "
+                    "-Dfault_injection=true (tests/run does)\n");
+            return 1;
+        }
+        /* batches of a second: a record processed live and one of a late
+         * transaction committed a moment after it fall into one batch */
+        txn_yaml = "transaction:\n  max_records: 5000\n  max_interval: 1s\n";
+    }
+    printf("matchd chaos%s: seed %u (TD_CHAOS_SEED to repeat)\n", reorder ? " (reorder)" : "",
+           seed);
     srand(seed);
     lost_at = min_kills / 2;
 
@@ -1109,6 +1184,10 @@ int main(void)
     }
     make_people();
     produce_roster();
+    if (reorder) {
+        FATAL(rd_kafka_flush(producer, 60000) == 0);
+        return run_reorder();
+    }
     produce_records(nrec, &cnt);
     FATAL(rd_kafka_flush(producer, 120000) == 0);
     td_kafka_props_clear(&keep);
@@ -1291,6 +1370,614 @@ int main(void)
     }
     alerts_free(&A);
     alerts_free(&B);
+    free(persons);
+    free(households);
+    td_avro_registry_free(reg);
+    printf("%s (%.1fs)\n", failures ? "FAILED" : "ok", (double)(td_time_mono_ms() - t0) / 1000.0);
+    return failures ? 1 : 0;
+}
+
+/* ---- reorder: live arrival reorders batches, crashes between the commits ---- */
+
+/* 2026-06-01T00:00+08:00: every department record of this mode falls on
+ * that day (R_STEP_MS apart), so that the day an alert is raised on (the
+ * stream clock's) is the same in every run, whatever the order. */
+#define R_BASE_MS INT64_C(1780243200000)
+#define R_STEP_MS 200
+#define R_RATE 150       /* records a second (wall clock) of the normal flow */
+#define R_LATE 2         /* producers whose transactions commit late */
+#define R_PAIRS 4        /* order-dependent households per late transaction */
+#define R_MAX_SECONDS 180
+
+static int64_t r_slot;   /* the next record's place in stream time */
+static int r_of_hh, r_of_off, r_od_hh; /* cursors over the subjects */
+
+static int64_t r_ts(void)
+{
+    return R_BASE_MS + r_slot++ * R_STEP_MS;
+}
+
+/* A 低保 application of p at ts through rk (partition -1: the key's). */
+static void r_dibao(rd_kafka_t *rk, int32_t partition, const person *p, const char *rec, int64_t ts)
+{
+    char json[2048], date[16], village[64];
+    td_date_format((int32_t)((ts + 8 * 3600000) / 86400000) - (int32_t)rnd(10), date,
+                   sizeof(date));
+    snprintf(json, sizeof(json),
+             "{\"event_type\":\"DIBAO_APPLIED\",\"person_key\":\"%s\",\"name\":null,"
+             "\"village_code\":%s,\"event_date\":\"%s\",\"amount_fen\":null,"
+             "\"disability_grade\":null,\"source\":{\"department\":\"CIVIL_AFFAIRS\","
+             "\"connector_instance\":\"civil\",\"record_id\":\"%s\",\"location\":null,"
+             "\"row\":null}}",
+             p->key, opt_village(p, village, sizeof(village), false), date, rec);
+    send_to(rk, t_civil, partition < 0 ? RD_KAFKA_PARTITION_UA : partition, p->key,
+            "cn.tuodi.CivilAffairsEvent", json, ts);
+}
+
+/* A household that takes part in no duplicate listing (send_household lists
+ * the first member of household h+1 in h when h % 60 == 7). */
+static bool r_plain(int h)
+{
+    return h % 60 != 7 && h % 60 != 8;
+}
+
+/* One record of the normal flow: a 低保 application of a subject that gets
+ * no other record (order-free: its alert is the same in any order), a
+ * roster household of the first half or a person off the roster. false
+ * when they are used up. */
+static bool r_order_free(void)
+{
+    char rec[64];
+    while (r_of_hh < HOUSEHOLDS / 2 && !r_plain(r_of_hh))
+        r_of_hh++;
+    if (r_of_hh < HOUSEHOLDS / 2 && rnd(4) == 0) {
+        snprintf(rec, sizeof(rec), "OF-H-%d", r_of_hh);
+        r_dibao(producer, -1, &persons[households[r_of_hh].first], rec, r_ts());
+        r_of_hh++;
+        return true;
+    }
+    if (r_of_off < OFF_ROSTER) {
+        snprintf(rec, sizeof(rec), "OF-P-%d", r_of_off);
+        r_dibao(producer, -1, &persons[npersons - OFF_ROSTER + r_of_off], rec, r_ts());
+        r_of_off++;
+        return true;
+    }
+    return false;
+}
+
+/* The next household of the second half with two members or more, -1
+ * when none is left. */
+static int r_next_od(void)
+{
+    while (r_od_hh < HOUSEHOLDS / 2)
+        r_od_hh = HOUSEHOLDS / 2;
+    while (r_od_hh < HOUSEHOLDS && (households[r_od_hh].n < 2 || !r_plain(r_od_hh)))
+        r_od_hh++;
+    return r_od_hh < HOUSEHOLDS ? r_od_hh++ : -1;
+}
+
+/* A producer whose transactions commit late: R_PAIRS 低保 applications of
+ * the first member of order-dependent households, with the stream time of
+ * the moment the transaction begins, on civil-affairs partition k; just
+ * before it commits, the second member of each applies too, in the normal
+ * flow on partition k + 2 with a newer timestamp. A daemon processes the
+ * second application first (the first is invisible while its transaction
+ * is open), and the merge of a restore would take the first first: the
+ * alert (its id hashes the triggering record) differs. */
+typedef struct late {
+    rd_kafka_t *rk;
+    bool open, partners_sent;
+    int hh[R_PAIRS], n;
+    int64_t partners_at, commit_at, next_at; /* mono ms */
+} late;
+
+static void late_new(late *l, int k)
+{
+    td_kafka_props props = {0};
+    rd_kafka_conf_t *conf = NULL;
+    td_error err = {0};
+    char id[160], errstr[256];
+    rd_kafka_error_t *xe;
+
+    memset(l, 0, sizeof(*l));
+    snprintf(id, sizeof(id), "%s-late-%d", uniq, k);
+    FATAL(td_kafka_producer_conf_new(bootstrap, NULL, &props, &conf, &err) == 0);
+    FATAL(rd_kafka_conf_set(conf, "transactional.id", id, errstr, sizeof(errstr)) ==
+          RD_KAFKA_CONF_OK);
+    FATAL(td_kafka_new(RD_KAFKA_PRODUCER, conf, &l->rk, &err) == 0);
+    xe = rd_kafka_init_transactions(l->rk, 60000);
+    if (xe) {
+        fprintf(stderr, "init_transactions: %s\n", rd_kafka_error_string(xe));
+        exit(1);
+    }
+    l->next_at = td_time_mono_ms() + 500 + 300 * k;
+}
+
+/* Drives one late producer; returns the order-dependent pairs committed. */
+static int late_step(late *l, int k, int64_t now, bool ending)
+{
+    char rec[64];
+    rd_kafka_error_t *xe;
+
+    if (!l->open) {
+        if (ending || now < l->next_at)
+            return 0;
+        xe = rd_kafka_begin_transaction(l->rk);
+        FATAL(!xe);
+        l->n = 0;
+        for (int i = 0; i < R_PAIRS; i++) {
+            int h = r_next_od();
+            if (h < 0)
+                break;
+            l->hh[l->n++] = h;
+            snprintf(rec, sizeof(rec), "OD-a-%d", h);
+            r_dibao(l->rk, k, &persons[households[h].first], rec, r_ts());
+        }
+        l->open = true;
+        l->partners_sent = false;
+        l->partners_at = now + 300 + (int64_t)rnd(700);
+        l->commit_at = l->partners_at + 100 + (int64_t)rnd(150);
+        return 0;
+    }
+    if (!l->partners_sent && (now >= l->partners_at || ending)) {
+        for (int i = 0; i < l->n; i++) {
+            snprintf(rec, sizeof(rec), "OD-b-%d", l->hh[i]);
+            r_dibao(producer, k + 2, &persons[households[l->hh[i]].first + 1], rec, r_ts());
+        }
+        FATAL(rd_kafka_flush(producer, 30000) == 0);
+        l->partners_sent = true;
+    }
+    if (l->partners_sent && (now >= l->commit_at || ending)) {
+        xe = rd_kafka_commit_transaction(l->rk, 60000);
+        if (xe) {
+            fprintf(stderr, "commit_transaction: %s\n", rd_kafka_error_string(xe));
+            exit(1);
+        }
+        l->open = false;
+        l->next_at = now + 200 + (int64_t)rnd(600);
+        return l->n;
+    }
+    return 0;
+}
+
+/* An index entry's ALERT with source.connector_instance set as read_alerts
+ * sets it; malloc'd into *ret, false when undecodable or of another
+ * instance. */
+static bool r_normalise(const void *bytes, size_t len, const char *instance, unsigned char **ret,
+                        size_t *ret_len)
+{
+    const td_avro_schema *as = td_avro_registry_find_name(reg, "cn.tuodi.Alert");
+    td_avro_decoder *dec = NULL;
+    td_avro_buf buf = TD_AVRO_BUF_INIT;
+    avro_value_t *v, src, ci;
+    td_error err = {0};
+    const char *s;
+    size_t size;
+    bool ok = false;
+
+    if (td_avro_decoder_new(reg, as, &dec, &err) == 0 &&
+        td_avro_decode(dec, bytes, len, &v, &err) == 0 &&
+        avro_value_get_by_name(v, "source", &src, NULL) == 0 &&
+        avro_value_get_by_name(&src, "connector_instance", &ci, NULL) == 0 &&
+        avro_value_get_string(&ci, &s, &size) == 0 && strcmp(s, instance) == 0 &&
+        avro_value_set_string(&ci, "tuodi-matchd@*") == 0 && td_avro_encode(as, v, &buf, &err) == 0) {
+        *ret = malloc(buf.len);
+        FATAL(*ret);
+        memcpy(*ret, buf.data, buf.len);
+        *ret_len = buf.len;
+        ok = true;
+    }
+    td_avro_decoder_free(dec);
+    td_avro_buf_done(&buf);
+    return ok;
+}
+
+typedef struct open_alert {
+    char id[TDM_ALERT_ID_MAX + 1];
+    int severity; /* the Avro enum's index */
+} open_alert;
+
+static int open_cmp(const void *a, const void *b)
+{
+    const open_alert *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : x->severity - y->severity;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+typedef struct state_walk {
+    open_alert *v;
+    size_t n, cap;
+    int bad;
+} state_walk;
+
+static int r_state_each(const void *key, size_t key_len, const void *val, size_t len, void *opaque)
+{
+    state_walk *w = opaque;
+    tdm_window *win = NULL;
+    td_error err = {0};
+    const tdm_open_alert *oa;
+
+    (void)key;
+    (void)key_len;
+    if (tdm_window_decode(val, len, &win, &err) < 0) {
+        w->bad++;
+        return 0;
+    }
+    for (size_t i = 0; (oa = tdm_window_open_at(win, i, NULL)) != NULL; i++) {
+        if (w->n == w->cap) {
+            w->cap = w->cap ? 2 * w->cap : 1024;
+            w->v = realloc(w->v, w->cap * sizeof(*w->v));
+            FATAL(w->v);
+        }
+        snprintf(w->v[w->n].id, sizeof(w->v[w->n].id), "%s", oa->alert_id);
+        w->v[w->n].severity = (int)oa->severity + 1;
+        w->n++;
+    }
+    tdm_window_free(win);
+    return 0;
+}
+
+typedef struct index_walk {
+    const alerts *topics;
+    const char *instance;
+    int entries, missing, differ;
+    char **ids; /* the index's alert ids */
+    size_t n;
+} index_walk;
+
+/* The latest (by offset: one alert's messages share a partition) message of
+ * the id prefix id with kind (0: any), or NULL. */
+static const alert *r_latest(const alerts *s, const char *id, int kind)
+{
+    const alert *best = NULL;
+    size_t lo = 0, hi = s->n, n = strlen(id);
+    while (lo < hi) { /* the first entry >= id */
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(s->v[mid].id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < s->n && strncmp(s->v[i].id, id, n) == 0 && s->v[i].id[n] == '/';
+         i++)
+        if ((kind == 0 || s->v[i].kind == kind) && (!best || s->v[i].offset > best->offset))
+            best = &s->v[i];
+    return best;
+}
+
+static int r_index_each(const void *key, size_t key_len, const void *val, size_t len, void *opaque)
+{
+    index_walk *w = opaque;
+    char id[96];
+    const char *nul = memchr(val, '\0', len);
+    const alert *a;
+    unsigned char *norm = NULL;
+    size_t nlen = 0;
+
+    snprintf(id, sizeof(id), "%.*s", (int)key_len, (const char *)key);
+    w->entries++;
+    w->ids = realloc(w->ids, (w->n + 1) * sizeof(*w->ids));
+    FATAL(w->ids);
+    w->ids[w->n] = strdup(id);
+    FATAL(w->ids[w->n]);
+    w->n++;
+    a = r_latest(w->topics, id, 1);
+    if (!a) {
+        if (w->missing++ < 10)
+            fprintf(stderr, "  in the alert index, no ALERT on the topics: %s\n", id);
+        return 0;
+    }
+    if (!nul || !r_normalise(nul + 1, len - (size_t)(nul + 1 - (const char *)val), w->instance,
+                             &norm, &nlen) ||
+        nlen != a->len || memcmp(norm, a->value, nlen) != 0) {
+        if (w->differ++ < 10)
+            fprintf(stderr, "  the alert index's ALERT %s differs from the topics' (record %s)\n",
+                    id, a->record);
+    }
+    free(norm);
+    return 0;
+}
+
+/* Check (1): the alert index of the state in dir holds exactly the alerts
+ * of the ALERT messages on the topics, each with the bytes of its latest
+ * ALERT; the open alerts of its states are the topics' folded open ones
+ * (latest message per alert id not CLOSED, not superseded), with their
+ * severity. Returns the number of differences. */
+static int r_check_state(const char *state_dir, const alerts *topics, const char *group,
+                         const char *side)
+{
+    tdm_store *st = NULL;
+    tdm_txn *txn = NULL;
+    tdm_db db_alerts, db_state;
+    td_error err = {0};
+    index_walk iw = {.topics = topics};
+    state_walk sw = {0};
+    open_alert *fold = NULL;
+    char **sup = NULL, instance[160];
+    size_t nfold = 0, nsup = 0, alerts_on_topics = 0;
+    int diff = 0, only_state = 0, only_topics = 0;
+
+    snprintf(instance, sizeof(instance), "tuodi-matchd@%s", group);
+    iw.instance = instance;
+    if (tdm_store_open(state_dir, 0, 0, &st, &err) < 0 || tdm_store_db(st, "alerts", &db_alerts, &err) < 0 ||
+        tdm_store_db(st, "state", &db_state, &err) < 0 || tdm_store_begin_read(st, &txn, &err) < 0) {
+        fprintf(stderr, "%s: opening the state %s: %s\n", side, state_dir, err.msg);
+        tdm_store_close(st);
+        return 1;
+    }
+    FATAL(tdm_store_foreach(txn, db_alerts, r_index_each, &iw, &err) == 0);
+    FATAL(tdm_store_foreach(txn, db_state, r_state_each, &sw, &err) == 0);
+    tdm_store_abort(txn);
+    tdm_store_close(st);
+    /* the topics' ALERT ids not in the index */
+    qsort(iw.ids, iw.n, sizeof(*iw.ids), str_cmp);
+    for (size_t i = 0; i < topics->n; i++) {
+        const alert *a = &topics->v[i];
+        char id[96], *p = id;
+        if (a->kind != 1)
+            continue;
+        if (a->supersedes[0]) {
+            sup = realloc(sup, (nsup + 1) * sizeof(*sup));
+            FATAL(sup);
+            sup[nsup++] = (char *)a->supersedes;
+        }
+        snprintf(id, sizeof(id), "%.*s", (int)(strchr(a->id, '/') - a->id), a->id);
+        if (i > 0 && strncmp(topics->v[i - 1].id, a->id, strlen(id) + 1) == 0 &&
+            topics->v[i - 1].kind == 1)
+            continue; /* an escalation of the same alert */
+        alerts_on_topics++;
+        if (!bsearch(&p, iw.ids, iw.n, sizeof(*iw.ids), str_cmp) && iw.missing + only_topics++ < 10)
+            fprintf(stderr, "  %s: ALERT %s (record %s) on the topics, not in the alert index\n",
+                    side, id, a->record);
+    }
+    qsort(sup, nsup, sizeof(*sup), str_cmp);
+    /* the fold: per alert id its latest message */
+    for (size_t i = 0; i < topics->n; i++) {
+        const alert *a = &topics->v[i], *last, *alert_msg;
+        char id[96], *p = id;
+        snprintf(id, sizeof(id), "%.*s", (int)(strchr(a->id, '/') - a->id), a->id);
+        if (i > 0 && strncmp(topics->v[i - 1].id, id, strlen(id)) == 0 &&
+            topics->v[i - 1].id[strlen(id)] == '/')
+            continue; /* the id's group was folded at its first entry */
+        last = r_latest(topics, id, 0);
+        alert_msg = r_latest(topics, id, 1);
+        if (!last || last->kind == 3 || !alert_msg ||
+            bsearch(&p, sup, nsup, sizeof(*sup), str_cmp))
+            continue;
+        fold = realloc(fold, (nfold + 1) * sizeof(*fold));
+        FATAL(fold);
+        snprintf(fold[nfold].id, sizeof(fold[nfold].id), "%s", id);
+        fold[nfold].severity = alert_msg->severity;
+        nfold++;
+    }
+    qsort(fold, nfold, sizeof(*fold), open_cmp);
+    qsort(sw.v, sw.n, sizeof(*sw.v), open_cmp);
+    for (size_t i = 0, j = 0; i < sw.n || j < nfold;) {
+        int c = i >= sw.n ? 1 : j >= nfold ? -1 : open_cmp(&sw.v[i], &fold[j]);
+        if (c == 0) {
+            i++;
+            j++;
+            continue;
+        }
+        if (only_state + only_topics < 20) {
+            const open_alert *o = c < 0 ? &sw.v[i] : &fold[j];
+            const alert *a = r_latest(topics, o->id, 1);
+            fprintf(stderr, "  %s: open alert %s severity %s only in the %s (%s)\n", side, o->id,
+                    SEVERITIES[o->severity >= 0 && o->severity < 4 ? o->severity : 0],
+                    c < 0 ? "states" : "topics' fold",
+                    a ? a->record : "no ALERT on the topics");
+        }
+        if (c < 0) {
+            only_state++;
+            i++;
+        } else {
+            only_topics++;
+            j++;
+        }
+    }
+    diff = iw.missing + iw.differ + only_state + only_topics + sw.bad;
+    printf("  %s: alert index %d entries (%d without an ALERT on the topics, %d with other "
+           "bytes), %zu ALERTs on the topics; open alerts: %zu in the states, %zu folded from "
+           "the topics; %d differences\n",
+           side, iw.entries, iw.missing, iw.differ, alerts_on_topics, sw.n, nfold, diff);
+    for (size_t i = 0; i < iw.n; i++)
+        free(iw.ids[i]);
+    free(iw.ids);
+    free(sw.v);
+    free(fold);
+    free(sup);
+    return diff;
+}
+
+/* The alerts of s whose evidence is not an order-dependent pair's record:
+ * a shallow copy (the values stay s's). */
+static alerts r_order_free_of(const alerts *s)
+{
+    alerts out = {0};
+    out.v = calloc(s->n + 1, sizeof(*out.v));
+    FATAL(out.v);
+    for (size_t i = 0; i < s->n; i++)
+        if (strncmp(s->v[i].record, "OD-", 3) != 0)
+            out.v[out.n++] = s->v[i];
+    return out;
+}
+
+static int r_count_record(const alerts *s, const char *prefix)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        n += s->v[i].kind == 1 && strncmp(s->v[i].record, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+static pid_t r_spawn_b(bool hook)
+{
+    pid_t pid;
+    if (hook)
+        FATAL(setenv(TDM_FAULT_ENV, "reordered", 1) == 0);
+    pid = spawn(cfg_b, log_b);
+    unsetenv(TDM_FAULT_ENV);
+    return pid;
+}
+
+/* The reorder mode (the 'matchd_reorder' test): while the records flow,
+ * transactions that commit late put older records behind newer ones that
+ * the daemons have processed already. Run A runs uninterrupted; run B is
+ * ended at least TD_CHAOS_KILLS (20) times, most of them by the fault hook
+ * right after the Kafka commit of a batch that live arrival reordered
+ * (before its LMDB commit: a restore), the others by SIGKILL at random
+ * moments. Afterwards (1) each run's alert index and open alerts equal its
+ * topics' (a restore by the merge gets the reordered pairs wrong), and (2)
+ * the order-free alerts of A and B are the same, byte for byte. */
+static int run_reorder(void)
+{
+    late l[R_LATE];
+    int min_kills = getenv("TD_CHAOS_KILLS") ? atoi(getenv("TD_CHAOS_KILLS")) : 20;
+    int hook_kills = 0, sig_kills = 0, pairs = 0, ready;
+    int64_t t0 = td_time_mono_ms(), start = t0, b_until, now, produced = 0;
+    bool b_hook, ending = false;
+    pid_t pa, pb;
+    watch wa, wb;
+    alerts A, B;
+
+    for (int k = 0; k < R_LATE; k++)
+        late_new(&l[k], k);
+    pa = spawn(cfg_a, log_a);
+    b_hook = false; /* the first B loads the roster */
+    pb = r_spawn_b(b_hook);
+    b_until = td_time_mono_ms() + 1000 + rand() % 2000;
+    for (;;) {
+        int status;
+        now = td_time_mono_ms();
+        /* the normal flow, R_RATE records a second */
+        while (!ending && produced < (now - start) * R_RATE / 1000) {
+            if (!r_order_free())
+                break;
+            produced++;
+        }
+        for (int k = 0; k < R_LATE; k++)
+            pairs += late_step(&l[k], k, now, ending);
+        if (ending) {
+            bool open = false;
+            for (int k = 0; k < R_LATE; k++)
+                open = open || l[k].open;
+            if (!open)
+                break;
+            continue;
+        }
+        /* run B: ended by the hook (exit TDM_FAULT_EXIT) or SIGKILL */
+        if (waitpid(pb, &status, WNOHANG) == pb) {
+            if (WIFEXITED(status) && WEXITSTATUS(status) == TDM_FAULT_EXIT) {
+                hook_kills++;
+            } else {
+                fprintf(stderr, "run B exited by itself (status 0x%x)\n", status);
+                td_proc_show_log(log_b, 30);
+                failures++;
+            }
+        } else if (now >= b_until) {
+            kill(pb, SIGKILL);
+            waitpid(pb, &status, 0);
+            sig_kills++;
+        } else {
+            if (!td_proc_alive(pa)) {
+                fprintf(stderr, "run A exited by itself\n");
+                td_proc_show_log(log_a, 30);
+                exit(1);
+            }
+            usleep(10000);
+            continue;
+        }
+        if ((hook_kills + sig_kills >= min_kills && hook_kills > sig_kills) ||
+            now - t0 > R_MAX_SECONDS * 1000) {
+            ending = true;
+            continue;
+        }
+        /* three in four by the hook; a hook run that finds no reordered
+         * batch within 8 s is SIGKILLed */
+        b_hook = rand() % 4 != 0;
+        pb = r_spawn_b(b_hook);
+        b_until = td_time_mono_ms() + (b_hook ? 8000 : 500 + rand() % 2500);
+    }
+    /* past the last transaction's markers: a record on each civil partition */
+    for (int i = 0; i < PARTITIONS && r_of_off < OFF_ROSTER; i++, r_of_off++) {
+        char rec[32];
+        snprintf(rec, sizeof(rec), "OF-P-%d", r_of_off);
+        r_dibao(producer, i, &persons[npersons - OFF_ROSTER + r_of_off], rec, r_ts());
+    }
+    FATAL(rd_kafka_flush(producer, 60000) == 0);
+    FATAL(delivery_failures == 0);
+    for (int k = 0; k < R_LATE; k++)
+        td_kafka_destroy(l[k].rk);
+    printf("produced %" PRId64 " order-free records and %d order-dependent pairs in %.1fs; "
+           "run B ended %d times: %d by the hook between the Kafka and the LMDB commit of a "
+           "reordered batch, %d by SIGKILL\n",
+           produced, pairs, (double)(td_time_mono_ms() - t0) / 1000.0, hook_kills + sig_kills,
+           hook_kills, sig_kills);
+    /* the last B runs to the end, as A does */
+    ready = td_proc_log_count(log_b, "notice: ready:");
+    pb = r_spawn_b(false);
+    watch_new(&wa, group_a);
+    watch_new(&wb, group_b);
+    if (!watch_wait_done(&wa, pa, 120000) || !watch_wait_done(&wb, pb, 120000)) {
+        fprintf(stderr, "a run did not consume everything\n");
+        td_proc_show_log(log_b, 30);
+        failures++;
+    }
+    CHECK(stop_when_ready(pa, log_a, 0));
+    CHECK(stop_when_ready(pb, log_b, ready));
+    watch_free(&wa);
+    watch_free(&wb);
+    printf("  B: %d restores replayed a batch by its manifest, %d by the merge\n",
+           td_proc_log_count(log_b, "replayed in the batch manifest's order"),
+           td_proc_log_count(log_b, "restoring by the merge"));
+    CHECK(hook_kills + sig_kills >= min_kills);
+    CHECK(hook_kills > sig_kills);
+    CHECK(td_proc_log_count(log_b, "replayed in the batch manifest's order") >= min_kills / 4);
+
+    read_alerts(prefix_a, group_a, &A);
+    read_alerts(prefix_b, group_b, &B);
+    per_rule(&A, "A");
+    per_rule(&B, "B");
+    CHECK(A.bad == 0);
+    CHECK(B.bad == 0);
+    /* teeth: live arrival did reorder pairs (the second member's record
+     * raised the alert), and thousands of order-free alerts */
+    printf("  A: order-dependent households alerted by the first record %d, by the second "
+           "(live arrival reordered them) %d\n", r_count_record(&A, "OD-a-"),
+           r_count_record(&A, "OD-b-"));
+    CHECK(r_count_record(&A, "OD-b-") >= 10);
+    CHECK(r_count_record(&B, "OD-b-") >= 10);
+    /* (1) each run's state against its topics */
+    CHECK(r_check_state(state_a, &A, group_a, "A") == 0);
+    CHECK(r_check_state(state_b, &B, group_b, "B") == 0);
+    /* (2) where the data are order-free, B == A */
+    {
+        alerts fa = r_order_free_of(&A), fb = r_order_free_of(&B);
+        int d;
+        CHECK(fa.n >= 1000);
+        d = compare(&fa, &fb);
+        CHECK(d == 0);
+        printf("order-free alerts: A %zu, B %zu: %s\n", fa.n, fb.n, d == 0 ? "A == B" : "A != B");
+        free(fa.v);
+        free(fb.v);
+    }
+    if (failures) {
+        td_proc_show_log(log_b, 40);
+        fprintf(stderr, "logs kept in %s\n", dir);
+    } else {
+        char cmd[200];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(%s failed)\n", cmd);
+    }
+    alerts_free(&A);
+    alerts_free(&B);
+    td_kafka_destroy(producer);
     free(persons);
     free(households);
     td_avro_registry_free(reg);
