@@ -1186,6 +1186,8 @@ int main(int argc, char **argv)
     produce_roster();
     if (reorder) {
         FATAL(rd_kafka_flush(producer, 60000) == 0);
+        td_kafka_props_clear(&keep);
+        td_kafka_props_clear(&compact);
         return run_reorder();
     }
     produce_records(nrec, &cnt);
@@ -1700,7 +1702,7 @@ static int r_check_state(const char *state_dir, const alerts *topics, const char
     open_alert *fold = NULL;
     char **sup = NULL, instance[160];
     size_t nfold = 0, nsup = 0, alerts_on_topics = 0;
-    int diff = 0, only_state = 0, only_topics = 0;
+    int diff = 0, only_state = 0, only_topics = 0, not_indexed = 0;
 
     snprintf(instance, sizeof(instance), "tuodi-matchd@%s", group);
     iw.instance = instance;
@@ -1715,7 +1717,8 @@ static int r_check_state(const char *state_dir, const alerts *topics, const char
     tdm_store_abort(txn);
     tdm_store_close(st);
     /* the topics' ALERT ids not in the index */
-    qsort(iw.ids, iw.n, sizeof(*iw.ids), str_cmp);
+    if (iw.n)
+        qsort(iw.ids, iw.n, sizeof(*iw.ids), str_cmp);
     for (size_t i = 0; i < topics->n; i++) {
         const alert *a = &topics->v[i];
         char id[96], *p = id;
@@ -1731,11 +1734,13 @@ static int r_check_state(const char *state_dir, const alerts *topics, const char
             topics->v[i - 1].kind == 1)
             continue; /* an escalation of the same alert */
         alerts_on_topics++;
-        if (!bsearch(&p, iw.ids, iw.n, sizeof(*iw.ids), str_cmp) && iw.missing + only_topics++ < 10)
+        if ((!iw.n || !bsearch(&p, iw.ids, iw.n, sizeof(*iw.ids), str_cmp)) &&
+            not_indexed++ < 10)
             fprintf(stderr, "  %s: ALERT %s (record %s) on the topics, not in the alert index\n",
                     side, id, a->record);
     }
-    qsort(sup, nsup, sizeof(*sup), str_cmp);
+    if (nsup)
+        qsort(sup, nsup, sizeof(*sup), str_cmp);
     /* the fold: per alert id its latest message */
     for (size_t i = 0; i < topics->n; i++) {
         const alert *a = &topics->v[i], *last, *alert_msg;
@@ -1747,7 +1752,7 @@ static int r_check_state(const char *state_dir, const alerts *topics, const char
         last = r_latest(topics, id, 0);
         alert_msg = r_latest(topics, id, 1);
         if (!last || last->kind == 3 || !alert_msg ||
-            bsearch(&p, sup, nsup, sizeof(*sup), str_cmp))
+            (nsup && bsearch(&p, sup, nsup, sizeof(*sup), str_cmp)))
             continue;
         fold = realloc(fold, (nfold + 1) * sizeof(*fold));
         FATAL(fold);
@@ -1755,8 +1760,10 @@ static int r_check_state(const char *state_dir, const alerts *topics, const char
         fold[nfold].severity = alert_msg->severity;
         nfold++;
     }
-    qsort(fold, nfold, sizeof(*fold), open_cmp);
-    qsort(sw.v, sw.n, sizeof(*sw.v), open_cmp);
+    if (nfold)
+        qsort(fold, nfold, sizeof(*fold), open_cmp);
+    if (sw.n)
+        qsort(sw.v, sw.n, sizeof(*sw.v), open_cmp);
     for (size_t i = 0, j = 0; i < sw.n || j < nfold;) {
         int c = i >= sw.n ? 1 : j >= nfold ? -1 : open_cmp(&sw.v[i], &fold[j]);
         if (c == 0) {
@@ -1780,11 +1787,13 @@ static int r_check_state(const char *state_dir, const alerts *topics, const char
             j++;
         }
     }
-    diff = iw.missing + iw.differ + only_state + only_topics + sw.bad;
+    diff = iw.missing + iw.differ + not_indexed + only_state + only_topics + sw.bad;
     printf("  %s: alert index %d entries (%d without an ALERT on the topics, %d with other "
-           "bytes), %zu ALERTs on the topics; open alerts: %zu in the states, %zu folded from "
-           "the topics; %d differences\n",
-           side, iw.entries, iw.missing, iw.differ, alerts_on_topics, sw.n, nfold, diff);
+           "bytes), %zu ALERTs on the topics (%d not in the index); open alerts: %zu in the "
+           "states, %zu folded from the topics (%d only in the states, %d only in the fold); "
+           "%d differences\n",
+           side, iw.entries, iw.missing, iw.differ, alerts_on_topics, not_indexed, sw.n, nfold,
+           only_state, only_topics, diff);
     for (size_t i = 0; i < iw.n; i++)
         free(iw.ids[i]);
     free(iw.ids);
