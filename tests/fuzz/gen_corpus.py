@@ -191,7 +191,21 @@ def holidays_seeds():
         ]]
 
 
-TARGETS = {'config': config_seeds, 'rules': rules_seeds, 'holidays': holidays_seeds, 'dataset': dataset_seeds, 'csv': csv_seeds, 'idnum': idnum_seeds, 'date': date_seeds, 'money': money_seeds}
+def manifest_seeds():
+    runs = ' '.join('%d+1' % (2 * i) for i in range(229))
+    return [(n, v.encode()) for n, v in [
+        ('idle', 'tdm1 1234'),
+        ('runs', 'tdm1 1234 0+3 5+2 9+1 100000+1'),
+        ('beginning', 'tdm1 -1 0+7'),
+        ('largest', 'tdm1 9223372036854775807 4294967294+2'),
+        ('near-cap', 'tdm1 5 ' + runs),
+        ('overlap', 'tdm1 5 3+2 4+1'),
+        ('foreign', '{"partition_time":5}'),
+        ('empty', ''),
+    ]]
+
+
+TARGETS = {'config': config_seeds, 'rules': rules_seeds, 'holidays': holidays_seeds, 'dataset': dataset_seeds, 'csv': csv_seeds, 'idnum': idnum_seeds, 'date': date_seeds, 'money': money_seeds, 'manifest': manifest_seeds}
 
 if __name__ == '__main__':
     for t in (sys.argv[1:] or TARGETS):
