@@ -1944,6 +1944,13 @@ static int run_reorder(void)
     printf("  B: %d restores replayed a batch by its manifest, %d by the merge\n",
            td_proc_log_count(log_b, "replayed in the batch manifest's order"),
            td_proc_log_count(log_b, "restoring by the merge"));
+    {
+        /* why a restore merged (a rebuild, a manifest that did not fit) */
+        char cmd[400];
+        snprintf(cmd, sizeof(cmd), "grep -h 'by the merge' %s | head -3 | cut -c1-300", log_b);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(%s failed)\n", cmd);
+    }
     CHECK(hook_kills + sig_kills >= min_kills);
     CHECK(hook_kills > sig_kills);
     CHECK(td_proc_log_count(log_b, "replayed in the batch manifest's order") >= min_kills / 4);
