@@ -69,9 +69,9 @@ static bool given(const char *s)
 
 int tdm_alert_id(const tdm_alert_id_input *in, char out[TDM_ALERT_ID_LEN + 1])
 {
-    tdm_hash_part parts[7];
+    tdm_hash_part parts[8];
     size_t n = 0;
-    unsigned char b, d[4];
+    unsigned char b, d[4], q[4];
 
     if (!in || !given(in->rule_id) || !given(in->rule_version) ||
         (!given(in->household_id) && !given(in->person_key)) ||
@@ -93,6 +93,9 @@ int tdm_alert_id(const tdm_alert_id_input *in, char out[TDM_ALERT_ID_LEN + 1])
         for (int i = 0; i < 4; i++)
             d[i] = (unsigned char)((u >> (8 * i)) & 0xff);
         parts[n++] = (tdm_hash_part){'d', d, sizeof(d)};
+        for (int i = 0; i < 4; i++)
+            q[i] = (unsigned char)((in->seq >> (8 * i)) & 0xff);
+        parts[n++] = (tdm_hash_part){'n', q, sizeof(q)};
     }
     return tdm_hash_hex(parts, n, TDM_ALERT_ID_LEN, out);
 }

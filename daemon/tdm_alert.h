@@ -29,10 +29,14 @@ typedef struct tdm_alert_id_input {
     const char *person_key;     /* used when household_id is NULL or empty */
     tdm_severity severity;      /* LOW..HIGH: an escalation is a new alert */
     /* The triggering evidence: a record (dataset and its source record id),
-     * or, for window rules without one, the window's end day. */
+     * or, for window rules, the crossing window's end day and seq (the
+     * same crossing gives the same id whichever record completed it). */
     const char *dataset;        /* e.g. "medical_insurance"; NULL: use the day */
     const char *record_id;      /* source.record_id */
     int32_t window_end_day;     /* used when dataset is NULL or empty */
+    uint32_t seq;               /* with window_end_day: how many alerts the
+                                 * rule raised for the subject before
+                                 * (tdm_window_raised) */
 } tdm_alert_id_input;
 
 /* One part of a digest: a tag byte and n bytes at p. */

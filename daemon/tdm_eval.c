@@ -264,6 +264,9 @@ static int fill_message(tdm_alert_out *a, const char *prefix)
 typedef struct hit {
     const tdm_rule *rule;
     tdm_measure measure;
+    int32_t day;                    /* the day it was judged on: the alert's
+                                     * anchor (a window rule: the crossing
+                                     * window's end) */
 } hit;
 
 /* What an ALERT is made of besides the hit. */
@@ -272,9 +275,7 @@ typedef struct raise_in {
     const char *person_key;         /* the member; NULL household-level */
     const char *person_name;
     const char *village;            /* routing village (may be invalid) */
-    int32_t day;                    /* the window's end (alert id, suppression) */
-    int32_t push_day;               /* the day it is raised: raised_at, due dates */
-    const char *id_dataset;         /* tdm_alert_id evidence */
+    const char *id_dataset;         /* tdm_alert_id evidence (event rules) */
     const char *id_record;
     tdm_evidence evidence;          /* borrowed strings, copied */
 } raise_in;
@@ -313,15 +314,28 @@ static tdm_severity required_severity(const tdm_eval_ctx *ctx, const tdm_window 
     return sev;
 }
 
+/* The day an alert on an input of date day is raised: the stream clock's
+ * day, or day itself when it is later (a record dated ahead of the clock)
+ * or when there is no clock (ctx->today 0). */
+static int32_t push_day_of(const tdm_eval_ctx *ctx, int32_t day)
+{
+    return ctx->today != 0 && ctx->today > day ? ctx->today : day;
+}
+
 static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in,
                        const tdm_subject *s, tdm_window *state, tdm_alert_list *out,
                        td_error *err)
 {
     const tdm_rule *r = h->rule;
-    tdm_severity severity = required_severity(ctx, state, r, in->day, s);
-    tdm_may may = tdm_window_may_alert(state, r->id, in->day, severity);
+    tdm_severity severity = required_severity(ctx, state, r, h->day, s);
+    tdm_may may = tdm_window_may_alert(state, r->id, h->day, severity);
     if (!tdm_may_raise(may))
         return 0;
+    /* A window alert's id is of its crossing (anchor day) and of how many
+     * alerts the rule raised before, not of the record that completed it:
+     * the same crossing gets the same id in any arrival order. */
+    bool window = r->condition.kind == TDM_COND_WINDOW_SUM;
+    int32_t push_day = push_day_of(ctx, h->day);
 
     tdm_alert_id_input idin = {
         .rule_id = r->id,
@@ -329,9 +343,10 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
         .household_id = in->hh ? in->hh->household_id : NULL,
         .person_key = in->hh ? NULL : in->person_key,
         .severity = r->severity, /* its own: an escalation keeps the id */
-        .dataset = in->id_dataset,
-        .record_id = in->id_record,
-        .window_end_day = in->day,
+        .dataset = window ? NULL : in->id_dataset,
+        .record_id = window ? NULL : in->id_record,
+        .window_end_day = h->day,
+        .seq = window ? tdm_window_raised(state, r->id) : 0,
     };
     char id[TDM_ALERT_ID_LEN + 1];
     int rc = tdm_alert_id(&idin, id);
@@ -361,8 +376,8 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
     a->measure = h->measure;
     a->unit = TDM_UNIT_FEN;
     a->comparison = tdm_rule_comparison(r);
-    a->raised_at = tdm_eval_cst_midnight_ms(in->push_day);
-    tdm_alert_due_dates(ctx->calendar, in->push_day, &a->visit_due_date,
+    a->raised_at = tdm_eval_cst_midnight_ms(push_day);
+    tdm_alert_due_dates(ctx->calendar, push_day, &a->visit_due_date,
                         &a->procedure_due_date);
 
     if (oom)
@@ -374,8 +389,8 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
     tdm_open_alert oa;
     memset(&oa, 0, sizeof(oa));
     memcpy(oa.alert_id, id, sizeof(id));
-    oa.raised_day = in->push_day;
-    oa.anchor_day = in->day;
+    oa.raised_day = push_day;
+    oa.anchor_day = h->day;
     oa.severity = severity;
     oa.visit_due_day = a->visit_due_date;
     oa.procedure_due_day = a->procedure_due_date;
@@ -383,6 +398,11 @@ static int raise_alert(const tdm_eval_ctx *ctx, const hit *h, const raise_in *in
     rc = tdm_window_open_alert(state, r->id, &oa);
     if (rc < 0)
         return td_error_set(err, rc, "rule %s: cannot open the alert in the state", r->id);
+    if (window) {
+        rc = tdm_window_count_raised(state, r->id, h->day);
+        if (rc < 0)
+            return td_error_set(err, rc, "rule %s: cannot count the alert", r->id);
+    }
     return 0;
 }
 
@@ -431,14 +451,6 @@ static int escalate_open(const tdm_eval_ctx *ctx, tdm_window *state, const tdm_s
 
 /* ---- records ---- */
 
-/* The day an alert on an input of date day is raised: the stream clock's
- * day, or day itself when it is later (a record dated ahead of the clock)
- * or when there is no clock (ctx->today 0). */
-static int32_t push_day_of(const tdm_eval_ctx *ctx, int32_t day)
-{
-    return ctx->today != 0 && ctx->today > day ? ctx->today : day;
-}
-
 bool tdm_eval_is_old(const tdm_eval_ctx *ctx, int32_t day)
 {
     return ctx->today != 0 && ctx->max_event_age >= 0 &&
@@ -446,6 +458,46 @@ bool tdm_eval_is_old(const tdm_eval_ctx *ctx, int32_t day)
 }
 
 #define MAX_HITS 64
+
+/* tdm_window_each_sum's visitor for one window rule: the first window
+ * whose sum meets the rule is the crossing (end, measure); the ends of all
+ * that meet it are collected (the rule's signal days). */
+typedef struct crossing {
+    const tdm_rule *rule;
+    const tdm_subject *subject;
+    bool found;
+    int32_t end;
+    tdm_measure measure;
+    int32_t *ends;                  /* malloc'd; the caller frees */
+    size_t n, cap;
+    bool oom;
+} crossing;
+
+static bool judge_window(void *arg, int32_t end_day, int64_t sum)
+{
+    crossing *c = arg;
+    tdm_measure m = {0};
+
+    if (!tdm_rule_matches_value(c->rule, c->subject, sum, &m))
+        return false;
+    if (!c->found) {
+        c->found = true;
+        c->end = end_day;
+        c->measure = m;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 8;
+        int32_t *p = realloc(c->ends, cap * sizeof(*p));
+        if (!p) {
+            c->oom = true;
+            return true;
+        }
+        c->ends = p;
+        c->cap = cap;
+    }
+    c->ends[c->n++] = end_day;
+    return false;
+}
 
 int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_value_t *value,
                     const tdm_coords *coords, const tdm_household *household,
@@ -519,6 +571,7 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
         const tdm_rule *r = tdm_rules_at(ctx->rules, i);
         tdm_measure meas = {0};
         bool fired = false;
+        int32_t day = eval_day;
         if (!r->enabled || r->dataset != dataset)
             continue;
         if (r->condition.kind == TDM_COND_EVENT) {
@@ -526,14 +579,38 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
         } else if (r->condition.kind == TDM_COND_WINDOW_SUM && window_ok &&
                    rec.has_field[r->condition.field]) {
             char series[TDM_WINDOW_SERIES_ID_MAX + 1];
-            int64_t sum;
             series_name(dataset, r->condition.field, series, sizeof(series));
-            rc = tdm_window_sum(state, series, eval_day, r->condition.window_days, &sum);
-            if (rc == -ERANGE)
-                continue;
-            if (rc < 0)
-                return td_error_set(err, rc, "rule %s: window sum failed", r->id);
-            fired = tdm_rule_matches_value(r, &s, sum, &meas);
+            if (old) {
+                int64_t sum;
+                rc = tdm_window_sum(state, series, eval_day, r->condition.window_days, &sum);
+                if (rc == -ERANGE)
+                    continue;
+                if (rc < 0)
+                    return td_error_set(err, rc, "rule %s: window sum failed", r->id);
+                fired = tdm_rule_matches_value(r, &s, sum, &meas);
+            } else {
+                /* every window the record changed, ascending: the first
+                 * that meets the rule is the crossing */
+                crossing c = {.rule = r, .subject = &s};
+                rc = tdm_window_each_sum(state, series, rec.date, r->condition.window_days,
+                                         judge_window, &c);
+                if (rc == 0 && c.oom)
+                    rc = -ENOMEM;
+                /* it signals on every window end that meets it, so the
+                 * rule's signal days are those of the final windows
+                 * whatever the order */
+                for (size_t k = 0; rc == 0 && k < c.n; k++) {
+                    rc = tdm_window_signal(state, r->id, department_of(dataset), c.ends[k]);
+                    if (rc == -ERANGE)
+                        rc = 0;
+                }
+                free(c.ends);
+                if (rc < 0)
+                    return td_error_set(err, rc, "rule %s: window sum failed", r->id);
+                fired = c.found;
+                meas = c.measure;
+                day = c.end;
+            }
         }
         if (!fired || nmatched == MAX_HITS)
             continue;
@@ -541,12 +618,15 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
         if (old && r->condition.kind == TDM_COND_EVENT)
             nheld++; /* signals below, raises nothing */
         else
-            hits[nhits++] = (hit){r, meas};
+            hits[nhits++] = (hit){r, meas, day};
     }
 
-    /* every rule that matched signals, on the record's date (a record older
-     * than the expiry floor signals nothing) */
+    /* every other rule that matched signals on the record's date (a window
+     * rule of a record within the age signalled above); a record older than
+     * the expiry floor signals nothing */
     for (size_t k = 0; k < nmatched; k++) {
+        if (!old && matched[k]->condition.kind == TDM_COND_WINDOW_SUM)
+            continue;
         rc = tdm_window_signal(state, matched[k]->id, department_of(dataset), rec.date);
         if (rc < 0 && rc != -ERANGE)
             return td_error_set(err, rc, "rule %s: signal failed", matched[k]->id);
@@ -557,8 +637,6 @@ int tdm_eval_record(const tdm_eval_ctx *ctx, tdm_dataset dataset, const avro_val
         .person_key = rec.person_key,
         .person_name = mem && mem->name ? mem->name : rec.name,
         .village = village,
-        .day = eval_day,
-        .push_day = push_day_of(ctx, eval_day),
         .id_dataset = tdm_dataset_name(dataset),
         .id_record = rec.src_record_id,
     };
@@ -606,12 +684,10 @@ int tdm_eval_household(const tdm_eval_ctx *ctx, const tdm_household *household,
             continue;
         if (!tdm_rule_matches_value(r, &s, 0, &meas))
             continue;
-        hit h = {r, meas};
+        hit h = {r, meas, day};
         raise_in in = {
             .hh = household,
             .village = household->village_code,
-            .day = day,
-            .push_day = push_day_of(ctx, day),
             .id_dataset = tdm_dataset_name(TDM_DATASET_HOUSEHOLD),
             .id_record = record_id,
             .evidence =

@@ -72,8 +72,9 @@
 /* Bump when the layout of any database changes: the store is then rebuilt
  * from Kafka on the next start. 4: window states of format 2 (signals per
  * rule, the open alert's anchor day) and alert ids of the rule's own
- * severity. */
-#define TDM_STORE_FORMAT 4u
+ * severity. 5: window states of format 3 (counts of raised window alerts)
+ * and window alert ids of (anchor day, count), not of a record. */
+#define TDM_STORE_FORMAT 5u
 /* The map a store opens with, and the most it grows to, unless the caller
  * says otherwise (tuodi-matchd: store.map_size, store.max_map_size). 32 GiB
  * holds a province's roster of 30 million persons with its states and alerts

@@ -34,6 +34,8 @@ typedef struct rule_state {
     bool suppressed;
     int32_t suppressed_until;       /* suppressed while day < this; 0 if not */
     tdm_severity suppressed_severity;
+    uint32_t raised;                /* window alerts raised (tdm_window_count_raised) */
+    int32_t raised_anchor;          /* the latest anchor among them; 0 if none */
 } rule_state;
 
 struct tdm_window {
@@ -307,6 +309,8 @@ bool tdm_window_equal(const tdm_window *a, const tdm_window *b)
             return false;
         if (x->open && !alert_equal(&x->alert, &y->alert))
             return false;
+        if (x->raised != y->raised || x->raised_anchor != y->raised_anchor)
+            return false;
     }
     return true;
 }
@@ -387,6 +391,8 @@ int32_t tdm_window_spent_day(const tdm_window *w, int keep_days)
             return INT32_MAX;
         if (w->r[i].suppressed && (int64_t)w->r[i].suppressed_until + keep_days - 1 > day)
             day = (int64_t)w->r[i].suppressed_until + keep_days - 1;
+        if (w->r[i].raised > 0 && (int64_t)w->r[i].raised_anchor + keep_days > day)
+            day = (int64_t)w->r[i].raised_anchor + keep_days;
     }
     return day >= INT32_MAX ? INT32_MAX : (int32_t)day;
 }
@@ -484,6 +490,43 @@ int tdm_window_sum(const tdm_window *w, const char *id, int32_t end_day, int day
     }
     *ret_sum = sum;
     return 0;
+}
+
+int tdm_window_each_sum(const tdm_window *w, const char *id, int32_t day, int days,
+                        tdm_window_sum_fn fn, void *arg)
+{
+    const series *s = NULL;
+    bool found;
+    size_t lo = 0, hi = 0, i;
+    int64_t last = (int64_t)day + days - 1; /* the last end whose window holds day */
+    int64_t sum = 0, end = day;
+
+    if (!id_ok(id, TDM_WINDOW_SERIES_ID_MAX) || days < 1 || days > TDM_WINDOW_MAX_DAYS || !fn)
+        return -EINVAL;
+    i = find_series(w->s, w->ns, id, &found);
+    if (found) {
+        s = &w->s[i];
+        lo = hi = lower_bound(s, end - days + 1);
+    }
+    /* ends ascending: day, then each bucket day in (day, last]. The sum is
+     * of the buckets [lo, hi): end - days < bucket day <= end. */
+    for (;;) {
+        int64_t start = end - days; /* exclusive */
+        if (s) {
+            for (; hi < s->n && s->b[hi].day <= end; hi++)
+                if (__builtin_add_overflow(sum, s->b[hi].amount, &sum))
+                    return -EOVERFLOW;
+            for (; lo < hi && s->b[lo].day <= start; lo++)
+                if (__builtin_sub_overflow(sum, s->b[lo].amount, &sum))
+                    return -EOVERFLOW;
+        }
+        /* a window reaching into expired days has no exact sum: skipped */
+        if ((w->floor == NO_DAY || start >= w->floor) && fn(arg, (int32_t)end, sum))
+            return 0;
+        if (!s || hi >= s->n || s->b[hi].day > last)
+            return 0;
+        end = s->b[hi].day;
+    }
 }
 
 size_t tdm_window_bucket_count(const tdm_window *w, const char *id)
@@ -696,6 +739,13 @@ const tdm_open_alert *tdm_window_open_at(const tdm_window *w, size_t i, const ch
     return NULL;
 }
 
+/* A rule's entry is kept while it holds anything: an open alert, a
+ * suppression or a count of raised window alerts. */
+static bool rule_holds(const rule_state *r)
+{
+    return r->open || r->suppressed || r->raised > 0;
+}
+
 static void remove_rule(tdm_window *w, rule_state *r)
 {
     size_t i = (size_t)(r - w->r);
@@ -721,8 +771,55 @@ int tdm_window_close_alert(tdm_window *w, const char *alert_id, int32_t day, int
     }
     r->open = false;
     memset(&r->alert, 0, sizeof(r->alert));
-    if (!r->suppressed)
+    if (r->raised > 0 && r->raised_anchor <= w->floor) { /* as tdm_window_expire */
+        r->raised = 0;
+        r->raised_anchor = 0;
+    }
+    if (!rule_holds(r))
         remove_rule(w, r);
+    return 0;
+}
+
+uint32_t tdm_window_raised(const tdm_window *w, const char *rule_id)
+{
+    bool found;
+    size_t i;
+
+    if (!id_ok(rule_id, TDM_WINDOW_RULE_ID_MAX))
+        return 0;
+    i = find_rule(w->r, w->nr, rule_id, &found);
+    return found ? w->r[i].raised : 0;
+}
+
+int tdm_window_count_raised(tdm_window *w, const char *rule_id, int32_t anchor_day)
+{
+    rule_state *rs;
+    bool found;
+    size_t i;
+    int r;
+
+    if (!id_ok(rule_id, TDM_WINDOW_RULE_ID_MAX))
+        return -EINVAL;
+    if (anchor_day <= w->floor)
+        return -ERANGE;
+    i = find_rule(w->r, w->nr, rule_id, &found);
+    if (!found) {
+        if (w->nr >= TDM_WINDOW_MAX_RULES)
+            return -ENOSPC;
+        r = grow((void **)&w->r, &w->capr, w->nr + 1, sizeof(*w->r));
+        if (r < 0)
+            return r;
+        memmove(&w->r[i + 1], &w->r[i], (w->nr - i) * sizeof(*w->r));
+        memset(&w->r[i], 0, sizeof(w->r[i]));
+        strcpy(w->r[i].id, rule_id);
+        w->nr++;
+    }
+    rs = &w->r[i];
+    if (rs->raised == UINT32_MAX)
+        return -EOVERFLOW;
+    if (rs->raised == 0 || anchor_day > rs->raised_anchor)
+        rs->raised_anchor = anchor_day;
+    rs->raised++;
     return 0;
 }
 
@@ -792,7 +889,13 @@ int tdm_window_expire(tdm_window *w, int32_t today, int keep_days)
             r->suppressed_until = 0;
             r->suppressed_severity = TDM_SEVERITY_LOW;
         }
-        if (!r->open && !r->suppressed)
+        /* no crossing can come on a day <= floor any more: a new alert's
+         * (anchor, count 0) differs from every counted one's */
+        if (!r->open && r->raised > 0 && r->raised_anchor <= w->floor) {
+            r->raised = 0;
+            r->raised_anchor = 0;
+        }
+        if (!rule_holds(r))
             remove_rule(w, r);
     }
     return 0;
@@ -804,7 +907,7 @@ int tdm_window_expire(tdm_window *w, int32_t today, int keep_days)
 #define RULE_FLAG_WARNED 2u
 #define RULE_FLAG_SUPPRESSED 4u
 /* fixed part of a rule after its id: flags, alert id length */
-#define RULE_FIXED (1 + 1 + 4 + 4 + 1 + 4 + 4 + 1 + 4 + 1)
+#define RULE_FIXED (1 + 1 + 4 + 4 + 1 + 4 + 4 + 1 + 4 + 1 + 4 + 4)
 
 size_t tdm_window_encoded_size(const tdm_window *w)
 {
@@ -907,6 +1010,8 @@ int tdm_window_encode(const tdm_window *w, void *buf, size_t size)
         put_str(&b, r->open ? r->alert.village_code : "");
         put_i32(&b, r->suppressed ? r->suppressed_until : 0);
         put_u8(&b, r->suppressed ? (unsigned)RANK(r->suppressed_severity) : 0);
+        put_u32(&b, r->raised);
+        put_i32(&b, r->raised ? r->raised_anchor : 0);
     }
     return 0;
 }
@@ -1138,12 +1243,17 @@ int tdm_window_decode(const void *buf, size_t len, tdm_window **ret, td_error *e
             BAD("window state: rule '%s': bad or truncated village", rs->id);
         until = get_i32(&b);
         ssev = get_u8(&b);
+        rs->raised = get_u32(&b);
+        rs->raised_anchor = get_i32(&b);
         if (b.short_read)
             BAD("window state: rule '%s': truncated", rs->id);
         if (flags & ~(RULE_FLAG_OPEN | RULE_FLAG_WARNED | RULE_FLAG_SUPPRESSED))
             BAD("window state: rule '%s': unknown flags 0x%x", rs->id, flags);
-        if (!(flags & (RULE_FLAG_OPEN | RULE_FLAG_SUPPRESSED)))
-            BAD("window state: rule '%s': neither open nor suppressed", rs->id);
+        if (!(flags & (RULE_FLAG_OPEN | RULE_FLAG_SUPPRESSED)) && rs->raised == 0)
+            BAD("window state: rule '%s': neither open nor suppressed nor counted", rs->id);
+        if (rs->raised == 0 && rs->raised_anchor != 0)
+            BAD("window state: rule '%s': anchor of no raised alert", rs->id);
+
         rs->open = flags & RULE_FLAG_OPEN;
         a->overdue_warned = flags & RULE_FLAG_WARNED;
         if (rs->open) {

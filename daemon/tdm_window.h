@@ -25,9 +25,10 @@
  *    escalation").
  *
  * 3. Alerts per rule id: the open alert (id, raised day, anchor day,
- *    severity, due days, overdue-warned flag, routing village) and the suppression left by a
+ *    severity, due days, overdue-warned flag, routing village), the suppression left by a
  *    dismissal (until which day, at which severity), which is what
- *    tdm_window_may_alert() decides from.
+ *    tdm_window_may_alert() decides from, and the count of window alerts
+ *    the rule raised (their ids hash it).
  *
  * The state serialises to canonical bytes (tdm_window_encode): equal states
  * give equal bytes. Order of additions does not matter: adding the same
@@ -48,7 +49,7 @@
 #include <stdint.h>
 
 /* Format of tdm_window_encode: its first byte. */
-#define TDM_WINDOW_FORMAT 2u
+#define TDM_WINDOW_FORMAT 3u
 
 /* Limits (decode refuses more; the mutators return -ENOSPC / -EINVAL). */
 #define TDM_WINDOW_SERIES_ID_MAX 63   /* bytes of a series id, printable ASCII */
@@ -146,6 +147,21 @@ int tdm_window_add(tdm_window *w, const char *series, int32_t day, int64_t amoun
 int tdm_window_sum(const tdm_window *w, const char *series, int32_t end_day, int days,
                    int64_t *ret_sum);
 
+/* The windows of `days` days whose sum a record on day changes, in
+ * ascending order of their end: the window ending on day, then the one
+ * ending on each bucket day b of series with day < b <= day + days - 1.
+ * Those are the only candidates for a threshold crossing: between two such
+ * ends a window only loses buckets at its start, so (with amounts >= 0) its
+ * sum is at most the sum at the candidate before. Calls fn(arg, end, sum)
+ * for each until fn returns true; a window reaching into expired days
+ * (end - days < floor) is skipped, as tdm_window_sum refuses it. Cost: one
+ * binary search and one pass over the buckets of (day - days, day + days).
+ * -EINVAL for a bad series id, days outside 1..TDM_WINDOW_MAX_DAYS or no
+ * fn; -EOVERFLOW. An unknown series gives the window ending on day, sum 0. */
+typedef bool (*tdm_window_sum_fn)(void *arg, int32_t end_day, int64_t sum);
+int tdm_window_each_sum(const tdm_window *w, const char *series, int32_t day, int days,
+                        tdm_window_sum_fn fn, void *arg);
+
 /* Number of day buckets of series (0 if unknown): for tests and sizing. */
 size_t tdm_window_bucket_count(const tdm_window *w, const char *series);
 
@@ -217,6 +233,21 @@ int tdm_window_close_alert(tdm_window *w, const char *alert_id, int32_t day, int
  * above; -EINVAL for a bad severity. */
 int tdm_window_escalate(tdm_window *w, const char *alert_id, tdm_severity severity);
 
+/* The number of window alerts rule_id raised for the subject, as counted
+ * by tdm_window_count_raised (0 for an unknown or bad id). A window alert's
+ * id hashes it (tdm_alert_id's seq), so an alert raised again after the
+ * last one closed never gets a closed alert's id even on the same anchor
+ * day. */
+uint32_t tdm_window_raised(const tdm_window *w, const char *rule_id);
+
+/* Counts one more window alert of rule_id, anchored on anchor_day. The
+ * count outlives the alert: it is forgotten (back to 0) only when the
+ * floor reaches the latest counted anchor and no alert of the rule is open
+ * (tdm_window_expire, tdm_window_close_alert), since a later crossing is
+ * then on a day after every counted anchor. -EINVAL for a bad rule id;
+ * -ERANGE for anchor_day <= floor; -EOVERFLOW; -ENOSPC; -ENOMEM. */
+int tdm_window_count_raised(tdm_window *w, const char *rule_id, int32_t anchor_day);
+
 /* Marks the open alert alert_id's orange warning as sent. -ENOENT as above. */
 int tdm_window_mark_overdue_warned(tdm_window *w, const char *alert_id);
 
@@ -236,8 +267,9 @@ int tdm_window_absorb(tdm_window *dst, tdm_window *src);
 
 /* Forgets what no window of at most keep_days ending on today or later can
  * need: day buckets and signal days on days <= today - keep_days (the new floor,
- * which never moves back), and suppressions that ended by then. Open alerts
- * are kept. The caller passes its longest window plus the lateness it
+ * which never moves back), suppressions that ended by then, and counts of
+ * raised alerts (tdm_window_raised) whose latest anchor is at or below it
+ * (no alert of the rule open). Open alerts are kept. The caller passes its longest window plus the lateness it
  * tolerates. -EINVAL for keep_days outside 1..TDM_WINDOW_MAX_DAYS. */
 int tdm_window_expire(tdm_window *w, int32_t today, int keep_days);
 
@@ -252,7 +284,7 @@ int32_t tdm_window_floor(const tdm_window *w);
 
 /* ---- bytes (LMDB values) ----
  *
- * Format 2, all integers little-endian, strings length-prefixed, no padding:
+ * Format 3, all integers little-endian, strings length-prefixed, no padding:
  *   u8 format (2) | i32 floor | u16 signalling rule count, then per rule in
  *   id order: u8 id length, id, u8 department, u32 day count (>= 1), i32 day
  *   x count (ascending) | u16 series count, then per series in id order: u8
@@ -260,10 +292,14 @@ int32_t tdm_window_floor(const tdm_window *w);
  *   amount (non-zero) | u16 rule count, then per rule in id order: u8 id
  *   length, id, u8 flags (1 open, 2 overdue warned, 4 suppressed), u8 alert
  *   id length, alert id, i32 raised, i32 anchor, u8 severity rank, i32 visit due, i32 procedure due, u8 village
- *   length (0 or 12), village, i32 suppressed until, u8 suppressed severity rank.
- * Fields of an absent open alert / suppression are written as zeros.
- * Format 1 (before signals per rule) is refused with -ENOTSUP: tdm_store's
- * TDM_STORE_FORMAT changed with it, so such a state is rebuilt from Kafka. */
+ *   length (0 or 12), village, i32 suppressed until, u8 suppressed severity
+ *   rank, u32 raised window alerts, i32 their latest anchor.
+ * Fields of an absent open alert / suppression are written as zeros (the
+ * anchor too when the count is 0). A rule is written when it has an open
+ * alert, a suppression or a count.
+ * Formats 1 (before signals per rule) and 2 (before the counts) are refused
+ * with -ENOTSUP: tdm_store's TDM_STORE_FORMAT changed with each, so such a
+ * state is rebuilt from Kafka. */
 
 /* Bytes tdm_window_encode writes. */
 size_t tdm_window_encoded_size(const tdm_window *w);

@@ -91,6 +91,16 @@ static void test_id_changes_with_every_input(void)
     in.window_end_day = 19501;
     id_of(&in, y);
     CU_ASSERT_STRING_NOT_EQUAL(x, y);
+    /* and the count of the rule's alerts before (a re-raise on the same
+     * window end), which a record-based id ignores */
+    in.window_end_day = 19500;
+    in.seq = 1;
+    id_of(&in, y);
+    CU_ASSERT_STRING_NOT_EQUAL(x, y);
+    in = base;
+    in.seq = 7;
+    id_of(&in, y);
+    CU_ASSERT_STRING_EQUAL(ref, y);
     /* not on the roster: the person key; household and person differ */
     in = base;
     in.household_id = NULL;

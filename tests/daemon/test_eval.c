@@ -772,11 +772,14 @@ static char *run_order(const trec *recs, const int *order, size_t n, const tdm_h
     return res;
 }
 
-/* Every permutation of n (<= 4) records gives the same result; returns it. */
-static char *every_order(const trec *recs, size_t n, const tdm_household *hh)
+typedef char *(*run_fn)(const trec *recs, const int *order, size_t n, const tdm_household *hh);
+
+/* Every permutation of n (<= 4) records gives the same result of run;
+ * returns it. */
+static char *every_order_of(run_fn run, const trec *recs, size_t n, const tdm_household *hh)
 {
     int order[4] = {0, 1, 2, 3}, c[4] = {0};
-    char *first = run_order(recs, order, n, hh);
+    char *first = run(recs, order, n, hh);
     size_t runs = 1;
     /* Heap's algorithm */
     for (size_t i = 1; i < n;) {
@@ -784,7 +787,7 @@ static char *every_order(const trec *recs, size_t n, const tdm_household *hh)
             int j = i % 2 ? c[i] : 0, t = order[j];
             order[j] = order[i];
             order[i] = t;
-            char *got = run_order(recs, order, n, hh);
+            char *got = run(recs, order, n, hh);
             runs++;
             if (strcmp(got, first) != 0)
                 fprintf(stderr, "order %d%d%d%d differs:\n%s\nfirst:\n%s\n", order[0], order[1],
@@ -799,6 +802,11 @@ static char *every_order(const trec *recs, size_t n, const tdm_household *hh)
     }
     CU_ASSERT_EQUAL(runs, n == 4 ? 24 : n == 3 ? 6 : n == 2 ? 2 : 1);
     return first;
+}
+
+static char *every_order(const trec *recs, size_t n, const tdm_household *hh)
+{
+    return every_order_of(run_order, recs, n, hh);
 }
 
 static size_t count_of(const char *s, const char *sub)
@@ -954,6 +962,183 @@ static void test_late_record_sees_older_signal(void)
 }
 
 /* ---- routing ---- */
+
+/* ---- window rules in any arrival order ---- */
+
+static int apply(avro_value_t *v, const tdm_household *hh, tdm_window *w, tdm_alert_list *out);
+
+/* Feeds recs[order[0..n)] to a new state; returns every ALERT raised (id,
+ * measure, raised_at, due dates; not the evidence, which is the record
+ * whose arrival found the crossing) and the open alerts of the state (id,
+ * anchor, severity), one string to compare. */
+static char *run_window(const trec *recs, const int *order, size_t n, const tdm_household *hh)
+{
+    tdm_window *w = tdm_window_new();
+    tdm_alert_list out = TDM_ALERT_LIST_INIT;
+    size_t cap = 4096, len = 0;
+    char *res = malloc(cap);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    for (size_t k = 0; k < n; k++)
+        CU_ASSERT_EQUAL_FATAL(eval(recs[order[k]].ds, trec_value(&recs[order[k]]), hh, w, &out),
+                              0);
+    for (size_t i = 0; i < out.n; i++) {
+        const tdm_alert_out *a = &out.v[i];
+        len += (size_t)snprintf(res + len, cap - len, "alert %s %s %s measure=%lld raised=%lld "
+                                "due=%d/%d esc=%d\n", a->rule_id, a->alert_id,
+                                tdm_severity_symbol(a->severity),
+                                a->measure.present ? (long long)a->measure.value : -1LL,
+                                (long long)a->raised_at, (int)a->visit_due_date,
+                                (int)a->procedure_due_date, (int)a->escalation);
+    }
+    for (size_t i = 0;; i++) {
+        const char *rule;
+        const tdm_open_alert *oa = tdm_window_open_at(w, i, &rule);
+        if (!oa)
+            break;
+        len += (size_t)snprintf(res + len, cap - len, "open %s %s anchor=%d %s\n", rule,
+                                oa->alert_id, (int)oa->anchor_day,
+                                tdm_severity_symbol(oa->severity));
+    }
+    CU_ASSERT_FATAL(len < cap);
+    tdm_alert_list_done(&out);
+    tdm_window_free(w);
+    return res;
+}
+
+/* The window alert's id: of the crossing's end day and the count. */
+static void window_alert_id(const tdm_household *hh, int32_t end, uint32_t seq,
+                            char id[TDM_ALERT_ID_LEN + 1])
+{
+    const tdm_rule *r = tdm_rules_find(rules, "medical-oop-365d");
+    tdm_alert_id_input in = {
+        .rule_id = r->id,
+        .rule_version = r->version,
+        .household_id = hh->household_id,
+        .severity = r->severity,
+        .window_end_day = end,
+        .seq = seq,
+    };
+    CU_ASSERT_EQUAL_FATAL(tdm_alert_id(&in, id), 0);
+}
+
+/* Threshold 5,000 yuan (a 脱贫户) over 365 days: 3,000 on day 10 and 3,000
+ * on day 20 raise one alert whichever arrives first, with the same id,
+ * window end (day 20) and measure (6,000). Before, B then A raised nothing:
+ * A judged only the window ending on its own date. */
+static void test_window_late_record_both_orders(void)
+{
+    hh_fixture f;
+    int32_t d = ymd(2023, 5, 8);
+    make_hh(&f, TDM_R_HH_POVERTY_ALLEVIATED, TDM_MON_NOT_MONITORED, 100000);
+    const trec recs[] = {
+        {TDM_DATASET_MEDICAL_INSURANCE, NULL, P_HEAD, d + 10, 300000, "JSA"},
+        {TDM_DATASET_MEDICAL_INSURANCE, NULL, P_WIFE, d + 20, 300000, "JSB"},
+    };
+    char *res = every_order_of(run_window, recs, 2, &f.hh);
+    char id[TDM_ALERT_ID_LEN + 1], want[256];
+    window_alert_id(&f.hh, d + 20, 0, id);
+    CU_ASSERT_EQUAL(count_of(res, "alert "), 1);
+    snprintf(want, sizeof(want), "alert medical-oop-365d %s MEDIUM measure=600000 raised=%lld ",
+             id, (long long)tdm_eval_cst_midnight_ms(d + 20));
+    CU_ASSERT_PTR_NOT_NULL(strstr(res, want));
+    snprintf(want, sizeof(want), "open medical-oop-365d %s anchor=%d MEDIUM\n", id, (int)(d + 20));
+    CU_ASSERT_PTR_NOT_NULL(strstr(res, want));
+    free(res);
+}
+
+/* Three records of two members over 30 days, only the first two together
+ * over the threshold: all six orders give one alert, anchored on the day
+ * the window first crossed it (day 10, 5,000), with the same id. */
+static void test_window_three_records_every_order(void)
+{
+    hh_fixture f;
+    int32_t d = ymd(2023, 5, 8);
+    make_hh(&f, TDM_R_HH_POVERTY_ALLEVIATED, TDM_MON_NOT_MONITORED, 100000);
+    const trec recs[] = {
+        {TDM_DATASET_MEDICAL_INSURANCE, NULL, P_HEAD, d, 300000, "JSX"},
+        {TDM_DATASET_MEDICAL_INSURANCE, NULL, P_WIFE, d + 10, 200000, "JSY"},
+        {TDM_DATASET_MEDICAL_INSURANCE, NULL, P_HEAD, d + 30, 100000, "JSZ"},
+    };
+    char *res = every_order_of(run_window, recs, 3, &f.hh);
+    char id[TDM_ALERT_ID_LEN + 1], want[256];
+    window_alert_id(&f.hh, d + 10, 0, id);
+    CU_ASSERT_EQUAL(count_of(res, "alert "), 1);
+    CU_ASSERT_EQUAL(count_of(res, "open "), 1);
+    snprintf(want, sizeof(want), "alert medical-oop-365d %s MEDIUM measure=500000 ", id);
+    CU_ASSERT_PTR_NOT_NULL(strstr(res, want));
+    snprintf(want, sizeof(want), "open medical-oop-365d %s anchor=%d MEDIUM\n", id, (int)(d + 10));
+    CU_ASSERT_PTR_NOT_NULL(strstr(res, want));
+    free(res);
+}
+
+/* The window rule's signals are the crossing windows' ends, so a late
+ * record that completes a crossing signals as the in-order one did: the
+ * state after A, B equals the state after B, A. */
+static void test_window_state_order_free(void)
+{
+    hh_fixture f;
+    int32_t d = ymd(2023, 5, 8);
+    make_hh(&f, TDM_R_HH_POVERTY_ALLEVIATED, TDM_MON_NOT_MONITORED, 100000);
+    tdm_window *ab = tdm_window_new(), *ba = tdm_window_new();
+    tdm_alert_list out = TDM_ALERT_LIST_INIT;
+    CU_ASSERT_FATAL(ab && ba);
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_MEDICAL_INSURANCE, medical(P_HEAD, NULL, d, 300000, "A"),
+                         &f.hh, ab, &out), 0);
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_MEDICAL_INSURANCE, medical(P_WIFE, NULL, d + 9, 300000, "B"),
+                         &f.hh, ab, &out), 0);
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_MEDICAL_INSURANCE, medical(P_WIFE, NULL, d + 9, 300000, "B"),
+                         &f.hh, ba, &out), 0);
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_MEDICAL_INSURANCE, medical(P_HEAD, NULL, d, 300000, "A"),
+                         &f.hh, ba, &out), 0);
+    CU_ASSERT_EQUAL(out.n, 2);
+    CU_ASSERT_TRUE(tdm_window_equal(ab, ba));
+    const int32_t *days = NULL;
+    CU_ASSERT_EQUAL(tdm_window_signal_days(ba, "medical-oop-365d", &days), 1);
+    CU_ASSERT(days && days[0] == d + 9);
+    tdm_alert_list_done(&out);
+    tdm_window_free(ab);
+    tdm_window_free(ba);
+}
+
+/* Raised, closed without suppression, raised again on the same crossing
+ * (a late record into the same window): a new id, never the closed one's. */
+static void test_window_reraise_new_id(void)
+{
+    hh_fixture f;
+    tdm_window *w = tdm_window_new();
+    tdm_alert_list out = TDM_ALERT_LIST_INIT;
+    int32_t d = ymd(2023, 5, 8);
+    char first[TDM_ALERT_ID_MAX + 1], id[TDM_ALERT_ID_LEN + 1];
+    make_hh(&f, TDM_R_HH_POVERTY_ALLEVIATED, TDM_MON_NOT_MONITORED, 100000);
+    CU_ASSERT_FATAL(w != NULL);
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_MEDICAL_INSURANCE, medical(P_HEAD, NULL, d, 300000, "A"),
+                         &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_MEDICAL_INSURANCE,
+                         medical(P_WIFE, NULL, d + 10, 300000, "B"), &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL_FATAL(out.n, 1);
+    snprintf(first, sizeof(first), "%s", out.v[0].alert_id);
+    window_alert_id(&f.hh, d + 10, 0, id);
+    CU_ASSERT_STRING_EQUAL(first, id);
+    CU_ASSERT_EQUAL(apply(outcome(first, "COULD_NOT_REACH", NULL, NULL, "王五", "赵六", d + 11,
+                                  "V1"), &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL_FATAL(out.n, 2);
+    CU_ASSERT_PTR_NULL(tdm_window_find_open(w, "medical-oop-365d"));
+    /* a late record on day 5 changes the windows ending on 5 (3,500) and 10
+     * (6,500): the same crossing, raised again under the next count */
+    CU_ASSERT_EQUAL(eval(TDM_DATASET_MEDICAL_INSURANCE, medical(P_SON, NULL, d + 5, 50000, "C"),
+                         &f.hh, w, &out), 0);
+    CU_ASSERT_EQUAL_FATAL(out.n, 3);
+    CU_ASSERT_STRING_NOT_EQUAL(out.v[2].alert_id, first);
+    window_alert_id(&f.hh, d + 10, 1, id);
+    CU_ASSERT_STRING_EQUAL(out.v[2].alert_id, id);
+    CU_ASSERT_EQUAL(out.v[2].measure.value, 650000);
+    CU_ASSERT_STRING_EQUAL(out.v[2].evidence[0].src_record_id, "C");
+    CU_ASSERT_EQUAL(tdm_window_find_open(w, "medical-oop-365d")->anchor_day, d + 10);
+    CU_ASSERT_EQUAL(tdm_window_raised(w, "medical-oop-365d"), 2);
+    tdm_alert_list_done(&out);
+    tdm_window_free(w);
+}
 
 static void test_routing(void)
 {
@@ -1452,6 +1637,10 @@ static void add_suites(void)
     TD_TEST(test_three_departments_every_order);
     TD_TEST(test_later_hit_escalates);
     TD_TEST(test_late_record_sees_older_signal);
+    TD_TEST(test_window_late_record_both_orders);
+    TD_TEST(test_window_three_records_every_order);
+    TD_TEST(test_window_state_order_free);
+    TD_TEST(test_window_reraise_new_id);
     TD_TEST(test_routing);
     TD_TEST(test_two_person_rule);
     TD_TEST(test_outcome_dismissed_suppresses);

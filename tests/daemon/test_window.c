@@ -492,10 +492,15 @@ static void test_truncated_and_garbage_refused(void)
     memcpy(copy, buf, len);
     copy[len] = 0;
     CU_ASSERT_EQUAL(tdm_window_decode(copy, len + 1, &back, &err), -EINVAL);
-    /* another format, and format 1 (one latest signal per department, before
-     * signals per rule): refused, so the store rebuilds the state */
-    copy[0] = 3;
+    /* another format, format 2 (before the counts of raised window alerts)
+     * and format 1 (one latest signal per department, before signals per
+     * rule): refused, so the store rebuilds the state */
+    copy[0] = TDM_WINDOW_FORMAT + 1;
     CU_ASSERT_EQUAL(tdm_window_decode(copy, len, &back, &err), -ENOTSUP);
+    CU_ASSERT_EQUAL(TDM_WINDOW_FORMAT, 3);
+    copy[0] = 2;
+    CU_ASSERT_EQUAL(tdm_window_decode(copy, len, &back, &err), -ENOTSUP);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "format 2"));
     {
         static const uint8_t v1[] = {1,    0,    0,    0,    0x80, 0,    0, 0,
                                      0x80, 0,    0,    0,    0x80, 0,    0, 0,
@@ -674,6 +679,158 @@ static void test_spent(void)
     tdm_window_free(w);
 }
 
+/* ---- the windows a record changes ---- */
+
+typedef struct seen {
+    int32_t end[64];
+    int64_t sum[64];
+    size_t n;
+    int64_t stop_at;                /* stop at the first sum >= this */
+} seen;
+
+static bool see(void *arg, int32_t end, int64_t s)
+{
+    seen *v = arg;
+    CU_ASSERT_FATAL(v->n < 64);
+    v->end[v->n] = end;
+    v->sum[v->n++] = s;
+    return s >= v->stop_at;
+}
+
+static void test_each_sum(void)
+{
+    tdm_window *w = tdm_window_new();
+    seen v = {.stop_at = INT64_MAX};
+
+    CU_ASSERT_FATAL(w != NULL);
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, 100, 3000), 0);
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, 110, 2000), 0);
+    CU_ASSERT_EQUAL(tdm_window_add(w, OOP, 120, 1000), 0);
+    /* 15-day windows holding day 95: ends 95 and the bucket days to 109 */
+    CU_ASSERT_EQUAL(tdm_window_each_sum(w, OOP, 95, 15, see, &v), 0);
+    CU_ASSERT_EQUAL(v.n, 2);
+    CU_ASSERT(v.end[0] == 95 && v.sum[0] == 0);
+    CU_ASSERT(v.end[1] == 100 && v.sum[1] == 3000);
+    /* holding day 106: 106 (3000), 110 (5000), 120 (3000: day 100 left) */
+    v.n = 0;
+    CU_ASSERT_EQUAL(tdm_window_each_sum(w, OOP, 106, 15, see, &v), 0);
+    CU_ASSERT_EQUAL(v.n, 3);
+    CU_ASSERT(v.end[0] == 106 && v.sum[0] == 3000);
+    CU_ASSERT(v.end[1] == 110 && v.sum[1] == 5000);
+    CU_ASSERT(v.end[2] == 120 && v.sum[2] == 3000);
+    /* the visitor stops it: the first window of 5000 or more */
+    v.n = 0;
+    v.stop_at = 5000;
+    CU_ASSERT_EQUAL(tdm_window_each_sum(w, OOP, 100, 15, see, &v), 0);
+    CU_ASSERT_EQUAL(v.n, 2);
+    CU_ASSERT(v.end[1] == 110 && v.sum[1] == 5000);
+    /* an unknown series: the window ending on day, 0 */
+    v.n = 0;
+    CU_ASSERT_EQUAL(tdm_window_each_sum(w, "temp_relief", 100, 15, see, &v), 0);
+    CU_ASSERT(v.n == 1 && v.end[0] == 100 && v.sum[0] == 0);
+    CU_ASSERT_EQUAL(tdm_window_each_sum(w, OOP, 100, 0, see, &v), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_window_each_sum(w, OOP, 100, 15, NULL, &v), -EINVAL);
+    CU_ASSERT_EQUAL(tdm_window_each_sum(w, "", 100, 15, see, &v), -EINVAL);
+    /* after expiry to floor 95: windows reaching into day 95 or before
+     * (end - 15 < 95) are skipped, the later ones are exact */
+    v.n = 0;
+    v.stop_at = INT64_MAX;
+    CU_ASSERT_EQUAL(tdm_window_expire(w, 110, 15), 0);
+    CU_ASSERT_EQUAL(tdm_window_floor(w), 95);
+    CU_ASSERT_EQUAL(tdm_window_each_sum(w, OOP, 100, 15, see, &v), 0);
+    CU_ASSERT(v.n == 1 && v.end[0] == 110 && v.sum[0] == 5000);
+    tdm_window_free(w);
+}
+
+/* Against tdm_window_sum on random series: every end the helper gives is
+ * day or a bucket day in (day, day + days - 1], ascending, with the sum
+ * tdm_window_sum gives, and every such end is given. */
+static void test_each_sum_random(void)
+{
+    unsigned seed = 4242;
+    for (int round = 0; round < 300; round++) {
+        tdm_window *w = tdm_window_new();
+        CU_ASSERT_FATAL(w != NULL);
+        int nb = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 40;
+        for (int k = 0; k < nb; k++) {
+            seed = seed * 1103515245u + 12345u;
+            int32_t day = 1000 + (int32_t)((seed >> 16) % 200);
+            seed = seed * 1103515245u + 12345u;
+            CU_ASSERT_EQUAL(tdm_window_add(w, OOP, day, 1 + (int64_t)((seed >> 16) % 5000)), 0);
+        }
+        seed = seed * 1103515245u + 12345u;
+        int32_t day = 990 + (int32_t)((seed >> 16) % 220);
+        seed = seed * 1103515245u + 12345u;
+        int days = 1 + (int)((seed >> 16) % 90);
+        seen v = {.stop_at = INT64_MAX};
+        CU_ASSERT_EQUAL(tdm_window_each_sum(w, OOP, day, days, see, &v), 0);
+        size_t i = 0;
+        for (int32_t e = day; e <= day + days - 1; e++) {
+            int64_t s = -1;
+            bool bucket_day = tdm_window_sum(w, OOP, e, 1, &s) == 0 && s != 0;
+            if (e != day && !bucket_day)
+                continue;
+            CU_ASSERT_FATAL(i < v.n);
+            CU_ASSERT_EQUAL(v.end[i], e);
+            CU_ASSERT_EQUAL(v.sum[i], sum(w, e, days));
+            i++;
+        }
+        CU_ASSERT_EQUAL(i, v.n);
+        tdm_window_free(w);
+    }
+}
+
+/* ---- counts of raised window alerts ---- */
+
+static void test_raised_count(void)
+{
+    const int32_t d = 20000;
+    tdm_window *w = tdm_window_new(), *back = NULL;
+    tdm_open_alert a = make_alert("alert-w", d, TDM_SEVERITY_MEDIUM);
+    td_error err;
+    size_t len;
+
+    CU_ASSERT_FATAL(w != NULL);
+    CU_ASSERT_EQUAL(tdm_window_raised(w, "medical-oop-365d"), 0);
+    CU_ASSERT_EQUAL(tdm_window_open_alert(w, "medical-oop-365d", &a), 0);
+    CU_ASSERT_EQUAL(tdm_window_count_raised(w, "medical-oop-365d", d), 0);
+    CU_ASSERT_EQUAL(tdm_window_raised(w, "medical-oop-365d"), 1);
+    CU_ASSERT_EQUAL(tdm_window_count_raised(w, "", d), -EINVAL);
+    /* the count outlives the alert: a re-raise on the same anchor day gets
+     * another id (tdm_alert_id's seq) */
+    CU_ASSERT_EQUAL(tdm_window_close_alert(w, "alert-w", d + 5, 0), 0);
+    CU_ASSERT_EQUAL(tdm_window_raised(w, "medical-oop-365d"), 1);
+    CU_ASSERT_FALSE(tdm_window_is_spent(w));
+    CU_ASSERT_EQUAL(tdm_window_count_raised(w, "medical-oop-365d", d - 3), 0);
+    CU_ASSERT_EQUAL(tdm_window_raised(w, "medical-oop-365d"), 2);
+    /* it is part of the state: equal, bytes, copies */
+    uint8_t *buf = encode(w, &len);
+    CU_ASSERT_EQUAL_FATAL(tdm_window_decode(buf, len, &back, &err), 0);
+    CU_ASSERT_TRUE(tdm_window_equal(w, back));
+    CU_ASSERT_EQUAL(tdm_window_raised(back, "medical-oop-365d"), 2);
+    CU_ASSERT_EQUAL(tdm_window_count_raised(back, "medical-oop-365d", d), 0);
+    CU_ASSERT_FALSE(tdm_window_equal(w, back));
+    /* kept until the floor reaches the latest anchor (d), then forgotten:
+     * every later crossing is after it */
+    CU_ASSERT_EQUAL(tdm_window_spent_day(w, 400), d + 400);
+    CU_ASSERT_EQUAL(tdm_window_expire(w, d + 399, 400), 0);
+    CU_ASSERT_EQUAL(tdm_window_raised(w, "medical-oop-365d"), 2);
+    CU_ASSERT_EQUAL(tdm_window_expire(w, d + 400, 400), 0);
+    CU_ASSERT_EQUAL(tdm_window_raised(w, "medical-oop-365d"), 0);
+    CU_ASSERT_TRUE(tdm_window_is_spent(w));
+    CU_ASSERT_EQUAL(tdm_window_count_raised(w, "medical-oop-365d", d), -ERANGE);
+    /* while an alert of the rule is open the count stays, whatever the floor */
+    CU_ASSERT_EQUAL(tdm_window_open_alert(back, "medical-oop-365d", &a), 0);
+    CU_ASSERT_EQUAL(tdm_window_expire(back, d + 1000, 400), 0);
+    CU_ASSERT_EQUAL(tdm_window_raised(back, "medical-oop-365d"), 3);
+    CU_ASSERT_EQUAL(tdm_window_close_alert(back, "alert-w", d + 1001, 0), 0);
+    CU_ASSERT_EQUAL(tdm_window_raised(back, "medical-oop-365d"), 0);
+    CU_ASSERT_TRUE(tdm_window_is_spent(back));
+    free(buf);
+    tdm_window_free(w);
+    tdm_window_free(back);
+}
+
 static void add_suites(void)
 {
     td_test_suite("amounts", NULL, NULL);
@@ -682,6 +839,8 @@ static void add_suites(void)
     TD_TEST(test_many_small_amounts);
     TD_TEST(test_expiry_keeps_sums_exact);
     TD_TEST(test_overflow_refused);
+    TD_TEST(test_each_sum);
+    TD_TEST(test_each_sum_random);
     td_test_suite("departments", NULL, NULL);
     TD_TEST(test_departments_within_90);
     TD_TEST(test_signals_every_day);
@@ -693,6 +852,7 @@ static void add_suites(void)
     td_test_suite("bytes", NULL, NULL);
     TD_TEST(test_round_trip);
     TD_TEST(test_spent);
+    TD_TEST(test_raised_count);
     TD_TEST(test_truncated_and_garbage_refused);
 }
 
