@@ -29,9 +29,19 @@
  *  - Windows. For each summable field that some rule of the record's dataset
  *    sums (enabled or not, so that enabling a rule later finds its history),
  *    the record's amount is added to the series "<dataset>.<field>" on the
- *    record's date; a window rule compares the sum of the window ending on
- *    that date. A record older than the state's expiry floor updates nothing
- *    and fires no window rule (not an error). Expiry is the engine's:
+ *    record's date. A window rule of N days then judges every window the
+ *    record changed, in ascending order of their end: the one ending on the
+ *    record's date and those ending on each day b of the series with date <
+ *    b <= date + N - 1 (tdm_window_each_sum; a window reaching into expired
+ *    days is skipped). The first that meets the rule is the crossing: the
+ *    alert's anchor day (its window end) and measure (its sum); the rule
+ *    signals on the end of every window that meets it. The alert's id
+ *    hashes the anchor day and tdm_window_raised (the rule's alerts before,
+ *    counted in the state), not the record, so the same crossing has the
+ *    same id whichever record completed it; its evidence is the record
+ *    whose arrival found it, which depends on the arrival order. Event and
+ *    income alerts keep record-based ids. A record older than the state's
+ *    expiry floor updates nothing and fires no window rule (not an error). Expiry is the engine's:
  *    tdm_window_expire(state, day of its input clock, longest window + the
  *    lateness it tolerates).
  *  - Old records (docs/matchd-design.md, "Old records"). A record is old
@@ -44,12 +54,14 @@
  *    from the same day as the window. The income rule judges the roster row
  *    as it stands and is never held back.
  *  - Signals. A rule that MATCHES a record (before suppression, held back
- *    or not) signals for its department on the record's date; the state
+ *    or not) signals for its department on the record's date (a window rule
+ *    of a record within the age: on each meeting window's end, above); the state
  *    keeps every such day per rule (tdm_window_signal). Plain records (every
  *    settlement) are not signals.
  *  - Escalation (docs/matchd-design.md, "Arrival order and escalation"). An
  *    open alert of rule R is anchored on the day its hit was judged on (the
- *    record's date, or ctx->today for an old record's window alert). Its
+ *    record's date, a window rule's crossing, or ctx->today for an old
+ *    record's window alert). Its
  *    required severity is R's own, raised to the severity of every enabled
  *    DEPARTMENTS_WITHIN rule W admitting R's dataset and the subject when,
  *    for some day t in {anchor} and the days >= anchor on which R matched,
