@@ -62,7 +62,7 @@ struct cfg_condition {
     size_t n_labour_capacity;
     int field;
     int64_t window_days;
-    int bucket;
+    char *bucket;               /* removed: an error when set */
     int64_t departments;
     int64_t within_days;
 };
@@ -126,7 +126,6 @@ static const char *const kind_names[] = {
     "event", "window_sum", "income_below_line", "departments_within", NULL};
 static const char *const field_names[] = {
     "none", "out_of_pocket_fen", "total_cost_fen", "fund_paid_fen", "amount_fen", NULL};
-static const char *const bucket_names[] = {"day", "month", NULL};
 static const char *const severity_names[] = {"low", "medium", "high", NULL};
 static const char *const category_names[] = {
     "none", "UNSTABLE_ALLEVIATED", "MARGINAL", "SUDDEN_HARDSHIP", NULL};
@@ -200,8 +199,9 @@ static const td_cfg_entry condition_table[] = {
                 "window_sum: the summed field (fen)"),
     TD_CFG_INT("window_days", struct cfg_condition, window_days, "0", 0, 3660,
                "window_sum: trailing window in days, by the record's date"),
-    TD_CFG_ENUM("bucket", struct cfg_condition, bucket, "day", bucket_names,
-                "window_sum: bucket size of the window"),
+    TD_CFG_STRING("bucket", struct cfg_condition, bucket, NULL,
+                  "Removed: setting it is an error. It never had an effect: a window_sum "
+                  "is always the exact sum of the days in its window"),
     TD_CFG_INT("departments", struct cfg_condition, departments, "0", 0, 4,
                "departments_within: at least this many departments (>= 2)"),
     TD_CFG_INT("within_days", struct cfg_condition, within_days, "0", 0, 3660,
@@ -788,7 +788,11 @@ static void build_condition(vctx *c, const char *rpath, const struct cfg_rule *r
     o->max_age = (int)k->member_age.max;
     o->field = (tdm_field)k->field;
     o->window_days = (int)k->window_days;
-    o->bucket = (tdm_bucket)k->bucket;
+    if (k->bucket) {
+        snprintf(p, sizeof(p), "%s.bucket", cpath);
+        verr(c, p, "bucket: removed, delete the line: it never had an effect (a "
+             "window_sum is always the exact sum of the days in its window)");
+    }
     o->departments = (int)k->departments;
     o->within_days = (int)k->within_days;
     const char *kn = kind_names[k->kind];

@@ -106,11 +106,6 @@ typedef enum tdm_field {
     TDM_FIELD_AMOUNT_FEN,           /* civil_affairs */
 } tdm_field;
 
-typedef enum tdm_bucket {
-    TDM_BUCKET_DAY = 0,
-    TDM_BUCKET_MONTH,
-} tdm_bucket;
-
 /* A monitoring line: per-capita annual net income in fen. */
 typedef struct tdm_line {
     char province[3];               /* 2 ASCII digits */
@@ -142,7 +137,6 @@ typedef struct tdm_condition {
     /* WINDOW_SUM */
     tdm_field field;
     int window_days;
-    tdm_bucket bucket;
     /* DEPARTMENTS_WITHIN */
     int departments;
     int within_days;

@@ -98,7 +98,6 @@ static void test_shipped_file(void)
     CU_ASSERT_EQUAL(r->condition.kind, TDM_COND_WINDOW_SUM);
     CU_ASSERT_EQUAL(r->condition.field, TDM_FIELD_OUT_OF_POCKET_FEN);
     CU_ASSERT_EQUAL(r->condition.window_days, 365);
-    CU_ASSERT_EQUAL(r->condition.bucket, TDM_BUCKET_MONTH);
     CU_ASSERT_EQUAL_FATAL(r->n_thresholds, 4);
     CU_ASSERT_EQUAL(r->thresholds[0].kind, TDM_THRESHOLD_ABSOLUTE);
     CU_ASSERT_EQUAL(r->thresholds[0].value, 500000);
@@ -309,6 +308,32 @@ static void test_error_more(void)
     /* unreadable file */
     CU_ASSERT_EQUAL(tdm_rules_load("/nonexistent/rules.yaml", &rs, &e), -ENOENT);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "/nonexistent/rules.yaml"));
+}
+
+/* bucket: was parsed and never read (a window_sum is always exact by day):
+ * a file that still sets it is refused, at the key, saying so. */
+static void test_error_bucket_removed(void)
+{
+    static const char yaml[] =
+        "rules:\n"
+        "  - id: oop\n"
+        "    name: x\n"
+        "    version: \"1\"\n"
+        "    dataset: medical_insurance\n"
+        "    condition:\n"
+        "      kind: window_sum\n"
+        "      field: out_of_pocket_fen\n"
+        "      window_days: 365\n"
+        "      bucket: month\n"
+        "    threshold: {absolute: 5000}\n"
+        "    severity: medium\n";
+    tdm_rules *rs = NULL;
+    td_error e;
+    CU_ASSERT_EQUAL(tdm_rules_load_string("b.yaml", yaml, &rs, &e), -EINVAL);
+    CU_ASSERT_PTR_NULL(rs);
+    CU_ASSERT(has_error(&e, "b.yaml", "10:15", "bucket: removed"));
+    CU_ASSERT(has_error(&e, "b.yaml", "10:15", "never had an effect"));
+    tdm_rules_free(rs);
 }
 
 /* ---- Threshold arithmetic. ---- */
@@ -1117,6 +1142,7 @@ static void add_suites(void)
     TD_TEST(test_error_missing_line);
     TD_TEST(test_error_wrong_dataset);
     TD_TEST(test_error_more);
+    TD_TEST(test_error_bucket_removed);
     TD_TEST(test_threshold_arithmetic);
     TD_TEST(test_share_parsing);
     TD_TEST(test_rule_medical_boundaries);
