@@ -1,5 +1,5 @@
 #include "td_config.h"
-#include "td_suggest.h"
+#include "td_str.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,61 +21,6 @@
 #define CFG_REDACTED "<redacted>"
 
 /* ------------------------------------------------------------------------ */
-/* Growing string buffer; after an allocation failure it only records oom. */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sb_addn(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        char *np;
-
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_add(sbuf *b, const char *s)
-{
-    sb_addn(b, s, strlen(s));
-}
-
-/* Returns the malloc'd text ("" when nothing was added) or NULL on oom. */
-static char *sb_steal(sbuf *b)
-{
-    char *p;
-
-    if (!b->oom && !b->p)
-        sb_addn(b, "", 0);
-    if (b->oom) {
-        free(b->p);
-        b->p = NULL;
-        return NULL;
-    }
-    p = b->p;
-    b->p = NULL;
-    b->len = b->cap = 0;
-    return p;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Small text helpers. */
 
 /* snprintf that marks cut text with a trailing "...". */
@@ -91,37 +36,6 @@ static void cut_printf(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
     if (n >= 0 && (size_t)n >= size && size > 4)
         memcpy(buf + size - 4, "...", 4);
-}
-
-/* A malloc'd formatted string, or NULL on oom. */
-static char *str_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-static char *str_vprintf(const char *fmt, va_list ap)
-{
-    va_list ap2;
-    int n;
-    char *s;
-
-    va_copy(ap2, ap);
-    n = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    if (n < 0)
-        return NULL;
-    s = malloc((size_t)n + 1);
-    if (s)
-        vsnprintf(s, (size_t)n + 1, fmt, ap);
-    return s;
-}
-
-static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *str_printf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-
-    va_start(ap, fmt);
-    s = str_vprintf(fmt, ap);
-    va_end(ap);
-    return s;
 }
 
 /* Writes s (len bytes) quoted and escaped into buf, cut after CFG_SHOW_MAX
@@ -214,30 +128,18 @@ static void path_index(char out[CFG_PATH_SIZE], const char *parent, size_t i)
     cut_printf(out, CFG_PATH_SIZE, "%s[%zu]", parent, i);
 }
 
-/* The closest candidate within distance 2 (and shorter than word), else one
- * that word (3 characters at least) is the start of, or NULL. */
+/* The td_str_suggest pick among n names, each the first member of an element
+ * stride bytes long (a table's keys or an enum's names), or NULL. */
 static const char *suggest(const char *word, const char *const *names, size_t n,
                            size_t stride)
 {
-    const char *best = NULL;
-    size_t best_d = 3, i, wl = strlen(word);
+    td_str_suggest sg;
 
-    for (i = 0; i < n; i++) {
-        const char *cand = *(const char *const *)(const void *)((const char *)names + i * stride);
-        size_t d = td_edit_distance(word, cand, 2);
-
-        if (d < best_d && d < wl) {
-            best = cand;
-            best_d = d;
-        }
-    }
-    for (i = 0; !best && wl >= 3 && i < n; i++) {
-        const char *cand = *(const char *const *)(const void *)((const char *)names + i * stride);
-
-        if (strncmp(cand, word, wl) == 0)
-            best = cand;
-    }
-    return best;
+    td_str_suggest_init(&sg, word);
+    for (size_t i = 0; i < n; i++)
+        td_str_suggest_add(&sg, *(const char *const *)(const void *)((const char *)names +
+                                                                    i * stride));
+    return td_str_suggest_best(&sg);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -306,10 +208,10 @@ static void report(cfg_ctx *c, int line, int col, const char *fmt, ...)
         return;
     }
     va_start(ap, fmt);
-    body = str_vprintf(fmt, ap);
+    body = td_str_vprintf(fmt, ap);
     va_end(ap);
     if (body)
-        text = str_printf("%s:%d:%d: %s", c->name, line, col, body);
+        text = td_str_printf("%s:%d:%d: %s", c->name, line, col, body);
     free(body);
     diag_add_owned(c, line, col, text);
 }
@@ -454,15 +356,15 @@ static int read_all(const char *path, size_t max, char **ret, size_t *ret_len)
  * base_dir is NULL. NULL on oom. */
 static char *resolve_path(const char *base_dir, const char *p)
 {
-    sbuf b = {0};
+    td_str_buf b = {0};
 
     if (p[0] != '/' && base_dir && base_dir[0]) {
-        sb_add(&b, base_dir);
+        td_str_buf_add(&b, base_dir);
         if (base_dir[strlen(base_dir) - 1] != '/')
-            sb_add(&b, "/");
+            td_str_buf_add(&b, "/");
     }
-    sb_add(&b, p);
-    return sb_steal(&b);
+    td_str_buf_add(&b, p);
+    return td_str_buf_steal(&b);
 }
 
 /* The directory part of path ("." when there is none), malloc'd. */
@@ -1322,7 +1224,7 @@ static bool is_var_name(const char *s, size_t n)
 static char *substitute(cfg_ctx *c, const node *n, const char *path, bool secret)
 {
     const char *s = n->text, *end = n->text + n->len;
-    sbuf b = {0};
+    td_str_buf b = {0};
     char shown[CFG_SHOW_SIZE];
 
     while (s < end) {
@@ -1331,18 +1233,18 @@ static char *substitute(cfg_ctx *c, const node *n, const char *path, bool secret
         size_t inlen;
 
         if (!dollar) {
-            sb_addn(&b, s, (size_t)(end - s));
+            td_str_buf_addn(&b, s, (size_t)(end - s));
             break;
         }
-        sb_addn(&b, s, (size_t)(dollar - s));
+        td_str_buf_addn(&b, s, (size_t)(dollar - s));
         s = dollar;
         if (end - s >= 3 && s[1] == '$' && s[2] == '{') {
-            sb_add(&b, "${");
+            td_str_buf_add(&b, "${");
             s += 3;
             continue;
         }
         if (end - s < 2 || s[1] != '{') {
-            sb_add(&b, "$");
+            td_str_buf_add(&b, "$");
             s++;
             continue;
         }
@@ -1399,7 +1301,7 @@ static char *substitute(cfg_ctx *c, const node *n, const char *path, bool secret
                     dlen--;
                 if (dlen > 0 && data[dlen - 1] == '\r')
                     dlen--;
-                sb_addn(&b, data, dlen);
+                td_str_buf_addn(&b, data, dlen);
             }
             free(data);
             free(fpath);
@@ -1434,7 +1336,7 @@ static char *substitute(cfg_ctx *c, const node *n, const char *path, bool secret
             }
             val = getenv(name);
             if (dash && (!val || !val[0])) {
-                sb_addn(&b, dash + 2, (size_t)(close - (dash + 2)));
+                td_str_buf_addn(&b, dash + 2, (size_t)(close - (dash + 2)));
             } else if (!val) {
                 report(c, n->line, n->col, "%s: environment variable %s is not set "
                        "(use ${%s:-default} for a default)", path,
@@ -1442,14 +1344,14 @@ static char *substitute(cfg_ctx *c, const node *n, const char *path, bool secret
                 free(name);
                 goto fail;
             } else {
-                sb_add(&b, val);
+                td_str_buf_add(&b, val);
             }
             free(name);
         }
         s = close + 1;
     }
     {
-        char *out = sb_steal(&b);
+        char *out = td_str_buf_steal(&b);
 
         if (!out)
             c->oom = true;
@@ -1482,19 +1384,19 @@ static pair *find_pair(node *map, const char *key)
  * unquoted one. */
 static char *redact(const char *msg, const char *value)
 {
-    sbuf b = {0};
+    td_str_buf b = {0};
     size_t vl = strlen(value);
     const char *p = msg, *hit;
 
     if (vl == 0)
         return strdup(msg);
     while ((hit = strstr(p, value))) {
-        sb_addn(&b, p, (size_t)(hit - p));
-        sb_add(&b, CFG_REDACTED);
+        td_str_buf_addn(&b, p, (size_t)(hit - p));
+        td_str_buf_add(&b, CFG_REDACTED);
         p = hit + vl;
     }
-    sb_add(&b, p);
-    return sb_steal(&b);
+    td_str_buf_add(&b, p);
+    return td_str_buf_steal(&b);
 }
 
 static void fill_kafka(cfg_ctx *c, const td_cfg_entry *e, void *base, node *map,
@@ -1541,7 +1443,7 @@ static void fill_kafka(cfg_ctx *c, const td_cfg_entry *e, void *base, node *map,
         value = substitute(c, v, sub, secret);
         if (!value)
             continue;
-        origin = str_printf("%s:%d:%d", c->name, k->line, k->col);
+        origin = td_str_printf("%s:%d:%d", c->name, k->line, k->col);
         if (!origin) {
             c->oom = true;
             free(value);
@@ -1645,8 +1547,8 @@ static void fill_map_node(cfg_ctx *c, td_cfg_map *m, node *map, const char *path
         if (!out->value)
             continue;
         out->key = strdup(p->key->text);
-        out->origin = str_printf("%s:%d:%d", c->name, p->key->line, p->key->col);
-        out->value_origin = str_printf("%s:%d:%d", c->name, v->line, v->col);
+        out->origin = td_str_printf("%s:%d:%d", c->name, p->key->line, p->key->col);
+        out->value_origin = td_str_printf("%s:%d:%d", c->name, v->line, v->col);
         m->n++;
         if (!out->key || !out->origin || !out->value_origin)
             c->oom = true;
@@ -1704,7 +1606,7 @@ static void fill_maps(cfg_ctx *c, const td_cfg_entry *e, void *base, node *map,
             continue;
         }
         out->key = strdup(p->key->text);
-        out->origin = str_printf("%s:%d:%d", c->name, p->key->line, p->key->col);
+        out->origin = td_str_printf("%s:%d:%d", c->name, p->key->line, p->key->col);
         m->n++;
         if (!out->key || !out->origin) {
             c->oom = true;
