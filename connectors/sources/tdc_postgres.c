@@ -7,13 +7,13 @@
 #include "td_log.h"
 #include "td_path.h"
 #include "td_signal.h"
+#include "td_str.h"
 #include "td_time.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,75 +232,6 @@ static void format_us(int64_t us, char *buf, size_t size)
 }
 
 /* A growing string for SQL text. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *np;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n + 1);
-    b->len += n;
-}
-
-static void sb_addf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_addf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[512], *big;
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = true;
-        return;
-    }
-    if ((size_t)n < sizeof(tmp)) {
-        sb_add(b, tmp);
-        return;
-    }
-    big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = true;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_add(b, big);
-    free(big);
-}
-
-/* Returns the built string (caller frees) or NULL when memory ran out. */
-static char *sb_take(sbuf *b)
-{
-    if (b->oom || !b->p) {
-        free(b->p);
-        return NULL;
-    }
-    return b->p;
-}
-
 /* ---- configuration -------------------------------------------------------- */
 
 static void pg_drop_statements(tdc_postgres *pg)
@@ -709,15 +640,15 @@ static int no_column(tdc_postgres *pg, const char *what, const char *name,
  * (whole days, then microseconds, added to a zone-less timestamp, so neither
  * a double nor a daylight-saving day gets in the way), then placed in UTC; a
  * timestamp-without-time-zone column gets it in the session's TimeZone. */
-static void sb_ts_expr(sbuf *b, const char *us, bool tz)
+static void sb_ts_expr(td_str_buf *b, const char *us, bool tz)
 {
-    sb_addf(b,
+    td_str_buf_addf(b,
             "((timestamp '1970-01-01' + (%s / 86400000000) * interval '1 day'"
             " + (%s %% 86400000000) * interval '1 microsecond') AT TIME ZONE 'UTC')%s",
             us, us, tz ? "" : "::timestamp");
 }
 
-static void sb_ts_param(sbuf *b, int param, bool tz)
+static void sb_ts_param(td_str_buf *b, int param, bool tz)
 {
     char us[24];
 
@@ -727,37 +658,37 @@ static void sb_ts_param(sbuf *b, int param, bool tz)
 
 /* The poll's condition: after the position (v 1; parameters from *p on) or
  * from the beginning (v 0), up to the settle cutoff (one more parameter). */
-static void sb_poll_where(sbuf *b, int v, int *p, const char *u, const char *id,
+static void sb_poll_where(td_str_buf *b, int v, int *p, const char *u, const char *id,
                           const char *idtype, bool tz)
 {
     if (v == 0) {
-        sb_addf(b, "t.%s > '-infinity'", u);
+        td_str_buf_addf(b, "t.%s > '-infinity'", u);
     } else {
-        sb_addf(b, "(t.%s, t.%s) > (", u, id);
+        td_str_buf_addf(b, "(t.%s, t.%s) > (", u, id);
         sb_ts_param(b, *p, tz);
-        sb_addf(b, ", $%d::%s)", *p + 1, idtype);
+        td_str_buf_addf(b, ", $%d::%s)", *p + 1, idtype);
         *p += 2;
     }
     /* The cutoff: the database's clock (the poll's transaction start). */
-    sb_addf(b, " AND t.%s <= (pg_catalog.now() - $%d::bigint * interval '1 millisecond')%s", u,
+    td_str_buf_addf(b, " AND t.%s <= (pg_catalog.now() - $%d::bigint * interval '1 millisecond')%s", u,
             *p, tz ? "" : "::timestamp");
 }
 
 /* The select list of a poll: the user columns, updated_at as microseconds
  * since the epoch (exact also where EXTRACT gives a double, before
  * PostgreSQL 14: whole seconds plus microseconds), the id. */
-static void sb_select_list(sbuf *b, char *const *sel, size_t nsel, const char *u,
+static void sb_select_list(td_str_buf *b, char *const *sel, size_t nsel, const char *u,
                            const char *id, bool tz)
 {
     const char *cast = tz ? "" : "::timestamptz";
 
-    sb_add(b, "SELECT ");
+    td_str_buf_add(b, "SELECT ");
     for (size_t i = 0; i < nsel; i++) {
-        sb_add(b, "t.");
-        sb_add(b, sel[i]);
-        sb_add(b, ", ");
+        td_str_buf_add(b, "t.");
+        td_str_buf_add(b, sel[i]);
+        td_str_buf_add(b, ", ");
     }
-    sb_addf(b,
+    td_str_buf_addf(b,
             "(EXTRACT(EPOCH FROM pg_catalog.date_trunc('second', t.%s%s))::bigint"
             " * 1000000 + EXTRACT(MICROSECONDS FROM t.%s%s)::bigint %% 1000000), t.%s",
             u, cast, u, cast, id);
@@ -774,14 +705,14 @@ static void sb_select_list(sbuf *b, char *const *sel, size_t nsel, const char *u
  * next (a start reads every row in its first range). The special xids 0-2
  * (rows frozen before PostgreSQL 9.4), whose age() is INT_MAX, are 0. age()
  * is about seven times cheaper per row than xmin::text::bigint. */
-static void sb_snap_from(sbuf *b, const char *rel)
+static void sb_snap_from(td_str_buf *b, const char *rel)
 {
     static const char next[] =
         "(SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text::bigint"
         " + pg_catalog.age((pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())"
         "::text::bigint % 4294967296)::text::xid))";
 
-    sb_addf(b, " FROM %s AS t CROSS JOIN LATERAL (SELECT pg_catalog.age(t.xmin) AS a) AS w"
+    td_str_buf_addf(b, " FROM %s AS t CROSS JOIN LATERAL (SELECT pg_catalog.age(t.xmin) AS a) AS w"
                " CROSS JOIN LATERAL (SELECT CASE WHEN w.a = 2147483647 THEN 0"
                " WHEN w.a < 0 THEN %s - w.a - 4294967296 ELSE %s - w.a END AS x8) AS v",
             rel, next, next);
@@ -797,39 +728,39 @@ static char *build_snap_statement(bool lag, bool last, bool bound, const char *r
                                   const char *u, const char *id, const char *idtype, bool tz,
                                   char *const *sel, size_t nsel)
 {
-    sbuf b = {0};
+    td_str_buf b = {0};
     int p = lag && !last ? 2 : 3;
 
     if (lag)
-        sb_add(&b, "SELECT count(*)");
+        td_str_buf_add(&b, "SELECT count(*)");
     else
         sb_select_list(&b, sel, nsel, u, id, tz);
     sb_snap_from(&b, rel);
-    sb_addf(&b, " WHERE t.%s > '-infinity' AND v.x8 >= $1::bigint", u);
+    td_str_buf_addf(&b, " WHERE t.%s > '-infinity' AND v.x8 >= $1::bigint", u);
     if (lag && last) {
-        sb_add(&b, " AND (v.x8 >= GREATEST($1::bigint, COALESCE($2::bigint,"
+        td_str_buf_add(&b, " AND (v.x8 >= GREATEST($1::bigint, COALESCE($2::bigint,"
                    " pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text::bigint))");
-        sb_addf(&b, " OR (t.%s, t.%s) > (", u, id);
+        td_str_buf_addf(&b, " OR (t.%s, t.%s) > (", u, id);
         sb_ts_param(&b, p, tz);
-        sb_addf(&b, ", $%d::%s))", p + 1, idtype);
+        td_str_buf_addf(&b, ", $%d::%s))", p + 1, idtype);
         p += 2;
     } else if (!lag) {
-        sb_add(&b, " AND v.x8 < $2::bigint");
+        td_str_buf_add(&b, " AND v.x8 < $2::bigint");
         if (last) {
-            sb_addf(&b, " AND (t.%s, t.%s) > (", u, id);
+            td_str_buf_addf(&b, " AND (t.%s, t.%s) > (", u, id);
             sb_ts_param(&b, p, tz);
-            sb_addf(&b, ", $%d::%s)", p + 1, idtype);
+            td_str_buf_addf(&b, ", $%d::%s)", p + 1, idtype);
             p += 2;
         }
     }
     if (bound) {
-        sb_addf(&b, " AND t.%s >= ", u);
+        td_str_buf_addf(&b, " AND t.%s >= ", u);
         sb_ts_param(&b, p, tz);
         p++;
     }
     if (!lag)
-        sb_addf(&b, " ORDER BY t.%s, t.%s LIMIT $%d::bigint", u, id, p);
-    return sb_take(&b);
+        td_str_buf_addf(&b, " ORDER BY t.%s, t.%s LIMIT $%d::bigint", u, id, p);
+    return td_str_buf_steal(&b);
 }
 
 /* Snapshot mode, late_row_check: the rows of finished ranges that their
@@ -839,20 +770,20 @@ static char *build_snap_statement(bool lag, bool last, bool bound, const char *r
  * recent transaction has a recent updated_at) are matched to their range. */
 static char *build_snap_check(const char *rel, const char *u, bool tz)
 {
-    sbuf b = {0};
+    td_str_buf b = {0};
 
-    sb_add(&b, "SELECT count(*)");
+    td_str_buf_add(&b, "SELECT count(*)");
     sb_snap_from(&b, rel);
-    sb_add(&b, " CROSS JOIN LATERAL (SELECT q.bd FROM ROWS FROM"
+    td_str_buf_add(&b, " CROSS JOIN LATERAL (SELECT q.bd FROM ROWS FROM"
                " (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]),"
                " pg_catalog.unnest($3::bigint[])) AS q(a, b, bd)"
                " WHERE v.x8 >= q.a AND v.x8 < q.b) AS q");
-    sb_addf(&b, " WHERE v.x8 >= $4::bigint AND v.x8 < $5::bigint AND t.%s > '-infinity'"
+    td_str_buf_addf(&b, " WHERE v.x8 >= $4::bigint AND v.x8 < $5::bigint AND t.%s > '-infinity'"
                 " AND t.%s < ", u, u);
     sb_ts_param(&b, 6, tz);
-    sb_addf(&b, " AND t.%s < ", u);
+    td_str_buf_addf(&b, " AND t.%s < ", u);
     sb_ts_expr(&b, "q.bd", tz);
-    return sb_take(&b);
+    return td_str_buf_steal(&b);
 }
 
 /* Snapshot mode, opening a range: the snapshot's xmin and xmax (xid8), the
@@ -879,24 +810,24 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
     char *out[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
 
     for (int v = 0; v < 2; v++) { /* 0: from the beginning, 1: after a position */
-        sbuf b = {0};
+        td_str_buf b = {0};
         int p = 1;
 
         sb_select_list(&b, sel, nsel, u, id, tz);
         if (pg->late_ms > 0 && pg->xmin_ok && pg->mode == TDC_PG_TIMESTAMP)
-            sb_add(&b, ", (SELECT pg_catalog.pg_current_snapshot()::text)");
-        sb_addf(&b, " FROM %s AS t WHERE ", rel);
+            td_str_buf_add(&b, ", (SELECT pg_catalog.pg_current_snapshot()::text)");
+        td_str_buf_addf(&b, " FROM %s AS t WHERE ", rel);
         sb_poll_where(&b, v, &p, u, id, idtype, tz);
-        sb_addf(&b, " ORDER BY t.%s, t.%s LIMIT $%d::bigint", u, id, p + 1);
-        out[v] = sb_take(&b);
+        td_str_buf_addf(&b, " ORDER BY t.%s, t.%s LIMIT $%d::bigint", u, id, p + 1);
+        out[v] = td_str_buf_steal(&b);
     }
     for (int v = 0; v < 2; v++) { /* the lag: the rows the polls have still to read */
-        sbuf b = {0};
+        td_str_buf b = {0};
         int p = 1;
 
-        sb_addf(&b, "SELECT count(*) FROM %s AS t WHERE ", rel);
+        td_str_buf_addf(&b, "SELECT count(*) FROM %s AS t WHERE ", rel);
         sb_poll_where(&b, v, &p, u, id, idtype, tz);
-        out[4 + v] = sb_take(&b);
+        out[4 + v] = td_str_buf_steal(&b);
     }
     if (pg->late_ms > 0 && pg->xmin_ok && pg->mode == TDC_PG_TIMESTAMP) {
         /* A row version is late when the transaction that wrote it was not
@@ -906,28 +837,28 @@ static int build_statements(tdc_postgres *pg, const char *rel, const char *u,
         static const char xid_fmt[] =
             "(((r.ref >> 32) << 32) | t.xmin::text::bigint)";
         for (int v = 0; v < 2; v++) {
-            sbuf b = {0};
+            td_str_buf b = {0};
             int p = 1;
 
-            sb_addf(&b, "SELECT count(*) FROM %s AS t, (SELECT pg_catalog.pg_snapshot_xmax("
+            td_str_buf_addf(&b, "SELECT count(*) FROM %s AS t, (SELECT pg_catalog.pg_snapshot_xmax("
                         "pg_catalog.pg_current_snapshot())::text::bigint AS ref) AS r WHERE ",
                     rel);
             if (v == 0) {
-                sb_addf(&b, "t.%s > '-infinity'", u);
+                td_str_buf_addf(&b, "t.%s > '-infinity'", u);
             } else {
-                sb_addf(&b, "(t.%s, t.%s) > (", u, id);
+                td_str_buf_addf(&b, "(t.%s, t.%s) > (", u, id);
                 sb_ts_param(&b, p, tz);
-                sb_addf(&b, ", $%d::%s)", p + 1, idtype);
+                td_str_buf_addf(&b, ", $%d::%s)", p + 1, idtype);
                 p += 2;
             }
-            sb_addf(&b, " AND (t.%s, t.%s) <= (", u, id);
+            td_str_buf_addf(&b, " AND (t.%s, t.%s) <= (", u, id);
             sb_ts_param(&b, p, tz);
-            sb_addf(&b, ", $%d::%s) AND t.xmin::text::bigint >= 3", p + 1, idtype);
-            sb_add(&b, " AND NOT pg_catalog.pg_visible_in_snapshot(GREATEST(CASE WHEN ");
-            sb_addf(&b, "%s >= r.ref THEN %s - 4294967296 ELSE %s END, 0)", xid_fmt, xid_fmt,
+            td_str_buf_addf(&b, ", $%d::%s) AND t.xmin::text::bigint >= 3", p + 1, idtype);
+            td_str_buf_add(&b, " AND NOT pg_catalog.pg_visible_in_snapshot(GREATEST(CASE WHEN ");
+            td_str_buf_addf(&b, "%s >= r.ref THEN %s - 4294967296 ELSE %s END, 0)", xid_fmt, xid_fmt,
                     xid_fmt);
-            sb_addf(&b, "::text::xid8, $%d::pg_snapshot)", p + 2);
-            out[2 + v] = sb_take(&b);
+            td_str_buf_addf(&b, "::text::xid8, $%d::pg_snapshot)", p + 2);
+            out[2 + v] = td_str_buf_steal(&b);
         }
     }
     if (!out[0] || !out[1] || !out[4] || !out[5] ||
@@ -1448,7 +1379,7 @@ static int pg_snap_run_checks(tdc_postgres *pg)
 {
     while (pg->nbchecks > 0 && pg->sql_snap_check &&
            (pg->bchecks[0].due_ms <= td_time_mono_ms() || pg->nbchecks >= LATE_CHECKS_MAX - 1)) {
-        sbuf a = {0}, b = {0}, d = {0};
+        td_str_buf a = {0}, b = {0}, d = {0};
         char lo[24], hi[24], top[24], when[80], line[512];
         const char *p[6];
         int64_t max_bound = INT64_MIN;
@@ -1456,25 +1387,25 @@ static int pg_snap_run_checks(tdc_postgres *pg)
         bool oom;
         PGresult *res;
 
-        sb_add(&a, "{");
-        sb_add(&b, "{");
-        sb_add(&d, "{");
+        td_str_buf_add(&a, "{");
+        td_str_buf_add(&b, "{");
+        td_str_buf_add(&d, "{");
         while (n < pg->nbchecks && n < CHECK_BATCH) {
             const bound_check *c = &pg->bchecks[n];
 
-            sb_addf(&a, "%s%" PRId64, n ? "," : "", c->from);
-            sb_addf(&b, "%s%" PRId64, n ? "," : "", c->until);
-            sb_addf(&d, "%s%" PRId64, n ? "," : "", c->bound_us);
+            td_str_buf_addf(&a, "%s%" PRId64, n ? "," : "", c->from);
+            td_str_buf_addf(&b, "%s%" PRId64, n ? "," : "", c->until);
+            td_str_buf_addf(&d, "%s%" PRId64, n ? "," : "", c->bound_us);
             if (c->bound_us > max_bound)
                 max_bound = c->bound_us;
             n++;
         }
-        sb_add(&a, "}");
-        sb_add(&b, "}");
-        sb_add(&d, "}");
-        p[0] = sb_take(&a);
-        p[1] = sb_take(&b);
-        p[2] = sb_take(&d);
+        td_str_buf_add(&a, "}");
+        td_str_buf_add(&b, "}");
+        td_str_buf_add(&d, "}");
+        p[0] = td_str_buf_steal(&a);
+        p[1] = td_str_buf_steal(&b);
+        p[2] = td_str_buf_steal(&d);
         snprintf(lo, sizeof(lo), "%" PRId64, pg->bchecks[0].from);
         snprintf(hi, sizeof(hi), "%" PRId64, pg->bchecks[n - 1].until);
         snprintf(top, sizeof(top), "%" PRId64, max_bound);
