@@ -9,6 +9,7 @@
 #include "td_date.h"
 #include "td_log.h"
 #include "td_money.h"
+#include "td_str.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -298,35 +299,6 @@ static void tdc_reject_field(tdc_dataset *ds, const tdc_field *f, const char *fm
         tdc_ds_reject_reason(ds, col, "%s: %s", f->spec->path, msg);
 }
 
-/* Optimal string alignment distance, for suggestions (short strings). */
-static size_t tdc_distance(const char *a, const char *b)
-{
-    enum { MAXLEN = 40 };
-    size_t la = strlen(a), lb = strlen(b), i, j;
-    size_t d[MAXLEN + 1][MAXLEN + 1];
-
-    if (la > MAXLEN || lb > MAXLEN)
-        return 99;
-    for (i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (i = 1; i <= la; i++)
-        for (j = 1; j <= lb; j++) {
-            size_t v = d[i - 1][j] + 1, c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (c < v)
-                v = c;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
-        }
-    return d[la][lb];
-}
-
 /* ------------------------------------------------------------- conversion */
 
 static int32_t tdc_china_today(void)
@@ -434,11 +406,8 @@ static bool tdc_parse_timestamp(const char *s, size_t len, int64_t *ret)
     size_t i, dlen = len;
     int64_t tod = 0;
     int32_t days;
-    bool all_digits = true;
+    bool all_digits = td_str_all_digits(s, len);
 
-    for (i = 0; i < len; i++)
-        if (s[i] < '0' || s[i] > '9')
-            all_digits = false;
     if (all_digits && (len == 14 || len == 12)) { /* 20240301123000, 202403011230 */
         char t[9];
 
@@ -472,10 +441,8 @@ static bool tdc_parse_timestamp(const char *s, size_t len, int64_t *ret)
 
 static bool tdc_risk_code_ok(const char *s, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return len == 2 || (len == 4 && s[0] == '0' && s[1] == '2');
+    return td_str_all_digits(s, len) &&
+           (len == 2 || (len == 4 && s[0] == '0' && s[1] == '2'));
 }
 
 static const tdc_code *tdc_code_find(const tdc_field *f, const char *s, size_t len)
@@ -672,7 +639,7 @@ static int tdc_convert(tdc_dataset *ds, const tdc_field *f, const char *s, size_
         v->i = b;
         break;
     case TDC_FK_VILLAGE:
-        if (len != 12 || strspn(s, "0123456789") < 12) {
+        if (len != 12 || !td_str_all_digits(s, 12)) {
             tdc_reject_field(ds, f, "%s is not a village code (12 digits)",
                              tdc_quote(q, sizeof(q), s, len));
             return 1;
@@ -1538,20 +1505,14 @@ int tdc_ds_field_index(const tdc_dataset *ds, const char *path)
 static void tdc_unknown_field(tdc_dataset *ds, td_error *err, const char *origin,
                               const char *what, const char *name)
 {
-    const char *best = NULL;
-    size_t bd = 3;
+    const char *best;
+    td_str_suggest sg;
 
-    for (size_t i = 0; i < ds->nfields; i++) {
-        size_t d;
-
-        if (!tdc_kind_mappable(ds->fields[i].spec) && strcmp(what, "constants") != 0)
-            continue;
-        d = tdc_distance(name, ds->fields[i].spec->path);
-        if (d < bd) {
-            bd = d;
-            best = ds->fields[i].spec->path;
-        }
-    }
+    td_str_suggest_init(&sg, name);
+    for (size_t i = 0; i < ds->nfields; i++)
+        if (tdc_kind_mappable(ds->fields[i].spec) || strcmp(what, "constants") == 0)
+            td_str_suggest_add(&sg, ds->fields[i].spec->path);
+    best = td_str_suggest_best(&sg);
     if (best)
         td_error_append(err, -EINVAL, "%s: mapping.%s: unknown field \"%s\" for dataset %s "
                         "(did you mean \"%s\"?)", origin, what, name,

@@ -57,6 +57,14 @@ static void test_config_errors(void)
         {TDC_DATASET_MEDICAL_INSURANCE, "columns:\n  persn_key: 身份证\n",
          "conn.yaml:2:3: mapping.columns: unknown field \"persn_key\" for dataset "
          "medical_insurance (did you mean \"person_key\"?)"},
+        /* td_str_suggest: a field name cut short is the start of one */
+        {TDC_DATASET_MEDICAL_INSURANCE, "columns:\n  out_of: 自付\n",
+         "conn.yaml:2:3: mapping.columns: unknown field \"out_of\" for dataset "
+         "medical_insurance (did you mean \"out_of_pocket_fen\"?)"},
+        /* two bytes, two edits from "name": too little in common to suggest */
+        {TDC_DATASET_MEDICAL_INSURANCE, "columns:\n  nm: 姓名\n",
+         "conn.yaml:2:3: mapping.columns: unknown field \"nm\" for dataset medical_insurance "
+         "(see docs/connector-datasets.md)"},
         {TDC_DATASET_MEDICAL_INSURANCE, "columns:\n  colour: 颜色\n",
          "conn.yaml:2:3: mapping.columns: unknown field \"colour\" for dataset medical_insurance "
          "(see docs/connector-datasets.md)"},
