@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "td_money.h"
+#include "td_str.h"
 #include "tdm_alert.h"
 
 /* ---- The file format: private structs and the td_config tables. ---- */
@@ -564,16 +565,6 @@ static int problem_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static bool is_digits(const char *s, size_t n)
-{
-    if (strlen(s) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
 /* "0.5", "1", "1.25" (up to 4 decimals) or "50%", "12.5%" (up to 2) into
  * basis points, 1..100000 (0.01% .. 10x). */
 static int parse_share(const char *s, int64_t *ret_bp)
@@ -632,7 +623,7 @@ static bool valid_rule_id(const char *s)
 
 static bool valid_risk_code(const char *s)
 {
-    return is_digits(s, 2) || (is_digits(s, 4) && s[0] == '0' && s[1] == '2');
+    return td_str_digits(s, 2) || (td_str_digits(s, 4) && s[0] == '0' && s[1] == '2');
 }
 
 /* Household-type names into a mask; problems reported under path. */
@@ -1018,7 +1009,7 @@ static void build_rule(vctx *c, tdm_rules *rs, size_t i)
     for (size_t y = 0; y < r->n_years; y++) {
         snprintf(p, sizeof(p), "%s.years[%zu]", rpath, y);
         const char *s = r->years[y];
-        if (!is_digits(s, 4) || atoi(s) < 2000 || atoi(s) > 2100) {
+        if (!td_str_digits(s, 4) || atoi(s) < 2000 || atoi(s) > 2100) {
             verr(c, p, "year '%s': 2000..2100", s);
             continue;
         }
@@ -1029,7 +1020,7 @@ static void build_rule(vctx *c, tdm_rules *rs, size_t i)
         bool any = false;
         for (size_t k = 0; k < np; k++) {
             const char *prov = rs->cfg.n_provinces ? rs->cfg.provinces[k] : rs->lines[k].province;
-            if (!is_digits(prov, 2))
+            if (!td_str_digits(prov, 2))
                 continue;
             any = true;
             if (!tdm_rules_line(rs, prov, year))
@@ -1046,7 +1037,7 @@ static void build_lines(vctx *c, tdm_rules *rs)
 {
     char p[64];
     for (size_t i = 0; i < rs->cfg.n_provinces; i++) {
-        if (!is_digits(rs->cfg.provinces[i], 2)) {
+        if (!td_str_digits(rs->cfg.provinces[i], 2)) {
             snprintf(p, sizeof(p), "provinces[%zu]", i);
             verr(c, p, "province '%s': 2 digits (34 Anhui)", rs->cfg.provinces[i]);
         }
@@ -1054,7 +1045,7 @@ static void build_lines(vctx *c, tdm_rules *rs)
     for (size_t i = 0; i < rs->cfg.n_lines; i++) {
         const struct cfg_line *l = &rs->cfg.lines[i];
         tdm_line *o = &rs->lines[i];
-        if (!is_digits(l->province, 2)) {
+        if (!td_str_digits(l->province, 2)) {
             snprintf(p, sizeof(p), "lines[%zu].province", i);
             verr(c, p, "province '%s': 2 digits (34 Anhui)", l->province);
         }
