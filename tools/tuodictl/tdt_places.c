@@ -1,6 +1,7 @@
 /* tdt_places: division names from the divisions CSV. */
 #include "tdt.h"
 
+#include "td_str.h"
 #include "td_suggest.h"
 
 #include <errno.h>
@@ -70,16 +71,6 @@ static size_t tdt_csv_split(char *line, char **f, size_t max)
     return n;
 }
 
-static bool tdt_digits(const char *s, size_t n)
-{
-    if (strlen(s) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
 int tdt_places_load(const char *path, tdt_places **ret, td_error *err)
 {
     FILE *f = fopen(path, "r");
@@ -128,7 +119,7 @@ int tdt_places_load(const char *path, tdt_places **ret, td_error *err)
             continue;
         }
         if ((size_t)icode >= nf || (size_t)iname >= nf || (size_t)ilevel >= nf ||
-            !tdt_digits(fields[icode], 12)) {
+            !td_str_digits(fields[icode], 12)) {
             r = td_error_set(err, -EINVAL, "%s:%ld: expected a 12-digit code, a name and a "
                              "level", path, lineno);
             goto out;
@@ -214,7 +205,7 @@ static const tdt_place *tdt_places_find(const tdt_places *p, const char *code)
     if (!p || !code)
         return NULL;
     n = strlen(code);
-    if ((n != 6 && n != 9 && n != 12) || !tdt_digits(code, n))
+    if ((n != 6 && n != 9 && n != 12) || !td_str_digits(code, n))
         return NULL;
     memcpy(key.code, code, n);
     memset(key.code + n, '0', 12 - n);
