@@ -1,5 +1,7 @@
 #include "tdc_config.h"
 
+#include "td_str.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,19 +82,6 @@ const td_cfg_entry tdc_config_table[] = {
     TD_CFG_END,
 };
 
-/* Instance names become part of the transactional.id and of the position key
- * "<instance>/<source id>": letters, digits, '.', '_' and '-' only. */
-static bool tdc_config_instance_ok(const char *s)
-{
-    if (!s || !*s || strlen(s) > 100)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '.' || *s == '_' || *s == '-'))
-            return false;
-    return true;
-}
-
 static int tdc_config_default(char **slot, const char *fmt, const char *arg)
 {
     char buf[256];
@@ -120,7 +109,7 @@ int tdc_config_load(const char *path, tdc_config *cfg, td_error *err)
         goto fail;
     }
     cfg->use_postgres = pg;
-    if (!tdc_config_instance_ok(cfg->instance)) {
+    if (!td_str_name_ok(cfg->instance, /* max= */ 100)) {
         r = td_error_set(err, -EINVAL, "%s: instance: use 1 to 100 letters, digits, '.', '_' "
                          "or '-' (it names the transactional.id)", path);
         goto fail;

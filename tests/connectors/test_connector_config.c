@@ -67,6 +67,59 @@ static char *offsets_topic(const char *instance, const char *extra, bool *per_in
     return topic;
 }
 
+/* The instance names the transactional.id: 1 to 100 of [A-Za-z0-9._-]. */
+static void test_instance_name(void)
+{
+    static const struct {
+        const char *instance;
+        bool ok;
+    } cases[] = {
+        {"huainan-1.medical_x", true}, {"\"a b\"", false}, {"a/b", false},
+        {"淮南", false}, {"\"\"", false},
+    };
+    char *dir = td_test_tmpdir(), path[4096], text[8192], name[128];
+    tdc_config cfg;
+    td_error err = {0};
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    snprintf(path, sizeof(path), "%s/c.yaml", dir);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) + 2; i++) {
+        const char *inst;
+        bool ok;
+
+        if (i < sizeof(cases) / sizeof(cases[0])) {
+            inst = cases[i].instance;
+            ok = cases[i].ok;
+        } else { /* exactly 100, then 101 */
+            size_t n = i == sizeof(cases) / sizeof(cases[0]) ? 100 : 101;
+            memset(name, 'a', n);
+            name[n] = '\0';
+            inst = name;
+            ok = n == 100;
+        }
+        snprintf(text, sizeof(text),
+                 "instance: %s\ndataset: medical_insurance\nkafka:\n  bootstrap.servers: k:9092\n"
+                 "topics:\n  create: false\nsource:\n  spooldir:\n    input_dir: %s/in\n",
+                 inst, dir);
+        CU_ASSERT_EQUAL_FATAL(td_test_write_file(path, text), 0);
+        memset(&cfg, 0, sizeof(cfg));
+        int r = tdc_config_load(path, &cfg, &err);
+        if (ok) {
+            CU_ASSERT_EQUAL(r, 0);
+            tdc_config_free(&cfg);
+        } else {
+            CU_ASSERT_EQUAL(r, -EINVAL);
+            if (!strstr(err.msg, "c.yaml: instance: use 1 to 100 letters, digits, '.', '_' "
+                                 "or '-' (it names the transactional.id)")) {
+                fprintf(stderr, "\n    case %zu: %s\n", i, err.msg);
+                CU_FAIL("message");
+            }
+        }
+    }
+    td_test_rmtree(dir);
+    free(dir);
+}
+
 /* Each instance's positions in a topic of its own by default (an ACL can
  * then protect them); a topics.offsets that is set is used as written. */
 static void test_offsets_topic(void)
@@ -106,6 +159,7 @@ static void add_suites(void)
     td_test_suite("connector_config", NULL, NULL);
     TD_TEST(test_reference_docs);
     TD_TEST(test_offsets_topic);
+    TD_TEST(test_instance_name);
 }
 
 TD_TEST_MAIN(add_suites)
