@@ -1,5 +1,7 @@
 #include "tdm_config.h"
 
+#include "td_str.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -163,24 +165,13 @@ const td_cfg_entry tdm_config_table[] = {
     TD_CFG_END,
 };
 
-static bool tdm_config_name_ok(const char *s)
-{
-    if (!s || !*s || strlen(s) > 100)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '.' || *s == '_' || *s == '-'))
-            return false;
-    return true;
-}
-
 int tdm_config_load(const char *path, tdm_config *cfg, td_error *err)
 {
     int r = td_config_load_file(tdm_config_table, path, cfg, err);
 
     if (r < 0)
         return r;
-    if (!tdm_config_name_ok(cfg->group_id)) {
+    if (!td_str_name_ok(cfg->group_id, /* max= */ 100)) {
         r = td_error_set(err, -EINVAL, "%s: group_id: use 1 to 100 letters, digits, '.', '_' "
                          "or '-' (it names the transactional.id)", path);
         goto fail;
@@ -211,7 +202,7 @@ int tdm_config_load(const char *path, tdm_config *cfg, td_error *err)
         r = td_error_set(err, -EINVAL, "%s: topics.suspects_prefix: at most 200 bytes", path);
         goto fail;
     }
-    if (!tdm_config_name_ok(cfg->topics.verifications_prefix)) {
+    if (!td_str_name_ok(cfg->topics.verifications_prefix, /* max= */ 100)) {
         char where[512];
         if (td_config_origin(path, "topics.verifications_prefix", where, sizeof(where)) < 0)
             snprintf(where, sizeof(where), "%s", path);

@@ -163,6 +163,17 @@ static void test_verifications_prefix(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "bad.yaml:4:3: topics.verifications_prefix: use 1 "
                                            "to 100 letters"));
     free(p);
+
+    /* group_id names the transactional.id: the same rule */
+    p = write_tmp(dir, "g.yaml",
+                  "kafka: {bootstrap.servers: 'localhost:9092'}\n"
+                  "rules: r.yaml\n"
+                  "group_id: huainan/1\n");
+    memset(&cfg, 0, sizeof(cfg));
+    CU_ASSERT_EQUAL(tdm_config_load(p, &cfg, &err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "g.yaml: group_id: use 1 to 100 letters, digits, "
+                                           "'.', '_' or '-' (it names the transactional.id)"));
+    free(p);
     td_test_rmtree(dir);
     free(dir);
 }
