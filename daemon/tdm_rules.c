@@ -539,19 +539,18 @@ static void verr(vctx *c, const char *path, const char *fmt, ...)
         c->v = v;
         c->cap = cap;
     }
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    char *msg = td_str_vprintf(fmt, ap);
     va_end(ap);
-    problem *pr = &c->v[c->n];
-    locate(c->text, path, &pr->line, &pr->col);
-    pr->seq = c->n;
-    pr->msg = strdup(msg);
-    if (!pr->msg) {
+    if (!msg) {
         c->oom = true;
         return;
     }
+    problem *pr = &c->v[c->n];
+    locate(c->text, path, &pr->line, &pr->col);
+    pr->seq = c->n;
+    pr->msg = msg;
     c->n++;
 }
 

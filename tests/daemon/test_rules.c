@@ -336,6 +336,28 @@ static void test_error_bucket_removed(void)
     tdm_rules_free(rs);
 }
 
+/* A message longer than 1 KiB (a long value quoted in it) reaches err
+ * whole, not cut at a buffer of verr()'s own. */
+static void test_error_long_message(void)
+{
+    char name[1101], yaml[2048];
+    memset(name, 'A', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    snprintf(yaml, sizeof(yaml),
+             "rules:\n"
+             "  - id: long\n"
+             "    name: x\n"
+             "    version: \"1\"\n"
+             "    dataset: civil_affairs\n"
+             "    condition: {kind: event, events: [%s]}\n"
+             "    severity: low\n", name);
+    tdm_rules *rs = NULL;
+    td_error e;
+    CU_ASSERT_EQUAL(tdm_rules_load_string("l.yaml", yaml, &rs, &e), -EINVAL);
+    CU_ASSERT_PTR_NULL(rs);
+    CU_ASSERT(has_error(&e, "l.yaml", "6:39", "' for dataset civil_affairs"));
+}
+
 /* ---- Threshold arithmetic. ---- */
 
 static void test_threshold_arithmetic(void)
@@ -1143,6 +1165,7 @@ static void add_suites(void)
     TD_TEST(test_error_wrong_dataset);
     TD_TEST(test_error_more);
     TD_TEST(test_error_bucket_removed);
+    TD_TEST(test_error_long_message);
     TD_TEST(test_threshold_arithmetic);
     TD_TEST(test_share_parsing);
     TD_TEST(test_rule_medical_boundaries);
